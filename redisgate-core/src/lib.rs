@@ -1,0 +1,16 @@
+//! Pure logic shared by every RedisGate component.
+//!
+//! Nothing in this crate performs I/O: it turns an HTTP request of the Upstash-compatible REST protocol into
+//! Redis commands, decides which commands may run, and encodes Redis replies back into the protocol's wire
+//! formats. The gateway (axum) and the future client/CLI crates build on it.
+//!
+//! # Layout
+//! - [`protocol`]: request parsing, the command policy and the reply encoders (JSON, base64, RESP2).
+//! - [`auth`]: token hashing and constant-time comparison.
+//! - [`error`]: the crate's one error type.
+
+pub mod auth;
+pub mod error;
+pub mod protocol;
+
+pub use error::{Error, Result};

@@ -1,0 +1,80 @@
+//! A parsed Redis command and its conversion into a `redis::Cmd`.
+
+use crate::protocol::parse::Args;
+use crate::{Error, Result};
+
+/// One Redis command as received over REST: a lower-cased name and its binary-safe arguments.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Command {
+    name: Vec<u8>,
+    args: Vec<Vec<u8>>,
+}
+
+impl Command {
+    /// Builds a command from its name and arguments. The name is lower-cased (Redis names are
+    /// case-insensitive), so policy checks need no further normalisation.
+    ///
+    /// # Errors
+    /// [`Error::InvalidRequest`] when the name is empty.
+    pub fn new(name: Vec<u8>, args: Vec<Vec<u8>>) -> Result<Self> {
+        if name.is_empty() {
+            return Err(Error::invalid("empty command name"));
+        }
+        let mut name = name;
+        name.make_ascii_lowercase();
+        Ok(Self { name, args })
+    }
+
+    /// Builds a command from `[name, args...]` as produced by [`crate::protocol::parse`].
+    ///
+    /// # Errors
+    /// [`Error::InvalidRequest`] when the list or the name is empty.
+    pub fn from_args(mut all: Args) -> Result<Self> {
+        if all.is_empty() {
+            return Err(Error::invalid("empty command"));
+        }
+        let name = all.remove(0);
+        Self::new(name, all)
+    }
+
+    /// The lower-cased command name.
+    #[must_use]
+    pub fn name(&self) -> &[u8] {
+        &self.name
+    }
+
+    /// The command name for messages (lossy if it is not UTF-8).
+    #[must_use]
+    pub fn name_str(&self) -> String {
+        String::from_utf8_lossy(&self.name).into_owned()
+    }
+
+    /// The arguments after the name.
+    #[must_use]
+    pub fn args(&self) -> &[Vec<u8>] {
+        &self.args
+    }
+
+    /// Appends an argument.
+    pub fn push_arg(&mut self, arg: Vec<u8>) {
+        self.args.push(arg);
+    }
+
+    /// The `redis::Cmd` that runs this command.
+    #[must_use]
+    pub fn to_cmd(&self) -> redis::Cmd {
+        let mut cmd = redis::Cmd::new();
+        cmd.arg(&self.name[..]);
+        for arg in &self.args {
+            cmd.arg(&arg[..]);
+        }
+        cmd
+    }
+
+    /// The whole command, name first, as the REST JSON array would carry it (used by the round-trip tests
+    /// and by the client).
+    #[must_use]
+    pub fn to_args(&self) -> Args {
+        std::iter::once(self.name.clone()).chain(self.args.iter().cloned()).collect()
+    }
+}

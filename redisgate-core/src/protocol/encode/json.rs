@@ -1,0 +1,123 @@
+//! The JSON wire format: `{"result": ...}`, `{"error": "..."}` and pipeline arrays of those.
+
+use redis::Value;
+
+use super::base64::{self as b64, Depth};
+use super::error_text;
+use crate::{Error, Result};
+
+/// `{"result": <value>}`.
+///
+/// # Errors
+/// [`Error::UnsupportedReply`] for a reply type the protocol cannot express.
+pub fn result(value: &Value, base64: bool) -> Result<Vec<u8>> {
+    let mut out = Vec::with_capacity(32);
+    write_result(&mut out, value, base64)?;
+    Ok(out)
+}
+
+/// `[{"result": ...}, {"error": "..."}, ...]`: one element per command, errors in place.
+///
+/// # Errors
+/// [`Error::UnsupportedReply`] for a reply type the protocol cannot express.
+pub fn results(values: &[Value], base64: bool) -> Result<Vec<u8>> {
+    let mut out = Vec::with_capacity(16 * values.len() + 2);
+    out.push(b'[');
+    for (i, value) in values.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        write_result(&mut out, value, base64)?;
+    }
+    out.push(b']');
+    Ok(out)
+}
+
+/// `{"error": "<message>"}`.
+#[must_use]
+pub fn error(message: &str) -> Vec<u8> {
+    let mut out = Vec::with_capacity(message.len() + 12);
+    out.extend_from_slice(b"{\"error\":");
+    write_text(&mut out, message);
+    out.push(b'}');
+    out
+}
+
+fn write_result(out: &mut Vec<u8>, value: &Value, base64: bool) -> Result<()> {
+    if let Value::ServerError(e) = value {
+        out.extend_from_slice(&error(&error_text(e)));
+        return Ok(());
+    }
+    out.extend_from_slice(b"{\"result\":");
+    write_value(out, value, base64.then_some(Depth::Top))?;
+    out.push(b'}');
+    Ok(())
+}
+
+/// Writes one value; `base64` is `None` for plain text, or the depth for base64 mode.
+fn write_value(out: &mut Vec<u8>, value: &Value, base64: Option<Depth>) -> Result<()> {
+    let nested = base64.map(|_| Depth::Nested);
+    match value {
+        Value::Nil => out.extend_from_slice(b"null"),
+        Value::Int(i) => out.extend_from_slice(i.to_string().as_bytes()),
+        Value::Boolean(b) => out.push(if *b { b'1' } else { b'0' }),
+        Value::BulkString(bytes) => write_bytes(out, bytes, base64),
+        Value::Okay => write_status(out, "OK", base64),
+        Value::SimpleString(s) => write_status(out, s, base64),
+        Value::VerbatimString { text, .. } => write_bytes(out, text.as_bytes(), base64),
+        Value::Double(d) => write_bytes(out, d.to_string().as_bytes(), base64),
+        Value::Array(items) | Value::Set(items) | Value::Push { data: items, .. } => {
+            out.push(b'[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_value(out, item, nested)?;
+            }
+            out.push(b']');
+        }
+        Value::Map(pairs) => {
+            out.push(b'[');
+            for (i, (k, v)) in pairs.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_value(out, k, nested)?;
+                out.push(b',');
+                write_value(out, v, nested)?;
+            }
+            out.push(b']');
+        }
+        Value::Attribute { data, .. } => write_value(out, data, base64)?,
+        Value::ServerError(e) => write_text(out, &error_text(e)),
+        // BigNumber's payload type depends on a redis feature; RESP2 never produces it, nor future variants.
+        _ => return Err(Error::UnsupportedReply(variant_name(value))),
+    }
+    Ok(())
+}
+
+fn write_status(out: &mut Vec<u8>, status: &str, base64: Option<Depth>) {
+    match base64 {
+        Some(depth) if !b64::keeps_status_raw(status, depth) => b64::write_quoted(out, status.as_bytes()),
+        _ => write_text(out, status),
+    }
+}
+
+fn write_bytes(out: &mut Vec<u8>, bytes: &[u8], base64: Option<Depth>) {
+    match base64 {
+        Some(_) => b64::write_quoted(out, bytes),
+        None => write_text(out, &String::from_utf8_lossy(bytes)),
+    }
+}
+
+fn write_text(out: &mut Vec<u8>, text: &str) {
+    // Writing a &str into a Vec cannot fail.
+    let _ = serde_json::to_writer(&mut *out, text);
+}
+
+pub(super) fn variant_name(value: &Value) -> &'static str {
+    match value {
+        Value::BigNumber(_) => "big number",
+        _ => "unknown",
+    }
+}

@@ -1,0 +1,97 @@
+//! The command policy: what may run over REST, and what a read-only token may run.
+//!
+//! The gateway multiplexes many HTTP requests onto one shared Redis connection, so anything that could block
+//! that connection (BLPOP, WAIT, XREAD BLOCK…) or change its state (SELECT, MULTI, CLIENT, SUBSCRIBE…) is
+//! refused before it reaches Redis. Pub/sub and MONITOR have their own SSE endpoints.
+
+use crate::protocol::Command;
+use crate::{Error, Result};
+
+/// What a token allows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Access {
+    /// Every command the policy allows.
+    Full,
+    /// Read commands only, and not the "powerful" reads (KEYS, SCAN) — as Upstash's read-only token.
+    ReadOnly,
+}
+
+impl Command {
+    /// Checks this command against the REST policy and the caller's access.
+    ///
+    /// # Errors
+    /// [`Error::CommandRefused`] for commands that never run over REST, [`Error::NoPermission`] for a
+    /// write attempted with a read-only token.
+    pub fn check(&self, access: Access) -> Result<()> {
+        if let Some(reason) = refusal(self) {
+            return Err(Error::CommandRefused { command: self.name_str(), reason });
+        }
+        if access == Access::ReadOnly && !is_read(self.name()) {
+            return Err(Error::NoPermission(self.name_str()));
+        }
+        Ok(())
+    }
+}
+
+/// Why a command is refused for everyone, or `None` when it may run.
+fn refusal(cmd: &Command) -> Option<&'static str> {
+    let reason = match cmd.name() {
+        b"blpop" | b"brpop" | b"brpoplpush" | b"blmove" | b"blmpop" | b"bzpopmin" | b"bzpopmax"
+        | b"bzmpop" | b"wait" | b"waitaof" => "blocking commands are not supported",
+        b"xread" | b"xreadgroup" if has_block_option(cmd) => "blocking commands are not supported",
+        b"multi" | b"exec" | b"watch" | b"unwatch" | b"discard" => "use the /multi-exec endpoint for transactions",
+        b"subscribe" | b"psubscribe" | b"ssubscribe" | b"unsubscribe" | b"punsubscribe"
+        | b"sunsubscribe" => "use the /subscribe/<channel> or /psubscribe/<pattern> endpoint",
+        b"monitor" => "use the /monitor endpoint",
+        b"select" | b"hello" | b"auth" | b"quit" | b"reset" | b"client" | b"readonly" | b"readwrite"
+        | b"asking" => "connection commands other than PING and ECHO are not supported",
+        b"sync" | b"psync" | b"replconf" | b"replicaof" | b"slaveof" | b"shutdown" | b"debug"
+        | b"failover" => "administrative commands are not supported",
+        b"cluster" => "cluster commands are not supported",
+        _ => return None,
+    };
+    Some(reason)
+}
+
+/// `XREAD [COUNT n] [BLOCK ms] STREAMS ...`: BLOCK may only appear before STREAMS.
+fn has_block_option(cmd: &Command) -> bool {
+    cmd.args()
+        .iter()
+        .take_while(|a| !a.eq_ignore_ascii_case(b"streams"))
+        .any(|a| a.eq_ignore_ascii_case(b"block"))
+}
+
+/// Read commands a read-only token may run: those Redis flags `readonly`, minus KEYS and SCAN.
+fn is_read(name: &[u8]) -> bool {
+    matches!(
+        name,
+        b"ping" | b"echo" | b"time" | b"dbsize" | b"exists" | b"type" | b"ttl" | b"pttl" | b"expiretime"
+            | b"pexpiretime" | b"touch" | b"randomkey" | b"object" | b"dump" | b"memory"
+            // strings and bits
+            | b"get" | b"mget" | b"strlen" | b"getrange" | b"substr" | b"lcs" | b"getbit" | b"bitcount"
+            | b"bitpos" | b"bitfield_ro"
+            // hashes
+            | b"hget" | b"hmget" | b"hgetall" | b"hkeys" | b"hvals" | b"hlen" | b"hexists" | b"hstrlen"
+            | b"hrandfield" | b"hscan" | b"httl" | b"hpttl" | b"hexpiretime" | b"hpexpiretime"
+            // lists
+            | b"lrange" | b"llen" | b"lindex" | b"lpos"
+            // sets
+            | b"smembers" | b"sismember" | b"smismember" | b"scard" | b"srandmember" | b"sinter"
+            | b"sunion" | b"sdiff" | b"sintercard" | b"sscan"
+            // sorted sets
+            | b"zrange" | b"zrangebyscore" | b"zrangebylex" | b"zrevrange" | b"zrevrangebyscore"
+            | b"zrevrangebylex" | b"zscore" | b"zmscore" | b"zcard" | b"zcount" | b"zlexcount" | b"zrank"
+            | b"zrevrank" | b"zrandmember" | b"zscan" | b"zinter" | b"zunion" | b"zdiff" | b"zintercard"
+            // streams (XREAD without BLOCK; BLOCK is refused earlier)
+            | b"xrange" | b"xrevrange" | b"xlen" | b"xread" | b"xinfo" | b"xpending"
+            // hyperloglog, geo
+            | b"pfcount" | b"geopos" | b"geodist" | b"geohash" | b"geosearch" | b"georadius_ro"
+            | b"georadiusbymember_ro"
+            // scripts and functions that promise not to write
+            | b"eval_ro" | b"evalsha_ro" | b"fcall_ro"
+            // RedisJSON reads
+            | b"json.get" | b"json.mget" | b"json.type" | b"json.strlen" | b"json.arrlen" | b"json.objkeys"
+            | b"json.objlen" | b"json.arrindex" | b"json.resp"
+    )
+}

@@ -1,0 +1,265 @@
+//! Unit and property tests for request parsing, the command policy and the encoders.
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine as _;
+use proptest::prelude::*;
+use redis::Value;
+
+use super::encode::{json, resp2};
+use super::request::{parse, query_token};
+use super::*;
+use crate::Error;
+
+fn req<'a>(method: Method, path: &'a str, query: Option<&'a str>, body: &'a [u8]) -> RestRequest<'a> {
+    RestRequest { method, path, query, body }
+}
+
+fn command(endpoint: Endpoint) -> Vec<Vec<u8>> {
+    match endpoint {
+        Endpoint::Command(c) => c.to_args(),
+        other => panic!("expected a command, got {other:?}"),
+    }
+}
+
+fn strs(args: &[&str]) -> Vec<Vec<u8>> {
+    args.iter().map(|a| a.as_bytes().to_vec()).collect()
+}
+
+#[test]
+fn path_command_segments_are_decoded_one_by_one() {
+    let e = parse(&req(Method::Get, "/SET/a%2Fb/hello%20world", None, b"")).unwrap();
+    assert_eq!(command(e), strs(&["set", "a/b", "hello world"]));
+}
+
+#[test]
+fn body_goes_last_before_query_args_and_token_is_dropped() {
+    let e = parse(&req(Method::Post, "/set/foo", Some("EX=100&_token=secret&NX"), b"\x00\xffbin")).unwrap();
+    let mut expected = strs(&["set", "foo"]);
+    expected.push(b"\x00\xffbin".to_vec());
+    expected.extend(strs(&["EX", "100", "NX"]));
+    assert_eq!(command(e), expected);
+}
+
+#[test]
+fn get_ignores_body_and_trailing_slash_and_leading_double_slash() {
+    let e = parse(&req(Method::Get, "//get/foo/", None, b"ignored")).unwrap();
+    assert_eq!(command(e), strs(&["get", "foo"]));
+    let e = parse(&req(Method::Post, "//pipeline", None, br#"[["ping"]]"#)).unwrap();
+    assert!(matches!(e, Endpoint::Pipeline(c) if c.len() == 1));
+}
+
+#[test]
+fn json_numbers_keep_their_text_and_booleans_become_words() {
+    let e = parse(&req(Method::Post, "/", None, br#"["SET","k",1,1.5,1e-7,-0,true,false]"#)).unwrap();
+    assert_eq!(command(e), strs(&["set", "k", "1", "1.5", "1e-7", "-0", "true", "false"]));
+}
+
+#[test]
+fn json_strings_are_unescaped() {
+    let e = parse(&req(Method::Post, "/", None, br#"["echo","a\"b\u00e9\n"]"#)).unwrap();
+    assert_eq!(command(e), vec![b"echo".to_vec(), "a\"b\u{e9}\n".as_bytes().to_vec()]);
+}
+
+#[test]
+fn invalid_json_bodies_are_refused() {
+    for body in [
+        &b"[]"[..],
+        b"",
+        b"{}",
+        b"[\"set\",null]",
+        b"[\"set\",{\"a\":1}]",
+        b"[\"set\",[1]]",
+        b"[1,2]",
+        b"[true]",
+        b"[\"get\",\"k\"] trailing",
+        b"[\"",
+        b"[\"\"]",
+    ] {
+        let result = parse(&req(Method::Post, "/", None, body));
+        assert!(matches!(result, Err(Error::InvalidRequest(_))), "{:?} gave {result:?}", String::from_utf8_lossy(body));
+    }
+    for body in [&b"[]"[..], b"[[]]", b"[\"get\"]", b"[[\"get\",null]]", b"not json"] {
+        let result = parse(&req(Method::Post, "/pipeline", None, body));
+        assert!(matches!(result, Err(Error::InvalidRequest(_))), "{body:?} gave {result:?}");
+    }
+}
+
+#[test]
+fn sse_endpoints_take_the_rest_of_the_path() {
+    let e = parse(&req(Method::Post, "/subscribe/news/sport%20x", None, b"[]")).unwrap();
+    assert_eq!(e, Endpoint::Subscribe(b"news/sport x".to_vec()));
+    let e = parse(&req(Method::Post, "/psubscribe/news.*", None, b"")).unwrap();
+    assert_eq!(e, Endpoint::PSubscribe(b"news.*".to_vec()));
+    assert_eq!(parse(&req(Method::Get, "/monitor", None, b"")).unwrap(), Endpoint::Monitor);
+    // A bare /subscribe is an ordinary (refused) command, not a stream.
+    let e = parse(&req(Method::Get, "/subscribe", None, b"")).unwrap();
+    assert!(matches!(e, Endpoint::Command(c) if c.check(Access::Full).is_err()));
+}
+
+#[test]
+fn token_comes_from_the_query() {
+    assert_eq!(query_token(Some("a=1&_token=t%20k")), Some(b"t k".to_vec()));
+    assert_eq!(query_token(Some("a=1")), None);
+    assert_eq!(query_token(None), None);
+}
+
+fn check(args: &[&str], access: Access) -> crate::Result<()> {
+    Command::from_args(strs(args)).unwrap().check(access)
+}
+
+#[test]
+fn policy_refuses_what_could_block_or_poison_a_shared_connection() {
+    for args in [
+        &["BLPOP", "q", "0"][..],
+        &["brpop", "q", "0"],
+        &["bzmpop", "0", "1", "z", "MIN"],
+        &["xread", "COUNT", "1", "BLOCK", "0", "STREAMS", "s", "$"],
+        &["xreadgroup", "GROUP", "g", "c", "block", "10", "STREAMS", "s", ">"],
+        &["multi"],
+        &["exec"],
+        &["watch", "k"],
+        &["select", "1"],
+        &["hello", "3"],
+        &["auth", "x"],
+        &["client", "kill"],
+        &["subscribe", "c"],
+        &["monitor"],
+        &["wait", "1", "0"],
+        &["debug", "sleep", "10"],
+    ] {
+        let err = check(args, Access::Full).unwrap_err();
+        assert!(matches!(err, Error::CommandRefused { .. }), "{args:?}");
+        assert!(err.to_string().starts_with("ERR command '"), "{err}");
+    }
+    check(&["xread", "STREAMS", "block", "0"], Access::Full).unwrap();
+    check(&["PING"], Access::Full).unwrap();
+    check(&["echo", "x"], Access::Full).unwrap();
+    check(&["set", "k", "v"], Access::Full).unwrap();
+}
+
+#[test]
+fn read_only_access_runs_reads_only() {
+    check(&["GET", "k"], Access::ReadOnly).unwrap();
+    check(&["hgetall", "k"], Access::ReadOnly).unwrap();
+    check(&["xread", "STREAMS", "s", "0"], Access::ReadOnly).unwrap();
+    for args in [&["set", "k", "v"][..], &["del", "k"], &["keys", "*"], &["scan", "0"], &["eval", "return 1", "0"]] {
+        let err = check(args, Access::ReadOnly).unwrap_err();
+        assert_eq!(err.to_string(), format!("NOPERM this user has no permissions to run the '{}' command", args[0]));
+    }
+}
+
+#[test]
+fn response_format_from_headers() {
+    use ResponseFormat as F;
+    assert_eq!(F::from_headers(None, None).unwrap(), F::Json);
+    assert_eq!(F::from_headers(Some(b"base64"), None).unwrap(), F::Base64Json);
+    assert_eq!(F::from_headers(Some(b"Base64"), Some(b"json")).unwrap(), F::Base64Json);
+    assert_eq!(F::from_headers(None, Some(b"resp2")).unwrap(), F::Resp2);
+    assert!(F::from_headers(Some(b"base64"), Some(b"resp2")).is_err());
+    assert!(F::from_headers(None, Some(b"resp3")).is_err());
+    assert!(F::from_headers(Some(b"hex"), None).is_err());
+}
+
+fn bulk(s: &str) -> Value {
+    Value::BulkString(s.as_bytes().to_vec())
+}
+
+fn text(bytes: Vec<u8>) -> String {
+    String::from_utf8(bytes).unwrap()
+}
+
+#[test]
+fn json_encoding_uses_resp2_shapes() {
+    assert_eq!(text(json::result(&Value::Nil, false).unwrap()), r#"{"result":null}"#);
+    assert_eq!(text(json::result(&Value::Okay, false).unwrap()), r#"{"result":"OK"}"#);
+    assert_eq!(text(json::result(&Value::Int(-3), false).unwrap()), r#"{"result":-3}"#);
+    let map = Value::Map(vec![(bulk("f"), bulk("v"))]);
+    assert_eq!(text(json::result(&map, false).unwrap()), r#"{"result":["f","v"]}"#);
+    assert_eq!(text(json::result(&Value::Boolean(true), false).unwrap()), r#"{"result":1}"#);
+    assert_eq!(text(json::result(&Value::Double(1.5), false).unwrap()), r#"{"result":"1.5"}"#);
+    assert_eq!(text(json::result(&Value::Array(vec![]), false).unwrap()), r#"{"result":[]}"#);
+}
+
+#[test]
+fn json_encoding_replaces_invalid_utf8() {
+    let value = Value::BulkString(b"a\xffb\"".to_vec());
+    assert_eq!(text(json::result(&value, false).unwrap()), "{\"result\":\"a\u{fffd}b\\\"\"}");
+}
+
+#[test]
+fn base64_encodes_every_string_but_a_top_level_ok() {
+    assert_eq!(text(json::result(&Value::Okay, true).unwrap()), r#"{"result":"OK"}"#);
+    assert_eq!(text(json::result(&Value::SimpleString("PONG".into()), true).unwrap()), r#"{"result":"UE9ORw=="}"#);
+    assert_eq!(text(json::result(&bulk("test"), true).unwrap()), r#"{"result":"dGVzdA=="}"#);
+    let arr = Value::Array(vec![Value::Okay, Value::Int(1), Value::Nil, bulk("a"), Value::Array(vec![bulk("")])]);
+    assert_eq!(text(json::result(&arr, true).unwrap()), r#"{"result":["T0s=",1,null,"YQ==",[""]]}"#);
+}
+
+#[test]
+fn pipeline_results_keep_errors_in_place_and_never_encode_them() {
+    let err = redis::make_extension_error("ERR".into(), Some("boom".into()));
+    let server_error = err.into_server_errors().unwrap()[0].1.clone();
+    let values = [Value::Okay, Value::ServerError(server_error), bulk("v")];
+    assert_eq!(
+        text(json::results(&values, true).unwrap()),
+        r#"[{"result":"OK"},{"error":"ERR boom"},{"result":"dg=="}]"#
+    );
+    assert_eq!(text(json::error("ERR x\n\"y\"")), r#"{"error":"ERR x\n\"y\""}"#);
+}
+
+#[test]
+fn resp2_encoding() {
+    assert_eq!(resp2::reply(&Value::Okay).unwrap(), b"+OK\r\n");
+    assert_eq!(resp2::reply(&bulk("bar")).unwrap(), b"$3\r\nbar\r\n");
+    assert_eq!(resp2::reply(&Value::Nil).unwrap(), b"$-1\r\n");
+    let arr = Value::Array(vec![Value::Int(7), bulk("")]);
+    assert_eq!(resp2::reply(&arr).unwrap(), b"*2\r\n:7\r\n$0\r\n\r\n");
+    assert_eq!(resp2::replies(&[Value::Okay, Value::Int(1)]).unwrap(), b"+OK\r\n:1\r\n");
+}
+
+fn arg_strategy() -> impl Strategy<Value = String> {
+    proptest::string::string_regex(".{0,12}").unwrap()
+}
+
+proptest! {
+    /// Rendering a command as a JSON array and parsing it back gives the same arguments.
+    #[test]
+    fn json_command_round_trips(name in "[a-z]{1,8}", args in proptest::collection::vec(arg_strategy(), 0..6)) {
+        let mut all = vec![name.clone()];
+        all.extend(args.iter().cloned());
+        let body = serde_json::to_vec(&all).unwrap();
+        let parsed = command(parse(&req(Method::Post, "/", None, &body)).unwrap());
+        let expected: Vec<Vec<u8>> = all.iter().map(|a| a.as_bytes().to_vec()).collect();
+        prop_assert_eq!(parsed, expected);
+    }
+
+    /// Percent-encoding every byte of every path segment and parsing gives the same (binary) arguments.
+    #[test]
+    fn path_command_round_trips(name in "[a-z]{1,8}", args in proptest::collection::vec(proptest::collection::vec(any::<u8>(), 1..10), 0..5)) {
+        let mut path = format!("/{name}");
+        for arg in &args {
+            path.push('/');
+            path.push_str(&percent_encoding::percent_encode(arg, percent_encoding::NON_ALPHANUMERIC).to_string());
+        }
+        let parsed = command(parse(&req(Method::Get, &path, None, b"")).unwrap());
+        let mut expected = vec![name.into_bytes()];
+        expected.extend(args);
+        prop_assert_eq!(parsed, expected);
+    }
+
+    /// Every byte string survives base64 encoding inside and outside arrays.
+    #[test]
+    fn base64_round_trips(bytes in proptest::collection::vec(any::<u8>(), 0..64)) {
+        let body = json::result(&Value::Array(vec![Value::BulkString(bytes.clone())]), true).unwrap();
+        let parsed: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        let encoded = parsed["result"][0].as_str().unwrap();
+        prop_assert_eq!(STANDARD.decode(encoded).unwrap(), bytes);
+    }
+
+    /// Any bytes as a JSON body never panic the parser.
+    #[test]
+    fn parser_never_panics(body in proptest::collection::vec(any::<u8>(), 0..64)) {
+        let _ = parse(&req(Method::Post, "/", None, &body));
+        let _ = parse(&req(Method::Post, "/pipeline", None, &body));
+    }
+}

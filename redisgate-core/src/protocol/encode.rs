@@ -17,3 +17,21 @@ pub fn error_text(error: &redis::ServerError) -> String {
         None => error.code().to_owned(),
     }
 }
+
+/// A `Value::ServerError` carrying `message` (`"ERR something"` → code `ERR`, detail `something`), so that a
+/// refusal decided by the gateway sits in a pipeline's replies exactly like an error reply from Redis.
+#[must_use]
+pub fn server_error(message: &str) -> redis::Value {
+    let (code, detail) = match message.split_once(' ') {
+        Some((code, detail)) => (code.to_owned(), Some(detail.to_owned())),
+        None => (message.to_owned(), None),
+    };
+    redis::make_extension_error(code, detail)
+        .into_server_errors()
+        .and_then(|errors| {
+            errors
+                .first()
+                .map(|(_, e)| redis::Value::ServerError(e.clone()))
+        })
+        .unwrap_or(redis::Value::Nil)
+}

@@ -25,7 +25,10 @@ impl Command {
     /// write attempted with a read-only token.
     pub fn check(&self, access: Access) -> Result<()> {
         if let Some(reason) = refusal(self) {
-            return Err(Error::CommandRefused { command: self.name_str(), reason });
+            return Err(Error::CommandRefused {
+                command: self.name_str(),
+                reason,
+            });
         }
         if access == Access::ReadOnly && !is_read(self.name()) {
             return Err(Error::NoPermission(self.name_str()));
@@ -40,12 +43,16 @@ fn refusal(cmd: &Command) -> Option<&'static str> {
         b"blpop" | b"brpop" | b"brpoplpush" | b"blmove" | b"blmpop" | b"bzpopmin" | b"bzpopmax"
         | b"bzmpop" | b"wait" | b"waitaof" => "blocking commands are not supported",
         b"xread" | b"xreadgroup" if has_block_option(cmd) => "blocking commands are not supported",
-        b"multi" | b"exec" | b"watch" | b"unwatch" | b"discard" => "use the /multi-exec endpoint for transactions",
+        b"multi" | b"exec" | b"watch" | b"unwatch" | b"discard" => {
+            "use the /multi-exec endpoint for transactions"
+        }
         b"subscribe" | b"psubscribe" | b"ssubscribe" | b"unsubscribe" | b"punsubscribe"
         | b"sunsubscribe" => "use the /subscribe/<channel> or /psubscribe/<pattern> endpoint",
         b"monitor" => "use the /monitor endpoint",
-        b"select" | b"hello" | b"auth" | b"quit" | b"reset" | b"client" | b"readonly" | b"readwrite"
-        | b"asking" => "connection commands other than PING and ECHO are not supported",
+        b"select" | b"hello" | b"auth" | b"quit" | b"reset" | b"client" | b"readonly"
+        | b"readwrite" | b"asking" => {
+            "connection commands other than PING and ECHO are not supported"
+        }
         b"sync" | b"psync" | b"replconf" | b"replicaof" | b"slaveof" | b"shutdown" | b"debug"
         | b"failover" => "administrative commands are not supported",
         b"cluster" => "cluster commands are not supported",

@@ -1,0 +1,254 @@
+//! Configuration: flags (each also read from a `REDISGATE_*` variable) and the multi-instance file.
+//!
+//! Standalone mode serves one Redis (`--redis-url`, `--token`, optional `--readonly-token`) as the instance
+//! `default`. `--config FILE` serves many; the file is TOML:
+//!
+//! ```toml
+//! domain = "redis.example.com"   # optional: <name>.redis.example.com reaches instance <name>
+//!
+//! [[instance]]
+//! name = "cache"
+//! redis_url = "redis://127.0.0.1:6379"
+//! token = "a-long-random-token"
+//! readonly_token = "another-one"   # optional
+//! ```
+//!
+//! Invalid configuration is reported at start with the reason; the binary exits with status 64.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use redisgate_core::auth::TokenHash;
+use redisgate_core::protocol::Access;
+use serde::Deserialize;
+
+use crate::directory::{Instance, StaticDirectory};
+use crate::upstream::{Upstream, UpstreamOptions};
+use crate::Limits;
+
+/// The name of the instance served in standalone mode (also reachable as `/db/default`).
+pub const DEFAULT_INSTANCE: &str = "default";
+
+/// Command-line arguments of `redisgate-gateway`.
+#[derive(clap::Parser, Clone)]
+#[command(
+    name = "redisgate-gateway",
+    version,
+    about = "Redis over HTTP, compatible with the Upstash REST API"
+)]
+pub struct Args {
+    /// Address to listen on.
+    #[arg(long, env = "REDISGATE_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// The Redis to serve (standalone mode).
+    #[arg(long, env = "REDISGATE_REDIS_URL", conflicts_with = "config")]
+    pub redis_url: Option<String>,
+    /// Token with access to every command (standalone mode).
+    #[arg(long, env = "REDISGATE_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+    /// Token limited to read commands (standalone mode).
+    #[arg(long, env = "REDISGATE_READONLY_TOKEN", hide_env_values = true)]
+    pub readonly_token: Option<String>,
+    /// TOML file describing several instances (see the configuration reference).
+    #[arg(long, env = "REDISGATE_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Largest request body in bytes.
+    #[arg(long, env = "REDISGATE_MAX_BODY_BYTES", default_value_t = 10 * 1024 * 1024)]
+    pub max_body_bytes: usize,
+    /// Seconds to wait for a Redis reply before answering 504.
+    #[arg(long, env = "REDISGATE_REDIS_TIMEOUT_SECS", default_value_t = 10.0)]
+    pub redis_timeout_secs: f64,
+    /// Seconds between keepalive comments on SSE streams.
+    #[arg(long, env = "REDISGATE_SSE_KEEPALIVE_SECS", default_value_t = 15.0)]
+    pub sse_keepalive_secs: f64,
+    /// Worker threads (default: one per core).
+    #[arg(long, env = "REDISGATE_WORKERS")]
+    pub workers: Option<usize>,
+    /// Seconds to let in-flight requests finish after SIGTERM or Ctrl-C.
+    #[arg(long, env = "REDISGATE_DRAIN_SECS", default_value_t = 10.0)]
+    pub drain_secs: f64,
+    /// Log format.
+    #[arg(
+        long,
+        env = "REDISGATE_LOG_FORMAT",
+        value_enum,
+        default_value = "human"
+    )]
+    pub log_format: LogFormat,
+}
+
+/// How log lines are written.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    /// For people.
+    Human,
+    /// One JSON object per line.
+    Json,
+}
+
+/// Why a configuration was refused.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct ConfigError(String);
+
+fn invalid(message: impl Into<String>) -> ConfigError {
+    ConfigError(message.into())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    domain: Option<String>,
+    #[serde(rename = "instance", default)]
+    instances: Vec<FileInstance>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileInstance {
+    name: String,
+    redis_url: String,
+    token: String,
+    readonly_token: Option<String>,
+}
+
+impl Args {
+    /// Request limits from the flags.
+    ///
+    /// # Errors
+    /// Non-positive or non-finite durations.
+    pub fn limits(&self) -> Result<Limits, ConfigError> {
+        Ok(Limits {
+            max_body_bytes: self.max_body_bytes,
+            sse_keepalive: secs("sse-keepalive-secs", self.sse_keepalive_secs)?,
+        })
+    }
+
+    /// Timeouts for every upstream Redis.
+    ///
+    /// # Errors
+    /// Non-positive or non-finite durations.
+    pub fn upstream_options(&self) -> Result<UpstreamOptions, ConfigError> {
+        Ok(UpstreamOptions {
+            response_timeout: secs("redis-timeout-secs", self.redis_timeout_secs)?,
+            ..UpstreamOptions::default()
+        })
+    }
+
+    /// The instances to serve, from the flags or the config file.
+    ///
+    /// # Errors
+    /// A missing token or URL, an unreadable or invalid file, duplicate names or tokens.
+    pub fn directory(&self) -> Result<StaticDirectory, ConfigError> {
+        let options = self.upstream_options()?;
+        if let Some(path) = &self.config {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| invalid(format!("cannot read config file {}: {e}", path.display())))?;
+            return directory_from_toml(&text, options);
+        }
+        let url = self.redis_url.as_deref().ok_or_else(|| {
+            invalid("no Redis to serve: pass --redis-url redis://HOST:PORT (or REDISGATE_REDIS_URL), or --config FILE")
+        })?;
+        let token = self
+            .token
+            .as_deref()
+            .ok_or_else(|| invalid("--token (or REDISGATE_TOKEN) is required"))?;
+        let instance = instance(
+            DEFAULT_INSTANCE,
+            url,
+            token,
+            self.readonly_token.as_deref(),
+            options,
+        )?;
+        Ok(StaticDirectory::new(
+            vec![instance],
+            Some(DEFAULT_INSTANCE),
+            None,
+        ))
+    }
+}
+
+/// Parses and validates the TOML config file.
+///
+/// # Errors
+/// Syntax errors, unknown fields, invalid names, URLs or tokens, duplicates.
+pub fn directory_from_toml(
+    text: &str,
+    options: UpstreamOptions,
+) -> Result<StaticDirectory, ConfigError> {
+    let file: FileConfig =
+        toml::from_str(text).map_err(|e| invalid(format!("invalid config file: {e}")))?;
+    if file.instances.is_empty() {
+        return Err(invalid("the config file declares no [[instance]]"));
+    }
+    let mut names = std::collections::HashSet::new();
+    let mut tokens = std::collections::HashSet::new();
+    let mut instances = Vec::new();
+    for i in &file.instances {
+        if !names.insert(i.name.as_str()) {
+            return Err(invalid(format!("instance '{}' is declared twice", i.name)));
+        }
+        for token in std::iter::once(&i.token).chain(&i.readonly_token) {
+            if !tokens.insert(token.as_str()) {
+                return Err(invalid(format!(
+                    "instance '{}' reuses a token of another instance",
+                    i.name
+                )));
+            }
+        }
+        instances.push(instance(
+            &i.name,
+            &i.redis_url,
+            &i.token,
+            i.readonly_token.as_deref(),
+            options,
+        )?);
+    }
+    let default = (instances.len() == 1).then(|| file.instances[0].name.as_str());
+    Ok(StaticDirectory::new(instances, default, file.domain))
+}
+
+fn instance(
+    name: &str,
+    url: &str,
+    token: &str,
+    readonly: Option<&str>,
+    options: UpstreamOptions,
+) -> Result<Instance, ConfigError> {
+    let valid_name = !name.is_empty()
+        && name.len() <= 63
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !name.starts_with('-');
+    if !valid_name {
+        return Err(invalid(format!(
+            "instance name '{name}' must be 1-63 characters of a-z, 0-9 and '-'"
+        )));
+    }
+    for t in std::iter::once(token).chain(readonly) {
+        if t.trim().is_empty() || t.trim() != t {
+            return Err(invalid(format!(
+                "instance '{name}': tokens must be non-empty, without surrounding spaces"
+            )));
+        }
+    }
+    if readonly == Some(token) {
+        return Err(invalid(format!(
+            "instance '{name}': the read-only token must differ from the standard token"
+        )));
+    }
+    let upstream = Upstream::new(url, options)
+        .map_err(|e| invalid(format!("instance '{name}': invalid Redis URL: {e}")))?;
+    let mut credentials = vec![(TokenHash::of(token.as_bytes()), Access::Full)];
+    credentials.extend(readonly.map(|t| (TokenHash::of(t.as_bytes()), Access::ReadOnly)));
+    Ok(Instance::new(name, upstream, credentials))
+}
+
+fn secs(flag: &str, value: f64) -> Result<Duration, ConfigError> {
+    Duration::try_from_secs_f64(value)
+        .ok()
+        .filter(|d| !d.is_zero())
+        .ok_or_else(|| invalid(format!("--{flag} must be a positive number of seconds")))
+}

@@ -1,0 +1,118 @@
+//! The directory seam: which instance a request addresses, and what its token may do.
+//!
+//! A request names its instance by Host header (`<name>.<domain>`) or by path prefix (`/db/<name>/...`);
+//! with neither, it goes to the default instance, if the directory has one. [`StaticDirectory`] serves
+//! instances from flags or a config file; the platform (PostgreSQL) directory implements the same trait.
+//! Lookups are synchronous on purpose: the hot path never waits on a database.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use redisgate_core::auth::TokenHash;
+use redisgate_core::protocol::Access;
+
+use crate::upstream::Upstream;
+
+/// One Redis reachable through the gateway, with the tokens that open it.
+pub struct Instance {
+    name: String,
+    upstream: Upstream,
+    credentials: Vec<(TokenHash, Access)>,
+}
+
+impl Instance {
+    /// An instance with its tokens, given as digests.
+    pub fn new(
+        name: impl Into<String>,
+        upstream: Upstream,
+        credentials: Vec<(TokenHash, Access)>,
+    ) -> Self {
+        Self {
+            name: name.into(),
+            upstream,
+            credentials,
+        }
+    }
+
+    /// The instance's name.
+    #[must_use]
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The connection to its Redis.
+    #[must_use]
+    pub fn upstream(&self) -> &Upstream {
+        &self.upstream
+    }
+
+    /// What `token` may do here, or `None`. Every credential is compared (in constant time each), so the
+    /// time taken does not tell which one matched.
+    #[must_use]
+    pub fn authorize(&self, token: &[u8]) -> Option<Access> {
+        self.credentials.iter().fold(None, |found, (hash, access)| {
+            if hash.matches(token) {
+                found.or(Some(*access))
+            } else {
+                found
+            }
+        })
+    }
+}
+
+impl std::fmt::Debug for Instance {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Instance")
+            .field("name", &self.name)
+            .field("tokens", &self.credentials.len())
+            .finish()
+    }
+}
+
+/// Resolves instance names.
+pub trait Directory: Send + Sync + 'static {
+    /// The instance called `name`.
+    fn get(&self, name: &str) -> Option<Arc<Instance>>;
+    /// The instance for requests that name none (standalone mode), if any.
+    fn default_instance(&self) -> Option<Arc<Instance>>;
+    /// The domain under which `<name>.<domain>` Host headers address instances, if any.
+    fn domain(&self) -> Option<&str>;
+}
+
+/// Instances fixed at start: one from `--redis-url`, or many from `--config`.
+pub struct StaticDirectory {
+    instances: HashMap<String, Arc<Instance>>,
+    default: Option<Arc<Instance>>,
+    domain: Option<String>,
+}
+
+impl StaticDirectory {
+    /// A directory of `instances`; `default` names the one used when a request names none.
+    #[must_use]
+    pub fn new(instances: Vec<Instance>, default: Option<&str>, domain: Option<String>) -> Self {
+        let instances: HashMap<_, _> = instances
+            .into_iter()
+            .map(|i| (i.name.clone(), Arc::new(i)))
+            .collect();
+        let default = default.and_then(|name| instances.get(name).cloned());
+        Self {
+            instances,
+            default,
+            domain,
+        }
+    }
+}
+
+impl Directory for StaticDirectory {
+    fn get(&self, name: &str) -> Option<Arc<Instance>> {
+        self.instances.get(name).cloned()
+    }
+
+    fn default_instance(&self) -> Option<Arc<Instance>> {
+        self.default.clone()
+    }
+
+    fn domain(&self) -> Option<&str> {
+        self.domain.as_deref()
+    }
+}

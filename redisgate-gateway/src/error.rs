@@ -1,0 +1,101 @@
+//! `ApiError`: every failure of the data plane, and the one place where HTTP status codes are decided.
+//!
+//! Every non-2xx response is JSON `{"error": "..."}`, because `@upstash/redis` parses the body of every
+//! response and reports anything else as an unparseable body. Details of 5xx errors are logged, not sent.
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use redisgate_core::protocol::encode::{error_text, json};
+
+/// The message Upstash sends for a missing or wrong token (clients and docs quote it).
+pub const UNAUTHORIZED: &str = "WRONGPASS invalid or missing auth token";
+
+/// A failed request.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ApiError {
+    /// The request or command was refused by the protocol layer (bad JSON, refused command, NOPERM...).
+    #[error(transparent)]
+    Protocol(#[from] redisgate_core::Error),
+    /// Redis answered with an error reply; its text is passed through.
+    #[error("{0}")]
+    Redis(String),
+    /// No token, or a token that opens nothing here.
+    #[error("{UNAUTHORIZED}")]
+    Unauthorized,
+    /// No instance matches the Host header or `/db/<name>` prefix.
+    #[error("ERR no database named '{0}'")]
+    UnknownInstance(String),
+    /// A method other than GET, HEAD, POST, PUT (or a CORS preflight).
+    #[error("ERR method not allowed, use GET, HEAD, POST or PUT")]
+    MethodNotAllowed,
+    /// Redis could not be reached, or the connection broke.
+    #[error("ERR redis unavailable")]
+    Unavailable(#[source] redis::RedisError),
+    /// Redis did not answer in time.
+    #[error("ERR redis timed out")]
+    Timeout(#[source] redis::RedisError),
+    /// The gateway is shutting down or not ready.
+    #[error("ERR service unavailable: {0}")]
+    NotReady(&'static str),
+    /// A bug or an unexpected failure of the gateway itself.
+    #[error("ERR internal error")]
+    Internal(String),
+}
+
+impl ApiError {
+    /// The HTTP status for this error.
+    #[must_use]
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::Protocol(redisgate_core::Error::RequestTooLarge) => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::Protocol(redisgate_core::Error::UnsupportedReply(_)) => StatusCode::BAD_GATEWAY,
+            Self::Protocol(_) | Self::Redis(_) => StatusCode::BAD_REQUEST,
+            Self::Unauthorized => StatusCode::UNAUTHORIZED,
+            Self::UnknownInstance(_) => StatusCode::NOT_FOUND,
+            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::Unavailable(_) => StatusCode::BAD_GATEWAY,
+            Self::Timeout(_) => StatusCode::GATEWAY_TIMEOUT,
+            Self::NotReady(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+impl From<redis::RedisError> for ApiError {
+    /// Classifies a client-side Redis error (server error replies never get here: they arrive as values).
+    fn from(error: redis::RedisError) -> Self {
+        if error.is_timeout() {
+            Self::Timeout(error)
+        } else if error.code().is_some() {
+            // A server error surfaced as an `Err`: an aborted transaction carries the queued commands' errors,
+            // and the first of them says what was wrong.
+            let code = error.code().unwrap_or_default().to_owned();
+            let detail = error.detail().map(str::to_owned);
+            let first = error
+                .into_server_errors()
+                .and_then(|errors| errors.first().map(|(_, e)| error_text(e)));
+            Self::Redis(first.unwrap_or_else(|| match detail {
+                Some(detail) => format!("{code} {detail}"),
+                None => code,
+            }))
+        } else {
+            Self::Unavailable(error)
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        if status.is_server_error() {
+            tracing::warn!(%status, error = ?self, "request failed");
+        }
+        let mut response = (status, json::error(&self.to_string())).into_response();
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        response
+    }
+}

@@ -1,0 +1,52 @@
+//! Request handlers, one file per endpoint kind, and the helpers they share to write replies.
+
+use axum::http::{header, HeaderValue};
+use axum::response::{IntoResponse, Response};
+use redis::Value;
+use redisgate_core::protocol::encode::{error_text, json, resp2};
+use redisgate_core::protocol::ResponseFormat;
+
+use crate::ApiError;
+
+pub mod command;
+pub mod data_plane;
+pub mod health;
+pub mod monitor;
+pub mod pipeline;
+pub mod subscribe;
+pub mod transaction;
+
+/// A 200 response with one command's reply; an error reply from Redis becomes a 400 `{"error"}`.
+fn reply(format: ResponseFormat, value: &Value) -> Result<Response, ApiError> {
+    if let Value::ServerError(e) = value {
+        return Err(ApiError::Redis(error_text(e)));
+    }
+    Ok(match format {
+        ResponseFormat::Resp2 => octets(resp2::reply(value)?),
+        _ => json_ok(json::result(value, format.is_base64())?),
+    })
+}
+
+/// A 200 response with several replies in order, errors in place.
+fn replies(format: ResponseFormat, values: &[Value]) -> Result<Response, ApiError> {
+    Ok(match format {
+        ResponseFormat::Resp2 => octets(resp2::replies(values)?),
+        _ => json_ok(json::results(values, format.is_base64())?),
+    })
+}
+
+fn json_ok(body: Vec<u8>) -> Response {
+    with_type(body, "application/json")
+}
+
+fn octets(body: Vec<u8>) -> Response {
+    with_type(body, "application/octet-stream")
+}
+
+fn with_type(body: Vec<u8>, content_type: &'static str) -> Response {
+    let mut response = body.into_response();
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    response
+}

@@ -1,0 +1,146 @@
+//! The data plane's entry point: every path that is not a health endpoint.
+//!
+//! The steps run in the order that spends the least on a request that will fail: method, instance,
+//! token, response format, then the body (so an unauthenticated client cannot make the gateway read 10 MiB),
+//! then parsing, then the endpoint.
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderMap};
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use http_body_util::{BodyExt, LengthLimitError, Limited};
+use redisgate_core::protocol::request::{parse, query_token};
+use redisgate_core::protocol::{Access, Endpoint, Method, ResponseFormat, RestRequest};
+
+use super::{command, monitor, pipeline, subscribe, transaction};
+use crate::directory::{Directory, Instance};
+use crate::{ApiError, AppState};
+
+/// Handles one data-plane request.
+pub async fn handle(State(state): State<AppState>, request: Request) -> Response {
+    dispatch(state, request)
+        .await
+        .unwrap_or_else(IntoResponse::into_response)
+}
+
+async fn dispatch(state: AppState, request: Request) -> Result<Response, ApiError> {
+    let method = match *request.method() {
+        axum::http::Method::GET => Method::Get,
+        axum::http::Method::HEAD => Method::Head,
+        axum::http::Method::POST => Method::Post,
+        axum::http::Method::PUT => Method::Put,
+        _ => return Err(ApiError::MethodNotAllowed),
+    };
+    let (parts, body) = request.into_parts();
+    let host = parts
+        .headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok());
+    let (instance, path) = resolve(state.directory.as_ref(), host, parts.uri.path())?;
+    let access = authorize(&instance, &parts.headers, parts.uri.query())?;
+    let format = ResponseFormat::from_headers(
+        parts.headers.get("upstash-encoding").map(|v| v.as_bytes()),
+        parts
+            .headers
+            .get("upstash-response-format")
+            .map(|v| v.as_bytes()),
+    )?;
+    let body = read_body(body, &parts.headers, state.limits.max_body_bytes).await?;
+    let endpoint = parse(&RestRequest {
+        method,
+        path,
+        query: parts.uri.query(),
+        body: &body,
+    })?;
+    match endpoint {
+        Endpoint::Command(c) => command::run(&instance, c, access, format).await,
+        Endpoint::Pipeline(c) => pipeline::run(&instance, c, access, format).await,
+        Endpoint::MultiExec(c) => transaction::run(&instance, c, access, format).await,
+        Endpoint::Subscribe(channel) => {
+            subscribe::stream(&state, &instance, subscribe::Target::Channel(channel)).await
+        }
+        Endpoint::PSubscribe(pattern) => {
+            subscribe::stream(&state, &instance, subscribe::Target::Pattern(pattern)).await
+        }
+        Endpoint::Monitor => monitor::stream(&state, &instance, access).await,
+        _ => Err(ApiError::Internal("unknown endpoint".into())),
+    }
+}
+
+/// Finds the instance: `/db/<name>/...` first, then a `<name>.<domain>` Host header, then the default.
+/// Returns the instance and the path that remains for the protocol.
+fn resolve<'a>(
+    directory: &dyn Directory,
+    host: Option<&str>,
+    path: &'a str,
+) -> Result<(Arc<Instance>, &'a str), ApiError> {
+    let trimmed = path.trim_start_matches('/');
+    if let Some(rest) = trimmed.strip_prefix("db/") {
+        let (name, rest) = rest.find('/').map_or((rest, ""), |i| rest.split_at(i));
+        return directory
+            .get(name)
+            .map(|i| (i, rest))
+            .ok_or_else(|| ApiError::UnknownInstance(name.to_owned()));
+    }
+    if let (Some(domain), Some(host)) = (directory.domain(), host) {
+        let host = host.rsplit_once(':').map_or(host, |(h, _)| h);
+        if let Some(name) = host.strip_suffix(domain).and_then(|h| h.strip_suffix('.')) {
+            return directory
+                .get(name)
+                .map(|i| (i, path))
+                .ok_or_else(|| ApiError::UnknownInstance(name.to_owned()));
+        }
+    }
+    directory
+        .default_instance()
+        .map(|i| (i, path))
+        .ok_or_else(|| ApiError::UnknownInstance(String::new()))
+}
+
+/// `Authorization: Bearer <token>` wins when present (a malformed header is a 401, without falling back);
+/// otherwise `?_token=`.
+fn authorize(
+    instance: &Instance,
+    headers: &HeaderMap,
+    query: Option<&str>,
+) -> Result<Access, ApiError> {
+    let token = match headers.get(header::AUTHORIZATION) {
+        Some(value) => {
+            let value = value.as_bytes();
+            match value.get(..7) {
+                Some(scheme) if scheme.eq_ignore_ascii_case(b"bearer ") => {
+                    value[7..].trim_ascii().to_vec()
+                }
+                _ => return Err(ApiError::Unauthorized),
+            }
+        }
+        None => query_token(query).ok_or(ApiError::Unauthorized)?,
+    };
+    if token.is_empty() {
+        return Err(ApiError::Unauthorized);
+    }
+    instance.authorize(&token).ok_or(ApiError::Unauthorized)
+}
+
+/// Reads the body up to `limit` bytes; a declared or actual larger body is a 413.
+async fn read_body(body: Body, headers: &HeaderMap, limit: usize) -> Result<Bytes, ApiError> {
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    if declared.is_some_and(|len| len > limit as u64) {
+        return Err(redisgate_core::Error::RequestTooLarge.into());
+    }
+    match Limited::new(body, limit).collect().await {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => {
+            Err(redisgate_core::Error::RequestTooLarge.into())
+        }
+        Err(e) => Err(redisgate_core::Error::invalid(format!(
+            "could not read the request body: {e}"
+        ))
+        .into()),
+    }
+}

@@ -1,0 +1,28 @@
+//! `/-/health` (the process is up) and `/-/ready` (the default instance, if any, answers PING).
+
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use redisgate_core::protocol::Command;
+
+use crate::{ApiError, AppState};
+
+/// Liveness: always `{"status":"ok"}`.
+pub async fn live() -> Response {
+    super::json_ok(br#"{"status":"ok"}"#.to_vec())
+}
+
+/// Readiness: 503 while shutting down or while the default instance's Redis does not answer.
+pub async fn ready(State(state): State<AppState>) -> Response {
+    if state.shutdown.is_cancelled() {
+        return ApiError::NotReady("shutting down").into_response();
+    }
+    if let Some(instance) = state.directory.default_instance() {
+        let Ok(ping) = Command::new(b"ping".to_vec(), Vec::new()) else {
+            return ApiError::Internal("ping".into()).into_response();
+        };
+        if instance.upstream().run(&ping).await.is_err() {
+            return ApiError::NotReady("redis does not answer").into_response();
+        }
+    }
+    super::json_ok(br#"{"status":"ready"}"#.to_vec())
+}

@@ -1,0 +1,27 @@
+//! RedisGate's gateway: Redis over HTTP, compatible with the Upstash REST API.
+//!
+//! The gateway is a library first: [`router`] builds the axum `Router` (mount it in your own application,
+//! see `examples/embed_gateway.rs`), and [`serve`] runs it on a listener until a shutdown future resolves.
+//! The `redisgate-gateway` binary only parses its configuration and calls [`serve`].
+//!
+//! # Layout
+//! - [`config`]: command line, environment and the multi-instance config file.
+//! - [`directory`]: the seam that maps a request (Host header or `/db/<name>` prefix) to an instance.
+//! - [`upstream`]: the shared, multiplexed connection to one Redis, plus dedicated pub/sub connections.
+//! - `routes`: the route table; `handlers/*`: one file per endpoint kind.
+//! - [`error`]: `ApiError`, the only place that knows HTTP status codes.
+
+pub mod config;
+pub mod directory;
+pub mod error;
+mod handlers;
+mod routes;
+mod shutdown;
+mod sse;
+pub mod state;
+pub mod upstream;
+
+pub use error::ApiError;
+pub use routes::router;
+pub use shutdown::{serve, shutdown_signal};
+pub use state::{AppState, Limits};

@@ -1,0 +1,66 @@
+//! The route table. Health endpoints live under `/-/`, a prefix no Redis command can have, so they never
+//! shadow a command path; everything else is the data plane.
+
+use std::time::Duration;
+
+use axum::http::{header, HeaderName, HeaderValue, Method};
+use axum::response::Response;
+use axum::routing::get;
+use axum::{middleware, Router};
+use tower_http::cors::{Any, CorsLayer};
+
+use crate::handlers::{data_plane, health};
+use crate::{ApiError, AppState};
+
+/// The response header carrying a fresh read-your-writes token (protocol.md §J).
+pub const SYNC_TOKEN: HeaderName = HeaderName::from_static("upstash-sync-token");
+
+/// The gateway's router: health endpoints and the data plane, with CORS and sync tokens.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/-/health", get(health::live))
+        .route("/-/ready", get(health::ready))
+        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
+        .fallback(data_plane::handle)
+        .layer(middleware::map_response(add_sync_token))
+        .layer(cors())
+        .with_state(state)
+}
+
+/// A fresh opaque token on every response: clients echo it back, and the tests of `@upstash/redis` check
+/// that it changes after writes. A single Redis has nothing to wait for, so incoming tokens are ignored.
+async fn add_sync_token(mut response: Response) -> Response {
+    let token = format!("{:032x}", rand::random::<u128>());
+    if let Ok(value) = HeaderValue::from_str(&token) {
+        response.headers_mut().insert(SYNC_TOKEN, value);
+    }
+    response
+}
+
+/// Browsers call the REST API with the read-only token (protocol.md §N): every call is preflighted.
+fn cors() -> CorsLayer {
+    const ALLOWED: [&str; 10] = [
+        "authorization",
+        "content-type",
+        "upstash-encoding",
+        "upstash-response-format",
+        "upstash-sync-token",
+        "upstash-telemetry-sdk",
+        "upstash-telemetry-platform",
+        "upstash-telemetry-runtime",
+        "accept",
+        "cache-control",
+    ];
+    CorsLayer::new()
+        .allow_origin(Any)
+        .allow_methods([
+            Method::GET,
+            Method::POST,
+            Method::PUT,
+            Method::HEAD,
+            Method::OPTIONS,
+        ])
+        .allow_headers(ALLOWED.map(HeaderName::from_static))
+        .expose_headers([SYNC_TOKEN, header::CONTENT_TYPE])
+        .max_age(Duration::from_secs(86_400))
+}

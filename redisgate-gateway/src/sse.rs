@@ -1,0 +1,68 @@
+//! Server-Sent Events framing shared by `/subscribe`, `/psubscribe` and `/monitor`.
+//!
+//! Each event is flushed as it is produced. A `: keepalive` comment is sent at a fixed interval so idle
+//! streams survive proxies and a vanished client is noticed (the write fails and the stream, with its Redis
+//! connection, is dropped). Shutdown ends every stream.
+
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::http::{header, HeaderValue};
+use axum::response::{IntoResponse, Response};
+use bytes::{BufMut, Bytes, BytesMut};
+use futures_util::stream::{self, Stream, StreamExt};
+use tokio_util::sync::CancellationToken;
+
+/// `data: <fields joined by commas>\n\n`. Payload lines are split into several `data:` lines as the SSE
+/// specification says, so a CR or LF in a payload can never forge an event or a field of its own.
+pub fn event(fields: &[&[u8]]) -> Bytes {
+    let mut joined = Vec::with_capacity(fields.iter().map(|f| f.len() + 1).sum());
+    for (i, field) in fields.iter().enumerate() {
+        if i > 0 {
+            joined.push(b',');
+        }
+        joined.extend_from_slice(field);
+    }
+    let text = String::from_utf8_lossy(&joined);
+    let mut out = BytesMut::with_capacity(text.len() + 16);
+    for line in text.split(['\n', '\r']) {
+        out.put_slice(b"data: ");
+        out.put_slice(line.as_bytes());
+        out.put_u8(b'\n');
+    }
+    out.put_u8(b'\n');
+    out.freeze()
+}
+
+/// An SSE response over `events`, with keepalive comments, ending on shutdown or when `events` ends.
+pub fn response<S>(events: S, keepalive: Duration, shutdown: CancellationToken) -> Response
+where
+    S: Stream<Item = Bytes> + Send + 'static,
+{
+    let ticker = tokio::time::interval_at(tokio::time::Instant::now() + keepalive, keepalive);
+    let body = stream::unfold(
+        (Box::pin(events), ticker, shutdown),
+        |(mut events, mut ticker, shutdown)| async move {
+            let next = tokio::select! {
+                () = shutdown.cancelled() => None,
+                event = events.next() => event,
+                _ = ticker.tick() => Some(Bytes::from_static(b": keepalive\n\n")),
+            };
+            next.map(|bytes| {
+                (
+                    Ok::<_, std::convert::Infallible>(bytes),
+                    (events, ticker, shutdown),
+                )
+            })
+        },
+    );
+    let mut response = Body::from_stream(body).into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/event-stream"),
+    );
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    headers.insert("x-accel-buffering", HeaderValue::from_static("no"));
+    response
+}

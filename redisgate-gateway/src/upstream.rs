@@ -1,0 +1,128 @@
+//! The connection to one Redis.
+//!
+//! Ordinary commands, pipelines and transactions share one multiplexed connection (redis-rs's
+//! `ConnectionManager`): many concurrent HTTP requests are written to Redis in batches on one socket, and a
+//! broken connection is replaced in the background. A `/multi-exec` transaction is safe on the shared
+//! connection because MULTI, its commands and EXEC are written as one contiguous block and Redis runs a
+//! connection's commands in order; WATCH (which would need a connection of its own) is not offered.
+//! Subscriptions and MONITOR take over a connection, so each SSE stream opens a dedicated one.
+
+use std::time::Duration;
+
+use redis::aio::{ConnectionManager, ConnectionManagerConfig, Monitor, PubSub};
+use redis::{Client, Pipeline, RedisResult, Value};
+use redisgate_core::protocol::Command;
+
+/// Timeouts for one upstream.
+#[derive(Debug, Clone, Copy)]
+pub struct UpstreamOptions {
+    /// How long to wait for a TCP connection (and its handshake) to Redis.
+    pub connect_timeout: Duration,
+    /// How long to wait for a reply before answering 504.
+    pub response_timeout: Duration,
+}
+
+impl Default for UpstreamOptions {
+    fn default() -> Self {
+        Self {
+            connect_timeout: Duration::from_secs(1),
+            response_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// A Redis server reached through a shared multiplexed connection.
+#[derive(Clone)]
+pub struct Upstream {
+    client: Client,
+    shared: ConnectionManager,
+}
+
+impl Upstream {
+    /// Prepares a connection to `url` without connecting: the first request connects, so the gateway
+    /// starts (and answers 502) even while Redis is down.
+    ///
+    /// # Errors
+    /// When `url` is not a valid Redis URL.
+    pub fn new(url: &str, options: UpstreamOptions) -> RedisResult<Self> {
+        let client = Client::open(url)?;
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(options.connect_timeout))
+            .set_response_timeout(Some(options.response_timeout))
+            // Fail fast while Redis is down; the next request triggers the next attempt.
+            .set_number_of_retries(1)
+            .set_min_delay(Duration::from_millis(20))
+            .set_max_delay(Duration::from_millis(100));
+        let shared = ConnectionManager::new_lazy_with_config(client.clone(), config)?;
+        Ok(Self { client, shared })
+    }
+
+    /// Runs one command. A Redis error reply comes back as `Ok(Value::ServerError)`.
+    ///
+    /// # Errors
+    /// Connection failures and timeouts.
+    pub async fn run(&self, command: &Command) -> RedisResult<Value> {
+        self.shared
+            .clone()
+            .send_packed_command(&command.to_cmd())
+            .await
+    }
+
+    /// Runs commands in order, not atomically; each reply (or error reply) in place.
+    ///
+    /// # Errors
+    /// Connection failures and timeouts.
+    pub async fn pipeline(&self, commands: &[&Command]) -> RedisResult<Vec<Value>> {
+        let mut pipe = Pipeline::with_capacity(commands.len());
+        for command in commands {
+            pipe.add_command(command.to_cmd());
+        }
+        self.shared
+            .clone()
+            .send_packed_commands(&pipe, 0, commands.len())
+            .await
+    }
+
+    /// Runs commands as one MULTI/EXEC transaction; per-command runtime errors are in place.
+    ///
+    /// # Errors
+    /// A transaction Redis refused as a whole (EXECABORT) is an `Err` carrying the first queued error;
+    /// connection failures and timeouts.
+    pub async fn transaction(&self, commands: &[Command]) -> RedisResult<Vec<Value>> {
+        let mut pipe = Pipeline::with_capacity(commands.len());
+        pipe.atomic();
+        for command in commands {
+            pipe.add_command(command.to_cmd());
+        }
+        let mut replies = self
+            .shared
+            .clone()
+            .send_packed_commands(&pipe, commands.len() + 1, 1)
+            .await?;
+        match replies.pop() {
+            Some(Value::Array(results)) => Ok(results),
+            Some(Value::ServerError(e)) => Err(e.into()),
+            other => Err(redis::RedisError::from((
+                redis::ErrorKind::Client,
+                "unexpected EXEC reply",
+                format!("{other:?}"),
+            ))),
+        }
+    }
+
+    /// A dedicated connection for one subscription stream.
+    ///
+    /// # Errors
+    /// Connection failures.
+    pub async fn pubsub(&self) -> RedisResult<PubSub> {
+        self.client.get_async_pubsub().await
+    }
+
+    /// A dedicated connection in MONITOR mode.
+    ///
+    /// # Errors
+    /// Connection failures.
+    pub async fn monitor(&self) -> RedisResult<Monitor> {
+        self.client.get_async_monitor().await
+    }
+}

@@ -25,7 +25,12 @@ pub fn event(fields: &[&[u8]]) -> Bytes {
     }
     let text = String::from_utf8_lossy(&joined);
     let mut out = BytesMut::with_capacity(text.len() + 16);
-    for line in text.split(['\n', '\r']) {
+    let lines: Box<dyn Iterator<Item = &str>> = if text.contains('\r') {
+        Box::new(text.split("\r\n").flat_map(|l| l.split(['\n', '\r'])))
+    } else {
+        Box::new(text.split('\n'))
+    };
+    for line in lines {
         out.put_slice(b"data: ");
         out.put_slice(line.as_bytes());
         out.put_u8(b'\n');

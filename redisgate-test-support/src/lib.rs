@@ -1,0 +1,11 @@
+//! The test harness shared by every integration test: real services, free loopback ports, no sleeps.
+//!
+//! - [`TestRedis`] runs a real `redis-server` (from `REDISGATE_REDIS_SERVER_BIN` or `PATH`) in a temporary
+//!   directory and kills it on drop. A test that cannot find `redis-server` fails and says what to install.
+//! - [`TestGateway`] runs the gateway in-process on `127.0.0.1:0` in front of one or more `TestRedis`.
+
+mod gateway;
+mod redis_server;
+
+pub use gateway::{instance, TestGateway, READONLY_TOKEN, TOKEN};
+pub use redis_server::TestRedis;

@@ -1,0 +1,18 @@
+//! The data plane, endpoint by endpoint and error path by error path.
+
+mod auth;
+mod commands;
+mod config;
+mod errors;
+mod resilience;
+mod sse;
+mod transaction;
+
+use redisgate_test_support::{TestGateway, TestRedis};
+
+/// A Redis and a standalone gateway in front of it.
+pub async fn setup() -> (TestRedis, TestGateway) {
+    let redis = TestRedis::start();
+    let gateway = TestGateway::single(&redis.url()).await;
+    (redis, gateway)
+}

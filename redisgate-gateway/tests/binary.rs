@@ -1,0 +1,159 @@
+//! The `redisgate-gateway` binary: configuration errors, environment variables, logs, SIGTERM.
+#![allow(missing_docs)]
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, ChildStderr, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use redisgate_test_support::TestRedis;
+
+const BIN: &str = env!("CARGO_BIN_EXE_redisgate-gateway");
+
+fn gateway() -> Command {
+    let mut command = Command::new(BIN);
+    for var in [
+        "REDISGATE_REDIS_URL",
+        "REDISGATE_TOKEN",
+        "REDISGATE_READONLY_TOKEN",
+        "REDISGATE_CONFIG",
+    ] {
+        command.env_remove(var);
+    }
+    command
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    command
+}
+
+/// Starts the binary and reads its JSON log until it reports the address it listens on.
+fn start(command: &mut Command) -> (Child, String, BufReader<ChildStderr>) {
+    let mut child = command
+        .args(["--listen", "127.0.0.1:0", "--log-format", "json"])
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    loop {
+        line.clear();
+        assert!(
+            stderr.read_line(&mut line).unwrap() > 0,
+            "the gateway exited before listening"
+        );
+        let Ok(entry) = serde_json::from_str::<serde_json::Value>(&line) else {
+            continue;
+        };
+        if let Some(address) = entry["fields"]["address"].as_str() {
+            return (child, format!("http://{address}"), stderr);
+        }
+    }
+}
+
+fn sigterm(child: &Child) {
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+#[test]
+fn invalid_configuration_stops_the_process_with_exit_code_64() {
+    for (args, reason) in [
+        (vec![], "no Redis to serve"),
+        (vec!["--redis-url", "redis://127.0.0.1:1"], "--token"),
+        (
+            vec!["--redis-url", "not a url", "--token", "t"],
+            "invalid Redis URL",
+        ),
+        (
+            vec![
+                "--redis-url",
+                "redis://x",
+                "--token",
+                "t",
+                "--readonly-token",
+                "t",
+            ],
+            "must differ",
+        ),
+        (
+            vec!["--config", "/nonexistent/redisgate.toml"],
+            "cannot read config file",
+        ),
+        (
+            vec![
+                "--redis-url",
+                "redis://x",
+                "--token",
+                "t",
+                "--redis-timeout-secs",
+                "0",
+            ],
+            "positive",
+        ),
+    ] {
+        let output = gateway().args(&args).output().unwrap();
+        assert_eq!(output.status.code(), Some(64), "{args:?}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains(reason), "{args:?}: {stderr}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reads_the_environment_never_logs_tokens_and_drains_on_sigterm() {
+    let redis = TestRedis::start();
+    let token = "env-token-that-must-never-be-logged";
+    let (child, url, stderr) = start(
+        gateway()
+            .env("REDISGATE_REDIS_URL", redis.url())
+            .env("REDISGATE_TOKEN", token)
+            .env("RUST_LOG", "trace")
+            .env("REDISGATE_DRAIN_SECS", "3"),
+    );
+    let http = reqwest::Client::new();
+    let ok = http
+        .post(format!("{url}/set/k/v"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ok.text().await.unwrap(), r#"{"result":"OK"}"#);
+    let wrong = http
+        .get(format!("{url}/get/k?_token=wrong-token-also-secret"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), 401);
+    // An open SSE stream must not hold the shutdown up.
+    let stream = http
+        .post(format!("{url}/subscribe/c"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stream.status(), 200);
+
+    let started = Instant::now();
+    sigterm(&child);
+    let output = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+        .await
+        .unwrap();
+    assert!(output.status.success(), "{:?}", output.status);
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "shutdown took {:?}",
+        started.elapsed()
+    );
+    assert!(stream.bytes().await.is_ok(), "the SSE stream ends cleanly");
+    let logs: String = stderr
+        .lines()
+        .map_while(Result::ok)
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(logs.contains("shutting down"), "{logs}");
+    assert!(
+        !logs.contains(token) && !logs.contains("wrong-token-also-secret"),
+        "a token leaked into the logs"
+    );
+}

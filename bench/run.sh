@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Benchmarks the gateway against redis-benchmark, side by side, in one run on this machine.
+# Redis and the gateway share core 0; the load generators (wrk, redis-benchmark) run on core 1.
+# Usage: bench/run.sh [seconds per wrk run, default 5]   — prints a markdown table.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/deps.sh
+deps_redis
+apt_install wrk:wrk taskset:util-linux
+deps_cargo
+cargo build --release --quiet -p redisgate-gateway
+exec python3 bench/bench.py --gateway "$CARGO_TARGET_DIR/release/redisgate-gateway" --seconds "${1:-5}"

@@ -7,7 +7,7 @@ use axum::http::{header, HeaderName, HeaderValue, Method};
 use axum::response::Response;
 use axum::routing::get;
 use axum::{middleware, Router};
-use tower_http::cors::{Any, CorsLayer};
+use tower_http::cors::{AllowHeaders, Any, CorsLayer};
 
 use crate::handlers::{data_plane, health};
 use crate::{ApiError, AppState};
@@ -38,29 +38,13 @@ async fn add_sync_token(mut response: Response) -> Response {
 }
 
 /// Browsers call the REST API with the read-only token (protocol.md §N): every call is preflighted.
+/// Requested headers are mirrored rather than listed, so headers a client adds later (`@upstash/redis`
+/// sends `Upstash-Telemetry-Retry` on retries) keep working; `Authorization` could not be covered by `*`.
 fn cors() -> CorsLayer {
-    const ALLOWED: [&str; 10] = [
-        "authorization",
-        "content-type",
-        "upstash-encoding",
-        "upstash-response-format",
-        "upstash-sync-token",
-        "upstash-telemetry-sdk",
-        "upstash-telemetry-platform",
-        "upstash-telemetry-runtime",
-        "accept",
-        "cache-control",
-    ];
     CorsLayer::new()
         .allow_origin(Any)
-        .allow_methods([
-            Method::GET,
-            Method::POST,
-            Method::PUT,
-            Method::HEAD,
-            Method::OPTIONS,
-        ])
-        .allow_headers(ALLOWED.map(HeaderName::from_static))
+        .allow_methods([Method::GET, Method::POST, Method::PUT, Method::HEAD, Method::OPTIONS])
+        .allow_headers(AllowHeaders::mirror_request())
         .expose_headers([SYNC_TOKEN, header::CONTENT_TYPE])
         .max_age(Duration::from_secs(86_400))
 }

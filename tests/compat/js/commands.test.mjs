@@ -28,6 +28,25 @@ for (const { name, opts } of CONFIGS) {
       assert.equal(await redis.strlen(key), Buffer.byteLength("héllo ✓ 日本 🚀", "utf8"));
     });
 
+    test("empty values, unicode keys and large values", async () => {
+      const empty = `${p}empty`;
+      assert.equal(await redis.set(empty, ""), "OK");
+      assert.equal(await redis.get(empty), "");
+      assert.equal(await redis.strlen(empty), 0);
+
+      const ukey = `${p}clé ✓/日本?#%`;
+      assert.equal(await redis.set(ukey, "v"), "OK");
+      assert.equal(await redis.get(ukey), "v");
+      assert.equal(await redis.exists(ukey), 1);
+
+      // ~1 MiB of text (well below the 10 MB request limit) round-trips intact.
+      const big = "abcd✓".repeat(200_000);
+      const bkey = `${p}large`;
+      assert.equal(await redis.set(bkey, big), "OK");
+      assert.equal(await redis.get(bkey), big);
+      assert.equal(await redis.strlen(bkey), Buffer.byteLength(big, "utf8"));
+    });
+
     test("set/get JSON objects and arrays (auto-serialized)", async () => {
       const key = `${p}json`;
       const obj = { a: 1, b: "two", c: [1, 2, { d: null }], e: true, f: "héllo" };
@@ -243,6 +262,21 @@ describe("auto-pipelining batches commands into /pipeline", () => {
     const reads = await Promise.all([redis.get(`${p}a`), redis.get(`${p}b`), redis.get(`${p}none`)]);
     assert.deepEqual(reads, ["test", 6, null]);
     assert.equal(redis.pipelineCounter - before2, 1, "the three reads should share one pipeline");
+  });
+
+  test("more than 1000 same-tick commands are split into several pipelines and all resolve", async () => {
+    const redis = makeRedis();
+    const p = uniquePrefix("ap");
+    const n = 1500;
+    const before = redis.pipelineCounter;
+    // The client caps a pipeline at 1000 commands and sends the batches concurrently (no ordering
+    // between batches), so use independent keys and check every promise got its own result.
+    const sets = await Promise.all(Array.from({ length: n }, (_, i) => redis.set(`${p}k:${i}`, `v${i}`)));
+    assert.ok(redis.pipelineCounter - before >= 2, "expected the writes to span several pipelines");
+    assert.equal(sets.length, n);
+    assert.ok(sets.every((r) => r === "OK"));
+    const gets = await Promise.all(Array.from({ length: n }, (_, i) => redis.get(`${p}k:${i}`)));
+    gets.forEach((v, i) => assert.equal(v, `v${i}`, `result ${i}`));
   });
 
   test("a failing command in an auto-pipeline rejects only its own promise", async () => {

@@ -53,7 +53,11 @@ export function withTimeout(promise, ms, what) {
   const timeout = new Promise((_, reject) => {
     timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
   });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+  const raced = Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+  // Tests often create the waiting promise before triggering the event and await it later:
+  // mark it handled so an early rejection is reported by the `await`, not as an unhandled rejection.
+  raced.catch(() => {});
+  return raced;
 }
 
 /**

@@ -126,6 +126,27 @@ describe("subscribe: multiple streams", () => {
   });
 });
 
+describe("subscribe: channel names that need URL encoding", () => {
+  const redis = makeRedis();
+
+  // The client appends the channel to the URL without percent-encoding it; fetch then encodes
+  // spaces and non-ASCII, and "/" stays a path separator. The gateway must recover the name.
+  for (const suffix of ["héllo wörld ✓", "a/b/c", "x:y.z-1_2"]) {
+    test(`channel ${JSON.stringify(suffix)}`, async () => {
+      const channel = `${uniquePrefix("sub")}${suffix}`;
+      const sub = redis.subscribe([channel]);
+      try {
+        assert.equal(await nextEvent(sub, "subscribe", TIMEOUT), 1);
+        const msg = nextEvent(sub, "message", TIMEOUT);
+        assert.equal(await redis.publish(channel, "hi"), 1);
+        assert.deepEqual(await msg, { channel, message: "hi" });
+      } finally {
+        await sub.unsubscribe();
+      }
+    });
+  }
+});
+
 describe("psubscribe", () => {
   for (const { name, opts } of CONFIGS) {
     test(`pattern subscription receives pmessage events [${name}]`, async () => {
@@ -136,16 +157,20 @@ describe("psubscribe", () => {
       const sub = redis.psubscribe([pattern]);
       try {
         assert.equal(await nextEvent(sub, "psubscribe", TIMEOUT), 1);
-        const msgs = collectEvents(sub, "pmessage", 2, TIMEOUT);
+        const msgs = collectEvents(sub, "pmessage", 3, TIMEOUT);
         const perPattern = nextEvent(sub, `pmessage:${pattern}`, TIMEOUT);
-        assert.equal(await redis.publish(`${p}news.sports`, "goal"), 1);
-        assert.equal(await redis.publish(`${p}other`, "ignored"), 0);
-        assert.equal(await redis.publish(`${p}news.tech`, { v: 2 }), 1);
+        // The client JSON.parses pmessage payloads strictly (no raw-string fallback, unlike
+        // "message"), so only JSON payloads are published here.
+        assert.equal(await redis.publish(`${p}news.sports`, { goal: 1 }), 1);
+        assert.equal(await redis.publish(`${p}other`, { ignored: true }), 0);
+        assert.equal(await redis.publish(`${p}news.tech`, 42), 1);
+        assert.equal(await redis.publish(`${p}news.x`, JSON.stringify("test")), 1);
         assert.deepEqual(await msgs, [
-          { pattern, channel: `${p}news.sports`, message: "goal" },
-          { pattern, channel: `${p}news.tech`, message: { v: 2 } },
+          { pattern, channel: `${p}news.sports`, message: { goal: 1 } },
+          { pattern, channel: `${p}news.tech`, message: 42 },
+          { pattern, channel: `${p}news.x`, message: "test" },
         ]);
-        assert.deepEqual(await perPattern, { pattern, channel: `${p}news.sports`, message: "goal" });
+        assert.deepEqual(await perPattern, { pattern, channel: `${p}news.sports`, message: { goal: 1 } });
       } finally {
         await sub.unsubscribe();
       }

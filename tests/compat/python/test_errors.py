@@ -74,9 +74,12 @@ def test_readonly_token(url, token, readonly_token, prefix, encoding):
             ro.set(f"{prefix}k", "changed")
         with pytest.raises(UpstashError, match=r"NOPERM"):
             ro.delete(f"{prefix}k")
-        with pytest.raises(UpstashError, match=r"NOPERM|EXECABORT"):
-            tx = ro.multi()
-            tx.set(f"{prefix}k", "changed")
+        # A refused transaction is answered with a single {"error"} object (protocol I2), which
+        # upstash-redis 1.x cannot parse for multi-exec (it iterates the object and raises
+        # AttributeError): any exception is accepted, the point is that nothing is written.
+        tx = ro.multi()
+        tx.set(f"{prefix}k", "changed")
+        with pytest.raises((UpstashError, AttributeError)):
             tx.exec()
         assert rw.get(f"{prefix}k") == "orig"
     finally:

@@ -51,3 +51,24 @@ def test_prefixed_errors(pre, prefixed_url, prefix):
             bad.get(f"{prefix}k")
     finally:
         bad.close()
+
+
+@pytest.mark.parametrize("which", ["plain", "prefixed"])
+def test_trailing_slash_url(url, prefixed_url, token, redis, prefix, which):
+    """upstash-redis builds f"{url}/pipeline" without stripping a trailing slash, so a URL
+    ending in "/" yields POST //pipeline and //multi-exec (protocol A4)."""
+    base = (url if which == "plain" else prefixed_url) + "/"
+    client = Redis(base, token, rest_retries=0)
+    try:
+        assert client.set(f"{prefix}k", "test") is True
+        assert client.get(f"{prefix}k") == "test"
+        p = client.pipeline()
+        p.incr(f"{prefix}n")
+        p.get(f"{prefix}k")
+        assert p.exec() == [1, "test"]
+        tx = client.multi()
+        tx.incr(f"{prefix}n")
+        assert tx.exec() == [2]
+        assert redis.get(f"{prefix}n") == "2"
+    finally:
+        client.close()

@@ -30,6 +30,17 @@ def test_set_get_strings(request, client_name, prefix):
 
 
 @pytest.mark.parametrize("client_name", ["redis", "redis_plain"])
+def test_unicode_keys_and_large_values(request, client_name, prefix):
+    r = request.getfixturevalue(client_name)
+    ukey = f"{prefix}clé ✓/日本?#%"
+    assert r.set(ukey, "v") is True
+    assert r.get(ukey) == "v"
+    big = "abcd✓" * 200_000  # ~1.2 MB
+    assert r.set(f"{prefix}big", big) is True
+    assert r.get(f"{prefix}big") == big
+
+
+@pytest.mark.parametrize("client_name", ["redis", "redis_plain"])
 def test_numbers_are_stored_as_their_json_text(request, client_name, prefix):
     r = request.getfixturevalue(client_name)
     cases = [(42, "42"), (-7, "-7"), (1.5, "1.5"), (1e-7, "1e-07"), (True, "true")]
@@ -160,8 +171,11 @@ def test_scripts_ping_echo(request, client_name, prefix):
 @pytest.mark.parametrize("client_name", ["redis", "redis_plain"])
 def test_generic_execute(request, client_name, prefix):
     r = request.getfixturevalue(client_name)
-    assert r.execute(["SET", f"{prefix}k", "PONG"]) == "OK"
+    # execute() still applies the client's per-command formatters (SET -> bool).
+    assert r.execute(["SET", f"{prefix}k", "PONG"]) is True
     assert r.execute(["get", f"{prefix}k"]) == "PONG"
+    assert r.execute(["RPUSH", f"{prefix}l", "a", "OK"]) == 2
+    assert r.execute(["lrange", f"{prefix}l", "0", "-1"]) == ["a", "OK"]
 
 
 @pytest.mark.parametrize("client_name", ["redis", "redis_plain"])

@@ -197,7 +197,7 @@ async fn cors_preflight_allows_the_upstash_headers() {
         .header("Access-Control-Request-Method", "POST")
         .header(
             "Access-Control-Request-Headers",
-            "authorization,content-type,upstash-encoding,upstash-sync-token",
+            "authorization,content-type,upstash-encoding,upstash-sync-token,upstash-telemetry-retry",
         )
         .send()
         .await

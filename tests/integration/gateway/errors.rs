@@ -210,7 +210,7 @@ async fn cors_preflight_allows_the_upstash_headers() {
         "authorization",
         "upstash-encoding",
         "upstash-sync-token",
-        "upstash-telemetry-sdk",
+        "upstash-telemetry-retry",
     ] {
         assert!(allowed.contains(header), "{header} missing from {allowed}");
     }

@@ -7,6 +7,7 @@
 //! `docs/protocol.md`.
 
 pub mod command;
+pub mod compat;
 pub mod encode;
 pub mod encoding;
 pub mod parse;

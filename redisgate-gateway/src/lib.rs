@@ -16,6 +16,7 @@ pub mod directory;
 pub mod error;
 mod handlers;
 mod routes;
+mod scripts;
 mod shutdown;
 mod sse;
 pub mod state;

@@ -6,6 +6,7 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 use crate::directory::Directory;
+use crate::scripts::ScriptAliases;
 
 /// Limits applied to every request.
 #[derive(Debug, Clone)]
@@ -32,6 +33,8 @@ pub struct AppState {
     pub directory: Arc<dyn Directory>,
     /// Request limits.
     pub limits: Limits,
+    /// Script SHA aliases of the Upstash emulations.
+    pub(crate) scripts: Arc<ScriptAliases>,
     /// Cancelled when the server shuts down, so that endless SSE streams end and the drain can finish.
     pub shutdown: CancellationToken,
 }
@@ -42,6 +45,7 @@ impl AppState {
         Self {
             directory,
             limits: Limits::default(),
+            scripts: Arc::default(),
             shutdown: CancellationToken::new(),
         }
     }

@@ -72,7 +72,7 @@ impl Upstream {
     ///
     /// # Errors
     /// Connection failures and timeouts.
-    pub async fn pipeline(&self, commands: &[&Command]) -> RedisResult<Vec<Value>> {
+    pub async fn pipeline(&self, commands: &[Command]) -> RedisResult<Vec<Value>> {
         let mut pipe = Pipeline::with_capacity(commands.len());
         for command in commands {
             pipe.add_command(command.to_cmd());

@@ -7,6 +7,7 @@ mod errors;
 mod resilience;
 mod sse;
 mod transaction;
+mod upstash_only;
 
 use redisgate_test_support::{TestGateway, TestRedis};
 

@@ -6,8 +6,8 @@ use crate::{Error, Result};
 /// One Redis command as received over REST: a lower-cased name and its binary-safe arguments.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Command {
-    name: Vec<u8>,
-    args: Vec<Vec<u8>>,
+    pub(crate) name: Vec<u8>,
+    pub(crate) args: Vec<Vec<u8>>,
 }
 
 impl Command {

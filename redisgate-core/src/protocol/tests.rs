@@ -345,7 +345,7 @@ proptest! {
     /// Rendering a command as a JSON array and parsing it back gives the same arguments.
     #[test]
     fn json_command_round_trips(name in "[a-z]{1,8}", args in proptest::collection::vec(arg_strategy(), 0..6)) {
-        let mut all = vec![name.clone()];
+        let mut all = vec![name];
         all.extend(args.iter().cloned());
         let body = serde_json::to_vec(&all).unwrap();
         let parsed = command(parse(&req(Method::Post, "/", None, &body)).unwrap());
@@ -382,4 +382,61 @@ proptest! {
         let _ = parse(&req(Method::Post, "/", None, &body));
         let _ = parse(&req(Method::Post, "/pipeline", None, &body));
     }
+}
+
+#[test]
+fn scan_withtype_becomes_a_script() {
+    let cmd = Command::from_args(strs(&[
+        "SCAN", "0", "MATCH", "k*", "WITHTYPE", "COUNT", "5",
+    ]))
+    .unwrap();
+    let emulated = cmd.emulate_upstash();
+    let args = emulated.command.to_args();
+    assert_eq!(args[0], b"eval");
+    assert!(String::from_utf8_lossy(&args[1]).contains("redis.call('TYPE', k)"));
+    assert_eq!(
+        args[2..],
+        strs(&["0", "0", "MATCH", "k*", "COUNT", "5"])[..]
+    );
+    assert_eq!(emulated.script_alias, None);
+}
+
+#[test]
+fn key_locking_flag_is_stripped_and_the_sha_aliased() {
+    let original = "#!lua flags=allow-key-locking\nreturn 1";
+    let emulated = Command::from_args(strs(&["eval", original, "0"]))
+        .unwrap()
+        .emulate_upstash();
+    assert_eq!(
+        emulated.command.to_args(),
+        strs(&["eval", "\nreturn 1", "0"])
+    );
+    let (from, to) = emulated.script_alias.unwrap();
+    assert_eq!(from, compat::sha1_hex(original.as_bytes()));
+    assert_eq!(to, compat::sha1_hex(b"\nreturn 1"));
+    let mut evalsha = Command::from_args(strs(&["EVALSHA", &from.to_uppercase(), "0"])).unwrap();
+    evalsha.resolve_script_shas(|sha| (sha == from).then(|| to.clone()));
+    assert_eq!(evalsha.to_args(), strs(&["evalsha", &to, "0"]));
+
+    let other = "#!lua flags=no-writes,allow-key-locking\nreturn 2";
+    let emulated = Command::from_args(strs(&["eval_ro", other, "0"]))
+        .unwrap()
+        .emulate_upstash();
+    assert_eq!(
+        emulated.command.args()[0],
+        b"#!lua flags=no-writes\nreturn 2"
+    );
+    let plain =
+        Command::from_args(strs(&["eval", "#!lua flags=no-writes\nreturn 2", "0"])).unwrap();
+    assert_eq!(plain.clone().emulate_upstash().command, plain);
+}
+
+#[test]
+fn unlink_without_keys_is_zero() {
+    let emulated = Command::from_args(strs(&["unlink"]))
+        .unwrap()
+        .emulate_upstash();
+    assert_eq!(emulated.command.to_args(), strs(&["eval", "return 0", "0"]));
+    let with_keys = Command::from_args(strs(&["unlink", "a"])).unwrap();
+    assert_eq!(with_keys.clone().emulate_upstash().command, with_keys);
 }

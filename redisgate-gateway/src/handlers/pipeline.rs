@@ -10,21 +10,22 @@ use redisgate_core::protocol::encode::server_error;
 use redisgate_core::protocol::{Access, Command, ResponseFormat};
 
 use crate::directory::Instance;
-use crate::ApiError;
+use crate::{ApiError, AppState};
 
 /// Runs the allowed commands as one pipeline and answers with every reply in request order.
 pub async fn run(
+    state: &AppState,
     instance: &Instance,
     commands: Vec<Command>,
     access: Access,
     format: ResponseFormat,
 ) -> Result<Response, ApiError> {
     let checks: Vec<_> = commands.iter().map(|c| c.check(access)).collect();
-    let allowed: Vec<&Command> = commands
-        .iter()
+    let allowed: Vec<Command> = commands
+        .into_iter()
         .zip(&checks)
         .filter(|(_, ok)| ok.is_ok())
-        .map(|(c, _)| c)
+        .map(|(c, _)| state.scripts.prepare(c))
         .collect();
     let mut replies = if allowed.is_empty() {
         Vec::new().into_iter()

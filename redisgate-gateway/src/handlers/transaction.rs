@@ -7,10 +7,11 @@ use axum::response::Response;
 use redisgate_core::protocol::{Access, Command, ResponseFormat};
 
 use crate::directory::Instance;
-use crate::ApiError;
+use crate::{ApiError, AppState};
 
 /// Checks every command, then runs them atomically.
 pub async fn run(
+    state: &AppState,
     instance: &Instance,
     commands: Vec<Command>,
     access: Access,
@@ -25,6 +26,10 @@ pub async fn run(
     for command in &commands {
         command.check(access)?;
     }
+    let commands: Vec<Command> = commands
+        .into_iter()
+        .map(|c| state.scripts.prepare(c))
+        .collect();
     let values = instance.upstream().transaction(&commands).await?;
     super::replies(format, &values)
 }

@@ -1,13 +1,16 @@
 //! Script SHA aliases for the `allow-key-locking` emulation (see `redisgate_core::protocol::compat`).
 //!
 //! The mapping original SHA → normalized SHA is a pure function of the script, so one process-wide map
-//! serves every instance, and losing it (a restart, another replica) only costs the client its usual
+//! ([`ALIASES`]) serves every instance and every worker, and losing it (a restart, another replica) only costs the client its usual
 //! NOSCRIPT → EVAL fallback, which records the alias again.
 
 use std::collections::HashMap;
-use std::sync::RwLock;
+use std::sync::{LazyLock, RwLock};
 
 use redisgate_core::protocol::Command;
+
+/// The process-wide aliases.
+pub static ALIASES: LazyLock<ScriptAliases> = LazyLock::new(ScriptAliases::default);
 
 /// Remembered aliases; bounded, cleared when full.
 #[derive(Default)]

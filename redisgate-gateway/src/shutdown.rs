@@ -1,6 +1,7 @@
 //! Serving until shutdown, and the signals that start it.
 
 use std::future::Future;
+use std::sync::Arc;
 
 use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
@@ -17,7 +18,7 @@ pub async fn serve(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let token = state.shutdown.clone();
+    let token = Arc::clone(&state.shutdown);
     let listener = listener.tap_io(|tcp| {
         // Small JSON replies must not wait for Nagle's algorithm.
         let _ = tcp.set_nodelay(true);

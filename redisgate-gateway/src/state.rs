@@ -6,7 +6,6 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 use crate::directory::Directory;
-use crate::scripts::ScriptAliases;
 
 /// Limits applied to every request.
 #[derive(Debug, Clone)]
@@ -33,10 +32,9 @@ pub struct AppState {
     pub directory: Arc<dyn Directory>,
     /// Request limits.
     pub limits: Limits,
-    /// Script SHA aliases of the Upstash emulations.
-    pub(crate) scripts: Arc<ScriptAliases>,
     /// Cancelled when the server shuts down, so that endless SSE streams end and the drain can finish.
-    pub shutdown: CancellationToken,
+    /// (Behind an `Arc`: axum clones the state for every request, and cloning a token takes a lock.)
+    pub shutdown: Arc<CancellationToken>,
 }
 
 impl AppState {
@@ -45,9 +43,15 @@ impl AppState {
         Self {
             directory,
             limits: Limits::default(),
-            scripts: Arc::default(),
-            shutdown: CancellationToken::new(),
+            shutdown: Arc::new(CancellationToken::new()),
         }
+    }
+
+    /// Uses `token` as the shutdown signal (several servers can share one).
+    #[must_use]
+    pub fn with_shutdown(mut self, token: CancellationToken) -> Self {
+        self.shutdown = Arc::new(token);
+        self
     }
 
     /// Replaces the limits.

@@ -28,7 +28,10 @@ fn gateway() -> Command {
 
 /// Starts the binary and reads its JSON log until it reports the address it listens on. The caller waits
 /// for the child.
-#[expect(clippy::zombie_processes, reason = "the caller owns the child and waits for it")]
+#[expect(
+    clippy::zombie_processes,
+    reason = "the caller owns the child and waits for it"
+)]
 fn start(command: &mut Command) -> (Child, String, BufReader<ChildStderr>) {
     let mut child = command
         .args(["--listen", "127.0.0.1:0", "--log-format", "json"])

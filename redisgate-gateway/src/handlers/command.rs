@@ -4,18 +4,17 @@ use axum::response::Response;
 use redisgate_core::protocol::{Access, Command, ResponseFormat};
 
 use crate::directory::Instance;
-use crate::{ApiError, AppState};
+use crate::{scripts, ApiError};
 
 /// Checks the command against the policy, runs it and encodes the reply.
 pub async fn run(
-    state: &AppState,
     instance: &Instance,
     command: Command,
     access: Access,
     format: ResponseFormat,
 ) -> Result<Response, ApiError> {
     command.check(access)?;
-    let command = state.scripts.prepare(command);
+    let command = scripts::ALIASES.prepare(command);
     let value = instance.upstream().run(&command).await?;
     super::reply(format, &value)
 }

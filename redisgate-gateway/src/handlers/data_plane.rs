@@ -56,9 +56,9 @@ async fn dispatch(state: AppState, request: Request) -> Result<Response, ApiErro
         body: &body,
     })?;
     match endpoint {
-        Endpoint::Command(c) => command::run(&state, &instance, c, access, format).await,
-        Endpoint::Pipeline(c) => pipeline::run(&state, &instance, c, access, format).await,
-        Endpoint::MultiExec(c) => transaction::run(&state, &instance, c, access, format).await,
+        Endpoint::Command(c) => command::run(&instance, c, access, format).await,
+        Endpoint::Pipeline(c) => pipeline::run(&instance, c, access, format).await,
+        Endpoint::MultiExec(c) => transaction::run(&instance, c, access, format).await,
         Endpoint::Subscribe(channel) => {
             subscribe::stream(&state, &instance, subscribe::Target::Channel(channel)).await
         }

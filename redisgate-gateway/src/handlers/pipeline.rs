@@ -10,11 +10,10 @@ use redisgate_core::protocol::encode::server_error;
 use redisgate_core::protocol::{Access, Command, ResponseFormat};
 
 use crate::directory::Instance;
-use crate::{ApiError, AppState};
+use crate::{scripts, ApiError};
 
 /// Runs the allowed commands as one pipeline and answers with every reply in request order.
 pub async fn run(
-    state: &AppState,
     instance: &Instance,
     commands: Vec<Command>,
     access: Access,
@@ -25,7 +24,7 @@ pub async fn run(
         .into_iter()
         .zip(&checks)
         .filter(|(_, ok)| ok.is_ok())
-        .map(|(c, _)| state.scripts.prepare(c))
+        .map(|(c, _)| scripts::ALIASES.prepare(c))
         .collect();
     let mut replies = if allowed.is_empty() {
         Vec::new().into_iter()

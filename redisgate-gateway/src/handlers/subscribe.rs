@@ -8,6 +8,8 @@
 use axum::response::Response;
 use futures_util::{stream, StreamExt};
 
+use tokio_util::sync::CancellationToken;
+
 use crate::directory::Instance;
 use crate::{sse, ApiError, AppState};
 
@@ -57,6 +59,6 @@ pub async fn stream(
     Ok(sse::response(
         events,
         state.limits.sse_keepalive,
-        state.shutdown.clone(),
+        CancellationToken::clone(&state.shutdown),
     ))
 }

@@ -7,11 +7,10 @@ use axum::response::Response;
 use redisgate_core::protocol::{Access, Command, ResponseFormat};
 
 use crate::directory::Instance;
-use crate::{ApiError, AppState};
+use crate::{scripts, ApiError};
 
 /// Checks every command, then runs them atomically.
 pub async fn run(
-    state: &AppState,
     instance: &Instance,
     commands: Vec<Command>,
     access: Access,
@@ -28,7 +27,7 @@ pub async fn run(
     }
     let commands: Vec<Command> = commands
         .into_iter()
-        .map(|c| state.scripts.prepare(c))
+        .map(|c| scripts::ALIASES.prepare(c))
         .collect();
     let values = instance.upstream().transaction(&commands).await?;
     super::replies(format, &values)

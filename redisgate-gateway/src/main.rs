@@ -18,11 +18,6 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tracing_subscriber::EnvFilter;
 
-// Small, short-lived allocations dominate (request parts, argument vectors, reply buffers): mimalloc spends
-// measurably less CPU on them than glibc's allocator (docs/benchmarks.md).
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 /// `EX_USAGE`: the configuration is wrong.
 const EXIT_CONFIG: u8 = 64;
 

@@ -18,6 +18,12 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tracing_subscriber::EnvFilter;
 
+// Many small, short-lived allocations per request (argument vectors, reply buffers): measured on the
+// benchmark, jemalloc serves a 10-command /pipeline with ~25% less CPU than glibc's allocator and keeps idle
+// RSS near 6 MiB (mimalloc was as fast but started at 12 MiB). See docs/benchmarks.md.
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 /// `EX_USAGE`: the configuration is wrong.
 const EXIT_CONFIG: u8 = 64;
 

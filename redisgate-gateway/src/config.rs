@@ -59,6 +59,9 @@ pub struct Args {
     /// Seconds to wait for a Redis reply before answering 504.
     #[arg(long, env = "REDISGATE_REDIS_TIMEOUT_SECS", default_value_t = 10.0)]
     pub redis_timeout_secs: f64,
+    /// Seconds a client may take to send its request body before a 408.
+    #[arg(long, env = "REDISGATE_BODY_TIMEOUT_SECS", default_value_t = 30.0)]
+    pub body_timeout_secs: f64,
     /// Seconds between keepalive comments on SSE streams.
     #[arg(long, env = "REDISGATE_SSE_KEEPALIVE_SECS", default_value_t = 15.0)]
     pub sse_keepalive_secs: f64,
@@ -122,6 +125,7 @@ impl Args {
         Ok(Limits {
             max_body_bytes: self.max_body_bytes,
             sse_keepalive: secs("sse-keepalive-secs", self.sse_keepalive_secs)?,
+            body_timeout: secs("body-timeout-secs", self.body_timeout_secs)?,
         })
     }
 

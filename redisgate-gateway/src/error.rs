@@ -26,6 +26,9 @@ pub enum ApiError {
     /// No instance matches the Host header or `/db/<name>` prefix.
     #[error("ERR no database named '{0}'")]
     UnknownInstance(String),
+    /// The client did not send its body in time.
+    #[error("ERR timed out reading the request body")]
+    BodyTimeout,
     /// A method other than GET, HEAD, POST, PUT (or a CORS preflight).
     #[error("ERR method not allowed, use GET, HEAD, POST or PUT")]
     MethodNotAllowed,
@@ -53,6 +56,7 @@ impl ApiError {
             Self::Protocol(_) | Self::Redis(_) => StatusCode::BAD_REQUEST,
             Self::Unauthorized => StatusCode::UNAUTHORIZED,
             Self::UnknownInstance(_) => StatusCode::NOT_FOUND,
+            Self::BodyTimeout => StatusCode::REQUEST_TIMEOUT,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::Unavailable(_) => StatusCode::BAD_GATEWAY,
             Self::Timeout(_) => StatusCode::GATEWAY_TIMEOUT,

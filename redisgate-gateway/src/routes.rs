@@ -4,9 +4,10 @@
 use std::time::Duration;
 
 use axum::http::{header, HeaderName, HeaderValue, Method};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{middleware, Router};
+use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::cors::{AllowHeaders, Any, CorsLayer};
 
 use crate::handlers::{data_plane, health};
@@ -15,13 +16,17 @@ use crate::{ApiError, AppState};
 /// The response header carrying a fresh read-your-writes token (protocol.md §J).
 pub const SYNC_TOKEN: HeaderName = HeaderName::from_static("upstash-sync-token");
 
-/// The gateway's router: health endpoints and the data plane, with CORS and sync tokens.
+/// The gateway's router: health endpoints and the data plane, with CORS and sync tokens. A panicking
+/// handler answers a JSON 500 instead of dropping the connection.
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/-/health", get(health::live))
         .route("/-/ready", get(health::ready))
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .fallback(data_plane::handle)
+        .layer(CatchPanicLayer::custom(|_| {
+            ApiError::Internal("a handler panicked".into()).into_response()
+        }))
         .layer(middleware::map_response(add_sync_token))
         .layer(cors())
         .with_state(state)

@@ -14,6 +14,8 @@ pub struct Limits {
     pub max_body_bytes: usize,
     /// Interval of `: keepalive` comments on SSE streams.
     pub sse_keepalive: Duration,
+    /// How long a client may take to send its request body (a stalled upload is a 408, not a held socket).
+    pub body_timeout: Duration,
 }
 
 impl Default for Limits {
@@ -21,6 +23,7 @@ impl Default for Limits {
         Self {
             max_body_bytes: 10 * 1024 * 1024,
             sse_keepalive: Duration::from_secs(15),
+            body_timeout: Duration::from_secs(30),
         }
     }
 }

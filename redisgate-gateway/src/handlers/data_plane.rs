@@ -48,7 +48,12 @@ async fn dispatch(state: AppState, request: Request) -> Result<Response, ApiErro
             .get("upstash-response-format")
             .map(|v| v.as_bytes()),
     )?;
-    let body = read_body(body, &parts.headers, state.limits.max_body_bytes).await?;
+    let body = tokio::time::timeout(
+        state.limits.body_timeout,
+        read_body(body, &parts.headers, state.limits.max_body_bytes),
+    )
+    .await
+    .map_err(|_| ApiError::BodyTimeout)??;
     let endpoint = parse(&RestRequest {
         method,
         path,

@@ -257,3 +257,32 @@ async fn health_endpoints_never_shadow_commands() {
         .unwrap()
         .starts_with("ERR unknown command 'health'"));
 }
+
+#[tokio::test]
+async fn a_stalled_body_is_a_408_and_the_gateway_keeps_serving() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let redis = TestRedis::start();
+    let limits = Limits {
+        body_timeout: Duration::from_millis(200),
+        ..Limits::default()
+    };
+    let gw = TestGateway::single_with(&redis.url(), limits, UpstreamOptions::default()).await;
+    let mut socket = tokio::net::TcpStream::connect(gw.address()).await.unwrap();
+    let head = format!("POST /set/k HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {TOKEN}\r\nContent-Length: 100\r\n\r\nabc");
+    socket.write_all(head.as_bytes()).await.unwrap();
+    let mut response = Vec::new();
+    tokio::time::timeout(Duration::from_secs(5), socket.read_to_end(&mut response))
+        .await
+        .unwrap()
+        .unwrap();
+    let response = String::from_utf8_lossy(&response);
+    assert!(response.starts_with("HTTP/1.1 408"), "{response}");
+    assert!(
+        response.contains(r#"{"error":"ERR timed out reading the request body"}"#),
+        "{response}"
+    );
+    assert_eq!(
+        gw.command(json!(["ping"])).await,
+        (200, json!({"result": "PONG"}))
+    );
+}

@@ -1,7 +1,14 @@
-//! Token primitives: tokens are kept only as SHA-256 digests and compared in constant time.
+//! Authentication primitives.
 //!
-//! The gateway never holds a plaintext token after start-up: configuration is hashed when it is loaded, and
-//! each presented token is hashed before it is compared, so neither timing nor a memory dump reveals a token.
+//! Tokens and API keys are kept only as SHA-256 digests ([`TokenHash`]) and compared in constant time: the
+//! gateway never holds a plaintext token after start-up, and each presented token is hashed before it is
+//! compared, so neither timing nor a memory dump reveals one. Passwords are argon2id ([`password`]); the
+//! management API's sessions are HS256 JWTs with issuer and expiry ([`jwt`]); new tokens and keys come from
+//! [`token`].
+
+pub mod jwt;
+pub mod password;
+pub mod token;
 
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
@@ -22,6 +29,12 @@ impl TokenHash {
     pub fn matches(&self, presented: &[u8]) -> bool {
         let other = Self::of(presented);
         self.0.ct_eq(&other.0).into()
+    }
+
+    /// A digest read back from storage; `None` unless it is 32 bytes.
+    #[must_use]
+    pub fn from_bytes(bytes: &[u8]) -> Option<Self> {
+        bytes.try_into().ok().map(Self)
     }
 
     /// The raw digest bytes, for storage.

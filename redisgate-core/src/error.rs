@@ -27,6 +27,15 @@ pub enum Error {
     /// Redis replied with a type the REST protocol has no shape for (a future `redis::Value` variant).
     #[error("ERR the gateway cannot encode a reply of type {0}")]
     UnsupportedReply(&'static str),
+    /// Input of the management API failed validation: field → message.
+    #[error("validation failed")]
+    Validation(std::collections::BTreeMap<String, String>),
+    /// Missing, invalid or expired credentials.
+    #[error("invalid or missing credentials")]
+    Unauthenticated,
+    /// Something that should not fail did (hashing, signing).
+    #[error("internal error: {0}")]
+    Internal(String),
     /// The request body is larger than the configured limit.
     #[error("ERR max request size exceeded")]
     RequestTooLarge,

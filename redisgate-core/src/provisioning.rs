@@ -1,0 +1,153 @@
+//! Provisioning logic independent of where Redis runs: the validated instance spec, names, and the
+//! redis.conf a provisioner writes. The local provisioner (gateway crate) and the Kubernetes operator both
+//! translate this into running servers.
+
+use std::collections::BTreeMap;
+
+use crate::{Error, Result};
+
+/// Smallest `maxmemory` accepted (1 MiB).
+pub const MIN_MEMORY: i64 = 1024 * 1024;
+/// Largest `maxmemory` accepted (64 GiB).
+pub const MAX_MEMORY: i64 = 64 * 1024 * 1024 * 1024;
+/// Names that would collide with the gateway's own host names.
+const RESERVED_NAMES: [&str; 6] = ["api", "www", "db", "admin", "gateway", "localhost"];
+
+/// A validated request for an instance.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InstanceSpec {
+    /// Globally unique DNS label.
+    pub name: String,
+    /// Unique within the organization (defaults to the name).
+    pub slug: String,
+    /// `maxmemory` in bytes.
+    pub max_memory: i64,
+    /// Requested Redis version (`major[.minor[.patch]]`).
+    pub redis_version: String,
+}
+
+impl InstanceSpec {
+    /// Validates every field, reporting all problems at once.
+    ///
+    /// # Errors
+    /// [`Error::Validation`] with one message per bad field.
+    pub fn new(
+        name: &str,
+        slug: Option<&str>,
+        max_memory: i64,
+        redis_version: &str,
+    ) -> Result<Self> {
+        let mut errors = BTreeMap::new();
+        if let Some(problem) = dns_label_problem(name, 3, 40) {
+            errors.insert("name".to_owned(), problem);
+        } else if RESERVED_NAMES.contains(&name) {
+            errors.insert("name".to_owned(), "is reserved".to_owned());
+        }
+        let slug = slug.unwrap_or(name);
+        if let Some(problem) = dns_label_problem(slug, 1, 63) {
+            errors.insert("slug".to_owned(), problem);
+        }
+        if !(MIN_MEMORY..=MAX_MEMORY).contains(&max_memory) {
+            errors.insert(
+                "max_memory".to_owned(),
+                format!("must be between {MIN_MEMORY} and {MAX_MEMORY} bytes"),
+            );
+        }
+        let version_ok = !redis_version.is_empty()
+            && redis_version.len() <= 16
+            && redis_version.split('.').count() <= 3
+            && redis_version
+                .split('.')
+                .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
+        if !version_ok {
+            errors.insert(
+                "redis_version".to_owned(),
+                "must look like 7, 7.2 or 7.2.4".to_owned(),
+            );
+        }
+        if !errors.is_empty() {
+            return Err(Error::Validation(errors));
+        }
+        Ok(Self {
+            name: name.to_owned(),
+            slug: slug.to_owned(),
+            max_memory,
+            redis_version: redis_version.to_owned(),
+        })
+    }
+}
+
+/// Why `value` is not a DNS label of `min..=max` characters (`a-z`, `0-9`, `-`, not at either end).
+#[must_use]
+pub fn dns_label_problem(value: &str, min: usize, max: usize) -> Option<String> {
+    if value.len() < min || value.len() > max {
+        return Some(format!("must be {min} to {max} characters"));
+    }
+    if !value
+        .bytes()
+        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    {
+        return Some("may contain only a-z, 0-9 and '-'".to_owned());
+    }
+    if value.starts_with('-') || value.ends_with('-') {
+        return Some("must not start or end with '-'".to_owned());
+    }
+    None
+}
+
+/// The redis.conf of an instance. The password is in it (the server needs it), so the file must be
+/// readable by its owner only.
+#[must_use]
+pub fn redis_conf(port: u16, password: &str, max_memory: i64, dir: &str) -> String {
+    format!(
+        "# Written by RedisGate; regenerated at every start.\n\
+         bind 127.0.0.1\n\
+         port {port}\n\
+         protected-mode yes\n\
+         requirepass {password}\n\
+         maxmemory {max_memory}\n\
+         maxmemory-policy noeviction\n\
+         dir {dir}\n\
+         appendonly yes\n\
+         appendfsync everysec\n\
+         save 3600 1 300 100 60 10000\n\
+         daemonize no\n\
+         logfile \"\"\n"
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn valid_specs_and_every_problem_at_once() {
+        let spec = InstanceSpec::new("my-redis", None, 100 * 1024 * 1024, "7.2").unwrap();
+        assert_eq!(spec.slug, "my-redis");
+        let Err(Error::Validation(errors)) = InstanceSpec::new("A_b", Some("-x"), 10, "seven")
+        else {
+            panic!("expected a validation error")
+        };
+        assert_eq!(
+            errors.keys().collect::<Vec<_>>(),
+            ["max_memory", "name", "redis_version", "slug"]
+        );
+        assert!(InstanceSpec::new(&"a".repeat(41), None, MIN_MEMORY, "7").is_err());
+        assert!(InstanceSpec::new("api", None, MIN_MEMORY, "7").is_err());
+    }
+
+    #[test]
+    fn redis_conf_binds_loopback_and_limits_memory() {
+        let conf = redis_conf(7001, "secret", 1048576, "/data/x");
+        for line in [
+            "bind 127.0.0.1",
+            "port 7001",
+            "requirepass secret",
+            "maxmemory 1048576",
+            "dir /data/x",
+            "appendonly yes",
+        ] {
+            assert!(conf.lines().any(|l| l == line), "{line}");
+        }
+    }
+}

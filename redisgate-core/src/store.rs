@@ -1,0 +1,44 @@
+//! The control plane's store: diesel models with their queries, and the embedded migrations.
+//!
+//! Queries live on the model types (`User::find_by_email`, `NewApiKey::insert`…), never in handlers.
+//! Every query is async (diesel-async on PostgreSQL); callers hold a pooled connection.
+
+pub mod models;
+pub mod schema;
+
+use diesel_migrations::{embed_migrations, EmbeddedMigrations};
+
+pub use diesel_async::AsyncPgConnection;
+pub use models::*;
+
+/// The migrations under the workspace's `migrations/`, compiled in and run at start.
+pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations");
+
+/// Whether a diesel error is a unique-constraint violation (a duplicate name, slug or email).
+#[must_use]
+pub fn is_unique_violation(error: &diesel::result::Error) -> bool {
+    matches!(
+        error,
+        diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _)
+    )
+}
+
+/// A page of results: `limit` items from `offset`.
+#[derive(Debug, Clone, Copy)]
+pub struct Page {
+    /// Most items to return (1–100).
+    pub limit: i64,
+    /// Items to skip.
+    pub offset: i64,
+}
+
+impl Page {
+    /// A page clamped to sane bounds.
+    #[must_use]
+    pub fn new(limit: Option<i64>, offset: Option<i64>) -> Self {
+        Self {
+            limit: limit.unwrap_or(50).clamp(1, 100),
+            offset: offset.unwrap_or(0).max(0),
+        }
+    }
+}

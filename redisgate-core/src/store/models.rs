@@ -1,0 +1,13 @@
+//! Model types, one file per resource, each with its queries.
+
+mod api_key;
+mod audit;
+mod instance;
+mod organization;
+mod user;
+
+pub use api_key::{ApiKey, NewApiKey};
+pub use audit::AuditEntry;
+pub use instance::{Instance, InstanceToken, NewInstance};
+pub use organization::{Membership, Organization};
+pub use user::User;

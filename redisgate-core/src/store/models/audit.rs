@@ -1,0 +1,60 @@
+//! The audit log: one row per mutating call.
+
+use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use uuid::Uuid;
+
+use crate::store::schema::audit_log;
+
+/// One audited action.
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = audit_log)]
+pub struct AuditEntry<'a> {
+    /// The organization concerned, if any.
+    pub organization_id: Option<Uuid>,
+    /// The acting user, if a user acted.
+    pub actor_user_id: Option<Uuid>,
+    /// The acting API key, if a key acted.
+    pub actor_api_key_id: Option<Uuid>,
+    /// What happened, e.g. `instance.create`.
+    pub action: &'a str,
+    /// What kind of thing it happened to.
+    pub target_type: &'a str,
+    /// Which one.
+    pub target_id: Option<Uuid>,
+    /// Extra facts (never secrets).
+    pub details: serde_json::Value,
+}
+
+impl AuditEntry<'_> {
+    /// Appends the entry.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn insert(&self, conn: &mut AsyncPgConnection) -> QueryResult<()> {
+        diesel::insert_into(audit_log::table)
+            .values(self)
+            .execute(conn)
+            .await
+            .map(|_| ())
+    }
+
+    /// The newest actions of an organization: (action, target id), newest first (for tests and a future
+    /// audit endpoint).
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn recent(
+        conn: &mut AsyncPgConnection,
+        org: Uuid,
+        limit: i64,
+    ) -> QueryResult<Vec<(String, Option<Uuid>)>> {
+        audit_log::table
+            .filter(audit_log::organization_id.eq(org))
+            .order(audit_log::id.desc())
+            .limit(limit)
+            .select((audit_log::action, audit_log::target_id))
+            .load(conn)
+            .await
+    }
+}

@@ -1,0 +1,258 @@
+//! Redis instances and their access tokens.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use uuid::Uuid;
+
+use crate::store::schema::{instance_tokens, redis_instances};
+use crate::store::Page;
+
+/// A Redis instance as the control plane records it.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = redis_instances)]
+pub struct Instance {
+    /// Identifier.
+    pub id: Uuid,
+    /// Owning organization.
+    pub organization_id: Uuid,
+    /// Globally unique DNS label: `<name>.<domain>` and `/db/<name>`.
+    pub name: String,
+    /// Unique within the organization.
+    pub slug: String,
+    /// `maxmemory` in bytes.
+    pub max_memory: i64,
+    /// Requested Redis version.
+    pub redis_version: String,
+    /// `pending`, `provisioning`, `running`, `failed` or `deleting`.
+    pub status: String,
+    /// Why the status is what it is (failures).
+    pub status_message: Option<String>,
+    /// `host:port` reported by the provisioner, without credentials.
+    pub endpoint: Option<String>,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+    /// Last change.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A new instance, inserted as `pending`.
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = redis_instances)]
+pub struct NewInstance<'a> {
+    /// Identifier.
+    pub id: Uuid,
+    /// Owning organization.
+    pub organization_id: Uuid,
+    /// Globally unique name.
+    pub name: &'a str,
+    /// Slug, unique in the organization.
+    pub slug: &'a str,
+    /// `maxmemory` in bytes.
+    pub max_memory: i64,
+    /// Requested Redis version.
+    pub redis_version: &'a str,
+    /// Initial status.
+    pub status: &'a str,
+}
+
+/// A token that opens an instance's data plane; only its digest is stored.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = instance_tokens)]
+pub struct InstanceToken {
+    /// Identifier.
+    pub id: Uuid,
+    /// The instance it opens.
+    pub instance_id: Uuid,
+    /// `full` or `readonly`.
+    pub access: String,
+    /// SHA-256 of the token.
+    pub token_hash: Vec<u8>,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+    /// Set when rotated away.
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+impl NewInstance<'_> {
+    /// Inserts the instance.
+    ///
+    /// # Errors
+    /// Database errors; a duplicate name or slug is a unique violation.
+    pub async fn insert(&self, conn: &mut AsyncPgConnection) -> QueryResult<Instance> {
+        diesel::insert_into(redis_instances::table)
+            .values(self)
+            .returning(Instance::as_returning())
+            .get_result(conn)
+            .await
+    }
+}
+
+impl Instance {
+    /// The instance `id` of organization `org`.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn find_in(
+        conn: &mut AsyncPgConnection,
+        org: Uuid,
+        id: Uuid,
+    ) -> QueryResult<Option<Self>> {
+        redis_instances::table
+            .filter(redis_instances::organization_id.eq(org))
+            .filter(redis_instances::id.eq(id))
+            .select(Self::as_select())
+            .first(conn)
+            .await
+            .optional()
+    }
+
+    /// The instance `id`, whatever its organization (internal use: provisioning, start-up).
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn find(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<Self>> {
+        redis_instances::table
+            .find(id)
+            .select(Self::as_select())
+            .first(conn)
+            .await
+            .optional()
+    }
+
+    /// An organization's instances, oldest first.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn list_in(
+        conn: &mut AsyncPgConnection,
+        org: Uuid,
+        page: Page,
+    ) -> QueryResult<Vec<Self>> {
+        redis_instances::table
+            .filter(redis_instances::organization_id.eq(org))
+            .order((redis_instances::created_at.asc(), redis_instances::id.asc()))
+            .limit(page.limit)
+            .offset(page.offset)
+            .select(Self::as_select())
+            .load(conn)
+            .await
+    }
+
+    /// Every instance (start-up re-adoption, the gateway's directory).
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn all(conn: &mut AsyncPgConnection) -> QueryResult<Vec<Self>> {
+        redis_instances::table
+            .order(redis_instances::created_at.asc())
+            .select(Self::as_select())
+            .load(conn)
+            .await
+    }
+
+    /// Moves the instance to `status`.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn set_status(
+        conn: &mut AsyncPgConnection,
+        id: Uuid,
+        status: &str,
+        message: Option<&str>,
+        endpoint: Option<&str>,
+    ) -> QueryResult<Option<Self>> {
+        diesel::update(redis_instances::table.find(id))
+            .set((
+                redis_instances::status.eq(status),
+                redis_instances::status_message.eq(message),
+                redis_instances::endpoint.eq(endpoint),
+                redis_instances::updated_at.eq(Utc::now()),
+            ))
+            .returning(Self::as_returning())
+            .get_result(conn)
+            .await
+            .optional()
+    }
+
+    /// Changes what PATCH may change: `max_memory`.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn set_max_memory(
+        conn: &mut AsyncPgConnection,
+        id: Uuid,
+        max_memory: i64,
+    ) -> QueryResult<Self> {
+        diesel::update(redis_instances::table.find(id))
+            .set((
+                redis_instances::max_memory.eq(max_memory),
+                redis_instances::updated_at.eq(Utc::now()),
+            ))
+            .returning(Self::as_returning())
+            .get_result(conn)
+            .await
+    }
+
+    /// Deletes the row (its tokens go with it).
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn delete(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<usize> {
+        diesel::delete(redis_instances::table.find(id))
+            .execute(conn)
+            .await
+    }
+}
+
+impl InstanceToken {
+    /// Revokes the instance's current tokens and stores new ones (digests), in one transaction.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn replace(
+        conn: &mut AsyncPgConnection,
+        instance: Uuid,
+        tokens: Vec<(String, Vec<u8>)>,
+    ) -> QueryResult<()> {
+        use diesel_async::AsyncConnection as _;
+        conn.transaction(async move |conn| {
+            diesel::update(
+                instance_tokens::table.filter(instance_tokens::instance_id.eq(instance)),
+            )
+            .filter(instance_tokens::revoked_at.is_null())
+            .set(instance_tokens::revoked_at.eq(Some(Utc::now())))
+            .execute(&mut *conn)
+            .await?;
+            let rows: Vec<Self> = tokens
+                .into_iter()
+                .map(|(access, token_hash)| Self {
+                    id: Uuid::new_v4(),
+                    instance_id: instance,
+                    access,
+                    token_hash,
+                    created_at: Utc::now(),
+                    revoked_at: None,
+                })
+                .collect();
+            diesel::insert_into(instance_tokens::table)
+                .values(&rows)
+                .execute(&mut *conn)
+                .await?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// Every token that is not revoked (the gateway's directory).
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn all_active(conn: &mut AsyncPgConnection) -> QueryResult<Vec<Self>> {
+        instance_tokens::table
+            .filter(instance_tokens::revoked_at.is_null())
+            .select(Self::as_select())
+            .load(conn)
+            .await
+    }
+}

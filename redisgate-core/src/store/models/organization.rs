@@ -1,0 +1,257 @@
+//! Organizations and their members.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use uuid::Uuid;
+
+use crate::store::schema::{memberships, organizations, users};
+use crate::store::Page;
+
+/// An organization: the owner of instances and API keys.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = organizations)]
+pub struct Organization {
+    /// Identifier.
+    pub id: Uuid,
+    /// Display name.
+    pub name: String,
+    /// Unique slug.
+    pub slug: String,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+}
+
+/// A user's role in an organization.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = memberships)]
+pub struct Membership {
+    /// The organization.
+    pub organization_id: Uuid,
+    /// The member.
+    pub user_id: Uuid,
+    /// `owner`, `admin` or `member`.
+    pub role: String,
+    /// When the user joined.
+    pub created_at: DateTime<Utc>,
+}
+
+impl Organization {
+    /// Creates an organization with `owner` as its first member, in one transaction.
+    ///
+    /// # Errors
+    /// Database errors; a duplicate slug is a unique violation.
+    pub async fn create(
+        conn: &mut AsyncPgConnection,
+        name: &str,
+        slug: &str,
+        owner: Uuid,
+    ) -> QueryResult<Self> {
+        use diesel_async::AsyncConnection as _;
+        let org = Self {
+            id: Uuid::new_v4(),
+            name: name.to_owned(),
+            slug: slug.to_owned(),
+            created_at: Utc::now(),
+        };
+        conn.transaction(async move |conn| {
+            let org: Self = diesel::insert_into(organizations::table)
+                .values(&org)
+                .returning(Self::as_returning())
+                .get_result(&mut *conn)
+                .await?;
+            Membership::insert(conn, org.id, owner, "owner").await?;
+            Ok(org)
+        })
+        .await
+    }
+
+    /// The organization `id` if `user` is a member, with the user's role.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn find_for_user(
+        conn: &mut AsyncPgConnection,
+        id: Uuid,
+        user: Uuid,
+    ) -> QueryResult<Option<(Self, String)>> {
+        organizations::table
+            .inner_join(memberships::table)
+            .filter(organizations::id.eq(id))
+            .filter(memberships::user_id.eq(user))
+            .select((Self::as_select(), memberships::role))
+            .first(conn)
+            .await
+            .optional()
+    }
+
+    /// The organization `id`.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn find(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<Self>> {
+        organizations::table
+            .find(id)
+            .select(Self::as_select())
+            .first(conn)
+            .await
+            .optional()
+    }
+
+    /// The organizations `user` belongs to, with the user's role, oldest first.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn list_for_user(
+        conn: &mut AsyncPgConnection,
+        user: Uuid,
+        page: Page,
+    ) -> QueryResult<Vec<(Self, String)>> {
+        organizations::table
+            .inner_join(memberships::table)
+            .filter(memberships::user_id.eq(user))
+            .order((organizations::created_at.asc(), organizations::id.asc()))
+            .limit(page.limit)
+            .offset(page.offset)
+            .select((Self::as_select(), memberships::role))
+            .load(conn)
+            .await
+    }
+
+    /// Renames the organization.
+    ///
+    /// # Errors
+    /// Database errors; a duplicate slug is a unique violation.
+    pub async fn update(
+        conn: &mut AsyncPgConnection,
+        id: Uuid,
+        name: Option<&str>,
+        slug: Option<&str>,
+    ) -> QueryResult<Self> {
+        let current = organizations::table
+            .find(id)
+            .select(Self::as_select())
+            .first(conn)
+            .await?;
+        diesel::update(organizations::table.find(id))
+            .set((
+                organizations::name.eq(name.unwrap_or(&current.name)),
+                organizations::slug.eq(slug.unwrap_or(&current.slug)),
+            ))
+            .returning(Self::as_returning())
+            .get_result(conn)
+            .await
+    }
+
+    /// Deletes the organization (its members, keys and instance rows go with it).
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn delete(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<usize> {
+        diesel::delete(organizations::table.find(id))
+            .execute(conn)
+            .await
+    }
+}
+
+impl Membership {
+    /// Adds a member.
+    ///
+    /// # Errors
+    /// Database errors; an existing membership is a unique violation.
+    pub async fn insert(
+        conn: &mut AsyncPgConnection,
+        org: Uuid,
+        user: Uuid,
+        role: &str,
+    ) -> QueryResult<Self> {
+        let membership = Self {
+            organization_id: org,
+            user_id: user,
+            role: role.to_owned(),
+            created_at: Utc::now(),
+        };
+        diesel::insert_into(memberships::table)
+            .values(&membership)
+            .returning(Self::as_returning())
+            .get_result(conn)
+            .await
+    }
+
+    /// The members of an organization with their emails, oldest first.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn list(
+        conn: &mut AsyncPgConnection,
+        org: Uuid,
+        page: Page,
+    ) -> QueryResult<Vec<(Self, String)>> {
+        memberships::table
+            .inner_join(users::table)
+            .filter(memberships::organization_id.eq(org))
+            .order((memberships::created_at.asc(), memberships::user_id.asc()))
+            .limit(page.limit)
+            .offset(page.offset)
+            .select((Self::as_select(), users::email))
+            .load(conn)
+            .await
+    }
+
+    /// One membership.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn find(
+        conn: &mut AsyncPgConnection,
+        org: Uuid,
+        user: Uuid,
+    ) -> QueryResult<Option<Self>> {
+        memberships::table
+            .find((org, user))
+            .select(Self::as_select())
+            .first(conn)
+            .await
+            .optional()
+    }
+
+    /// Changes a member's role.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn set_role(
+        conn: &mut AsyncPgConnection,
+        org: Uuid,
+        user: Uuid,
+        role: &str,
+    ) -> QueryResult<Self> {
+        diesel::update(memberships::table.find((org, user)))
+            .set(memberships::role.eq(role))
+            .returning(Self::as_returning())
+            .get_result(conn)
+            .await
+    }
+
+    /// Removes a member.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn delete(conn: &mut AsyncPgConnection, org: Uuid, user: Uuid) -> QueryResult<usize> {
+        diesel::delete(memberships::table.find((org, user)))
+            .execute(conn)
+            .await
+    }
+
+    /// How many owners the organization has (the last one cannot leave or be demoted).
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn count_owners(conn: &mut AsyncPgConnection, org: Uuid) -> QueryResult<i64> {
+        memberships::table
+            .filter(memberships::organization_id.eq(org))
+            .filter(memberships::role.eq("owner"))
+            .count()
+            .get_result(conn)
+            .await
+    }
+}

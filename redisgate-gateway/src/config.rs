@@ -71,6 +71,43 @@ pub struct Args {
     /// Seconds to let in-flight requests finish after SIGTERM or Ctrl-C.
     #[arg(long, env = "REDISGATE_DRAIN_SECS", default_value_t = 10.0)]
     pub drain_secs: f64,
+    /// Platform mode: the PostgreSQL database of the control plane (`postgres://user:pass@host/db`).
+    #[arg(long, env = "REDISGATE_DATABASE_URL", hide_env_values = true, conflicts_with_all = ["redis_url", "config"])]
+    pub database_url: Option<String>,
+    /// Platform mode: the secret that signs session tokens (at least 32 bytes; required unless --dev).
+    #[arg(long, env = "REDISGATE_JWT_SECRET", hide_env_values = true)]
+    pub jwt_secret: Option<String>,
+    /// Platform mode: lifetime of session tokens in seconds.
+    #[arg(long, env = "REDISGATE_JWT_TTL_SECS", default_value_t = 12 * 3600)]
+    pub jwt_ttl_secs: i64,
+    /// Platform mode: where instances run.
+    #[arg(
+        long,
+        env = "REDISGATE_PROVISIONER",
+        value_enum,
+        default_value = "local"
+    )]
+    pub provisioner: ProvisionerKind,
+    /// Platform mode, local provisioner: where instances keep their configuration and data.
+    #[arg(long, env = "REDISGATE_STATE_DIR", default_value = "redisgate-state")]
+    pub state_dir: PathBuf,
+    /// Platform mode, local provisioner: the redis-server binary.
+    #[arg(
+        long,
+        env = "REDISGATE_REDIS_SERVER_BIN",
+        default_value = "redis-server"
+    )]
+    pub redis_server_bin: PathBuf,
+    /// Platform mode: instances are also reachable as `<name>.<domain>`.
+    #[arg(long, env = "REDISGATE_DOMAIN")]
+    pub domain: Option<String>,
+    /// Platform mode: the gateway's public base URL, used in the REST URLs the API hands out
+    /// (default: `http://<listen address>`).
+    #[arg(long, env = "REDISGATE_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// Development mode: allows a generated JWT secret. Never in production.
+    #[arg(long, env = "REDISGATE_DEV")]
+    pub dev: bool,
     /// Log format.
     #[arg(
         long,
@@ -79,6 +116,15 @@ pub struct Args {
         default_value = "human"
     )]
     pub log_format: LogFormat,
+}
+
+/// Where platform instances run.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ProvisionerKind {
+    /// A supervised `redis-server` per instance on this machine.
+    Local,
+    /// `RedisHttpInstance` resources reconciled by the operator.
+    Kubernetes,
 }
 
 /// How log lines are written.
@@ -138,6 +184,36 @@ impl Args {
             response_timeout: secs("redis-timeout-secs", self.redis_timeout_secs)?,
             ..UpstreamOptions::default()
         })
+    }
+
+    /// The JWT secret of platform mode: the configured one, or in `--dev` mode a generated one.
+    ///
+    /// # Errors
+    /// No secret outside dev mode, or one shorter than 32 bytes.
+    pub fn jwt_secret(&self) -> Result<Vec<u8>, ConfigError> {
+        match (&self.jwt_secret, self.dev) {
+            (Some(secret), _) if secret.len() >= redisgate_core::auth::jwt::MIN_SECRET_LEN => Ok(secret.as_bytes().to_vec()),
+            (Some(_), _) => Err(invalid("--jwt-secret must be at least 32 bytes")),
+            (None, true) => Ok(redisgate_core::auth::token::redis_password().into_bytes()),
+            (None, false) => Err(invalid("platform mode needs --jwt-secret (or REDISGATE_JWT_SECRET); only --dev may generate one")),
+        }
+    }
+
+    /// Checks the platform-mode flags.
+    ///
+    /// # Errors
+    /// A missing secret, an unavailable provisioner.
+    pub fn check_platform(&self) -> Result<(), ConfigError> {
+        self.jwt_secret()?;
+        if self.provisioner == ProvisionerKind::Kubernetes {
+            return Err(invalid(
+                "--provisioner kubernetes arrives with the operator; use --provisioner local",
+            ));
+        }
+        if self.jwt_ttl_secs < 60 {
+            return Err(invalid("--jwt-ttl-secs must be at least 60"));
+        }
+        Ok(())
     }
 
     /// The instances to serve, from the flags or the config file.

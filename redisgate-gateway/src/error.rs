@@ -1,7 +1,9 @@
-//! `ApiError`: every failure of the data plane, and the one place where HTTP status codes are decided.
+//! `ApiError`: every failure of the data plane and the management API, and the one place where HTTP status
+//! codes are decided.
 //!
-//! Every non-2xx response is JSON `{"error": "..."}`, because `@upstash/redis` parses the body of every
-//! response and reports anything else as an unparseable body. Details of 5xx errors are logged, not sent.
+//! Every non-2xx response is JSON `{"error": "..."}` (the management API adds `"fields"` for validation
+//! errors), because `@upstash/redis` parses the body of every response and reports anything else as an
+//! unparseable body. Details of 5xx errors are logged, not sent.
 
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -41,6 +43,21 @@ pub enum ApiError {
     /// The gateway is shutting down or not ready.
     #[error("ERR service unavailable: {0}")]
     NotReady(&'static str),
+    /// Management API: the resource does not exist, or the caller may not learn that it does.
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// Management API: the caller is known but its role or scopes do not allow this.
+    #[error("forbidden: {0}")]
+    Forbidden(&'static str),
+    /// Management API: the request conflicts with existing state (a duplicate name, the last owner...).
+    #[error("{0}")]
+    Conflict(String),
+    /// PostgreSQL failed or is unreachable.
+    #[error("ERR database unavailable")]
+    Database(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// The provisioner could not do what was asked.
+    #[error("provisioning failed: {0}")]
+    Provisioning(String),
     /// A bug or an unexpected failure of the gateway itself.
     #[error("ERR internal error")]
     Internal(String),
@@ -52,6 +69,11 @@ impl ApiError {
     pub fn status(&self) -> StatusCode {
         match self {
             Self::Protocol(redisgate_core::Error::RequestTooLarge) => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::Protocol(redisgate_core::Error::Validation(_)) => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
+            Self::Protocol(redisgate_core::Error::Unauthenticated) => StatusCode::UNAUTHORIZED,
+            Self::Protocol(redisgate_core::Error::Internal(_)) => StatusCode::INTERNAL_SERVER_ERROR,
             Self::Protocol(redisgate_core::Error::UnsupportedReply(_)) => StatusCode::BAD_GATEWAY,
             Self::Protocol(_) | Self::Redis(_) => StatusCode::BAD_REQUEST,
             Self::Unauthorized => StatusCode::UNAUTHORIZED,
@@ -61,6 +83,11 @@ impl ApiError {
             Self::Unavailable(_) => StatusCode::BAD_GATEWAY,
             Self::Timeout(_) => StatusCode::GATEWAY_TIMEOUT,
             Self::NotReady(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::Forbidden(_) => StatusCode::FORBIDDEN,
+            Self::Conflict(_) => StatusCode::CONFLICT,
+            Self::Database(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Provisioning(_) => StatusCode::BAD_GATEWAY,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -95,11 +122,46 @@ impl IntoResponse for ApiError {
         if status.is_server_error() {
             tracing::warn!(%status, error = ?self, "request failed");
         }
-        let mut response = (status, json::error(&self.to_string())).into_response();
+        let body = match &self {
+            Self::Protocol(redisgate_core::Error::Validation(fields)) => {
+                serde_json::json!({ "error": "validation failed", "fields": fields })
+                    .to_string()
+                    .into_bytes()
+            }
+            Self::Protocol(redisgate_core::Error::Internal(_)) | Self::Internal(_) => {
+                json::error("ERR internal error")
+            }
+            _ => json::error(&self.to_string()),
+        };
+        let mut response = (status, body).into_response();
         response.headers_mut().insert(
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/json"),
         );
         response
+    }
+}
+
+impl ApiError {
+    /// A validation error for one field.
+    pub fn field(field: &str, message: impl Into<String>) -> Self {
+        Self::Protocol(redisgate_core::Error::Validation(
+            [(field.to_owned(), message.into())].into_iter().collect(),
+        ))
+    }
+}
+
+impl From<diesel::result::Error> for ApiError {
+    fn from(error: diesel::result::Error) -> Self {
+        match error {
+            diesel::result::Error::NotFound => Self::NotFound("resource"),
+            other => Self::Database(Box::new(other)),
+        }
+    }
+}
+
+impl From<diesel_async::pooled_connection::deadpool::PoolError> for ApiError {
+    fn from(error: diesel_async::pooled_connection::deadpool::PoolError) -> Self {
+        Self::Database(Box::new(error))
     }
 }

@@ -11,10 +11,13 @@
 //! - `routes`: the route table; `handlers/*`: one file per endpoint kind.
 //! - [`error`]: `ApiError`, the only place that knows HTTP status codes.
 
+pub mod api;
 pub mod config;
 pub mod directory;
 pub mod error;
 mod handlers;
+pub mod platform;
+pub mod provisioner;
 mod routes;
 mod scripts;
 mod shutdown;
@@ -23,6 +26,6 @@ pub mod state;
 pub mod upstream;
 
 pub use error::ApiError;
-pub use routes::router;
-pub use shutdown::{serve, shutdown_signal};
+pub use routes::{platform_router, router};
+pub use shutdown::{serve, serve_router, shutdown_signal};
 pub use state::{AppState, Limits};

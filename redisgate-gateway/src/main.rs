@@ -4,8 +4,10 @@
 //! same listening socket. Measured on a 2-core machine, a current-thread runtime serves the same requests
 //! with about a quarter less CPU than a one-worker multi-threaded runtime (docs/benchmarks.md), and
 //! independent workers scale to every core: each has its own connections to Redis, so nothing is shared on
-//! the hot path.
+//! the hot path. In platform mode the main thread's runtime also runs the control plane (migrations, the
+//! provisioner and its supervised Redis servers).
 
+use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -13,7 +15,8 @@ use std::time::{Duration, Instant};
 use anyhow::Context as _;
 use clap::Parser as _;
 use redisgate_gateway::config::{Args, ConfigError, LogFormat};
-use redisgate_gateway::{serve, shutdown_signal, AppState};
+use redisgate_gateway::platform::{ControlPlane, PlatformConfig, PublicUrls};
+use redisgate_gateway::{serve, serve_router, shutdown_signal, AppState};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tracing_subscriber::EnvFilter;
@@ -38,7 +41,16 @@ fn main() -> ExitCode {
         return ExitCode::FAILURE;
     };
     // Validate everything once, before a worker starts (connections to Redis are lazy: nothing connects).
-    if let Err(e) = control.block_on(async { args.directory().and_then(|_| args.limits()) }) {
+    let checked = control.block_on(async {
+        if args.database_url.is_some() {
+            args.check_platform()
+                .and_then(|()| args.upstream_options())
+                .and_then(|_| args.limits())
+        } else {
+            args.directory().and_then(|_| args.limits())
+        }
+    });
+    if let Err(e) = checked {
         eprintln!("redisgate-gateway: invalid configuration: {e}");
         return ExitCode::from(EXIT_CONFIG);
     }
@@ -55,11 +67,16 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let listener = std::net::TcpListener::bind(args.listen)
         .with_context(|| format!("cannot listen on {}", args.listen))?;
     listener.set_nonblocking(true)?;
+    let address = listener.local_addr()?;
     let workers = args
         .workers
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
         .max(1);
-    tracing::info!(address = %listener.local_addr()?, workers, "redisgate-gateway listening");
+    let control = match &args.database_url {
+        Some(url) => Some(start_platform(&args, url, address).await?),
+        None => None,
+    };
+    tracing::info!(%address, workers, platform = control.is_some(), "redisgate-gateway listening");
 
     let shutdown = CancellationToken::new();
     let (done, mut finished) = mpsc::unbounded_channel::<anyhow::Result<()>>();
@@ -70,10 +87,11 @@ async fn run(args: Args) -> anyhow::Result<()> {
             shutdown.clone(),
             done.clone(),
         );
+        let control = control.clone();
         std::thread::Builder::new()
             .name(format!("redisgate-worker-{index}"))
             .spawn(move || {
-                let _ = done.send(worker(&args, listener, shutdown));
+                let _ = done.send(worker(&args, listener, shutdown, control));
             })?;
     }
     drop((listener, done));
@@ -82,14 +100,29 @@ async fn run(args: Args) -> anyhow::Result<()> {
         () = shutdown_signal() => None,
         result = finished.recv() => Some(result),
     };
-    if let Some(result) = early {
-        shutdown.cancel();
-        return result
-            .unwrap_or(Ok(()))
-            .and_then(|()| anyhow::bail!("a worker stopped unexpectedly"));
-    }
-    tracing::info!("shutting down: draining in-flight requests");
     shutdown.cancel();
+    let outcome = match early {
+        Some(result) => result
+            .unwrap_or(Ok(()))
+            .and_then(|()| Err(anyhow::anyhow!("a worker stopped unexpectedly"))),
+        None => {
+            tracing::info!("shutting down: draining in-flight requests");
+            drain(&args, workers, &mut finished).await
+        }
+    };
+    if let Some(control) = &control {
+        tracing::info!("stopping instances");
+        control.shutdown().await;
+    }
+    outcome
+}
+
+/// Waits for the workers to finish, at most `--drain-secs`.
+async fn drain(
+    args: &Args,
+    workers: usize,
+    finished: &mut mpsc::UnboundedReceiver<anyhow::Result<()>>,
+) -> anyhow::Result<()> {
     let drain = Duration::try_from_secs_f64(args.drain_secs).unwrap_or(Duration::from_secs(10));
     let deadline = Instant::now() + drain;
     for _ in 0..workers {
@@ -108,20 +141,62 @@ async fn run(args: Args) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Platform mode: migrate, start the provisioner on this (control) runtime, re-adopt instances.
+async fn start_platform(
+    args: &Args,
+    database_url: &str,
+    address: SocketAddr,
+) -> anyhow::Result<ControlPlane> {
+    if args.dev && args.jwt_secret.is_none() {
+        tracing::warn!(
+            "dev mode: using a generated JWT secret; sessions end when the process stops"
+        );
+    }
+    let config = PlatformConfig {
+        database_url: database_url.to_owned(),
+        jwt_secret: args.jwt_secret().map_err(config)?,
+        jwt_ttl_secs: args.jwt_ttl_secs,
+        state_dir: args.state_dir.clone(),
+        redis_server_bin: args.redis_server_bin.clone(),
+        urls: PublicUrls {
+            base: args
+                .public_url
+                .clone()
+                .unwrap_or_else(|| format!("http://{address}")),
+            domain: args.domain.clone(),
+        },
+        upstream: args.upstream_options().map_err(config)?,
+        limits: args.limits().map_err(config)?,
+    };
+    ControlPlane::start(config)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot start the platform: {e}"))
+}
+
 /// One worker: a current-thread runtime serving its share of the connections until `shutdown`.
 fn worker(
     args: &Args,
     listener: std::net::TcpListener,
     shutdown: CancellationToken,
+    control: Option<ControlPlane>,
 ) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
     runtime.block_on(async {
+        let listener = tokio::net::TcpListener::from_std(listener)?;
+        if let Some(control) = control {
+            let (app, token) = control
+                .app(shutdown.clone())
+                .await
+                .map_err(|e| anyhow::anyhow!(e))?;
+            return serve_router(listener, app, token, shutdown.cancelled_owned())
+                .await
+                .context("server failed");
+        }
         let directory = args.directory().map_err(config)?;
         let state = AppState::new(Arc::new(directory)).with_limits(args.limits().map_err(config)?);
         let state = state.with_shutdown(shutdown.clone());
-        let listener = tokio::net::TcpListener::from_std(listener)?;
         serve(listener, state, shutdown.cancelled_owned())
             .await
             .context("server failed")

@@ -19,8 +19,19 @@ pub const SYNC_TOKEN: HeaderName = HeaderName::from_static("upstash-sync-token")
 /// The gateway's router: health endpoints and the data plane, with CORS and sync tokens. A panicking
 /// handler answers a JSON 500 instead of dropping the connection.
 pub fn router(state: AppState) -> Router {
-    Router::new()
-        .route("/-/health", get(health::live))
+    build(state, Router::new())
+}
+
+/// The platform's router: the management API under `/api` (its own 404s and 405s), then the data plane.
+pub fn platform_router(state: AppState, platform: crate::platform::Platform) -> Router {
+    build(
+        state,
+        Router::new().nest_service("/api", crate::api::router(platform)),
+    )
+}
+
+fn build(state: AppState, api: Router<AppState>) -> Router {
+    api.route("/-/health", get(health::live))
         .route("/-/ready", get(health::ready))
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .fallback(data_plane::handle)

@@ -19,11 +19,25 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let token = Arc::clone(&state.shutdown);
+    serve_router(listener, router(state), token, shutdown).await
+}
+
+/// As [`serve`], for a router already built (platform mode: [`crate::routes::platform_router`]); `token`
+/// is the state's shutdown token, cancelled when `shutdown` resolves.
+///
+/// # Errors
+/// I/O errors of the listener.
+pub async fn serve_router(
+    listener: TcpListener,
+    app: axum::Router,
+    token: Arc<tokio_util::sync::CancellationToken>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     let listener = listener.tap_io(|tcp| {
         // Small JSON replies must not wait for Nagle's algorithm.
         let _ = tcp.set_nodelay(true);
     });
-    axum::serve(listener, router(state))
+    axum::serve(listener, app)
         .with_graceful_shutdown(async move {
             shutdown.await;
             token.cancel();

@@ -1,0 +1,190 @@
+//! `/api/organizations/{org_id}/api-keys`: scoped organization keys, shown once.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::Json;
+use chrono::{DateTime, Utc};
+use redisgate_core::auth::token::{generate, API_KEY_PREFIX};
+use redisgate_core::store::{ApiKey, Instance, NewApiKey};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use uuid::Uuid;
+
+use super::extract::{ApiJson, Pagination};
+use super::principal::{Need, Principal, SCOPES};
+use super::Page;
+use crate::platform::Platform;
+use crate::ApiError;
+
+/// An API key as listed: never the key itself.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ApiKeyView {
+    /// Identifier.
+    pub id: Uuid,
+    /// A name for people.
+    pub name: String,
+    /// The key's first characters, to recognise it.
+    pub prefix: String,
+    /// Granted scopes.
+    pub scopes: Vec<String>,
+    /// The one instance it is limited to, if any.
+    pub instance_id: Option<Uuid>,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<ApiKey> for ApiKeyView {
+    fn from(key: ApiKey) -> Self {
+        Self {
+            id: key.id,
+            name: key.name,
+            prefix: key.key_prefix,
+            scopes: key.scopes,
+            instance_id: key.instance_id,
+            created_at: key.created_at,
+        }
+    }
+}
+
+/// A new key, with the secret: shown this once.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct CreatedApiKey {
+    /// The key.
+    #[serde(flatten)]
+    pub key: ApiKeyView,
+    /// The secret (`rgk_…`). Store it now: only its hash is kept.
+    pub secret: String,
+}
+
+/// A key to create.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewApiKeyRequest {
+    /// A name for people (1–100 characters).
+    pub name: String,
+    /// Any of `instances:manage`, `data:write`, `data:read`.
+    pub scopes: Vec<String>,
+    /// Limit the key to one instance of the organization.
+    pub instance_id: Option<Uuid>,
+}
+
+/// The organization's active keys.
+#[utoipa::path(get, path = "/api/organizations/{org_id}/api-keys", tag = "api-keys", security(("bearer" = [])),
+    params(("org_id" = Uuid, Path), ("limit" = Option<i64>, Query), ("offset" = Option<i64>, Query)),
+    responses((status = 200, body = Page<ApiKeyView>), (status = 403, description = "not an admin"), (status = 404, description = "no such organization")))]
+pub async fn list_api_keys(
+    State(platform): State<Platform>,
+    principal: Principal,
+    Path(org_id): Path<Uuid>,
+    pagination: Pagination,
+) -> Result<Json<Page<ApiKeyView>>, ApiError> {
+    let mut conn = platform.pool.get().await?;
+    principal
+        .authorize(&mut conn, org_id, Need::Administer)
+        .await?;
+    let page = pagination.page();
+    let items = ApiKey::list_in(&mut conn, org_id, page)
+        .await?
+        .into_iter()
+        .map(ApiKeyView::from)
+        .collect();
+    Ok(Json(Page::new(items, page)))
+}
+
+/// Creates a key; the response carries the secret, once.
+#[utoipa::path(post, path = "/api/organizations/{org_id}/api-keys", tag = "api-keys", security(("bearer" = [])),
+    params(("org_id" = Uuid, Path)), request_body = NewApiKeyRequest,
+    responses((status = 201, body = CreatedApiKey), (status = 403, description = "not an admin"), (status = 404, description = "no such organization or instance"), (status = 422, description = "invalid fields")))]
+pub async fn create_api_key(
+    State(platform): State<Platform>,
+    principal: Principal,
+    Path(org_id): Path<Uuid>,
+    ApiJson(body): ApiJson<NewApiKeyRequest>,
+) -> Result<(StatusCode, Json<CreatedApiKey>), ApiError> {
+    let mut conn = platform.pool.get().await?;
+    principal.user()?;
+    principal
+        .authorize(&mut conn, org_id, Need::Administer)
+        .await?;
+    let mut fields = std::collections::BTreeMap::new();
+    if body.name.trim().is_empty() || body.name.chars().count() > 100 {
+        fields.insert("name".to_owned(), "must be 1 to 100 characters".to_owned());
+    }
+    if body.scopes.is_empty() || body.scopes.iter().any(|s| !SCOPES.contains(&s.as_str())) {
+        fields.insert(
+            "scopes".to_owned(),
+            format!("must be a non-empty list of: {}", SCOPES.join(", ")),
+        );
+    }
+    if !fields.is_empty() {
+        return Err(redisgate_core::Error::Validation(fields).into());
+    }
+    if let Some(instance) = body.instance_id {
+        Instance::find_in(&mut conn, org_id, instance)
+            .await?
+            .ok_or(ApiError::NotFound("instance"))?;
+    }
+    let mut scopes = body.scopes.clone();
+    scopes.sort();
+    scopes.dedup();
+    let (secret, hash) = generate(API_KEY_PREFIX);
+    let prefix: String = secret.chars().take(API_KEY_PREFIX.len() + 6).collect();
+    let key = NewApiKey {
+        id: Uuid::new_v4(),
+        organization_id: org_id,
+        instance_id: body.instance_id,
+        name: body.name.trim(),
+        key_prefix: &prefix,
+        key_hash: hash.as_bytes(),
+        scopes: &scopes,
+        created_by: principal.user().ok().map(|u| u.id),
+    }
+    .insert(&mut conn)
+    .await?;
+    principal
+        .audit(
+            &mut conn,
+            Some(org_id),
+            "api_key.create",
+            "api_key",
+            Some(key.id),
+            json!({"scopes": scopes}),
+        )
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(CreatedApiKey {
+            key: key.into(),
+            secret,
+        }),
+    ))
+}
+
+/// Revokes a key; gateways stop accepting it within a second.
+#[utoipa::path(delete, path = "/api/organizations/{org_id}/api-keys/{key_id}", tag = "api-keys", security(("bearer" = [])),
+    params(("org_id" = Uuid, Path), ("key_id" = Uuid, Path)),
+    responses((status = 204), (status = 403, description = "not an admin"), (status = 404, description = "no such key")))]
+pub async fn revoke_api_key(
+    State(platform): State<Platform>,
+    principal: Principal,
+    Path((org_id, key_id)): Path<(Uuid, Uuid)>,
+) -> Result<StatusCode, ApiError> {
+    let mut conn = platform.pool.get().await?;
+    principal
+        .authorize(&mut conn, org_id, Need::Administer)
+        .await?;
+    if !ApiKey::revoke(&mut conn, org_id, key_id).await? {
+        return Err(ApiError::NotFound("API key"));
+    }
+    principal
+        .audit(
+            &mut conn,
+            Some(org_id),
+            "api_key.revoke",
+            "api_key",
+            Some(key_id),
+            json!({}),
+        )
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}

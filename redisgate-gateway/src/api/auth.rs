@@ -1,0 +1,206 @@
+//! `POST /api/auth/register`, `POST /api/auth/login`, `GET /api/me`.
+
+use std::collections::BTreeMap;
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+use chrono::{DateTime, Utc};
+use redisgate_core::auth::password;
+use redisgate_core::store::{is_unique_violation, Organization, Page as StorePage, User};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use uuid::Uuid;
+
+use super::extract::ApiJson;
+use super::organizations::OrganizationView;
+use super::principal::Principal;
+use crate::platform::Platform;
+use crate::ApiError;
+
+/// Credentials of a new or returning user.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Credentials {
+    /// Email address (case-insensitive).
+    pub email: String,
+    /// At least 10 characters mixing two of: lower case, upper case, digits, symbols.
+    pub password: String,
+}
+
+/// A user as the API shows it.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct UserView {
+    /// Identifier.
+    pub id: Uuid,
+    /// Email.
+    pub email: String,
+    /// Registration time.
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<&User> for UserView {
+    fn from(user: &User) -> Self {
+        Self {
+            id: user.id,
+            email: user.email.clone(),
+            created_at: user.created_at,
+        }
+    }
+}
+
+/// A session token.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Session {
+    /// The JWT to send as `Authorization: Bearer <token>`.
+    pub token: String,
+    /// When it expires.
+    pub expires_at: DateTime<Utc>,
+    /// The user.
+    pub user: UserView,
+}
+
+/// The caller and its organizations.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Me {
+    /// The user (absent for an API key).
+    pub user: Option<UserView>,
+    /// Organizations the caller can see, with its role.
+    pub organizations: Vec<OrganizationView>,
+}
+
+/// Lower-cases and checks an email address.
+pub fn normalize_email(email: &str) -> Result<String, String> {
+    let email = email.trim().to_lowercase();
+    let valid = email.len() <= 254
+        && !email.chars().any(char::is_whitespace)
+        && email.split_once('@').is_some_and(|(local, domain)| {
+            !local.is_empty()
+                && !domain.contains('@')
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
+        });
+    if valid {
+        Ok(email)
+    } else {
+        Err("must be a valid email address".to_owned())
+    }
+}
+
+/// Registers a user.
+#[utoipa::path(post, path = "/api/auth/register", request_body = Credentials, tag = "auth",
+    responses((status = 201, body = UserView), (status = 409, description = "email taken"), (status = 422, description = "invalid fields")))]
+pub async fn register(
+    State(platform): State<Platform>,
+    ApiJson(body): ApiJson<Credentials>,
+) -> Result<(StatusCode, Json<UserView>), ApiError> {
+    let mut fields = BTreeMap::new();
+    let email = normalize_email(&body.email)
+        .map_err(|e| fields.insert("email".to_owned(), e))
+        .ok();
+    if let Some(weak) = password::weakness(&body.password) {
+        fields.insert("password".to_owned(), weak);
+    }
+    let Some(email) = email.filter(|_| fields.is_empty()) else {
+        return Err(redisgate_core::Error::Validation(fields).into());
+    };
+    let password = body.password;
+    let hash = tokio::task::spawn_blocking(move || password::hash(&password))
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))??;
+    let mut conn = platform.pool.get().await?;
+    let user = match User::insert(&mut conn, &email, &hash).await {
+        Ok(user) => user,
+        Err(e) if is_unique_violation(&e) => {
+            return Err(ApiError::Conflict(
+                "an account with this email already exists".into(),
+            ))
+        }
+        Err(e) => return Err(e.into()),
+    };
+    Principal::User(user.clone())
+        .audit(
+            &mut conn,
+            None,
+            "user.register",
+            "user",
+            Some(user.id),
+            json!({}),
+        )
+        .await?;
+    Ok((StatusCode::CREATED, Json(UserView::from(&user))))
+}
+
+/// Exchanges email and password for a session token.
+#[utoipa::path(post, path = "/api/auth/login", request_body = Credentials, tag = "auth",
+    responses((status = 200, body = Session), (status = 401, description = "wrong email or password")))]
+pub async fn login(
+    State(platform): State<Platform>,
+    ApiJson(body): ApiJson<Credentials>,
+) -> Result<Json<Session>, ApiError> {
+    let email = normalize_email(&body.email).map_err(|_| ApiError::Unauthorized)?;
+    let mut conn = platform.pool.get().await?;
+    let user = User::find_by_email(&mut conn, &email).await?;
+    drop(conn);
+    // Verify against a real hash even for an unknown email, so timing does not reveal which emails exist.
+    let hash = user
+        .as_ref()
+        .map_or_else(|| DUMMY_HASH.clone(), |u| u.password_hash.clone());
+    let password = body.password;
+    let ok = tokio::task::spawn_blocking(move || password::verify(&password, &hash))
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let user = user.filter(|_| ok).ok_or(ApiError::Unauthorized)?;
+    let now = Utc::now();
+    let token = platform
+        .jwt
+        .issue(&user.id.to_string(), now.timestamp(), platform.jwt_ttl_secs)?;
+    let expires_at = now + chrono::Duration::seconds(platform.jwt_ttl_secs);
+    Ok(Json(Session {
+        token,
+        expires_at,
+        user: UserView::from(&user),
+    }))
+}
+
+/// A real argon2id hash, verified against when the email is unknown.
+static DUMMY_HASH: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    password::hash("no account has this password 0").unwrap_or_default()
+});
+
+/// The caller and its organizations.
+#[utoipa::path(get, path = "/api/me", tag = "auth", security(("bearer" = [])),
+    responses((status = 200, body = Me), (status = 401, description = "not authenticated")))]
+pub async fn me(
+    State(platform): State<Platform>,
+    principal: Principal,
+) -> Result<Json<Me>, ApiError> {
+    let mut conn = platform.pool.get().await?;
+    let (user, organizations) = match &principal {
+        Principal::User(user) => {
+            let orgs =
+                Organization::list_for_user(&mut conn, user.id, StorePage::new(Some(100), None))
+                    .await?;
+            (
+                Some(UserView::from(user)),
+                orgs.into_iter()
+                    .map(|(o, role)| OrganizationView::new(o, Some(role)))
+                    .collect(),
+            )
+        }
+        Principal::Key(key) => {
+            let org = Organization::find(&mut conn, key.organization_id).await?;
+            (
+                None,
+                org.into_iter()
+                    .map(|o| OrganizationView::new(o, None))
+                    .collect(),
+            )
+        }
+    };
+    Ok(Json(Me {
+        user,
+        organizations,
+    }))
+}

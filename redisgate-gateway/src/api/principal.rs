@@ -1,0 +1,198 @@
+//! Who is calling, and what they may do in an organization.
+//!
+//! A caller is a user (a JWT from `/api/auth/login`) or an organization API key (`rgk_…`). Authorization
+//! answers 404 for anything outside the caller's organizations, so existence never leaks; 403 only when the
+//! caller can see the thing but its role or scopes do not allow the action.
+
+use axum::extract::FromRequestParts;
+use axum::http::header::AUTHORIZATION;
+use axum::http::request::Parts;
+use diesel_async::AsyncPgConnection;
+use redisgate_core::auth::token::API_KEY_PREFIX;
+use redisgate_core::auth::TokenHash;
+use redisgate_core::store::{ApiKey, AuditEntry, Organization, User};
+use uuid::Uuid;
+
+use crate::platform::Platform;
+use crate::ApiError;
+
+/// Scope: create, read, change and delete instances and their credentials.
+pub const SCOPE_INSTANCES: &str = "instances:manage";
+/// Every scope a key may carry.
+pub const SCOPES: [&str; 3] = [
+    SCOPE_INSTANCES,
+    crate::platform::directory::SCOPE_DATA_WRITE,
+    crate::platform::directory::SCOPE_DATA_READ,
+];
+
+/// The authenticated caller.
+#[derive(Debug, Clone)]
+pub enum Principal {
+    /// A user with a valid session.
+    User(User),
+    /// An organization API key.
+    Key(ApiKey),
+}
+
+/// What an action needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Need {
+    /// See the organization and its instances.
+    Read,
+    /// Create, change, delete instances; see and rotate credentials.
+    ManageInstances,
+    /// Create and revoke API keys; add and remove members.
+    Administer,
+    /// Rename or delete the organization; make owners.
+    Own,
+}
+
+/// The caller's standing in one organization.
+#[derive(Debug, Clone)]
+pub struct OrgAccess {
+    /// The organization.
+    pub org: Organization,
+    /// The user's role (`None` for an API key).
+    pub role: Option<String>,
+    /// The key's single instance, if it is limited to one.
+    pub only_instance: Option<Uuid>,
+}
+
+impl FromRequestParts<Platform> for Principal {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        platform: &Platform,
+    ) -> Result<Self, Self::Rejection> {
+        let header = parts
+            .headers
+            .get(AUTHORIZATION)
+            .ok_or(ApiError::Unauthorized)?
+            .as_bytes();
+        let token = match header.get(..7) {
+            Some(scheme) if scheme.eq_ignore_ascii_case(b"bearer ") => {
+                std::str::from_utf8(&header[7..])
+                    .map(str::trim)
+                    .map_err(|_| ApiError::Unauthorized)?
+            }
+            _ => return Err(ApiError::Unauthorized),
+        };
+        let mut conn = platform.pool.get().await?;
+        if token.starts_with(API_KEY_PREFIX) {
+            let hash = TokenHash::of(token.as_bytes());
+            return ApiKey::find_active_by_hash(&mut conn, hash.as_bytes())
+                .await?
+                .map(Self::Key)
+                .ok_or(ApiError::Unauthorized);
+        }
+        let subject = platform
+            .jwt
+            .verify(token)
+            .map_err(|_| ApiError::Unauthorized)?;
+        let id = Uuid::parse_str(&subject).map_err(|_| ApiError::Unauthorized)?;
+        User::find(&mut conn, id)
+            .await?
+            .map(Self::User)
+            .ok_or(ApiError::Unauthorized)
+    }
+}
+
+impl Principal {
+    /// The user, for routes only a user may call (a key gets 403).
+    ///
+    /// # Errors
+    /// [`ApiError::Forbidden`] for an API key.
+    pub fn user(&self) -> Result<&User, ApiError> {
+        match self {
+            Self::User(user) => Ok(user),
+            Self::Key(_) => Err(ApiError::Forbidden(
+                "this route needs a user's session, not an API key",
+            )),
+        }
+    }
+
+    /// Checks that the caller may do `need` in organization `org`.
+    ///
+    /// # Errors
+    /// 404 when the caller is not in the organization, 403 when it is but may not do this.
+    pub async fn authorize(
+        &self,
+        conn: &mut AsyncPgConnection,
+        org: Uuid,
+        need: Need,
+    ) -> Result<OrgAccess, ApiError> {
+        match self {
+            Self::User(user) => {
+                let (org, role) = Organization::find_for_user(conn, org, user.id)
+                    .await?
+                    .ok_or(ApiError::NotFound("organization"))?;
+                let allowed = match need {
+                    Need::Read => true,
+                    Need::ManageInstances | Need::Administer => role == "owner" || role == "admin",
+                    Need::Own => role == "owner",
+                };
+                if !allowed {
+                    return Err(ApiError::Forbidden(
+                        "your role in this organization does not allow this",
+                    ));
+                }
+                Ok(OrgAccess {
+                    org,
+                    role: Some(role),
+                    only_instance: None,
+                })
+            }
+            Self::Key(key) => {
+                if key.organization_id != org {
+                    return Err(ApiError::NotFound("organization"));
+                }
+                let org = Organization::find(conn, org)
+                    .await?
+                    .ok_or(ApiError::NotFound("organization"))?;
+                let can_manage = key.scopes.iter().any(|s| s == SCOPE_INSTANCES);
+                if !matches!(need, Need::Read | Need::ManageInstances) || !can_manage {
+                    return Err(ApiError::Forbidden(
+                        "this API key's scopes do not allow this",
+                    ));
+                }
+                Ok(OrgAccess {
+                    org,
+                    role: None,
+                    only_instance: key.instance_id,
+                })
+            }
+        }
+    }
+
+    /// Appends an audit entry for an action of this caller.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn audit(
+        &self,
+        conn: &mut AsyncPgConnection,
+        org: Option<Uuid>,
+        action: &str,
+        target_type: &str,
+        target_id: Option<Uuid>,
+        details: serde_json::Value,
+    ) -> Result<(), ApiError> {
+        let (user, key) = match self {
+            Self::User(user) => (Some(user.id), None),
+            Self::Key(key) => (None, Some(key.id)),
+        };
+        AuditEntry {
+            organization_id: org,
+            actor_user_id: user,
+            actor_api_key_id: key,
+            action,
+            target_type,
+            target_id,
+            details,
+        }
+        .insert(conn)
+        .await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,71 @@
+//! Platform mode: the control plane around the gateway.
+//!
+//! PostgreSQL holds users, organizations, keys and instances ([`db`]); a provisioner runs the Redis servers;
+//! [`lifecycle`] moves instances through their states; [`directory::PlatformDirectory`] feeds the data plane
+//! from an in-memory snapshot that PostgreSQL notifications keep fresh, so the hot path never queries the
+//! database.
+
+pub mod control;
+pub mod db;
+pub mod directory;
+pub mod lifecycle;
+
+use std::sync::Arc;
+
+use redisgate_core::auth::jwt::JwtKeys;
+
+pub use control::{ControlPlane, PlatformConfig};
+pub use db::Pool;
+pub use lifecycle::Lifecycle;
+
+/// How users reach instances, for the URLs the API hands out.
+#[derive(Debug, Clone)]
+pub struct PublicUrls {
+    /// The gateway's own base URL, e.g. `http://127.0.0.1:8080`.
+    pub base: String,
+    /// With a domain, instance `n` is also `http://n.<domain>`.
+    pub domain: Option<String>,
+}
+
+impl PublicUrls {
+    /// The REST URL of instance `name`: by host name when a domain is configured, else by path prefix.
+    #[must_use]
+    pub fn rest_url(&self, name: &str) -> String {
+        match &self.domain {
+            Some(domain) => {
+                let scheme = self.base.split("://").next().unwrap_or("http");
+                let port = self
+                    .base
+                    .rsplit_once(':')
+                    .map(|(_, p)| p)
+                    .filter(|p| p.bytes().all(|b| b.is_ascii_digit()));
+                match port {
+                    Some(port) => format!("{scheme}://{name}.{domain}:{port}"),
+                    None => format!("{scheme}://{name}.{domain}"),
+                }
+            }
+            None => self.path_url(name),
+        }
+    }
+
+    /// `<base>/db/<name>`: works without wildcard DNS.
+    #[must_use]
+    pub fn path_url(&self, name: &str) -> String {
+        format!("{}/db/{name}", self.base.trim_end_matches('/'))
+    }
+}
+
+/// What the management API's handlers share.
+#[derive(Clone)]
+pub struct Platform {
+    /// Connections to PostgreSQL.
+    pub pool: Pool,
+    /// JWT keys, loaded once.
+    pub jwt: Arc<JwtKeys>,
+    /// Instance state transitions (runs on the platform's own runtime).
+    pub lifecycle: Lifecycle,
+    /// URLs handed out in credentials.
+    pub urls: Arc<PublicUrls>,
+    /// Lifetime of issued JWTs in seconds.
+    pub jwt_ttl_secs: i64,
+}

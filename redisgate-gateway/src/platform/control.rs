@@ -1,0 +1,124 @@
+//! Starting the platform: [`ControlPlane::start`] once per process (migrations, provisioner, re-adoption of
+//! instances), then [`ControlPlane::app`] once per runtime that serves requests (its own database pool and
+//! directory, kept fresh by notifications).
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use axum::Router;
+use redisgate_core::auth::jwt::JwtKeys;
+use tokio_util::sync::CancellationToken;
+
+use super::directory::PlatformDirectory;
+use super::{db, Lifecycle, Platform, PublicUrls};
+use crate::provisioner::local::LocalProvisioner;
+use crate::provisioner::Provisioner;
+use crate::upstream::UpstreamOptions;
+use crate::{AppState, Limits};
+
+/// Everything platform mode needs to start.
+#[derive(Clone)]
+pub struct PlatformConfig {
+    /// PostgreSQL URL.
+    pub database_url: String,
+    /// Secret that signs session tokens.
+    pub jwt_secret: Vec<u8>,
+    /// Session lifetime in seconds.
+    pub jwt_ttl_secs: i64,
+    /// Where the local provisioner keeps instances.
+    pub state_dir: PathBuf,
+    /// The `redis-server` binary.
+    pub redis_server_bin: PathBuf,
+    /// URLs handed out for instances.
+    pub urls: PublicUrls,
+    /// Timeouts toward instances.
+    pub upstream: UpstreamOptions,
+    /// Request limits.
+    pub limits: Limits,
+}
+
+impl std::fmt::Debug for PlatformConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PlatformConfig")
+            .field("database_url", &"<set>")
+            .field("jwt_secret", &"<set>")
+            .field("state_dir", &self.state_dir)
+            .field("urls", &self.urls)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The process-wide part of the platform.
+#[derive(Clone)]
+pub struct ControlPlane {
+    config: PlatformConfig,
+    jwt: Arc<JwtKeys>,
+    lifecycle: Lifecycle,
+}
+
+impl ControlPlane {
+    /// Migrates the database, starts the local provisioner on the current runtime and brings every recorded
+    /// instance back before returning.
+    ///
+    /// # Errors
+    /// An unreachable database, a failed migration, an unusable state directory or JWT secret.
+    pub async fn start(config: PlatformConfig) -> Result<Self, String> {
+        let jwt = Arc::new(JwtKeys::new(&config.jwt_secret).map_err(|e| e.to_string())?);
+        db::migrate(&config.database_url).await?;
+        let pool = db::pool(&config.database_url, 4)?;
+        let provisioner: Arc<dyn Provisioner> = Arc::new(
+            LocalProvisioner::new(&config.state_dir, config.redis_server_bin.clone()).map_err(
+                |e| {
+                    format!(
+                        "cannot use the state directory {}: {e}",
+                        config.state_dir.display()
+                    )
+                },
+            )?,
+        );
+        let lifecycle = Lifecycle::new(pool, provisioner);
+        lifecycle.resume().await;
+        Ok(Self {
+            config,
+            jwt,
+            lifecycle,
+        })
+    }
+
+    /// The router for one serving runtime, and its shutdown token. Call it on the runtime that will serve.
+    ///
+    /// # Errors
+    /// An invalid pool configuration.
+    pub async fn app(
+        &self,
+        shutdown: CancellationToken,
+    ) -> Result<(Router, Arc<CancellationToken>), String> {
+        let pool = db::pool(&self.config.database_url, 8)?;
+        let directory = Arc::new(PlatformDirectory::new(
+            self.config.urls.domain.clone(),
+            Arc::clone(self.lifecycle.provisioner()),
+            self.config.upstream,
+        ));
+        if let Err(e) = directory.reload(&pool).await {
+            tracing::warn!(error = %e, "initial directory load failed; retrying in the background");
+        }
+        tokio::spawn(Arc::clone(&directory).watch(self.config.database_url.clone(), pool.clone()));
+        let state = AppState::new(directory)
+            .with_limits(self.config.limits.clone())
+            .with_shutdown(shutdown);
+        let token = Arc::clone(&state.shutdown);
+        let platform = Platform {
+            pool,
+            jwt: Arc::clone(&self.jwt),
+            lifecycle: self.lifecycle.clone(),
+            urls: Arc::new(self.config.urls.clone()),
+            jwt_ttl_secs: self.config.jwt_ttl_secs,
+        };
+        Ok((crate::platform_router(state, platform), token))
+    }
+
+    /// Stops every instance's server (their data stays for the next start).
+    pub async fn shutdown(&self) {
+        self.lifecycle.provisioner().shutdown().await;
+    }
+}

@@ -1,0 +1,44 @@
+//! PostgreSQL connections: a deadpool of diesel-async connections, and the embedded migrations.
+
+use diesel::Connection as _;
+use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
+use diesel_async::pooled_connection::deadpool;
+use diesel_async::pooled_connection::AsyncDieselConnectionManager;
+use diesel_async::AsyncPgConnection;
+use diesel_migrations::MigrationHarness as _;
+use redisgate_core::store::MIGRATIONS;
+
+/// A pool of connections.
+pub type Pool = deadpool::Pool<AsyncPgConnection>;
+
+/// A pool of at most `size` connections to `url` (connections open on first use).
+///
+/// # Errors
+/// An invalid pool configuration.
+pub fn pool(url: &str, size: usize) -> Result<Pool, String> {
+    let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new(url);
+    deadpool::Pool::builder(manager)
+        .max_size(size)
+        .wait_timeout(Some(std::time::Duration::from_secs(5)))
+        .create_timeout(Some(std::time::Duration::from_secs(5)))
+        .runtime(::deadpool::Runtime::Tokio1)
+        .build()
+        .map_err(|e| format!("invalid database pool: {e}"))
+}
+
+/// Applies pending migrations (at start, before serving).
+///
+/// # Errors
+/// The database is unreachable or a migration fails.
+pub async fn migrate(url: &str) -> Result<(), String> {
+    let url = url.to_owned();
+    tokio::task::spawn_blocking(move || {
+        let mut conn = AsyncConnectionWrapper::<AsyncPgConnection>::establish(&url)
+            .map_err(|e| format!("cannot connect to the database: {e}"))?;
+        conn.run_pending_migrations(MIGRATIONS)
+            .map(|_| ())
+            .map_err(|e| format!("migration failed: {e}"))
+    })
+    .await
+    .map_err(|e| format!("migration task failed: {e}"))?
+}

@@ -1,0 +1,204 @@
+//! The platform's instance directory: an in-memory snapshot of every running instance and the credentials
+//! that open it, rebuilt from PostgreSQL whenever a change is announced on `redisgate_directory`.
+//!
+//! The data plane's hot path only reads the snapshot. A revoked token, a rotated token or a deleted
+//! instance is gone from every gateway replica as soon as the notification arrives (milliseconds); a
+//! periodic reload covers missed notifications, and if PostgreSQL is unreachable the last snapshot keeps
+//! serving.
+
+use std::collections::HashMap;
+use std::sync::{Arc, PoisonError, RwLock};
+use std::time::Duration;
+
+use diesel_async::{AsyncConnection as _, AsyncPgConnection, RunQueryDsl as _};
+use futures_util::StreamExt as _;
+use redisgate_core::auth::TokenHash;
+use redisgate_core::protocol::Access;
+use redisgate_core::store::{ApiKey, Instance as InstanceRow, InstanceToken};
+use uuid::Uuid;
+
+use super::Pool;
+use crate::directory::{Directory, Instance};
+use crate::provisioner::Provisioner;
+use crate::upstream::{Upstream, UpstreamOptions};
+
+/// Scope that lets an API key run every command on its organization's instances.
+pub const SCOPE_DATA_WRITE: &str = "data:write";
+/// Scope that lets an API key run read commands.
+pub const SCOPE_DATA_READ: &str = "data:read";
+/// How often the snapshot is rebuilt even without a notification.
+const PERIODIC_RELOAD: Duration = Duration::from_secs(10);
+
+/// Instances by name, from PostgreSQL.
+pub struct PlatformDirectory {
+    snapshot: RwLock<Arc<Snapshot>>,
+    domain: Option<String>,
+    provisioner: Arc<dyn Provisioner>,
+    options: UpstreamOptions,
+}
+
+#[derive(Default)]
+struct Snapshot {
+    by_name: HashMap<String, Arc<Instance>>,
+    /// Connections kept across reloads, by instance id and URL.
+    upstreams: HashMap<Uuid, (String, Upstream)>,
+}
+
+impl PlatformDirectory {
+    /// An empty directory; call [`PlatformDirectory::reload`] or [`PlatformDirectory::watch`].
+    pub fn new(
+        domain: Option<String>,
+        provisioner: Arc<dyn Provisioner>,
+        options: UpstreamOptions,
+    ) -> Self {
+        Self {
+            snapshot: RwLock::default(),
+            domain,
+            provisioner,
+            options,
+        }
+    }
+
+    /// Rebuilds the snapshot from the database.
+    ///
+    /// # Errors
+    /// Database errors (the previous snapshot stays in place).
+    pub async fn reload(&self, pool: &Pool) -> Result<(), String> {
+        let mut conn = pool.get().await.map_err(|e| e.to_string())?;
+        let instances = InstanceRow::all(&mut conn)
+            .await
+            .map_err(|e| e.to_string())?;
+        let tokens = InstanceToken::all_active(&mut conn)
+            .await
+            .map_err(|e| e.to_string())?;
+        let keys = ApiKey::all_active(&mut conn)
+            .await
+            .map_err(|e| e.to_string())?;
+        drop(conn);
+
+        let mut credentials: HashMap<Uuid, Vec<(TokenHash, Access)>> = HashMap::new();
+        for token in tokens {
+            let access = if token.access == "readonly" {
+                Access::ReadOnly
+            } else {
+                Access::Full
+            };
+            if let Some(hash) = TokenHash::from_bytes(&token.token_hash) {
+                credentials
+                    .entry(token.instance_id)
+                    .or_default()
+                    .push((hash, access));
+            }
+        }
+        let previous = self.current();
+        let mut next = Snapshot::default();
+        for row in instances.into_iter().filter(|i| i.status == "running") {
+            let Some(endpoint) = self.provisioner.endpoint(row.id) else {
+                continue;
+            };
+            let upstream = match previous.upstreams.get(&row.id) {
+                Some((url, upstream)) if *url == endpoint.url => upstream.clone(),
+                _ => match Upstream::new(&endpoint.url, self.options) {
+                    Ok(upstream) => upstream,
+                    Err(e) => {
+                        tracing::warn!(instance = %row.id, error = %e, "invalid endpoint");
+                        continue;
+                    }
+                },
+            };
+            let mut creds = credentials.remove(&row.id).unwrap_or_default();
+            for key in keys
+                .iter()
+                .filter(|k| k.organization_id == row.organization_id)
+            {
+                if key.instance_id.is_some_and(|only| only != row.id) {
+                    continue;
+                }
+                let access = if key.scopes.iter().any(|s| s == SCOPE_DATA_WRITE) {
+                    Access::Full
+                } else if key.scopes.iter().any(|s| s == SCOPE_DATA_READ) {
+                    Access::ReadOnly
+                } else {
+                    continue;
+                };
+                if let Some(hash) = TokenHash::from_bytes(&key.key_hash) {
+                    creds.push((hash, access));
+                }
+            }
+            next.upstreams
+                .insert(row.id, (endpoint.url.clone(), upstream.clone()));
+            next.by_name.insert(
+                row.name.clone(),
+                Arc::new(Instance::new(row.name, upstream, creds)),
+            );
+        }
+        *self
+            .snapshot
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = Arc::new(next);
+        Ok(())
+    }
+
+    /// Keeps the snapshot fresh until the runtime stops: LISTEN for change notifications (reconnecting when
+    /// the database goes away) and reload periodically.
+    pub async fn watch(self: Arc<Self>, database_url: String, pool: Pool) {
+        loop {
+            if let Err(e) = self.reload(&pool).await {
+                tracing::warn!(error = %e, "directory reload failed; serving the last snapshot");
+            }
+            match AsyncPgConnection::establish(&database_url).await {
+                Ok(mut conn) => {
+                    if diesel::sql_query("LISTEN redisgate_directory")
+                        .execute(&mut conn)
+                        .await
+                        .is_err()
+                    {
+                        tokio::time::sleep(Duration::from_secs(1)).await;
+                        continue;
+                    }
+                    // Changes made between the first reload and LISTEN are picked up here.
+                    let _ = self.reload(&pool).await;
+                    let mut notifications = std::pin::pin!(conn.notifications_stream());
+                    loop {
+                        tokio::select! {
+                            notification = notifications.next() => match notification {
+                                Some(Ok(_)) => {}
+                                Some(Err(_)) | None => break,
+                            },
+                            () = tokio::time::sleep(PERIODIC_RELOAD) => {}
+                        }
+                        if let Err(e) = self.reload(&pool).await {
+                            tracing::warn!(error = %e, "directory reload failed; reconnecting");
+                            break;
+                        }
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot listen for directory changes; retrying");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+            }
+        }
+    }
+
+    fn current(&self) -> Arc<Snapshot> {
+        self.snapshot
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+}
+
+impl Directory for PlatformDirectory {
+    fn get(&self, name: &str) -> Option<Arc<Instance>> {
+        self.current().by_name.get(name).cloned()
+    }
+
+    fn default_instance(&self) -> Option<Arc<Instance>> {
+        None
+    }
+
+    fn domain(&self) -> Option<&str> {
+        self.domain.as_deref()
+    }
+}

@@ -1,0 +1,385 @@
+//! The local provisioner: one supervised `redis-server` per instance, on a free loopback port.
+//!
+//! Each instance gets `<state-dir>/instances/<id>/` holding its `redis.conf` (mode 0600: it contains the
+//! generated password), its append-only file and RDB snapshots. A supervisor task restarts the server if it
+//! dies. On a platform restart [`LocalProvisioner::adopt`] starts the server again from its directory
+//! (shutting down a server left running by a crashed platform first). All process work runs on the runtime
+//! the provisioner was created on, whichever worker asks.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use redisgate_core::auth::token::redis_password;
+use redisgate_core::provisioning::{redis_conf, InstanceSpec};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+use tokio::runtime::Handle;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+use super::{BoxFuture, Endpoint, Provisioner};
+
+/// How long a new server may take to say it is ready.
+const READY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Supervised local `redis-server` processes.
+#[derive(Clone)]
+pub struct LocalProvisioner {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    state_dir: PathBuf,
+    redis_server: PathBuf,
+    handle: Handle,
+    running: Mutex<HashMap<Uuid, Running>>,
+}
+
+struct Running {
+    endpoint: Endpoint,
+    stop: CancellationToken,
+    supervisor: tokio::task::JoinHandle<()>,
+}
+
+impl LocalProvisioner {
+    /// A provisioner keeping instances under `state_dir`, running `redis_server`; its processes are driven
+    /// by the current runtime.
+    ///
+    /// # Errors
+    /// When the state directory cannot be created.
+    ///
+    /// # Panics
+    /// Outside a tokio runtime.
+    pub fn new(state_dir: &Path, redis_server: PathBuf) -> std::io::Result<Self> {
+        std::fs::create_dir_all(state_dir.join("instances"))?;
+        Ok(Self {
+            inner: Arc::new(Inner {
+                state_dir: state_dir.to_owned(),
+                redis_server,
+                handle: Handle::current(),
+                running: Mutex::new(HashMap::new()),
+            }),
+        })
+    }
+
+    fn dir(&self, id: Uuid) -> PathBuf {
+        self.inner.state_dir.join("instances").join(id.to_string())
+    }
+
+    /// Runs `work` on the provisioner's runtime and waits for it.
+    fn on_runtime<T: Send + 'static>(
+        &self,
+        work: impl std::future::Future<Output = Result<T, String>> + Send + 'static,
+    ) -> BoxFuture<'_, Result<T, String>> {
+        let task = self.inner.handle.spawn(work);
+        Box::pin(async move {
+            task.await
+                .map_err(|e| format!("provisioner task failed: {e}"))?
+        })
+    }
+}
+
+impl Provisioner for LocalProvisioner {
+    fn create(&self, id: Uuid, spec: InstanceSpec) -> BoxFuture<'_, Result<Endpoint, String>> {
+        let this = self.clone();
+        self.on_runtime(async move {
+            let dir = this.dir(id);
+            if dir.exists() {
+                return Err(format!(
+                    "instance directory {} already exists",
+                    dir.display()
+                ));
+            }
+            let result = this.start(id, &spec, &redis_password(), None).await;
+            if result.is_err() {
+                // Leave nothing behind: no process (start() killed it) and no directory.
+                let _ = tokio::fs::remove_dir_all(&dir).await;
+            }
+            result
+        })
+    }
+
+    fn adopt(&self, id: Uuid, spec: InstanceSpec) -> BoxFuture<'_, Result<Endpoint, String>> {
+        let this = self.clone();
+        self.on_runtime(async move {
+            if let Some(running) = this
+                .inner
+                .running
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .get(&id)
+            {
+                return Ok(running.endpoint.clone());
+            }
+            let previous = read_conf(&this.dir(id).join("redis.conf"))
+                .ok_or_else(|| format!("instance {id} has no data directory to adopt"))?;
+            // A server left behind by a crashed platform still holds the port: ask it to save and exit.
+            shutdown_orphan(previous.port, &previous.password).await;
+            this.start(id, &spec, &previous.password, Some(previous.port))
+                .await
+        })
+    }
+
+    fn delete(&self, id: Uuid) -> BoxFuture<'_, Result<(), String>> {
+        let this = self.clone();
+        self.on_runtime(async move {
+            let running = this
+                .inner
+                .running
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .remove(&id);
+            if let Some(running) = running {
+                running.stop.cancel();
+                let _ = running.supervisor.await;
+            } else if let Some(previous) = read_conf(&this.dir(id).join("redis.conf")) {
+                shutdown_orphan(previous.port, &previous.password).await;
+            }
+            match tokio::fs::remove_dir_all(this.dir(id)).await {
+                Ok(()) => Ok(()),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+                Err(e) => Err(format!("cannot remove the instance's data: {e}")),
+            }
+        })
+    }
+
+    fn endpoint(&self, id: Uuid) -> Option<Endpoint> {
+        self.inner
+            .running
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&id)
+            .map(|r| r.endpoint.clone())
+    }
+
+    fn shutdown(&self) -> BoxFuture<'_, ()> {
+        let this = self.clone();
+        Box::pin(async move {
+            let all: Vec<Running> = this
+                .inner
+                .running
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .drain()
+                .map(|(_, r)| r)
+                .collect();
+            for running in all {
+                running.stop.cancel();
+                let _ = running.supervisor.await;
+            }
+        })
+    }
+}
+
+impl LocalProvisioner {
+    /// Writes the config, starts the server, waits until it is ready and hands it to a supervisor.
+    async fn start(
+        &self,
+        id: Uuid,
+        spec: &InstanceSpec,
+        password: &str,
+        port: Option<u16>,
+    ) -> Result<Endpoint, String> {
+        let dir = self.dir(id);
+        tokio::fs::create_dir_all(&dir)
+            .await
+            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        let port = match port {
+            Some(port) => port,
+            None => free_port().map_err(|e| format!("no free port: {e}"))?,
+        };
+        let conf = dir.join("redis.conf");
+        write_private(
+            &conf,
+            &redis_conf(port, password, spec.max_memory, &dir.to_string_lossy()),
+        )
+        .map_err(|e| format!("cannot write {}: {e}", conf.display()))?;
+        let child = spawn_ready(&self.inner.redis_server, &conf).await?;
+        let endpoint = Endpoint {
+            address: format!("127.0.0.1:{port}"),
+            url: format!("redis://:{password}@127.0.0.1:{port}"),
+        };
+        let stop = CancellationToken::new();
+        let supervisor = tokio::spawn(supervise(
+            child,
+            self.inner.redis_server.clone(),
+            conf,
+            id,
+            stop.clone(),
+        ));
+        self.inner
+            .running
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(
+                id,
+                Running {
+                    endpoint: endpoint.clone(),
+                    stop,
+                    supervisor,
+                },
+            );
+        tracing::info!(%id, address = %endpoint.address, "redis-server running");
+        Ok(endpoint)
+    }
+}
+
+/// Keeps one server running: restarts it when it dies, stops it (SIGTERM: AOF is flushed) when told.
+async fn supervise(
+    mut child: Child,
+    binary: PathBuf,
+    conf: PathBuf,
+    id: Uuid,
+    stop: CancellationToken,
+) {
+    let mut backoff = Duration::from_millis(100);
+    loop {
+        tokio::select! {
+            () = stop.cancelled() => {
+                terminate(&mut child).await;
+                return;
+            }
+            status = child.wait() => {
+                tracing::warn!(%id, ?status, "redis-server exited; restarting");
+                loop {
+                    tokio::select! {
+                        () = stop.cancelled() => return,
+                        () = tokio::time::sleep(backoff) => {}
+                    }
+                    match spawn_ready(&binary, &conf).await {
+                        Ok(new) => {
+                            child = new;
+                            backoff = Duration::from_millis(100);
+                            break;
+                        }
+                        Err(e) => {
+                            tracing::warn!(%id, error = %e, "redis-server restart failed");
+                            backoff = (backoff * 2).min(Duration::from_secs(5));
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Starts `redis-server <conf>` and waits for "Ready to accept connections" on its log.
+async fn spawn_ready(binary: &Path, conf: &Path) -> Result<Child, String> {
+    let mut child = Command::new(binary)
+        .arg(conf)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(|e| format!("cannot run {}: {e}", binary.display()))?;
+    let stdout = child.stdout.take().ok_or("no stdout")?;
+    let mut lines = BufReader::new(stdout).lines();
+    let ready = tokio::time::timeout(READY_TIMEOUT, async {
+        let mut last = String::new();
+        while let Ok(Some(line)) = lines.next_line().await {
+            if line.contains("Ready to accept connections") {
+                return Ok(());
+            }
+            last = line;
+        }
+        Err(last)
+    })
+    .await;
+    match ready {
+        Ok(Ok(())) => {
+            // Keep draining its log so the server never blocks on a full pipe.
+            tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+            Ok(child)
+        }
+        Ok(Err(last)) => {
+            let _ = child.kill().await;
+            Err(format!("redis-server exited before it was ready: {last}"))
+        }
+        Err(_) => {
+            let _ = child.kill().await;
+            Err("redis-server was not ready within 10 s".into())
+        }
+    }
+}
+
+/// SIGTERM (Redis saves and exits), then SIGKILL after 5 s.
+async fn terminate(child: &mut Child) {
+    if let Some(pid) = child.id() {
+        let _ = Command::new("kill")
+            .args(["-TERM", &pid.to_string()])
+            .status()
+            .await;
+        if tokio::time::timeout(Duration::from_secs(5), child.wait())
+            .await
+            .is_ok()
+        {
+            return;
+        }
+    }
+    let _ = child.kill().await;
+}
+
+/// Asks a server we no longer own (left by a crashed platform) to shut down, if one answers.
+async fn shutdown_orphan(port: u16, password: &str) {
+    let Ok(client) = redis::Client::open(format!("redis://:{password}@127.0.0.1:{port}")) else {
+        return;
+    };
+    let connect = tokio::time::timeout(
+        Duration::from_millis(500),
+        client.get_multiplexed_async_connection(),
+    );
+    if let Ok(Ok(mut conn)) = connect.await {
+        let _: redis::RedisResult<()> = redis::cmd("SHUTDOWN").query_async(&mut conn).await;
+        // Wait until the port is free again.
+        for _ in 0..50 {
+            if tokio::net::TcpStream::connect(("127.0.0.1", port))
+                .await
+                .is_err()
+            {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+struct PreviousConf {
+    port: u16,
+    password: String,
+}
+
+fn read_conf(path: &Path) -> Option<PreviousConf> {
+    let text = std::fs::read_to_string(path).ok()?;
+    let value = |key: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(key))
+            .map(str::trim)
+            .map(str::to_owned)
+    };
+    Some(PreviousConf {
+        port: value("port ")?.parse().ok()?,
+        password: value("requirepass ")?,
+    })
+}
+
+fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
+    use std::io::Write as _;
+    #[cfg(unix)]
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    options.mode(0o600);
+    let mut file = options.open(path)?;
+    file.write_all(contents.as_bytes())
+}
+
+fn free_port() -> std::io::Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
+}

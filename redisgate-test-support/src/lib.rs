@@ -3,9 +3,15 @@
 //! - [`TestRedis`] runs a real `redis-server` (from `REDISGATE_REDIS_SERVER_BIN` or `PATH`) in a temporary
 //!   directory and kills it on drop. A test that cannot find `redis-server` fails and says what to install.
 //! - [`TestGateway`] runs the gateway in-process on `127.0.0.1:0` in front of one or more `TestRedis`.
+//! - [`TestDatabase`] gives a test its own PostgreSQL database; [`TestPlatform`] runs the whole platform
+//!   (management API, local provisioner, data plane) on it.
 
+mod database;
 mod gateway;
+mod platform;
 mod redis_server;
 
+pub use database::TestDatabase;
 pub use gateway::{instance, TestGateway, READONLY_TOKEN, TOKEN};
+pub use platform::{TestPlatform, JWT_SECRET};
 pub use redis_server::TestRedis;

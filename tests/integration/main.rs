@@ -5,3 +5,4 @@
 
 mod compat;
 mod gateway;
+mod platform;

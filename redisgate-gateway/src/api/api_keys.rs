@@ -1,6 +1,6 @@
 //! `/api/organizations/{org_id}/api-keys`: scoped organization keys, shown once.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use chrono::{DateTime, Utc};
@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use uuid::Uuid;
 
-use super::extract::{ApiJson, Pagination};
+use super::extract::{ApiJson, ApiPath, Pagination};
 use super::principal::{Need, Principal, SCOPES};
 use super::Page;
 use crate::platform::Platform;
@@ -75,7 +75,7 @@ pub struct NewApiKeyRequest {
 pub async fn list_api_keys(
     State(platform): State<Platform>,
     principal: Principal,
-    Path(org_id): Path<Uuid>,
+    ApiPath(org_id): ApiPath<Uuid>,
     pagination: Pagination,
 ) -> Result<Json<Page<ApiKeyView>>, ApiError> {
     let mut conn = platform.pool.get().await?;
@@ -98,11 +98,10 @@ pub async fn list_api_keys(
 pub async fn create_api_key(
     State(platform): State<Platform>,
     principal: Principal,
-    Path(org_id): Path<Uuid>,
+    ApiPath(org_id): ApiPath<Uuid>,
     ApiJson(body): ApiJson<NewApiKeyRequest>,
 ) -> Result<(StatusCode, Json<CreatedApiKey>), ApiError> {
     let mut conn = platform.pool.get().await?;
-    principal.user()?;
     principal
         .authorize(&mut conn, org_id, Need::Administer)
         .await?;
@@ -167,7 +166,7 @@ pub async fn create_api_key(
 pub async fn revoke_api_key(
     State(platform): State<Platform>,
     principal: Principal,
-    Path((org_id, key_id)): Path<(Uuid, Uuid)>,
+    ApiPath((org_id, key_id)): ApiPath<(Uuid, Uuid)>,
 ) -> Result<StatusCode, ApiError> {
     let mut conn = platform.pool.get().await?;
     principal

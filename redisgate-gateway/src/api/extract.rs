@@ -73,3 +73,17 @@ impl Pagination {
         redisgate_core::store::Page::new(self.limit, self.offset)
     }
 }
+
+/// Path parameters; a malformed id is a 404 like any id that names nothing.
+pub struct ApiPath<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for ApiPath<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|p| Self(p.0))
+            .map_err(|_| ApiError::NotFound("resource"))
+    }
+}

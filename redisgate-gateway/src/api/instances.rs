@@ -4,7 +4,7 @@
 //! only their hashes are kept), and provisions in the background; poll `/status` until `running`.
 //! Deletion answers 202 and removes the server, then the row.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use chrono::{DateTime, Utc};
@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use uuid::Uuid;
 
-use super::extract::{ApiJson, Pagination};
+use super::extract::{ApiJson, ApiPath, Pagination};
 use super::principal::{Need, OrgAccess, Principal};
 use super::Page;
 use crate::platform::Platform;
@@ -177,7 +177,7 @@ fn new_secrets() -> (String, String, Vec<(String, Vec<u8>)>) {
 pub async fn list_instances(
     State(platform): State<Platform>,
     principal: Principal,
-    Path(org_id): Path<Uuid>,
+    ApiPath(org_id): ApiPath<Uuid>,
     pagination: Pagination,
 ) -> Result<Json<Page<InstanceView>>, ApiError> {
     let mut conn = platform.pool.get().await?;
@@ -199,7 +199,7 @@ pub async fn list_instances(
 pub async fn create_instance(
     State(platform): State<Platform>,
     principal: Principal,
-    Path(org_id): Path<Uuid>,
+    ApiPath(org_id): ApiPath<Uuid>,
     ApiJson(body): ApiJson<NewInstanceRequest>,
 ) -> Result<(StatusCode, Json<CreatedInstance>), ApiError> {
     let mut conn = platform.pool.get().await?;
@@ -283,7 +283,7 @@ pub async fn create_instance(
 pub async fn get_instance(
     State(platform): State<Platform>,
     principal: Principal,
-    Path((org_id, id)): Path<(Uuid, Uuid)>,
+    ApiPath((org_id, id)): ApiPath<(Uuid, Uuid)>,
 ) -> Result<Json<InstanceView>, ApiError> {
     let mut conn = platform.pool.get().await?;
     let access = principal.authorize(&mut conn, org_id, Need::Read).await?;
@@ -300,7 +300,7 @@ pub async fn get_instance(
 pub async fn update_instance(
     State(platform): State<Platform>,
     principal: Principal,
-    Path((org_id, id)): Path<(Uuid, Uuid)>,
+    ApiPath((org_id, id)): ApiPath<(Uuid, Uuid)>,
     ApiJson(body): ApiJson<InstancePatch>,
 ) -> Result<Json<InstanceView>, ApiError> {
     let mut conn = platform.pool.get().await?;
@@ -348,7 +348,7 @@ pub async fn update_instance(
 pub async fn delete_instance(
     State(platform): State<Platform>,
     principal: Principal,
-    Path((org_id, id)): Path<(Uuid, Uuid)>,
+    ApiPath((org_id, id)): ApiPath<(Uuid, Uuid)>,
 ) -> Result<(StatusCode, Json<InstanceView>), ApiError> {
     let mut conn = platform.pool.get().await?;
     let access = principal
@@ -382,7 +382,7 @@ pub async fn delete_instance(
 pub async fn get_status(
     State(platform): State<Platform>,
     principal: Principal,
-    Path((org_id, id)): Path<(Uuid, Uuid)>,
+    ApiPath((org_id, id)): ApiPath<(Uuid, Uuid)>,
 ) -> Result<Json<StatusView>, ApiError> {
     let mut conn = platform.pool.get().await?;
     let access = principal.authorize(&mut conn, org_id, Need::Read).await?;
@@ -403,7 +403,7 @@ pub async fn get_status(
 pub async fn put_status(
     State(platform): State<Platform>,
     principal: Principal,
-    Path((org_id, id)): Path<(Uuid, Uuid)>,
+    ApiPath((org_id, id)): ApiPath<(Uuid, Uuid)>,
 ) -> Result<(StatusCode, Json<StatusView>), ApiError> {
     let mut conn = platform.pool.get().await?;
     let access = principal
@@ -446,7 +446,7 @@ pub async fn put_status(
 pub async fn get_credentials(
     State(platform): State<Platform>,
     principal: Principal,
-    Path((org_id, id)): Path<(Uuid, Uuid)>,
+    ApiPath((org_id, id)): ApiPath<(Uuid, Uuid)>,
 ) -> Result<Json<CredentialsView>, ApiError> {
     let mut conn = platform.pool.get().await?;
     let access = principal
@@ -476,7 +476,7 @@ pub async fn get_credentials(
 pub async fn rotate_credentials(
     State(platform): State<Platform>,
     principal: Principal,
-    Path((org_id, id)): Path<(Uuid, Uuid)>,
+    ApiPath((org_id, id)): ApiPath<(Uuid, Uuid)>,
 ) -> Result<Json<Secrets>, ApiError> {
     let mut conn = platform.pool.get().await?;
     let access = principal

@@ -1,6 +1,6 @@
 //! `/api/organizations` and `/api/organizations/{org_id}`.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use chrono::{DateTime, Utc};
@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use uuid::Uuid;
 
-use super::extract::{ApiJson, Pagination};
+use super::extract::{ApiJson, ApiPath, Pagination};
 use super::principal::{Need, Principal};
 use super::Page;
 use crate::platform::Platform;
@@ -153,7 +153,7 @@ pub async fn create_organization(
 pub async fn get_organization(
     State(platform): State<Platform>,
     principal: Principal,
-    Path(org_id): Path<Uuid>,
+    ApiPath(org_id): ApiPath<Uuid>,
 ) -> Result<Json<OrganizationView>, ApiError> {
     let mut conn = platform.pool.get().await?;
     let access = principal.authorize(&mut conn, org_id, Need::Read).await?;
@@ -167,7 +167,7 @@ pub async fn get_organization(
 pub async fn update_organization(
     State(platform): State<Platform>,
     principal: Principal,
-    Path(org_id): Path<Uuid>,
+    ApiPath(org_id): ApiPath<Uuid>,
     ApiJson(body): ApiJson<OrganizationPatch>,
 ) -> Result<Json<OrganizationView>, ApiError> {
     let mut conn = platform.pool.get().await?;
@@ -201,7 +201,7 @@ pub async fn update_organization(
 pub async fn delete_organization(
     State(platform): State<Platform>,
     principal: Principal,
-    Path(org_id): Path<Uuid>,
+    ApiPath(org_id): ApiPath<Uuid>,
 ) -> Result<StatusCode, ApiError> {
     let mut conn = platform.pool.get().await?;
     principal.authorize(&mut conn, org_id, Need::Own).await?;

@@ -1,0 +1,249 @@
+//! `TestPlatform`: the whole platform in-process — migrations, the local provisioner with real
+//! `redis-server` processes, the management API and the data plane — on a private database.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use redisgate_gateway::platform::{ControlPlane, PlatformConfig, PublicUrls};
+use redisgate_gateway::upstream::UpstreamOptions;
+use redisgate_gateway::Limits;
+use serde_json::Value;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use crate::TestDatabase;
+
+/// The JWT secret of test platforms.
+pub const JWT_SECRET: &str = "test-jwt-secret-test-jwt-secret-0123456789";
+
+/// A running platform; its Redis servers are stopped when it is shut down or dropped.
+pub struct TestPlatform {
+    database: TestDatabase,
+    state_dir: tempfile::TempDir,
+    redis_server: PathBuf,
+    address: SocketAddr,
+    control: ControlPlane,
+    shutdown: CancellationToken,
+    task: Option<JoinHandle<std::io::Result<()>>>,
+    http: reqwest::Client,
+}
+
+impl TestPlatform {
+    /// A platform on a fresh database and state directory.
+    pub async fn start() -> Self {
+        let redis_server = std::env::var_os("REDISGATE_REDIS_SERVER_BIN")
+            .map_or_else(|| PathBuf::from("redis-server"), PathBuf::from);
+        Self::start_with(
+            TestDatabase::start(),
+            tempfile::tempdir().unwrap(),
+            redis_server,
+        )
+        .await
+    }
+
+    /// A platform whose provisioner runs `redis_server` (e.g. a binary that fails, to test failures).
+    pub async fn start_with_redis_server(redis_server: PathBuf) -> Self {
+        Self::start_with(
+            TestDatabase::start(),
+            tempfile::tempdir().unwrap(),
+            redis_server,
+        )
+        .await
+    }
+
+    async fn start_with(
+        database: TestDatabase,
+        state_dir: tempfile::TempDir,
+        redis_server: PathBuf,
+    ) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        let config = PlatformConfig {
+            database_url: database.url().to_owned(),
+            jwt_secret: JWT_SECRET.as_bytes().to_vec(),
+            jwt_ttl_secs: 3600,
+            state_dir: state_dir.path().to_owned(),
+            redis_server_bin: redis_server.clone(),
+            urls: PublicUrls {
+                base: format!("http://{address}"),
+                domain: Some("redis.test".into()),
+            },
+            upstream: UpstreamOptions::default(),
+            limits: Limits::default(),
+        };
+        let control = ControlPlane::start(config).await.unwrap();
+        let shutdown = CancellationToken::new();
+        let (app, token) = control.app(shutdown.clone()).await.unwrap();
+        let stop = shutdown.clone();
+        let task = tokio::spawn(redisgate_gateway::serve_router(
+            listener,
+            app,
+            token,
+            async move { stop.cancelled().await },
+        ));
+        Self {
+            database,
+            state_dir,
+            redis_server,
+            address,
+            control,
+            shutdown,
+            task: Some(task),
+            http: reqwest::Client::new(),
+        }
+    }
+
+    /// Stops everything (servers keep their data) and starts again on the same database and state.
+    pub async fn restart(mut self) -> Self {
+        self.stop().await;
+        let database = std::mem::replace(&mut self.database, TestDatabase::detached());
+        let state_dir = std::mem::replace(&mut self.state_dir, tempfile::tempdir().unwrap());
+        let redis_server = self.redis_server.clone();
+        drop(self);
+        Self::start_with(database, state_dir, redis_server).await
+    }
+
+    async fn stop(&mut self) {
+        self.shutdown.cancel();
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+        self.control.shutdown().await;
+    }
+
+    /// `http://127.0.0.1:<port>`.
+    #[must_use]
+    pub fn url(&self) -> String {
+        format!("http://{}", self.address)
+    }
+
+    /// The database (to stop it in outage tests).
+    #[must_use]
+    pub fn database(&self) -> &TestDatabase {
+        &self.database
+    }
+
+    /// The state directory of the local provisioner.
+    #[must_use]
+    pub fn state_dir(&self) -> &std::path::Path {
+        self.state_dir.path()
+    }
+
+    /// A reqwest client.
+    #[must_use]
+    pub fn http(&self) -> &reqwest::Client {
+        &self.http
+    }
+
+    /// Calls the management API: `method path` with an optional bearer token and JSON body.
+    ///
+    /// # Panics
+    /// When the platform does not answer or the body is not JSON.
+    pub async fn api(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        let mut request = self.http.request(method, format!("{}{path}", self.url()));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.body(body.to_string());
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status().as_u16();
+        let bytes = response.bytes().await.unwrap();
+        let json = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes)
+                .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&bytes)))
+        };
+        (status, json)
+    }
+
+    /// Registers `email` and logs in; returns the session token.
+    ///
+    /// # Panics
+    /// When either step fails.
+    pub async fn user(&self, email: &str) -> String {
+        let credentials = serde_json::json!({"email": email, "password": "correct horse 1"});
+        let (status, body) = self
+            .api(
+                "POST",
+                "/api/auth/register",
+                None,
+                Some(credentials.clone()),
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+        let (status, body) = self
+            .api("POST", "/api/auth/login", None, Some(credentials))
+            .await;
+        assert_eq!(status, 200, "{body}");
+        body["token"].as_str().unwrap().to_owned()
+    }
+
+    /// Creates an organization; returns its id.
+    ///
+    /// # Panics
+    /// When creation fails.
+    pub async fn organization(&self, token: &str, slug: &str) -> String {
+        let (status, body) = self
+            .api(
+                "POST",
+                "/api/organizations",
+                Some(token),
+                Some(serde_json::json!({"name": slug, "slug": slug})),
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+        body["id"].as_str().unwrap().to_owned()
+    }
+
+    /// Creates an instance and waits until it runs; returns the creation response.
+    ///
+    /// # Panics
+    /// When creation fails or the instance is not running within 15 s.
+    pub async fn running_instance(&self, token: &str, org: &str, name: &str) -> Value {
+        let body = serde_json::json!({"name": name, "max_memory": 16 * 1024 * 1024, "redis_version": "7.2"});
+        let path = format!("/api/organizations/{org}/redis-instances");
+        let (status, created) = self.api("POST", &path, Some(token), Some(body)).await;
+        assert_eq!(status, 201, "{created}");
+        let id = created["instance"]["id"].as_str().unwrap();
+        let status = self.wait_status(token, org, id, "running").await;
+        assert_eq!(status, "running");
+        created
+    }
+
+    /// Polls an instance's status until it is `want` (or 15 s pass); returns the last status.
+    pub async fn wait_status(&self, token: &str, org: &str, id: &str, want: &str) -> String {
+        let path = format!("/api/organizations/{org}/redis-instances/{id}/status");
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(15);
+        loop {
+            let (code, body) = self.api("GET", &path, Some(token), None).await;
+            let status = if code == 404 {
+                "gone".to_owned()
+            } else {
+                body["status"].as_str().unwrap_or_default().to_owned()
+            };
+            if status == want || tokio::time::Instant::now() > deadline || status == "failed" {
+                return status;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    }
+}
+
+impl Drop for TestPlatform {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+        if let Some(task) = &self.task {
+            task.abort();
+        }
+    }
+}

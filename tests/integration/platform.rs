@@ -1,0 +1,50 @@
+//! The platform: management API, local provisioner and data plane together, on real PostgreSQL and real
+//! `redis-server` processes.
+
+mod authz;
+mod journey;
+mod lifecycle;
+mod validation;
+
+use std::time::{Duration, Instant};
+
+use redisgate_test_support::TestPlatform;
+
+/// Polls `check` until it holds (or `within` passes): used for "stops working within one second".
+pub async fn within<F, Fut>(within: Duration, mut check: F) -> bool
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = Instant::now() + within;
+    loop {
+        if check().await {
+            return true;
+        }
+        if Instant::now() > deadline {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// A data-plane call against instance `name` with `token`; returns the status.
+pub async fn data(
+    platform: &TestPlatform,
+    name: &str,
+    token: &str,
+    path: &str,
+) -> (u16, serde_json::Value) {
+    let response = platform
+        .http()
+        .post(format!("{}/db/{name}{path}", platform.url()))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    (
+        status,
+        response.json().await.unwrap_or(serde_json::Value::Null),
+    )
+}

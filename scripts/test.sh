@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs every test against real services: installs what is missing, then
+# Runs every test against real services (redis-server, PostgreSQL, the Upstash clients): installs what is
+# missing, then
 #   1. the gateway suite against Debian's redis-server 7.0,
 #   2. every test of the workspace (unit, integration, the @upstash/redis and upstash-redis suites)
 #      against redis-server 8.2 with RedisJSON,
@@ -9,6 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/deps.sh
 deps_redis
+deps_postgres
 deps_redis8
 deps_compat
 deps_cargo

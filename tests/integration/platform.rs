@@ -4,6 +4,7 @@
 mod authz;
 mod journey;
 mod lifecycle;
+mod openapi;
 mod validation;
 
 use std::time::{Duration, Instant};

@@ -1,8 +1,13 @@
-//! Provisioning logic independent of where Redis runs: the validated instance spec, names, and the
-//! redis.conf a provisioner writes. The local provisioner (gateway crate) and the Kubernetes operator both
+//! Provisioning logic independent of where Redis runs: the validated instance spec, names, the redis.conf a
+//! provisioner writes, and the [`Provisioner`] seam itself (implemented by the gateway's local provisioner
+//! and the operator's Kubernetes provisioner). The local provisioner (gateway crate) and the Kubernetes operator both
 //! translate this into running servers.
 
 use std::collections::BTreeMap;
+use std::future::Future;
+use std::pin::Pin;
+
+use uuid::Uuid;
 
 use crate::{Error, Result};
 
@@ -114,6 +119,55 @@ pub fn redis_conf(port: u16, password: &str, max_memory: i64, dir: &str) -> Stri
          daemonize no\n\
          logfile \"\"\n"
     )
+}
+
+// ---- The provisioner seam -------------------------------------------------------------------------------
+
+/// A boxed future, so the trait stays object-safe.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// Where a running instance listens.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Endpoint {
+    /// `host:port`, safe to show and store.
+    pub address: String,
+    /// `redis://:<password>@host:port`, for the gateway only.
+    pub url: String,
+}
+
+impl std::fmt::Debug for Endpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Endpoint")
+            .field("address", &self.address)
+            .field("url", &"<redacted>")
+            .finish()
+    }
+}
+
+/// Which instance a provisioner acts on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Target {
+    /// The instance.
+    pub id: Uuid,
+    /// Its organization (Kubernetes: one namespace per organization).
+    pub organization_id: Uuid,
+}
+
+/// Creates and removes Redis servers.
+///
+/// Errors are messages for the instance's status (no secrets in them).
+pub trait Provisioner: Send + Sync + 'static {
+    /// Starts a new server for the instance; on failure nothing is left behind.
+    fn create(&self, target: Target, spec: InstanceSpec)
+        -> BoxFuture<'_, Result<Endpoint, String>>;
+    /// Makes sure the server of an existing instance runs again (after a platform restart).
+    fn adopt(&self, target: Target, spec: InstanceSpec) -> BoxFuture<'_, Result<Endpoint, String>>;
+    /// Stops the server and removes its data.
+    fn delete(&self, target: Target) -> BoxFuture<'_, Result<(), String>>;
+    /// The endpoint of a running instance (synchronous: the gateway's directory asks on its hot reload).
+    fn endpoint(&self, id: Uuid) -> Option<Endpoint>;
+    /// Stops every server without deleting data (platform shutdown).
+    fn shutdown(&self) -> BoxFuture<'_, ()>;
 }
 
 #[cfg(test)]

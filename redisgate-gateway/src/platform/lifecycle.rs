@@ -6,7 +6,7 @@
 
 use std::sync::Arc;
 
-use redisgate_core::provisioning::InstanceSpec;
+use redisgate_core::provisioning::{InstanceSpec, Target};
 use redisgate_core::store::Instance;
 use tokio::runtime::Handle;
 use uuid::Uuid;
@@ -95,6 +95,10 @@ impl Lifecycle {
         let Ok(Some(instance)) = Instance::find(&mut conn, id).await else {
             return;
         };
+        let target = Target {
+            id,
+            organization_id: instance.organization_id,
+        };
         let spec = InstanceSpec {
             name: instance.name.clone(),
             slug: instance.slug.clone(),
@@ -106,17 +110,17 @@ impl Lifecycle {
         }
         let result = if adopt {
             // A data directory that is gone (or never was) is provisioned afresh.
-            match self.provisioner.adopt(id, spec.clone()).await {
+            match self.provisioner.adopt(target, spec.clone()).await {
                 Ok(endpoint) => Ok(endpoint),
                 Err(e) if instance.status == "provisioning" || instance.status == "failed" => {
                     tracing::info!(%id, error = %e, "nothing to adopt; provisioning afresh");
-                    let _ = self.provisioner.delete(id).await;
-                    self.provisioner.create(id, spec).await
+                    let _ = self.provisioner.delete(target).await;
+                    self.provisioner.create(target, spec).await
                 }
                 Err(e) => Err(e),
             }
         } else {
-            self.provisioner.create(id, spec).await
+            self.provisioner.create(target, spec).await
         };
         let update = match &result {
             Ok(endpoint) => {
@@ -129,12 +133,31 @@ impl Lifecycle {
         };
         // The row may have been deleted meanwhile (or the update failed): then stop what was started.
         if result.is_ok() && !matches!(update, Ok(Some(_))) {
-            let _ = self.provisioner.delete(id).await;
+            let _ = self.provisioner.delete(target).await;
         }
     }
 
     async fn tear_down(&self, id: Uuid) {
-        if let Err(e) = self.provisioner.delete(id).await {
+        let organization_id = match self.pool.get().await {
+            Ok(mut conn) => Instance::find(&mut conn, id)
+                .await
+                .ok()
+                .flatten()
+                .map(|i| i.organization_id),
+            Err(_) => None,
+        };
+        let Some(organization_id) = organization_id else {
+            tracing::error!(%id, "cannot delete: the instance's row is unreadable");
+            return;
+        };
+        if let Err(e) = self
+            .provisioner
+            .delete(Target {
+                id,
+                organization_id,
+            })
+            .await
+        {
             tracing::error!(%id, error = %e, "deleting the instance's server failed");
             if let Ok(mut conn) = self.pool.get().await {
                 let _ = Instance::set_status(&mut conn, id, "failed", Some(&e), None).await;

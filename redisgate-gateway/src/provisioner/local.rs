@@ -20,7 +20,7 @@ use tokio::runtime::Handle;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use super::{BoxFuture, Endpoint, Provisioner};
+use super::{BoxFuture, Endpoint, Provisioner, Target};
 
 /// How long a new server may take to say it is ready.
 const READY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -83,8 +83,12 @@ impl LocalProvisioner {
 }
 
 impl Provisioner for LocalProvisioner {
-    fn create(&self, id: Uuid, spec: InstanceSpec) -> BoxFuture<'_, Result<Endpoint, String>> {
-        let this = self.clone();
+    fn create(
+        &self,
+        target: Target,
+        spec: InstanceSpec,
+    ) -> BoxFuture<'_, Result<Endpoint, String>> {
+        let (this, id) = (self.clone(), target.id);
         self.on_runtime(async move {
             let dir = this.dir(id);
             if dir.exists() {
@@ -102,8 +106,8 @@ impl Provisioner for LocalProvisioner {
         })
     }
 
-    fn adopt(&self, id: Uuid, spec: InstanceSpec) -> BoxFuture<'_, Result<Endpoint, String>> {
-        let this = self.clone();
+    fn adopt(&self, target: Target, spec: InstanceSpec) -> BoxFuture<'_, Result<Endpoint, String>> {
+        let (this, id) = (self.clone(), target.id);
         self.on_runtime(async move {
             if let Some(running) = this
                 .inner
@@ -123,8 +127,8 @@ impl Provisioner for LocalProvisioner {
         })
     }
 
-    fn delete(&self, id: Uuid) -> BoxFuture<'_, Result<(), String>> {
-        let this = self.clone();
+    fn delete(&self, target: Target) -> BoxFuture<'_, Result<(), String>> {
+        let (this, id) = (self.clone(), target.id);
         self.on_runtime(async move {
             let running = this
                 .inner

@@ -24,11 +24,7 @@ async fn main() -> anyhow::Result<()> {
     let redis_url = std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
     let upstream = Upstream::new(&redis_url, UpstreamOptions::default())?;
     let token = std::env::var("GATEWAY_TOKEN").unwrap_or_else(|_| "example-token".into());
-    let instance = Instance::new(
-        "default",
-        upstream,
-        vec![(TokenHash::of(token.as_bytes()), Access::Full)],
-    );
+    let instance = Instance::new("default", upstream, vec![(TokenHash::of(token.as_bytes()), Access::Full)]);
     let directory = StaticDirectory::new(vec![instance], Some("default"), None);
     let state = AppState::new(Arc::new(directory));
 
@@ -37,12 +33,7 @@ async fn main() -> anyhow::Result<()> {
         .nest("/redis", redisgate_gateway::router(state));
 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
-    println!(
-        "listening on http://{}/ (gateway under /redis)",
-        listener.local_addr()?
-    );
-    axum::serve(listener, app)
-        .with_graceful_shutdown(redisgate_gateway::shutdown_signal())
-        .await?;
+    println!("listening on http://{}/ (gateway under /redis)", listener.local_addr()?);
+    axum::serve(listener, app).with_graceful_shutdown(redisgate_gateway::shutdown_signal()).await?;
     Ok(())
 }

@@ -36,12 +36,7 @@ impl InstanceSpec {
     ///
     /// # Errors
     /// [`Error::Validation`] with one message per bad field.
-    pub fn new(
-        name: &str,
-        slug: Option<&str>,
-        max_memory: i64,
-        redis_version: &str,
-    ) -> Result<Self> {
+    pub fn new(name: &str, slug: Option<&str>, max_memory: i64, redis_version: &str) -> Result<Self> {
         let mut errors = BTreeMap::new();
         if let Some(problem) = dns_label_problem(name, 3, 40) {
             errors.insert("name".to_owned(), problem);
@@ -53,32 +48,19 @@ impl InstanceSpec {
             errors.insert("slug".to_owned(), problem);
         }
         if !(MIN_MEMORY..=MAX_MEMORY).contains(&max_memory) {
-            errors.insert(
-                "max_memory".to_owned(),
-                format!("must be between {MIN_MEMORY} and {MAX_MEMORY} bytes"),
-            );
+            errors.insert("max_memory".to_owned(), format!("must be between {MIN_MEMORY} and {MAX_MEMORY} bytes"));
         }
         let version_ok = !redis_version.is_empty()
             && redis_version.len() <= 16
             && redis_version.split('.').count() <= 3
-            && redis_version
-                .split('.')
-                .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
+            && redis_version.split('.').all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
         if !version_ok {
-            errors.insert(
-                "redis_version".to_owned(),
-                "must look like 7, 7.2 or 7.2.4".to_owned(),
-            );
+            errors.insert("redis_version".to_owned(), "must look like 7, 7.2 or 7.2.4".to_owned());
         }
         if !errors.is_empty() {
             return Err(Error::Validation(errors));
         }
-        Ok(Self {
-            name: name.to_owned(),
-            slug: slug.to_owned(),
-            max_memory,
-            redis_version: redis_version.to_owned(),
-        })
+        Ok(Self { name: name.to_owned(), slug: slug.to_owned(), max_memory, redis_version: redis_version.to_owned() })
     }
 }
 
@@ -88,10 +70,7 @@ pub fn dns_label_problem(value: &str, min: usize, max: usize) -> Option<String> 
     if value.len() < min || value.len() > max {
         return Some(format!("must be {min} to {max} characters"));
     }
-    if !value
-        .bytes()
-        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-    {
+    if !value.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-') {
         return Some("may contain only a-z, 0-9 and '-'".to_owned());
     }
     if value.starts_with('-') || value.ends_with('-') {
@@ -137,10 +116,7 @@ pub struct Endpoint {
 
 impl std::fmt::Debug for Endpoint {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Endpoint")
-            .field("address", &self.address)
-            .field("url", &"<redacted>")
-            .finish()
+        f.debug_struct("Endpoint").field("address", &self.address).field("url", &"<redacted>").finish()
     }
 }
 
@@ -158,8 +134,7 @@ pub struct Target {
 /// Errors are messages for the instance's status (no secrets in them).
 pub trait Provisioner: Send + Sync + 'static {
     /// Starts a new server for the instance; on failure nothing is left behind.
-    fn create(&self, target: Target, spec: InstanceSpec)
-        -> BoxFuture<'_, Result<Endpoint, String>>;
+    fn create(&self, target: Target, spec: InstanceSpec) -> BoxFuture<'_, Result<Endpoint, String>>;
     /// Makes sure the server of an existing instance runs again (after a platform restart).
     fn adopt(&self, target: Target, spec: InstanceSpec) -> BoxFuture<'_, Result<Endpoint, String>>;
     /// Stops the server and removes its data.
@@ -178,14 +153,10 @@ mod tests {
     fn valid_specs_and_every_problem_at_once() {
         let spec = InstanceSpec::new("my-redis", None, 100 * 1024 * 1024, "7.2").unwrap();
         assert_eq!(spec.slug, "my-redis");
-        let Err(Error::Validation(errors)) = InstanceSpec::new("A_b", Some("-x"), 10, "seven")
-        else {
+        let Err(Error::Validation(errors)) = InstanceSpec::new("A_b", Some("-x"), 10, "seven") else {
             panic!("expected a validation error")
         };
-        assert_eq!(
-            errors.keys().collect::<Vec<_>>(),
-            ["max_memory", "name", "redis_version", "slug"]
-        );
+        assert_eq!(errors.keys().collect::<Vec<_>>(), ["max_memory", "name", "redis_version", "slug"]);
         assert!(InstanceSpec::new(&"a".repeat(41), None, MIN_MEMORY, "7").is_err());
         assert!(InstanceSpec::new("api", None, MIN_MEMORY, "7").is_err());
     }
@@ -193,14 +164,9 @@ mod tests {
     #[test]
     fn redis_conf_binds_loopback_and_limits_memory() {
         let conf = redis_conf(7001, "secret", 1048576, "/data/x");
-        for line in [
-            "bind 127.0.0.1",
-            "port 7001",
-            "requirepass secret",
-            "maxmemory 1048576",
-            "dir /data/x",
-            "appendonly yes",
-        ] {
+        for line in
+            ["bind 127.0.0.1", "port 7001", "requirepass secret", "maxmemory 1048576", "dir /data/x", "appendonly yes"]
+        {
             assert!(conf.lines().any(|l| l == line), "{line}");
         }
     }

@@ -17,10 +17,7 @@ pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations");
 /// Whether a diesel error is a unique-constraint violation (a duplicate name, slug or email).
 #[must_use]
 pub fn is_unique_violation(error: &diesel::result::Error) -> bool {
-    matches!(
-        error,
-        diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _)
-    )
+    matches!(error, diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _))
 }
 
 /// A page of results: `limit` items from `offset`.
@@ -36,9 +33,6 @@ impl Page {
     /// A page clamped to sane bounds.
     #[must_use]
     pub fn new(limit: Option<i64>, offset: Option<i64>) -> Self {
-        Self {
-            limit: limit.unwrap_or(50).clamp(1, 100),
-            offset: offset.unwrap_or(0).max(0),
-        }
+        Self { limit: limit.unwrap_or(50).clamp(1, 100), offset: offset.unwrap_or(0).max(0) }
     }
 }

@@ -30,50 +30,33 @@ pub fn router(platform: Platform) -> Router {
         .route("/auth/register", post(auth::register))
         .route("/auth/login", post(auth::login))
         .route("/me", get(auth::me))
-        .route(
-            "/organizations",
-            get(organizations::list_organizations).post(organizations::create_organization),
-        )
+        .route("/organizations", get(organizations::list_organizations).post(organizations::create_organization))
         .route(
             "/organizations/{org_id}",
             get(organizations::get_organization)
                 .patch(organizations::update_organization)
                 .delete(organizations::delete_organization),
         )
-        .route(
-            "/organizations/{org_id}/members",
-            get(members::list_members).post(members::add_member),
-        )
+        .route("/organizations/{org_id}/members", get(members::list_members).post(members::add_member))
         .route(
             "/organizations/{org_id}/members/{user_id}",
             axum::routing::patch(members::update_member).delete(members::remove_member),
         )
-        .route(
-            "/organizations/{org_id}/api-keys",
-            get(api_keys::list_api_keys).post(api_keys::create_api_key),
-        )
-        .route(
-            "/organizations/{org_id}/api-keys/{key_id}",
-            delete(api_keys::revoke_api_key),
-        )
+        .route("/organizations/{org_id}/api-keys", get(api_keys::list_api_keys).post(api_keys::create_api_key))
+        .route("/organizations/{org_id}/api-keys/{key_id}", delete(api_keys::revoke_api_key))
         .route(
             "/organizations/{org_id}/redis-instances",
             get(instances::list_instances).post(instances::create_instance),
         )
         .route(
             "/organizations/{org_id}/redis-instances/{instance_id}",
-            get(instances::get_instance)
-                .patch(instances::update_instance)
-                .delete(instances::delete_instance),
+            get(instances::get_instance).patch(instances::update_instance).delete(instances::delete_instance),
         )
         .route(
             "/organizations/{org_id}/redis-instances/{instance_id}/status",
             get(instances::get_status).put(instances::put_status),
         )
-        .route(
-            "/organizations/{org_id}/redis-instances/{instance_id}/credentials",
-            get(instances::get_credentials),
-        )
+        .route("/organizations/{org_id}/redis-instances/{instance_id}/credentials", get(instances::get_credentials))
         .route(
             "/organizations/{org_id}/redis-instances/{instance_id}/credentials/rotate",
             post(instances::rotate_credentials),

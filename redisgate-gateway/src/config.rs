@@ -32,11 +32,7 @@ pub const DEFAULT_INSTANCE: &str = "default";
 
 /// Command-line arguments of `redisgate-gateway`.
 #[derive(clap::Parser, Clone)]
-#[command(
-    name = "redisgate-gateway",
-    version,
-    about = "Redis over HTTP, compatible with the Upstash REST API"
-)]
+#[command(name = "redisgate-gateway", version, about = "Redis over HTTP, compatible with the Upstash REST API")]
 pub struct Args {
     /// Address to listen on.
     #[arg(long, env = "REDISGATE_LISTEN", default_value = "127.0.0.1:8080")]
@@ -81,22 +77,13 @@ pub struct Args {
     #[arg(long, env = "REDISGATE_JWT_TTL_SECS", default_value_t = 12 * 3600)]
     pub jwt_ttl_secs: i64,
     /// Platform mode: where instances run.
-    #[arg(
-        long,
-        env = "REDISGATE_PROVISIONER",
-        value_enum,
-        default_value = "local"
-    )]
+    #[arg(long, env = "REDISGATE_PROVISIONER", value_enum, default_value = "local")]
     pub provisioner: ProvisionerKind,
     /// Platform mode, local provisioner: where instances keep their configuration and data.
     #[arg(long, env = "REDISGATE_STATE_DIR", default_value = "redisgate-state")]
     pub state_dir: PathBuf,
     /// Platform mode, local provisioner: the redis-server binary.
-    #[arg(
-        long,
-        env = "REDISGATE_REDIS_SERVER_BIN",
-        default_value = "redis-server"
-    )]
+    #[arg(long, env = "REDISGATE_REDIS_SERVER_BIN", default_value = "redis-server")]
     pub redis_server_bin: PathBuf,
     /// Platform mode: instances are also reachable as `<name>.<domain>`.
     #[arg(long, env = "REDISGATE_DOMAIN")]
@@ -109,12 +96,7 @@ pub struct Args {
     #[arg(long, env = "REDISGATE_DEV")]
     pub dev: bool,
     /// Log format.
-    #[arg(
-        long,
-        env = "REDISGATE_LOG_FORMAT",
-        value_enum,
-        default_value = "human"
-    )]
+    #[arg(long, env = "REDISGATE_LOG_FORMAT", value_enum, default_value = "human")]
     pub log_format: LogFormat,
 }
 
@@ -192,10 +174,14 @@ impl Args {
     /// No secret outside dev mode, or one shorter than 32 bytes.
     pub fn jwt_secret(&self) -> Result<Vec<u8>, ConfigError> {
         match (&self.jwt_secret, self.dev) {
-            (Some(secret), _) if secret.len() >= redisgate_core::auth::jwt::MIN_SECRET_LEN => Ok(secret.as_bytes().to_vec()),
+            (Some(secret), _) if secret.len() >= redisgate_core::auth::jwt::MIN_SECRET_LEN => {
+                Ok(secret.as_bytes().to_vec())
+            }
             (Some(_), _) => Err(invalid("--jwt-secret must be at least 32 bytes")),
             (None, true) => Ok(redisgate_core::auth::token::redis_password().into_bytes()),
-            (None, false) => Err(invalid("platform mode needs --jwt-secret (or REDISGATE_JWT_SECRET); only --dev may generate one")),
+            (None, false) => {
+                Err(invalid("platform mode needs --jwt-secret (or REDISGATE_JWT_SECRET); only --dev may generate one"))
+            }
         }
     }
 
@@ -206,9 +192,7 @@ impl Args {
     pub fn check_platform(&self) -> Result<(), ConfigError> {
         self.jwt_secret()?;
         if self.provisioner == ProvisionerKind::Kubernetes {
-            return Err(invalid(
-                "--provisioner kubernetes arrives with the operator; use --provisioner local",
-            ));
+            return Err(invalid("--provisioner kubernetes arrives with the operator; use --provisioner local"));
         }
         if self.jwt_ttl_secs < 60 {
             return Err(invalid("--jwt-ttl-secs must be at least 60"));
@@ -230,22 +214,9 @@ impl Args {
         let url = self.redis_url.as_deref().ok_or_else(|| {
             invalid("no Redis to serve: pass --redis-url redis://HOST:PORT (or REDISGATE_REDIS_URL), or --config FILE")
         })?;
-        let token = self
-            .token
-            .as_deref()
-            .ok_or_else(|| invalid("--token (or REDISGATE_TOKEN) is required"))?;
-        let instance = instance(
-            DEFAULT_INSTANCE,
-            url,
-            token,
-            self.readonly_token.as_deref(),
-            options,
-        )?;
-        Ok(StaticDirectory::new(
-            vec![instance],
-            Some(DEFAULT_INSTANCE),
-            None,
-        ))
+        let token = self.token.as_deref().ok_or_else(|| invalid("--token (or REDISGATE_TOKEN) is required"))?;
+        let instance = instance(DEFAULT_INSTANCE, url, token, self.readonly_token.as_deref(), options)?;
+        Ok(StaticDirectory::new(vec![instance], Some(DEFAULT_INSTANCE), None))
     }
 }
 
@@ -253,12 +224,8 @@ impl Args {
 ///
 /// # Errors
 /// Syntax errors, unknown fields, invalid names, URLs or tokens, duplicates.
-pub fn directory_from_toml(
-    text: &str,
-    options: UpstreamOptions,
-) -> Result<StaticDirectory, ConfigError> {
-    let file: FileConfig =
-        toml::from_str(text).map_err(|e| invalid(format!("invalid config file: {e}")))?;
+pub fn directory_from_toml(text: &str, options: UpstreamOptions) -> Result<StaticDirectory, ConfigError> {
+    let file: FileConfig = toml::from_str(text).map_err(|e| invalid(format!("invalid config file: {e}")))?;
     if file.instances.is_empty() {
         return Err(invalid("the config file declares no [[instance]]"));
     }
@@ -271,19 +238,10 @@ pub fn directory_from_toml(
         }
         for token in std::iter::once(&i.token).chain(&i.readonly_token) {
             if !tokens.insert(token.as_str()) {
-                return Err(invalid(format!(
-                    "instance '{}' reuses a token of another instance",
-                    i.name
-                )));
+                return Err(invalid(format!("instance '{}' reuses a token of another instance", i.name)));
             }
         }
-        instances.push(instance(
-            &i.name,
-            &i.redis_url,
-            &i.token,
-            i.readonly_token.as_deref(),
-            options,
-        )?);
+        instances.push(instance(&i.name, &i.redis_url, &i.token, i.readonly_token.as_deref(), options)?);
     }
     let default = (instances.len() == 1).then(|| file.instances[0].name.as_str());
     Ok(StaticDirectory::new(instances, default, file.domain))
@@ -298,29 +256,21 @@ fn instance(
 ) -> Result<Instance, ConfigError> {
     let valid_name = !name.is_empty()
         && name.len() <= 63
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         && !name.starts_with('-');
     if !valid_name {
-        return Err(invalid(format!(
-            "instance name '{name}' must be 1-63 characters of a-z, 0-9 and '-'"
-        )));
+        return Err(invalid(format!("instance name '{name}' must be 1-63 characters of a-z, 0-9 and '-'")));
     }
     for t in std::iter::once(token).chain(readonly) {
         if t.trim().is_empty() || t.trim() != t {
-            return Err(invalid(format!(
-                "instance '{name}': tokens must be non-empty, without surrounding spaces"
-            )));
+            return Err(invalid(format!("instance '{name}': tokens must be non-empty, without surrounding spaces")));
         }
     }
     if readonly == Some(token) {
-        return Err(invalid(format!(
-            "instance '{name}': the read-only token must differ from the standard token"
-        )));
+        return Err(invalid(format!("instance '{name}': the read-only token must differ from the standard token")));
     }
-    let upstream = Upstream::new(url, options)
-        .map_err(|e| invalid(format!("instance '{name}': invalid Redis URL: {e}")))?;
+    let upstream =
+        Upstream::new(url, options).map_err(|e| invalid(format!("instance '{name}': invalid Redis URL: {e}")))?;
     let mut credentials = vec![(TokenHash::of(token.as_bytes()), Access::Full)];
     credentials.extend(readonly.map(|t| (TokenHash::of(t.as_bytes()), Access::ReadOnly)));
     Ok(Instance::new(name, upstream, credentials))

@@ -22,16 +22,8 @@ pub struct Instance {
 
 impl Instance {
     /// An instance with its tokens, given as digests.
-    pub fn new(
-        name: impl Into<String>,
-        upstream: Upstream,
-        credentials: Vec<(TokenHash, Access)>,
-    ) -> Self {
-        Self {
-            name: name.into(),
-            upstream,
-            credentials,
-        }
+    pub fn new(name: impl Into<String>, upstream: Upstream, credentials: Vec<(TokenHash, Access)>) -> Self {
+        Self { name: name.into(), upstream, credentials }
     }
 
     /// The instance's name.
@@ -50,22 +42,22 @@ impl Instance {
     /// time taken does not tell which one matched.
     #[must_use]
     pub fn authorize(&self, token: &[u8]) -> Option<Access> {
-        self.credentials.iter().fold(None, |found, (hash, access)| {
-            if hash.matches(token) {
-                found.or(Some(*access))
-            } else {
-                found
-            }
-        })
+        self.credentials.iter().fold(
+            None,
+            |found, (hash, access)| {
+                if hash.matches(token) {
+                    found.or(Some(*access))
+                } else {
+                    found
+                }
+            },
+        )
     }
 }
 
 impl std::fmt::Debug for Instance {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Instance")
-            .field("name", &self.name)
-            .field("tokens", &self.credentials.len())
-            .finish()
+        f.debug_struct("Instance").field("name", &self.name).field("tokens", &self.credentials.len()).finish()
     }
 }
 
@@ -90,16 +82,9 @@ impl StaticDirectory {
     /// A directory of `instances`; `default` names the one used when a request names none.
     #[must_use]
     pub fn new(instances: Vec<Instance>, default: Option<&str>, domain: Option<String>) -> Self {
-        let instances: HashMap<_, _> = instances
-            .into_iter()
-            .map(|i| (i.name.clone(), Arc::new(i)))
-            .collect();
+        let instances: HashMap<_, _> = instances.into_iter().map(|i| (i.name.clone(), Arc::new(i))).collect();
         let default = default.and_then(|name| instances.get(name).cloned());
-        Self {
-            instances,
-            default,
-            domain,
-        }
+        Self { instances, default, domain }
     }
 }
 

@@ -69,9 +69,7 @@ impl ApiError {
     pub fn status(&self) -> StatusCode {
         match self {
             Self::Protocol(redisgate_core::Error::RequestTooLarge) => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::Protocol(redisgate_core::Error::Validation(_)) => {
-                StatusCode::UNPROCESSABLE_ENTITY
-            }
+            Self::Protocol(redisgate_core::Error::Validation(_)) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Protocol(redisgate_core::Error::Unauthenticated) => StatusCode::UNAUTHORIZED,
             Self::Protocol(redisgate_core::Error::Internal(_)) => StatusCode::INTERNAL_SERVER_ERROR,
             Self::Protocol(redisgate_core::Error::UnsupportedReply(_)) => StatusCode::BAD_GATEWAY,
@@ -103,9 +101,7 @@ impl From<redis::RedisError> for ApiError {
             // and the first of them says what was wrong.
             let code = error.code().unwrap_or_default().to_owned();
             let detail = error.detail().map(str::to_owned);
-            let first = error
-                .into_server_errors()
-                .and_then(|errors| errors.first().map(|(_, e)| error_text(e)));
+            let first = error.into_server_errors().and_then(|errors| errors.first().map(|(_, e)| error_text(e)));
             Self::Redis(first.unwrap_or_else(|| match detail {
                 Some(detail) => format!("{code} {detail}"),
                 None => code,
@@ -124,20 +120,13 @@ impl IntoResponse for ApiError {
         }
         let body = match &self {
             Self::Protocol(redisgate_core::Error::Validation(fields)) => {
-                serde_json::json!({ "error": "validation failed", "fields": fields })
-                    .to_string()
-                    .into_bytes()
+                serde_json::json!({ "error": "validation failed", "fields": fields }).to_string().into_bytes()
             }
-            Self::Protocol(redisgate_core::Error::Internal(_)) | Self::Internal(_) => {
-                json::error("ERR internal error")
-            }
+            Self::Protocol(redisgate_core::Error::Internal(_)) | Self::Internal(_) => json::error("ERR internal error"),
             _ => json::error(&self.to_string()),
         };
         let mut response = (status, body).into_response();
-        response.headers_mut().insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/json"),
-        );
+        response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
         response
     }
 }
@@ -145,9 +134,7 @@ impl IntoResponse for ApiError {
 impl ApiError {
     /// A validation error for one field.
     pub fn field(field: &str, message: impl Into<String>) -> Self {
-        Self::Protocol(redisgate_core::Error::Validation(
-            [(field.to_owned(), message.into())].into_iter().collect(),
-        ))
+        Self::Protocol(redisgate_core::Error::Validation([(field.to_owned(), message.into())].into_iter().collect()))
     }
 }
 

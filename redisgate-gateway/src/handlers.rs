@@ -45,8 +45,6 @@ fn octets(body: Vec<u8>) -> Response {
 
 fn with_type(body: Vec<u8>, content_type: &'static str) -> Response {
     let mut response = body.into_response();
-    response
-        .headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     response
 }

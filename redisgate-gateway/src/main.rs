@@ -33,19 +33,14 @@ const EXIT_CONFIG: u8 = 64;
 fn main() -> ExitCode {
     let args = Args::parse();
     init_tracing(args.log_format);
-    let Ok(control) = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    else {
+    let Ok(control) = tokio::runtime::Builder::new_current_thread().enable_all().build() else {
         eprintln!("redisgate-gateway: cannot start the runtime");
         return ExitCode::FAILURE;
     };
     // Validate everything once, before a worker starts (connections to Redis are lazy: nothing connects).
     let checked = control.block_on(async {
         if args.database_url.is_some() {
-            args.check_platform()
-                .and_then(|()| args.upstream_options())
-                .and_then(|_| args.limits())
+            args.check_platform().and_then(|()| args.upstream_options()).and_then(|_| args.limits())
         } else {
             args.directory().and_then(|_| args.limits())
         }
@@ -64,14 +59,11 @@ fn main() -> ExitCode {
 }
 
 async fn run(args: Args) -> anyhow::Result<()> {
-    let listener = std::net::TcpListener::bind(args.listen)
-        .with_context(|| format!("cannot listen on {}", args.listen))?;
+    let listener =
+        std::net::TcpListener::bind(args.listen).with_context(|| format!("cannot listen on {}", args.listen))?;
     listener.set_nonblocking(true)?;
     let address = listener.local_addr()?;
-    let workers = args
-        .workers
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
-        .max(1);
+    let workers = args.workers.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())).max(1);
     let control = match &args.database_url {
         Some(url) => Some(start_platform(&args, url, address).await?),
         None => None,
@@ -81,18 +73,11 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let shutdown = CancellationToken::new();
     let (done, mut finished) = mpsc::unbounded_channel::<anyhow::Result<()>>();
     for index in 0..workers {
-        let (args, listener, shutdown, done) = (
-            args.clone(),
-            listener.try_clone()?,
-            shutdown.clone(),
-            done.clone(),
-        );
+        let (args, listener, shutdown, done) = (args.clone(), listener.try_clone()?, shutdown.clone(), done.clone());
         let control = control.clone();
-        std::thread::Builder::new()
-            .name(format!("redisgate-worker-{index}"))
-            .spawn(move || {
-                let _ = done.send(worker(&args, listener, shutdown, control));
-            })?;
+        std::thread::Builder::new().name(format!("redisgate-worker-{index}")).spawn(move || {
+            let _ = done.send(worker(&args, listener, shutdown, control));
+        })?;
     }
     drop((listener, done));
 
@@ -102,9 +87,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
     };
     shutdown.cancel();
     let outcome = match early {
-        Some(result) => result
-            .unwrap_or(Ok(()))
-            .and_then(|()| Err(anyhow::anyhow!("a worker stopped unexpectedly"))),
+        Some(result) => result.unwrap_or(Ok(())).and_then(|()| Err(anyhow::anyhow!("a worker stopped unexpectedly"))),
         None => {
             tracing::info!("shutting down: draining in-flight requests");
             drain(&args, workers, &mut finished).await
@@ -130,10 +113,7 @@ async fn drain(
             Ok(Some(result)) => result?,
             Ok(None) => break,
             Err(_) => {
-                tracing::warn!(
-                    ?drain,
-                    "drain timed out, exiting with requests still in flight"
-                );
+                tracing::warn!(?drain, "drain timed out, exiting with requests still in flight");
                 break;
             }
         }
@@ -142,15 +122,9 @@ async fn drain(
 }
 
 /// Platform mode: migrate, start the provisioner on this (control) runtime, re-adopt instances.
-async fn start_platform(
-    args: &Args,
-    database_url: &str,
-    address: SocketAddr,
-) -> anyhow::Result<ControlPlane> {
+async fn start_platform(args: &Args, database_url: &str, address: SocketAddr) -> anyhow::Result<ControlPlane> {
     if args.dev && args.jwt_secret.is_none() {
-        tracing::warn!(
-            "dev mode: using a generated JWT secret; sessions end when the process stops"
-        );
+        tracing::warn!("dev mode: using a generated JWT secret; sessions end when the process stops");
     }
     let config = PlatformConfig {
         database_url: database_url.to_owned(),
@@ -159,18 +133,13 @@ async fn start_platform(
         state_dir: args.state_dir.clone(),
         redis_server_bin: args.redis_server_bin.clone(),
         urls: PublicUrls {
-            base: args
-                .public_url
-                .clone()
-                .unwrap_or_else(|| format!("http://{address}")),
+            base: args.public_url.clone().unwrap_or_else(|| format!("http://{address}")),
             domain: args.domain.clone(),
         },
         upstream: args.upstream_options().map_err(config)?,
         limits: args.limits().map_err(config)?,
     };
-    ControlPlane::start(config)
-        .await
-        .map_err(|e| anyhow::anyhow!("cannot start the platform: {e}"))
+    ControlPlane::start(config).await.map_err(|e| anyhow::anyhow!("cannot start the platform: {e}"))
 }
 
 /// One worker: a current-thread runtime serving its share of the connections until `shutdown`.
@@ -180,26 +149,17 @@ fn worker(
     shutdown: CancellationToken,
     control: Option<ControlPlane>,
 ) -> anyhow::Result<()> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     runtime.block_on(async {
         let listener = tokio::net::TcpListener::from_std(listener)?;
         if let Some(control) = control {
-            let (app, token) = control
-                .app(shutdown.clone())
-                .await
-                .map_err(|e| anyhow::anyhow!(e))?;
-            return serve_router(listener, app, token, shutdown.cancelled_owned())
-                .await
-                .context("server failed");
+            let (app, token) = control.app(shutdown.clone()).await.map_err(|e| anyhow::anyhow!(e))?;
+            return serve_router(listener, app, token, shutdown.cancelled_owned()).await.context("server failed");
         }
         let directory = args.directory().map_err(config)?;
         let state = AppState::new(Arc::new(directory)).with_limits(args.limits().map_err(config)?);
         let state = state.with_shutdown(shutdown.clone());
-        serve(listener, state, shutdown.cancelled_owned())
-            .await
-            .context("server failed")
+        serve(listener, state, shutdown.cancelled_owned()).await.context("server failed")
     })
 }
 
@@ -209,9 +169,7 @@ fn config(error: ConfigError) -> anyhow::Error {
 
 fn init_tracing(format: LogFormat) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
     match format {
         LogFormat::Human => builder.init(),
         LogFormat::Json => builder.json().init(),

@@ -34,11 +34,7 @@ impl PublicUrls {
         match &self.domain {
             Some(domain) => {
                 let scheme = self.base.split("://").next().unwrap_or("http");
-                let port = self
-                    .base
-                    .rsplit_once(':')
-                    .map(|(_, p)| p)
-                    .filter(|p| p.bytes().all(|b| b.is_ascii_digit()));
+                let port = self.base.rsplit_once(':').map(|(_, p)| p).filter(|p| p.bytes().all(|b| b.is_ascii_digit()));
                 match port {
                     Some(port) => format!("{scheme}://{name}.{domain}:{port}"),
                     None => format!("{scheme}://{name}.{domain}"),

@@ -24,10 +24,7 @@ pub fn router(state: AppState) -> Router {
 
 /// The platform's router: the management API under `/api` (its own 404s and 405s), then the data plane.
 pub fn platform_router(state: AppState, platform: crate::platform::Platform) -> Router {
-    build(
-        state,
-        Router::new().nest_service("/api", crate::api::router(platform)),
-    )
+    build(state, Router::new().nest_service("/api", crate::api::router(platform)))
 }
 
 fn build(state: AppState, api: Router<AppState>) -> Router {
@@ -35,9 +32,7 @@ fn build(state: AppState, api: Router<AppState>) -> Router {
         .route("/-/ready", get(health::ready))
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .fallback(data_plane::handle)
-        .layer(CatchPanicLayer::custom(|_| {
-            ApiError::Internal("a handler panicked".into()).into_response()
-        }))
+        .layer(CatchPanicLayer::custom(|_| ApiError::Internal("a handler panicked".into()).into_response()))
         .layer(middleware::map_response(add_sync_token))
         .layer(cors())
         .with_state(state)
@@ -59,13 +54,7 @@ async fn add_sync_token(mut response: Response) -> Response {
 fn cors() -> CorsLayer {
     CorsLayer::new()
         .allow_origin(Any)
-        .allow_methods([
-            Method::GET,
-            Method::POST,
-            Method::PUT,
-            Method::HEAD,
-            Method::OPTIONS,
-        ])
+        .allow_methods([Method::GET, Method::POST, Method::PUT, Method::HEAD, Method::OPTIONS])
         .allow_headers(AllowHeaders::mirror_request())
         .expose_headers([SYNC_TOKEN, header::CONTENT_TYPE])
         .max_age(Duration::from_secs(86_400))

@@ -45,28 +45,17 @@ where
     S: Stream<Item = Bytes> + Send + 'static,
 {
     let ticker = tokio::time::interval_at(tokio::time::Instant::now() + keepalive, keepalive);
-    let body = stream::unfold(
-        (Box::pin(events), ticker, shutdown),
-        |(mut events, mut ticker, shutdown)| async move {
-            let next = tokio::select! {
-                () = shutdown.cancelled() => None,
-                event = events.next() => event,
-                _ = ticker.tick() => Some(Bytes::from_static(b": keepalive\n\n")),
-            };
-            next.map(|bytes| {
-                (
-                    Ok::<_, std::convert::Infallible>(bytes),
-                    (events, ticker, shutdown),
-                )
-            })
-        },
-    );
+    let body = stream::unfold((Box::pin(events), ticker, shutdown), |(mut events, mut ticker, shutdown)| async move {
+        let next = tokio::select! {
+            () = shutdown.cancelled() => None,
+            event = events.next() => event,
+            _ = ticker.tick() => Some(Bytes::from_static(b": keepalive\n\n")),
+        };
+        next.map(|bytes| (Ok::<_, std::convert::Infallible>(bytes), (events, ticker, shutdown)))
+    });
     let mut response = Body::from_stream(body).into_response();
     let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/event-stream"),
-    );
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     headers.insert("x-accel-buffering", HeaderValue::from_static("no"));
     response

@@ -43,11 +43,7 @@ pub struct AppState {
 impl AppState {
     /// State over a directory with default limits.
     pub fn new(directory: Arc<dyn Directory>) -> Self {
-        Self {
-            directory,
-            limits: Limits::default(),
-            shutdown: Arc::new(CancellationToken::new()),
-        }
+        Self { directory, limits: Limits::default(), shutdown: Arc::new(CancellationToken::new()) }
     }
 
     /// Uses `token` as the shutdown signal (several servers can share one).

@@ -24,10 +24,7 @@ pub struct UpstreamOptions {
 
 impl Default for UpstreamOptions {
     fn default() -> Self {
-        Self {
-            connect_timeout: Duration::from_secs(1),
-            response_timeout: Duration::from_secs(10),
-        }
+        Self { connect_timeout: Duration::from_secs(1), response_timeout: Duration::from_secs(10) }
     }
 }
 
@@ -62,10 +59,7 @@ impl Upstream {
     /// # Errors
     /// Connection failures and timeouts.
     pub async fn run(&self, command: &Command) -> RedisResult<Value> {
-        self.shared
-            .clone()
-            .send_packed_command(&command.to_cmd())
-            .await
+        self.shared.clone().send_packed_command(&command.to_cmd()).await
     }
 
     /// Runs commands in order, not atomically; each reply (or error reply) in place.
@@ -77,10 +71,7 @@ impl Upstream {
         for command in commands {
             pipe.add_command(command.to_cmd());
         }
-        self.shared
-            .clone()
-            .send_packed_commands(&pipe, 0, commands.len())
-            .await
+        self.shared.clone().send_packed_commands(&pipe, 0, commands.len()).await
     }
 
     /// Runs commands as one MULTI/EXEC transaction; per-command runtime errors are in place.
@@ -94,19 +85,13 @@ impl Upstream {
         for command in commands {
             pipe.add_command(command.to_cmd());
         }
-        let mut replies = self
-            .shared
-            .clone()
-            .send_packed_commands(&pipe, commands.len() + 1, 1)
-            .await?;
+        let mut replies = self.shared.clone().send_packed_commands(&pipe, commands.len() + 1, 1).await?;
         match replies.pop() {
             Some(Value::Array(results)) => Ok(results),
             Some(Value::ServerError(e)) => Err(e.into()),
-            other => Err(redis::RedisError::from((
-                redis::ErrorKind::Client,
-                "unexpected EXEC reply",
-                format!("{other:?}"),
-            ))),
+            other => {
+                Err(redis::RedisError::from((redis::ErrorKind::Client, "unexpected EXEC reply", format!("{other:?}"))))
+            }
         }
     }
 

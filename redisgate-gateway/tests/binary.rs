@@ -11,40 +11,23 @@ const BIN: &str = env!("CARGO_BIN_EXE_redisgate-gateway");
 
 fn gateway() -> Command {
     let mut command = Command::new(BIN);
-    for var in [
-        "REDISGATE_REDIS_URL",
-        "REDISGATE_TOKEN",
-        "REDISGATE_READONLY_TOKEN",
-        "REDISGATE_CONFIG",
-    ] {
+    for var in ["REDISGATE_REDIS_URL", "REDISGATE_TOKEN", "REDISGATE_READONLY_TOKEN", "REDISGATE_CONFIG"] {
         command.env_remove(var);
     }
-    command
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped());
+    command.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped());
     command
 }
 
 /// Starts the binary and reads its JSON log until it reports the address it listens on. The caller waits
 /// for the child.
-#[expect(
-    clippy::zombie_processes,
-    reason = "the caller owns the child and waits for it"
-)]
+#[expect(clippy::zombie_processes, reason = "the caller owns the child and waits for it")]
 fn start(command: &mut Command) -> (Child, String, BufReader<ChildStderr>) {
-    let mut child = command
-        .args(["--listen", "127.0.0.1:0", "--log-format", "json"])
-        .spawn()
-        .unwrap();
+    let mut child = command.args(["--listen", "127.0.0.1:0", "--log-format", "json"]).spawn().unwrap();
     let mut stderr = BufReader::new(child.stderr.take().unwrap());
     let mut line = String::new();
     loop {
         line.clear();
-        assert!(
-            stderr.read_line(&mut line).unwrap() > 0,
-            "the gateway exited before listening"
-        );
+        assert!(stderr.read_line(&mut line).unwrap() > 0, "the gateway exited before listening");
         let Ok(entry) = serde_json::from_str::<serde_json::Value>(&line) else {
             continue;
         };
@@ -55,10 +38,7 @@ fn start(command: &mut Command) -> (Child, String, BufReader<ChildStderr>) {
 }
 
 fn sigterm(child: &Child) {
-    let status = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
+    let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
     assert!(status.success());
 }
 
@@ -67,36 +47,10 @@ fn invalid_configuration_stops_the_process_with_exit_code_64() {
     for (args, reason) in [
         (vec![], "no Redis to serve"),
         (vec!["--redis-url", "redis://127.0.0.1:1"], "--token"),
-        (
-            vec!["--redis-url", "not a url", "--token", "t"],
-            "invalid Redis URL",
-        ),
-        (
-            vec![
-                "--redis-url",
-                "redis://x",
-                "--token",
-                "t",
-                "--readonly-token",
-                "t",
-            ],
-            "must differ",
-        ),
-        (
-            vec!["--config", "/nonexistent/redisgate.toml"],
-            "cannot read config file",
-        ),
-        (
-            vec![
-                "--redis-url",
-                "redis://x",
-                "--token",
-                "t",
-                "--redis-timeout-secs",
-                "0",
-            ],
-            "positive",
-        ),
+        (vec!["--redis-url", "not a url", "--token", "t"], "invalid Redis URL"),
+        (vec!["--redis-url", "redis://x", "--token", "t", "--readonly-token", "t"], "must differ"),
+        (vec!["--config", "/nonexistent/redisgate.toml"], "cannot read config file"),
+        (vec!["--redis-url", "redis://x", "--token", "t", "--redis-timeout-secs", "0"], "positive"),
     ] {
         let output = gateway().args(&args).output().unwrap();
         assert_eq!(output.status.code(), Some(64), "{args:?}");
@@ -117,48 +71,21 @@ async fn reads_the_environment_never_logs_tokens_and_drains_on_sigterm() {
             .env("REDISGATE_DRAIN_SECS", "3"),
     );
     let http = reqwest::Client::new();
-    let ok = http
-        .post(format!("{url}/set/k/v"))
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap();
+    let ok = http.post(format!("{url}/set/k/v")).bearer_auth(token).send().await.unwrap();
     assert_eq!(ok.text().await.unwrap(), r#"{"result":"OK"}"#);
-    let wrong = http
-        .get(format!("{url}/get/k?_token=wrong-token-also-secret"))
-        .send()
-        .await
-        .unwrap();
+    let wrong = http.get(format!("{url}/get/k?_token=wrong-token-also-secret")).send().await.unwrap();
     assert_eq!(wrong.status(), 401);
     // An open SSE stream must not hold the shutdown up.
-    let stream = http
-        .post(format!("{url}/subscribe/c"))
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap();
+    let stream = http.post(format!("{url}/subscribe/c")).bearer_auth(token).send().await.unwrap();
     assert_eq!(stream.status(), 200);
 
     let started = Instant::now();
     sigterm(&child);
-    let output = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
-        .await
-        .unwrap();
+    let output = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap()).await.unwrap();
     assert!(output.status.success(), "{:?}", output.status);
-    assert!(
-        started.elapsed() < Duration::from_secs(3),
-        "shutdown took {:?}",
-        started.elapsed()
-    );
+    assert!(started.elapsed() < Duration::from_secs(3), "shutdown took {:?}", started.elapsed());
     assert!(stream.bytes().await.is_ok(), "the SSE stream ends cleanly");
-    let logs: String = stderr
-        .lines()
-        .map_while(Result::ok)
-        .collect::<Vec<_>>()
-        .join("\n");
+    let logs: String = stderr.lines().map_while(Result::ok).collect::<Vec<_>>().join("\n");
     assert!(logs.contains("shutting down"), "{logs}");
-    assert!(
-        !logs.contains(token) && !logs.contains("wrong-token-also-secret"),
-        "a token leaked into the logs"
-    );
+    assert!(!logs.contains(token) && !logs.contains("wrong-token-also-secret"), "a token leaked into the logs");
 }

@@ -31,31 +31,20 @@ impl TestDatabase {
         if let Ok(base) = std::env::var("REDISGATE_TEST_DATABASE_URL") {
             let name = unique_name();
             psql(&base, &format!("CREATE DATABASE {name}"));
-            let root = base
-                .rsplit_once('/')
-                .map_or(base.as_str(), |(root, _)| root);
-            return Self {
-                url: format!("{root}/{name}"),
-                server: None,
-            };
+            let root = base.rsplit_once('/').map_or(base.as_str(), |(root, _)| root);
+            return Self { url: format!("{root}/{name}"), server: None };
         }
         let server = PgServer::start();
         let admin = format!("postgres://redisgate@127.0.0.1:{}/postgres", server.port);
         let name = unique_name();
         psql(&admin, &format!("CREATE DATABASE {name}"));
-        Self {
-            url: format!("postgres://redisgate@127.0.0.1:{}/{name}", server.port),
-            server: Some(server),
-        }
+        Self { url: format!("postgres://redisgate@127.0.0.1:{}/{name}", server.port), server: Some(server) }
     }
 
     /// A placeholder owning nothing (used while moving a database between platforms).
     #[must_use]
     pub fn detached() -> Self {
-        Self {
-            url: String::new(),
-            server: None,
-        }
+        Self { url: String::new(), server: None }
     }
 
     /// `postgres://…/<database>`.
@@ -83,39 +72,16 @@ impl PgServer {
     fn start() -> Self {
         let bin = pg_bin();
         let as_postgres = is_root();
-        let dir = tempfile::Builder::new()
-            .prefix("redisgate-pg-")
-            .tempdir()
-            .unwrap();
+        let dir = tempfile::Builder::new().prefix("redisgate-pg-").tempdir().unwrap();
         if as_postgres {
-            run(Command::new("chown")
-                .arg("-R")
-                .arg("postgres:")
-                .arg(dir.path()));
+            run(Command::new("chown").arg("-R").arg("postgres:").arg(dir.path()));
         }
         let data = dir.path().join("data");
         let mut initdb = pg_command(as_postgres, &bin.join("initdb"));
-        initdb.arg("-D").arg(&data).args([
-            "-A",
-            "trust",
-            "-U",
-            "redisgate",
-            "--no-sync",
-            "-E",
-            "UTF8",
-        ]);
+        initdb.arg("-D").arg(&data).args(["-A", "trust", "-U", "redisgate", "--no-sync", "-E", "UTF8"]);
         run(&mut initdb);
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let server = Self {
-            dir,
-            bin,
-            as_postgres,
-            port,
-        };
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let server = Self { dir, bin, as_postgres, port };
         server.start_server();
         server
     }
@@ -133,10 +99,7 @@ impl PgServer {
 
     fn pg_ctl(&self, args: &[&str]) {
         let mut command = pg_command(self.as_postgres, &self.bin.join("pg_ctl"));
-        command
-            .arg("-D")
-            .arg(self.dir.path().join("data"))
-            .args(args);
+        command.arg("-D").arg(self.dir.path().join("data")).args(args);
         run(&mut command);
     }
 }
@@ -144,11 +107,7 @@ impl PgServer {
 impl Drop for PgServer {
     fn drop(&mut self) {
         let mut command = pg_command(self.as_postgres, &self.bin.join("pg_ctl"));
-        let _ = command
-            .arg("-D")
-            .arg(self.dir.path().join("data"))
-            .args(["stop", "-m", "immediate"])
-            .output();
+        let _ = command.arg("-D").arg(self.dir.path().join("data")).args(["stop", "-m", "immediate"]).output();
     }
 }
 
@@ -163,9 +122,7 @@ fn pg_command(as_postgres: bool, program: &Path) -> Command {
 }
 
 fn run(command: &mut Command) {
-    let output = command
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {command:?}: {e}"));
+    let output = command.output().unwrap_or_else(|e| panic!("cannot run {command:?}: {e}"));
     assert!(
         output.status.success(),
         "{command:?} failed: {}\n{}",
@@ -175,9 +132,7 @@ fn run(command: &mut Command) {
 }
 
 fn psql(url: &str, sql: &str) {
-    run(Command::new("psql")
-        .arg(url)
-        .args(["-v", "ON_ERROR_STOP=1", "-q", "-c", sql]));
+    run(Command::new("psql").arg(url).args(["-v", "ON_ERROR_STOP=1", "-q", "-c", sql]));
 }
 
 /// PostgreSQL's server binaries: `REDISGATE_PG_BIN`, else the newest `/usr/lib/postgresql/<v>/bin`.
@@ -187,11 +142,7 @@ fn pg_bin() -> PathBuf {
     }
     let mut versions: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
         .map(|entries| {
-            entries
-                .filter_map(Result::ok)
-                .map(|e| e.path().join("bin"))
-                .filter(|p| p.join("initdb").exists())
-                .collect()
+            entries.filter_map(Result::ok).map(|e| e.path().join("bin")).filter(|p| p.join("initdb").exists()).collect()
         })
         .unwrap_or_default();
     versions.sort();
@@ -201,10 +152,7 @@ fn pg_bin() -> PathBuf {
 }
 
 fn is_root() -> bool {
-    Command::new("id")
-        .arg("-u")
-        .output()
-        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+    Command::new("id").arg("-u").output().is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
 }
 
 fn unique_name() -> String {

@@ -53,12 +53,7 @@ impl TestGateway {
         let task = tokio::spawn(redisgate_gateway::serve(listener, state, async move {
             let _ = stopped.await;
         }));
-        Self {
-            address,
-            stop: Some(stop),
-            task: Some(task),
-            http: reqwest::Client::new(),
-        }
+        Self { address, stop: Some(stop), task: Some(task), http: reqwest::Client::new() }
     }
 
     /// `http://127.0.0.1:<port>`.
@@ -102,12 +97,8 @@ impl TestGateway {
             .unwrap();
         let status = response.status().as_u16();
         let bytes = response.bytes().await.unwrap();
-        let json = serde_json::from_slice(&bytes).unwrap_or_else(|e| {
-            panic!(
-                "body is not JSON ({e}): {}",
-                String::from_utf8_lossy(&bytes)
-            )
-        });
+        let json = serde_json::from_slice(&bytes)
+            .unwrap_or_else(|e| panic!("body is not JSON ({e}): {}", String::from_utf8_lossy(&bytes)));
         (status, json)
     }
 
@@ -138,13 +129,7 @@ impl Drop for TestGateway {
 /// # Panics
 /// When the URL is invalid.
 #[must_use]
-pub fn instance(
-    name: &str,
-    url: &str,
-    token: &str,
-    readonly: Option<&str>,
-    options: UpstreamOptions,
-) -> Instance {
+pub fn instance(name: &str, url: &str, token: &str, readonly: Option<&str>, options: UpstreamOptions) -> Instance {
     let mut credentials = vec![(TokenHash::of(token.as_bytes()), Access::Full)];
     credentials.extend(readonly.map(|t| (TokenHash::of(t.as_bytes()), Access::ReadOnly)));
     Instance::new(name, Upstream::new(url, options).unwrap(), credentials)

@@ -3,8 +3,10 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use redisgate_gateway::platform::{ControlPlane, PlatformConfig, PublicUrls};
+use redisgate_gateway::provisioner::Provisioner;
 use redisgate_gateway::upstream::UpstreamOptions;
 use redisgate_gateway::Limits;
 use serde_json::Value;
@@ -31,30 +33,32 @@ pub struct TestPlatform {
 impl TestPlatform {
     /// A platform on a fresh database and state directory.
     pub async fn start() -> Self {
-        let redis_server = std::env::var_os("REDISGATE_REDIS_SERVER_BIN")
-            .map_or_else(|| PathBuf::from("redis-server"), PathBuf::from);
-        Self::start_with(
-            TestDatabase::start(),
-            tempfile::tempdir().unwrap(),
-            redis_server,
-        )
-        .await
+        let redis_server =
+            std::env::var_os("REDISGATE_REDIS_SERVER_BIN").map_or_else(|| PathBuf::from("redis-server"), PathBuf::from);
+        Self::start_with(TestDatabase::start(), tempfile::tempdir().unwrap(), redis_server).await
     }
 
     /// A platform whose provisioner runs `redis_server` (e.g. a binary that fails, to test failures).
     pub async fn start_with_redis_server(redis_server: PathBuf) -> Self {
-        Self::start_with(
-            TestDatabase::start(),
-            tempfile::tempdir().unwrap(),
-            redis_server,
-        )
-        .await
+        Self::start_with(TestDatabase::start(), tempfile::tempdir().unwrap(), redis_server).await
     }
 
-    async fn start_with(
+    /// A platform whose instances are provisioned by `provisioner` (e.g. the Kubernetes provisioner on an
+    /// in-memory API).
+    pub async fn start_with_provisioner(provisioner: Arc<dyn Provisioner>) -> Self {
+        let redis_server = PathBuf::from("redis-server");
+        Self::start_inner(TestDatabase::start(), tempfile::tempdir().unwrap(), redis_server, Some(provisioner)).await
+    }
+
+    async fn start_with(database: TestDatabase, state_dir: tempfile::TempDir, redis_server: PathBuf) -> Self {
+        Self::start_inner(database, state_dir, redis_server, None).await
+    }
+
+    async fn start_inner(
         database: TestDatabase,
         state_dir: tempfile::TempDir,
         redis_server: PathBuf,
+        provisioner: Option<Arc<dyn Provisioner>>,
     ) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let address = listener.local_addr().unwrap();
@@ -64,23 +68,19 @@ impl TestPlatform {
             jwt_ttl_secs: 3600,
             state_dir: state_dir.path().to_owned(),
             redis_server_bin: redis_server.clone(),
-            urls: PublicUrls {
-                base: format!("http://{address}"),
-                domain: Some("redis.test".into()),
-            },
+            urls: PublicUrls { base: format!("http://{address}"), domain: Some("redis.test".into()) },
             upstream: UpstreamOptions::default(),
             limits: Limits::default(),
         };
-        let control = ControlPlane::start(config).await.unwrap();
+        let control = match provisioner {
+            Some(provisioner) => ControlPlane::start_with(config, provisioner).await.unwrap(),
+            None => ControlPlane::start(config).await.unwrap(),
+        };
         let shutdown = CancellationToken::new();
         let (app, token) = control.app(shutdown.clone()).await.unwrap();
         let stop = shutdown.clone();
-        let task = tokio::spawn(redisgate_gateway::serve_router(
-            listener,
-            app,
-            token,
-            async move { stop.cancelled().await },
-        ));
+        let task =
+            tokio::spawn(redisgate_gateway::serve_router(listener, app, token, async move { stop.cancelled().await }));
         Self {
             database,
             state_dir,
@@ -139,13 +139,7 @@ impl TestPlatform {
     ///
     /// # Panics
     /// When the platform does not answer or the body is not JSON.
-    pub async fn api(
-        &self,
-        method: &str,
-        path: &str,
-        token: Option<&str>,
-        body: Option<Value>,
-    ) -> (u16, Value) {
+    pub async fn api(&self, method: &str, path: &str, token: Option<&str>, body: Option<Value>) -> (u16, Value) {
         let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
         let mut request = self.http.request(method, format!("{}{path}", self.url()));
         if let Some(token) = token {
@@ -172,18 +166,9 @@ impl TestPlatform {
     /// When either step fails.
     pub async fn user(&self, email: &str) -> String {
         let credentials = serde_json::json!({"email": email, "password": "correct horse 1"});
-        let (status, body) = self
-            .api(
-                "POST",
-                "/api/auth/register",
-                None,
-                Some(credentials.clone()),
-            )
-            .await;
+        let (status, body) = self.api("POST", "/api/auth/register", None, Some(credentials.clone())).await;
         assert_eq!(status, 201, "{body}");
-        let (status, body) = self
-            .api("POST", "/api/auth/login", None, Some(credentials))
-            .await;
+        let (status, body) = self.api("POST", "/api/auth/login", None, Some(credentials)).await;
         assert_eq!(status, 200, "{body}");
         body["token"].as_str().unwrap().to_owned()
     }
@@ -194,12 +179,7 @@ impl TestPlatform {
     /// When creation fails.
     pub async fn organization(&self, token: &str, slug: &str) -> String {
         let (status, body) = self
-            .api(
-                "POST",
-                "/api/organizations",
-                Some(token),
-                Some(serde_json::json!({"name": slug, "slug": slug})),
-            )
+            .api("POST", "/api/organizations", Some(token), Some(serde_json::json!({"name": slug, "slug": slug})))
             .await;
         assert_eq!(status, 201, "{body}");
         body["id"].as_str().unwrap().to_owned()
@@ -226,11 +206,8 @@ impl TestPlatform {
         let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(15);
         loop {
             let (code, body) = self.api("GET", &path, Some(token), None).await;
-            let status = if code == 404 {
-                "gone".to_owned()
-            } else {
-                body["status"].as_str().unwrap_or_default().to_owned()
-            };
+            let status =
+                if code == 404 { "gone".to_owned() } else { body["status"].as_str().unwrap_or_default().to_owned() };
             if status == want || tokio::time::Instant::now() > deadline || status == "failed" {
                 return status;
             }

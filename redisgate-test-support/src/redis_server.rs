@@ -34,12 +34,7 @@ impl TestRedis {
 
     fn start_with(password: Option<String>) -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let mut server = Self {
-            child: None,
-            port: 0,
-            dir,
-            password,
-        };
+        let mut server = Self { child: None, port: 0, dir, password };
         for _ in 0..20 {
             server.port = free_port();
             if server.spawn() {
@@ -55,16 +50,7 @@ impl TestRedis {
         let binary = binary();
         let mut command = Command::new(&binary);
         command
-            .args([
-                "--port",
-                &self.port.to_string(),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-            ])
+            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
             .args(["--logfile", "", "--dir"])
             .arg(self.dir.path())
             .stdout(Stdio::piped())
@@ -122,10 +108,7 @@ impl TestRedis {
     /// When the server does not answer.
     #[must_use]
     pub fn connection(&self) -> redis::Connection {
-        redis::Client::open(self.url())
-            .unwrap()
-            .get_connection()
-            .unwrap()
+        redis::Client::open(self.url()).unwrap().get_connection().unwrap()
     }
 
     /// Kills the server (SIGKILL), as a crash would.
@@ -142,11 +125,7 @@ impl TestRedis {
     /// When it does not come back.
     pub fn restart(&mut self) {
         self.kill();
-        assert!(
-            self.spawn(),
-            "redis-server did not restart on port {}",
-            self.port
-        );
+        assert!(self.spawn(), "redis-server did not restart on port {}", self.port);
     }
 }
 
@@ -157,14 +136,9 @@ impl Drop for TestRedis {
 }
 
 fn binary() -> PathBuf {
-    std::env::var_os("REDISGATE_REDIS_SERVER_BIN")
-        .map_or_else(|| PathBuf::from("redis-server"), PathBuf::from)
+    std::env::var_os("REDISGATE_REDIS_SERVER_BIN").map_or_else(|| PathBuf::from("redis-server"), PathBuf::from)
 }
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }

@@ -9,9 +9,7 @@ use std::process::Stdio;
 use redisgate_test_support::{TestGateway, TestRedis, READONLY_TOKEN, TOKEN};
 
 fn suite_dir(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("compat")
-        .join(name)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("compat").join(name)
 }
 
 async fn run_suite(program: &str, args: &[&str], dir: PathBuf) {
@@ -29,10 +27,7 @@ async fn run_suite(program: &str, args: &[&str], dir: PathBuf) {
         .output()
         .await
         .unwrap_or_else(|e| {
-            panic!(
-                "cannot run {program} in {}: {e}; run scripts/test.sh to install it",
-                dir.display()
-            )
+            panic!("cannot run {program} in {}: {e}; run scripts/test.sh to install it", dir.display())
         });
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
@@ -57,10 +52,5 @@ async fn upstash_redis_npm_client() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn upstash_redis_python_client() {
-    run_suite(
-        "python3",
-        &["-m", "pytest", "-q", "-p", "no:cacheprovider"],
-        suite_dir("python"),
-    )
-    .await;
+    run_suite("python3", &["-m", "pytest", "-q", "-p", "no:cacheprovider"], suite_dir("python")).await;
 }

@@ -30,22 +30,9 @@ where
 }
 
 /// A data-plane call against instance `name` with `token`; returns the status.
-pub async fn data(
-    platform: &TestPlatform,
-    name: &str,
-    token: &str,
-    path: &str,
-) -> (u16, serde_json::Value) {
-    let response = platform
-        .http()
-        .post(format!("{}/db/{name}{path}", platform.url()))
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap();
+pub async fn data(platform: &TestPlatform, name: &str, token: &str, path: &str) -> (u16, serde_json::Value) {
+    let response =
+        platform.http().post(format!("{}/db/{name}{path}", platform.url())).bearer_auth(token).send().await.unwrap();
     let status = response.status().as_u16();
-    (
-        status,
-        response.json().await.unwrap_or(serde_json::Value::Null),
-    )
+    (status, response.json().await.unwrap_or(serde_json::Value::Null))
 }

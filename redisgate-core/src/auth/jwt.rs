@@ -34,19 +34,13 @@ impl JwtKeys {
     /// [`Error::InvalidRequest`] for a short secret.
     pub fn new(secret: &[u8]) -> Result<Self> {
         if secret.len() < MIN_SECRET_LEN {
-            return Err(Error::invalid(format!(
-                "the JWT secret must be at least {MIN_SECRET_LEN} bytes"
-            )));
+            return Err(Error::invalid(format!("the JWT secret must be at least {MIN_SECRET_LEN} bytes")));
         }
         let mut validation = Validation::new(Algorithm::HS256);
         validation.set_issuer(&[ISSUER]);
         validation.set_required_spec_claims(&["exp", "iss", "sub"]);
         validation.leeway = 5;
-        Ok(Self {
-            encoding: EncodingKey::from_secret(secret),
-            decoding: DecodingKey::from_secret(secret),
-            validation,
-        })
+        Ok(Self { encoding: EncodingKey::from_secret(secret), decoding: DecodingKey::from_secret(secret), validation })
     }
 
     /// A token for `subject` valid for `ttl_secs` from `now` (seconds since the epoch).
@@ -64,12 +58,9 @@ impl JwtKeys {
     /// # Errors
     /// [`Error::Unauthenticated`] for a bad signature, algorithm, issuer, or an expired token.
     pub fn verify(&self, token: &str) -> Result<String> {
-        let data = decode::<serde_json::Value>(token, &self.decoding, &self.validation)
-            .map_err(|_| Error::Unauthenticated)?;
-        data.claims["sub"]
-            .as_str()
-            .map(str::to_owned)
-            .ok_or(Error::Unauthenticated)
+        let data =
+            decode::<serde_json::Value>(token, &self.decoding, &self.validation).map_err(|_| Error::Unauthenticated)?;
+        data.claims["sub"].as_str().map(str::to_owned).ok_or(Error::Unauthenticated)
     }
 }
 
@@ -80,10 +71,7 @@ mod tests {
     const SECRET: &[u8] = b"0123456789abcdef0123456789abcdef";
 
     fn now() -> i64 {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_secs() as i64
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64
     }
 
     #[test]
@@ -97,13 +85,9 @@ mod tests {
         assert!(other.verify(&token).is_err(), "wrong secret");
         // alg=none with the same claims.
         let parts: Vec<&str> = token.split('.').collect();
-        let none_header = base64::Engine::encode(
-            &base64::engine::general_purpose::URL_SAFE_NO_PAD,
-            br#"{"alg":"none","typ":"JWT"}"#,
-        );
-        assert!(keys
-            .verify(&format!("{none_header}.{}.", parts[1]))
-            .is_err());
+        let none_header =
+            base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, br#"{"alg":"none","typ":"JWT"}"#);
+        assert!(keys.verify(&format!("{none_header}.{}.", parts[1])).is_err());
         assert!(JwtKeys::new(b"short").is_err());
         assert_eq!(format!("{keys:?}"), "JwtKeys(<redacted>)");
     }

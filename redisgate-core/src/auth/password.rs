@@ -24,11 +24,7 @@ pub fn hash(password: &str) -> Result<String> {
 /// Whether `password` matches the PHC string `hash` (argon2's comparison is constant-time).
 #[must_use]
 pub fn verify(password: &str, hash: &str) -> bool {
-    PasswordHash::new(hash).is_ok_and(|parsed| {
-        Argon2::default()
-            .verify_password(password.as_bytes(), &parsed)
-            .is_ok()
-    })
+    PasswordHash::new(hash).is_ok_and(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
 }
 
 /// Why a password is too weak, or `None`.

@@ -75,8 +75,6 @@ impl Command {
     /// and by the client).
     #[must_use]
     pub fn to_args(&self) -> Args {
-        std::iter::once(self.name.clone())
-            .chain(self.args.iter().cloned())
-            .collect()
+        std::iter::once(self.name.clone()).chain(self.args.iter().cloned()).collect()
     }
 }

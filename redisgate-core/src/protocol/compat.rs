@@ -33,53 +33,26 @@ impl Command {
     pub fn emulate_upstash(self) -> Emulated {
         let mut script_alias = None;
         let command = match self.name() {
-            b"scan"
-                if self
-                    .args()
-                    .iter()
-                    .any(|a| a.eq_ignore_ascii_case(b"withtype")) =>
-            {
+            b"scan" if self.args().iter().any(|a| a.eq_ignore_ascii_case(b"withtype")) => {
                 let mut args = vec![SCAN_WITHTYPE.as_bytes().to_vec(), b"0".to_vec()];
-                args.extend(
-                    self.args()
-                        .iter()
-                        .filter(|a| !a.eq_ignore_ascii_case(b"withtype"))
-                        .cloned(),
-                );
+                args.extend(self.args().iter().filter(|a| !a.eq_ignore_ascii_case(b"withtype")).cloned());
                 Self::from_parts(b"eval", args)
             }
-            b"unlink" if self.args().is_empty() => {
-                Self::from_parts(b"eval", vec![b"return 0".to_vec(), b"0".to_vec()])
-            }
+            b"unlink" if self.args().is_empty() => Self::from_parts(b"eval", vec![b"return 0".to_vec(), b"0".to_vec()]),
             b"eval" | b"eval_ro" => self.map_script(0, &mut script_alias),
-            b"script"
-                if self
-                    .args()
-                    .first()
-                    .is_some_and(|a| a.eq_ignore_ascii_case(b"load")) =>
-            {
+            b"script" if self.args().first().is_some_and(|a| a.eq_ignore_ascii_case(b"load")) => {
                 self.map_script(1, &mut script_alias)
             }
             _ => self,
         };
-        Emulated {
-            command,
-            script_alias,
-        }
+        Emulated { command, script_alias }
     }
 
     /// Replaces script SHAs (EVALSHA, EVALSHA_RO, SCRIPT EXISTS) for which `lookup` knows an alias.
     pub fn resolve_script_shas(&mut self, lookup: impl Fn(&str) -> Option<String>) {
         let range = match self.name() {
             b"evalsha" | b"evalsha_ro" => 0..1.min(self.args.len()),
-            b"script"
-                if self
-                    .args
-                    .first()
-                    .is_some_and(|a| a.eq_ignore_ascii_case(b"exists")) =>
-            {
-                1..self.args.len()
-            }
+            b"script" if self.args.first().is_some_and(|a| a.eq_ignore_ascii_case(b"exists")) => 1..self.args.len(),
             _ => return,
         };
         for arg in &mut self.args[range] {
@@ -103,20 +76,14 @@ impl Command {
     }
 
     fn from_parts(name: &[u8], args: Vec<Vec<u8>>) -> Self {
-        Self {
-            name: name.to_vec(),
-            args,
-        }
+        Self { name: name.to_vec(), args }
     }
 }
 
 /// The script without the `allow-key-locking` flag, or `None` when its shebang does not carry it. A shebang
 /// left without flags is blanked (keeping line numbers), so the script runs as an ordinary EVAL script.
 fn strip_key_locking(script: &[u8]) -> Option<Vec<u8>> {
-    let end = script
-        .iter()
-        .position(|&b| b == b'\n')
-        .unwrap_or(script.len());
+    let end = script.iter().position(|&b| b == b'\n').unwrap_or(script.len());
     let first = std::str::from_utf8(&script[..end]).ok()?;
     let rest = first.strip_prefix("#!")?;
     let mut words = rest.split_whitespace();
@@ -126,10 +93,7 @@ fn strip_key_locking(script: &[u8]) -> Option<Vec<u8>> {
     for word in words {
         match word.strip_prefix("flags=") {
             Some(flags) => {
-                let others: Vec<&str> = flags
-                    .split(',')
-                    .filter(|f| *f != "allow-key-locking")
-                    .collect();
+                let others: Vec<&str> = flags.split(',').filter(|f| *f != "allow-key-locking").collect();
                 found |= others.len() != flags.split(',').count();
                 if !others.is_empty() {
                     kept_options.push(format!("flags={}", others.join(",")));
@@ -153,8 +117,5 @@ fn strip_key_locking(script: &[u8]) -> Option<Vec<u8>> {
 /// Lower-case hex SHA-1, as Redis names scripts.
 #[must_use]
 pub fn sha1_hex(bytes: &[u8]) -> String {
-    Sha1::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    Sha1::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
 }

@@ -28,10 +28,6 @@ pub fn server_error(message: &str) -> redis::Value {
     };
     redis::make_extension_error(code, detail)
         .into_server_errors()
-        .and_then(|errors| {
-            errors
-                .first()
-                .map(|(_, e)| redis::Value::ServerError(e.clone()))
-        })
+        .and_then(|errors| errors.first().map(|(_, e)| redis::Value::ServerError(e.clone())))
         .unwrap_or(redis::Value::Nil)
 }

@@ -32,12 +32,9 @@ impl ResponseFormat {
         };
         match format.map(<[u8]>::trim_ascii) {
             None | Some(b"") => Ok(if base64 { Self::Base64Json } else { Self::Json }),
-            Some(f) if f.eq_ignore_ascii_case(b"json") => {
-                Ok(if base64 { Self::Base64Json } else { Self::Json })
-            }
+            Some(f) if f.eq_ignore_ascii_case(b"json") => Ok(if base64 { Self::Base64Json } else { Self::Json }),
             Some(f) if f.eq_ignore_ascii_case(b"resp2") && base64 => Err(Error::InvalidFormat(
-                "Upstash-Response-Format: resp2 cannot be combined with Upstash-Encoding: base64"
-                    .into(),
+                "Upstash-Response-Format: resp2 cannot be combined with Upstash-Encoding: base64".into(),
             )),
             Some(f) if f.eq_ignore_ascii_case(b"resp2") => Ok(Self::Resp2),
             Some(f) => Err(Error::InvalidFormat(format!(

@@ -16,11 +16,8 @@ pub type Args = Vec<Vec<u8>>;
 /// # Errors
 /// [`Error::InvalidRequest`] for malformed JSON, an empty array or an argument of the wrong type.
 pub fn command(body: &[u8]) -> Result<Args> {
-    let raw: Vec<&RawValue> = serde_json::from_slice(body).map_err(|e| {
-        Error::invalid(format!(
-            "invalid JSON command, expected an array of strings: {e}"
-        ))
-    })?;
+    let raw: Vec<&RawValue> = serde_json::from_slice(body)
+        .map_err(|e| Error::invalid(format!("invalid JSON command, expected an array of strings: {e}")))?;
     args(&raw)
 }
 
@@ -30,9 +27,7 @@ pub fn command(body: &[u8]) -> Result<Args> {
 /// [`Error::InvalidRequest`] for malformed JSON, an empty list, or any invalid command inside it.
 pub fn commands(body: &[u8]) -> Result<Vec<Args>> {
     let raw: Vec<Vec<&RawValue>> = serde_json::from_slice(body).map_err(|e| {
-        Error::invalid(format!(
-            "invalid JSON body, expected an array of commands such as [[\"GET\",\"k\"]]: {e}"
-        ))
+        Error::invalid(format!("invalid JSON body, expected an array of commands such as [[\"GET\",\"k\"]]: {e}"))
     })?;
     if raw.is_empty() {
         return Err(Error::invalid("empty pipeline: send at least one command"));
@@ -59,9 +54,7 @@ fn arg(raw: &RawValue) -> Result<Vec<u8>> {
             .map_err(|e| Error::invalid(format!("invalid string argument: {e}"))),
         Some(b'-' | b'0'..=b'9') | Some(b't' | b'f') => Ok(text.as_bytes().to_vec()),
         Some(b'n') => Err(Error::invalid("null is not a valid argument")),
-        Some(b'{') => Err(Error::invalid(
-            "objects are not valid arguments; send them as JSON strings",
-        )),
+        Some(b'{') => Err(Error::invalid("objects are not valid arguments; send them as JSON strings")),
         Some(b'[') => Err(Error::invalid("nested arrays are not valid arguments")),
         _ => Err(Error::invalid("invalid argument")),
     }

@@ -25,10 +25,7 @@ impl Command {
     /// write attempted with a read-only token.
     pub fn check(&self, access: Access) -> Result<()> {
         if let Some(reason) = refusal(self) {
-            return Err(Error::CommandRefused {
-                command: self.name_str(),
-                reason,
-            });
+            return Err(Error::CommandRefused { command: self.name_str(), reason });
         }
         if access == Access::ReadOnly && !is_read(self.name()) {
             return Err(Error::NoPermission(self.name_str()));
@@ -40,21 +37,20 @@ impl Command {
 /// Why a command is refused for everyone, or `None` when it may run.
 fn refusal(cmd: &Command) -> Option<&'static str> {
     let reason = match cmd.name() {
-        b"blpop" | b"brpop" | b"brpoplpush" | b"blmove" | b"blmpop" | b"bzpopmin" | b"bzpopmax"
-        | b"bzmpop" | b"wait" | b"waitaof" => "blocking commands are not supported",
+        b"blpop" | b"brpop" | b"brpoplpush" | b"blmove" | b"blmpop" | b"bzpopmin" | b"bzpopmax" | b"bzmpop"
+        | b"wait" | b"waitaof" => "blocking commands are not supported",
         b"xread" | b"xreadgroup" if has_block_option(cmd) => "blocking commands are not supported",
-        b"multi" | b"exec" | b"watch" | b"unwatch" | b"discard" => {
-            "use the /multi-exec endpoint for transactions"
+        b"multi" | b"exec" | b"watch" | b"unwatch" | b"discard" => "use the /multi-exec endpoint for transactions",
+        b"subscribe" | b"psubscribe" | b"ssubscribe" | b"unsubscribe" | b"punsubscribe" | b"sunsubscribe" => {
+            "use the /subscribe/<channel> or /psubscribe/<pattern> endpoint"
         }
-        b"subscribe" | b"psubscribe" | b"ssubscribe" | b"unsubscribe" | b"punsubscribe"
-        | b"sunsubscribe" => "use the /subscribe/<channel> or /psubscribe/<pattern> endpoint",
         b"monitor" => "use the /monitor endpoint",
-        b"select" | b"hello" | b"auth" | b"quit" | b"reset" | b"client" | b"readonly"
-        | b"readwrite" | b"asking" => {
+        b"select" | b"hello" | b"auth" | b"quit" | b"reset" | b"client" | b"readonly" | b"readwrite" | b"asking" => {
             "connection commands other than PING and ECHO are not supported"
         }
-        b"sync" | b"psync" | b"replconf" | b"replicaof" | b"slaveof" | b"shutdown" | b"debug"
-        | b"failover" => "administrative commands are not supported",
+        b"sync" | b"psync" | b"replconf" | b"replicaof" | b"slaveof" | b"shutdown" | b"debug" | b"failover" => {
+            "administrative commands are not supported"
+        }
         b"cluster" => "cluster commands are not supported",
         _ => return None,
     };
@@ -63,10 +59,7 @@ fn refusal(cmd: &Command) -> Option<&'static str> {
 
 /// `XREAD [COUNT n] [BLOCK ms] STREAMS ...`: BLOCK may only appear before STREAMS.
 fn has_block_option(cmd: &Command) -> bool {
-    cmd.args()
-        .iter()
-        .take_while(|a| !a.eq_ignore_ascii_case(b"streams"))
-        .any(|a| a.eq_ignore_ascii_case(b"block"))
+    cmd.args().iter().take_while(|a| !a.eq_ignore_ascii_case(b"streams")).any(|a| a.eq_ignore_ascii_case(b"block"))
 }
 
 /// Read commands a read-only token may run: those Redis flags `readonly`, minus KEYS and SCAN.

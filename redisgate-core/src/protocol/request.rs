@@ -70,9 +70,7 @@ pub fn parse(req: &RestRequest<'_>) -> Result<Endpoint> {
     let path = path.strip_suffix('/').unwrap_or(path);
     if path.is_empty() {
         if req.body.is_empty() {
-            return Err(Error::invalid(
-                "empty request: POST a JSON array such as [\"PING\"] or use /<command>/<args>",
-            ));
+            return Err(Error::invalid("empty request: POST a JSON array such as [\"PING\"] or use /<command>/<args>"));
         }
         return Command::from_args(parse::command(req.body)?).map(Endpoint::Command);
     }
@@ -84,12 +82,8 @@ pub fn parse(req: &RestRequest<'_>) -> Result<Endpoint> {
         ("pipeline", None) => commands(req.body).map(Endpoint::Pipeline),
         ("multi-exec", None) => commands(req.body).map(Endpoint::MultiExec),
         ("monitor", None) => Ok(Endpoint::Monitor),
-        ("subscribe", Some(channel)) if !channel.is_empty() => {
-            Ok(Endpoint::Subscribe(decode(channel)))
-        }
-        ("psubscribe", Some(pattern)) if !pattern.is_empty() => {
-            Ok(Endpoint::PSubscribe(decode(pattern)))
-        }
+        ("subscribe", Some(channel)) if !channel.is_empty() => Ok(Endpoint::Subscribe(decode(channel))),
+        ("psubscribe", Some(pattern)) if !pattern.is_empty() => Ok(Endpoint::PSubscribe(decode(pattern))),
         _ => path_command(req, path).map(Endpoint::Command),
     }
 }
@@ -97,16 +91,11 @@ pub fn parse(req: &RestRequest<'_>) -> Result<Endpoint> {
 /// The value of the `_token` query parameter, if any.
 #[must_use]
 pub fn query_token(query: Option<&str>) -> Option<Vec<u8>> {
-    query?
-        .split('&')
-        .find_map(|pair| pair.strip_prefix("_token=").map(decode))
+    query?.split('&').find_map(|pair| pair.strip_prefix("_token=").map(decode))
 }
 
 fn commands(body: &[u8]) -> Result<Vec<Command>> {
-    parse::commands(body)?
-        .into_iter()
-        .map(Command::from_args)
-        .collect()
+    parse::commands(body)?.into_iter().map(Command::from_args).collect()
 }
 
 fn path_command(req: &RestRequest<'_>, path: &str) -> Result<Command> {

@@ -10,18 +10,8 @@ use super::request::{parse, query_token};
 use super::*;
 use crate::Error;
 
-fn req<'a>(
-    method: Method,
-    path: &'a str,
-    query: Option<&'a str>,
-    body: &'a [u8],
-) -> RestRequest<'a> {
-    RestRequest {
-        method,
-        path,
-        query,
-        body,
-    }
+fn req<'a>(method: Method, path: &'a str, query: Option<&'a str>, body: &'a [u8]) -> RestRequest<'a> {
+    RestRequest { method, path, query, body }
 }
 
 fn command(endpoint: Endpoint) -> Vec<Vec<u8>> {
@@ -43,13 +33,7 @@ fn path_command_segments_are_decoded_one_by_one() {
 
 #[test]
 fn body_goes_last_before_query_args_and_token_is_dropped() {
-    let e = parse(&req(
-        Method::Post,
-        "/set/foo",
-        Some("EX=100&_token=secret&NX"),
-        b"\x00\xffbin",
-    ))
-    .unwrap();
+    let e = parse(&req(Method::Post, "/set/foo", Some("EX=100&_token=secret&NX"), b"\x00\xffbin")).unwrap();
     let mut expected = strs(&["set", "foo"]);
     expected.push(b"\x00\xffbin".to_vec());
     expected.extend(strs(&["EX", "100", "NX"]));
@@ -66,26 +50,14 @@ fn get_ignores_body_and_trailing_slash_and_leading_double_slash() {
 
 #[test]
 fn json_numbers_keep_their_text_and_booleans_become_words() {
-    let e = parse(&req(
-        Method::Post,
-        "/",
-        None,
-        br#"["SET","k",1,1.5,1e-7,-0,true,false]"#,
-    ))
-    .unwrap();
-    assert_eq!(
-        command(e),
-        strs(&["set", "k", "1", "1.5", "1e-7", "-0", "true", "false"])
-    );
+    let e = parse(&req(Method::Post, "/", None, br#"["SET","k",1,1.5,1e-7,-0,true,false]"#)).unwrap();
+    assert_eq!(command(e), strs(&["set", "k", "1", "1.5", "1e-7", "-0", "true", "false"]));
 }
 
 #[test]
 fn json_strings_are_unescaped() {
     let e = parse(&req(Method::Post, "/", None, br#"["echo","a\"b\u00e9\n"]"#)).unwrap();
-    assert_eq!(
-        command(e),
-        vec![b"echo".to_vec(), "a\"b\u{e9}\n".as_bytes().to_vec()]
-    );
+    assert_eq!(command(e), vec![b"echo".to_vec(), "a\"b\u{e9}\n".as_bytes().to_vec()]);
 }
 
 #[test]
@@ -104,24 +76,11 @@ fn invalid_json_bodies_are_refused() {
         b"[\"\"]",
     ] {
         let result = parse(&req(Method::Post, "/", None, body));
-        assert!(
-            matches!(result, Err(Error::InvalidRequest(_))),
-            "{:?} gave {result:?}",
-            String::from_utf8_lossy(body)
-        );
+        assert!(matches!(result, Err(Error::InvalidRequest(_))), "{:?} gave {result:?}", String::from_utf8_lossy(body));
     }
-    for body in [
-        &b"[]"[..],
-        b"[[]]",
-        b"[\"get\"]",
-        b"[[\"get\",null]]",
-        b"not json",
-    ] {
+    for body in [&b"[]"[..], b"[[]]", b"[\"get\"]", b"[[\"get\",null]]", b"not json"] {
         let result = parse(&req(Method::Post, "/pipeline", None, body));
-        assert!(
-            matches!(result, Err(Error::InvalidRequest(_))),
-            "{body:?} gave {result:?}"
-        );
+        assert!(matches!(result, Err(Error::InvalidRequest(_))), "{body:?} gave {result:?}");
     }
 }
 
@@ -131,10 +90,7 @@ fn sse_endpoints_take_the_rest_of_the_path() {
     assert_eq!(e, Endpoint::Subscribe(b"news/sport x".to_vec()));
     let e = parse(&req(Method::Post, "/psubscribe/news.*", None, b"")).unwrap();
     assert_eq!(e, Endpoint::PSubscribe(b"news.*".to_vec()));
-    assert_eq!(
-        parse(&req(Method::Get, "/monitor", None, b"")).unwrap(),
-        Endpoint::Monitor
-    );
+    assert_eq!(parse(&req(Method::Get, "/monitor", None, b"")).unwrap(), Endpoint::Monitor);
     // A bare /subscribe is an ordinary (refused) command, not a stream.
     let e = parse(&req(Method::Get, "/subscribe", None, b"")).unwrap();
     assert!(matches!(e, Endpoint::Command(c) if c.check(Access::Full).is_err()));
@@ -158,17 +114,7 @@ fn policy_refuses_what_could_block_or_poison_a_shared_connection() {
         &["brpop", "q", "0"],
         &["bzmpop", "0", "1", "z", "MIN"],
         &["xread", "COUNT", "1", "BLOCK", "0", "STREAMS", "s", "$"],
-        &[
-            "xreadgroup",
-            "GROUP",
-            "g",
-            "c",
-            "block",
-            "10",
-            "STREAMS",
-            "s",
-            ">",
-        ],
+        &["xreadgroup", "GROUP", "g", "c", "block", "10", "STREAMS", "s", ">"],
         &["multi"],
         &["exec"],
         &["watch", "k"],
@@ -196,21 +142,9 @@ fn read_only_access_runs_reads_only() {
     check(&["GET", "k"], Access::ReadOnly).unwrap();
     check(&["hgetall", "k"], Access::ReadOnly).unwrap();
     check(&["xread", "STREAMS", "s", "0"], Access::ReadOnly).unwrap();
-    for args in [
-        &["set", "k", "v"][..],
-        &["del", "k"],
-        &["keys", "*"],
-        &["scan", "0"],
-        &["eval", "return 1", "0"],
-    ] {
+    for args in [&["set", "k", "v"][..], &["del", "k"], &["keys", "*"], &["scan", "0"], &["eval", "return 1", "0"]] {
         let err = check(args, Access::ReadOnly).unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            format!(
-                "NOPERM this user has no permissions to run the '{}' command",
-                args[0]
-            )
-        );
+        assert_eq!(err.to_string(), format!("NOPERM this user has no permissions to run the '{}' command", args[0]));
     }
 }
 
@@ -218,14 +152,8 @@ fn read_only_access_runs_reads_only() {
 fn response_format_from_headers() {
     use ResponseFormat as F;
     assert_eq!(F::from_headers(None, None).unwrap(), F::Json);
-    assert_eq!(
-        F::from_headers(Some(b"base64"), None).unwrap(),
-        F::Base64Json
-    );
-    assert_eq!(
-        F::from_headers(Some(b"Base64"), Some(b"json")).unwrap(),
-        F::Base64Json
-    );
+    assert_eq!(F::from_headers(Some(b"base64"), None).unwrap(), F::Base64Json);
+    assert_eq!(F::from_headers(Some(b"Base64"), Some(b"json")).unwrap(), F::Base64Json);
     assert_eq!(F::from_headers(None, Some(b"resp2")).unwrap(), F::Resp2);
     assert!(F::from_headers(Some(b"base64"), Some(b"resp2")).is_err());
     assert!(F::from_headers(None, Some(b"resp3")).is_err());
@@ -242,71 +170,29 @@ fn text(bytes: Vec<u8>) -> String {
 
 #[test]
 fn json_encoding_uses_resp2_shapes() {
-    assert_eq!(
-        text(json::result(&Value::Nil, false).unwrap()),
-        r#"{"result":null}"#
-    );
-    assert_eq!(
-        text(json::result(&Value::Okay, false).unwrap()),
-        r#"{"result":"OK"}"#
-    );
-    assert_eq!(
-        text(json::result(&Value::Int(-3), false).unwrap()),
-        r#"{"result":-3}"#
-    );
+    assert_eq!(text(json::result(&Value::Nil, false).unwrap()), r#"{"result":null}"#);
+    assert_eq!(text(json::result(&Value::Okay, false).unwrap()), r#"{"result":"OK"}"#);
+    assert_eq!(text(json::result(&Value::Int(-3), false).unwrap()), r#"{"result":-3}"#);
     let map = Value::Map(vec![(bulk("f"), bulk("v"))]);
-    assert_eq!(
-        text(json::result(&map, false).unwrap()),
-        r#"{"result":["f","v"]}"#
-    );
-    assert_eq!(
-        text(json::result(&Value::Boolean(true), false).unwrap()),
-        r#"{"result":1}"#
-    );
-    assert_eq!(
-        text(json::result(&Value::Double(1.5), false).unwrap()),
-        r#"{"result":"1.5"}"#
-    );
-    assert_eq!(
-        text(json::result(&Value::Array(vec![]), false).unwrap()),
-        r#"{"result":[]}"#
-    );
+    assert_eq!(text(json::result(&map, false).unwrap()), r#"{"result":["f","v"]}"#);
+    assert_eq!(text(json::result(&Value::Boolean(true), false).unwrap()), r#"{"result":1}"#);
+    assert_eq!(text(json::result(&Value::Double(1.5), false).unwrap()), r#"{"result":"1.5"}"#);
+    assert_eq!(text(json::result(&Value::Array(vec![]), false).unwrap()), r#"{"result":[]}"#);
 }
 
 #[test]
 fn json_encoding_replaces_invalid_utf8() {
     let value = Value::BulkString(b"a\xffb\"".to_vec());
-    assert_eq!(
-        text(json::result(&value, false).unwrap()),
-        "{\"result\":\"a\u{fffd}b\\\"\"}"
-    );
+    assert_eq!(text(json::result(&value, false).unwrap()), "{\"result\":\"a\u{fffd}b\\\"\"}");
 }
 
 #[test]
 fn base64_encodes_every_string_but_a_top_level_ok() {
-    assert_eq!(
-        text(json::result(&Value::Okay, true).unwrap()),
-        r#"{"result":"OK"}"#
-    );
-    assert_eq!(
-        text(json::result(&Value::SimpleString("PONG".into()), true).unwrap()),
-        r#"{"result":"UE9ORw=="}"#
-    );
-    assert_eq!(
-        text(json::result(&bulk("test"), true).unwrap()),
-        r#"{"result":"dGVzdA=="}"#
-    );
-    let arr = Value::Array(vec![
-        Value::Okay,
-        Value::Int(1),
-        Value::Nil,
-        bulk("a"),
-        Value::Array(vec![bulk("")]),
-    ]);
-    assert_eq!(
-        text(json::result(&arr, true).unwrap()),
-        r#"{"result":["T0s=",1,null,"YQ==",[""]]}"#
-    );
+    assert_eq!(text(json::result(&Value::Okay, true).unwrap()), r#"{"result":"OK"}"#);
+    assert_eq!(text(json::result(&Value::SimpleString("PONG".into()), true).unwrap()), r#"{"result":"UE9ORw=="}"#);
+    assert_eq!(text(json::result(&bulk("test"), true).unwrap()), r#"{"result":"dGVzdA=="}"#);
+    let arr = Value::Array(vec![Value::Okay, Value::Int(1), Value::Nil, bulk("a"), Value::Array(vec![bulk("")])]);
+    assert_eq!(text(json::result(&arr, true).unwrap()), r#"{"result":["T0s=",1,null,"YQ==",[""]]}"#);
 }
 
 #[test]
@@ -318,10 +204,7 @@ fn pipeline_results_keep_errors_in_place_and_never_encode_them() {
         text(json::results(&values, true).unwrap()),
         r#"[{"result":"OK"},{"error":"ERR boom"},{"result":"dg=="}]"#
     );
-    assert_eq!(
-        text(json::error("ERR x\n\"y\"")),
-        r#"{"error":"ERR x\n\"y\""}"#
-    );
+    assert_eq!(text(json::error("ERR x\n\"y\"")), r#"{"error":"ERR x\n\"y\""}"#);
 }
 
 #[test]
@@ -331,10 +214,7 @@ fn resp2_encoding() {
     assert_eq!(resp2::reply(&Value::Nil).unwrap(), b"$-1\r\n");
     let arr = Value::Array(vec![Value::Int(7), bulk("")]);
     assert_eq!(resp2::reply(&arr).unwrap(), b"*2\r\n:7\r\n$0\r\n\r\n");
-    assert_eq!(
-        resp2::replies(&[Value::Okay, Value::Int(1)]).unwrap(),
-        b"+OK\r\n:1\r\n"
-    );
+    assert_eq!(resp2::replies(&[Value::Okay, Value::Int(1)]).unwrap(), b"+OK\r\n:1\r\n");
 }
 
 fn arg_strategy() -> impl Strategy<Value = String> {
@@ -386,31 +266,20 @@ proptest! {
 
 #[test]
 fn scan_withtype_becomes_a_script() {
-    let cmd = Command::from_args(strs(&[
-        "SCAN", "0", "MATCH", "k*", "WITHTYPE", "COUNT", "5",
-    ]))
-    .unwrap();
+    let cmd = Command::from_args(strs(&["SCAN", "0", "MATCH", "k*", "WITHTYPE", "COUNT", "5"])).unwrap();
     let emulated = cmd.emulate_upstash();
     let args = emulated.command.to_args();
     assert_eq!(args[0], b"eval");
     assert!(String::from_utf8_lossy(&args[1]).contains("redis.call('TYPE', k)"));
-    assert_eq!(
-        args[2..],
-        strs(&["0", "0", "MATCH", "k*", "COUNT", "5"])[..]
-    );
+    assert_eq!(args[2..], strs(&["0", "0", "MATCH", "k*", "COUNT", "5"])[..]);
     assert_eq!(emulated.script_alias, None);
 }
 
 #[test]
 fn key_locking_flag_is_stripped_and_the_sha_aliased() {
     let original = "#!lua flags=allow-key-locking\nreturn 1";
-    let emulated = Command::from_args(strs(&["eval", original, "0"]))
-        .unwrap()
-        .emulate_upstash();
-    assert_eq!(
-        emulated.command.to_args(),
-        strs(&["eval", "\nreturn 1", "0"])
-    );
+    let emulated = Command::from_args(strs(&["eval", original, "0"])).unwrap().emulate_upstash();
+    assert_eq!(emulated.command.to_args(), strs(&["eval", "\nreturn 1", "0"]));
     let (from, to) = emulated.script_alias.unwrap();
     assert_eq!(from, compat::sha1_hex(original.as_bytes()));
     assert_eq!(to, compat::sha1_hex(b"\nreturn 1"));
@@ -419,23 +288,15 @@ fn key_locking_flag_is_stripped_and_the_sha_aliased() {
     assert_eq!(evalsha.to_args(), strs(&["evalsha", &to, "0"]));
 
     let other = "#!lua flags=no-writes,allow-key-locking\nreturn 2";
-    let emulated = Command::from_args(strs(&["eval_ro", other, "0"]))
-        .unwrap()
-        .emulate_upstash();
-    assert_eq!(
-        emulated.command.args()[0],
-        b"#!lua flags=no-writes\nreturn 2"
-    );
-    let plain =
-        Command::from_args(strs(&["eval", "#!lua flags=no-writes\nreturn 2", "0"])).unwrap();
+    let emulated = Command::from_args(strs(&["eval_ro", other, "0"])).unwrap().emulate_upstash();
+    assert_eq!(emulated.command.args()[0], b"#!lua flags=no-writes\nreturn 2");
+    let plain = Command::from_args(strs(&["eval", "#!lua flags=no-writes\nreturn 2", "0"])).unwrap();
     assert_eq!(plain.clone().emulate_upstash().command, plain);
 }
 
 #[test]
 fn unlink_without_keys_is_zero() {
-    let emulated = Command::from_args(strs(&["unlink"]))
-        .unwrap()
-        .emulate_upstash();
+    let emulated = Command::from_args(strs(&["unlink"])).unwrap().emulate_upstash();
     assert_eq!(emulated.command.to_args(), strs(&["eval", "return 0", "0"]));
     let with_keys = Command::from_args(strs(&["unlink", "a"])).unwrap();
     assert_eq!(with_keys.clone().emulate_upstash().command, with_keys);

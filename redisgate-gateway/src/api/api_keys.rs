@@ -79,15 +79,9 @@ pub async fn list_api_keys(
     pagination: Pagination,
 ) -> Result<Json<Page<ApiKeyView>>, ApiError> {
     let mut conn = platform.pool.get().await?;
-    principal
-        .authorize(&mut conn, org_id, Need::Administer)
-        .await?;
+    principal.authorize(&mut conn, org_id, Need::Administer).await?;
     let page = pagination.page();
-    let items = ApiKey::list_in(&mut conn, org_id, page)
-        .await?
-        .into_iter()
-        .map(ApiKeyView::from)
-        .collect();
+    let items = ApiKey::list_in(&mut conn, org_id, page).await?.into_iter().map(ApiKeyView::from).collect();
     Ok(Json(Page::new(items, page)))
 }
 
@@ -102,26 +96,19 @@ pub async fn create_api_key(
     ApiJson(body): ApiJson<NewApiKeyRequest>,
 ) -> Result<(StatusCode, Json<CreatedApiKey>), ApiError> {
     let mut conn = platform.pool.get().await?;
-    principal
-        .authorize(&mut conn, org_id, Need::Administer)
-        .await?;
+    principal.authorize(&mut conn, org_id, Need::Administer).await?;
     let mut fields = std::collections::BTreeMap::new();
     if body.name.trim().is_empty() || body.name.chars().count() > 100 {
         fields.insert("name".to_owned(), "must be 1 to 100 characters".to_owned());
     }
     if body.scopes.is_empty() || body.scopes.iter().any(|s| !SCOPES.contains(&s.as_str())) {
-        fields.insert(
-            "scopes".to_owned(),
-            format!("must be a non-empty list of: {}", SCOPES.join(", ")),
-        );
+        fields.insert("scopes".to_owned(), format!("must be a non-empty list of: {}", SCOPES.join(", ")));
     }
     if !fields.is_empty() {
         return Err(redisgate_core::Error::Validation(fields).into());
     }
     if let Some(instance) = body.instance_id {
-        Instance::find_in(&mut conn, org_id, instance)
-            .await?
-            .ok_or(ApiError::NotFound("instance"))?;
+        Instance::find_in(&mut conn, org_id, instance).await?.ok_or(ApiError::NotFound("instance"))?;
     }
     let mut scopes = body.scopes.clone();
     scopes.sort();
@@ -141,22 +128,9 @@ pub async fn create_api_key(
     .insert(&mut conn)
     .await?;
     principal
-        .audit(
-            &mut conn,
-            Some(org_id),
-            "api_key.create",
-            "api_key",
-            Some(key.id),
-            json!({"scopes": scopes}),
-        )
+        .audit(&mut conn, Some(org_id), "api_key.create", "api_key", Some(key.id), json!({"scopes": scopes}))
         .await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(CreatedApiKey {
-            key: key.into(),
-            secret,
-        }),
-    ))
+    Ok((StatusCode::CREATED, Json(CreatedApiKey { key: key.into(), secret })))
 }
 
 /// Revokes a key; gateways stop accepting it within a second.
@@ -169,21 +143,10 @@ pub async fn revoke_api_key(
     ApiPath((org_id, key_id)): ApiPath<(Uuid, Uuid)>,
 ) -> Result<StatusCode, ApiError> {
     let mut conn = platform.pool.get().await?;
-    principal
-        .authorize(&mut conn, org_id, Need::Administer)
-        .await?;
+    principal.authorize(&mut conn, org_id, Need::Administer).await?;
     if !ApiKey::revoke(&mut conn, org_id, key_id).await? {
         return Err(ApiError::NotFound("API key"));
     }
-    principal
-        .audit(
-            &mut conn,
-            Some(org_id),
-            "api_key.revoke",
-            "api_key",
-            Some(key_id),
-            json!({}),
-        )
-        .await?;
+    principal.audit(&mut conn, Some(org_id), "api_key.revoke", "api_key", Some(key_id), json!({})).await?;
     Ok(StatusCode::NO_CONTENT)
 }

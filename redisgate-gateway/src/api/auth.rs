@@ -41,11 +41,7 @@ pub struct UserView {
 
 impl From<&User> for UserView {
     fn from(user: &User) -> Self {
-        Self {
-            id: user.id,
-            email: user.email.clone(),
-            created_at: user.created_at,
-        }
+        Self { id: user.id, email: user.email.clone(), created_at: user.created_at }
     }
 }
 
@@ -96,9 +92,7 @@ pub async fn register(
     ApiJson(body): ApiJson<Credentials>,
 ) -> Result<(StatusCode, Json<UserView>), ApiError> {
     let mut fields = BTreeMap::new();
-    let email = normalize_email(&body.email)
-        .map_err(|e| fields.insert("email".to_owned(), e))
-        .ok();
+    let email = normalize_email(&body.email).map_err(|e| fields.insert("email".to_owned(), e)).ok();
     if let Some(weak) = password::weakness(&body.password) {
         fields.insert("password".to_owned(), weak);
     }
@@ -113,22 +107,11 @@ pub async fn register(
     let user = match User::insert(&mut conn, &email, &hash).await {
         Ok(user) => user,
         Err(e) if is_unique_violation(&e) => {
-            return Err(ApiError::Conflict(
-                "an account with this email already exists".into(),
-            ))
+            return Err(ApiError::Conflict("an account with this email already exists".into()))
         }
         Err(e) => return Err(e.into()),
     };
-    Principal::User(user.clone())
-        .audit(
-            &mut conn,
-            None,
-            "user.register",
-            "user",
-            Some(user.id),
-            json!({}),
-        )
-        .await?;
+    Principal::User(user.clone()).audit(&mut conn, None, "user.register", "user", Some(user.id), json!({})).await?;
     Ok((StatusCode::CREATED, Json(UserView::from(&user))))
 }
 
@@ -144,63 +127,39 @@ pub async fn login(
     let user = User::find_by_email(&mut conn, &email).await?;
     drop(conn);
     // Verify against a real hash even for an unknown email, so timing does not reveal which emails exist.
-    let hash = user
-        .as_ref()
-        .map_or_else(|| DUMMY_HASH.clone(), |u| u.password_hash.clone());
+    let hash = user.as_ref().map_or_else(|| DUMMY_HASH.clone(), |u| u.password_hash.clone());
     let password = body.password;
     let ok = tokio::task::spawn_blocking(move || password::verify(&password, &hash))
         .await
         .map_err(|e| ApiError::Internal(e.to_string()))?;
     let user = user.filter(|_| ok).ok_or(ApiError::Unauthorized)?;
     let now = Utc::now();
-    let token = platform
-        .jwt
-        .issue(&user.id.to_string(), now.timestamp(), platform.jwt_ttl_secs)?;
+    let token = platform.jwt.issue(&user.id.to_string(), now.timestamp(), platform.jwt_ttl_secs)?;
     let expires_at = now + chrono::Duration::seconds(platform.jwt_ttl_secs);
-    Ok(Json(Session {
-        token,
-        expires_at,
-        user: UserView::from(&user),
-    }))
+    Ok(Json(Session { token, expires_at, user: UserView::from(&user) }))
 }
 
 /// A real argon2id hash, verified against when the email is unknown.
-static DUMMY_HASH: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
-    password::hash("no account has this password 0").unwrap_or_default()
-});
+static DUMMY_HASH: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| password::hash("no account has this password 0").unwrap_or_default());
 
 /// The caller and its organizations.
 #[utoipa::path(get, path = "/api/me", tag = "auth", security(("bearer" = [])),
     responses((status = 200, body = Me), (status = 401, description = "not authenticated")))]
-pub async fn me(
-    State(platform): State<Platform>,
-    principal: Principal,
-) -> Result<Json<Me>, ApiError> {
+pub async fn me(State(platform): State<Platform>, principal: Principal) -> Result<Json<Me>, ApiError> {
     let mut conn = platform.pool.get().await?;
     let (user, organizations) = match &principal {
         Principal::User(user) => {
-            let orgs =
-                Organization::list_for_user(&mut conn, user.id, StorePage::new(Some(100), None))
-                    .await?;
+            let orgs = Organization::list_for_user(&mut conn, user.id, StorePage::new(Some(100), None)).await?;
             (
                 Some(UserView::from(user)),
-                orgs.into_iter()
-                    .map(|(o, role)| OrganizationView::new(o, Some(role)))
-                    .collect(),
+                orgs.into_iter().map(|(o, role)| OrganizationView::new(o, Some(role))).collect(),
             )
         }
         Principal::Key(key) => {
             let org = Organization::find(&mut conn, key.organization_id).await?;
-            (
-                None,
-                org.into_iter()
-                    .map(|o| OrganizationView::new(o, None))
-                    .collect(),
-            )
+            (None, org.into_iter().map(|o| OrganizationView::new(o, None)).collect())
         }
     };
-    Ok(Json(Me {
-        user,
-        organizations,
-    }))
+    Ok(Json(Me { user, organizations }))
 }

@@ -147,26 +147,18 @@ pub struct TokenInfo {
     pub created_at: DateTime<Utc>,
 }
 
-async fn find(
-    conn: &mut diesel_async::AsyncPgConnection,
-    access: &OrgAccess,
-    id: Uuid,
-) -> Result<Instance, ApiError> {
+async fn find(conn: &mut diesel_async::AsyncPgConnection, access: &OrgAccess, id: Uuid) -> Result<Instance, ApiError> {
     if access.only_instance.is_some_and(|only| only != id) {
         return Err(ApiError::NotFound("instance"));
     }
-    Instance::find_in(conn, access.org.id, id)
-        .await?
-        .ok_or(ApiError::NotFound("instance"))
+    Instance::find_in(conn, access.org.id, id).await?.ok_or(ApiError::NotFound("instance"))
 }
 
 fn new_secrets() -> (String, String, Vec<(String, Vec<u8>)>) {
     let (token, hash) = generate(INSTANCE_TOKEN_PREFIX);
     let (readonly, ro_hash) = generate(READONLY_TOKEN_PREFIX);
-    let hashes = vec![
-        ("full".to_owned(), hash.as_bytes().to_vec()),
-        ("readonly".to_owned(), ro_hash.as_bytes().to_vec()),
-    ];
+    let hashes =
+        vec![("full".to_owned(), hash.as_bytes().to_vec()), ("readonly".to_owned(), ro_hash.as_bytes().to_vec())];
     (token, readonly, hashes)
 }
 
@@ -203,26 +195,14 @@ pub async fn create_instance(
     ApiJson(body): ApiJson<NewInstanceRequest>,
 ) -> Result<(StatusCode, Json<CreatedInstance>), ApiError> {
     let mut conn = platform.pool.get().await?;
-    let access = principal
-        .authorize(&mut conn, org_id, Need::ManageInstances)
-        .await?;
+    let access = principal.authorize(&mut conn, org_id, Need::ManageInstances).await?;
     if access.only_instance.is_some() {
-        return Err(ApiError::Forbidden(
-            "a key limited to one instance cannot create instances",
-        ));
+        return Err(ApiError::Forbidden("a key limited to one instance cannot create instances"));
     }
     if body.organization_id.is_some_and(|o| o != org_id) {
-        return Err(ApiError::field(
-            "organization_id",
-            "must match the organization in the path",
-        ));
+        return Err(ApiError::field("organization_id", "must match the organization in the path"));
     }
-    let spec = InstanceSpec::new(
-        &body.name,
-        body.slug.as_deref(),
-        body.max_memory,
-        &body.redis_version,
-    )?;
+    let spec = InstanceSpec::new(&body.name, body.slug.as_deref(), body.max_memory, &body.redis_version)?;
     let (token, readonly, hashes) = new_secrets();
     let id = Uuid::new_v4();
     let row = NewInstance {
@@ -251,14 +231,7 @@ pub async fn create_instance(
         Err(e) => return Err(e.into()),
     };
     principal
-        .audit(
-            &mut conn,
-            Some(org_id),
-            "instance.create",
-            "instance",
-            Some(id),
-            json!({"name": spec.name}),
-        )
+        .audit(&mut conn, Some(org_id), "instance.create", "instance", Some(id), json!({"name": spec.name}))
         .await?;
     platform.lifecycle.provision(id);
     let credentials = Secrets {
@@ -267,13 +240,7 @@ pub async fn create_instance(
         token,
         readonly_token: readonly,
     };
-    Ok((
-        StatusCode::CREATED,
-        Json(CreatedInstance {
-            instance: InstanceView::new(instance, &platform),
-            credentials,
-        }),
-    ))
+    Ok((StatusCode::CREATED, Json(CreatedInstance { instance: InstanceView::new(instance, &platform), credentials })))
 }
 
 /// One instance.
@@ -287,10 +254,7 @@ pub async fn get_instance(
 ) -> Result<Json<InstanceView>, ApiError> {
     let mut conn = platform.pool.get().await?;
     let access = principal.authorize(&mut conn, org_id, Need::Read).await?;
-    Ok(Json(InstanceView::new(
-        find(&mut conn, &access, id).await?,
-        &platform,
-    )))
+    Ok(Json(InstanceView::new(find(&mut conn, &access, id).await?, &platform)))
 }
 
 /// Changes `max_memory`.
@@ -304,38 +268,20 @@ pub async fn update_instance(
     ApiJson(body): ApiJson<InstancePatch>,
 ) -> Result<Json<InstanceView>, ApiError> {
     let mut conn = platform.pool.get().await?;
-    let access = principal
-        .authorize(&mut conn, org_id, Need::ManageInstances)
-        .await?;
+    let access = principal.authorize(&mut conn, org_id, Need::ManageInstances).await?;
     let mut instance = find(&mut conn, &access, id).await?;
     if let Some(max_memory) = body.max_memory {
         if !(MIN_MEMORY..=MAX_MEMORY).contains(&max_memory) {
-            return Err(ApiError::field(
-                "max_memory",
-                format!("must be between {MIN_MEMORY} and {MAX_MEMORY} bytes"),
-            ));
+            return Err(ApiError::field("max_memory", format!("must be between {MIN_MEMORY} and {MAX_MEMORY} bytes")));
         }
         instance = Instance::set_max_memory(&mut conn, id, max_memory).await?;
         if let Some(endpoint) = platform.lifecycle.provisioner().endpoint(id) {
-            let client = redis::Client::open(endpoint.url)
-                .map_err(|e| ApiError::Provisioning(e.to_string()))?;
+            let client = redis::Client::open(endpoint.url).map_err(|e| ApiError::Provisioning(e.to_string()))?;
             let mut redis = client.get_multiplexed_async_connection().await?;
-            let () = redis::cmd("CONFIG")
-                .arg("SET")
-                .arg("maxmemory")
-                .arg(max_memory)
-                .query_async(&mut redis)
-                .await?;
+            let () = redis::cmd("CONFIG").arg("SET").arg("maxmemory").arg(max_memory).query_async(&mut redis).await?;
         }
         principal
-            .audit(
-                &mut conn,
-                Some(org_id),
-                "instance.update",
-                "instance",
-                Some(id),
-                json!({"max_memory": max_memory}),
-            )
+            .audit(&mut conn, Some(org_id), "instance.update", "instance", Some(id), json!({"max_memory": max_memory}))
             .await?;
     }
     Ok(Json(InstanceView::new(instance, &platform)))
@@ -351,28 +297,13 @@ pub async fn delete_instance(
     ApiPath((org_id, id)): ApiPath<(Uuid, Uuid)>,
 ) -> Result<(StatusCode, Json<InstanceView>), ApiError> {
     let mut conn = platform.pool.get().await?;
-    let access = principal
-        .authorize(&mut conn, org_id, Need::ManageInstances)
-        .await?;
+    let access = principal.authorize(&mut conn, org_id, Need::ManageInstances).await?;
     find(&mut conn, &access, id).await?;
-    let instance = Instance::set_status(&mut conn, id, "deleting", None, None)
-        .await?
-        .ok_or(ApiError::NotFound("instance"))?;
-    principal
-        .audit(
-            &mut conn,
-            Some(org_id),
-            "instance.delete",
-            "instance",
-            Some(id),
-            json!({}),
-        )
-        .await?;
+    let instance =
+        Instance::set_status(&mut conn, id, "deleting", None, None).await?.ok_or(ApiError::NotFound("instance"))?;
+    principal.audit(&mut conn, Some(org_id), "instance.delete", "instance", Some(id), json!({})).await?;
     platform.lifecycle.delete(id);
-    Ok((
-        StatusCode::ACCEPTED,
-        Json(InstanceView::new(instance, &platform)),
-    ))
+    Ok((StatusCode::ACCEPTED, Json(InstanceView::new(instance, &platform))))
 }
 
 /// The instance's status.
@@ -387,12 +318,7 @@ pub async fn get_status(
     let mut conn = platform.pool.get().await?;
     let access = principal.authorize(&mut conn, org_id, Need::Read).await?;
     let i = find(&mut conn, &access, id).await?;
-    Ok(Json(StatusView {
-        status: i.status,
-        message: i.status_message,
-        endpoint: i.endpoint,
-        updated_at: i.updated_at,
-    }))
+    Ok(Json(StatusView { status: i.status, message: i.status_message, endpoint: i.endpoint, updated_at: i.updated_at }))
 }
 
 /// Synchronises the recorded status with the provisioner: a `running` instance whose server is gone is
@@ -406,23 +332,12 @@ pub async fn put_status(
     ApiPath((org_id, id)): ApiPath<(Uuid, Uuid)>,
 ) -> Result<(StatusCode, Json<StatusView>), ApiError> {
     let mut conn = platform.pool.get().await?;
-    let access = principal
-        .authorize(&mut conn, org_id, Need::ManageInstances)
-        .await?;
+    let access = principal.authorize(&mut conn, org_id, Need::ManageInstances).await?;
     let i = find(&mut conn, &access, id).await?;
     let live = platform.lifecycle.provisioner().endpoint(id);
     let code = match (i.status.as_str(), &live) {
         ("running", None) | ("failed", _) => {
-            principal
-                .audit(
-                    &mut conn,
-                    Some(org_id),
-                    "instance.sync",
-                    "instance",
-                    Some(id),
-                    json!({}),
-                )
-                .await?;
+            principal.audit(&mut conn, Some(org_id), "instance.sync", "instance", Some(id), json!({})).await?;
             platform.lifecycle.provision_again(id);
             StatusCode::ACCEPTED
         }
@@ -449,18 +364,13 @@ pub async fn get_credentials(
     ApiPath((org_id, id)): ApiPath<(Uuid, Uuid)>,
 ) -> Result<Json<CredentialsView>, ApiError> {
     let mut conn = platform.pool.get().await?;
-    let access = principal
-        .authorize(&mut conn, org_id, Need::ManageInstances)
-        .await?;
+    let access = principal.authorize(&mut conn, org_id, Need::ManageInstances).await?;
     let i = find(&mut conn, &access, id).await?;
     let tokens = InstanceToken::all_active(&mut conn)
         .await?
         .into_iter()
         .filter(|t| t.instance_id == id)
-        .map(|t| TokenInfo {
-            access: t.access,
-            created_at: t.created_at,
-        })
+        .map(|t| TokenInfo { access: t.access, created_at: t.created_at })
         .collect();
     Ok(Json(CredentialsView {
         rest_url: platform.urls.rest_url(&i.name),
@@ -479,22 +389,11 @@ pub async fn rotate_credentials(
     ApiPath((org_id, id)): ApiPath<(Uuid, Uuid)>,
 ) -> Result<Json<Secrets>, ApiError> {
     let mut conn = platform.pool.get().await?;
-    let access = principal
-        .authorize(&mut conn, org_id, Need::ManageInstances)
-        .await?;
+    let access = principal.authorize(&mut conn, org_id, Need::ManageInstances).await?;
     let i = find(&mut conn, &access, id).await?;
     let (token, readonly_token, hashes) = new_secrets();
     InstanceToken::replace(&mut conn, id, hashes).await?;
-    principal
-        .audit(
-            &mut conn,
-            Some(org_id),
-            "instance.rotate",
-            "instance",
-            Some(id),
-            json!({}),
-        )
-        .await?;
+    principal.audit(&mut conn, Some(org_id), "instance.rotate", "instance", Some(id), json!({})).await?;
     Ok(Json(Secrets {
         rest_url: platform.urls.rest_url(&i.name),
         rest_url_path: platform.urls.path_url(&i.name),

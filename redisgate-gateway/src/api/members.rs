@@ -77,12 +77,7 @@ pub async fn list_members(
     let items = Membership::list(&mut conn, org_id, page)
         .await?
         .into_iter()
-        .map(|(m, email)| MemberView {
-            user_id: m.user_id,
-            email,
-            role: m.role,
-            joined_at: m.created_at,
-        })
+        .map(|(m, email)| MemberView { user_id: m.user_id, email, role: m.role, joined_at: m.created_at })
         .collect();
     Ok(Json(Page::new(items, page)))
 }
@@ -98,39 +93,19 @@ pub async fn add_member(
     ApiJson(body): ApiJson<NewMember>,
 ) -> Result<(StatusCode, Json<MemberView>), ApiError> {
     let mut conn = platform.pool.get().await?;
-    let access = principal
-        .authorize(&mut conn, org_id, Need::Administer)
-        .await?;
+    let access = principal.authorize(&mut conn, org_id, Need::Administer).await?;
     let email = normalize_email(&body.email).map_err(|e| ApiError::field("email", e))?;
     check_role(&body.role, &access)?;
-    let user = User::find_by_email(&mut conn, &email)
-        .await?
-        .ok_or(ApiError::NotFound("user"))?;
+    let user = User::find_by_email(&mut conn, &email).await?.ok_or(ApiError::NotFound("user"))?;
     let membership = match Membership::insert(&mut conn, org_id, user.id, &body.role).await {
         Ok(m) => m,
-        Err(e) if is_unique_violation(&e) => {
-            return Err(ApiError::Conflict("already a member".into()))
-        }
+        Err(e) if is_unique_violation(&e) => return Err(ApiError::Conflict("already a member".into())),
         Err(e) => return Err(e.into()),
     };
-    principal
-        .audit(
-            &mut conn,
-            Some(org_id),
-            "member.add",
-            "user",
-            Some(user.id),
-            json!({"role": body.role}),
-        )
-        .await?;
+    principal.audit(&mut conn, Some(org_id), "member.add", "user", Some(user.id), json!({"role": body.role})).await?;
     Ok((
         StatusCode::CREATED,
-        Json(MemberView {
-            user_id: user.id,
-            email,
-            role: membership.role,
-            joined_at: membership.created_at,
-        }),
+        Json(MemberView { user_id: user.id, email, role: membership.role, joined_at: membership.created_at }),
     ))
 }
 
@@ -145,47 +120,21 @@ pub async fn update_member(
     ApiJson(body): ApiJson<RoleChange>,
 ) -> Result<Json<MemberView>, ApiError> {
     let mut conn = platform.pool.get().await?;
-    let access = principal
-        .authorize(&mut conn, org_id, Need::Administer)
-        .await?;
+    let access = principal.authorize(&mut conn, org_id, Need::Administer).await?;
     check_role(&body.role, &access)?;
-    let current = Membership::find(&mut conn, org_id, user_id)
-        .await?
-        .ok_or(ApiError::NotFound("member"))?;
+    let current = Membership::find(&mut conn, org_id, user_id).await?.ok_or(ApiError::NotFound("member"))?;
     if current.role == "owner" && access.role.as_deref() != Some("owner") {
-        return Err(ApiError::Forbidden(
-            "only owners can change an owner's role",
-        ));
+        return Err(ApiError::Forbidden("only owners can change an owner's role"));
     }
-    if current.role == "owner"
-        && body.role != "owner"
-        && Membership::count_owners(&mut conn, org_id).await? <= 1
-    {
-        return Err(ApiError::Conflict(
-            "the last owner cannot be demoted".into(),
-        ));
+    if current.role == "owner" && body.role != "owner" && Membership::count_owners(&mut conn, org_id).await? <= 1 {
+        return Err(ApiError::Conflict("the last owner cannot be demoted".into()));
     }
     let membership = Membership::set_role(&mut conn, org_id, user_id, &body.role).await?;
-    let email = User::find(&mut conn, user_id)
-        .await?
-        .map(|u| u.email)
-        .unwrap_or_default();
+    let email = User::find(&mut conn, user_id).await?.map(|u| u.email).unwrap_or_default();
     principal
-        .audit(
-            &mut conn,
-            Some(org_id),
-            "member.update",
-            "user",
-            Some(user_id),
-            json!({"role": body.role}),
-        )
+        .audit(&mut conn, Some(org_id), "member.update", "user", Some(user_id), json!({"role": body.role}))
         .await?;
-    Ok(Json(MemberView {
-        user_id,
-        email,
-        role: membership.role,
-        joined_at: membership.created_at,
-    }))
+    Ok(Json(MemberView { user_id, email, role: membership.role, joined_at: membership.created_at }))
 }
 
 /// Removes a member (members may remove themselves).
@@ -199,15 +148,9 @@ pub async fn remove_member(
 ) -> Result<StatusCode, ApiError> {
     let mut conn = platform.pool.get().await?;
     let me = principal.user().ok().map(|u| u.id);
-    let need = if me == Some(user_id) {
-        Need::Read
-    } else {
-        Need::Administer
-    };
+    let need = if me == Some(user_id) { Need::Read } else { Need::Administer };
     let access = principal.authorize(&mut conn, org_id, need).await?;
-    let current = Membership::find(&mut conn, org_id, user_id)
-        .await?
-        .ok_or(ApiError::NotFound("member"))?;
+    let current = Membership::find(&mut conn, org_id, user_id).await?.ok_or(ApiError::NotFound("member"))?;
     if current.role == "owner" {
         if access.role.as_deref() != Some("owner") {
             return Err(ApiError::Forbidden("only owners can remove an owner"));
@@ -217,15 +160,6 @@ pub async fn remove_member(
         }
     }
     Membership::delete(&mut conn, org_id, user_id).await?;
-    principal
-        .audit(
-            &mut conn,
-            Some(org_id),
-            "member.remove",
-            "user",
-            Some(user_id),
-            json!({}),
-        )
-        .await?;
+    principal.audit(&mut conn, Some(org_id), "member.remove", "user", Some(user_id), json!({})).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -34,13 +34,7 @@ pub struct OrganizationView {
 impl OrganizationView {
     /// The view of `org` for a caller with `role`.
     pub fn new(org: Organization, role: Option<String>) -> Self {
-        Self {
-            id: org.id,
-            name: org.name,
-            slug: org.slug,
-            role,
-            created_at: org.created_at,
-        }
+        Self { id: org.id, name: org.name, slug: org.slug, role, created_at: org.created_at }
     }
 }
 
@@ -82,8 +76,7 @@ fn validate(name: Option<&str>, slug: Option<&str>) -> Result<(), ApiError> {
 }
 
 fn slug_taken(e: &diesel::result::Error) -> Option<ApiError> {
-    is_unique_violation(e)
-        .then(|| ApiError::Conflict("an organization with this slug already exists".into()))
+    is_unique_violation(e).then(|| ApiError::Conflict("an organization with this slug already exists".into()))
 }
 
 /// The organizations the caller belongs to.
@@ -103,13 +96,11 @@ pub async fn list_organizations(
             .into_iter()
             .map(|(o, role)| OrganizationView::new(o, Some(role)))
             .collect(),
-        Principal::Key(key) if page.offset == 0 => {
-            Organization::find(&mut conn, key.organization_id)
-                .await?
-                .into_iter()
-                .map(|o| OrganizationView::new(o, None))
-                .collect()
-        }
+        Principal::Key(key) if page.offset == 0 => Organization::find(&mut conn, key.organization_id)
+            .await?
+            .into_iter()
+            .map(|o| OrganizationView::new(o, None))
+            .collect(),
         Principal::Key(_) => Vec::new(),
     };
     Ok(Json(Page::new(items, page)))
@@ -131,19 +122,9 @@ pub async fn create_organization(
         .await
         .map_err(|e| slug_taken(&e).unwrap_or_else(|| e.into()))?;
     principal
-        .audit(
-            &mut conn,
-            Some(org.id),
-            "organization.create",
-            "organization",
-            Some(org.id),
-            json!({"slug": org.slug}),
-        )
+        .audit(&mut conn, Some(org.id), "organization.create", "organization", Some(org.id), json!({"slug": org.slug}))
         .await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(OrganizationView::new(org, Some("owner".into()))),
-    ))
+    Ok((StatusCode::CREATED, Json(OrganizationView::new(org, Some("owner".into())))))
 }
 
 /// One organization.
@@ -173,24 +154,10 @@ pub async fn update_organization(
     let mut conn = platform.pool.get().await?;
     let access = principal.authorize(&mut conn, org_id, Need::Own).await?;
     validate(body.name.as_deref(), body.slug.as_deref())?;
-    let org = Organization::update(
-        &mut conn,
-        org_id,
-        body.name.as_deref().map(str::trim),
-        body.slug.as_deref(),
-    )
-    .await
-    .map_err(|e| slug_taken(&e).unwrap_or_else(|| e.into()))?;
-    principal
-        .audit(
-            &mut conn,
-            Some(org_id),
-            "organization.update",
-            "organization",
-            Some(org_id),
-            json!({}),
-        )
-        .await?;
+    let org = Organization::update(&mut conn, org_id, body.name.as_deref().map(str::trim), body.slug.as_deref())
+        .await
+        .map_err(|e| slug_taken(&e).unwrap_or_else(|| e.into()))?;
+    principal.audit(&mut conn, Some(org_id), "organization.update", "organization", Some(org_id), json!({})).await?;
     Ok(Json(OrganizationView::new(org, access.role)))
 }
 
@@ -205,28 +172,10 @@ pub async fn delete_organization(
 ) -> Result<StatusCode, ApiError> {
     let mut conn = platform.pool.get().await?;
     principal.authorize(&mut conn, org_id, Need::Own).await?;
-    if !Instance::list_in(
-        &mut conn,
-        org_id,
-        redisgate_core::store::Page::new(Some(1), None),
-    )
-    .await?
-    .is_empty()
-    {
-        return Err(ApiError::Conflict(
-            "delete the organization's instances first".into(),
-        ));
+    if !Instance::list_in(&mut conn, org_id, redisgate_core::store::Page::new(Some(1), None)).await?.is_empty() {
+        return Err(ApiError::Conflict("delete the organization's instances first".into()));
     }
     Organization::delete(&mut conn, org_id).await?;
-    principal
-        .audit(
-            &mut conn,
-            Some(org_id),
-            "organization.delete",
-            "organization",
-            Some(org_id),
-            json!({}),
-        )
-        .await?;
+    principal.audit(&mut conn, Some(org_id), "organization.delete", "organization", Some(org_id), json!({})).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -19,11 +19,8 @@ use crate::ApiError;
 /// Scope: create, read, change and delete instances and their credentials.
 pub const SCOPE_INSTANCES: &str = "instances:manage";
 /// Every scope a key may carry.
-pub const SCOPES: [&str; 3] = [
-    SCOPE_INSTANCES,
-    crate::platform::directory::SCOPE_DATA_WRITE,
-    crate::platform::directory::SCOPE_DATA_READ,
-];
+pub const SCOPES: [&str; 3] =
+    [SCOPE_INSTANCES, crate::platform::directory::SCOPE_DATA_WRITE, crate::platform::directory::SCOPE_DATA_READ];
 
 /// The authenticated caller.
 #[derive(Debug, Clone)]
@@ -61,20 +58,11 @@ pub struct OrgAccess {
 impl FromRequestParts<Platform> for Principal {
     type Rejection = ApiError;
 
-    async fn from_request_parts(
-        parts: &mut Parts,
-        platform: &Platform,
-    ) -> Result<Self, Self::Rejection> {
-        let header = parts
-            .headers
-            .get(AUTHORIZATION)
-            .ok_or(ApiError::Unauthorized)?
-            .as_bytes();
+    async fn from_request_parts(parts: &mut Parts, platform: &Platform) -> Result<Self, Self::Rejection> {
+        let header = parts.headers.get(AUTHORIZATION).ok_or(ApiError::Unauthorized)?.as_bytes();
         let token = match header.get(..7) {
             Some(scheme) if scheme.eq_ignore_ascii_case(b"bearer ") => {
-                std::str::from_utf8(&header[7..])
-                    .map(str::trim)
-                    .map_err(|_| ApiError::Unauthorized)?
+                std::str::from_utf8(&header[7..]).map(str::trim).map_err(|_| ApiError::Unauthorized)?
             }
             _ => return Err(ApiError::Unauthorized),
         };
@@ -86,15 +74,9 @@ impl FromRequestParts<Platform> for Principal {
                 .map(Self::Key)
                 .ok_or(ApiError::Unauthorized);
         }
-        let subject = platform
-            .jwt
-            .verify(token)
-            .map_err(|_| ApiError::Unauthorized)?;
+        let subject = platform.jwt.verify(token).map_err(|_| ApiError::Unauthorized)?;
         let id = Uuid::parse_str(&subject).map_err(|_| ApiError::Unauthorized)?;
-        User::find(&mut conn, id)
-            .await?
-            .map(Self::User)
-            .ok_or(ApiError::Unauthorized)
+        User::find(&mut conn, id).await?.map(Self::User).ok_or(ApiError::Unauthorized)
     }
 }
 
@@ -106,9 +88,7 @@ impl Principal {
     pub fn user(&self) -> Result<&User, ApiError> {
         match self {
             Self::User(user) => Ok(user),
-            Self::Key(_) => Err(ApiError::Forbidden(
-                "this route needs a user's session, not an API key",
-            )),
+            Self::Key(_) => Err(ApiError::Forbidden("this route needs a user's session, not an API key")),
         }
     }
 
@@ -116,51 +96,31 @@ impl Principal {
     ///
     /// # Errors
     /// 404 when the caller is not in the organization, 403 when it is but may not do this.
-    pub async fn authorize(
-        &self,
-        conn: &mut AsyncPgConnection,
-        org: Uuid,
-        need: Need,
-    ) -> Result<OrgAccess, ApiError> {
+    pub async fn authorize(&self, conn: &mut AsyncPgConnection, org: Uuid, need: Need) -> Result<OrgAccess, ApiError> {
         match self {
             Self::User(user) => {
-                let (org, role) = Organization::find_for_user(conn, org, user.id)
-                    .await?
-                    .ok_or(ApiError::NotFound("organization"))?;
+                let (org, role) =
+                    Organization::find_for_user(conn, org, user.id).await?.ok_or(ApiError::NotFound("organization"))?;
                 let allowed = match need {
                     Need::Read => true,
                     Need::ManageInstances | Need::Administer => role == "owner" || role == "admin",
                     Need::Own => role == "owner",
                 };
                 if !allowed {
-                    return Err(ApiError::Forbidden(
-                        "your role in this organization does not allow this",
-                    ));
+                    return Err(ApiError::Forbidden("your role in this organization does not allow this"));
                 }
-                Ok(OrgAccess {
-                    org,
-                    role: Some(role),
-                    only_instance: None,
-                })
+                Ok(OrgAccess { org, role: Some(role), only_instance: None })
             }
             Self::Key(key) => {
                 if key.organization_id != org {
                     return Err(ApiError::NotFound("organization"));
                 }
-                let org = Organization::find(conn, org)
-                    .await?
-                    .ok_or(ApiError::NotFound("organization"))?;
+                let org = Organization::find(conn, org).await?.ok_or(ApiError::NotFound("organization"))?;
                 let can_manage = key.scopes.iter().any(|s| s == SCOPE_INSTANCES);
                 if !matches!(need, Need::Read | Need::ManageInstances) || !can_manage {
-                    return Err(ApiError::Forbidden(
-                        "this API key's scopes do not allow this",
-                    ));
+                    return Err(ApiError::Forbidden("this API key's scopes do not allow this"));
                 }
-                Ok(OrgAccess {
-                    org,
-                    role: None,
-                    only_instance: key.instance_id,
-                })
+                Ok(OrgAccess { org, role: None, only_instance: key.instance_id })
             }
         }
     }

@@ -21,9 +21,7 @@ use crate::{ApiError, AppState};
 
 /// Handles one data-plane request.
 pub async fn handle(State(state): State<AppState>, request: Request) -> Response {
-    dispatch(state, request)
-        .await
-        .unwrap_or_else(IntoResponse::into_response)
+    dispatch(state, request).await.unwrap_or_else(IntoResponse::into_response)
 }
 
 async fn dispatch(state: AppState, request: Request) -> Result<Response, ApiError> {
@@ -35,38 +33,23 @@ async fn dispatch(state: AppState, request: Request) -> Result<Response, ApiErro
         _ => return Err(ApiError::MethodNotAllowed),
     };
     let (parts, body) = request.into_parts();
-    let host = parts
-        .headers
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok());
+    let host = parts.headers.get(header::HOST).and_then(|h| h.to_str().ok());
     let (instance, path) = resolve(state.directory.as_ref(), host, parts.uri.path())?;
     let access = authorize(&instance, &parts.headers, parts.uri.query())?;
     let format = ResponseFormat::from_headers(
         parts.headers.get("upstash-encoding").map(|v| v.as_bytes()),
-        parts
-            .headers
-            .get("upstash-response-format")
-            .map(|v| v.as_bytes()),
+        parts.headers.get("upstash-response-format").map(|v| v.as_bytes()),
     )?;
-    let body = tokio::time::timeout(
-        state.limits.body_timeout,
-        read_body(body, &parts.headers, state.limits.max_body_bytes),
-    )
-    .await
-    .map_err(|_| ApiError::BodyTimeout)??;
-    let endpoint = parse(&RestRequest {
-        method,
-        path,
-        query: parts.uri.query(),
-        body: &body,
-    })?;
+    let body =
+        tokio::time::timeout(state.limits.body_timeout, read_body(body, &parts.headers, state.limits.max_body_bytes))
+            .await
+            .map_err(|_| ApiError::BodyTimeout)??;
+    let endpoint = parse(&RestRequest { method, path, query: parts.uri.query(), body: &body })?;
     match endpoint {
         Endpoint::Command(c) => command::run(&instance, c, access, format).await,
         Endpoint::Pipeline(c) => pipeline::run(&instance, c, access, format).await,
         Endpoint::MultiExec(c) => transaction::run(&instance, c, access, format).await,
-        Endpoint::Subscribe(channel) => {
-            subscribe::stream(&state, &instance, subscribe::Target::Channel(channel)).await
-        }
+        Endpoint::Subscribe(channel) => subscribe::stream(&state, &instance, subscribe::Target::Channel(channel)).await,
         Endpoint::PSubscribe(pattern) => {
             subscribe::stream(&state, &instance, subscribe::Target::Pattern(pattern)).await
         }
@@ -85,40 +68,25 @@ fn resolve<'a>(
     let trimmed = path.trim_start_matches('/');
     if let Some(rest) = trimmed.strip_prefix("db/") {
         let (name, rest) = rest.find('/').map_or((rest, ""), |i| rest.split_at(i));
-        return directory
-            .get(name)
-            .map(|i| (i, rest))
-            .ok_or_else(|| ApiError::UnknownInstance(name.to_owned()));
+        return directory.get(name).map(|i| (i, rest)).ok_or_else(|| ApiError::UnknownInstance(name.to_owned()));
     }
     if let (Some(domain), Some(host)) = (directory.domain(), host) {
         let host = host.rsplit_once(':').map_or(host, |(h, _)| h);
         if let Some(name) = host.strip_suffix(domain).and_then(|h| h.strip_suffix('.')) {
-            return directory
-                .get(name)
-                .map(|i| (i, path))
-                .ok_or_else(|| ApiError::UnknownInstance(name.to_owned()));
+            return directory.get(name).map(|i| (i, path)).ok_or_else(|| ApiError::UnknownInstance(name.to_owned()));
         }
     }
-    directory
-        .default_instance()
-        .map(|i| (i, path))
-        .ok_or_else(|| ApiError::UnknownInstance(String::new()))
+    directory.default_instance().map(|i| (i, path)).ok_or_else(|| ApiError::UnknownInstance(String::new()))
 }
 
 /// `Authorization: Bearer <token>` wins when present (a malformed header is a 401, without falling back);
 /// otherwise `?_token=`.
-fn authorize(
-    instance: &Instance,
-    headers: &HeaderMap,
-    query: Option<&str>,
-) -> Result<Access, ApiError> {
+fn authorize(instance: &Instance, headers: &HeaderMap, query: Option<&str>) -> Result<Access, ApiError> {
     let token = match headers.get(header::AUTHORIZATION) {
         Some(value) => {
             let value = value.as_bytes();
             match value.get(..7) {
-                Some(scheme) if scheme.eq_ignore_ascii_case(b"bearer ") => {
-                    value[7..].trim_ascii().to_vec()
-                }
+                Some(scheme) if scheme.eq_ignore_ascii_case(b"bearer ") => value[7..].trim_ascii().to_vec(),
                 _ => return Err(ApiError::Unauthorized),
             }
         }
@@ -132,20 +100,13 @@ fn authorize(
 
 /// Reads the body up to `limit` bytes; a declared or actual larger body is a 413.
 async fn read_body(body: Body, headers: &HeaderMap, limit: usize) -> Result<Bytes, ApiError> {
-    let declared = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    let declared = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
     if declared.is_some_and(|len| len > limit as u64) {
         return Err(redisgate_core::Error::RequestTooLarge.into());
     }
     match Limited::new(body, limit).collect().await {
         Ok(collected) => Ok(collected.to_bytes()),
-        Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => {
-            Err(redisgate_core::Error::RequestTooLarge.into())
-        }
-        Err(e) => Err(redisgate_core::Error::invalid(format!(
-            "could not read the request body: {e}"
-        ))
-        .into()),
+        Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => Err(redisgate_core::Error::RequestTooLarge.into()),
+        Err(e) => Err(redisgate_core::Error::invalid(format!("could not read the request body: {e}")).into()),
     }
 }

@@ -22,18 +22,12 @@ pub enum Target {
 }
 
 /// Subscribes on a dedicated connection and streams the messages.
-pub async fn stream(
-    state: &AppState,
-    instance: &Instance,
-    target: Target,
-) -> Result<Response, ApiError> {
+pub async fn stream(state: &AppState, instance: &Instance, target: Target) -> Result<Response, ApiError> {
     let name = match &target {
         Target::Channel(name) | Target::Pattern(name) => name.clone(),
     };
     if name.iter().any(|b| matches!(b, b'\r' | b'\n')) {
-        return Err(
-            redisgate_core::Error::invalid("channel names must not contain CR or LF").into(),
-        );
+        return Err(redisgate_core::Error::invalid("channel names must not contain CR or LF").into());
     }
     let mut pubsub = instance.upstream().pubsub().await?;
     let first = match target {
@@ -56,9 +50,5 @@ pub async fn stream(
         }
     });
     let events = stream::once(async move { first }).chain(messages);
-    Ok(sse::response(
-        events,
-        state.limits.sse_keepalive,
-        CancellationToken::clone(&state.shutdown),
-    ))
+    Ok(sse::response(events, state.limits.sse_keepalive, CancellationToken::clone(&state.shutdown)))
 }

@@ -17,18 +17,12 @@ pub async fn run(
     format: ResponseFormat,
 ) -> Result<Response, ApiError> {
     if format == ResponseFormat::Resp2 {
-        return Err(redisgate_core::Error::InvalidFormat(
-            "/multi-exec answers in JSON only".into(),
-        )
-        .into());
+        return Err(redisgate_core::Error::InvalidFormat("/multi-exec answers in JSON only".into()).into());
     }
     for command in &commands {
         command.check(access)?;
     }
-    let commands: Vec<Command> = commands
-        .into_iter()
-        .map(|c| scripts::ALIASES.prepare(c))
-        .collect();
+    let commands: Vec<Command> = commands.into_iter().map(|c| scripts::ALIASES.prepare(c)).collect();
     let values = instance.upstream().transaction(&commands).await?;
     super::replies(format, &values)
 }

@@ -63,36 +63,31 @@ impl ControlPlane {
     /// # Errors
     /// An unreachable database, a failed migration, an unusable state directory or JWT secret.
     pub async fn start(config: PlatformConfig) -> Result<Self, String> {
+        let provisioner: Arc<dyn Provisioner> = Arc::new(
+            LocalProvisioner::new(&config.state_dir, config.redis_server_bin.clone())
+                .map_err(|e| format!("cannot use the state directory {}: {e}", config.state_dir.display()))?,
+        );
+        Self::start_with(config, provisioner).await
+    }
+
+    /// As [`ControlPlane::start`], with another provisioner (Kubernetes, or a test's).
+    ///
+    /// # Errors
+    /// An unreachable database, a failed migration or an unusable JWT secret.
+    pub async fn start_with(config: PlatformConfig, provisioner: Arc<dyn Provisioner>) -> Result<Self, String> {
         let jwt = Arc::new(JwtKeys::new(&config.jwt_secret).map_err(|e| e.to_string())?);
         db::migrate(&config.database_url).await?;
         let pool = db::pool(&config.database_url, 4)?;
-        let provisioner: Arc<dyn Provisioner> = Arc::new(
-            LocalProvisioner::new(&config.state_dir, config.redis_server_bin.clone()).map_err(
-                |e| {
-                    format!(
-                        "cannot use the state directory {}: {e}",
-                        config.state_dir.display()
-                    )
-                },
-            )?,
-        );
         let lifecycle = Lifecycle::new(pool, provisioner);
         lifecycle.resume().await;
-        Ok(Self {
-            config,
-            jwt,
-            lifecycle,
-        })
+        Ok(Self { config, jwt, lifecycle })
     }
 
     /// The router for one serving runtime, and its shutdown token. Call it on the runtime that will serve.
     ///
     /// # Errors
     /// An invalid pool configuration.
-    pub async fn app(
-        &self,
-        shutdown: CancellationToken,
-    ) -> Result<(Router, Arc<CancellationToken>), String> {
+    pub async fn app(&self, shutdown: CancellationToken) -> Result<(Router, Arc<CancellationToken>), String> {
         let pool = db::pool(&self.config.database_url, 8)?;
         let directory = Arc::new(PlatformDirectory::new(
             self.config.urls.domain.clone(),
@@ -103,9 +98,7 @@ impl ControlPlane {
             tracing::warn!(error = %e, "initial directory load failed; retrying in the background");
         }
         tokio::spawn(Arc::clone(&directory).watch(self.config.database_url.clone(), pool.clone()));
-        let state = AppState::new(directory)
-            .with_limits(self.config.limits.clone())
-            .with_shutdown(shutdown);
+        let state = AppState::new(directory).with_limits(self.config.limits.clone()).with_shutdown(shutdown);
         let token = Arc::clone(&state.shutdown);
         let platform = Platform {
             pool,

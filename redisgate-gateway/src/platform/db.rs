@@ -35,9 +35,7 @@ pub async fn migrate(url: &str) -> Result<(), String> {
     tokio::task::spawn_blocking(move || {
         let mut conn = AsyncConnectionWrapper::<AsyncPgConnection>::establish(&url)
             .map_err(|e| format!("cannot connect to the database: {e}"))?;
-        conn.run_pending_migrations(MIGRATIONS)
-            .map(|_| ())
-            .map_err(|e| format!("migration failed: {e}"))
+        conn.run_pending_migrations(MIGRATIONS).map(|_| ()).map_err(|e| format!("migration failed: {e}"))
     })
     .await
     .map_err(|e| format!("migration task failed: {e}"))?

@@ -46,17 +46,8 @@ struct Snapshot {
 
 impl PlatformDirectory {
     /// An empty directory; call [`PlatformDirectory::reload`] or [`PlatformDirectory::watch`].
-    pub fn new(
-        domain: Option<String>,
-        provisioner: Arc<dyn Provisioner>,
-        options: UpstreamOptions,
-    ) -> Self {
-        Self {
-            snapshot: RwLock::default(),
-            domain,
-            provisioner,
-            options,
-        }
+    pub fn new(domain: Option<String>, provisioner: Arc<dyn Provisioner>, options: UpstreamOptions) -> Self {
+        Self { snapshot: RwLock::default(), domain, provisioner, options }
     }
 
     /// Rebuilds the snapshot from the database.
@@ -65,29 +56,16 @@ impl PlatformDirectory {
     /// Database errors (the previous snapshot stays in place).
     pub async fn reload(&self, pool: &Pool) -> Result<(), String> {
         let mut conn = pool.get().await.map_err(|e| e.to_string())?;
-        let instances = InstanceRow::all(&mut conn)
-            .await
-            .map_err(|e| e.to_string())?;
-        let tokens = InstanceToken::all_active(&mut conn)
-            .await
-            .map_err(|e| e.to_string())?;
-        let keys = ApiKey::all_active(&mut conn)
-            .await
-            .map_err(|e| e.to_string())?;
+        let instances = InstanceRow::all(&mut conn).await.map_err(|e| e.to_string())?;
+        let tokens = InstanceToken::all_active(&mut conn).await.map_err(|e| e.to_string())?;
+        let keys = ApiKey::all_active(&mut conn).await.map_err(|e| e.to_string())?;
         drop(conn);
 
         let mut credentials: HashMap<Uuid, Vec<(TokenHash, Access)>> = HashMap::new();
         for token in tokens {
-            let access = if token.access == "readonly" {
-                Access::ReadOnly
-            } else {
-                Access::Full
-            };
+            let access = if token.access == "readonly" { Access::ReadOnly } else { Access::Full };
             if let Some(hash) = TokenHash::from_bytes(&token.token_hash) {
-                credentials
-                    .entry(token.instance_id)
-                    .or_default()
-                    .push((hash, access));
+                credentials.entry(token.instance_id).or_default().push((hash, access));
             }
         }
         let previous = self.current();
@@ -107,10 +85,7 @@ impl PlatformDirectory {
                 },
             };
             let mut creds = credentials.remove(&row.id).unwrap_or_default();
-            for key in keys
-                .iter()
-                .filter(|k| k.organization_id == row.organization_id)
-            {
+            for key in keys.iter().filter(|k| k.organization_id == row.organization_id) {
                 if key.instance_id.is_some_and(|only| only != row.id) {
                     continue;
                 }
@@ -125,17 +100,10 @@ impl PlatformDirectory {
                     creds.push((hash, access));
                 }
             }
-            next.upstreams
-                .insert(row.id, (endpoint.url.clone(), upstream.clone()));
-            next.by_name.insert(
-                row.name.clone(),
-                Arc::new(Instance::new(row.name, upstream, creds)),
-            );
+            next.upstreams.insert(row.id, (endpoint.url.clone(), upstream.clone()));
+            next.by_name.insert(row.name.clone(), Arc::new(Instance::new(row.name, upstream, creds)));
         }
-        *self
-            .snapshot
-            .write()
-            .unwrap_or_else(PoisonError::into_inner) = Arc::new(next);
+        *self.snapshot.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(next);
         Ok(())
     }
 
@@ -148,11 +116,7 @@ impl PlatformDirectory {
             }
             match AsyncPgConnection::establish(&database_url).await {
                 Ok(mut conn) => {
-                    if diesel::sql_query("LISTEN redisgate_directory")
-                        .execute(&mut conn)
-                        .await
-                        .is_err()
-                    {
+                    if diesel::sql_query("LISTEN redisgate_directory").execute(&mut conn).await.is_err() {
                         tokio::time::sleep(Duration::from_secs(1)).await;
                         continue;
                     }
@@ -182,10 +146,7 @@ impl PlatformDirectory {
     }
 
     fn current(&self) -> Arc<Snapshot> {
-        self.snapshot
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
+        self.snapshot.read().unwrap_or_else(PoisonError::into_inner).clone()
     }
 }
 

@@ -28,11 +28,7 @@ impl Lifecycle {
     /// # Panics
     /// Outside a tokio runtime.
     pub fn new(pool: Pool, provisioner: Arc<dyn Provisioner>) -> Self {
-        Self {
-            pool,
-            provisioner,
-            handle: Handle::current(),
-        }
+        Self { pool, provisioner, handle: Handle::current() }
     }
 
     /// The provisioner (the directory asks it for endpoints).
@@ -44,15 +40,13 @@ impl Lifecycle {
     /// Starts provisioning a `pending` instance in the background.
     pub fn provision(&self, id: Uuid) {
         let this = self.clone();
-        self.handle
-            .spawn(async move { this.bring_up(id, false).await });
+        self.handle.spawn(async move { this.bring_up(id, false).await });
     }
 
     /// Brings a `running` instance whose server is gone (or a `failed` one) back, in the background.
     pub fn provision_again(&self, id: Uuid) {
         let this = self.clone();
-        self.handle
-            .spawn(async move { this.bring_up(id, true).await });
+        self.handle.spawn(async move { this.bring_up(id, true).await });
     }
 
     /// Deletes an instance in the background: the server first, then the row.
@@ -95,10 +89,7 @@ impl Lifecycle {
         let Ok(Some(instance)) = Instance::find(&mut conn, id).await else {
             return;
         };
-        let target = Target {
-            id,
-            organization_id: instance.organization_id,
-        };
+        let target = Target { id, organization_id: instance.organization_id };
         let spec = InstanceSpec {
             name: instance.name.clone(),
             slug: instance.slug.clone(),
@@ -123,9 +114,7 @@ impl Lifecycle {
             self.provisioner.create(target, spec).await
         };
         let update = match &result {
-            Ok(endpoint) => {
-                Instance::set_status(&mut conn, id, "running", None, Some(&endpoint.address)).await
-            }
+            Ok(endpoint) => Instance::set_status(&mut conn, id, "running", None, Some(&endpoint.address)).await,
             Err(e) => {
                 tracing::warn!(%id, error = %e, "provisioning failed");
                 Instance::set_status(&mut conn, id, "failed", Some(e), None).await
@@ -139,25 +128,14 @@ impl Lifecycle {
 
     async fn tear_down(&self, id: Uuid) {
         let organization_id = match self.pool.get().await {
-            Ok(mut conn) => Instance::find(&mut conn, id)
-                .await
-                .ok()
-                .flatten()
-                .map(|i| i.organization_id),
+            Ok(mut conn) => Instance::find(&mut conn, id).await.ok().flatten().map(|i| i.organization_id),
             Err(_) => None,
         };
         let Some(organization_id) = organization_id else {
             tracing::error!(%id, "cannot delete: the instance's row is unreadable");
             return;
         };
-        if let Err(e) = self
-            .provisioner
-            .delete(Target {
-                id,
-                organization_id,
-            })
-            .await
-        {
+        if let Err(e) = self.provisioner.delete(Target { id, organization_id }).await {
             tracing::error!(%id, error = %e, "deleting the instance's server failed");
             if let Ok(mut conn) = self.pool.get().await {
                 let _ = Instance::set_status(&mut conn, id, "failed", Some(&e), None).await;

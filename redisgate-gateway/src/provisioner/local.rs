@@ -75,27 +75,17 @@ impl LocalProvisioner {
         work: impl std::future::Future<Output = Result<T, String>> + Send + 'static,
     ) -> BoxFuture<'_, Result<T, String>> {
         let task = self.inner.handle.spawn(work);
-        Box::pin(async move {
-            task.await
-                .map_err(|e| format!("provisioner task failed: {e}"))?
-        })
+        Box::pin(async move { task.await.map_err(|e| format!("provisioner task failed: {e}"))? })
     }
 }
 
 impl Provisioner for LocalProvisioner {
-    fn create(
-        &self,
-        target: Target,
-        spec: InstanceSpec,
-    ) -> BoxFuture<'_, Result<Endpoint, String>> {
+    fn create(&self, target: Target, spec: InstanceSpec) -> BoxFuture<'_, Result<Endpoint, String>> {
         let (this, id) = (self.clone(), target.id);
         self.on_runtime(async move {
             let dir = this.dir(id);
             if dir.exists() {
-                return Err(format!(
-                    "instance directory {} already exists",
-                    dir.display()
-                ));
+                return Err(format!("instance directory {} already exists", dir.display()));
             }
             let result = this.start(id, &spec, &redis_password(), None).await;
             if result.is_err() {
@@ -109,33 +99,21 @@ impl Provisioner for LocalProvisioner {
     fn adopt(&self, target: Target, spec: InstanceSpec) -> BoxFuture<'_, Result<Endpoint, String>> {
         let (this, id) = (self.clone(), target.id);
         self.on_runtime(async move {
-            if let Some(running) = this
-                .inner
-                .running
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .get(&id)
-            {
+            if let Some(running) = this.inner.running.lock().unwrap_or_else(PoisonError::into_inner).get(&id) {
                 return Ok(running.endpoint.clone());
             }
             let previous = read_conf(&this.dir(id).join("redis.conf"))
                 .ok_or_else(|| format!("instance {id} has no data directory to adopt"))?;
             // A server left behind by a crashed platform still holds the port: ask it to save and exit.
             shutdown_orphan(previous.port, &previous.password).await;
-            this.start(id, &spec, &previous.password, Some(previous.port))
-                .await
+            this.start(id, &spec, &previous.password, Some(previous.port)).await
         })
     }
 
     fn delete(&self, target: Target) -> BoxFuture<'_, Result<(), String>> {
         let (this, id) = (self.clone(), target.id);
         self.on_runtime(async move {
-            let running = this
-                .inner
-                .running
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .remove(&id);
+            let running = this.inner.running.lock().unwrap_or_else(PoisonError::into_inner).remove(&id);
             if let Some(running) = running {
                 running.stop.cancel();
                 let _ = running.supervisor.await;
@@ -151,25 +129,14 @@ impl Provisioner for LocalProvisioner {
     }
 
     fn endpoint(&self, id: Uuid) -> Option<Endpoint> {
-        self.inner
-            .running
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(&id)
-            .map(|r| r.endpoint.clone())
+        self.inner.running.lock().unwrap_or_else(PoisonError::into_inner).get(&id).map(|r| r.endpoint.clone())
     }
 
     fn shutdown(&self) -> BoxFuture<'_, ()> {
         let this = self.clone();
         Box::pin(async move {
-            let all: Vec<Running> = this
-                .inner
-                .running
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .drain()
-                .map(|(_, r)| r)
-                .collect();
+            let all: Vec<Running> =
+                this.inner.running.lock().unwrap_or_else(PoisonError::into_inner).drain().map(|(_, r)| r).collect();
             for running in all {
                 running.stop.cancel();
                 let _ = running.supervisor.await;
@@ -188,57 +155,31 @@ impl LocalProvisioner {
         port: Option<u16>,
     ) -> Result<Endpoint, String> {
         let dir = self.dir(id);
-        tokio::fs::create_dir_all(&dir)
-            .await
-            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        tokio::fs::create_dir_all(&dir).await.map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
         let port = match port {
             Some(port) => port,
             None => free_port().map_err(|e| format!("no free port: {e}"))?,
         };
         let conf = dir.join("redis.conf");
-        write_private(
-            &conf,
-            &redis_conf(port, password, spec.max_memory, &dir.to_string_lossy()),
-        )
-        .map_err(|e| format!("cannot write {}: {e}", conf.display()))?;
+        write_private(&conf, &redis_conf(port, password, spec.max_memory, &dir.to_string_lossy()))
+            .map_err(|e| format!("cannot write {}: {e}", conf.display()))?;
         let child = spawn_ready(&self.inner.redis_server, &conf).await?;
-        let endpoint = Endpoint {
-            address: format!("127.0.0.1:{port}"),
-            url: format!("redis://:{password}@127.0.0.1:{port}"),
-        };
+        let endpoint =
+            Endpoint { address: format!("127.0.0.1:{port}"), url: format!("redis://:{password}@127.0.0.1:{port}") };
         let stop = CancellationToken::new();
-        let supervisor = tokio::spawn(supervise(
-            child,
-            self.inner.redis_server.clone(),
-            conf,
-            id,
-            stop.clone(),
-        ));
+        let supervisor = tokio::spawn(supervise(child, self.inner.redis_server.clone(), conf, id, stop.clone()));
         self.inner
             .running
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .insert(
-                id,
-                Running {
-                    endpoint: endpoint.clone(),
-                    stop,
-                    supervisor,
-                },
-            );
+            .insert(id, Running { endpoint: endpoint.clone(), stop, supervisor });
         tracing::info!(%id, address = %endpoint.address, "redis-server running");
         Ok(endpoint)
     }
 }
 
 /// Keeps one server running: restarts it when it dies, stops it (SIGTERM: AOF is flushed) when told.
-async fn supervise(
-    mut child: Child,
-    binary: PathBuf,
-    conf: PathBuf,
-    id: Uuid,
-    stop: CancellationToken,
-) {
+async fn supervise(mut child: Child, binary: PathBuf, conf: PathBuf, id: Uuid, stop: CancellationToken) {
     let mut backoff = Duration::from_millis(100);
     loop {
         tokio::select! {
@@ -313,14 +254,8 @@ async fn spawn_ready(binary: &Path, conf: &Path) -> Result<Child, String> {
 /// SIGTERM (Redis saves and exits), then SIGKILL after 5 s.
 async fn terminate(child: &mut Child) {
     if let Some(pid) = child.id() {
-        let _ = Command::new("kill")
-            .args(["-TERM", &pid.to_string()])
-            .status()
-            .await;
-        if tokio::time::timeout(Duration::from_secs(5), child.wait())
-            .await
-            .is_ok()
-        {
+        let _ = Command::new("kill").args(["-TERM", &pid.to_string()]).status().await;
+        if tokio::time::timeout(Duration::from_secs(5), child.wait()).await.is_ok() {
             return;
         }
     }
@@ -332,18 +267,12 @@ async fn shutdown_orphan(port: u16, password: &str) {
     let Ok(client) = redis::Client::open(format!("redis://:{password}@127.0.0.1:{port}")) else {
         return;
     };
-    let connect = tokio::time::timeout(
-        Duration::from_millis(500),
-        client.get_multiplexed_async_connection(),
-    );
+    let connect = tokio::time::timeout(Duration::from_millis(500), client.get_multiplexed_async_connection());
     if let Ok(Ok(mut conn)) = connect.await {
         let _: redis::RedisResult<()> = redis::cmd("SHUTDOWN").query_async(&mut conn).await;
         // Wait until the port is free again.
         for _ in 0..50 {
-            if tokio::net::TcpStream::connect(("127.0.0.1", port))
-                .await
-                .is_err()
-            {
+            if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_err() {
                 break;
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
@@ -358,16 +287,8 @@ struct PreviousConf {
 
 fn read_conf(path: &Path) -> Option<PreviousConf> {
     let text = std::fs::read_to_string(path).ok()?;
-    let value = |key: &str| {
-        text.lines()
-            .find_map(|l| l.strip_prefix(key))
-            .map(str::trim)
-            .map(str::to_owned)
-    };
-    Some(PreviousConf {
-        port: value("port ")?.parse().ok()?,
-        password: value("requirepass ")?,
-    })
+    let value = |key: &str| text.lines().find_map(|l| l.strip_prefix(key)).map(str::trim).map(str::to_owned);
+    Some(PreviousConf { port: value("port ")?.parse().ok()?, password: value("requirepass ")? })
 }
 
 fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
@@ -383,7 +304,5 @@ fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
 }
 
 fn free_port() -> std::io::Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port())
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }

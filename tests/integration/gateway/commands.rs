@@ -11,35 +11,16 @@ use super::setup;
 async fn path_commands_over_every_method() {
     let (_redis, gw) = setup().await;
     let http = gw.http();
-    let get = http
-        .get(format!("{}/SET/k%2F1/hello%20world", gw.url()))
-        .bearer_auth(TOKEN)
-        .send()
-        .await
-        .unwrap();
+    let get = http.get(format!("{}/SET/k%2F1/hello%20world", gw.url())).bearer_auth(TOKEN).send().await.unwrap();
     assert_eq!(get.status(), 200);
     assert_eq!(get.text().await.unwrap(), r#"{"result":"OK"}"#);
-    let put = http
-        .put(format!("{}/append/k%2F1", gw.url()))
-        .bearer_auth(TOKEN)
-        .body("!")
-        .send()
-        .await
-        .unwrap();
+    let put = http.put(format!("{}/append/k%2F1", gw.url())).bearer_auth(TOKEN).body("!").send().await.unwrap();
     assert_eq!(put.text().await.unwrap(), r#"{"result":12}"#);
-    let head = http
-        .head(format!("{}/get/k%2F1", gw.url()))
-        .bearer_auth(TOKEN)
-        .send()
-        .await
-        .unwrap();
+    let head = http.head(format!("{}/get/k%2F1", gw.url())).bearer_auth(TOKEN).send().await.unwrap();
     assert_eq!(head.status(), 200);
     assert!(head.headers().contains_key("upstash-sync-token"));
     assert_eq!(head.bytes().await.unwrap().len(), 0);
-    assert_eq!(
-        gw.command(json!(["GET", "k/1"])).await,
-        (200, json!({"result": "hello world!"}))
-    );
+    assert_eq!(gw.command(json!(["GET", "k/1"])).await, (200, json!({"result": "hello world!"})));
 }
 
 #[tokio::test]
@@ -58,10 +39,7 @@ async fn post_body_is_the_last_argument_and_query_follows() {
     let stored: Vec<u8> = redis::cmd("GET").arg("bin").query(&mut conn).unwrap();
     assert_eq!(stored, binary, "the raw body must be stored byte for byte");
     let ttl: i64 = redis::cmd("TTL").arg("bin").query(&mut conn).unwrap();
-    assert!(
-        (1..=100).contains(&ttl),
-        "EX 100 from the query applies, ttl = {ttl}"
-    );
+    assert!((1..=100).contains(&ttl), "EX 100 from the query applies, ttl = {ttl}");
     // Reading it back with base64 gives the exact bytes.
     let response = gw
         .http()
@@ -72,67 +50,37 @@ async fn post_body_is_the_last_argument_and_query_follows() {
         .await
         .unwrap();
     let body: serde_json::Value = response.json().await.unwrap();
-    assert_eq!(
-        STANDARD.decode(body["result"].as_str().unwrap()).unwrap(),
-        binary
-    );
+    assert_eq!(STANDARD.decode(body["result"].as_str().unwrap()).unwrap(), binary);
 }
 
 #[tokio::test]
 async fn json_numbers_and_booleans_keep_their_text() {
     let (_redis, gw) = setup().await;
     gw.command(json!(["set", "n", 1.50])).await;
-    let (status, body) = gw
-        .post("/", r#"["rpush","l",1.50,1e-7,-0,true,false,10]"#, TOKEN)
-        .await;
+    let (status, body) = gw.post("/", r#"["rpush","l",1.50,1e-7,-0,true,false,10]"#, TOKEN).await;
     assert_eq!((status, body), (200, json!({"result": 6})));
     let (_, body) = gw.command(json!(["lrange", "l", 0, -1])).await;
-    assert_eq!(
-        body,
-        json!({"result": ["1.50", "1e-7", "-0", "true", "false", "10"]})
-    );
+    assert_eq!(body, json!({"result": ["1.50", "1e-7", "-0", "true", "false", "10"]}));
 }
 
 #[tokio::test]
 async fn replies_have_resp2_shapes() {
     let (_redis, gw) = setup().await;
-    assert_eq!(
-        gw.command(json!(["hgetall", "none"])).await.1,
-        json!({"result": []})
-    );
+    assert_eq!(gw.command(json!(["hgetall", "none"])).await.1, json!({"result": []}));
     gw.command(json!(["hset", "h", "f", "v"])).await;
-    assert_eq!(
-        gw.command(json!(["hgetall", "h"])).await.1,
-        json!({"result": ["f", "v"]})
-    );
+    assert_eq!(gw.command(json!(["hgetall", "h"])).await.1, json!({"result": ["f", "v"]}));
     gw.command(json!(["zadd", "z", 1.5, "m"])).await;
-    assert_eq!(
-        gw.command(json!(["zscore", "z", "m"])).await.1,
-        json!({"result": "1.5"})
-    );
-    assert_eq!(
-        gw.command(json!(["get", "missing"])).await.1,
-        json!({"result": null})
-    );
-    assert_eq!(
-        gw.command(json!(["ping"])).await.1,
-        json!({"result": "PONG"})
-    );
+    assert_eq!(gw.command(json!(["zscore", "z", "m"])).await.1, json!({"result": "1.5"}));
+    assert_eq!(gw.command(json!(["get", "missing"])).await.1, json!({"result": null}));
+    assert_eq!(gw.command(json!(["ping"])).await.1, json!({"result": "PONG"}));
 }
 
 #[tokio::test]
 async fn invalid_utf8_becomes_replacement_characters_without_base64() {
     let (redis, gw) = setup().await;
     let mut conn = redis.connection();
-    let () = redis::cmd("SET")
-        .arg("raw")
-        .arg(b"a\xffb".as_slice())
-        .query(&mut conn)
-        .unwrap();
-    assert_eq!(
-        gw.command(json!(["get", "raw"])).await.1,
-        json!({"result": "a\u{fffd}b"})
-    );
+    let () = redis::cmd("SET").arg("raw").arg(b"a\xffb".as_slice()).query(&mut conn).unwrap();
+    assert_eq!(gw.command(json!(["get", "raw"])).await.1, json!({"result": "a\u{fffd}b"}));
 }
 
 #[tokio::test]
@@ -145,35 +93,14 @@ async fn base64_encoding_follows_the_upstash_rules() {
             .bearer_auth(TOKEN)
             .header("Upstash-Encoding", "base64")
             .body(body);
-        async move {
-            request
-                .send()
-                .await
-                .unwrap()
-                .json::<serde_json::Value>()
-                .await
-                .unwrap()
-        }
+        async move { request.send().await.unwrap().json::<serde_json::Value>().await.unwrap() }
     };
-    assert_eq!(
-        call(r#"["set","k","test"]"#, "/").await,
-        json!({"result": "OK"})
-    );
-    assert_eq!(
-        call(r#"["get","k"]"#, "/").await,
-        json!({"result": "dGVzdA=="})
-    );
+    assert_eq!(call(r#"["set","k","test"]"#, "/").await, json!({"result": "OK"}));
+    assert_eq!(call(r#"["get","k"]"#, "/").await, json!({"result": "dGVzdA=="}));
     assert_eq!(call(r#"["incr","c"]"#, "/").await, json!({"result": 1}));
+    assert_eq!(call(r#"["get","none"]"#, "/").await, json!({"result": null}));
     assert_eq!(
-        call(r#"["get","none"]"#, "/").await,
-        json!({"result": null})
-    );
-    assert_eq!(
-        call(
-            r#"[["set","a","x"],["mget","a","none"],["ping"],["incr","k"]]"#,
-            "/pipeline"
-        )
-        .await,
+        call(r#"[["set","a","x"],["mget","a","none"],["ping"],["incr","k"]]"#, "/pipeline").await,
         json!([{"result": "OK"}, {"result": ["eA==", null]}, {"result": "UE9ORw=="},
                {"error": "ERR value is not an integer or out of range"}])
     );
@@ -184,36 +111,24 @@ async fn resp2_format_returns_raw_replies() {
     let (_redis, gw) = setup().await;
     gw.command(json!(["set", "k", "bar"])).await;
     let get = |path: &'static str, encoding: Option<&'static str>| {
-        let mut request = gw
-            .http()
-            .get(format!("{}{path}", gw.url()))
-            .bearer_auth(TOKEN)
-            .header("Upstash-Response-Format", "resp2");
+        let mut request =
+            gw.http().get(format!("{}{path}", gw.url())).bearer_auth(TOKEN).header("Upstash-Response-Format", "resp2");
         if let Some(encoding) = encoding {
             request = request.header("Upstash-Encoding", encoding);
         }
         async move {
             let response = request.send().await.unwrap();
             let status = response.status().as_u16();
-            let kind = response.headers()["content-type"]
-                .to_str()
-                .unwrap()
-                .to_owned();
+            let kind = response.headers()["content-type"].to_str().unwrap().to_owned();
             (status, kind, response.bytes().await.unwrap())
         }
     };
     let (status, kind, body) = get("/get/k", None).await;
-    assert_eq!(
-        (status, kind.as_str(), &body[..]),
-        (200, "application/octet-stream", &b"$3\r\nbar\r\n"[..])
-    );
+    assert_eq!((status, kind.as_str(), &body[..]), (200, "application/octet-stream", &b"$3\r\nbar\r\n"[..]));
     let (status, kind, _) = get("/get/k", Some("base64")).await;
     assert_eq!((status, kind.as_str()), (400, "application/json"));
-    let response = gw
-        .http()
-        .get(format!("{}/get/k", gw.url()))
-        .bearer_auth(TOKEN)
-        .header("Upstash-Response-Format", "xml");
+    let response =
+        gw.http().get(format!("{}/get/k", gw.url())).bearer_auth(TOKEN).header("Upstash-Response-Format", "xml");
     assert_eq!(response.send().await.unwrap().status(), 400);
 }
 
@@ -227,44 +142,22 @@ async fn pipeline_runs_in_order_with_errors_in_place() {
     assert_eq!(results.len(), 6);
     assert_eq!(results[0], json!({"result": "OK"}));
     assert_eq!(results[1], json!({"result": 2}));
-    assert!(results[2]["error"]
-        .as_str()
-        .unwrap()
-        .starts_with("WRONGTYPE"));
-    assert!(results[3]["error"]
-        .as_str()
-        .unwrap()
-        .contains("blocking commands are not supported"));
+    assert!(results[2]["error"].as_str().unwrap().starts_with("WRONGTYPE"));
+    assert!(results[3]["error"].as_str().unwrap().contains("blocking commands are not supported"));
     assert_eq!(results[4], json!({"result": "2"}));
-    assert!(results[5]["error"]
-        .as_str()
-        .unwrap()
-        .starts_with("ERR unknown command"));
+    assert!(results[5]["error"].as_str().unwrap().starts_with("ERR unknown command"));
 }
 
 #[tokio::test]
 async fn publish_is_an_ordinary_command() {
     let (_redis, gw) = setup().await;
-    assert_eq!(
-        gw.post("/publish/chan/hello", "", TOKEN).await,
-        (200, json!({"result": 0}))
-    );
+    assert_eq!(gw.post("/publish/chan/hello", "", TOKEN).await, (200, json!({"result": 0})));
 }
 
 #[tokio::test]
 async fn a_base_url_with_a_trailing_slash_still_reaches_the_pipeline() {
     let (_redis, gw) = setup().await;
-    assert_eq!(
-        gw.post("//pipeline", r#"[["ping"]]"#, TOKEN).await,
-        (200, json!([{"result": "PONG"}]))
-    );
-    assert_eq!(
-        gw.post("/db/default/pipeline", r#"[["ping"]]"#, TOKEN)
-            .await,
-        (200, json!([{"result": "PONG"}]))
-    );
-    assert_eq!(
-        gw.post("/db/default", r#"["ping"]"#, TOKEN).await,
-        (200, json!({"result": "PONG"}))
-    );
+    assert_eq!(gw.post("//pipeline", r#"[["ping"]]"#, TOKEN).await, (200, json!([{"result": "PONG"}])));
+    assert_eq!(gw.post("/db/default/pipeline", r#"[["ping"]]"#, TOKEN).await, (200, json!([{"result": "PONG"}])));
+    assert_eq!(gw.post("/db/default", r#"["ping"]"#, TOKEN).await, (200, json!({"result": "PONG"})));
 }

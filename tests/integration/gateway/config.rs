@@ -29,10 +29,7 @@ async fn a_valid_file_serves_every_instance() {
     .unwrap();
     assert_eq!(directory.get("cache").unwrap().name(), "cache");
     assert!(directory.get("queue-2").is_some());
-    assert!(
-        directory.default_instance().is_none(),
-        "with several instances a request must name one"
-    );
+    assert!(directory.default_instance().is_none(), "with several instances a request must name one");
     assert_eq!(directory.domain(), Some("redis.example.com"));
     let cache = directory.get("cache").unwrap();
     assert!(cache.authorize(b"t1").is_some() && cache.authorize(b"r1").is_some());
@@ -47,32 +44,15 @@ async fn invalid_files_are_refused_with_the_reason() {
     let ok = "redis://127.0.0.1:6379";
     for (text, reason) in [
         (String::new(), "declares no [[instance]]"),
-        (
-            "[[instance]]\nname = \"a\"\n".to_owned(),
-            "invalid config file",
-        ),
-        (
-            format!("{}bogus = 1\n", instance("a", ok, "t")),
-            "unknown field",
-        ),
+        ("[[instance]]\nname = \"a\"\n".to_owned(), "invalid config file"),
+        (format!("{}bogus = 1\n", instance("a", ok, "t")), "unknown field"),
         (instance("Bad_Name", ok, "t"), "must be 1-63 characters"),
         (instance("a", "http://nope", "t"), "invalid Redis URL"),
         (instance("a", ok, ""), "tokens must be non-empty"),
-        (
-            instance("a", ok, "t") + &instance("a", ok, "u"),
-            "declared twice",
-        ),
-        (
-            instance("a", ok, "t") + &instance("b", ok, "t"),
-            "reuses a token",
-        ),
+        (instance("a", ok, "t") + &instance("a", ok, "u"), "declared twice"),
+        (instance("a", ok, "t") + &instance("b", ok, "t"), "reuses a token"),
     ] {
-        let error = load(&text)
-            .err()
-            .unwrap_or_else(|| panic!("accepted: {text}"));
-        assert!(
-            error.contains(reason),
-            "{error:?} should mention {reason:?}"
-        );
+        let error = load(&text).err().unwrap_or_else(|| panic!("accepted: {text}"));
+        assert!(error.contains(reason), "{error:?} should mention {reason:?}");
     }
 }

@@ -33,28 +33,14 @@ async fn redis_down_is_a_prompt_502_and_service_resumes_when_it_returns() {
     for _ in 0..3 {
         let started = Instant::now();
         let (status, body) = gw.command(json!(["get", "k"])).await;
-        assert_eq!(
-            (status, body),
-            (502, json!({"error": "ERR redis unavailable"}))
-        );
-        assert!(
-            started.elapsed() < Duration::from_secs(2),
-            "no hang while Redis is down"
-        );
+        assert_eq!((status, body), (502, json!({"error": "ERR redis unavailable"})));
+        assert!(started.elapsed() < Duration::from_secs(2), "no hang while Redis is down");
     }
-    let ready = gw
-        .http()
-        .get(format!("{}/-/ready", gw.url()))
-        .send()
-        .await
-        .unwrap();
+    let ready = gw.http().get(format!("{}/-/ready", gw.url())).send().await.unwrap();
     assert_eq!(ready.status(), 503);
     assert!(ready.json::<serde_json::Value>().await.unwrap()["error"].is_string());
     redis.restart();
-    let back = eventually(Duration::from_secs(5), || async {
-        gw.command(json!(["ping"])).await.0 == 200
-    })
-    .await;
+    let back = eventually(Duration::from_secs(5), || async { gw.command(json!(["ping"])).await.0 == 200 }).await;
     assert!(back, "the gateway reconnects by itself");
 }
 
@@ -65,9 +51,7 @@ async fn redis_killed_under_load_fails_requests_cleanly() {
     let mut tasks = Vec::new();
     for i in 0..200 {
         let gw = gw.clone();
-        tasks.push(tokio::spawn(async move {
-            gw.command(json!(["set", format!("k{i}"), "v"])).await.0
-        }));
+        tasks.push(tokio::spawn(async move { gw.command(json!(["set", format!("k{i}"), "v"])).await.0 }));
         if i == 100 {
             redis.kill();
         }
@@ -77,43 +61,23 @@ async fn redis_killed_under_load_fails_requests_cleanly() {
         assert!(status == 200 || status == 502, "status {status}");
     }
     redis.restart();
-    let back = eventually(Duration::from_secs(5), || async {
-        gw.command(json!(["ping"])).await.0 == 200
-    })
-    .await;
+    let back = eventually(Duration::from_secs(5), || async { gw.command(json!(["ping"])).await.0 == 200 }).await;
     assert!(back);
 }
 
 #[tokio::test]
 async fn a_redis_that_does_not_answer_is_a_504() {
     let redis = TestRedis::start();
-    let options = UpstreamOptions {
-        response_timeout: Duration::from_millis(300),
-        ..UpstreamOptions::default()
-    };
+    let options = UpstreamOptions { response_timeout: Duration::from_millis(300), ..UpstreamOptions::default() };
     let gw = TestGateway::single_with(&redis.url(), Limits::default(), options).await;
     assert_eq!(gw.command(json!(["ping"])).await.0, 200);
     let mut admin = redis.connection();
-    let () = redis::cmd("CLIENT")
-        .arg("PAUSE")
-        .arg(1500)
-        .arg("ALL")
-        .query(&mut admin)
-        .unwrap();
+    let () = redis::cmd("CLIENT").arg("PAUSE").arg(1500).arg("ALL").query(&mut admin).unwrap();
     let started = Instant::now();
     let (status, body) = gw.command(json!(["get", "k"])).await;
-    assert_eq!(
-        (status, body),
-        (504, json!({"error": "ERR redis timed out"}))
-    );
+    assert_eq!((status, body), (504, json!({"error": "ERR redis timed out"})));
     assert!(started.elapsed() < Duration::from_secs(1));
-    let () = redis::cmd("CLIENT")
-        .arg("UNPAUSE")
-        .query(&mut admin)
-        .unwrap();
-    let back = eventually(Duration::from_secs(5), || async {
-        gw.command(json!(["ping"])).await.0 == 200
-    })
-    .await;
+    let () = redis::cmd("CLIENT").arg("UNPAUSE").query(&mut admin).unwrap();
+    let back = eventually(Duration::from_secs(5), || async { gw.command(json!(["ping"])).await.0 == 200 }).await;
     assert!(back);
 }

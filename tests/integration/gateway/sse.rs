@@ -31,10 +31,7 @@ impl Events {
             .unwrap();
         assert_eq!(response.status(), 200);
         assert_eq!(response.headers()["content-type"], "text/event-stream");
-        Self {
-            stream: Box::pin(response.bytes_stream()),
-            buffer: String::new(),
-        }
+        Self { stream: Box::pin(response.bytes_stream()), buffer: String::new() }
     }
 
     /// The next block, or `None` when the stream ends. Fails the test after 5 s.
@@ -45,9 +42,8 @@ impl Events {
                 self.buffer.drain(..end + 2);
                 return Some(block);
             }
-            let chunk = tokio::time::timeout(Duration::from_secs(5), self.stream.next())
-                .await
-                .expect("no event in 5 s");
+            let chunk =
+                tokio::time::timeout(Duration::from_secs(5), self.stream.next()).await.expect("no event in 5 s");
             match chunk {
                 Some(Ok(bytes)) => self.buffer.push_str(&String::from_utf8_lossy(&bytes)),
                 _ => return None,
@@ -68,10 +64,7 @@ impl Events {
 
 async fn gateway(keepalive: Duration) -> (TestRedis, TestGateway) {
     let redis = TestRedis::start();
-    let limits = Limits {
-        sse_keepalive: keepalive,
-        ..Limits::default()
-    };
+    let limits = Limits { sse_keepalive: keepalive, ..Limits::default() };
     let gw = TestGateway::single_with(&redis.url(), limits, UpstreamOptions::default()).await;
     (redis, gw)
 }
@@ -87,31 +80,15 @@ async fn subscribe_streams_messages_and_releases_the_subscription_on_disconnect(
     let mut first = Events::open(&gw, "/subscribe/chat").await;
     assert_eq!(first.next_data().await.unwrap(), "data: subscribe,chat,1");
     let mut second = Events::open(&gw, "/subscribe/chat").await;
-    assert_eq!(
-        second.next_data().await.unwrap(),
-        "data: subscribe,chat,1",
-        "each stream counts alone"
-    );
-    assert_eq!(
-        gw.post("/publish/chat/hello%2C%20world", "", TOKEN).await.1,
-        json!({"result": 2})
-    );
-    assert_eq!(
-        first.next_data().await.unwrap(),
-        "data: message,chat,hello, world"
-    );
-    assert_eq!(
-        second.next_data().await.unwrap(),
-        "data: message,chat,hello, world"
-    );
+    assert_eq!(second.next_data().await.unwrap(), "data: subscribe,chat,1", "each stream counts alone");
+    assert_eq!(gw.post("/publish/chat/hello%2C%20world", "", TOKEN).await.1, json!({"result": 2}));
+    assert_eq!(first.next_data().await.unwrap(), "data: message,chat,hello, world");
+    assert_eq!(second.next_data().await.unwrap(), "data: message,chat,hello, world");
     drop(first);
     drop(second);
     let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
     while numsub(&gw, "chat").await > 0 {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the Redis subscription outlived its client"
-        );
+        assert!(tokio::time::Instant::now() < deadline, "the Redis subscription outlived its client");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
@@ -120,15 +97,9 @@ async fn subscribe_streams_messages_and_releases_the_subscription_on_disconnect(
 async fn psubscribe_streams_pattern_messages() {
     let (_redis, gw) = gateway(Duration::from_secs(15)).await;
     let mut events = Events::open(&gw, "/psubscribe/news.*").await;
-    assert_eq!(
-        events.next_data().await.unwrap(),
-        "data: psubscribe,news.*,1"
-    );
+    assert_eq!(events.next_data().await.unwrap(), "data: psubscribe,news.*,1");
     gw.post("/publish/news.sport/goal", "", TOKEN).await;
-    assert_eq!(
-        events.next_data().await.unwrap(),
-        "data: pmessage,news.*,news.sport,goal"
-    );
+    assert_eq!(events.next_data().await.unwrap(), "data: pmessage,news.*,news.sport,goal");
 }
 
 #[tokio::test]
@@ -136,12 +107,8 @@ async fn line_breaks_in_payloads_cannot_forge_events() {
     let (_redis, gw) = gateway(Duration::from_secs(15)).await;
     let mut events = Events::open(&gw, "/subscribe/c").await;
     events.next_data().await.unwrap();
-    gw.post("/publish/c", "one\r\n\r\ndata: forged\nthree", TOKEN)
-        .await;
-    assert_eq!(
-        events.next_data().await.unwrap(),
-        "data: message,c,one\ndata: \ndata: data: forged\ndata: three"
-    );
+    gw.post("/publish/c", "one\r\n\r\ndata: forged\nthree", TOKEN).await;
+    assert_eq!(events.next_data().await.unwrap(), "data: message,c,one\ndata: \ndata: data: forged\ndata: three");
     let (status, body) = gw.post("/subscribe/bad%0Aname", "", TOKEN).await;
     assert_eq!(status, 400);
     assert!(body["error"].as_str().unwrap().contains("CR or LF"));
@@ -163,14 +130,8 @@ async fn monitor_streams_every_command() {
     gw.command(json!(["set", "watched", "1"])).await;
     // The gateway's own connection set-up (CLIENT SETINFO on Redis 7.2+) may come first.
     loop {
-        let line = events
-            .next_data()
-            .await
-            .expect("the stream ended before the SET was reported");
-        assert!(
-            line.starts_with("data: ") && line.contains(" ["),
-            "not a MONITOR line: {line}"
-        );
+        let line = events.next_data().await.expect("the stream ended before the SET was reported");
+        assert!(line.starts_with("data: ") && line.contains(" ["), "not a MONITOR line: {line}");
         if line.contains(r#""set" "watched" "1""#) {
             break;
         }
@@ -182,8 +143,6 @@ async fn shutdown_ends_open_streams() {
     let (_redis, gw) = gateway(Duration::from_secs(15)).await;
     let mut events = Events::open(&gw, "/subscribe/c").await;
     events.next_data().await.unwrap();
-    tokio::time::timeout(Duration::from_secs(5), gw.shutdown())
-        .await
-        .expect("shutdown waited on an SSE stream");
+    tokio::time::timeout(Duration::from_secs(5), gw.shutdown()).await.expect("shutdown waited on an SSE stream");
     assert_eq!(events.next().await, None, "the stream ends cleanly");
 }

@@ -8,13 +8,7 @@ use super::setup;
 #[tokio::test]
 async fn transaction_results_and_runtime_errors_in_place() {
     let (_redis, gw) = setup().await;
-    let (status, body) = gw
-        .post(
-            "/multi-exec",
-            r#"[["set","t","a"],["incr","t"],["get","t"]]"#,
-            TOKEN,
-        )
-        .await;
+    let (status, body) = gw.post("/multi-exec", r#"[["set","t","a"],["incr","t"],["get","t"]]"#, TOKEN).await;
     assert_eq!(status, 200);
     assert_eq!(
         body,
@@ -25,41 +19,22 @@ async fn transaction_results_and_runtime_errors_in_place() {
 #[tokio::test]
 async fn a_queueing_error_discards_the_whole_transaction() {
     let (redis, gw) = setup().await;
-    let (status, body) = gw
-        .post("/multi-exec", r#"[["set","t","a"],["incr"]]"#, TOKEN)
-        .await;
+    let (status, body) = gw.post("/multi-exec", r#"[["set","t","a"],["incr"]]"#, TOKEN).await;
     assert_eq!(status, 400);
-    assert_eq!(
-        body,
-        json!({"error": "ERR wrong number of arguments for 'incr' command"})
-    );
-    let exists: i64 = redis::cmd("EXISTS")
-        .arg("t")
-        .query(&mut redis.connection())
-        .unwrap();
+    assert_eq!(body, json!({"error": "ERR wrong number of arguments for 'incr' command"}));
+    let exists: i64 = redis::cmd("EXISTS").arg("t").query(&mut redis.connection()).unwrap();
     assert_eq!(exists, 0, "nothing of a discarded transaction is applied");
     // The shared connection is not left inside a MULTI.
-    assert_eq!(
-        gw.command(json!(["set", "after", "1"])).await,
-        (200, json!({"result": "OK"}))
-    );
+    assert_eq!(gw.command(json!(["set", "after", "1"])).await, (200, json!({"result": "OK"})));
 }
 
 #[tokio::test]
 async fn a_refused_command_discards_the_whole_transaction_before_redis_sees_it() {
     let (redis, gw) = setup().await;
-    let (status, body) = gw
-        .post("/multi-exec", r#"[["set","t","a"],["watch","t"]]"#, TOKEN)
-        .await;
+    let (status, body) = gw.post("/multi-exec", r#"[["set","t","a"],["watch","t"]]"#, TOKEN).await;
     assert_eq!(status, 400);
-    assert!(body["error"]
-        .as_str()
-        .unwrap()
-        .contains("'watch' is not supported"));
-    let exists: i64 = redis::cmd("EXISTS")
-        .arg("t")
-        .query(&mut redis.connection())
-        .unwrap();
+    assert!(body["error"].as_str().unwrap().contains("'watch' is not supported"));
+    let exists: i64 = redis::cmd("EXISTS").arg("t").query(&mut redis.connection()).unwrap();
     assert_eq!(exists, 0);
 }
 
@@ -90,8 +65,5 @@ async fn fifty_concurrent_transactions_on_the_same_keys_stay_atomic() {
     for task in tasks {
         task.await.unwrap();
     }
-    assert_eq!(
-        gw.command(json!(["get", "counter"])).await.1,
-        json!({"result": "100"})
-    );
+    assert_eq!(gw.command(json!(["get", "counter"])).await.1, json!({"result": "100"}));
 }

@@ -5,42 +5,17 @@ use redisgate_test_support::{TestPlatform, JWT_SECRET};
 use serde_json::{json, Value};
 
 /// Every organization-scoped route: (method, path, body, what it needs).
-fn routes(
-    org: &str,
-    instance: &str,
-    key: &str,
-    user: &str,
-) -> Vec<(&'static str, String, Option<Value>, Need)> {
+fn routes(org: &str, instance: &str, key: &str, user: &str) -> Vec<(&'static str, String, Option<Value>, Need)> {
     let o = format!("/api/organizations/{org}");
     let i = format!("{o}/redis-instances/{instance}");
     vec![
         ("GET", o.clone(), None, Need::Read),
-        (
-            "PATCH",
-            o.clone(),
-            Some(json!({"name": "renamed"})),
-            Need::Own,
-        ),
+        ("PATCH", o.clone(), Some(json!({"name": "renamed"})), Need::Own),
         ("GET", format!("{o}/members"), None, Need::UserRead),
-        (
-            "POST",
-            format!("{o}/members"),
-            Some(json!({"email": "nobody@example.com", "role": "member"})),
-            Need::Admin,
-        ),
-        (
-            "PATCH",
-            format!("{o}/members/{user}"),
-            Some(json!({"role": "admin"})),
-            Need::Admin,
-        ),
+        ("POST", format!("{o}/members"), Some(json!({"email": "nobody@example.com", "role": "member"})), Need::Admin),
+        ("PATCH", format!("{o}/members/{user}"), Some(json!({"role": "admin"})), Need::Admin),
         ("GET", format!("{o}/api-keys"), None, Need::Admin),
-        (
-            "POST",
-            format!("{o}/api-keys"),
-            Some(json!({"name": "k", "scopes": ["data:read"]})),
-            Need::Admin,
-        ),
+        ("POST", format!("{o}/api-keys"), Some(json!({"name": "k", "scopes": ["data:read"]})), Need::Admin),
         ("DELETE", format!("{o}/api-keys/{key}"), None, Need::Admin),
         ("GET", format!("{o}/redis-instances"), None, Need::Read),
         (
@@ -50,21 +25,11 @@ fn routes(
             Need::Manage,
         ),
         ("GET", i.clone(), None, Need::Read),
-        (
-            "PATCH",
-            i.clone(),
-            Some(json!({"max_memory": 2097152})),
-            Need::Manage,
-        ),
+        ("PATCH", i.clone(), Some(json!({"max_memory": 2097152})), Need::Manage),
         ("GET", format!("{i}/status"), None, Need::Read),
         ("PUT", format!("{i}/status"), None, Need::Manage),
         ("GET", format!("{i}/credentials"), None, Need::Manage),
-        (
-            "POST",
-            format!("{i}/credentials/rotate"),
-            None,
-            Need::Manage,
-        ),
+        ("POST", format!("{i}/credentials/rotate"), None, Need::Manage),
         ("DELETE", i, None, Need::Manage),
         ("DELETE", o, None, Need::Own),
     ]
@@ -86,10 +51,8 @@ async fn every_route_refuses_callers_that_may_not_use_it() {
     let org = platform.organization(&owner, "org-a").await;
     let created = platform.running_instance(&owner, &org, "authz-a").await;
     let instance = created["instance"]["id"].as_str().unwrap().to_owned();
-    let owner_id = platform.api("GET", "/api/me", Some(&owner), None).await.1["user"]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let owner_id =
+        platform.api("GET", "/api/me", Some(&owner), None).await.1["user"]["id"].as_str().unwrap().to_owned();
 
     // Another organization's owner, a plain member of A, and keys of A with various scopes.
     let outsider = platform.user("owner@b.example").await;
@@ -97,15 +60,7 @@ async fn every_route_refuses_callers_that_may_not_use_it() {
     let member = platform.user("member@a.example").await;
     let add = json!({"email": "member@a.example", "role": "member"});
     assert_eq!(
-        platform
-            .api(
-                "POST",
-                &format!("/api/organizations/{org}/members"),
-                Some(&owner),
-                Some(add)
-            )
-            .await
-            .0,
+        platform.api("POST", &format!("/api/organizations/{org}/members"), Some(&owner), Some(add)).await.0,
         201
     );
     let key = |scopes: Value| {
@@ -113,109 +68,56 @@ async fn every_route_refuses_callers_that_may_not_use_it() {
         let (owner, org) = (owner.clone(), org.clone());
         async move {
             let body = json!({"name": "k", "scopes": scopes});
-            let (status, key) = platform
-                .api(
-                    "POST",
-                    &format!("/api/organizations/{org}/api-keys"),
-                    Some(&owner),
-                    Some(body),
-                )
-                .await;
+            let (status, key) =
+                platform.api("POST", &format!("/api/organizations/{org}/api-keys"), Some(&owner), Some(body)).await;
             assert_eq!(status, 201, "{key}");
-            (
-                key["secret"].as_str().unwrap().to_owned(),
-                key["id"].as_str().unwrap().to_owned(),
-            )
+            (key["secret"].as_str().unwrap().to_owned(), key["id"].as_str().unwrap().to_owned())
         }
     };
     let (data_key, data_key_id) = key(json!(["data:read"])).await;
     let (manage_key, _) = key(json!(["instances:manage"])).await;
     let outsider_key = {
         let body = json!({"name": "k", "scopes": ["instances:manage", "data:write"]});
-        platform
-            .api(
-                "POST",
-                &format!("/api/organizations/{org_b}/api-keys"),
-                Some(&outsider),
-                Some(body),
-            )
-            .await
-            .1["secret"]
+        platform.api("POST", &format!("/api/organizations/{org_b}/api-keys"), Some(&outsider), Some(body)).await.1
+            ["secret"]
             .as_str()
             .unwrap()
             .to_owned()
     };
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64;
-    let expired = JwtKeys::new(JWT_SECRET.as_bytes())
-        .unwrap()
-        .issue(&owner_id, now - 7200, 60)
-        .unwrap();
-    let forged = JwtKeys::new(b"not-the-platform-secret-not-the-platform")
-        .unwrap()
-        .issue(&owner_id, now, 600)
-        .unwrap();
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+    let expired = JwtKeys::new(JWT_SECRET.as_bytes()).unwrap().issue(&owner_id, now - 7200, 60).unwrap();
+    let forged = JwtKeys::new(b"not-the-platform-secret-not-the-platform").unwrap().issue(&owner_id, now, 600).unwrap();
 
     for (method, path, body, need) in routes(&org, &instance, &data_key_id, &owner_id) {
-        let call =
-            async |token: Option<&str>| platform.api(method, &path, token, body.clone()).await;
-        for token in [
-            None,
-            Some(expired.as_str()),
-            Some(forged.as_str()),
-            Some("rgk_not-a-real-key"),
-        ] {
+        let call = async |token: Option<&str>| platform.api(method, &path, token, body.clone()).await;
+        for token in [None, Some(expired.as_str()), Some(forged.as_str()), Some("rgk_not-a-real-key")] {
             let (status, reply) = call(token).await;
             assert_eq!(status, 401, "{method} {path} with {token:?}: {reply}");
             assert!(reply["error"].is_string());
         }
         // Outsiders learn nothing: the same 404 as for an organization that does not exist.
         let (status, reply) = call(Some(&outsider)).await;
-        assert_eq!(
-            status, 404,
-            "{method} {path} by another organization's owner: {reply}"
-        );
+        assert_eq!(status, 404, "{method} {path} by another organization's owner: {reply}");
         assert!(!reply.to_string().contains("authz-a") && !reply.to_string().contains("org-a"));
         let (status, _) = call(Some(&outsider_key)).await;
-        assert_eq!(
-            status, 404,
-            "{method} {path} with another organization's key"
-        );
+        assert_eq!(status, 404, "{method} {path} with another organization's key");
         // A data-only key manages nothing.
-        assert_eq!(
-            call(Some(&data_key)).await.0,
-            403,
-            "{method} {path} with a data:read key"
-        );
+        assert_eq!(call(Some(&data_key)).await.0, 403, "{method} {path} with a data:read key");
         // A plain member reads but does not manage.
         let (status, reply) = call(Some(&member)).await;
         match need {
-            Need::Read | Need::UserRead => assert!(
-                status < 300,
-                "{method} {path} by a member: {status} {reply}"
-            ),
+            Need::Read | Need::UserRead => assert!(status < 300, "{method} {path} by a member: {status} {reply}"),
             _ => assert_eq!(status, 403, "{method} {path} by a member: {reply}"),
         }
         // An instances:manage key reaches exactly the instance routes.
         let (status, reply) = call(Some(&manage_key)).await;
         match need {
-            Need::Read | Need::Manage => assert!(
-                status < 300,
-                "{method} {path} by a manage key: {status} {reply}"
-            ),
+            Need::Read | Need::Manage => assert!(status < 300, "{method} {path} by a manage key: {status} {reply}"),
             _ => assert_eq!(status, 403, "{method} {path} by a manage key: {reply}"),
         }
     }
     // Nothing of all that reached organization B.
-    let (_, instances) = platform
-        .api(
-            "GET",
-            &format!("/api/organizations/{org_b}/redis-instances"),
-            Some(&outsider),
-            None,
-        )
-        .await;
+    let (_, instances) =
+        platform.api("GET", &format!("/api/organizations/{org_b}/redis-instances"), Some(&outsider), None).await;
     assert_eq!(instances["items"], json!([]));
 }

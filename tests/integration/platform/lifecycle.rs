@@ -14,31 +14,16 @@ async fn a_restarted_platform_brings_instances_back_with_their_data_and_tokens()
     let org = platform.organization(&jwt, "restart").await;
     let created = platform.running_instance(&jwt, &org, "durable").await;
     let token = created["credentials"]["token"].as_str().unwrap().to_owned();
-    assert_eq!(
-        data(&platform, "durable", &token, "/set/kept/yes").await.0,
-        200
-    );
+    assert_eq!(data(&platform, "durable", &token, "/set/kept/yes").await.0, 200);
 
     let platform = platform.restart().await;
     let id = created["instance"]["id"].as_str().unwrap();
     let jwt = {
         let credentials = json!({"email": "r@example.com", "password": "correct horse 1"});
-        platform
-            .api("POST", "/api/auth/login", None, Some(credentials))
-            .await
-            .1["token"]
-            .as_str()
-            .unwrap()
-            .to_owned()
+        platform.api("POST", "/api/auth/login", None, Some(credentials)).await.1["token"].as_str().unwrap().to_owned()
     };
-    assert_eq!(
-        platform.wait_status(&jwt, &org, id, "running").await,
-        "running"
-    );
-    assert_eq!(
-        data(&platform, "durable", &token, "/get/kept").await,
-        (200, json!({"result": "yes"}))
-    );
+    assert_eq!(platform.wait_status(&jwt, &org, id, "running").await, "running");
+    assert_eq!(data(&platform, "durable", &token, "/get/kept").await, (200, json!({"result": "yes"})));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -47,44 +32,16 @@ async fn a_failed_provisioning_leaves_nothing_behind() {
     let jwt = platform.user("f@example.com").await;
     let org = platform.organization(&jwt, "failing").await;
     let body = json!({"name": "doomed", "max_memory": 1048576, "redis_version": "7"});
-    let (status, created) = platform
-        .api(
-            "POST",
-            &format!("/api/organizations/{org}/redis-instances"),
-            Some(&jwt),
-            Some(body),
-        )
-        .await;
+    let (status, created) =
+        platform.api("POST", &format!("/api/organizations/{org}/redis-instances"), Some(&jwt), Some(body)).await;
     assert_eq!(status, 201);
     let id = created["instance"]["id"].as_str().unwrap();
-    assert_eq!(
-        platform.wait_status(&jwt, &org, id, "failed").await,
-        "failed"
-    );
-    let (_, status) = platform
-        .api(
-            "GET",
-            &format!("/api/organizations/{org}/redis-instances/{id}/status"),
-            Some(&jwt),
-            None,
-        )
-        .await;
-    assert!(
-        status["message"]
-            .as_str()
-            .unwrap()
-            .contains("exited before it was ready"),
-        "{status}"
-    );
+    assert_eq!(platform.wait_status(&jwt, &org, id, "failed").await, "failed");
+    let (_, status) =
+        platform.api("GET", &format!("/api/organizations/{org}/redis-instances/{id}/status"), Some(&jwt), None).await;
+    assert!(status["message"].as_str().unwrap().contains("exited before it was ready"), "{status}");
     assert_eq!(status["endpoint"], json!(null));
-    assert!(
-        !platform.state_dir().join("instances").join(id).exists(),
-        "a failed instance left data behind"
-    );
+    assert!(!platform.state_dir().join("instances").join(id).exists(), "a failed instance left data behind");
     let token = created["credentials"]["token"].as_str().unwrap();
-    assert_eq!(
-        data(&platform, "doomed", token, "/ping").await.0,
-        404,
-        "a failed instance is not served"
-    );
+    assert_eq!(data(&platform, "doomed", token, "/ping").await.0, 404, "a failed instance is not served");
 }

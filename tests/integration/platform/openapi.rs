@@ -16,41 +16,18 @@ async fn openapi_lists_every_route_with_its_methods() {
         ("/api/organizations", &["get", "post"]),
         ("/api/organizations/{org_id}", &["get", "patch", "delete"]),
         ("/api/organizations/{org_id}/members", &["get", "post"]),
-        (
-            "/api/organizations/{org_id}/members/{user_id}",
-            &["patch", "delete"],
-        ),
+        ("/api/organizations/{org_id}/members/{user_id}", &["patch", "delete"]),
         ("/api/organizations/{org_id}/api-keys", &["get", "post"]),
         ("/api/organizations/{org_id}/api-keys/{key_id}", &["delete"]),
-        (
-            "/api/organizations/{org_id}/redis-instances",
-            &["get", "post"],
-        ),
-        (
-            "/api/organizations/{org_id}/redis-instances/{instance_id}",
-            &["get", "patch", "delete"],
-        ),
-        (
-            "/api/organizations/{org_id}/redis-instances/{instance_id}/status",
-            &["get", "put"],
-        ),
-        (
-            "/api/organizations/{org_id}/redis-instances/{instance_id}/credentials",
-            &["get"],
-        ),
-        (
-            "/api/organizations/{org_id}/redis-instances/{instance_id}/credentials/rotate",
-            &["post"],
-        ),
+        ("/api/organizations/{org_id}/redis-instances", &["get", "post"]),
+        ("/api/organizations/{org_id}/redis-instances/{instance_id}", &["get", "patch", "delete"]),
+        ("/api/organizations/{org_id}/redis-instances/{instance_id}/status", &["get", "put"]),
+        ("/api/organizations/{org_id}/redis-instances/{instance_id}/credentials", &["get"]),
+        ("/api/organizations/{org_id}/redis-instances/{instance_id}/credentials/rotate", &["post"]),
     ] {
-        let entry = paths
-            .get(path)
-            .unwrap_or_else(|| panic!("{path} is not documented"));
+        let entry = paths.get(path).unwrap_or_else(|| panic!("{path} is not documented"));
         for method in methods {
-            assert!(
-                entry.get(*method).is_some(),
-                "{method} {path} is not documented"
-            );
+            assert!(entry.get(*method).is_some(), "{method} {path} is not documented");
         }
     }
     assert!(doc["components"]["schemas"]["InstanceView"].is_object());

@@ -14,10 +14,7 @@ async fn expect(
 ) {
     let (code, reply) = platform.api(method, path, token, Some(body.clone())).await;
     assert_eq!(code, status, "{method} {path} {body}: {reply}");
-    assert!(
-        reply.to_string().contains(needle),
-        "{method} {path} {body}: {reply} should mention {needle:?}"
-    );
+    assert!(reply.to_string().contains(needle), "{method} {path} {body}: {reply} should mention {needle:?}");
 }
 
 async fn raw(platform: &TestPlatform, path: &str, token: &str, body: &str) -> (u16, Value) {
@@ -38,26 +35,9 @@ async fn every_route_explains_bad_input_and_writes_nothing() {
     let p = &platform;
     // Registration and login.
     let register = "/api/auth/register";
-    expect(
-        p,
-        "POST",
-        register,
-        None,
-        json!({"email": "not-an-email", "password": "correct horse 1"}),
-        422,
-        "email",
-    )
-    .await;
-    expect(
-        p,
-        "POST",
-        register,
-        None,
-        json!({"email": "a@b.example", "password": "short"}),
-        422,
-        "password",
-    )
-    .await;
+    expect(p, "POST", register, None, json!({"email": "not-an-email", "password": "correct horse 1"}), 422, "email")
+        .await;
+    expect(p, "POST", register, None, json!({"email": "a@b.example", "password": "short"}), 422, "password").await;
     expect(
         p,
         "POST",
@@ -68,16 +48,7 @@ async fn every_route_explains_bad_input_and_writes_nothing() {
         "password",
     )
     .await;
-    expect(
-        p,
-        "POST",
-        register,
-        None,
-        json!({"email": 5, "password": "correct horse 1"}),
-        422,
-        "email",
-    )
-    .await;
+    expect(p, "POST", register, None, json!({"email": 5, "password": "correct horse 1"}), 422, "email").await;
     expect(
         p,
         "POST",
@@ -100,206 +71,46 @@ async fn every_route_explains_bad_input_and_writes_nothing() {
     )
     .await;
     let (wrong, wrong_body) = p
-        .api(
-            "POST",
-            "/api/auth/login",
-            None,
-            Some(json!({"email": "a@b.example", "password": "wrong horse 1"})),
-        )
+        .api("POST", "/api/auth/login", None, Some(json!({"email": "a@b.example", "password": "wrong horse 1"})))
         .await;
     let (unknown, unknown_body) = p
-        .api(
-            "POST",
-            "/api/auth/login",
-            None,
-            Some(json!({"email": "zz@b.example", "password": "wrong horse 1"})),
-        )
+        .api("POST", "/api/auth/login", None, Some(json!({"email": "zz@b.example", "password": "wrong horse 1"})))
         .await;
     assert_eq!((wrong, unknown), (401, 401));
-    assert_eq!(
-        wrong_body, unknown_body,
-        "login must not tell which emails exist"
-    );
+    assert_eq!(wrong_body, unknown_body, "login must not tell which emails exist");
     assert_eq!(raw(p, register, "", "{not json").await.0, 400);
 
     // Organizations.
     let orgs = "/api/organizations";
-    expect(
-        p,
-        "POST",
-        orgs,
-        Some(&token),
-        json!({"name": "x".repeat(101), "slug": "ok-slug"}),
-        422,
-        "name",
-    )
-    .await;
-    expect(
-        p,
-        "POST",
-        orgs,
-        Some(&token),
-        json!({"name": "Acme", "slug": "Not A Slug"}),
-        422,
-        "slug",
-    )
-    .await;
-    expect(
-        p,
-        "POST",
-        orgs,
-        Some(&token),
-        json!({"name": "Acme"}),
-        422,
-        "slug",
-    )
-    .await;
-    expect(
-        p,
-        "POST",
-        orgs,
-        Some(&token),
-        json!({"name": "Acme", "slug": "acme", "x": 1}),
-        422,
-        "unknown field",
-    )
-    .await;
+    expect(p, "POST", orgs, Some(&token), json!({"name": "x".repeat(101), "slug": "ok-slug"}), 422, "name").await;
+    expect(p, "POST", orgs, Some(&token), json!({"name": "Acme", "slug": "Not A Slug"}), 422, "slug").await;
+    expect(p, "POST", orgs, Some(&token), json!({"name": "Acme"}), 422, "slug").await;
+    expect(p, "POST", orgs, Some(&token), json!({"name": "Acme", "slug": "acme", "x": 1}), 422, "unknown field").await;
     let org = p.organization(&token, "acme").await;
-    expect(
-        p,
-        "POST",
-        orgs,
-        Some(&token),
-        json!({"name": "Other", "slug": "acme"}),
-        409,
-        "slug",
-    )
-    .await;
+    expect(p, "POST", orgs, Some(&token), json!({"name": "Other", "slug": "acme"}), 409, "slug").await;
     let (_, listed) = p.api("GET", orgs, Some(&token), None).await;
-    assert_eq!(
-        listed["items"].as_array().unwrap().len(),
-        1,
-        "failed creations wrote nothing: {listed}"
-    );
-    assert_eq!(
-        p.api("GET", "/api/organizations?limit=abc", Some(&token), None)
-            .await
-            .0,
-        422
-    );
-    assert_eq!(
-        p.api("GET", "/api/organizations/not-a-uuid", Some(&token), None)
-            .await
-            .0,
-        404
-    );
-    assert_eq!(
-        p.api("GET", "/api/nothing-here", Some(&token), None)
-            .await
-            .0,
-        404
-    );
+    assert_eq!(listed["items"].as_array().unwrap().len(), 1, "failed creations wrote nothing: {listed}");
+    assert_eq!(p.api("GET", "/api/organizations?limit=abc", Some(&token), None).await.0, 422);
+    assert_eq!(p.api("GET", "/api/organizations/not-a-uuid", Some(&token), None).await.0, 404);
+    assert_eq!(p.api("GET", "/api/nothing-here", Some(&token), None).await.0, 404);
     assert_eq!(p.api("PUT", orgs, Some(&token), None).await.0, 405);
 
     // Members.
     let members = format!("/api/organizations/{org}/members");
-    expect(
-        p,
-        "POST",
-        &members,
-        Some(&token),
-        json!({"email": "bad", "role": "member"}),
-        422,
-        "email",
-    )
-    .await;
-    expect(
-        p,
-        "POST",
-        &members,
-        Some(&token),
-        json!({"email": "x@y.example", "role": "emperor"}),
-        422,
-        "role",
-    )
-    .await;
-    expect(
-        p,
-        "POST",
-        &members,
-        Some(&token),
-        json!({"email": "nobody@y.example", "role": "member"}),
-        404,
-        "user",
-    )
-    .await;
-    expect(
-        p,
-        "POST",
-        &members,
-        Some(&token),
-        json!({"email": "a@b.example", "role": "member"}),
-        409,
-        "already",
-    )
-    .await;
-    let me = p.api("GET", "/api/me", Some(&token), None).await.1["user"]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    expect(
-        p,
-        "PATCH",
-        &format!("{members}/{me}"),
-        Some(&token),
-        json!({"role": "member"}),
-        409,
-        "last owner",
-    )
-    .await;
+    expect(p, "POST", &members, Some(&token), json!({"email": "bad", "role": "member"}), 422, "email").await;
+    expect(p, "POST", &members, Some(&token), json!({"email": "x@y.example", "role": "emperor"}), 422, "role").await;
+    expect(p, "POST", &members, Some(&token), json!({"email": "nobody@y.example", "role": "member"}), 404, "user")
+        .await;
+    expect(p, "POST", &members, Some(&token), json!({"email": "a@b.example", "role": "member"}), 409, "already").await;
+    let me = p.api("GET", "/api/me", Some(&token), None).await.1["user"]["id"].as_str().unwrap().to_owned();
+    expect(p, "PATCH", &format!("{members}/{me}"), Some(&token), json!({"role": "member"}), 409, "last owner").await;
 
     // API keys.
     let keys = format!("/api/organizations/{org}/api-keys");
-    expect(
-        p,
-        "POST",
-        &keys,
-        Some(&token),
-        json!({"name": "", "scopes": ["data:read"]}),
-        422,
-        "name",
-    )
-    .await;
-    expect(
-        p,
-        "POST",
-        &keys,
-        Some(&token),
-        json!({"name": "k", "scopes": ["root"]}),
-        422,
-        "scopes",
-    )
-    .await;
-    expect(
-        p,
-        "POST",
-        &keys,
-        Some(&token),
-        json!({"name": "k", "scopes": []}),
-        422,
-        "scopes",
-    )
-    .await;
-    expect(
-        p,
-        "POST",
-        &keys,
-        Some(&token),
-        json!({"name": "k", "scopes": "data:read"}),
-        422,
-        "scopes",
-    )
-    .await;
+    expect(p, "POST", &keys, Some(&token), json!({"name": "", "scopes": ["data:read"]}), 422, "name").await;
+    expect(p, "POST", &keys, Some(&token), json!({"name": "k", "scopes": ["root"]}), 422, "scopes").await;
+    expect(p, "POST", &keys, Some(&token), json!({"name": "k", "scopes": []}), 422, "scopes").await;
+    expect(p, "POST", &keys, Some(&token), json!({"name": "k", "scopes": "data:read"}), 422, "scopes").await;
     let other_instance = "00000000-0000-4000-8000-000000000000";
     expect(
         p,
@@ -311,10 +122,7 @@ async fn every_route_explains_bad_input_and_writes_nothing() {
         "instance",
     )
     .await;
-    assert_eq!(
-        p.api("GET", &keys, Some(&token), None).await.1["items"],
-        json!([])
-    );
+    assert_eq!(p.api("GET", &keys, Some(&token), None).await.1["items"], json!([]));
 
     // Instances.
     let instances = format!("/api/organizations/{org}/redis-instances");
@@ -328,10 +136,7 @@ async fn every_route_explains_bad_input_and_writes_nothing() {
         .await;
     assert_eq!(code, 422);
     for field in ["name", "max_memory", "redis_version"] {
-        assert!(
-            reply["fields"][field].is_string(),
-            "{field} missing in {reply}"
-        );
+        assert!(reply["fields"][field].is_string(), "{field} missing in {reply}");
     }
     expect(
         p,
@@ -363,12 +168,17 @@ async fn every_route_explains_bad_input_and_writes_nothing() {
         "unknown field",
     )
     .await;
-    expect(p, "POST", &instances, Some(&token), json!({"name": "ok-name", "organization_id": other_instance, "max_memory": 1048576, "redis_version": "7"}), 422, "organization_id").await;
-    assert_eq!(
-        p.api("GET", &instances, Some(&token), None).await.1["items"],
-        json!([]),
-        "nothing half-written"
-    );
+    expect(
+        p,
+        "POST",
+        &instances,
+        Some(&token),
+        json!({"name": "ok-name", "organization_id": other_instance, "max_memory": 1048576, "redis_version": "7"}),
+        422,
+        "organization_id",
+    )
+    .await;
+    assert_eq!(p.api("GET", &instances, Some(&token), None).await.1["items"], json!([]), "nothing half-written");
     let created = p.running_instance(&token, &org, "taken").await;
     let other = p.user("b@b.example").await;
     let other_org = p.organization(&other, "other").await;
@@ -384,27 +194,10 @@ async fn every_route_explains_bad_input_and_writes_nothing() {
     )
     .await;
     let id = created["instance"]["id"].as_str().unwrap();
-    expect(
-        p,
-        "PATCH",
-        &format!("{instances}/{id}"),
-        Some(&token),
-        json!({"max_memory": 1}),
-        422,
-        "max_memory",
-    )
-    .await;
-    let (code, patched) = p
-        .api(
-            "PATCH",
-            &format!("{instances}/{id}"),
-            Some(&token),
-            Some(json!({"max_memory": 2097152})),
-        )
-        .await;
+    expect(p, "PATCH", &format!("{instances}/{id}"), Some(&token), json!({"max_memory": 1}), 422, "max_memory").await;
+    let (code, patched) =
+        p.api("PATCH", &format!("{instances}/{id}"), Some(&token), Some(json!({"max_memory": 2097152}))).await;
     assert_eq!((code, patched["max_memory"].as_i64()), (200, Some(2097152)));
-    let dirs = std::fs::read_dir(p.state_dir().join("instances"))
-        .unwrap()
-        .count();
+    let dirs = std::fs::read_dir(p.state_dir().join("instances")).unwrap().count();
     assert_eq!(dirs, 1, "only the one created instance has data");
 }

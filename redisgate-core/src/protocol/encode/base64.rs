@@ -27,9 +27,7 @@ pub fn write_quoted(out: &mut Vec<u8>, bytes: &[u8]) {
     out.push(b'"');
     let start = out.len();
     out.resize(start + bytes.len().div_ceil(3) * 4, 0);
-    let written = STANDARD
-        .encode_slice(bytes, &mut out[start..])
-        .unwrap_or_default();
+    let written = STANDARD.encode_slice(bytes, &mut out[start..]).unwrap_or_default();
     out.truncate(start + written);
     out.push(b'"');
 }

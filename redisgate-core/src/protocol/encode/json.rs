@@ -98,9 +98,7 @@ fn write_value(out: &mut Vec<u8>, value: &Value, base64: Option<Depth>) -> Resul
 
 fn write_status(out: &mut Vec<u8>, status: &str, base64: Option<Depth>) {
     match base64 {
-        Some(depth) if !b64::keeps_status_raw(status, depth) => {
-            b64::write_quoted(out, status.as_bytes())
-        }
+        Some(depth) if !b64::keeps_status_raw(status, depth) => b64::write_quoted(out, status.as_bytes()),
         _ => write_text(out, status),
     }
 }

@@ -38,11 +38,7 @@ fn write(out: &mut Vec<u8>, value: &Value) -> Result<()> {
         Value::BulkString(bytes) => bulk(out, bytes),
         Value::VerbatimString { text, .. } => bulk(out, text.as_bytes()),
         Value::Double(d) => bulk(out, d.to_string().as_bytes()),
-        Value::ServerError(e) => line(
-            out,
-            b'-',
-            error_text(e).replace(['\r', '\n'], " ").as_bytes(),
-        ),
+        Value::ServerError(e) => line(out, b'-', error_text(e).replace(['\r', '\n'], " ").as_bytes()),
         Value::Array(items) | Value::Set(items) | Value::Push { data: items, .. } => {
             line(out, b'*', items.len().to_string().as_bytes());
             for item in items {

@@ -62,11 +62,7 @@ impl NewApiKey<'_> {
     /// # Errors
     /// Database errors.
     pub async fn insert(&self, conn: &mut AsyncPgConnection) -> QueryResult<ApiKey> {
-        diesel::insert_into(api_keys::table)
-            .values(self)
-            .returning(ApiKey::as_returning())
-            .get_result(conn)
-            .await
+        diesel::insert_into(api_keys::table).values(self).returning(ApiKey::as_returning()).get_result(conn).await
     }
 }
 
@@ -75,10 +71,7 @@ impl ApiKey {
     ///
     /// # Errors
     /// Database errors.
-    pub async fn find_active_by_hash(
-        conn: &mut AsyncPgConnection,
-        hash: &[u8],
-    ) -> QueryResult<Option<Self>> {
+    pub async fn find_active_by_hash(conn: &mut AsyncPgConnection, hash: &[u8]) -> QueryResult<Option<Self>> {
         api_keys::table
             .filter(api_keys::key_hash.eq(hash))
             .filter(api_keys::revoked_at.is_null())
@@ -92,11 +85,7 @@ impl ApiKey {
     ///
     /// # Errors
     /// Database errors.
-    pub async fn list_in(
-        conn: &mut AsyncPgConnection,
-        org: Uuid,
-        page: Page,
-    ) -> QueryResult<Vec<Self>> {
+    pub async fn list_in(conn: &mut AsyncPgConnection, org: Uuid, page: Page) -> QueryResult<Vec<Self>> {
         api_keys::table
             .filter(api_keys::organization_id.eq(org))
             .filter(api_keys::revoked_at.is_null())
@@ -113,11 +102,7 @@ impl ApiKey {
     /// # Errors
     /// Database errors.
     pub async fn all_active(conn: &mut AsyncPgConnection) -> QueryResult<Vec<Self>> {
-        api_keys::table
-            .filter(api_keys::revoked_at.is_null())
-            .select(Self::as_select())
-            .load(conn)
-            .await
+        api_keys::table.filter(api_keys::revoked_at.is_null()).select(Self::as_select()).load(conn).await
     }
 
     /// Revokes key `id` of organization `org`; `false` when there is no such active key.

@@ -32,11 +32,7 @@ impl AuditEntry<'_> {
     /// # Errors
     /// Database errors.
     pub async fn insert(&self, conn: &mut AsyncPgConnection) -> QueryResult<()> {
-        diesel::insert_into(audit_log::table)
-            .values(self)
-            .execute(conn)
-            .await
-            .map(|_| ())
+        diesel::insert_into(audit_log::table).values(self).execute(conn).await.map(|_| ())
     }
 
     /// The newest actions of an organization: (action, target id), newest first (for tests and a future

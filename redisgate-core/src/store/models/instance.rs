@@ -93,11 +93,7 @@ impl Instance {
     ///
     /// # Errors
     /// Database errors.
-    pub async fn find_in(
-        conn: &mut AsyncPgConnection,
-        org: Uuid,
-        id: Uuid,
-    ) -> QueryResult<Option<Self>> {
+    pub async fn find_in(conn: &mut AsyncPgConnection, org: Uuid, id: Uuid) -> QueryResult<Option<Self>> {
         redis_instances::table
             .filter(redis_instances::organization_id.eq(org))
             .filter(redis_instances::id.eq(id))
@@ -112,23 +108,14 @@ impl Instance {
     /// # Errors
     /// Database errors.
     pub async fn find(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<Self>> {
-        redis_instances::table
-            .find(id)
-            .select(Self::as_select())
-            .first(conn)
-            .await
-            .optional()
+        redis_instances::table.find(id).select(Self::as_select()).first(conn).await.optional()
     }
 
     /// An organization's instances, oldest first.
     ///
     /// # Errors
     /// Database errors.
-    pub async fn list_in(
-        conn: &mut AsyncPgConnection,
-        org: Uuid,
-        page: Page,
-    ) -> QueryResult<Vec<Self>> {
+    pub async fn list_in(conn: &mut AsyncPgConnection, org: Uuid, page: Page) -> QueryResult<Vec<Self>> {
         redis_instances::table
             .filter(redis_instances::organization_id.eq(org))
             .order((redis_instances::created_at.asc(), redis_instances::id.asc()))
@@ -144,11 +131,7 @@ impl Instance {
     /// # Errors
     /// Database errors.
     pub async fn all(conn: &mut AsyncPgConnection) -> QueryResult<Vec<Self>> {
-        redis_instances::table
-            .order(redis_instances::created_at.asc())
-            .select(Self::as_select())
-            .load(conn)
-            .await
+        redis_instances::table.order(redis_instances::created_at.asc()).select(Self::as_select()).load(conn).await
     }
 
     /// Moves the instance to `status`.
@@ -179,16 +162,9 @@ impl Instance {
     ///
     /// # Errors
     /// Database errors.
-    pub async fn set_max_memory(
-        conn: &mut AsyncPgConnection,
-        id: Uuid,
-        max_memory: i64,
-    ) -> QueryResult<Self> {
+    pub async fn set_max_memory(conn: &mut AsyncPgConnection, id: Uuid, max_memory: i64) -> QueryResult<Self> {
         diesel::update(redis_instances::table.find(id))
-            .set((
-                redis_instances::max_memory.eq(max_memory),
-                redis_instances::updated_at.eq(Utc::now()),
-            ))
+            .set((redis_instances::max_memory.eq(max_memory), redis_instances::updated_at.eq(Utc::now())))
             .returning(Self::as_returning())
             .get_result(conn)
             .await
@@ -199,9 +175,7 @@ impl Instance {
     /// # Errors
     /// Database errors.
     pub async fn delete(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<usize> {
-        diesel::delete(redis_instances::table.find(id))
-            .execute(conn)
-            .await
+        diesel::delete(redis_instances::table.find(id)).execute(conn).await
     }
 }
 
@@ -217,13 +191,11 @@ impl InstanceToken {
     ) -> QueryResult<()> {
         use diesel_async::AsyncConnection as _;
         conn.transaction(async move |conn| {
-            diesel::update(
-                instance_tokens::table.filter(instance_tokens::instance_id.eq(instance)),
-            )
-            .filter(instance_tokens::revoked_at.is_null())
-            .set(instance_tokens::revoked_at.eq(Some(Utc::now())))
-            .execute(&mut *conn)
-            .await?;
+            diesel::update(instance_tokens::table.filter(instance_tokens::instance_id.eq(instance)))
+                .filter(instance_tokens::revoked_at.is_null())
+                .set(instance_tokens::revoked_at.eq(Some(Utc::now())))
+                .execute(&mut *conn)
+                .await?;
             let rows: Vec<Self> = tokens
                 .into_iter()
                 .map(|(access, token_hash)| Self {
@@ -235,10 +207,7 @@ impl InstanceToken {
                     revoked_at: None,
                 })
                 .collect();
-            diesel::insert_into(instance_tokens::table)
-                .values(&rows)
-                .execute(&mut *conn)
-                .await?;
+            diesel::insert_into(instance_tokens::table).values(&rows).execute(&mut *conn).await?;
             Ok(())
         })
         .await
@@ -249,10 +218,6 @@ impl InstanceToken {
     /// # Errors
     /// Database errors.
     pub async fn all_active(conn: &mut AsyncPgConnection) -> QueryResult<Vec<Self>> {
-        instance_tokens::table
-            .filter(instance_tokens::revoked_at.is_null())
-            .select(Self::as_select())
-            .load(conn)
-            .await
+        instance_tokens::table.filter(instance_tokens::revoked_at.is_null()).select(Self::as_select()).load(conn).await
     }
 }

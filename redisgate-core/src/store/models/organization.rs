@@ -41,19 +41,9 @@ impl Organization {
     ///
     /// # Errors
     /// Database errors; a duplicate slug is a unique violation.
-    pub async fn create(
-        conn: &mut AsyncPgConnection,
-        name: &str,
-        slug: &str,
-        owner: Uuid,
-    ) -> QueryResult<Self> {
+    pub async fn create(conn: &mut AsyncPgConnection, name: &str, slug: &str, owner: Uuid) -> QueryResult<Self> {
         use diesel_async::AsyncConnection as _;
-        let org = Self {
-            id: Uuid::new_v4(),
-            name: name.to_owned(),
-            slug: slug.to_owned(),
-            created_at: Utc::now(),
-        };
+        let org = Self { id: Uuid::new_v4(), name: name.to_owned(), slug: slug.to_owned(), created_at: Utc::now() };
         conn.transaction(async move |conn| {
             let org: Self = diesel::insert_into(organizations::table)
                 .values(&org)
@@ -90,12 +80,7 @@ impl Organization {
     /// # Errors
     /// Database errors.
     pub async fn find(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<Self>> {
-        organizations::table
-            .find(id)
-            .select(Self::as_select())
-            .first(conn)
-            .await
-            .optional()
+        organizations::table.find(id).select(Self::as_select()).first(conn).await.optional()
     }
 
     /// The organizations `user` belongs to, with the user's role, oldest first.
@@ -128,11 +113,7 @@ impl Organization {
         name: Option<&str>,
         slug: Option<&str>,
     ) -> QueryResult<Self> {
-        let current = organizations::table
-            .find(id)
-            .select(Self::as_select())
-            .first(conn)
-            .await?;
+        let current = organizations::table.find(id).select(Self::as_select()).first(conn).await?;
         diesel::update(organizations::table.find(id))
             .set((
                 organizations::name.eq(name.unwrap_or(&current.name)),
@@ -148,9 +129,7 @@ impl Organization {
     /// # Errors
     /// Database errors.
     pub async fn delete(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<usize> {
-        diesel::delete(organizations::table.find(id))
-            .execute(conn)
-            .await
+        diesel::delete(organizations::table.find(id)).execute(conn).await
     }
 }
 
@@ -159,18 +138,8 @@ impl Membership {
     ///
     /// # Errors
     /// Database errors; an existing membership is a unique violation.
-    pub async fn insert(
-        conn: &mut AsyncPgConnection,
-        org: Uuid,
-        user: Uuid,
-        role: &str,
-    ) -> QueryResult<Self> {
-        let membership = Self {
-            organization_id: org,
-            user_id: user,
-            role: role.to_owned(),
-            created_at: Utc::now(),
-        };
+    pub async fn insert(conn: &mut AsyncPgConnection, org: Uuid, user: Uuid, role: &str) -> QueryResult<Self> {
+        let membership = Self { organization_id: org, user_id: user, role: role.to_owned(), created_at: Utc::now() };
         diesel::insert_into(memberships::table)
             .values(&membership)
             .returning(Self::as_returning())
@@ -182,11 +151,7 @@ impl Membership {
     ///
     /// # Errors
     /// Database errors.
-    pub async fn list(
-        conn: &mut AsyncPgConnection,
-        org: Uuid,
-        page: Page,
-    ) -> QueryResult<Vec<(Self, String)>> {
+    pub async fn list(conn: &mut AsyncPgConnection, org: Uuid, page: Page) -> QueryResult<Vec<(Self, String)>> {
         memberships::table
             .inner_join(users::table)
             .filter(memberships::organization_id.eq(org))
@@ -202,29 +167,15 @@ impl Membership {
     ///
     /// # Errors
     /// Database errors.
-    pub async fn find(
-        conn: &mut AsyncPgConnection,
-        org: Uuid,
-        user: Uuid,
-    ) -> QueryResult<Option<Self>> {
-        memberships::table
-            .find((org, user))
-            .select(Self::as_select())
-            .first(conn)
-            .await
-            .optional()
+    pub async fn find(conn: &mut AsyncPgConnection, org: Uuid, user: Uuid) -> QueryResult<Option<Self>> {
+        memberships::table.find((org, user)).select(Self::as_select()).first(conn).await.optional()
     }
 
     /// Changes a member's role.
     ///
     /// # Errors
     /// Database errors.
-    pub async fn set_role(
-        conn: &mut AsyncPgConnection,
-        org: Uuid,
-        user: Uuid,
-        role: &str,
-    ) -> QueryResult<Self> {
+    pub async fn set_role(conn: &mut AsyncPgConnection, org: Uuid, user: Uuid, role: &str) -> QueryResult<Self> {
         diesel::update(memberships::table.find((org, user)))
             .set(memberships::role.eq(role))
             .returning(Self::as_returning())
@@ -237,9 +188,7 @@ impl Membership {
     /// # Errors
     /// Database errors.
     pub async fn delete(conn: &mut AsyncPgConnection, org: Uuid, user: Uuid) -> QueryResult<usize> {
-        diesel::delete(memberships::table.find((org, user)))
-            .execute(conn)
-            .await
+        diesel::delete(memberships::table.find((org, user))).execute(conn).await
     }
 
     /// How many owners the organization has (the last one cannot leave or be demoted).

@@ -26,38 +26,22 @@ impl User {
     ///
     /// # Errors
     /// Database errors; a duplicate email is a unique violation.
-    pub async fn insert(
-        conn: &mut AsyncPgConnection,
-        email: &str,
-        password_hash: &str,
-    ) -> QueryResult<Self> {
+    pub async fn insert(conn: &mut AsyncPgConnection, email: &str, password_hash: &str) -> QueryResult<Self> {
         let user = Self {
             id: Uuid::new_v4(),
             email: email.to_owned(),
             password_hash: password_hash.to_owned(),
             created_at: Utc::now(),
         };
-        diesel::insert_into(users::table)
-            .values(&user)
-            .returning(Self::as_returning())
-            .get_result(conn)
-            .await
+        diesel::insert_into(users::table).values(&user).returning(Self::as_returning()).get_result(conn).await
     }
 
     /// The user with this (lower-cased) email.
     ///
     /// # Errors
     /// Database errors.
-    pub async fn find_by_email(
-        conn: &mut AsyncPgConnection,
-        email: &str,
-    ) -> QueryResult<Option<Self>> {
-        users::table
-            .filter(users::email.eq(email))
-            .select(Self::as_select())
-            .first(conn)
-            .await
-            .optional()
+    pub async fn find_by_email(conn: &mut AsyncPgConnection, email: &str) -> QueryResult<Option<Self>> {
+        users::table.filter(users::email.eq(email)).select(Self::as_select()).first(conn).await.optional()
     }
 
     /// The user with this id.
@@ -65,11 +49,6 @@ impl User {
     /// # Errors
     /// Database errors.
     pub async fn find(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<Self>> {
-        users::table
-            .find(id)
-            .select(Self::as_select())
-            .first(conn)
-            .await
-            .optional()
+        users::table.find(id).select(Self::as_select()).first(conn).await.optional()
     }
 }

@@ -1,0 +1,62 @@
+//! The management client against the real platform (PostgreSQL, local provisioner, gateway).
+#![allow(missing_docs)]
+
+use std::time::Duration;
+
+use redisgate_client::management::{Management, NewInstance};
+use redisgate_client::{Client, Error};
+use redisgate_test_support::TestPlatform;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn register_to_delete_through_the_client() {
+    let platform = TestPlatform::start().await;
+    let api = Management::new(platform.url()).unwrap();
+    let user = api.register("ada@example.com", "correct horse 1").await.unwrap();
+    assert_eq!(user.email, "ada@example.com");
+    assert!(
+        matches!(api.register("bad", "x").await, Err(Error::Validation { fields }) if fields.contains_key("email"))
+    );
+    assert!(matches!(api.login("ada@example.com", "wrong horse 1").await, Err(Error::Auth(_))));
+    assert!(matches!(api.organizations().await, Err(Error::Auth(_))), "no session yet");
+    let api = api.login("ada@example.com", "correct horse 1").await.unwrap();
+    assert_eq!(api.me().await.unwrap()["user"]["email"], "ada@example.com");
+
+    let org = api.create_organization("Acme", "acme").await.unwrap();
+    assert!(matches!(api.create_organization("Again", "acme").await, Err(Error::Http { status: 409, .. })));
+    assert_eq!(api.organizations().await.unwrap().len(), 1);
+    let created = api.create_instance(org.id, &NewInstance::new("client-db", 16 << 20, "7.2")).await.unwrap();
+    let running = api.wait_until_running(org.id, created.instance.id, Duration::from_secs(15)).await.unwrap();
+    assert_eq!(running.status, "running");
+    assert_eq!(api.instances(org.id).await.unwrap().len(), 1);
+    let credentials = api.credentials(org.id, created.instance.id).await.unwrap();
+    assert_eq!(credentials.tokens.len(), 2);
+
+    let redis = Client::new(&credentials.rest_url_path, &created.credentials.token).unwrap();
+    redis.set::<()>("k", "v").await.unwrap();
+    let rotated = api.rotate(org.id, created.instance.id).await.unwrap();
+    let fresh = Client::new(&rotated.rest_url_path, &rotated.token).unwrap();
+    assert_eq!(fresh.get::<String>("k").await.unwrap(), "v");
+
+    let key = api.create_api_key(org.id, "ci", &["data:read"], Some(created.instance.id)).await.unwrap();
+    let secret = key.secret.clone().unwrap();
+    assert!(secret.starts_with("rgk_"));
+    let listed = api.api_keys(org.id).await.unwrap();
+    assert_eq!(listed.len(), 1);
+    assert!(listed[0].secret.is_none(), "a listed key never carries its secret");
+    api.revoke_api_key(org.id, key.id).await.unwrap();
+    assert!(matches!(api.revoke_api_key(org.id, key.id).await, Err(Error::Http { status: 404, .. })));
+
+    let deleting = api.delete_instance(org.id, created.instance.id).await.unwrap();
+    assert_eq!(deleting.status, "deleting");
+    let gone = async {
+        loop {
+            if matches!(api.instance(org.id, created.instance.id).await, Err(Error::Http { status: 404, .. })) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(10), gone).await.unwrap();
+    api.delete_organization(org.id).await.unwrap();
+    assert!(api.organizations().await.unwrap().is_empty());
+}

@@ -9,6 +9,7 @@ pub mod control;
 pub mod db;
 pub mod directory;
 pub mod lifecycle;
+pub mod local_postgres;
 
 use std::sync::Arc;
 

@@ -1,0 +1,135 @@
+//! A private PostgreSQL server in a directory of ours: what `redisgate dev` runs the platform on, and what
+//! the tests start for themselves.
+//!
+//! `initdb` once (trust authentication on loopback only, user `redisgate`), then `pg_ctl start -w`, which
+//! returns once the server accepts connections. PostgreSQL refuses to run as root, so as root the server
+//! runs as the `postgres` user (`runuser`), and the directory is handed to that user.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// A PostgreSQL server whose data lives in `<dir>/data`.
+#[derive(Debug)]
+pub struct LocalPostgres {
+    dir: PathBuf,
+    bin: PathBuf,
+    as_postgres: bool,
+    port: u16,
+}
+
+impl LocalPostgres {
+    /// Prepares `dir` (running `initdb` unless it already holds a cluster) for a server on `port`.
+    ///
+    /// # Errors
+    /// PostgreSQL is not installed, or `initdb` fails.
+    pub fn init(dir: &Path, port: u16) -> Result<Self, String> {
+        let as_postgres = is_root();
+        std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        let server = Self { dir: dir.to_owned(), bin: bin_dir()?, as_postgres, port };
+        if !dir.join("data").join("PG_VERSION").exists() {
+            if as_postgres {
+                run(Command::new("chown").arg("-R").arg("postgres:").arg(dir))?;
+            }
+            let mut initdb = server.command("initdb");
+            initdb.arg("-D").arg(dir.join("data")).args(["-A", "trust", "-U", "redisgate", "--no-sync", "-E", "UTF8"]);
+            run(&mut initdb)?;
+        }
+        Ok(server)
+    }
+
+    /// Starts the server and waits until it accepts connections. `fast` trades durability for speed
+    /// (tests).
+    ///
+    /// # Errors
+    /// The server does not start (its log is in `<dir>/postgres.log`).
+    pub fn start(&self, fast: bool) -> Result<(), String> {
+        let mut options = format!("-p {} -k {} -c listen_addresses=127.0.0.1", self.port, self.dir.display());
+        if fast {
+            options.push_str(" -c fsync=off -c full_page_writes=off -c synchronous_commit=off");
+        }
+        let log = self.dir.join("postgres.log");
+        let mut pg_ctl = self.command("pg_ctl");
+        pg_ctl.arg("-D").arg(self.dir.join("data")).args(["start", "-w", "-l"]).arg(log).args(["-o", &options]);
+        run(&mut pg_ctl)
+    }
+
+    /// Stops the server (`immediate`: no checkpoint, for tests that simulate an outage; else `fast`).
+    pub fn stop(&self, immediate: bool) {
+        let mut pg_ctl = self.command("pg_ctl");
+        pg_ctl.arg("-D").arg(self.dir.join("data")).args(["stop", "-m", if immediate { "immediate" } else { "fast" }]);
+        let _ = pg_ctl.output();
+    }
+
+    /// Creates database `name` unless it exists.
+    ///
+    /// # Errors
+    /// `psql` fails.
+    pub fn ensure_database(&self, name: &str) -> Result<(), String> {
+        let admin = self.url("postgres");
+        let exists = Command::new("psql")
+            .arg(&admin)
+            .args(["-tAc", &format!("SELECT 1 FROM pg_database WHERE datname = '{name}'")])
+            .output()
+            .map_err(|e| format!("cannot run psql: {e}"))?;
+        if String::from_utf8_lossy(&exists.stdout).trim() == "1" {
+            return Ok(());
+        }
+        run(Command::new("psql").arg(&admin).args([
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-q",
+            "-c",
+            &format!("CREATE DATABASE {name}"),
+        ]))
+    }
+
+    /// `postgres://redisgate@127.0.0.1:<port>/<database>`.
+    #[must_use]
+    pub fn url(&self, database: &str) -> String {
+        format!("postgres://redisgate@127.0.0.1:{}/{database}", self.port)
+    }
+
+    fn command(&self, program: &str) -> Command {
+        let path = self.bin.join(program);
+        if self.as_postgres {
+            let mut command = Command::new("runuser");
+            command.args(["-u", "postgres", "--"]).arg(path);
+            command
+        } else {
+            Command::new(path)
+        }
+    }
+}
+
+fn run(command: &mut Command) -> Result<(), String> {
+    let output = command.output().map_err(|e| format!("cannot run {command:?}: {e}"))?;
+    if output.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{command:?} failed: {}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        ))
+    }
+}
+
+/// PostgreSQL's server binaries: `REDISGATE_PG_BIN`, else the newest `/usr/lib/postgresql/<v>/bin`.
+fn bin_dir() -> Result<PathBuf, String> {
+    if let Some(dir) = std::env::var_os("REDISGATE_PG_BIN") {
+        return Ok(PathBuf::from(dir));
+    }
+    let mut versions: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
+        .map(|entries| {
+            entries.filter_map(Result::ok).map(|e| e.path().join("bin")).filter(|p| p.join("initdb").exists()).collect()
+        })
+        .unwrap_or_default();
+    versions.sort();
+    versions.pop().ok_or_else(|| {
+        "PostgreSQL is not installed: apt-get install -y postgresql (or set REDISGATE_PG_BIN)".to_owned()
+    })
+}
+
+fn is_root() -> bool {
+    Command::new("id").arg("-u").output().is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+}

@@ -1,0 +1,177 @@
+//! The built `redisgate` binary against a running platform: the whole journey in both output modes,
+//! wrong credentials, an unreachable server, bad arguments.
+#![allow(missing_docs)]
+
+use std::process::{Command, Output, Stdio};
+
+use redisgate_test_support::TestPlatform;
+
+const BIN: &str = env!("CARGO_BIN_EXE_redisgate");
+
+struct Cli {
+    config: tempfile::TempDir,
+    url: String,
+}
+
+impl Cli {
+    fn new(url: &str) -> Self {
+        Self { config: tempfile::tempdir().unwrap(), url: url.to_owned() }
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(BIN);
+        command
+            .args(args)
+            .env("REDISGATE_CONFIG_DIR", self.config.path())
+            .env("REDISGATE_URL", &self.url)
+            .env_remove("REDISGATE_API_TOKEN")
+            .env_remove("REDISGATE_PROFILE")
+            .stdin(Stdio::null());
+        command
+    }
+
+    async fn run(&self, args: &[&str]) -> Output {
+        let mut command = self.command(args);
+        tokio::task::spawn_blocking(move || command.output().unwrap()).await.unwrap()
+    }
+
+    async fn ok(&self, args: &[&str]) -> String {
+        let output = self.run(args).await;
+        let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+        assert!(output.status.success(), "{args:?}: {stdout}{}", String::from_utf8_lossy(&output.stderr));
+        stdout
+    }
+
+    async fn json(&self, args: &[&str]) -> serde_json::Value {
+        let mut all = vec!["--json"];
+        all.extend_from_slice(args);
+        let stdout = self.ok(&all).await;
+        serde_json::from_str(stdout.trim()).unwrap_or_else(|e| panic!("{args:?} printed no JSON ({e}): {stdout}"))
+    }
+
+    async fn fails(&self, args: &[&str], code: i32, needle: &str) {
+        let output = self.run(args).await;
+        let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+        assert_eq!(output.status.code(), Some(code), "{args:?}: {text}");
+        assert!(text.contains(needle), "{args:?} should mention {needle:?}: {text}");
+        assert!(!text.contains("panicked"), "{args:?} panicked: {text}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_whole_journey_in_tables() {
+    let platform = TestPlatform::start().await;
+    let cli = Cli::new(&platform.url());
+    let out = cli.ok(&["register", "--email", "ada@example.com", "--password", "correct horse 1"]).await;
+    assert!(out.contains("registered and logged in as ada@example.com"), "{out}");
+    assert!(cli.ok(&["org", "create", "acme"]).await.contains("created organization acme"));
+    let out = cli.ok(&["instance", "create", "table-db", "--memory", "16mb"]).await;
+    assert!(out.contains("running") && out.contains("rgt_"), "{out}");
+    assert_eq!(cli.ok(&["exec", "table-db", "SET", "k", "v w"]).await.trim(), "OK");
+    assert_eq!(cli.ok(&["exec", "table-db", "GET", "k"]).await.trim(), "\"v w\"");
+    assert_eq!(cli.ok(&["exec", "table-db", "LRANGE", "none", "0", "-1"]).await.trim(), "(empty array)");
+    let out = cli.ok(&["instance", "list"]).await;
+    assert!(out.contains("table-db") && out.contains("running") && out.contains("16mb"), "{out}");
+    let out = cli.ok(&["key", "create", "ci", "--scope", "data:read,instances:manage"]).await;
+    let id = out.lines().find_map(|l| l.strip_prefix("id")).unwrap().trim().to_owned();
+    assert!(cli.ok(&["key", "list"]).await.contains(&id));
+    assert!(cli.ok(&["key", "revoke", &id]).await.contains("revoked"));
+    assert!(!cli.ok(&["key", "list"]).await.contains(&id));
+    // subscribe prints messages as they are published, and Ctrl-C ends it cleanly.
+    let mut subscriber = cli.command(&["subscribe", "table-db", "news", "alerts.*"]);
+    subscriber.stdout(Stdio::piped()).stderr(Stdio::piped());
+    let mut child = subscriber.spawn().unwrap();
+    let mut ready = String::new();
+    let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+    std::io::BufRead::read_line(&mut stderr, &mut ready).unwrap();
+    assert!(ready.contains("subscribed to news, alerts.*"), "{ready}");
+    assert_eq!(cli.ok(&["exec", "table-db", "PUBLISH", "news", "hello there"]).await.trim(), "(integer) 1");
+    assert_eq!(cli.ok(&["exec", "table-db", "PUBLISH", "alerts.disk", "full"]).await.trim(), "(integer) 1");
+    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut lines = Vec::new();
+    for _ in 0..2 {
+        let mut line = String::new();
+        std::io::BufRead::read_line(&mut stdout, &mut line).unwrap();
+        lines.push(line.trim().to_owned());
+    }
+    lines.sort();
+    assert_eq!(lines, ["alerts.disk: full", "news: hello there"]);
+    assert!(Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap().success());
+    let status = tokio::task::spawn_blocking(move || child.wait().unwrap()).await.unwrap();
+    assert!(status.success(), "{status:?}");
+
+    assert!(cli.ok(&["instance", "delete", "table-db"]).await.contains("deleting instance table-db"));
+    cli.fails(&["exec", "table-db", "PING"], 4, "no saved token").await;
+    assert!(cli.ok(&["logout"]).await.contains("logged out"));
+    cli.fails(&["instance", "list"], 3, "not logged in").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_whole_journey_in_json() {
+    let platform = TestPlatform::start().await;
+    let cli = Cli::new(&platform.url());
+    let session = cli.json(&["register", "--email", "bob@example.com", "--password", "correct horse 1"]).await;
+    assert_eq!(session["email"], "bob@example.com");
+    let org = cli.json(&["org", "create", "bobs"]).await;
+    assert_eq!(org["slug"], "bobs");
+    let created = cli.json(&["instance", "create", "json-db", "--memory", "16mb"]).await;
+    assert_eq!(created["instance"]["status"], "running");
+    assert!(created["credentials"]["token"].as_str().unwrap().starts_with("rgt_"));
+    assert_eq!(cli.json(&["exec", "json-db", "SET", "n", "1"]).await, "OK");
+    assert_eq!(cli.json(&["exec", "json-db", "INCR", "n"]).await, 2);
+    assert_eq!(cli.json(&["exec", "json-db", "MGET", "n", "none"]).await, serde_json::json!(["2", null]));
+    let mut pipe = cli.command(&["--json", "pipe", "json-db"]);
+    pipe.stdin(Stdio::piped()).stdout(Stdio::piped());
+    let mut child = pipe.spawn().unwrap();
+    use std::io::Write as _;
+    child.stdin.take().unwrap().write_all(b"INCR n\nSET 'quoted key' \"a b\"\nGET 'quoted key'\n").unwrap();
+    let output = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap()).await.unwrap();
+    assert!(output.status.success());
+    assert_eq!(String::from_utf8_lossy(&output.stdout).lines().collect::<Vec<_>>(), ["3", "\"OK\"", "\"a b\""]);
+    let instances = cli.json(&["instance", "list"]).await;
+    assert_eq!(instances[0]["name"], "json-db");
+    let key = cli.json(&["key", "create", "reader", "--scope", "data:read", "--instance", "json-db"]).await;
+    assert!(key["secret"].as_str().unwrap().starts_with("rgk_"));
+    let id = key["id"].as_str().unwrap();
+    assert_eq!(cli.json(&["key", "list"]).await.as_array().unwrap().len(), 1);
+    assert_eq!(cli.json(&["key", "revoke", id]).await["revoked"], id);
+    let rotated = cli.json(&["instance", "rotate", "json-db"]).await;
+    assert_ne!(rotated["token"], created["credentials"]["token"]);
+    assert_eq!(cli.json(&["exec", "json-db", "GET", "n"]).await, "3", "the rotated token was saved and works");
+    cli.json(&["instance", "delete", "json-db"]).await;
+    let error = cli.run(&["--json", "exec", "json-db", "PING"]).await;
+    assert_eq!(error.status.code(), Some(4));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wrong_credentials_unreachable_servers_and_bad_arguments() {
+    let platform = TestPlatform::start().await;
+    let cli = Cli::new(&platform.url());
+    cli.ok(&["register", "--email", "eve@example.com", "--password", "correct horse 1"]).await;
+    cli.fails(&["login", "--email", "eve@example.com", "--password", "wrong horse 1"], 3, "authentication failed")
+        .await;
+    cli.fails(&["register", "--email", "not-an-email", "--password", "x"], 2, "email").await;
+    cli.fails(&["instance", "create", "no-org-yet"], 4, "redisgate org create").await;
+    cli.ok(&["org", "create", "eves"]).await;
+    cli.fails(&["instance", "create", "Bad_Name"], 2, "name").await;
+    cli.fails(&["instance", "create", "x1", "--memory", "lots"], 2, "--memory").await;
+    cli.fails(&["instance", "get", "nothing"], 4, "no instance 'nothing'").await;
+    cli.fails(&["org", "nope"], 2, "unrecognized subcommand").await;
+    cli.fails(&["key", "revoke", "not-a-uuid"], 2, "invalid value").await;
+    cli.fails(&["exec", "nothing"], 4, "no saved token").await;
+
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let nowhere = Cli::new(&format!("http://{closed}"));
+    nowhere
+        .fails(&["login", "--email", "eve@example.com", "--password", "correct horse 1"], 5, "is the platform running")
+        .await;
+    let no_url = Cli::new("");
+    let mut command = no_url.command(&["org", "list"]);
+    command.env_remove("REDISGATE_URL");
+    let output = tokio::task::spawn_blocking(move || command.output().unwrap()).await.unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("no server URL"));
+    let help = cli.ok(&["--help"]).await;
+    assert!(help.contains("Examples:") && help.contains("redisgate dev"));
+    assert!(cli.ok(&["completions", "bash"]).await.contains("redisgate"));
+}

@@ -69,6 +69,12 @@ pub trait Directory: Send + Sync + 'static {
     fn default_instance(&self) -> Option<Arc<Instance>>;
     /// The domain under which `<name>.<domain>` Host headers address instances, if any.
     fn domain(&self) -> Option<&str>;
+    /// Called when a request names an unknown instance or presents an unknown token: a directory that
+    /// caches a database may reload (rate-limited) so that a token issued a moment ago already works.
+    /// The default does nothing.
+    fn refresh(&self) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + '_>> {
+        Box::pin(std::future::ready(()))
+    }
 }
 
 /// Instances fixed at start: one from `--redis-url`, or many from `--config`.

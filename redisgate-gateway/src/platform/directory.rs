@@ -52,7 +52,12 @@ struct Snapshot {
 
 impl PlatformDirectory {
     /// An empty directory; call [`PlatformDirectory::reload`] or [`PlatformDirectory::watch`].
-    pub fn new(pool: Pool, domain: Option<String>, provisioner: Arc<dyn Provisioner>, options: UpstreamOptions) -> Self {
+    pub fn new(
+        pool: Pool,
+        domain: Option<String>,
+        provisioner: Arc<dyn Provisioner>,
+        options: UpstreamOptions,
+    ) -> Self {
         Self {
             snapshot: RwLock::default(),
             domain,

@@ -1,0 +1,66 @@
+//! What the operator needs to know about the cluster it runs in: where the gateway's pods are (the only
+//! clients a NetworkPolicy admits), the cluster's DNS domain and the default Redis image repository.
+
+use std::collections::BTreeMap;
+
+/// The port Redis listens on in every pod.
+pub const REDIS_PORT: u16 = 6379;
+
+/// Cluster facts used when building children.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OperatorConfig {
+    /// Namespace of the gateway's pods.
+    pub gateway_namespace: String,
+    /// Labels of the gateway's pods.
+    pub gateway_pod_labels: BTreeMap<String, String>,
+    /// The cluster's DNS domain (`cluster.local` on most clusters).
+    pub cluster_domain: String,
+    /// Image repository used as `<repository>:<redisVersion>` when a spec names no image.
+    pub image_repository: String,
+}
+
+impl Default for OperatorConfig {
+    fn default() -> Self {
+        Self {
+            gateway_namespace: "redisgate-system".to_owned(),
+            gateway_pod_labels: BTreeMap::from([("app.kubernetes.io/name".to_owned(), "redisgate-gateway".to_owned())]),
+            cluster_domain: "cluster.local".to_owned(),
+            image_repository: "redis".to_owned(),
+        }
+    }
+}
+
+impl OperatorConfig {
+    /// The in-cluster DNS name of Service `service` in `namespace`.
+    #[must_use]
+    pub fn service_host(&self, service: &str, namespace: &str) -> String {
+        format!("{service}.{namespace}.svc.{}", self.cluster_domain)
+    }
+}
+
+/// Parses `k=v,k2=v2` (the `--gateway-pod-labels` flag).
+///
+/// # Errors
+/// A message naming the malformed pair.
+pub fn parse_labels(text: &str) -> Result<BTreeMap<String, String>, String> {
+    text.split(',')
+        .filter(|pair| !pair.trim().is_empty())
+        .map(|pair| match pair.split_once('=') {
+            Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_owned(), v.trim().to_owned())),
+            _ => Err(format!("`{pair}` is not key=value")),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labels_parse() {
+        let labels = parse_labels("a=b, c=d").unwrap();
+        assert_eq!(labels.get("c").map(String::as_str), Some("d"));
+        assert!(parse_labels("a").is_err());
+        assert_eq!(OperatorConfig::default().service_host("x", "ns"), "x.ns.svc.cluster.local");
+    }
+}

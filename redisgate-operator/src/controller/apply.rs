@@ -1,0 +1,130 @@
+//! The writes of a reconcile, in order: the password Secret (create-if-missing), the ConfigMap, the
+//! StatefulSet (keeping its immutable claim templates), the Services, the NetworkPolicy, a grown PVC, and
+//! finally the status. Everything but the Secret goes through server-side apply under one field manager,
+//! forced because the operator alone owns these objects.
+
+use std::fmt::Debug;
+
+use k8s_openapi::api::apps::v1::StatefulSet;
+use k8s_openapi::api::core::v1::{ConfigMap, PersistentVolumeClaim, Secret, Service};
+use k8s_openapi::api::networking::v1::NetworkPolicy;
+use kube::api::{Patch, PatchParams, PostParams};
+use kube::{Api, Resource, ResourceExt as _};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use super::Context;
+use crate::config::REDIS_PORT;
+use crate::crd::{RedisHttpInstance, RedisHttpInstanceStatus, SecretRef, StatusEndpoint};
+use crate::naming::MANAGER;
+use crate::resources::secret::{self, PASSWORD_KEY};
+use crate::resources::{configmap, networkpolicy, service, statefulset, Desired};
+use crate::status::{rollout, Rollout};
+use crate::{redis_conf, sizing, Error, Result};
+
+/// What the status needs from a successful apply.
+pub(super) struct Applied {
+    pub rollout: Rollout,
+    pub endpoint: StatusEndpoint,
+    pub secret: SecretRef,
+}
+
+/// Creates or updates every child of `instance`.
+pub(super) async fn children(instance: &RedisHttpInstance, ctx: &Context) -> Result<Applied> {
+    let desired = Desired::new(instance, &ctx.config)?;
+    let ns = desired.namespace.as_str();
+    let client = &ctx.client;
+
+    let password = ensure_secret(&Api::namespaced(client.clone(), ns), &desired).await?;
+    apply(&Api::<ConfigMap>::namespaced(client.clone(), ns), &configmap::build(&desired)).await?;
+
+    let statefulsets = Api::<StatefulSet>::namespaced(client.clone(), ns);
+    let existing = statefulsets.get_opt(&desired.names.instance).await?;
+    let claims = existing.as_ref().and_then(|s| s.spec.as_ref()).and_then(|s| s.volume_claim_templates.clone());
+    let checksum = redis_conf::checksum(&desired.conf, &password);
+    let applied = apply(&statefulsets, &statefulset::build(&desired, &checksum, claims)).await?;
+
+    let services = Api::<Service>::namespaced(client.clone(), ns);
+    apply(&services, &service::headless(&desired)).await?;
+    apply(&services, &service::client(&desired)).await?;
+    apply(&Api::<NetworkPolicy>::namespaced(client.clone(), ns), &networkpolicy::build(&desired)).await?;
+    if instance.spec.persistence.enabled {
+        grow_claim(&Api::namespaced(client.clone(), ns), &desired).await?;
+    }
+    Ok(Applied {
+        rollout: rollout(Some(&applied)),
+        endpoint: StatusEndpoint {
+            host: ctx.config.service_host(&desired.names.instance, ns),
+            port: i32::from(REDIS_PORT),
+        },
+        secret: SecretRef { name: desired.names.secret.clone(), key: PASSWORD_KEY.to_owned() },
+    })
+}
+
+/// Writes `status` with server-side apply on the status subresource.
+pub(super) async fn status(
+    instance: &RedisHttpInstance,
+    ctx: &Context,
+    status: &RedisHttpInstanceStatus,
+) -> Result<()> {
+    let api: Api<RedisHttpInstance> =
+        Api::namespaced(ctx.client.clone(), &instance.namespace().ok_or(Error::MissingField("metadata.namespace"))?);
+    let patch = serde_json::json!({
+        "apiVersion": RedisHttpInstance::api_version(&()),
+        "kind": RedisHttpInstance::kind(&()),
+        "status": status,
+    });
+    api.patch_status(&instance.name_any(), &PatchParams::apply(MANAGER).force(), &Patch::Apply(&patch)).await?;
+    Ok(())
+}
+
+/// Server-side apply of a child we alone own.
+async fn apply<K>(api: &Api<K>, object: &K) -> Result<K>
+where
+    K: Resource + Serialize + DeserializeOwned + Clone + Debug,
+{
+    let name = object.meta().name.clone().ok_or(Error::MissingField("metadata.name"))?;
+    Ok(api.patch(&name, &PatchParams::apply(MANAGER).force(), &Patch::Apply(object)).await?)
+}
+
+/// The password: read from the Secret, or a new Secret with a new password when there is none.
+async fn ensure_secret(api: &Api<Secret>, desired: &Desired) -> Result<String> {
+    if let Some(existing) = api.get_opt(&desired.names.secret).await? {
+        return secret::password_of(&existing);
+    }
+    let password = secret::generate_password();
+    let params = PostParams { field_manager: Some(MANAGER.to_owned()), ..PostParams::default() };
+    match api.create(&params, &secret::build(desired, &password)).await {
+        Ok(_) => Ok(password),
+        // Someone created it meanwhile: theirs wins.
+        Err(kube::Error::Api(status)) if status.code == 409 => {
+            secret::password_of(&api.get(&desired.names.secret).await?)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Grows the data PVC when the spec asks for more than it has (never shrinks: the CRD refuses that).
+async fn grow_claim(api: &Api<PersistentVolumeClaim>, desired: &Desired) -> Result<()> {
+    let Some(claim) = api.get_opt(&desired.names.data_claim()).await? else {
+        return Ok(());
+    };
+    let wanted = &desired.instance.spec.persistence.size;
+    let current = claim
+        .spec
+        .as_ref()
+        .and_then(|s| s.resources.as_ref())
+        .and_then(|r| r.requests.as_ref())
+        .and_then(|r| r.get("storage"))
+        .map(|q| q.0.clone());
+    let smaller = match current.as_deref().map(sizing::parse_binary_quantity) {
+        Some(Ok(current)) => current < sizing::parse_binary_quantity(wanted)?,
+        _ => false,
+    };
+    if smaller {
+        let patch = serde_json::json!({"spec": {"resources": {"requests": {"storage": wanted}}}});
+        api.patch(&desired.names.data_claim(), &PatchParams::default(), &Patch::Merge(&patch)).await?;
+        tracing::info!(claim = %desired.names.data_claim(), size = %wanted, "growing the data volume");
+    }
+    Ok(())
+}

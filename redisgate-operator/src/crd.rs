@@ -1,0 +1,216 @@
+//! The `RedisHttpInstance` custom resource: what a user (or the Kubernetes provisioner) asks for, and the
+//! status the operator reports back.
+//!
+//! The schema carries the validation that can be checked before anything runs: quantity patterns, memory
+//! bounds, and CEL transition rules that refuse shrinking storage or switching persistence on or off
+//! (`volumeClaimTemplates` are immutable, so those changes could never be reconciled). `crdgen` writes
+//! [`crd_yaml`] to `deploy/crds/redishttpinstance.yaml`, and a test fails when the two drift apart.
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
+use kube::{CustomResource, CustomResourceExt as _, KubeSchema};
+use serde::{Deserialize, Serialize};
+
+/// API group of the resource.
+pub const GROUP: &str = "redisgate.io";
+/// Default Redis version when the spec names none.
+pub const DEFAULT_REDIS_VERSION: &str = "7.2";
+
+/// Desired state of one standalone Redis server.
+#[derive(CustomResource, KubeSchema, Deserialize, Serialize, Clone, Debug, PartialEq)]
+#[kube(
+    group = "redisgate.io",
+    version = "v1alpha1",
+    kind = "RedisHttpInstance",
+    namespaced,
+    status = "RedisHttpInstanceStatus",
+    shortname = "rhi",
+    category = "redisgate",
+    printcolumn = r#"{"name":"Phase","type":"string","jsonPath":".status.phase"}"#,
+    printcolumn = r#"{"name":"Memory","type":"string","jsonPath":".spec.memory"}"#,
+    printcolumn = r#"{"name":"Endpoint","type":"string","jsonPath":".status.endpoint.host","priority":1}"#,
+    printcolumn = r#"{"name":"Age","type":"date","jsonPath":".metadata.creationTimestamp"}"#,
+    doc = "A standalone Redis server reconciled by redisgate-operator",
+    validation = Rule::new("self.metadata.name.matches('^[a-z]([-a-z0-9]{0,38}[a-z0-9])?$')")
+        .message("name must start with a letter, end with a letter or digit and have at most 40 characters")
+)]
+#[serde(rename_all = "camelCase")]
+pub struct RedisHttpInstanceSpec {
+    /// Memory limit (and request) of the Redis container, e.g. `256Mi`. Redis's `maxmemory` is derived from
+    /// it, leaving headroom for the process itself.
+    #[schemars(regex(pattern = r"^[1-9][0-9]{0,5}(Mi|Gi)$"))]
+    #[x_kube(validation = Rule::new("quantity(self).compareTo(quantity('32Mi')) >= 0 && quantity(self).compareTo(quantity('128Gi')) <= 0").message("memory must be between 32Mi and 128Gi"))]
+    pub memory: String,
+    /// CPU request of the Redis container, e.g. `100m` (no limit: throttling hurts Redis latency).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^([1-9][0-9]{0,5}m|[0-9]{1,3}(\.[0-9]{1,3})?)$"))]
+    pub cpu: Option<String>,
+    /// Redis version; the image defaults to `redis:<version>`.
+    #[serde(default = "default_version")]
+    #[schemars(regex(pattern = r"^[0-9]{1,3}(\.[0-9]{1,3}){0,2}$"))]
+    pub redis_version: String,
+    /// A complete image reference that overrides `redisVersion` (it must contain `redis-server`, `redis-cli`
+    /// and `sh`, as the official images do).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
+    /// Whether the data survives a restart of the pod.
+    #[serde(default)]
+    pub persistence: Persistence,
+    /// What Redis does when `maxmemory` is reached.
+    #[serde(default)]
+    pub eviction_policy: EvictionPolicy,
+    /// The Secret holding the password under key `password`; created with a random password if missing.
+    /// Defaults to `<name>-auth`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 253))]
+    pub secret_name: Option<String>,
+}
+
+fn default_version() -> String {
+    DEFAULT_REDIS_VERSION.to_owned()
+}
+
+/// Storage of an instance.
+#[derive(KubeSchema, Deserialize, Serialize, Clone, Debug, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+#[x_kube(validation = Rule::new("self.enabled == oldSelf.enabled").message("persistence cannot be switched on or off; create a new instance"))]
+#[x_kube(validation = Rule::new("quantity(self.size).compareTo(quantity(oldSelf.size)) >= 0").message("storage cannot shrink"))]
+#[x_kube(validation = Rule::new("has(self.storageClassName) == has(oldSelf.storageClassName) && (!has(self.storageClassName) || self.storageClassName == oldSelf.storageClassName)").message("storageClassName is immutable"))]
+pub struct Persistence {
+    /// Append-only file and snapshots on a PersistentVolumeClaim; without it the data lives in an `emptyDir`.
+    #[serde(default)]
+    pub enabled: bool,
+    /// Size of the volume, e.g. `1Gi` (it may grow, never shrink).
+    #[serde(default = "default_size")]
+    #[schemars(regex(pattern = r"^[1-9][0-9]{0,5}(Mi|Gi|Ti)$"))]
+    pub size: String,
+    /// StorageClass of the volume (the cluster's default when unset).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub storage_class_name: Option<String>,
+}
+
+impl Default for Persistence {
+    fn default() -> Self {
+        Self { enabled: false, size: default_size(), storage_class_name: None }
+    }
+}
+
+fn default_size() -> String {
+    "1Gi".to_owned()
+}
+
+/// Redis's `maxmemory-policy`.
+#[derive(schemars::JsonSchema, Deserialize, Serialize, Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum EvictionPolicy {
+    /// Refuse writes when full (the safe default for data that must not vanish).
+    #[default]
+    #[serde(rename = "noeviction")]
+    NoEviction,
+    /// Evict any key, least recently used first.
+    #[serde(rename = "allkeys-lru")]
+    AllkeysLru,
+    /// Evict any key, least frequently used first.
+    #[serde(rename = "allkeys-lfu")]
+    AllkeysLfu,
+    /// Evict any key at random.
+    #[serde(rename = "allkeys-random")]
+    AllkeysRandom,
+    /// Evict keys with a TTL, least recently used first.
+    #[serde(rename = "volatile-lru")]
+    VolatileLru,
+    /// Evict keys with a TTL, least frequently used first.
+    #[serde(rename = "volatile-lfu")]
+    VolatileLfu,
+    /// Evict keys with a TTL at random.
+    #[serde(rename = "volatile-random")]
+    VolatileRandom,
+    /// Evict keys with the nearest expiry first.
+    #[serde(rename = "volatile-ttl")]
+    VolatileTtl,
+}
+
+impl EvictionPolicy {
+    /// The value Redis understands.
+    #[must_use]
+    pub fn as_redis(self) -> &'static str {
+        match self {
+            Self::NoEviction => "noeviction",
+            Self::AllkeysLru => "allkeys-lru",
+            Self::AllkeysLfu => "allkeys-lfu",
+            Self::AllkeysRandom => "allkeys-random",
+            Self::VolatileLru => "volatile-lru",
+            Self::VolatileLfu => "volatile-lfu",
+            Self::VolatileRandom => "volatile-random",
+            Self::VolatileTtl => "volatile-ttl",
+        }
+    }
+}
+
+/// Observed state, written by the operator only.
+#[derive(schemars::JsonSchema, Deserialize, Serialize, Clone, Debug, Default, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct RedisHttpInstanceStatus {
+    /// A one-word summary for people.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phase: Option<Phase>,
+    /// `Ready`, `Progressing` and `Degraded`, each with the generation it describes.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub conditions: Vec<Condition>,
+    /// Where clients inside the cluster connect.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub endpoint: Option<StatusEndpoint>,
+    /// Where the password is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret_ref: Option<SecretRef>,
+    /// The generation of the spec this status describes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed_generation: Option<i64>,
+}
+
+/// The summary phase.
+#[derive(schemars::JsonSchema, Deserialize, Serialize, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Phase {
+    /// Objects are being created or rolled out.
+    Progressing,
+    /// The server runs the current spec and answers.
+    Ready,
+    /// Something needs attention (see the `Degraded` condition).
+    Degraded,
+}
+
+/// The client Service of an instance.
+#[derive(schemars::JsonSchema, Deserialize, Serialize, Clone, Debug, PartialEq, Eq)]
+pub struct StatusEndpoint {
+    /// `<service>.<namespace>.svc.<cluster domain>`.
+    pub host: String,
+    /// The Redis port.
+    pub port: i32,
+}
+
+/// A key in a Secret of the instance's namespace.
+#[derive(schemars::JsonSchema, Deserialize, Serialize, Clone, Debug, PartialEq, Eq)]
+pub struct SecretRef {
+    /// The Secret's name.
+    pub name: String,
+    /// The key holding the password.
+    pub key: String,
+}
+
+impl RedisHttpInstance {
+    /// The Ready condition, if reported for the current generation.
+    #[must_use]
+    pub fn is_ready(&self) -> bool {
+        let Some(status) = &self.status else { return false };
+        status.observed_generation == self.metadata.generation
+            && status.conditions.iter().any(|c| c.type_ == "Ready" && c.status == "True")
+    }
+}
+
+/// The CRD as YAML, exactly as checked in under `deploy/crds/`.
+///
+/// # Panics
+/// Never in practice: the derived CRD always serialises.
+#[must_use]
+pub fn crd_yaml() -> String {
+    let yaml = serde_yaml::to_string(&RedisHttpInstance::crd()).unwrap_or_default();
+    format!("# Generated by `cargo run -p redisgate-operator --bin crdgen`; do not edit.\n{yaml}")
+}

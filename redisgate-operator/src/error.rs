@@ -1,0 +1,69 @@
+//! The one error type of `redisgate-operator`.
+//!
+//! Reconcile failures are requeued with backoff and counted in the metrics by [`Error::metric_label`], so
+//! every variant names its cause in a stable, low-cardinality label. The Kubernetes provisioner turns these
+//! errors into the plain messages the control plane stores, so no variant carries a secret.
+
+/// Everything that can go wrong while reconciling or provisioning.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A call to the Kubernetes API failed (network, RBAC, conflict, server error).
+    #[error("Kubernetes API error: {0}")]
+    Kube(#[source] kube::Error),
+    /// The resource's spec cannot be turned into running objects; it will not fix itself.
+    #[error("invalid spec: {0}")]
+    InvalidSpec(String),
+    /// The password Secret exists but has no usable `password` key.
+    #[error("Secret {0} has no non-empty key `password`")]
+    SecretInvalid(String),
+    /// An object the API returned lacks a field that it always has on a real server.
+    #[error("object has no {0}")]
+    MissingField(&'static str),
+    /// A JSON body could not be built or read.
+    #[error("serialization failed: {0}")]
+    Serialization(#[source] serde_json::Error),
+    /// An instance did not become ready in time.
+    #[error("timed out: {0}")]
+    Timeout(String),
+    /// The operator or provisioner was configured wrongly.
+    #[error("invalid configuration: {0}")]
+    Config(String),
+}
+
+/// `Result` with this crate's [`Error`] as the default error.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    /// A short label for the `reconcile_failures` metric.
+    #[must_use]
+    pub fn metric_label(&self) -> &'static str {
+        match self {
+            Self::Kube(_) => "kube",
+            Self::InvalidSpec(_) => "invalid_spec",
+            Self::SecretInvalid(_) => "secret_invalid",
+            Self::MissingField(_) => "missing_field",
+            Self::Serialization(_) => "serialization",
+            Self::Timeout(_) => "timeout",
+            Self::Config(_) => "config",
+        }
+    }
+
+    /// Whether the API answered with this HTTP status code.
+    #[must_use]
+    pub fn is_status(&self, code: u16) -> bool {
+        matches!(self, Self::Kube(kube::Error::Api(status)) if status.code == code)
+    }
+}
+
+impl From<kube::Error> for Error {
+    fn from(error: kube::Error) -> Self {
+        Self::Kube(error)
+    }
+}
+
+impl From<serde_json::Error> for Error {
+    fn from(error: serde_json::Error) -> Self {
+        Self::Serialization(error)
+    }
+}

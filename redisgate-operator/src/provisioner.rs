@@ -1,0 +1,291 @@
+//! The control plane's [`Provisioner`] on Kubernetes: an instance becomes a `RedisHttpInstance` in its
+//! organization's namespace (`rg-<organization id>`), and the operator does the rest.
+//!
+//! `create` writes the resource and waits (through a watch) until the operator reports it Ready, then reads
+//! the password from the Secret named in the status and caches the endpoint; on any failure or timeout it
+//! deletes the resource again, so a failed creation leaves nothing behind and the control plane records
+//! `failed`. `endpoint` is synchronous (the gateway's directory asks on every reload), so it only reads that
+//! cache, which `adopt` fills after a platform restart and a background refresh keeps current (a rotated
+//! password, a deleted resource). `delete` removes the resource; its children follow through owner
+//! references. Namespaces are kept: they are cheap, and deleting one would race a concurrent create.
+
+mod cache;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use k8s_openapi::api::core::v1::Namespace;
+use kube::api::{DeleteParams, ListParams, PostParams};
+use kube::runtime::wait::await_condition;
+use kube::{Api, Client, ResourceExt as _};
+use redisgate_core::provisioning::{BoxFuture, Endpoint, InstanceSpec, Provisioner, Target};
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+use cache::Cache;
+pub use cache::ConnectAddress;
+
+use crate::crd::{EvictionPolicy, Persistence, Phase, RedisHttpInstance, RedisHttpInstanceSpec};
+use crate::naming::{
+    organization_namespace, resource_name, LABEL_INSTANCE_ID, LABEL_MANAGED_BY, LABEL_ORGANIZATION_ID,
+};
+use crate::{sizing, Error, Result};
+
+/// `managed-by` of the namespaces and resources the provisioner writes.
+pub const PROVISIONER_MANAGER: &str = "redisgate-control-plane";
+
+/// How the provisioner shapes instances and waits for them.
+#[derive(Clone)]
+pub struct ProvisionerConfig {
+    /// How long `create` and `adopt` wait for the operator to report Ready.
+    pub ready_timeout: Duration,
+    /// How often cached endpoints are checked against the cluster.
+    pub refresh_interval: Duration,
+    /// Storage of new instances.
+    pub persistence: Persistence,
+    /// Turns the in-cluster endpoint into the address the gateway dials (identity by default; tests and
+    /// port-forwarding setups map it elsewhere).
+    pub connect_address: Option<ConnectAddress>,
+}
+
+impl Default for ProvisionerConfig {
+    fn default() -> Self {
+        Self {
+            ready_timeout: Duration::from_secs(300),
+            refresh_interval: Duration::from_secs(30),
+            persistence: Persistence { enabled: true, ..Persistence::default() },
+            connect_address: None,
+        }
+    }
+}
+
+impl std::fmt::Debug for ProvisionerConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProvisionerConfig")
+            .field("ready_timeout", &self.ready_timeout)
+            .field("refresh_interval", &self.refresh_interval)
+            .field("persistence", &self.persistence)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Instances as `RedisHttpInstance` resources.
+#[derive(Clone)]
+pub struct KubernetesProvisioner {
+    client: Client,
+    config: ProvisionerConfig,
+    cache: Arc<Cache>,
+    stop: CancellationToken,
+}
+
+impl KubernetesProvisioner {
+    /// A provisioner on `client`; starts the cache refresh on the current runtime.
+    ///
+    /// # Panics
+    /// Outside a tokio runtime.
+    #[must_use]
+    pub fn new(client: Client, config: ProvisionerConfig) -> Self {
+        let this = Self { client, config, cache: Arc::default(), stop: CancellationToken::new() };
+        let refresher = this.clone();
+        tokio::spawn(async move { refresher.refresh_until_stopped().await });
+        this
+    }
+
+    /// A provisioner on the cluster found the usual way (in-cluster service account, else `KUBECONFIG` /
+    /// `~/.kube/config`), with the default [`ProvisionerConfig`].
+    ///
+    /// # Errors
+    /// [`Error::Kube`] when no cluster configuration is found.
+    ///
+    /// # Panics
+    /// Outside a tokio runtime.
+    pub async fn from_env() -> Result<Self> {
+        let client = Client::try_default().await?;
+        Ok(Self::new(client, ProvisionerConfig::default()))
+    }
+
+    /// The resource an instance becomes.
+    #[must_use]
+    pub fn resource(&self, target: Target, spec: &InstanceSpec) -> RedisHttpInstance {
+        let mut instance = RedisHttpInstance::new(
+            &resource_name(&spec.name),
+            RedisHttpInstanceSpec {
+                memory: sizing::limit_for_max_memory(spec.max_memory),
+                cpu: None,
+                redis_version: spec.redis_version.clone(),
+                image: None,
+                persistence: self.config.persistence.clone(),
+                eviction_policy: EvictionPolicy::NoEviction,
+                secret_name: None,
+            },
+        );
+        instance.metadata.namespace = Some(organization_namespace(target.organization_id));
+        instance.metadata.labels = Some(labels(target));
+        instance.metadata.annotations =
+            Some(BTreeMap::from([("redisgate.io/instance-name".to_owned(), spec.name.clone())]));
+        instance
+    }
+
+    async fn create_inner(&self, target: Target, spec: &InstanceSpec) -> Result<Endpoint> {
+        let namespace = organization_namespace(target.organization_id);
+        self.ensure_namespace(&namespace, target).await?;
+        let api: Api<RedisHttpInstance> = Api::namespaced(self.client.clone(), &namespace);
+        let instance = self.resource(target, spec);
+        match api.create(&PostParams::default(), &instance).await {
+            Ok(_) => {}
+            Err(kube::Error::Api(status)) if status.code == 409 => {
+                return Err(Error::Config(format!(
+                    "a RedisHttpInstance named {} already exists in {namespace}",
+                    instance.name_any()
+                )));
+            }
+            Err(e) => return Err(e.into()),
+        }
+        let result = self.wait_ready(target.id, &api, &instance.name_any()).await;
+        if result.is_err() {
+            // Leave nothing behind.
+            let _ = api.delete(&instance.name_any(), &DeleteParams::background()).await;
+        }
+        result
+    }
+
+    async fn ensure_namespace(&self, namespace: &str, target: Target) -> Result<()> {
+        let api: Api<Namespace> = Api::all(self.client.clone());
+        let mut object = Namespace::default();
+        object.metadata.name = Some(namespace.to_owned());
+        object.metadata.labels = Some(BTreeMap::from([
+            (LABEL_MANAGED_BY.to_owned(), PROVISIONER_MANAGER.to_owned()),
+            (LABEL_ORGANIZATION_ID.to_owned(), target.organization_id.to_string()),
+        ]));
+        match api.create(&PostParams::default(), &object).await {
+            Ok(_) => Ok(()),
+            Err(kube::Error::Api(status)) if status.code == 409 => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Waits until the operator reports Ready (or Degraded: fail fast), then caches the endpoint.
+    async fn wait_ready(&self, id: Uuid, api: &Api<RedisHttpInstance>, name: &str) -> Result<Endpoint> {
+        let settled = |object: Option<&RedisHttpInstance>| {
+            object.is_none_or(|o| o.is_ready() || o.status.as_ref().and_then(|s| s.phase) == Some(Phase::Degraded))
+        };
+        let waited = tokio::time::timeout(self.config.ready_timeout, await_condition(api.clone(), name, settled));
+        let instance = match waited.await {
+            Err(_) => {
+                return Err(Error::Timeout(format!("{name} was not ready within {:?}", self.config.ready_timeout)))
+            }
+            Ok(Err(e)) => return Err(Error::Config(format!("watching {name} failed: {e}"))),
+            Ok(Ok(None)) => return Err(Error::Config(format!("{name} was deleted while starting"))),
+            Ok(Ok(Some(instance))) => instance,
+        };
+        if !instance.is_ready() {
+            let message = instance
+                .status
+                .iter()
+                .flat_map(|s| s.conditions.iter())
+                .find(|c| c.type_ == "Degraded")
+                .map_or_else(String::new, |c| c.message.clone());
+            return Err(Error::InvalidSpec(message));
+        }
+        let cached = self.cache.resolve(&self.client, &instance, self.config.connect_address.as_ref()).await?;
+        let endpoint = cached.endpoint.clone();
+        self.cache.insert(id, cached);
+        Ok(endpoint)
+    }
+
+    async fn adopt_inner(&self, target: Target, spec: &InstanceSpec) -> Result<Endpoint> {
+        let api: Api<RedisHttpInstance> =
+            Api::namespaced(self.client.clone(), &organization_namespace(target.organization_id));
+        let name = resource_name(&spec.name);
+        let existing = api.get_opt(&name).await?;
+        let ours = existing.as_ref().is_some_and(|i| i.labels().get(LABEL_INSTANCE_ID) == Some(&target.id.to_string()));
+        if !ours {
+            return Err(Error::Config(format!("instance {} has no RedisHttpInstance to adopt", target.id)));
+        }
+        self.wait_ready(target.id, &api, &name).await
+    }
+
+    async fn delete_inner(&self, target: Target) -> Result<()> {
+        let api: Api<RedisHttpInstance> =
+            Api::namespaced(self.client.clone(), &organization_namespace(target.organization_id));
+        let selector = ListParams::default().labels(&format!("{LABEL_INSTANCE_ID}={}", target.id));
+        let found = match api.list(&selector).await {
+            Ok(list) => list.items,
+            Err(kube::Error::Api(status)) if status.code == 404 => Vec::new(),
+            Err(e) => return Err(e.into()),
+        };
+        for instance in found {
+            match api.delete(&instance.name_any(), &DeleteParams::background()).await {
+                Ok(_) => {}
+                Err(kube::Error::Api(status)) if status.code == 404 => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        self.cache.remove(target.id);
+        Ok(())
+    }
+
+    /// Re-reads every cached instance and its Secret: drops deleted ones, picks up a rotated password.
+    pub async fn refresh(&self) {
+        for (id, cached) in self.cache.entries() {
+            let api: Api<RedisHttpInstance> = Api::namespaced(self.client.clone(), &cached.namespace);
+            match api.get_opt(&cached.name).await {
+                Ok(None) => self.cache.remove(id),
+                Ok(Some(instance)) => {
+                    match self.cache.resolve(&self.client, &instance, self.config.connect_address.as_ref()).await {
+                        Ok(fresh) => self.cache.insert(id, fresh),
+                        Err(e) => tracing::warn!(%id, error = %e, "cannot refresh an endpoint"),
+                    }
+                }
+                Err(e) => tracing::warn!(%id, error = %e, "cannot refresh an endpoint"),
+            }
+        }
+    }
+
+    async fn refresh_until_stopped(&self) {
+        let mut ticks = tokio::time::interval(self.config.refresh_interval);
+        ticks.tick().await;
+        loop {
+            tokio::select! {
+                () = self.stop.cancelled() => return,
+                _ = ticks.tick() => self.refresh().await,
+            }
+        }
+    }
+}
+
+fn labels(target: Target) -> BTreeMap<String, String> {
+    BTreeMap::from([
+        (LABEL_MANAGED_BY.to_owned(), PROVISIONER_MANAGER.to_owned()),
+        (LABEL_INSTANCE_ID.to_owned(), target.id.to_string()),
+        (LABEL_ORGANIZATION_ID.to_owned(), target.organization_id.to_string()),
+    ])
+}
+
+impl Provisioner for KubernetesProvisioner {
+    fn create(&self, target: Target, spec: InstanceSpec) -> BoxFuture<'_, Result<Endpoint, String>> {
+        Box::pin(async move { self.create_inner(target, &spec).await.map_err(|e| e.to_string()) })
+    }
+
+    fn adopt(&self, target: Target, spec: InstanceSpec) -> BoxFuture<'_, Result<Endpoint, String>> {
+        Box::pin(async move { self.adopt_inner(target, &spec).await.map_err(|e| e.to_string()) })
+    }
+
+    fn delete(&self, target: Target) -> BoxFuture<'_, Result<(), String>> {
+        Box::pin(async move { self.delete_inner(target).await.map_err(|e| e.to_string()) })
+    }
+
+    fn endpoint(&self, id: Uuid) -> Option<Endpoint> {
+        self.cache.get(id).map(|c| c.endpoint)
+    }
+
+    fn shutdown(&self) -> BoxFuture<'_, ()> {
+        // Instances keep running on the cluster; only the refresh stops.
+        self.stop.cancel();
+        Box::pin(async {})
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,70 @@
+//! The provisioner's endpoint cache: instance id → where its Redis listens and the URL with its password,
+//! read synchronously by the gateway's directory.
+
+use std::collections::HashMap;
+use std::sync::{Arc, PoisonError, RwLock};
+
+use k8s_openapi::api::core::v1::Secret;
+use kube::{Api, Client, ResourceExt as _};
+use redisgate_core::provisioning::Endpoint;
+use uuid::Uuid;
+
+use crate::crd::RedisHttpInstance;
+use crate::resources::secret::password_of;
+use crate::{Error, Result};
+
+/// Maps the in-cluster `host:port` of an instance to the address the gateway dials.
+pub type ConnectAddress = Arc<dyn Fn(&str) -> String + Send + Sync>;
+
+/// One cached instance.
+#[derive(Clone)]
+pub(super) struct Cached {
+    pub namespace: String,
+    pub name: String,
+    pub endpoint: Endpoint,
+}
+
+#[derive(Default)]
+pub(super) struct Cache {
+    entries: RwLock<HashMap<Uuid, Cached>>,
+}
+
+impl Cache {
+    pub fn get(&self, id: Uuid) -> Option<Cached> {
+        self.entries.read().unwrap_or_else(PoisonError::into_inner).get(&id).cloned()
+    }
+
+    pub fn insert(&self, id: Uuid, cached: Cached) {
+        self.entries.write().unwrap_or_else(PoisonError::into_inner).insert(id, cached);
+    }
+
+    pub fn remove(&self, id: Uuid) {
+        self.entries.write().unwrap_or_else(PoisonError::into_inner).remove(&id);
+    }
+
+    pub fn entries(&self) -> Vec<(Uuid, Cached)> {
+        self.entries.read().unwrap_or_else(PoisonError::into_inner).iter().map(|(k, v)| (*k, v.clone())).collect()
+    }
+
+    /// The endpoint of a Ready instance: host and port from its status, the password from its Secret.
+    pub async fn resolve(
+        &self,
+        client: &Client,
+        instance: &RedisHttpInstance,
+        connect: Option<&ConnectAddress>,
+    ) -> Result<Cached> {
+        let namespace = instance.namespace().ok_or(Error::MissingField("metadata.namespace"))?;
+        let status = instance.status.as_ref().ok_or(Error::MissingField("status"))?;
+        let endpoint = status.endpoint.as_ref().ok_or(Error::MissingField("status.endpoint"))?;
+        let secret_ref = status.secret_ref.as_ref().ok_or(Error::MissingField("status.secretRef"))?;
+        let secret = Api::<Secret>::namespaced(client.clone(), &namespace).get(&secret_ref.name).await?;
+        let password = password_of(&secret)?;
+        let address = format!("{}:{}", endpoint.host, endpoint.port);
+        let dial = connect.map_or_else(|| address.clone(), |map| map(&address));
+        Ok(Cached {
+            namespace,
+            name: instance.name_any(),
+            endpoint: Endpoint { url: format!("redis://:{password}@{dial}"), address },
+        })
+    }
+}

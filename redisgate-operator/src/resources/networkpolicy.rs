@@ -1,0 +1,56 @@
+//! The NetworkPolicy of an instance: its pods accept connections on the Redis port only from the gateway's
+//! pods (namespace and pod labels from the operator's configuration), and nothing else. Enforcement needs a
+//! policy-capable CNI (Calico, Cilium); without one the policy is stored but has no effect.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::networking::v1::{
+    NetworkPolicy, NetworkPolicyIngressRule, NetworkPolicyPeer, NetworkPolicyPort, NetworkPolicySpec,
+};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+
+use super::Desired;
+use crate::config::REDIS_PORT;
+use crate::naming::selector_labels;
+
+/// Label every namespace carries with its own name (Kubernetes ≥ 1.21).
+const NAMESPACE_NAME_LABEL: &str = "kubernetes.io/metadata.name";
+
+/// Admit the gateway's pods on the Redis port; deny all other ingress to the instance's pods.
+#[must_use]
+pub fn build(desired: &Desired) -> NetworkPolicy {
+    let gateway = NetworkPolicyPeer {
+        namespace_selector: Some(LabelSelector {
+            match_labels: Some(BTreeMap::from([(
+                NAMESPACE_NAME_LABEL.to_owned(),
+                desired.config.gateway_namespace.clone(),
+            )])),
+            ..LabelSelector::default()
+        }),
+        pod_selector: Some(LabelSelector {
+            match_labels: Some(desired.config.gateway_pod_labels.clone()),
+            ..LabelSelector::default()
+        }),
+        ..NetworkPolicyPeer::default()
+    };
+    NetworkPolicy {
+        metadata: desired.meta(&desired.names.instance),
+        spec: Some(NetworkPolicySpec {
+            pod_selector: Some(LabelSelector {
+                match_labels: Some(selector_labels(&desired.names.instance)),
+                ..LabelSelector::default()
+            }),
+            policy_types: Some(vec!["Ingress".to_owned()]),
+            ingress: Some(vec![NetworkPolicyIngressRule {
+                from: Some(vec![gateway]),
+                ports: Some(vec![NetworkPolicyPort {
+                    port: Some(IntOrString::Int(i32::from(REDIS_PORT))),
+                    protocol: Some("TCP".to_owned()),
+                    ..NetworkPolicyPort::default()
+                }]),
+            }]),
+            ..NetworkPolicySpec::default()
+        }),
+    }
+}

@@ -1,0 +1,183 @@
+//! The StatefulSet running one Redis pod.
+//!
+//! One replica, the password only through `secretKeyRef`, memory request = limit, authenticated exec
+//! probes, a non-root security context, and a checksum annotation on the pod template so that a new
+//! config or password rolls the pod. `volumeClaimTemplates` are immutable on a real API server, so an
+//! existing StatefulSet's templates are kept as they are (growth is applied to the PVC itself).
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::apps::v1::{StatefulSet, StatefulSetPersistentVolumeClaimRetentionPolicy, StatefulSetSpec};
+use k8s_openapi::api::core::v1::{
+    Capabilities, ConfigMapVolumeSource, Container, ContainerPort, EmptyDirVolumeSource, EnvVar, EnvVarSource,
+    ExecAction, PersistentVolumeClaim, PersistentVolumeClaimSpec, PodSecurityContext, PodSpec, PodTemplateSpec, Probe,
+    ResourceRequirements, SeccompProfile, SecretKeySelector, SecurityContext, Volume, VolumeMount,
+    VolumeResourceRequirements,
+};
+use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
+
+use super::secret::PASSWORD_KEY;
+use super::{Desired, CHECKSUM_ANNOTATION};
+use crate::config::REDIS_PORT;
+use crate::naming::{labels, selector_labels, DATA_VOLUME};
+use crate::redis_conf::{self, CONF_DIR, DATA_DIR, ENV_CLI_AUTH, ENV_PASSWORD};
+
+/// The uid and gid of the `redis` user in the official images.
+pub const REDIS_UID: i64 = 999;
+
+/// The StatefulSet; `existing_claims` are the templates of the StatefulSet already on the server, if any.
+#[must_use]
+pub fn build(desired: &Desired, checksum: &str, existing_claims: Option<Vec<PersistentVolumeClaim>>) -> StatefulSet {
+    let persistent = desired.instance.spec.persistence.enabled;
+    let claims = persistent.then(|| existing_claims.filter(|c| !c.is_empty()).unwrap_or_else(|| vec![claim(desired)]));
+    let mut volumes = vec![Volume {
+        name: "config".to_owned(),
+        config_map: Some(ConfigMapVolumeSource {
+            name: desired.names.config.clone(),
+            ..ConfigMapVolumeSource::default()
+        }),
+        ..Volume::default()
+    }];
+    if !persistent {
+        volumes.push(Volume {
+            name: DATA_VOLUME.to_owned(),
+            empty_dir: Some(EmptyDirVolumeSource::default()),
+            ..Volume::default()
+        });
+    }
+    let pod_labels = labels(&desired.names.instance);
+    StatefulSet {
+        metadata: desired.meta(&desired.names.instance),
+        spec: Some(StatefulSetSpec {
+            replicas: Some(1),
+            service_name: Some(desired.names.headless.clone()),
+            selector: LabelSelector {
+                match_labels: Some(selector_labels(&desired.names.instance)),
+                ..LabelSelector::default()
+            },
+            template: PodTemplateSpec {
+                metadata: Some(ObjectMeta {
+                    labels: Some(pod_labels),
+                    annotations: Some(BTreeMap::from([(CHECKSUM_ANNOTATION.to_owned(), checksum.to_owned())])),
+                    ..ObjectMeta::default()
+                }),
+                spec: Some(PodSpec {
+                    containers: vec![container(desired)],
+                    volumes: Some(volumes),
+                    automount_service_account_token: Some(false),
+                    enable_service_links: Some(false),
+                    termination_grace_period_seconds: Some(30),
+                    security_context: Some(PodSecurityContext {
+                        run_as_non_root: Some(true),
+                        run_as_user: Some(REDIS_UID),
+                        run_as_group: Some(REDIS_UID),
+                        fs_group: Some(REDIS_UID),
+                        seccomp_profile: Some(SeccompProfile {
+                            type_: "RuntimeDefault".to_owned(),
+                            ..SeccompProfile::default()
+                        }),
+                        ..PodSecurityContext::default()
+                    }),
+                    ..PodSpec::default()
+                }),
+            },
+            // Deleting the instance deletes its data (the provisioner's contract); scaling never does.
+            persistent_volume_claim_retention_policy: persistent.then(|| {
+                StatefulSetPersistentVolumeClaimRetentionPolicy {
+                    when_deleted: Some("Delete".to_owned()),
+                    when_scaled: Some("Retain".to_owned()),
+                }
+            }),
+            volume_claim_templates: claims,
+            ..StatefulSetSpec::default()
+        }),
+        status: None,
+    }
+}
+
+fn container(desired: &Desired) -> Container {
+    let memory = Quantity(desired.instance.spec.memory.clone());
+    let mut requests = BTreeMap::from([("memory".to_owned(), memory.clone())]);
+    if let Some(cpu) = &desired.instance.spec.cpu {
+        requests.insert("cpu".to_owned(), Quantity(cpu.clone()));
+    }
+    let probe = |initial_delay, period, failures| Probe {
+        exec: Some(ExecAction { command: Some(redis_conf::probe_command(REDIS_PORT)) }),
+        initial_delay_seconds: Some(initial_delay),
+        period_seconds: Some(period),
+        timeout_seconds: Some(3),
+        failure_threshold: Some(failures),
+        ..Probe::default()
+    };
+    Container {
+        name: "redis".to_owned(),
+        image: Some(desired.image.clone()),
+        command: Some(redis_conf::command()),
+        args: Some(redis_conf::args()),
+        env: Some(vec![password_env(desired, ENV_PASSWORD), password_env(desired, ENV_CLI_AUTH)]),
+        ports: Some(vec![ContainerPort {
+            name: Some("redis".to_owned()),
+            container_port: i32::from(REDIS_PORT),
+            protocol: Some("TCP".to_owned()),
+            ..ContainerPort::default()
+        }]),
+        resources: Some(ResourceRequirements {
+            limits: Some(BTreeMap::from([("memory".to_owned(), memory)])),
+            requests: Some(requests),
+            ..ResourceRequirements::default()
+        }),
+        readiness_probe: Some(probe(2, 5, 3)),
+        liveness_probe: Some(probe(15, 10, 6)),
+        security_context: Some(SecurityContext {
+            allow_privilege_escalation: Some(false),
+            read_only_root_filesystem: Some(true),
+            capabilities: Some(Capabilities { drop: Some(vec!["ALL".to_owned()]), ..Capabilities::default() }),
+            ..SecurityContext::default()
+        }),
+        volume_mounts: Some(vec![
+            VolumeMount {
+                name: "config".to_owned(),
+                mount_path: CONF_DIR.to_owned(),
+                read_only: Some(true),
+                ..VolumeMount::default()
+            },
+            VolumeMount { name: DATA_VOLUME.to_owned(), mount_path: DATA_DIR.to_owned(), ..VolumeMount::default() },
+        ]),
+        ..Container::default()
+    }
+}
+
+fn password_env(desired: &Desired, name: &str) -> EnvVar {
+    EnvVar {
+        name: name.to_owned(),
+        value: None,
+        value_from: Some(EnvVarSource {
+            secret_key_ref: Some(SecretKeySelector {
+                name: desired.names.secret.clone(),
+                key: PASSWORD_KEY.to_owned(),
+                optional: Some(false),
+            }),
+            ..EnvVarSource::default()
+        }),
+    }
+}
+
+/// The volume claim template of a persistent instance.
+#[must_use]
+pub fn claim(desired: &Desired) -> PersistentVolumeClaim {
+    let persistence = &desired.instance.spec.persistence;
+    PersistentVolumeClaim {
+        metadata: ObjectMeta { name: Some(DATA_VOLUME.to_owned()), ..ObjectMeta::default() },
+        spec: Some(PersistentVolumeClaimSpec {
+            access_modes: Some(vec!["ReadWriteOnce".to_owned()]),
+            storage_class_name: persistence.storage_class_name.clone(),
+            resources: Some(VolumeResourceRequirements {
+                requests: Some(BTreeMap::from([("storage".to_owned(), Quantity(persistence.size.clone()))])),
+                ..VolumeResourceRequirements::default()
+            }),
+            ..PersistentVolumeClaimSpec::default()
+        }),
+        ..PersistentVolumeClaim::default()
+    }
+}

@@ -1,0 +1,170 @@
+//! Builder properties: selectors match pod labels, every child has the controller owner reference, the
+//! password only travels through `secretKeyRef`, maxmemory follows the limit, PVC only when persistent.
+
+use k8s_openapi::api::apps::v1::StatefulSet;
+use kube::Resource as _;
+use serde_json::{json, Value};
+
+use super::*;
+use crate::config::REDIS_PORT;
+use crate::crd::RedisHttpInstanceSpec;
+use crate::redis_conf::{checksum, probe_command};
+
+fn instance(spec: Value) -> RedisHttpInstance {
+    let spec: RedisHttpInstanceSpec = serde_json::from_value(spec).unwrap();
+    let mut instance = RedisHttpInstance::new("cache", spec);
+    instance.metadata.namespace = Some("tenant".into());
+    instance.metadata.uid = Some("0b4c5c1e-0000-4000-8000-000000000001".into());
+    instance
+}
+
+fn desired(spec: Value) -> Desired {
+    Desired::new(&instance(spec), &OperatorConfig::default()).unwrap()
+}
+
+fn statefulset(desired: &Desired) -> StatefulSet {
+    statefulset::build(desired, "sum", None)
+}
+
+#[test]
+fn every_child_is_owned_labelled_and_named_within_63_characters() {
+    let d = desired(json!({"memory": "64Mi"}));
+    let children: Vec<ObjectMeta> = vec![
+        secret::build(&d, "pw").metadata,
+        configmap::build(&d).metadata,
+        statefulset(&d).metadata,
+        service::headless(&d).metadata,
+        service::client(&d).metadata,
+        networkpolicy::build(&d).metadata,
+    ];
+    for meta in children {
+        let owners = meta.owner_references.unwrap();
+        assert_eq!(owners.len(), 1);
+        assert_eq!(owners[0].controller, Some(true));
+        assert_eq!(owners[0].uid, "0b4c5c1e-0000-4000-8000-000000000001");
+        assert_eq!(meta.namespace.as_deref(), Some("tenant"));
+        assert!(meta.name.unwrap().len() <= 63);
+        assert_eq!(
+            meta.labels.unwrap().get("app.kubernetes.io/managed-by").map(String::as_str),
+            Some("redisgate-operator")
+        );
+    }
+}
+
+#[test]
+fn selectors_match_the_pod_labels() {
+    let d = desired(json!({"memory": "64Mi"}));
+    let sts = statefulset(&d);
+    let spec = sts.spec.unwrap();
+    let pod_labels = spec.template.metadata.unwrap().labels.unwrap();
+    let selector = spec.selector.match_labels.unwrap();
+    assert!(selector.iter().all(|(k, v)| pod_labels.get(k) == Some(v)));
+    assert_eq!(spec.service_name.as_deref(), Some("cache-headless"));
+    for svc in [service::headless(&d), service::client(&d)] {
+        let svc_selector = svc.spec.unwrap().selector.unwrap();
+        assert!(svc_selector.iter().all(|(k, v)| pod_labels.get(k) == Some(v)));
+    }
+    let policy = networkpolicy::build(&d).spec.unwrap();
+    let policed = policy.pod_selector.unwrap().match_labels.unwrap();
+    assert!(policed.iter().all(|(k, v)| pod_labels.get(k) == Some(v)));
+    let from = &policy.ingress.unwrap()[0];
+    let peer = &from.from.as_ref().unwrap()[0];
+    assert_eq!(peer.pod_selector.as_ref().unwrap().match_labels, Some(OperatorConfig::default().gateway_pod_labels));
+    assert_eq!(
+        peer.namespace_selector.as_ref().unwrap().match_labels.as_ref().unwrap()["kubernetes.io/metadata.name"],
+        "redisgate-system"
+    );
+    assert_eq!(policy.policy_types, Some(vec!["Ingress".to_owned()]));
+}
+
+#[test]
+fn the_password_only_travels_through_secret_key_refs() {
+    let d = desired(json!({"memory": "64Mi"}));
+    let password = "0123456789abcdef0123456789abcdef";
+    let sts = statefulset::build(&d, &checksum(&d.conf, password), None);
+    let text = serde_json::to_string(&sts).unwrap() + &serde_json::to_string(&configmap::build(&d)).unwrap();
+    assert!(!text.contains(password));
+    let container = sts.spec.unwrap().template.spec.unwrap().containers.remove(0);
+    let env = container.env.unwrap();
+    assert_eq!(env.len(), 2);
+    for var in env {
+        assert!(var.value.is_none(), "{}", var.name);
+        let key_ref = var.value_from.unwrap().secret_key_ref.unwrap();
+        assert_eq!((key_ref.name.as_str(), key_ref.key.as_str()), ("cache-auth", "password"));
+    }
+    assert_eq!(container.args.unwrap(), ["/etc/redis/redis.conf", "--requirepass", "$(REDIS_PASSWORD)"]);
+    let probe = container.readiness_probe.unwrap().exec.unwrap().command.unwrap();
+    assert_eq!(probe, probe_command(REDIS_PORT));
+    assert_eq!(container.liveness_probe.unwrap().exec.unwrap().command.unwrap(), probe);
+    let secret = secret::build(&d, password);
+    assert_eq!(secret::password_of(&secret).unwrap(), password);
+}
+
+#[test]
+fn maxmemory_follows_the_limit_and_requests_equal_limits() {
+    let d = desired(json!({"memory": "1Gi", "cpu": "250m", "evictionPolicy": "allkeys-lfu"}));
+    assert!(d.conf.lines().any(|l| l == format!("maxmemory {}", 768 * 1024 * 1024)));
+    assert!(d.conf.lines().any(|l| l == "maxmemory-policy allkeys-lfu"));
+    let resources = statefulset(&d).spec.unwrap().template.spec.unwrap().containers[0].resources.clone().unwrap();
+    let (limits, requests) = (resources.limits.unwrap(), resources.requests.unwrap());
+    assert_eq!(limits["memory"].0, "1Gi");
+    assert_eq!(requests["memory"], limits["memory"]);
+    assert_eq!(requests["cpu"].0, "250m");
+    assert!(!limits.contains_key("cpu"));
+    assert!(Desired::new(&instance(json!({"memory": "1Mi"})), &OperatorConfig::default()).is_err());
+}
+
+#[test]
+fn a_claim_template_only_when_persistent() {
+    let ephemeral = statefulset(&desired(json!({"memory": "64Mi"}))).spec.unwrap();
+    assert!(ephemeral.volume_claim_templates.is_none());
+    let volumes = ephemeral.template.spec.unwrap().volumes.unwrap();
+    assert!(volumes.iter().any(|v| v.name == "data" && v.empty_dir.is_some()));
+
+    let spec = json!({"memory": "64Mi", "persistence": {"enabled": true, "size": "5Gi", "storageClassName": "fast"}});
+    let d = desired(spec);
+    assert!(d.conf.contains("appendonly yes"));
+    let persistent = statefulset(&d).spec.unwrap();
+    let retention = persistent.persistent_volume_claim_retention_policy.clone().unwrap();
+    assert_eq!(retention.when_deleted.as_deref(), Some("Delete"));
+    let claims = persistent.volume_claim_templates.unwrap();
+    assert_eq!(claims.len(), 1);
+    let claim = claims[0].spec.clone().unwrap();
+    assert_eq!(claim.storage_class_name.as_deref(), Some("fast"));
+    assert_eq!(claim.resources.unwrap().requests.unwrap()["storage"].0, "5Gi");
+    let volumes = persistent.template.spec.unwrap().volumes.unwrap();
+    assert!(!volumes.iter().any(|v| v.name == "data"), "the claim provides the data volume");
+
+    // An existing StatefulSet's templates are kept (they are immutable on the server).
+    let old =
+        vec![statefulset::claim(&desired(json!({"memory": "64Mi", "persistence": {"enabled": true, "size": "1Gi"}})))];
+    let kept = statefulset::build(&d, "sum", Some(old.clone())).spec.unwrap().volume_claim_templates.unwrap();
+    assert_eq!(kept, old);
+}
+
+#[test]
+fn the_pod_runs_as_non_root_with_a_checksum_annotation() {
+    let d = desired(json!({"memory": "64Mi", "redisVersion": "7.4"}));
+    let template = statefulset::build(&d, "abc", None).spec.unwrap().template;
+    assert_eq!(template.metadata.unwrap().annotations.unwrap()[CHECKSUM_ANNOTATION], "abc");
+    let pod = template.spec.unwrap();
+    let security = pod.security_context.unwrap();
+    assert_eq!(security.run_as_non_root, Some(true));
+    assert_eq!(security.run_as_user, Some(statefulset::REDIS_UID));
+    let container = &pod.containers[0];
+    assert_eq!(container.image.as_deref(), Some("redis:7.4"));
+    let context = container.security_context.clone().unwrap();
+    assert_eq!(context.allow_privilege_escalation, Some(false));
+    assert_eq!(context.read_only_root_filesystem, Some(true));
+    assert_eq!(RedisHttpInstance::kind(&()), "RedisHttpInstance");
+}
+
+#[test]
+fn names_and_missing_fields_are_refused() {
+    let mut nameless = instance(json!({"memory": "64Mi"}));
+    nameless.metadata.uid = None;
+    assert!(matches!(Desired::new(&nameless, &OperatorConfig::default()), Err(Error::MissingField(_))));
+    let mut bad = instance(json!({"memory": "64Mi"}));
+    bad.metadata.name = Some("9lives".into());
+    assert!(matches!(Desired::new(&bad, &OperatorConfig::default()), Err(Error::InvalidSpec(_))));
+}

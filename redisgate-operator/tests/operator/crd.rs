@@ -1,0 +1,51 @@
+//! The CRD: the checked-in YAML matches the Rust types, and its CEL rules (memory bounds, no storage
+//! shrink, no persistence toggle, the name rule) hold, evaluated client-side with kube's CEL support.
+
+use std::path::PathBuf;
+
+use kube::core::cel::{validate_cel, validate_cel_update};
+use redisgate_operator::crd::{crd_yaml, RedisHttpInstance};
+use serde_json::json;
+
+fn deploy() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../deploy")
+}
+
+fn instance(name: &str, spec: serde_json::Value) -> RedisHttpInstance {
+    RedisHttpInstance::new(name, serde_json::from_value(spec).unwrap())
+}
+
+#[test]
+fn the_checked_in_crd_matches_the_rust_types() {
+    let path = deploy().join("crds/redishttpinstance.yaml");
+    let checked_in = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        checked_in == crd_yaml(),
+        "{} is stale: run `cargo run -p redisgate-operator --bin crdgen`",
+        path.display()
+    );
+}
+
+#[test]
+fn memory_and_names_are_bounded_by_the_schema() {
+    assert!(validate_cel(&instance("cache", json!({"memory": "64Mi"}))).is_ok());
+    assert!(validate_cel(&instance("cache", json!({"memory": "16Mi"}))).is_err());
+    assert!(validate_cel(&instance("cache", json!({"memory": "200Gi"}))).is_err());
+    assert!(validate_cel(&instance("9lives", json!({"memory": "64Mi"}))).is_err());
+    assert!(validate_cel(&instance(&"a".repeat(41), json!({"memory": "64Mi"}))).is_err());
+}
+
+#[test]
+fn storage_never_shrinks_and_persistence_never_toggles() {
+    let with =
+        |persistence: serde_json::Value| instance("cache", json!({"memory": "64Mi", "persistence": persistence}));
+    let old = with(json!({"enabled": true, "size": "2Gi"}));
+    assert!(validate_cel_update(&with(json!({"enabled": true, "size": "3Gi"})), &old).is_ok());
+    assert!(validate_cel_update(&with(json!({"enabled": true, "size": "1Gi"})), &old).is_err());
+    assert!(validate_cel_update(&with(json!({"enabled": true, "size": "2048Mi"})), &old).is_ok());
+    assert!(validate_cel_update(&with(json!({"enabled": false, "size": "2Gi"})), &old).is_err());
+    let classed = with(json!({"enabled": true, "size": "2Gi", "storageClassName": "fast"}));
+    assert!(validate_cel_update(&with(json!({"enabled": true, "size": "2Gi", "storageClassName": "slow"})), &classed)
+        .is_err());
+    assert!(validate_cel_update(&classed, &classed).is_ok());
+}

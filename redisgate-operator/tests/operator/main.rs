@@ -1,0 +1,14 @@
+//! Tests of the operator and the Kubernetes provisioner without a cluster (kubernetes.md §3): reconcile
+//! against an in-memory API server, the rendered config in a real `redis-server`, the whole platform with
+//! the Kubernetes provisioner, the CRD and the manifests validated offline. Tests that need a real cluster
+//! are `#[ignore]`d and never the only test of a behaviour.
+
+mod cluster;
+mod crd;
+mod fake_api;
+mod fixtures;
+mod manifests;
+mod platform;
+mod pod;
+mod reconcile;
+mod redis_server;

@@ -1,0 +1,121 @@
+//! The whole platform with the Kubernetes provisioner, in process (kubernetes.md §3, L4): the management
+//! API creates an instance → the provisioner writes a `RedisHttpInstance` into the in-memory API → the
+//! real controller reconciles it → a stand-in kubelet runs the StatefulSet's container as a real
+//! `redis-server` and marks it ready → the status reaches the store → the data plane serves commands
+//! through the endpoint and Secret the operator reported → deletion removes the resource and its children.
+//! A creation that never gets ready ends `failed` and leaves no resource.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use k8s_openapi::api::apps::v1::StatefulSet;
+use redisgate_operator::config::OperatorConfig;
+use redisgate_operator::controller::{self, Context};
+use redisgate_operator::metrics::Metrics;
+use redisgate_operator::provisioner::{KubernetesProvisioner, ProvisionerConfig};
+use redisgate_test_support::TestPlatform;
+use serde_json::json;
+use tokio_util::sync::CancellationToken;
+
+use crate::fake_api::FakeApi;
+use crate::fixtures::{base64_decode, CONFIGMAPS, CRS, SECRETS, STATEFULSETS};
+use crate::pod::{redis_container, Pod};
+
+type Ports = Arc<Mutex<HashMap<String, u16>>>;
+
+/// Plays the kubelet: runs each StatefulSet's container (except those named `stuck*`) and reports the
+/// pod ready; forgets (kills) it when the StatefulSet goes.
+fn kubelet(fake: FakeApi, ports: Ports) -> tokio::task::JoinHandle<()> {
+    let mut changes = fake.subscribe();
+    tokio::spawn(async move {
+        let mut pods: HashMap<(String, String), Pod> = HashMap::new();
+        while let Ok(change) = changes.recv().await {
+            if change.key.collection != STATEFULSETS || change.key.name.starts_with("stuck") {
+                continue;
+            }
+            let (ns, name) = (change.key.namespace.clone(), change.key.name.clone());
+            if change.kind == "DELETED" {
+                pods.remove(&(ns, name));
+                continue;
+            }
+            let object = &change.object;
+            let current = object["status"]["observedGeneration"] == object["metadata"]["generation"];
+            if current && object["status"]["readyReplicas"] == json!(1) {
+                continue;
+            }
+            let statefulset: StatefulSet = serde_json::from_value(object.clone()).unwrap();
+            let conf = fake.get(CONFIGMAPS, &ns, &format!("{name}-config")).unwrap()["data"]["redis.conf"].clone();
+            let secret = fake.get(SECRETS, &ns, &format!("{name}-auth")).unwrap();
+            let password = base64_decode(secret["data"]["password"].as_str().unwrap());
+            let pod = Pod::start(&redis_container(&statefulset), conf.as_str().unwrap(), &password).await;
+            ports.lock().unwrap().insert(format!("{name}.{ns}.svc.cluster.local:6379"), pod.port);
+            pods.insert((ns.clone(), name.clone()), pod);
+            fake.mark_statefulset_ready(&ns, &name);
+        }
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_management_api_provisions_through_the_operator() {
+    let fake = FakeApi::new(&[]);
+    let ports = Ports::default();
+    let kubelet = kubelet(fake.clone(), ports.clone());
+    let stop = CancellationToken::new();
+    let ctx = Arc::new(Context::new(fake.client(), OperatorConfig::default(), Metrics::default()));
+    let operator = tokio::spawn(controller::run(ctx, None, stop.clone().cancelled_owned()));
+    let dial = ports.clone();
+    let config = ProvisionerConfig {
+        ready_timeout: Duration::from_secs(5),
+        connect_address: Some(Arc::new(move |address: &str| {
+            let port = dial.lock().unwrap().get(address).copied().unwrap_or(1);
+            format!("127.0.0.1:{port}")
+        })),
+        ..ProvisionerConfig::default()
+    };
+    let platform =
+        TestPlatform::start_with_provisioner(Arc::new(KubernetesProvisioner::new(fake.client(), config))).await;
+    let jwt = platform.user("kube@example.com").await;
+    let org = platform.organization(&jwt, "kube-org").await;
+    let namespace = format!("rg-{org}");
+
+    // Create: the resource in the organization's namespace, status running with the Service's address.
+    let created = platform.running_instance(&jwt, &org, "kcache").await;
+    let id = created["instance"]["id"].as_str().unwrap().to_owned();
+    let resource = fake.get(CRS, &namespace, "kcache").expect("no RedisHttpInstance");
+    assert_eq!(resource["metadata"]["labels"]["redisgate.io/instance-id"], json!(id));
+    assert_eq!(resource["status"]["phase"], json!("Ready"));
+    let base = format!("/api/organizations/{org}/redis-instances/{id}");
+    let (_, status) = platform.api("GET", &format!("{base}/status"), Some(&jwt), None).await;
+    assert_eq!(status["endpoint"], json!(format!("kcache.{namespace}.svc.cluster.local:6379")));
+
+    // The data plane reaches the pod's Redis through the reported endpoint and Secret.
+    let token = created["credentials"]["token"].as_str().unwrap();
+    let call = |path: String| {
+        let request = platform.http().post(format!("{}/db/kcache{path}", platform.url())).bearer_auth(token);
+        async move { request.send().await.unwrap().json::<serde_json::Value>().await.unwrap() }
+    };
+    assert_eq!(call("/set/k/v".into()).await, json!({"result": "OK"}));
+    assert_eq!(call("/get/k".into()).await, json!({"result": "v"}));
+
+    // Delete: the row, the resource and (through owner references) its children go.
+    let (code, _) = platform.api("DELETE", &base, Some(&jwt), None).await;
+    assert_eq!(code, 202);
+    assert_eq!(platform.wait_status(&jwt, &org, &id, "gone").await, "gone");
+    assert!(fake.get(CRS, &namespace, "kcache").is_none());
+    assert!(fake.names(STATEFULSETS, &namespace).is_empty());
+    assert!(fake.names(SECRETS, &namespace).is_empty());
+
+    // A creation that never becomes ready fails and leaves nothing behind.
+    let body = json!({"name": "stuck-one", "max_memory": 16 * 1024 * 1024, "redis_version": "7.2"});
+    let path = format!("/api/organizations/{org}/redis-instances");
+    let (code, stuck) = platform.api("POST", &path, Some(&jwt), Some(body)).await;
+    assert_eq!(code, 201, "{stuck}");
+    let stuck_id = stuck["instance"]["id"].as_str().unwrap();
+    assert_eq!(platform.wait_status(&jwt, &org, stuck_id, "running").await, "failed");
+    assert!(fake.get(CRS, &namespace, "stuck-one").is_none(), "a failed creation left its resource");
+
+    stop.cancel();
+    operator.await.unwrap();
+    kubelet.abort();
+}

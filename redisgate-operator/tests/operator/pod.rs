@@ -1,0 +1,104 @@
+//! Runs what a Redis pod runs, on this machine: the container's command and arguments from the built
+//! StatefulSet, with `$(VAR)` expanded from its env as the kubelet does (values from the Secret), the
+//! ConfigMap's redis.conf where the container mounts it, and a data directory. Only two things differ
+//! from the pod: the paths live in a temp directory, and `--port <free> --bind 127.0.0.1` are appended
+//! (later arguments override the file) so that nothing listens beyond loopback.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::Duration;
+
+use k8s_openapi::api::apps::v1::StatefulSet;
+use k8s_openapi::api::core::v1::Container;
+use redisgate_operator::redis_conf::{CONF_DIR, DATA_DIR};
+use tokio::io::{AsyncBufReadExt as _, BufReader};
+use tokio::process::{Child, Command};
+
+/// A running server; killed on drop.
+pub struct Pod {
+    _child: Child,
+    pub port: u16,
+    _dir: tempfile::TempDir,
+}
+
+/// The container of a built StatefulSet.
+pub fn redis_container(statefulset: &StatefulSet) -> Container {
+    statefulset.spec.as_ref().unwrap().template.spec.as_ref().unwrap().containers[0].clone()
+}
+
+/// Expands `$(NAME)` like the kubelet (unknown names stay as they are).
+pub fn expand(arg: &str, env: &BTreeMap<String, String>) -> String {
+    env.iter().fold(arg.to_owned(), |text, (name, value)| text.replace(&format!("$({name})"), value))
+}
+
+/// The env of `container`, `secretKeyRef`s resolved to `password`.
+pub fn env(container: &Container, password: &str) -> BTreeMap<String, String> {
+    container
+        .env
+        .iter()
+        .flatten()
+        .map(|var| {
+            let value = match &var.value_from {
+                Some(from) if from.secret_key_ref.is_some() => password.to_owned(),
+                _ => var.value.clone().unwrap_or_default(),
+            };
+            (var.name.clone(), value)
+        })
+        .collect()
+}
+
+fn binary() -> PathBuf {
+    std::env::var_os("REDISGATE_REDIS_SERVER_BIN").map_or_else(|| PathBuf::from("redis-server"), PathBuf::from)
+}
+
+impl Pod {
+    /// Starts `container` with `conf` mounted and `password` in its Secret.
+    ///
+    /// # Panics
+    /// When `redis-server` is missing (install it: `apt-get install redis-server`) or never gets ready.
+    pub async fn start(container: &Container, conf: &str, password: &str) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        std::fs::create_dir_all(&data).unwrap();
+        let conf = conf.replace(&format!("dir {DATA_DIR}"), &format!("dir {}", data.display()));
+        std::fs::write(dir.path().join("redis.conf"), conf).unwrap();
+        let env = env(container, password);
+        let command = container.command.clone().unwrap();
+        assert_eq!(command, ["redis-server"]);
+        let args: Vec<String> = container
+            .args
+            .iter()
+            .flatten()
+            .map(|a| expand(a, &env))
+            .map(|a| a.replace(CONF_DIR, &dir.path().display().to_string()))
+            .collect();
+        for _ in 0..10 {
+            let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+            let mut child = Command::new(binary())
+                .args(&args)
+                .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::null())
+                .kill_on_drop(true)
+                .spawn()
+                .unwrap_or_else(|e| panic!("cannot run {}: {e}; install redis-server", binary().display()));
+            let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+            let ready = tokio::time::timeout(Duration::from_secs(10), async {
+                while let Ok(Some(line)) = lines.next_line().await {
+                    if line.contains("Ready to accept connections") {
+                        return true;
+                    }
+                }
+                false
+            })
+            .await
+            .unwrap_or(false);
+            if ready {
+                tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+                return Self { _child: child, port, _dir: dir };
+            }
+        }
+        panic!("redis-server did not start with the rendered configuration");
+    }
+}

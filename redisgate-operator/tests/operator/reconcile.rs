@@ -1,0 +1,284 @@
+//! Reconcile against the in-memory API: what the first run creates, that a second run writes nothing,
+//! spec changes, readiness, deletion through owner references, invalid specs and injected API errors.
+
+use std::time::Duration;
+
+use kube::api::{Patch, PatchParams};
+use kube::runtime::controller::Action;
+use kube::Api;
+use redisgate_operator::controller::{error_policy, reconcile};
+use redisgate_operator::crd::{Phase, RedisHttpInstance};
+use redisgate_operator::redis_conf::checksum;
+use redisgate_operator::resources::CHECKSUM_ANNOTATION;
+use redisgate_operator::Error;
+use serde_json::{json, Value};
+
+use crate::fixtures::*;
+
+fn version(object: &Value) -> String {
+    object["metadata"]["resourceVersion"].as_str().unwrap().to_owned()
+}
+
+fn password(fake: &crate::fake_api::FakeApi, secret: &str) -> String {
+    base64_decode(fake.get(SECRETS, NS, secret).unwrap()["data"]["password"].as_str().unwrap())
+}
+
+#[tokio::test]
+async fn the_first_reconcile_creates_every_child_in_order_and_reports_progressing() {
+    let (fake, ctx) = setup();
+    let instance = create(&fake, "cache", small()).await;
+    let uid = instance.metadata.uid.clone().unwrap();
+    reconcile(instance, ctx).await.unwrap();
+
+    let children = [
+        (SECRETS, "cache-auth"),
+        (CONFIGMAPS, "cache-config"),
+        (STATEFULSETS, "cache"),
+        (SERVICES, "cache"),
+        (SERVICES, "cache-headless"),
+        (NETWORKPOLICIES, "cache"),
+    ];
+    for (collection, name) in children {
+        let object = fake.get(collection, NS, name).unwrap_or_else(|| panic!("{collection}/{name} missing"));
+        let owners = object["metadata"]["ownerReferences"].as_array().unwrap();
+        assert_eq!(owners.len(), 1, "{name}");
+        assert_eq!(owners[0]["uid"], json!(uid), "{name}");
+        assert_eq!(owners[0]["controller"], json!(true), "{name}");
+        assert_eq!(owners[0]["kind"], json!("RedisHttpInstance"), "{name}");
+    }
+    assert_eq!(password(&fake, "cache-auth").len(), 64);
+
+    // The Secret and the ConfigMap are written before the StatefulSet.
+    let requests = fake.requests();
+    let position =
+        |needle: &str| requests.iter().position(|r| r.contains(needle)).unwrap_or_else(|| panic!("{needle}"));
+    assert!(
+        position("POST /api/v1/namespaces/tenant/secrets")
+            < position("PATCH /apis/apps/v1/namespaces/tenant/statefulsets/cache")
+    );
+    assert!(
+        position("PATCH /api/v1/namespaces/tenant/configmaps/cache-config")
+            < position("PATCH /apis/apps/v1/namespaces/tenant/statefulsets/cache")
+    );
+    assert!(requests.iter().any(|r| r.starts_with("PATCH") && r.contains("fieldManager=redisgate-operator")));
+
+    let stored = fetch(&fake, "cache").await;
+    let status = stored.status.as_ref().unwrap();
+    assert_eq!(status.phase, Some(Phase::Progressing));
+    assert_eq!(condition(&stored, "Progressing"), ("True".into(), "RollingOut".into(), Some(1)));
+    assert_eq!(condition(&stored, "Ready").0, "False");
+    assert_eq!(condition(&stored, "Degraded").0, "False");
+    assert_eq!(status.observed_generation, Some(1));
+    assert_eq!(status.endpoint.as_ref().unwrap().host, "cache.tenant.svc.cluster.local");
+    assert_eq!(status.secret_ref.as_ref().unwrap().name, "cache-auth");
+    let reasons: Vec<Value> =
+        fake.names(EVENTS, NS).iter().map(|n| fake.get(EVENTS, NS, n).unwrap()["reason"].clone()).collect();
+    assert_eq!(reasons, [json!("Provisioning")]);
+}
+
+#[tokio::test]
+async fn a_second_reconcile_writes_nothing_and_keeps_the_password() {
+    let (fake, ctx) = setup();
+    reconcile(create(&fake, "cache", small()).await, ctx.clone()).await.unwrap();
+    let collections = [SECRETS, CONFIGMAPS, STATEFULSETS, SERVICES, NETWORKPOLICIES, CRS];
+    let snapshot = |fake: &crate::fake_api::FakeApi| -> Vec<(String, String)> {
+        collections
+            .iter()
+            .flat_map(|c| fake.names(c, NS).into_iter().map(move |n| (c.to_string(), n)))
+            .map(|(c, n)| (format!("{c}/{n}"), version(&fake.get(&c, NS, &n).unwrap())))
+            .collect()
+    };
+    let before = snapshot(&fake);
+    let password_before = password(&fake, "cache-auth");
+
+    reconcile(fetch(&fake, "cache").await, ctx).await.unwrap();
+    assert_eq!(snapshot(&fake), before, "the second reconcile wrote something");
+    assert_eq!(password(&fake, "cache-auth"), password_before);
+    assert_eq!(fake.names(EVENTS, NS).len(), 1, "no new event without a transition");
+}
+
+#[tokio::test]
+async fn a_spec_change_updates_the_statefulset_and_rolls_the_pod_but_not_the_password() {
+    let (fake, ctx) = setup();
+    reconcile(create(&fake, "cache", small()).await, ctx.clone()).await.unwrap();
+    let before = fake.get(STATEFULSETS, NS, "cache").unwrap();
+    let password_before = password(&fake, "cache-auth");
+
+    let api: Api<RedisHttpInstance> = Api::namespaced(fake.client(), NS);
+    let patch = json!({"spec": {"memory": "128Mi", "evictionPolicy": "allkeys-lru"}});
+    api.patch("cache", &PatchParams::default(), &Patch::Merge(&patch)).await.unwrap();
+    reconcile(fetch(&fake, "cache").await, ctx).await.unwrap();
+
+    let after = fake.get(STATEFULSETS, NS, "cache").unwrap();
+    assert_eq!(after["metadata"]["generation"], json!(2));
+    assert_eq!(container(&fake, "cache")["resources"]["limits"]["memory"], json!("128Mi"));
+    let conf = fake.get(CONFIGMAPS, NS, "cache-config").unwrap()["data"]["redis.conf"].as_str().unwrap().to_owned();
+    assert!(conf.lines().any(|l| l == format!("maxmemory {}", 96 * 1024 * 1024)), "{conf}");
+    assert!(conf.lines().any(|l| l == "maxmemory-policy allkeys-lru"));
+    let annotation = |sts: &Value| sts["spec"]["template"]["metadata"]["annotations"][CHECKSUM_ANNOTATION].clone();
+    assert_ne!(annotation(&before), annotation(&after));
+    assert_eq!(annotation(&after), json!(checksum(&conf, &password_before)));
+    assert_eq!(password(&fake, "cache-auth"), password_before);
+    let stored = fetch(&fake, "cache").await;
+    assert_eq!(stored.status.as_ref().unwrap().observed_generation, Some(2));
+    assert_eq!(condition(&stored, "Progressing").2, Some(2));
+}
+
+#[tokio::test]
+async fn the_instance_turns_ready_when_its_pod_is_ready() {
+    let (fake, ctx) = setup();
+    reconcile(create(&fake, "cache", small()).await, ctx.clone()).await.unwrap();
+    fake.mark_statefulset_ready(NS, "cache");
+    let action = reconcile(fetch(&fake, "cache").await, ctx).await.unwrap();
+    assert_eq!(action, Action::requeue(Duration::from_secs(300)));
+    let stored = fetch(&fake, "cache").await;
+    assert!(stored.is_ready());
+    assert_eq!(condition(&stored, "Ready"), ("True".into(), "Available".into(), Some(1)));
+    assert_eq!(condition(&stored, "Progressing").0, "False");
+    let reasons: Vec<Value> =
+        fake.names(EVENTS, NS).iter().map(|n| fake.get(EVENTS, NS, n).unwrap()["reason"].clone()).collect();
+    assert!(reasons.contains(&json!("Ready")), "{reasons:?}");
+}
+
+#[tokio::test]
+async fn deletion_relies_on_owner_references_and_a_terminating_instance_is_left_alone() {
+    let (fake, ctx) = setup();
+    reconcile(create(&fake, "cache", small()).await, ctx.clone()).await.unwrap();
+    assert!(fetch(&fake, "cache").await.metadata.finalizers.is_none(), "no finalizer: nothing outside Kubernetes");
+    fake.delete(CRS, NS, "cache");
+    for collection in [SECRETS, CONFIGMAPS, STATEFULSETS, SERVICES, NETWORKPOLICIES] {
+        assert!(fake.names(collection, NS).is_empty(), "{collection} left behind");
+    }
+
+    // Held by someone else's finalizer: reconcile must not recreate children it would lose anyway.
+    let held = create(&fake, "held", small()).await;
+    let api: Api<RedisHttpInstance> = Api::namespaced(fake.client(), NS);
+    let patch = json!({"metadata": {"finalizers": ["example.com/hold"]}});
+    api.patch("held", &PatchParams::default(), &Patch::Merge(&patch)).await.unwrap();
+    fake.delete(CRS, NS, "held");
+    let terminating = fetch(&fake, "held").await;
+    assert!(terminating.metadata.deletion_timestamp.is_some());
+    assert_eq!(reconcile(terminating, ctx).await.unwrap(), Action::await_change());
+    assert!(fake.names(STATEFULSETS, NS).is_empty());
+    assert_eq!(held.metadata.name.as_deref(), Some("held"));
+}
+
+#[tokio::test]
+async fn an_api_error_requeues_with_growing_backoff_and_is_counted() {
+    let (fake, ctx) = setup();
+    let instance = create(&fake, "cache", small()).await;
+    fake.fail_next("PATCH", "statefulsets", 500);
+    let error = reconcile(instance.clone(), ctx.clone()).await.unwrap_err();
+    assert!(matches!(error, Error::Kube(_)), "{error}");
+    assert_eq!(error_policy(instance.clone(), &error, ctx.clone()), Action::requeue(Duration::from_secs(5)));
+    fake.fail_next("PATCH", "statefulsets", 500);
+    let error = reconcile(instance.clone(), ctx.clone()).await.unwrap_err();
+    assert_eq!(error_policy(instance.clone(), &error, ctx.clone()), Action::requeue(Duration::from_secs(10)));
+    assert_eq!(ctx.metrics.failures("kube"), 2);
+    assert!(ctx.metrics.encode().contains(r#"reconcile_failures_total{error="kube"} 2"#));
+
+    // Success resets the backoff.
+    reconcile(instance.clone(), ctx.clone()).await.unwrap();
+    fake.fail_next("PATCH", "statefulsets", 500);
+    let error = reconcile(fetch(&fake, "cache").await, ctx.clone()).await.unwrap_err();
+    assert_eq!(error_policy(instance, &error, ctx), Action::requeue(Duration::from_secs(5)));
+}
+
+#[tokio::test]
+async fn an_invalid_spec_is_reported_degraded_and_creates_no_workload() {
+    let (fake, ctx) = setup();
+    let instance = create(&fake, "cache", json!({"memory": "16Mi"})).await;
+    let error = reconcile(instance.clone(), ctx.clone()).await.unwrap_err();
+    assert!(matches!(error, Error::InvalidSpec(_)));
+    error_policy(instance, &error, ctx.clone());
+    assert_eq!(ctx.metrics.failures("invalid_spec"), 1);
+    let stored = fetch(&fake, "cache").await;
+    assert_eq!(stored.status.as_ref().unwrap().phase, Some(Phase::Degraded));
+    assert_eq!(condition(&stored, "Degraded"), ("True".into(), "InvalidSpec".into(), Some(1)));
+    assert!(fake.names(STATEFULSETS, NS).is_empty());
+}
+
+#[tokio::test]
+async fn a_users_secret_is_used_as_is_and_never_overwritten() {
+    let (fake, ctx) = setup();
+    let secrets: Api<k8s_openapi::api::core::v1::Secret> = Api::namespaced(fake.client(), NS);
+    let secret = serde_json::from_value(json!({
+        "apiVersion": "v1", "kind": "Secret", "metadata": {"name": "mine"}, "stringData": {}, "data": {"password": "cHJlc2V0"}
+    }))
+    .unwrap();
+    secrets.create(&Default::default(), &secret).await.unwrap();
+    let version_before = version(&fake.get(SECRETS, NS, "mine").unwrap());
+    reconcile(create(&fake, "cache", json!({"memory": "64Mi", "secretName": "mine"})).await, ctx.clone())
+        .await
+        .unwrap();
+    let stored = fake.get(SECRETS, NS, "mine").unwrap();
+    assert_eq!(version(&stored), version_before);
+    assert!(stored["metadata"]["ownerReferences"].is_null(), "the operator took ownership of a user's Secret");
+    let conf = fake.get(CONFIGMAPS, NS, "cache-config").unwrap()["data"]["redis.conf"].as_str().unwrap().to_owned();
+    let sts = fake.get(STATEFULSETS, NS, "cache").unwrap();
+    assert_eq!(
+        sts["spec"]["template"]["metadata"]["annotations"][CHECKSUM_ANNOTATION],
+        json!(checksum(&conf, "preset"))
+    );
+    assert_eq!(container(&fake, "cache")["env"][0]["valueFrom"]["secretKeyRef"]["name"], json!("mine"));
+
+    // A Secret without a password is reported, not replaced.
+    let empty =
+        serde_json::from_value(json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "empty"}})).unwrap();
+    secrets.create(&Default::default(), &empty).await.unwrap();
+    let broken = create(&fake, "broken", json!({"memory": "64Mi", "secretName": "empty"})).await;
+    assert!(matches!(reconcile(broken, ctx).await, Err(Error::SecretInvalid(_))));
+    assert_eq!(condition(&*fetch(&fake, "broken").await, "Degraded").1, "SecretInvalid");
+}
+
+#[tokio::test]
+async fn persistent_storage_keeps_its_claim_template_and_grows_the_claim() {
+    let (fake, ctx) = setup();
+    let spec = json!({"memory": "64Mi", "persistence": {"enabled": true, "size": "1Gi"}});
+    reconcile(create(&fake, "cache", spec).await, ctx.clone()).await.unwrap();
+    let claims = |fake: &crate::fake_api::FakeApi| {
+        fake.get(STATEFULSETS, NS, "cache").unwrap()["spec"]["volumeClaimTemplates"].clone()
+    };
+    assert_eq!(claims(&fake)[0]["spec"]["resources"]["requests"]["storage"], json!("1Gi"));
+
+    // The StatefulSet controller created the pod's claim.
+    let pvcs: Api<k8s_openapi::api::core::v1::PersistentVolumeClaim> = Api::namespaced(fake.client(), NS);
+    let pvc = serde_json::from_value(json!({
+        "apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": "data-cache-0"},
+        "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}}
+    }))
+    .unwrap();
+    pvcs.create(&Default::default(), &pvc).await.unwrap();
+
+    let api: Api<RedisHttpInstance> = Api::namespaced(fake.client(), NS);
+    let patch = json!({"spec": {"persistence": {"size": "2Gi"}}});
+    api.patch("cache", &PatchParams::default(), &Patch::Merge(&patch)).await.unwrap();
+    reconcile(fetch(&fake, "cache").await, ctx).await.unwrap();
+    assert_eq!(claims(&fake)[0]["spec"]["resources"]["requests"]["storage"], json!("1Gi"), "templates are immutable");
+    let grown = fake.get("api/v1/persistentvolumeclaims", NS, "data-cache-0").unwrap();
+    assert_eq!(grown["spec"]["resources"]["requests"]["storage"], json!("2Gi"));
+}
+
+#[tokio::test]
+async fn the_controller_reconciles_from_watches() {
+    let (fake, ctx) = setup();
+    let stop = tokio_util::sync::CancellationToken::new();
+    let controller = tokio::spawn(redisgate_operator::controller::run(ctx, None, stop.clone().cancelled_owned()));
+    let mut changes = fake.subscribe();
+    create(&fake, "cache", small()).await;
+    // Play the kubelet as soon as the StatefulSet appears; the status must then turn Ready by itself.
+    let ready = tokio::time::timeout(Duration::from_secs(20), async {
+        loop {
+            let change = changes.recv().await.unwrap();
+            if change.key.collection == STATEFULSETS && change.kind == "ADDED" {
+                fake.mark_statefulset_ready(NS, "cache");
+            }
+            if change.key.collection == CRS && change.object["status"]["phase"] == json!("Ready") {
+                return;
+            }
+        }
+    });
+    ready.await.expect("the controller did not report Ready");
+    stop.cancel();
+    tokio::time::timeout(Duration::from_secs(10), controller).await.unwrap().unwrap();
+}

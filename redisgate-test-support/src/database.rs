@@ -30,9 +30,15 @@ impl TestDatabase {
             return Self { url: format!("{root}/{name}"), server: None };
         }
         let dir = tempfile::Builder::new().prefix("redisgate-pg-").tempdir().unwrap();
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let server = LocalPostgres::init(dir.path(), port).unwrap_or_else(|e| panic!("{e}"));
-        server.start(true).unwrap_or_else(|e| panic!("{e}"));
+        let free_port = || std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let mut server = LocalPostgres::init(dir.path(), free_port()).unwrap_or_else(|e| panic!("{e}"));
+        // A free port can be taken between choosing it and the server binding it: try a few.
+        let mut attempts = 0;
+        while let Err(e) = server.start(true) {
+            attempts += 1;
+            assert!(attempts < 3, "{e}");
+            server = server.with_port(free_port());
+        }
         server.ensure_database(&name).unwrap_or_else(|e| panic!("{e}"));
         Self { url: server.url(&name), server: Some((server, dir)) }
     }

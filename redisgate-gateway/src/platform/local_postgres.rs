@@ -49,8 +49,19 @@ impl LocalPostgres {
         }
         let log = self.dir.join("postgres.log");
         let mut pg_ctl = self.command("pg_ctl");
-        pg_ctl.arg("-D").arg(self.dir.join("data")).args(["start", "-w", "-l"]).arg(log).args(["-o", &options]);
-        run(&mut pg_ctl)
+        pg_ctl.arg("-D").arg(self.dir.join("data")).args(["start", "-w", "-l"]).arg(&log).args(["-o", &options]);
+        run(&mut pg_ctl).map_err(|e| {
+            let text = std::fs::read_to_string(&log).unwrap_or_default();
+            let tail: Vec<&str> = text.lines().rev().take(5).collect();
+            format!("{e}\npostgres.log ends with:\n{}", tail.into_iter().rev().collect::<Vec<_>>().join("\n"))
+        })
+    }
+
+    /// The same server on another port (before [`LocalPostgres::start`]; e.g. when the port was taken).
+    #[must_use]
+    pub fn with_port(mut self, port: u16) -> Self {
+        self.port = port;
+        self
     }
 
     /// Stops the server (`immediate`: no checkpoint, for tests that simulate an outage; else `fast`).

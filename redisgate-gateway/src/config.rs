@@ -95,6 +95,9 @@ pub struct Args {
     /// Development mode: allows a generated JWT secret. Never in production.
     #[arg(long, env = "REDISGATE_DEV")]
     pub dev: bool,
+    /// Serve Prometheus metrics (`/metrics`) on this separate address, e.g. 127.0.0.1:9090.
+    #[arg(long, env = "REDISGATE_ADMIN_LISTEN")]
+    pub admin_listen: Option<SocketAddr>,
     /// Log format.
     #[arg(long, env = "REDISGATE_LOG_FORMAT", value_enum, default_value = "human")]
     pub log_format: LogFormat,

@@ -16,6 +16,7 @@ use crate::upstream::Upstream;
 /// One Redis reachable through the gateway, with the tokens that open it.
 pub struct Instance {
     name: String,
+    label: Arc<str>,
     upstream: Upstream,
     credentials: Vec<(TokenHash, Access)>,
 }
@@ -23,13 +24,20 @@ pub struct Instance {
 impl Instance {
     /// An instance with its tokens, given as digests.
     pub fn new(name: impl Into<String>, upstream: Upstream, credentials: Vec<(TokenHash, Access)>) -> Self {
-        Self { name: name.into(), upstream, credentials }
+        let name = name.into();
+        Self { label: Arc::from(name.as_str()), name, upstream, credentials }
     }
 
     /// The instance's name.
     #[must_use]
     pub fn name(&self) -> &str {
         &self.name
+    }
+
+    /// The name as a cheaply cloned label (metrics).
+    #[must_use]
+    pub fn label(&self) -> Arc<str> {
+        Arc::clone(&self.label)
     }
 
     /// The connection to its Redis.

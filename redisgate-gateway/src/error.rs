@@ -115,9 +115,7 @@ impl From<redis::RedisError> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();
-        if status.is_server_error() {
-            tracing::warn!(%status, error = ?self, "request failed");
-        }
+        let detail = status.is_server_error().then(|| ErrorDetail(format!("{self:?}")));
         let body = match &self {
             Self::Protocol(redisgate_core::Error::Validation(fields)) => {
                 serde_json::json!({ "error": "validation failed", "fields": fields }).to_string().into_bytes()
@@ -127,9 +125,17 @@ impl IntoResponse for ApiError {
         };
         let mut response = (status, body).into_response();
         response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        if let Some(detail) = detail {
+            response.extensions_mut().insert(detail);
+        }
         response
     }
 }
+
+/// The internal detail of a 5xx answer: logged (with the request id) by the observing middleware, never
+/// sent to the client.
+#[derive(Debug, Clone)]
+pub struct ErrorDetail(pub String);
 
 impl ApiError {
     /// A validation error for one field.

@@ -10,12 +10,14 @@
 //! - [`upstream`]: the shared, multiplexed connection to one Redis, plus dedicated pub/sub connections.
 //! - `routes`: the route table; `handlers/*`: one file per endpoint kind.
 //! - [`error`]: `ApiError`, the only place that knows HTTP status codes.
+//! - [`metrics`]: Prometheus metrics, served by [`admin_router`] on a separate listener.
 
 pub mod api;
 pub mod config;
 pub mod directory;
 pub mod error;
 mod handlers;
+pub mod metrics;
 pub mod platform;
 pub mod provisioner;
 mod routes;
@@ -26,6 +28,6 @@ pub mod state;
 pub mod upstream;
 
 pub use error::ApiError;
-pub use routes::{platform_router, router};
+pub use routes::{admin_router, platform_router, router};
 pub use shutdown::{serve, serve_router, shutdown_signal};
 pub use state::{AppState, Limits};

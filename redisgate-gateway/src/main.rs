@@ -69,6 +69,12 @@ async fn run(args: Args) -> anyhow::Result<()> {
         None => None,
     };
     tracing::info!(%address, workers, platform = control.is_some(), "redisgate-gateway listening");
+    if let Some(admin) = args.admin_listen {
+        let listener =
+            tokio::net::TcpListener::bind(admin).await.with_context(|| format!("cannot listen on {admin}"))?;
+        tracing::info!(admin = %listener.local_addr()?, "metrics at /metrics");
+        tokio::spawn(async move { axum::serve(listener, redisgate_gateway::admin_router()).await });
+    }
 
     let shutdown = CancellationToken::new();
     let (done, mut finished) = mpsc::unbounded_channel::<anyhow::Result<()>>();

@@ -1,20 +1,43 @@
 //! The route table. Health endpoints live under `/-/`, a prefix no Redis command can have, so they never
 //! shadow a command path; everything else is the data plane.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
+use axum::extract::Request;
 use axum::http::{header, HeaderName, HeaderValue, Method};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{middleware, Router};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::cors::{AllowHeaders, Any, CorsLayer};
 
+use tracing::Instrument as _;
+
+use crate::error::ErrorDetail;
 use crate::handlers::{data_plane, health};
+use crate::metrics::{Observed, METRICS};
 use crate::{ApiError, AppState};
 
 /// The response header carrying a fresh read-your-writes token (protocol.md §J).
 pub const SYNC_TOKEN: HeaderName = HeaderName::from_static("upstash-sync-token");
+/// The request id, taken from the request or made up, and echoed in the response.
+pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// The admin router (serve it on a separate, private listener): `/metrics` and `/-/health`.
+pub fn admin_router() -> Router {
+    Router::new()
+        .route(
+            "/metrics",
+            get(|| async {
+                (
+                    [(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")],
+                    METRICS.encode(),
+                )
+            }),
+        )
+        .route("/-/health", get(health::live))
+}
 
 /// The gateway's router: health endpoints and the data plane, with CORS and sync tokens. A panicking
 /// handler answers a JSON 500 instead of dropping the connection.
@@ -33,18 +56,48 @@ fn build(state: AppState, api: Router<AppState>) -> Router {
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .fallback(data_plane::handle)
         .layer(CatchPanicLayer::custom(|_| ApiError::Internal("a handler panicked".into()).into_response()))
-        .layer(middleware::map_response(add_sync_token))
+        .layer(middleware::from_fn(observe))
         .layer(cors())
         .with_state(state)
 }
 
-/// A fresh opaque token on every response: clients echo it back, and the tests of `@upstash/redis` check
-/// that it changes after writes. A single Redis has nothing to wait for, so incoming tokens are ignored.
-async fn add_sync_token(mut response: Response) -> Response {
-    let token = format!("{:032x}", rand::random::<u128>());
-    if let Ok(value) = HeaderValue::from_str(&token) {
-        response.headers_mut().insert(SYNC_TOKEN, value);
+/// Wraps every request: a request id (the client's `x-request-id` if it is sane, else a new one) echoed in
+/// the response and carried by the request's span; a fresh opaque `upstash-sync-token` on every response
+/// (clients echo it back; one Redis has nothing to wait for, so incoming tokens are ignored, and
+/// `@upstash/redis`'s tests check that it changes after writes); metrics; one log line per 5xx with its
+/// detail.
+async fn observe(request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let id = request
+        .headers()
+        .get(REQUEST_ID)
+        .filter(|v| {
+            (1..=64).contains(&v.len()) && v.as_bytes().iter().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(b))
+        })
+        .cloned()
+        .unwrap_or_else(|| {
+            HeaderValue::from_str(&format!("{:032x}", rand::random::<u128>())).unwrap_or(HeaderValue::from_static("-"))
+        });
+    let default_kind = match request.uri().path() {
+        p if p.starts_with("/api/") || p == "/api" => Some("api"),
+        p if p.starts_with("/-/") => Some("health"),
+        _ => None,
+    };
+    let span = tracing::debug_span!("request", id = %String::from_utf8_lossy(id.as_bytes()));
+    let mut response = next.run(request).instrument(span).await;
+    let observed =
+        response.extensions().get::<Observed>().cloned().or(default_kind.map(|kind| Observed { kind, instance: None }));
+    let status = response.status();
+    METRICS.request(observed.as_ref(), status.as_u16(), started.elapsed());
+    if let Some(ErrorDetail(detail)) = response.extensions().get::<ErrorDetail>() {
+        let kind = observed.as_ref().map_or("data", |o| o.kind);
+        tracing::warn!(request_id = %String::from_utf8_lossy(id.as_bytes()), %status, kind, error = %detail, "request failed");
     }
+    let headers = response.headers_mut();
+    if let Ok(token) = HeaderValue::from_str(&format!("{:032x}", rand::random::<u128>())) {
+        headers.insert(SYNC_TOKEN, token);
+    }
+    headers.insert(REQUEST_ID, id);
     response
 }
 
@@ -56,6 +109,6 @@ fn cors() -> CorsLayer {
         .allow_origin(Any)
         .allow_methods([Method::GET, Method::POST, Method::PUT, Method::HEAD, Method::OPTIONS])
         .allow_headers(AllowHeaders::mirror_request())
-        .expose_headers([SYNC_TOKEN, header::CONTENT_TYPE])
+        .expose_headers([SYNC_TOKEN, REQUEST_ID, header::CONTENT_TYPE])
         .max_age(Duration::from_secs(86_400))
 }

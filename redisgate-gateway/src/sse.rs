@@ -45,13 +45,16 @@ where
     S: Stream<Item = Bytes> + Send + 'static,
 {
     let ticker = tokio::time::interval_at(tokio::time::Instant::now() + keepalive, keepalive);
-    let body = stream::unfold((Box::pin(events), ticker, shutdown), |(mut events, mut ticker, shutdown)| async move {
+    // Counted in the metrics for as long as the body (and so the stream) lives.
+    let open = crate::metrics::METRICS.sse_stream();
+    let state = (Box::pin(events), ticker, shutdown, open);
+    let body = stream::unfold(state, |(mut events, mut ticker, shutdown, open)| async move {
         let next = tokio::select! {
             () = shutdown.cancelled() => None,
             event = events.next() => event,
             _ = ticker.tick() => Some(Bytes::from_static(b": keepalive\n\n")),
         };
-        next.map(|bytes| (Ok::<_, std::convert::Infallible>(bytes), (events, ticker, shutdown)))
+        next.map(|bytes| (Ok::<_, std::convert::Infallible>(bytes), (events, ticker, shutdown, open)))
     });
     let mut response = Body::from_stream(body).into_response();
     let headers = response.headers_mut();

@@ -114,3 +114,37 @@ fn platform_mode_needs_a_jwt_secret_outside_dev_mode() {
     assert_eq!(output.status.code(), Some(64));
     assert!(String::from_utf8_lossy(&output.stderr).contains("only --dev may generate one"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_are_served_on_the_admin_listener_only() {
+    let redis = TestRedis::start();
+    let (child, url, mut stderr) =
+        start(gateway().args(["--redis-url", &redis.url(), "--token", "t", "--admin-listen", "127.0.0.1:0"]));
+    let mut line = String::new();
+    let admin = loop {
+        line.clear();
+        assert!(stderr.read_line(&mut line).unwrap() > 0, "no admin listener was announced");
+        if let Ok(entry) = serde_json::from_str::<serde_json::Value>(&line) {
+            if let Some(admin) = entry["fields"]["admin"].as_str() {
+                break admin.to_owned();
+            }
+        }
+    };
+    let http = reqwest::Client::new();
+    assert_eq!(http.get(format!("{url}/ping")).bearer_auth("t").send().await.unwrap().status(), 200);
+    let metrics = http.get(format!("http://{admin}/metrics")).send().await.unwrap().text().await.unwrap();
+    assert!(
+        metrics.contains(r#"redisgate_requests_total{kind="command",status="2xx",instance="default"} 1"#),
+        "{metrics}"
+    );
+    // The public port has no /metrics: it is an (unknown) Redis command there.
+    assert_eq!(http.get(format!("{url}/metrics")).bearer_auth("t").send().await.unwrap().status(), 400);
+    sigterm(&child);
+    let status = tokio::task::spawn_blocking(move || {
+        let mut child = child;
+        child.wait().unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(status.success());
+}

@@ -55,10 +55,11 @@ impl TestDatabase {
         &self.url
     }
 
-    /// Stops the private server, as an outage would.
+    /// Stops the private server, as an outage would (a clean stop: the tests run PostgreSQL without fsync,
+    /// so a simulated crash could lose data that a real one would not).
     pub fn stop(&self) {
         if let Some((server, _)) = &self.server {
-            server.stop(true);
+            server.stop(false);
         }
     }
 

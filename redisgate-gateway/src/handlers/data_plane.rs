@@ -17,14 +17,18 @@ use redisgate_core::protocol::{Access, Endpoint, Method, ResponseFormat, RestReq
 
 use super::{command, monitor, pipeline, subscribe, transaction};
 use crate::directory::{Directory, Instance};
+use crate::metrics::Observed;
 use crate::{ApiError, AppState};
 
 /// Handles one data-plane request.
 pub async fn handle(State(state): State<AppState>, request: Request) -> Response {
-    dispatch(state, request).await.unwrap_or_else(IntoResponse::into_response)
+    let mut observed = Observed { kind: "command", instance: None };
+    let mut response = dispatch(state, request, &mut observed).await.unwrap_or_else(IntoResponse::into_response);
+    response.extensions_mut().insert(observed);
+    response
 }
 
-async fn dispatch(state: AppState, request: Request) -> Result<Response, ApiError> {
+async fn dispatch(state: AppState, request: Request, observed: &mut Observed) -> Result<Response, ApiError> {
     let method = match *request.method() {
         axum::http::Method::GET => Method::Get,
         axum::http::Method::HEAD => Method::Head,
@@ -47,6 +51,7 @@ async fn dispatch(state: AppState, request: Request) -> Result<Response, ApiErro
         }
         other => other?,
     };
+    observed.instance = Some(instance.label());
     let format = ResponseFormat::from_headers(
         parts.headers.get("upstash-encoding").map(|v| v.as_bytes()),
         parts.headers.get("upstash-response-format").map(|v| v.as_bytes()),
@@ -56,6 +61,13 @@ async fn dispatch(state: AppState, request: Request) -> Result<Response, ApiErro
             .await
             .map_err(|_| ApiError::BodyTimeout)??;
     let endpoint = parse(&RestRequest { method, path, query: parts.uri.query(), body: &body })?;
+    observed.kind = match &endpoint {
+        Endpoint::Pipeline(_) => "pipeline",
+        Endpoint::MultiExec(_) => "multi_exec",
+        Endpoint::Subscribe(_) | Endpoint::PSubscribe(_) => "subscribe",
+        Endpoint::Monitor => "monitor",
+        _ => "command",
+    };
     match endpoint {
         Endpoint::Command(c) => command::run(&instance, c, access, format).await,
         Endpoint::Pipeline(c) => pipeline::run(&instance, c, access, format).await,

@@ -16,6 +16,7 @@ pub mod api;
 pub mod config;
 pub mod directory;
 pub mod error;
+pub mod fanout;
 mod handlers;
 pub mod metrics;
 pub mod platform;

@@ -5,13 +5,18 @@
 //! broken connection is replaced in the background. A `/multi-exec` transaction is safe on the shared
 //! connection because MULTI, its commands and EXEC are written as one contiguous block and Redis runs a
 //! connection's commands in order; WATCH (which would need a connection of its own) is not offered.
-//! Subscriptions and MONITOR take over a connection, so each SSE stream opens a dedicated one.
+//! Subscriptions share one pub/sub connection per instance ([`crate::fanout`]); MONITOR takes over a
+//! connection, so each `/monitor` stream opens a dedicated one.
 
 use std::time::Duration;
 
-use redis::aio::{ConnectionManager, ConnectionManagerConfig, Monitor, PubSub};
+use std::sync::Arc;
+
+use redis::aio::{ConnectionManager, ConnectionManagerConfig, Monitor};
 use redis::{Client, Pipeline, RedisResult, Value};
 use redisgate_core::protocol::Command;
+
+use crate::fanout::{Hub, Topic};
 
 /// Timeouts for one upstream.
 #[derive(Debug, Clone, Copy)]
@@ -33,6 +38,7 @@ impl Default for UpstreamOptions {
 pub struct Upstream {
     client: Client,
     shared: ConnectionManager,
+    hub: Arc<Hub>,
 }
 
 impl Upstream {
@@ -51,7 +57,7 @@ impl Upstream {
             .set_min_delay(Duration::from_millis(20))
             .set_max_delay(Duration::from_millis(100));
         let shared = ConnectionManager::new_lazy_with_config(client.clone(), config)?;
-        Ok(Self { client, shared })
+        Ok(Self { hub: Arc::new(Hub::new(client.clone())), client, shared })
     }
 
     /// Runs one command. A Redis error reply comes back as `Ok(Value::ServerError)`.
@@ -95,12 +101,16 @@ impl Upstream {
         }
     }
 
-    /// A dedicated connection for one subscription stream.
+    /// Joins a channel or pattern on the instance's shared pub/sub connection; the stream yields rendered
+    /// SSE events.
     ///
     /// # Errors
-    /// Connection failures.
-    pub async fn pubsub(&self) -> RedisResult<PubSub> {
-        self.client.get_async_pubsub().await
+    /// Connecting or subscribing failed.
+    pub async fn subscribe(
+        &self,
+        topic: Topic,
+    ) -> RedisResult<impl futures_util::Stream<Item = bytes::Bytes> + Send + 'static> {
+        self.hub.subscribe(topic).await
     }
 
     /// A dedicated connection in MONITOR mode.

@@ -72,10 +72,8 @@ async fn dispatch(state: AppState, request: Request, observed: &mut Observed) ->
         Endpoint::Command(c) => command::run(&instance, c, access, format).await,
         Endpoint::Pipeline(c) => pipeline::run(&instance, c, access, format).await,
         Endpoint::MultiExec(c) => transaction::run(&instance, c, access, format).await,
-        Endpoint::Subscribe(channel) => subscribe::stream(&state, &instance, subscribe::Target::Channel(channel)).await,
-        Endpoint::PSubscribe(pattern) => {
-            subscribe::stream(&state, &instance, subscribe::Target::Pattern(pattern)).await
-        }
+        Endpoint::Subscribe(channel) => subscribe::stream(&state, &instance, subscribe::Topic::Channel(channel)).await,
+        Endpoint::PSubscribe(pattern) => subscribe::stream(&state, &instance, subscribe::Topic::Pattern(pattern)).await,
         Endpoint::Monitor => monitor::stream(&state, &instance, access).await,
         _ => Err(ApiError::Internal("unknown endpoint".into())),
     }

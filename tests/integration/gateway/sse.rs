@@ -81,7 +81,9 @@ async fn subscribe_streams_messages_and_releases_the_subscription_on_disconnect(
     assert_eq!(first.next_data().await.unwrap(), "data: subscribe,chat,1");
     let mut second = Events::open(&gw, "/subscribe/chat").await;
     assert_eq!(second.next_data().await.unwrap(), "data: subscribe,chat,1", "each stream counts alone");
-    assert_eq!(gw.post("/publish/chat/hello%2C%20world", "", TOKEN).await.1, json!({"result": 2}));
+    // Both streams share one Redis subscription: PUBLISH counts one receiver.
+    assert_eq!(numsub(&gw, "chat").await, 1);
+    assert_eq!(gw.post("/publish/chat/hello%2C%20world", "", TOKEN).await.1, json!({"result": 1}));
     assert_eq!(first.next_data().await.unwrap(), "data: message,chat,hello, world");
     assert_eq!(second.next_data().await.unwrap(), "data: message,chat,hello, world");
     drop(first);
@@ -145,4 +147,34 @@ async fn shutdown_ends_open_streams() {
     events.next_data().await.unwrap();
     tokio::time::timeout(Duration::from_secs(5), gw.shutdown()).await.expect("shutdown waited on an SSE stream");
     assert_eq!(events.next().await, None, "the stream ends cleanly");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn many_subscribers_share_one_redis_subscription() {
+    let (_redis, gw) = gateway(Duration::from_secs(15)).await;
+    let mut streams = Vec::new();
+    for _ in 0..300 {
+        let mut events = Events::open(&gw, "/subscribe/fan").await;
+        assert_eq!(events.next_data().await.unwrap(), "data: subscribe,fan,1");
+        streams.push(events);
+    }
+    let mut pattern = Events::open(&gw, "/psubscribe/fa*").await;
+    pattern.next_data().await.unwrap();
+    assert_eq!(numsub(&gw, "fan").await, 1, "300 streams, one Redis subscription");
+    assert_eq!(
+        gw.post("/publish/fan/out", "", TOKEN).await.1,
+        json!({"result": 2}),
+        "one channel and one pattern subscription"
+    );
+    for events in &mut streams {
+        assert_eq!(events.next_data().await.unwrap(), "data: message,fan,out");
+    }
+    assert_eq!(pattern.next_data().await.unwrap(), "data: pmessage,fa*,fan,out");
+    drop(streams);
+    drop(pattern);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while numsub(&gw, "fan").await > 0 {
+        assert!(tokio::time::Instant::now() < deadline, "the shared subscription outlived its last subscriber");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }

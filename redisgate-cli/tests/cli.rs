@@ -64,6 +64,13 @@ async fn the_whole_journey_in_tables() {
     let cli = Cli::new(&platform.url());
     let out = cli.ok(&["register", "--email", "ada@example.com", "--password", "correct horse 1"]).await;
     assert!(out.contains("registered and logged in as ada@example.com"), "{out}");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let profile = cli.config.path().join("profiles/default");
+        assert_eq!(std::fs::metadata(profile.join("token")).unwrap().permissions().mode() & 0o777, 0o600);
+        assert_eq!(std::fs::metadata(&profile).unwrap().permissions().mode() & 0o777, 0o700);
+    }
     assert!(cli.ok(&["org", "create", "acme"]).await.contains("created organization acme"));
     let out = cli.ok(&["instance", "create", "table-db", "--memory", "16mb"]).await;
     assert!(out.contains("running") && out.contains("rgt_"), "{out}");

@@ -25,6 +25,8 @@ impl LocalPostgres {
     pub fn init(dir: &Path, port: u16) -> Result<Self, String> {
         let as_postgres = is_root();
         std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        let dir = if as_postgres && !reachable_by_postgres(dir) { relocated(dir)? } else { dir.to_owned() };
+        let dir = dir.as_path();
         let server = Self { dir: dir.to_owned(), bin: bin_dir()?, as_postgres, port };
         if !dir.join("data").join("PG_VERSION").exists() {
             if as_postgres {
@@ -139,6 +141,26 @@ fn bin_dir() -> Result<PathBuf, String> {
     versions.pop().ok_or_else(|| {
         "PostgreSQL is not installed: apt-get install -y postgresql (or set REDISGATE_PG_BIN)".to_owned()
     })
+}
+
+/// Whether the `postgres` user can enter `dir` (as root, a state directory under `/root` is not).
+fn reachable_by_postgres(dir: &Path) -> bool {
+    Command::new("runuser").args(["-u", "postgres", "--", "test", "-x"]).arg(dir).status().is_ok_and(|s| s.success())
+}
+
+/// Where a cluster meant for `dir` lives when the `postgres` user cannot reach `dir`:
+/// `/var/lib/redisgate/postgres-<hash of dir>`, owned by `postgres`, so nothing of the user's home changes.
+fn relocated(dir: &Path) -> Result<PathBuf, String> {
+    // FNV-1a: stable across builds, so the same state directory always finds its cluster again.
+    let hash = dir.as_os_str().as_encoded_bytes().iter().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    let target = PathBuf::from(format!("/var/lib/redisgate/postgres-{hash:016x}"));
+    std::fs::create_dir_all(&target).map_err(|e| format!("cannot create {}: {e}", target.display()))?;
+    run(Command::new("chown").arg("postgres:").arg(&target))?;
+    let note = dir.join("LOCATION");
+    let _ = std::fs::write(&note, format!("PostgreSQL keeps this cluster in {} (the postgres user cannot enter this directory)\n", target.display()));
+    Ok(target)
 }
 
 fn is_root() -> bool {

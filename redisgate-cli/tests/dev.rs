@@ -8,7 +8,19 @@ use std::time::Duration;
 
 const BIN: &str = env!("CARGO_BIN_EXE_redisgate");
 
-fn start(state: &std::path::Path, config: &std::path::Path) -> (Child, serde_json::Value) {
+/// A running `redisgate dev`, interrupted (SIGINT) when dropped, so a failing test leaves nothing behind.
+struct Dev(Option<Child>);
+
+impl Drop for Dev {
+    fn drop(&mut self) {
+        if let Some(child) = self.0.take() {
+            let _ = Command::new("kill").args(["-INT", &child.id().to_string()]).status();
+            let _ = child.wait_with_output();
+        }
+    }
+}
+
+fn start(state: &std::path::Path, config: &std::path::Path) -> (Dev, serde_json::Value) {
     let mut child = Command::new(BIN)
         .args(["--json", "dev", "--listen", "127.0.0.1:0", "--state-dir"])
         .arg(state)
@@ -22,11 +34,13 @@ fn start(state: &std::path::Path, config: &std::path::Path) -> (Child, serde_jso
         .unwrap();
     let mut line = String::new();
     BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let dev = Dev(Some(child));
     let summary = serde_json::from_str(&line).unwrap_or_else(|e| panic!("no summary ({e}): {line:?}"));
-    (child, summary)
+    (dev, summary)
 }
 
-fn interrupt(child: Child) {
+fn interrupt(mut dev: Dev) {
+    let Some(child) = dev.0.take() else { return };
     let status = Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
     assert!(status.success());
     let output = child.wait_with_output().unwrap();

@@ -34,7 +34,7 @@ fn write(out: &mut Vec<u8>, value: &Value) -> Result<()> {
         Value::Int(i) => line(out, b':', i.to_string().as_bytes()),
         Value::Boolean(b) => line(out, b':', if *b { b"1" } else { b"0" }),
         Value::Okay => out.extend_from_slice(b"+OK\r\n"),
-        Value::SimpleString(s) => line(out, b'+', s.as_bytes()),
+        Value::SimpleString(s) => line(out, b'+', s.replace(['\r', '\n'], " ").as_bytes()),
         Value::BulkString(bytes) => bulk(out, bytes),
         Value::VerbatimString { text, .. } => bulk(out, text.as_bytes()),
         Value::Double(d) => bulk(out, d.to_string().as_bytes()),

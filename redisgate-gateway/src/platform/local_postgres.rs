@@ -152,14 +152,22 @@ fn reachable_by_postgres(dir: &Path) -> bool {
 /// `/var/lib/redisgate/postgres-<hash of dir>`, owned by `postgres`, so nothing of the user's home changes.
 fn relocated(dir: &Path) -> Result<PathBuf, String> {
     // FNV-1a: stable across builds, so the same state directory always finds its cluster again.
-    let hash = dir.as_os_str().as_encoded_bytes().iter().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
-        (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
-    });
+    let hash = dir
+        .as_os_str()
+        .as_encoded_bytes()
+        .iter()
+        .fold(0xcbf2_9ce4_8422_2325_u64, |h, b| (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3));
     let target = PathBuf::from(format!("/var/lib/redisgate/postgres-{hash:016x}"));
     std::fs::create_dir_all(&target).map_err(|e| format!("cannot create {}: {e}", target.display()))?;
     run(Command::new("chown").arg("postgres:").arg(&target))?;
     let note = dir.join("LOCATION");
-    let _ = std::fs::write(&note, format!("PostgreSQL keeps this cluster in {} (the postgres user cannot enter this directory)\n", target.display()));
+    let _ = std::fs::write(
+        &note,
+        format!(
+            "PostgreSQL keeps this cluster in {} (the postgres user cannot enter this directory)\n",
+            target.display()
+        ),
+    );
     Ok(target)
 }
 

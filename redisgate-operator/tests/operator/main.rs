@@ -1,7 +1,7 @@
 //! Tests of the operator and the Kubernetes provisioner without a cluster (kubernetes.md §3): reconcile
 //! against an in-memory API server, the rendered config in a real `redis-server`, the whole platform with
 //! the Kubernetes provisioner, the CRD and the manifests validated offline. Tests that need a real cluster
-//! are `#[ignore]`d and never the only test of a behaviour.
+//! are ignored (with the reason "needs a Kubernetes cluster") and never the only test of a behaviour.
 
 mod cluster;
 mod crd;

@@ -50,6 +50,9 @@ fn interrupt(mut dev: Dev) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dev_comes_up_prints_working_credentials_and_cleans_up() {
     let state = tempfile::tempdir().unwrap();
+    // Reachable by the postgres user (as root), so the cluster stays inside the temporary directory.
+    #[cfg(unix)]
+    std::fs::set_permissions(state.path(), std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
     let config = tempfile::tempdir().unwrap();
     let (child, summary) = tokio::task::spawn_blocking({
         let (state, config) = (state.path().to_owned(), config.path().to_owned());

@@ -27,7 +27,12 @@ impl TokenHash {
     /// Compares the digest of `presented` with this one in constant time.
     #[must_use]
     pub fn matches(&self, presented: &[u8]) -> bool {
-        let other = Self::of(presented);
+        self.equals(&Self::of(presented))
+    }
+
+    /// Compares two digests in constant time (hash a presented token once, then compare it with many).
+    #[must_use]
+    pub fn equals(&self, other: &Self) -> bool {
         self.0.ct_eq(&other.0).into()
     }
 

@@ -50,16 +50,11 @@ impl Instance {
     /// time taken does not tell which one matched.
     #[must_use]
     pub fn authorize(&self, token: &[u8]) -> Option<Access> {
-        self.credentials.iter().fold(
-            None,
-            |found, (hash, access)| {
-                if hash.matches(token) {
-                    found.or(Some(*access))
-                } else {
-                    found
-                }
-            },
-        )
+        // One SHA-256 per request, however many credentials the instance has.
+        let presented = TokenHash::of(token);
+        self.credentials
+            .iter()
+            .fold(None, |found, (hash, access)| if hash.equals(&presented) { found.or(Some(*access)) } else { found })
     }
 }
 
@@ -79,9 +74,9 @@ pub trait Directory: Send + Sync + 'static {
     fn domain(&self) -> Option<&str>;
     /// Called when a request names an unknown instance or presents an unknown token: a directory that
     /// caches a database may reload (rate-limited) so that a token issued a moment ago already works.
-    /// The default does nothing.
-    fn refresh(&self) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + '_>> {
-        Box::pin(std::future::ready(()))
+    /// Answers whether the lookup is worth repeating; the default (nothing to reload) answers `false`.
+    fn refresh(&self) -> std::pin::Pin<Box<dyn std::future::Future<Output = bool> + Send + '_>> {
+        Box::pin(std::future::ready(false))
     }
 }
 

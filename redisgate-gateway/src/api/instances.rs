@@ -366,10 +366,9 @@ pub async fn get_credentials(
     let mut conn = platform.pool.get().await?;
     let access = principal.authorize(&mut conn, org_id, Need::ManageInstances).await?;
     let i = find(&mut conn, &access, id).await?;
-    let tokens = InstanceToken::all_active(&mut conn)
+    let tokens = InstanceToken::active_for(&mut conn, id)
         .await?
         .into_iter()
-        .filter(|t| t.instance_id == id)
         .map(|t| TokenInfo { access: t.access, created_at: t.created_at })
         .collect();
     Ok(Json(CredentialsView {

@@ -4,6 +4,7 @@
 //! token, response format, then the body (so an unauthenticated client cannot make the gateway read 10 MiB),
 //! then parsing, then the endpoint.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use axum::body::Body;
@@ -45,8 +46,10 @@ async fn dispatch(state: AppState, request: Request, observed: &mut Observed) ->
     };
     // A miss may be a token or instance created a moment ago: let the directory catch up once.
     let (instance, path, access) = match lookup() {
-        Err(ApiError::UnknownInstance(_) | ApiError::Unauthorized) => {
-            state.directory.refresh().await;
+        Err(miss @ (ApiError::UnknownInstance(_) | ApiError::Unauthorized)) => {
+            if !state.directory.refresh().await {
+                return Err(miss);
+            }
             lookup()?
         }
         other => other?,
@@ -103,15 +106,15 @@ fn resolve<'a>(
 /// `Authorization: Bearer <token>` wins when present (a malformed header is a 401, without falling back);
 /// otherwise `?_token=`.
 fn authorize(instance: &Instance, headers: &HeaderMap, query: Option<&str>) -> Result<Access, ApiError> {
-    let token = match headers.get(header::AUTHORIZATION) {
+    let token: Cow<'_, [u8]> = match headers.get(header::AUTHORIZATION) {
         Some(value) => {
             let value = value.as_bytes();
             match value.get(..7) {
-                Some(scheme) if scheme.eq_ignore_ascii_case(b"bearer ") => value[7..].trim_ascii().to_vec(),
+                Some(scheme) if scheme.eq_ignore_ascii_case(b"bearer ") => Cow::Borrowed(value[7..].trim_ascii()),
                 _ => return Err(ApiError::Unauthorized),
             }
         }
-        None => query_token(query).ok_or(ApiError::Unauthorized)?,
+        None => Cow::Owned(query_token(query).ok_or(ApiError::Unauthorized)?),
     };
     if token.is_empty() {
         return Err(ApiError::Unauthorized);

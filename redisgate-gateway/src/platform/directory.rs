@@ -126,15 +126,21 @@ impl PlatformDirectory {
     }
 
     /// A reload after a lookup miss, at most every 250 ms; concurrent misses wait for the same reload.
-    async fn reload_after_miss(&self) {
+    /// `true` when the snapshot is fresh (reloaded now, or by another miss less than 250 ms ago).
+    async fn reload_after_miss(&self) -> bool {
         let mut last = self.last_reload.lock().await;
         if last.is_some_and(|at| at.elapsed() < MISS_RELOAD_INTERVAL) {
-            return;
+            return true;
         }
-        if let Err(e) = self.reload().await {
-            tracing::warn!(error = %e, "directory reload after a miss failed");
-        }
+        let reloaded = match self.reload().await {
+            Ok(()) => true,
+            Err(e) => {
+                tracing::warn!(error = %e, "directory reload after a miss failed");
+                false
+            }
+        };
         *last = Some(tokio::time::Instant::now());
+        reloaded
     }
 
     /// Keeps the snapshot fresh until the runtime stops: LISTEN for change notifications (reconnecting when
@@ -193,7 +199,7 @@ impl Directory for PlatformDirectory {
         self.domain.as_deref()
     }
 
-    fn refresh(&self) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + '_>> {
+    fn refresh(&self) -> std::pin::Pin<Box<dyn std::future::Future<Output = bool> + Send + '_>> {
         Box::pin(self.reload_after_miss())
     }
 }

@@ -213,6 +213,20 @@ impl InstanceToken {
         .await
     }
 
+    /// The tokens of one instance that are not revoked.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn active_for(conn: &mut AsyncPgConnection, instance: Uuid) -> QueryResult<Vec<Self>> {
+        instance_tokens::table
+            .filter(instance_tokens::instance_id.eq(instance))
+            .filter(instance_tokens::revoked_at.is_null())
+            .order(instance_tokens::created_at.asc())
+            .select(Self::as_select())
+            .load(conn)
+            .await
+    }
+
     /// Every token that is not revoked (the gateway's directory).
     ///
     /// # Errors

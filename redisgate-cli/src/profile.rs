@@ -116,7 +116,7 @@ impl Profiles {
 }
 
 /// Writes a file readable and writable by its owner only, creating private parent directories.
-fn write_private(path: &Path, contents: &[u8]) -> Result<()> {
+pub(crate) fn write_private(path: &Path, contents: &[u8]) -> Result<()> {
     use std::io::Write as _;
     #[cfg(unix)]
     use std::os::unix::fs::{DirBuilderExt as _, OpenOptionsExt as _};

@@ -25,6 +25,9 @@ pub enum ApiError {
     /// No token, or a token that opens nothing here.
     #[error("{UNAUTHORIZED}")]
     Unauthorized,
+    /// Management API: no valid session or key, or a failed login; the text says what to send instead.
+    #[error("{0}")]
+    BadCredentials(&'static str),
     /// No instance matches the Host header or `/db/<name>` prefix.
     #[error("ERR no database named '{0}'")]
     UnknownInstance(String),
@@ -74,7 +77,7 @@ impl ApiError {
             Self::Protocol(redisgate_core::Error::Internal(_)) => StatusCode::INTERNAL_SERVER_ERROR,
             Self::Protocol(redisgate_core::Error::UnsupportedReply(_)) => StatusCode::BAD_GATEWAY,
             Self::Protocol(_) | Self::Redis(_) => StatusCode::BAD_REQUEST,
-            Self::Unauthorized => StatusCode::UNAUTHORIZED,
+            Self::Unauthorized | Self::BadCredentials(_) => StatusCode::UNAUTHORIZED,
             Self::UnknownInstance(_) => StatusCode::NOT_FOUND,
             Self::BodyTimeout => StatusCode::REQUEST_TIMEOUT,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,

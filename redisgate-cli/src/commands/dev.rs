@@ -20,7 +20,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::Context;
 use crate::cli::DevArgs;
-use crate::profile::{Profile, SavedInstance};
+use crate::profile::{write_private, Profile, SavedInstance};
 
 const INSTANCE: &str = "dev";
 
@@ -202,16 +202,4 @@ fn secret_file(path: &Path) -> Result<Vec<u8>> {
     let secret = redisgate_core::auth::token::redis_password();
     write_private(path, secret.as_bytes())?;
     Ok(secret.into_bytes())
-}
-
-fn write_private(path: &Path, contents: &[u8]) -> Result<()> {
-    use std::io::Write as _;
-    #[cfg(unix)]
-    use std::os::unix::fs::OpenOptionsExt as _;
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    options.mode(0o600);
-    options.open(path)?.write_all(contents)?;
-    Ok(())
 }

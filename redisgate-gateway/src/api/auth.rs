@@ -122,7 +122,7 @@ pub async fn login(
     State(platform): State<Platform>,
     ApiJson(body): ApiJson<Credentials>,
 ) -> Result<Json<Session>, ApiError> {
-    let email = normalize_email(&body.email).map_err(|_| ApiError::Unauthorized)?;
+    let email = normalize_email(&body.email).map_err(|_| ApiError::BadCredentials("wrong email or password"))?;
     let mut conn = platform.pool.get().await?;
     let user = User::find_by_email(&mut conn, &email).await?;
     drop(conn);
@@ -132,7 +132,7 @@ pub async fn login(
     let ok = tokio::task::spawn_blocking(move || password::verify(&password, &hash))
         .await
         .map_err(|e| ApiError::Internal(e.to_string()))?;
-    let user = user.filter(|_| ok).ok_or(ApiError::Unauthorized)?;
+    let user = user.filter(|_| ok).ok_or(ApiError::BadCredentials("wrong email or password"))?;
     let now = Utc::now();
     let token = platform.jwt.issue(&user.id.to_string(), now.timestamp(), platform.jwt_ttl_secs)?;
     let expires_at = now + chrono::Duration::seconds(platform.jwt_ttl_secs);

@@ -55,28 +55,32 @@ pub struct OrgAccess {
     pub only_instance: Option<Uuid>,
 }
 
+/// The 401 of a management route, saying what to send.
+fn no_session() -> ApiError {
+    ApiError::BadCredentials(
+        "missing, invalid or expired credentials: send Authorization: Bearer <token from POST /api/auth/login, or an rgk_ API key>",
+    )
+}
+
 impl FromRequestParts<Platform> for Principal {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, platform: &Platform) -> Result<Self, Self::Rejection> {
-        let header = parts.headers.get(AUTHORIZATION).ok_or(ApiError::Unauthorized)?.as_bytes();
+        let header = parts.headers.get(AUTHORIZATION).ok_or(no_session())?.as_bytes();
         let token = match header.get(..7) {
             Some(scheme) if scheme.eq_ignore_ascii_case(b"bearer ") => {
-                std::str::from_utf8(&header[7..]).map(str::trim).map_err(|_| ApiError::Unauthorized)?
+                std::str::from_utf8(&header[7..]).map(str::trim).map_err(|_| no_session())?
             }
-            _ => return Err(ApiError::Unauthorized),
+            _ => return Err(no_session()),
         };
         let mut conn = platform.pool.get().await?;
         if token.starts_with(API_KEY_PREFIX) {
             let hash = TokenHash::of(token.as_bytes());
-            return ApiKey::find_active_by_hash(&mut conn, hash.as_bytes())
-                .await?
-                .map(Self::Key)
-                .ok_or(ApiError::Unauthorized);
+            return ApiKey::find_active_by_hash(&mut conn, hash.as_bytes()).await?.map(Self::Key).ok_or(no_session());
         }
-        let subject = platform.jwt.verify(token).map_err(|_| ApiError::Unauthorized)?;
-        let id = Uuid::parse_str(&subject).map_err(|_| ApiError::Unauthorized)?;
-        User::find(&mut conn, id).await?.map(Self::User).ok_or(ApiError::Unauthorized)
+        let subject = platform.jwt.verify(token).map_err(|_| no_session())?;
+        let id = Uuid::parse_str(&subject).map_err(|_| no_session())?;
+        User::find(&mut conn, id).await?.map(Self::User).ok_or(no_session())
     }
 }
 

@@ -31,9 +31,8 @@ deps_redis() {
 }
 
 deps_postgres() {
-    if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
-        apt_install initdb-not-installed:postgresql
-    fi
+    # initdb is not on PATH (Debian keeps it in /usr/lib/postgresql/<v>/bin): test for the server itself.
+    ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || apt_install pg_ctlcluster:postgresql
     command -v psql >/dev/null 2>&1 || apt_install psql:postgresql-client
     PG_BIN="$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)"
     export PG_BIN

@@ -11,6 +11,6 @@ deps_redis
 deps_postgres
 deps_cargo
 echo "==> building redisgate (release)"
-cargo build --release --quiet -p redisgate-cli -p redisgate-gateway
+cargo build --release --quiet -p redisgate-cli
 echo "==> the CLI is $CARGO_TARGET_DIR/release/redisgate (add it to PATH to use it directly)"
 exec "$CARGO_TARGET_DIR/release/redisgate" dev "$@"

@@ -91,7 +91,8 @@ impl Metrics {
     /// Records one answered request.
     pub fn request(&self, observed: Option<&Observed>, status: u16, elapsed: Duration) {
         let kind = observed.map_or("data", |o| o.kind);
-        let instance: Arc<str> = observed.and_then(|o| o.instance.clone()).unwrap_or_else(|| Arc::from(""));
+        static NONE: LazyLock<Arc<str>> = LazyLock::new(|| Arc::from(""));
+        let instance = observed.and_then(|o| o.instance.clone()).unwrap_or_else(|| Arc::clone(&NONE));
         let class = match status {
             200..=299 => "2xx",
             400..=499 => "4xx",

@@ -50,6 +50,12 @@ pub async fn run(ctx: &Context, args: &DevArgs) -> Result<()> {
     let base = format!("http://{address}");
 
     let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+    let progress = |step: &str| {
+        if !ctx.output.json {
+            eprintln!("==> {step}");
+        }
+    };
+    progress(&format!("starting PostgreSQL (state in {})", state.display()));
     let postgres = LocalPostgres::init(&state.join("postgres"), port).map_err(|e| anyhow!(e))?;
     postgres.start(false).map_err(|e| anyhow!(e))?;
     let postgres = PostgresGuard(postgres);
@@ -65,6 +71,7 @@ pub async fn run(ctx: &Context, args: &DevArgs) -> Result<()> {
         upstream: UpstreamOptions::default(),
         limits: Limits::default(),
     };
+    progress("starting the platform and the instances it already has");
     let control = ControlPlane::start(config).await.map_err(|e| anyhow!("cannot start the platform: {e}"))?;
     let shutdown = CancellationToken::new();
     let (app, token) = control.app(shutdown.clone()).await.map_err(|e| anyhow!(e))?;
@@ -72,6 +79,7 @@ pub async fn run(ctx: &Context, args: &DevArgs) -> Result<()> {
         tokio::spawn(redisgate_gateway::serve_router(listener, app, token, shutdown.clone().cancelled_owned()));
 
     let result = async {
+        progress(&format!("preparing the account and the '{INSTANCE}' instance"));
         let (session, saved) = bootstrap(&state, &base).await?;
         let profile = remember(ctx, &base, &session, &saved)?;
         print_summary(ctx, &base, &saved, &profile);

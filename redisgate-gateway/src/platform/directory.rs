@@ -86,6 +86,10 @@ impl PlatformDirectory {
                 credentials.entry(token.instance_id).or_default().push((hash, access));
             }
         }
+        let mut keys_by_org: HashMap<Uuid, Vec<&ApiKey>> = HashMap::new();
+        for key in &keys {
+            keys_by_org.entry(key.organization_id).or_default().push(key);
+        }
         let previous = self.current();
         let mut next = Snapshot::default();
         for row in instances.into_iter().filter(|i| i.status == "running") {
@@ -103,7 +107,7 @@ impl PlatformDirectory {
                 },
             };
             let mut creds = credentials.remove(&row.id).unwrap_or_default();
-            for key in keys.iter().filter(|k| k.organization_id == row.organization_id) {
+            for key in keys_by_org.get(&row.organization_id).into_iter().flatten() {
                 if key.instance_id.is_some_and(|only| only != row.id) {
                     continue;
                 }

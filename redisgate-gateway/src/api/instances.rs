@@ -8,7 +8,8 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use chrono::{DateTime, Utc};
-use diesel_async::AsyncConnection as _;
+use diesel_async::pooled_connection::deadpool::Object;
+use diesel_async::{AsyncConnection as _, AsyncPgConnection};
 use redisgate_core::auth::token::{generate, INSTANCE_TOKEN_PREFIX, READONLY_TOKEN_PREFIX};
 use redisgate_core::provisioning::{InstanceSpec, MAX_MEMORY, MIN_MEMORY};
 use redisgate_core::store::{is_unique_violation, Instance, InstanceToken, NewInstance};
@@ -154,6 +155,21 @@ async fn find(conn: &mut diesel_async::AsyncPgConnection, access: &OrgAccess, id
     Instance::find_in(conn, access.org.id, id).await?.ok_or(ApiError::NotFound("instance"))
 }
 
+/// A connection and the instance `id` of `org`, if the caller may do `need` with it (404 otherwise, as
+/// [`find`]).
+async fn locate(
+    platform: &Platform,
+    principal: &Principal,
+    org: Uuid,
+    id: Uuid,
+    need: Need,
+) -> Result<(Object<AsyncPgConnection>, Instance), ApiError> {
+    let mut conn = platform.pool.get().await?;
+    let access = principal.authorize(&mut conn, org, need).await?;
+    let instance = find(&mut conn, &access, id).await?;
+    Ok((conn, instance))
+}
+
 fn new_secrets() -> (String, String, Vec<(String, Vec<u8>)>) {
     let (token, hash) = generate(INSTANCE_TOKEN_PREFIX);
     let (readonly, ro_hash) = generate(READONLY_TOKEN_PREFIX);
@@ -252,9 +268,8 @@ pub async fn get_instance(
     principal: Principal,
     ApiPath((org_id, id)): ApiPath<(Uuid, Uuid)>,
 ) -> Result<Json<InstanceView>, ApiError> {
-    let mut conn = platform.pool.get().await?;
-    let access = principal.authorize(&mut conn, org_id, Need::Read).await?;
-    Ok(Json(InstanceView::new(find(&mut conn, &access, id).await?, &platform)))
+    let (_, instance) = locate(&platform, &principal, org_id, id, Need::Read).await?;
+    Ok(Json(InstanceView::new(instance, &platform)))
 }
 
 /// Changes `max_memory`.
@@ -267,9 +282,7 @@ pub async fn update_instance(
     ApiPath((org_id, id)): ApiPath<(Uuid, Uuid)>,
     ApiJson(body): ApiJson<InstancePatch>,
 ) -> Result<Json<InstanceView>, ApiError> {
-    let mut conn = platform.pool.get().await?;
-    let access = principal.authorize(&mut conn, org_id, Need::ManageInstances).await?;
-    let mut instance = find(&mut conn, &access, id).await?;
+    let (mut conn, mut instance) = locate(&platform, &principal, org_id, id, Need::ManageInstances).await?;
     if let Some(max_memory) = body.max_memory {
         if !(MIN_MEMORY..=MAX_MEMORY).contains(&max_memory) {
             return Err(ApiError::field("max_memory", format!("must be between {MIN_MEMORY} and {MAX_MEMORY} bytes")));
@@ -296,9 +309,7 @@ pub async fn delete_instance(
     principal: Principal,
     ApiPath((org_id, id)): ApiPath<(Uuid, Uuid)>,
 ) -> Result<(StatusCode, Json<InstanceView>), ApiError> {
-    let mut conn = platform.pool.get().await?;
-    let access = principal.authorize(&mut conn, org_id, Need::ManageInstances).await?;
-    find(&mut conn, &access, id).await?;
+    let (mut conn, _) = locate(&platform, &principal, org_id, id, Need::ManageInstances).await?;
     let instance =
         Instance::set_status(&mut conn, id, "deleting", None, None).await?.ok_or(ApiError::NotFound("instance"))?;
     principal.audit(&mut conn, Some(org_id), "instance.delete", "instance", Some(id), json!({})).await?;
@@ -315,9 +326,7 @@ pub async fn get_status(
     principal: Principal,
     ApiPath((org_id, id)): ApiPath<(Uuid, Uuid)>,
 ) -> Result<Json<StatusView>, ApiError> {
-    let mut conn = platform.pool.get().await?;
-    let access = principal.authorize(&mut conn, org_id, Need::Read).await?;
-    let i = find(&mut conn, &access, id).await?;
+    let (_, i) = locate(&platform, &principal, org_id, id, Need::Read).await?;
     Ok(Json(StatusView { status: i.status, message: i.status_message, endpoint: i.endpoint, updated_at: i.updated_at }))
 }
 
@@ -331,9 +340,7 @@ pub async fn put_status(
     principal: Principal,
     ApiPath((org_id, id)): ApiPath<(Uuid, Uuid)>,
 ) -> Result<(StatusCode, Json<StatusView>), ApiError> {
-    let mut conn = platform.pool.get().await?;
-    let access = principal.authorize(&mut conn, org_id, Need::ManageInstances).await?;
-    let i = find(&mut conn, &access, id).await?;
+    let (mut conn, i) = locate(&platform, &principal, org_id, id, Need::ManageInstances).await?;
     let live = platform.lifecycle.provisioner().endpoint(id);
     let code = match (i.status.as_str(), &live) {
         ("running", None) | ("failed", _) => {
@@ -363,9 +370,7 @@ pub async fn get_credentials(
     principal: Principal,
     ApiPath((org_id, id)): ApiPath<(Uuid, Uuid)>,
 ) -> Result<Json<CredentialsView>, ApiError> {
-    let mut conn = platform.pool.get().await?;
-    let access = principal.authorize(&mut conn, org_id, Need::ManageInstances).await?;
-    let i = find(&mut conn, &access, id).await?;
+    let (mut conn, i) = locate(&platform, &principal, org_id, id, Need::ManageInstances).await?;
     let tokens = InstanceToken::active_for(&mut conn, id)
         .await?
         .into_iter()
@@ -387,9 +392,7 @@ pub async fn rotate_credentials(
     principal: Principal,
     ApiPath((org_id, id)): ApiPath<(Uuid, Uuid)>,
 ) -> Result<Json<Secrets>, ApiError> {
-    let mut conn = platform.pool.get().await?;
-    let access = principal.authorize(&mut conn, org_id, Need::ManageInstances).await?;
-    let i = find(&mut conn, &access, id).await?;
+    let (mut conn, i) = locate(&platform, &principal, org_id, id, Need::ManageInstances).await?;
     let (token, readonly_token, hashes) = new_secrets();
     InstanceToken::replace(&mut conn, id, hashes).await?;
     principal.audit(&mut conn, Some(org_id), "instance.rotate", "instance", Some(id), json!({})).await?;

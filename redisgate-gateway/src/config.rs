@@ -21,6 +21,7 @@ use std::time::Duration;
 
 use redisgate_core::auth::TokenHash;
 use redisgate_core::protocol::Access;
+use redisgate_core::provisioning::dns_label_problem;
 use serde::Deserialize;
 
 use crate::directory::{Instance, StaticDirectory};
@@ -252,19 +253,19 @@ pub fn directory_from_toml(text: &str, options: UpstreamOptions) -> Result<Stati
     Ok(StaticDirectory::new(instances, default, file.domain))
 }
 
-fn instance(
+/// An instance with its tokens (hashed here), checked as the config file's instances are.
+///
+/// # Errors
+/// An invalid name, token pair or Redis URL.
+pub fn instance(
     name: &str,
     url: &str,
     token: &str,
     readonly: Option<&str>,
     options: UpstreamOptions,
 ) -> Result<Instance, ConfigError> {
-    let valid_name = !name.is_empty()
-        && name.len() <= 63
-        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        && !name.starts_with('-');
-    if !valid_name {
-        return Err(invalid(format!("instance name '{name}' must be 1-63 characters of a-z, 0-9 and '-'")));
+    if let Some(problem) = dns_label_problem(name, 1, 63) {
+        return Err(invalid(format!("instance name '{name}' must be 1-63 characters of a-z, 0-9 and '-' ({problem})")));
     }
     for t in std::iter::once(token).chain(readonly) {
         if t.trim().is_empty() || t.trim() != t {

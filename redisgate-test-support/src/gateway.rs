@@ -3,10 +3,8 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use redisgate_core::auth::TokenHash;
-use redisgate_core::protocol::Access;
 use redisgate_gateway::directory::{Directory, Instance, StaticDirectory};
-use redisgate_gateway::upstream::{Upstream, UpstreamOptions};
+use redisgate_gateway::upstream::UpstreamOptions;
 use redisgate_gateway::{AppState, Limits};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -130,7 +128,5 @@ impl Drop for TestGateway {
 /// When the URL is invalid.
 #[must_use]
 pub fn instance(name: &str, url: &str, token: &str, readonly: Option<&str>, options: UpstreamOptions) -> Instance {
-    let mut credentials = vec![(TokenHash::of(token.as_bytes()), Access::Full)];
-    credentials.extend(readonly.map(|t| (TokenHash::of(t.as_bytes()), Access::ReadOnly)));
-    Instance::new(name, Upstream::new(url, options).unwrap(), credentials)
+    redisgate_gateway::config::instance(name, url, token, readonly, options).unwrap_or_else(|e| panic!("{e}"))
 }

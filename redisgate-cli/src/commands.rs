@@ -104,7 +104,7 @@ impl Context {
     pub fn data_client(&self, instance: &str) -> Result<Client> {
         let saved = self.profiles.instance(&self.profile_name, instance).ok_or_else(|| {
             anyhow!(NotFound(format!(
-                "no saved token for instance '{instance}' in profile '{}': tokens are shown once; run redisgate instance rotate {instance} to get new ones",
+                "no saved token for instance '{instance}' in profile '{}': tokens are shown once; redisgate instance rotate {instance} issues and saves new ones (and revokes the current ones, which your applications may be using)",
                 self.profile_name
             )))
         })?;

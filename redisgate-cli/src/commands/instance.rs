@@ -80,7 +80,7 @@ pub async fn run(ctx: &Context, command: &InstanceCommand) -> Result<()> {
             let credentials = api.credentials(instance.organization_id, instance.id).await?;
             let saved = ctx.profiles.instance(&ctx.profile_name, name);
             let token = saved.as_ref().map_or_else(
-                || format!("not saved in this profile (run: redisgate instance rotate {name})"),
+                || format!("not saved in this profile (redisgate instance rotate {name} issues new ones and revokes these)"),
                 |s| s.token.clone(),
             );
             ctx.output.object(

@@ -25,12 +25,9 @@ pub fn event(fields: &[&[u8]]) -> Bytes {
     }
     let text = String::from_utf8_lossy(&joined);
     let mut out = BytesMut::with_capacity(text.len() + 16);
-    let lines: Box<dyn Iterator<Item = &str>> = if text.contains('\r') {
-        Box::new(text.split("\r\n").flat_map(|l| l.split(['\n', '\r'])))
-    } else {
-        Box::new(text.split('\n'))
-    };
-    for line in lines {
+    // CRLF is one line break; a lone CR or LF is one too.
+    let text = if text.contains('\r') { std::borrow::Cow::Owned(text.replace("\r\n", "\n")) } else { text };
+    for line in text.split(['\n', '\r']) {
         out.put_slice(b"data: ");
         out.put_slice(line.as_bytes());
         out.put_u8(b'\n');

@@ -22,7 +22,7 @@ use redisgate_gateway::AppState;
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let redis_url = std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
-    let upstream = Upstream::new(&redis_url, UpstreamOptions::default())?;
+    let upstream = Upstream::new("default", &redis_url, UpstreamOptions::default())?;
     let token = std::env::var("GATEWAY_TOKEN").unwrap_or_else(|_| "example-token".into());
     let instance = Instance::new("default", upstream, vec![(TokenHash::of(token.as_bytes()), Access::Full)]);
     let directory = StaticDirectory::new(vec![instance], Some("default"), None);

@@ -39,6 +39,17 @@ pub enum Error {
     /// The request body is larger than the configured limit.
     #[error("ERR max request size exceeded")]
     RequestTooLarge,
+    /// An argument is larger than the instance's record size limit.
+    #[error("ERR max single record size exceeded")]
+    RecordTooLarge,
+    /// A key is larger than the instance's key size limit.
+    #[error("ERR max key size exceeded. Limit: {limit} bytes, Actual: {actual} bytes")]
+    KeyTooLarge {
+        /// The limit in bytes.
+        limit: u64,
+        /// The offending key's size in bytes.
+        actual: u64,
+    },
 }
 
 /// `Result` with this crate's [`Error`] as the default error.

@@ -7,12 +7,14 @@
 //! # Layout
 //! - [`protocol`]: request parsing, the command policy and the reply encoders (JSON, base64, RESP2).
 //! - [`auth`]: token digests and constant-time comparison, password hashing, JWTs, new secrets.
+//! - [`limits`]: per-instance and per-key limits and the size checks.
 //! - [`provisioning`]: the validated instance spec, names and redis.conf.
 //! - `store` (feature `store`): diesel models, queries and the embedded migrations of the control plane.
 //! - [`error`]: the crate's one error type.
 
 pub mod auth;
 pub mod error;
+pub mod limits;
 pub mod protocol;
 pub mod provisioning;
 #[cfg(feature = "store")]

@@ -10,6 +10,7 @@ pub mod command;
 pub mod compat;
 pub mod encode;
 pub mod encoding;
+pub mod keys;
 pub mod parse;
 pub mod policy;
 pub mod request;

@@ -36,3 +36,27 @@ impl Page {
         Self { limit: limit.unwrap_or(50).clamp(1, 100), offset: offset.unwrap_or(0).max(0) }
     }
 }
+
+/// `Limits` are stored as a JSON object (`jsonb`), absent fields meaning no limit.
+mod limits_column {
+    use diesel::deserialize::{self, FromSql};
+    use diesel::pg::{Pg, PgValue};
+    use diesel::serialize::{self, Output, ToSql};
+    use diesel::sql_types::Jsonb;
+
+    use crate::limits::Limits;
+
+    impl FromSql<Jsonb, Pg> for Limits {
+        fn from_sql(bytes: PgValue<'_>) -> deserialize::Result<Self> {
+            let value = <serde_json::Value as FromSql<Jsonb, Pg>>::from_sql(bytes)?;
+            Ok(serde_json::from_value(value)?)
+        }
+    }
+
+    impl ToSql<Jsonb, Pg> for Limits {
+        fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, Pg>) -> serialize::Result {
+            let value = serde_json::to_value(self)?;
+            <serde_json::Value as ToSql<Jsonb, Pg>>::to_sql(&value, &mut out.reborrow())
+        }
+    }
+}

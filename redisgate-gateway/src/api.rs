@@ -1,4 +1,5 @@
-//! The management API under `/api`: users and sessions, organizations and members, API keys, instances.
+//! The management API under `/api`: users and sessions, organizations and members, API keys, instances and
+//! their usage.
 //!
 //! JSON in and out; one error envelope (`{"error": "...", "fields": {...}}`, see `error.rs`); 201 on create;
 //! `?limit=&offset=` pagination answering `{"items": [...], "next_offset": n | null}`. Every route authorizes
@@ -14,6 +15,7 @@ mod members;
 mod openapi;
 mod organizations;
 mod principal;
+mod usage;
 
 use axum::routing::{delete, get, post};
 use axum::Router;
@@ -57,6 +59,7 @@ pub fn router(platform: Platform) -> Router {
             get(instances::get_status).put(instances::put_status),
         )
         .route("/organizations/{org_id}/redis-instances/{instance_id}/credentials", get(instances::get_credentials))
+        .route("/organizations/{org_id}/redis-instances/{instance_id}/usage", get(usage::get_usage))
         .route(
             "/organizations/{org_id}/redis-instances/{instance_id}/credentials/rotate",
             post(instances::rotate_credentials),

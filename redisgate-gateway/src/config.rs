@@ -11,6 +11,14 @@
 //! redis_url = "redis://127.0.0.1:6379"
 //! token = "a-long-random-token"
 //! readonly_token = "another-one"   # optional
+//!
+//! [instance.limits]                # optional, every field optional (docs/configuration.md, "Limits")
+//! max_requests_per_second = 1000
+//! max_daily_requests = 1000000
+//! max_concurrent_connections = 100
+//! max_request_size = 1048576
+//! max_record_size = 524288
+//! max_key_size = 32768
 //! ```
 //!
 //! Invalid configuration is reported at start with the reason; the binary exits with status 64.
@@ -20,13 +28,15 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use redisgate_core::auth::TokenHash;
+use redisgate_core::limits::Limits;
 use redisgate_core::protocol::Access;
 use redisgate_core::provisioning::dns_label_problem;
 use serde::Deserialize;
 
 use crate::directory::{Instance, StaticDirectory};
+use crate::quota::Meters;
 use crate::upstream::{Upstream, UpstreamOptions};
-use crate::Limits;
+use crate::ServerLimits;
 
 /// The name of the instance served in standalone mode (also reachable as `/db/default`).
 pub const DEFAULT_INSTANCE: &str = "default";
@@ -96,6 +106,10 @@ pub struct Args {
     /// Development mode: allows a generated JWT secret. Never in production.
     #[arg(long, env = "REDISGATE_DEV")]
     pub dev: bool,
+    /// Platform mode: seconds between writes of usage counts to PostgreSQL (also how quickly a daily quota
+    /// learns what other gateway replicas counted).
+    #[arg(long, env = "REDISGATE_USAGE_FLUSH_SECS", default_value_t = 5.0)]
+    pub usage_flush_secs: f64,
     /// Serve Prometheus metrics (`/metrics`) on this separate address, e.g. 127.0.0.1:9090.
     #[arg(long, env = "REDISGATE_ADMIN_LISTEN")]
     pub admin_listen: Option<SocketAddr>,
@@ -146,6 +160,8 @@ struct FileInstance {
     redis_url: String,
     token: String,
     readonly_token: Option<String>,
+    #[serde(default)]
+    limits: Limits,
 }
 
 impl Args {
@@ -153,8 +169,8 @@ impl Args {
     ///
     /// # Errors
     /// Non-positive or non-finite durations.
-    pub fn limits(&self) -> Result<Limits, ConfigError> {
-        Ok(Limits {
+    pub fn limits(&self) -> Result<ServerLimits, ConfigError> {
+        Ok(ServerLimits {
             max_body_bytes: self.max_body_bytes,
             sse_keepalive: secs("sse-keepalive-secs", self.sse_keepalive_secs)?,
             body_timeout: secs("body-timeout-secs", self.body_timeout_secs)?,
@@ -206,16 +222,25 @@ impl Args {
         Ok(())
     }
 
-    /// The instances to serve, from the flags or the config file.
+    /// How often platform mode writes usage counts.
+    ///
+    /// # Errors
+    /// A non-positive or non-finite duration.
+    pub fn usage_flush(&self) -> Result<Duration, ConfigError> {
+        secs("usage-flush-secs", self.usage_flush_secs)
+    }
+
+    /// The instances to serve, from the flags or the config file, with limits enforced through `meters`
+    /// (share one registry between the workers of a process).
     ///
     /// # Errors
     /// A missing token or URL, an unreadable or invalid file, duplicate names or tokens.
-    pub fn directory(&self) -> Result<StaticDirectory, ConfigError> {
+    pub fn directory(&self, meters: &Meters) -> Result<StaticDirectory, ConfigError> {
         let options = self.upstream_options()?;
         if let Some(path) = &self.config {
             let text = std::fs::read_to_string(path)
                 .map_err(|e| invalid(format!("cannot read config file {}: {e}", path.display())))?;
-            return directory_from_toml(&text, options);
+            return directory_from_toml(&text, options, meters);
         }
         let url = self.redis_url.as_deref().ok_or_else(|| {
             invalid("no Redis to serve: pass --redis-url redis://HOST:PORT (or REDISGATE_REDIS_URL), or --config FILE")
@@ -226,11 +251,15 @@ impl Args {
     }
 }
 
-/// Parses and validates the TOML config file.
+/// Parses and validates the TOML config file; instance limits are enforced through `meters`.
 ///
 /// # Errors
-/// Syntax errors, unknown fields, invalid names, URLs or tokens, duplicates.
-pub fn directory_from_toml(text: &str, options: UpstreamOptions) -> Result<StaticDirectory, ConfigError> {
+/// Syntax errors, unknown fields, invalid names, URLs, tokens or limits, duplicates.
+pub fn directory_from_toml(
+    text: &str,
+    options: UpstreamOptions,
+    meters: &Meters,
+) -> Result<StaticDirectory, ConfigError> {
     let file: FileConfig = toml::from_str(text).map_err(|e| invalid(format!("invalid config file: {e}")))?;
     if file.instances.is_empty() {
         return Err(invalid("the config file declares no [[instance]]"));
@@ -247,7 +276,9 @@ pub fn directory_from_toml(text: &str, options: UpstreamOptions) -> Result<Stati
                 return Err(invalid(format!("instance '{}' reuses a token of another instance", i.name)));
             }
         }
-        instances.push(instance(&i.name, &i.redis_url, &i.token, i.readonly_token.as_deref(), options)?);
+        let meter = meters.instance(&i.name, None, i.limits);
+        instances
+            .push(instance(&i.name, &i.redis_url, &i.token, i.readonly_token.as_deref(), options)?.with_meter(meter));
     }
     let default = (instances.len() == 1).then(|| file.instances[0].name.as_str());
     Ok(StaticDirectory::new(instances, default, file.domain))
@@ -276,7 +307,7 @@ pub fn instance(
         return Err(invalid(format!("instance '{name}': the read-only token must differ from the standard token")));
     }
     let upstream =
-        Upstream::new(url, options).map_err(|e| invalid(format!("instance '{name}': invalid Redis URL: {e}")))?;
+        Upstream::new(name, url, options).map_err(|e| invalid(format!("instance '{name}': invalid Redis URL: {e}")))?;
     let mut credentials = vec![(TokenHash::of(token.as_bytes()), Access::Full)];
     credentials.extend(readonly.map(|t| (TokenHash::of(t.as_bytes()), Access::ReadOnly)));
     Ok(Instance::new(name, upstream, credentials))

@@ -11,6 +11,7 @@ use std::sync::Arc;
 use redisgate_core::auth::TokenHash;
 use redisgate_core::protocol::Access;
 
+use crate::quota::Meter;
 use crate::upstream::Upstream;
 
 /// One Redis reachable through the gateway, with the tokens that open it.
@@ -18,14 +19,50 @@ pub struct Instance {
     name: String,
     label: Arc<str>,
     upstream: Upstream,
-    credentials: Vec<(TokenHash, Access)>,
+    meter: Arc<Meter>,
+    credentials: Vec<Credential>,
+}
+
+/// A token's digest, what it may do, and its own limits (API keys may have some).
+struct Credential {
+    hash: TokenHash,
+    access: Access,
+    meter: Option<Arc<Meter>>,
 }
 
 impl Instance {
-    /// An instance with its tokens, given as digests.
+    /// An instance with its tokens, given as digests, and no limits.
     pub fn new(name: impl Into<String>, upstream: Upstream, credentials: Vec<(TokenHash, Access)>) -> Self {
         let name = name.into();
-        Self { label: Arc::from(name.as_str()), name, upstream, credentials }
+        let label: Arc<str> = Arc::from(name.as_str());
+        let credentials = credentials.into_iter().map(|(hash, access)| Credential { hash, access, meter: None });
+        Self {
+            meter: Arc::new(Meter::unlimited(Arc::clone(&label))),
+            label,
+            name,
+            upstream,
+            credentials: credentials.collect(),
+        }
+    }
+
+    /// Enforces `meter`'s limits (from a [`crate::quota::Meters`] registry, shared by every worker).
+    #[must_use]
+    pub fn with_meter(mut self, meter: Arc<Meter>) -> Self {
+        self.meter = meter;
+        self
+    }
+
+    /// Adds a credential with limits of its own (an API key's).
+    #[must_use]
+    pub fn with_credential(mut self, hash: TokenHash, access: Access, meter: Option<Arc<Meter>>) -> Self {
+        self.credentials.push(Credential { hash, access, meter });
+        self
+    }
+
+    /// The instance's limits and usage.
+    #[must_use]
+    pub fn meter(&self) -> &Arc<Meter> {
+        &self.meter
     }
 
     /// The instance's name.
@@ -46,15 +83,19 @@ impl Instance {
         &self.upstream
     }
 
-    /// What `token` may do here, or `None`. Every credential is compared (in constant time each), so the
-    /// time taken does not tell which one matched.
+    /// What `token` may do here and its own limits, or `None`. Every credential is compared (in constant
+    /// time each), so the time taken does not tell which one matched.
     #[must_use]
-    pub fn authorize(&self, token: &[u8]) -> Option<Access> {
+    pub fn authorize(&self, token: &[u8]) -> Option<(Access, Option<&Arc<Meter>>)> {
         // One SHA-256 per request, however many credentials the instance has.
         let presented = TokenHash::of(token);
-        self.credentials
-            .iter()
-            .fold(None, |found, (hash, access)| if hash.equals(&presented) { found.or(Some(*access)) } else { found })
+        self.credentials.iter().fold(None, |found, c| {
+            if c.hash.equals(&presented) {
+                found.or(Some((c.access, c.meter.as_ref())))
+            } else {
+                found
+            }
+        })
     }
 }
 

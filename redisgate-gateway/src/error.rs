@@ -37,6 +37,20 @@ pub enum ApiError {
     /// A method other than GET, HEAD, POST, PUT (or a CORS preflight).
     #[error("ERR method not allowed, use GET, HEAD, POST or PUT")]
     MethodNotAllowed,
+    /// The instance's or key's rate is exhausted for now.
+    #[error("ERR max requests limit exceeded")]
+    RateLimited,
+    /// The instance's commands for the day are used up (until midnight UTC).
+    #[error("ERR max daily request limit exceeded. Limit: {limit}, Usage: {usage}")]
+    DailyLimit {
+        /// Commands allowed per day.
+        limit: u64,
+        /// Commands run today.
+        usage: u64,
+    },
+    /// The instance or key has as many requests in progress as it may.
+    #[error("ERR max concurrent connections exceeded")]
+    TooManyConnections,
     /// Redis could not be reached, or the connection broke.
     #[error("ERR redis unavailable")]
     Unavailable(#[source] redis::RedisError),
@@ -80,6 +94,7 @@ impl ApiError {
             Self::Unauthorized | Self::BadCredentials(_) => StatusCode::UNAUTHORIZED,
             Self::UnknownInstance(_) => StatusCode::NOT_FOUND,
             Self::BodyTimeout => StatusCode::REQUEST_TIMEOUT,
+            Self::RateLimited | Self::DailyLimit { .. } | Self::TooManyConnections => StatusCode::TOO_MANY_REQUESTS,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::Unavailable(_) => StatusCode::BAD_GATEWAY,
             Self::Timeout(_) => StatusCode::GATEWAY_TIMEOUT,
@@ -130,6 +145,9 @@ impl IntoResponse for ApiError {
         response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
         if let Some(detail) = detail {
             response.extensions_mut().insert(detail);
+        }
+        if matches!(self, Self::RateLimited) {
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
         }
         response
     }

@@ -9,6 +9,7 @@
 //! - [`directory`]: the seam that maps a request (Host header or `/db/<name>` prefix) to an instance.
 //! - [`upstream`]: the shared, multiplexed connection to one Redis, plus dedicated pub/sub connections.
 //! - `routes`: the route table; `handlers/*`: one file per endpoint kind.
+//! - [`quota`]: per-instance and per-key limits, and usage counts.
 //! - [`error`]: `ApiError`, the only place that knows HTTP status codes.
 //! - [`metrics`]: Prometheus metrics, served by [`admin_router`] on a separate listener.
 
@@ -21,14 +22,17 @@ mod handlers;
 pub mod metrics;
 pub mod platform;
 pub mod provisioner;
+pub mod quota;
 mod routes;
 mod scripts;
 mod shutdown;
 mod sse;
 pub mod state;
+#[cfg(feature = "otel")]
+pub mod telemetry;
 pub mod upstream;
 
 pub use error::ApiError;
 pub use routes::{admin_router, platform_router, router};
 pub use shutdown::{serve, serve_router, shutdown_signal};
-pub use state::{AppState, Limits};
+pub use state::{AppState, ServerLimits};

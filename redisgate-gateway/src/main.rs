@@ -16,6 +16,7 @@ use anyhow::Context as _;
 use clap::Parser as _;
 use redisgate_gateway::config::{Args, ConfigError, LogFormat, ProvisionerKind};
 use redisgate_gateway::platform::{ControlPlane, PlatformConfig, PublicUrls};
+use redisgate_gateway::quota::Meters;
 use redisgate_gateway::{serve, serve_router, shutdown_signal, AppState};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -32,7 +33,8 @@ const EXIT_CONFIG: u8 = 64;
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    init_tracing(args.log_format);
+    // Dropped when `main` returns, after the workers stopped: exports the last spans (feature `otel`).
+    let _telemetry = init_tracing(args.log_format);
     let Ok(control) = tokio::runtime::Builder::new_current_thread().enable_all().build() else {
         eprintln!("redisgate-gateway: cannot start the runtime");
         return ExitCode::FAILURE;
@@ -40,9 +42,12 @@ fn main() -> ExitCode {
     // Validate everything once, before a worker starts (connections to Redis are lazy: nothing connects).
     let checked = control.block_on(async {
         if args.database_url.is_some() {
-            args.check_platform().and_then(|()| args.upstream_options()).and_then(|_| args.limits())
+            args.check_platform()
+                .and_then(|()| args.upstream_options())
+                .and_then(|_| args.usage_flush())
+                .and_then(|_| args.limits())
         } else {
-            args.directory().and_then(|_| args.limits())
+            args.directory(&Meters::default()).and_then(|_| args.limits())
         }
     });
     if let Err(e) = checked {
@@ -78,11 +83,13 @@ async fn run(args: Args) -> anyhow::Result<()> {
 
     let shutdown = CancellationToken::new();
     let (done, mut finished) = mpsc::unbounded_channel::<anyhow::Result<()>>();
+    // Standalone mode: one registry of limits for every worker, so a limit holds for the whole process.
+    let meters = Arc::new(Meters::default());
     for index in 0..workers {
         let (args, listener, shutdown, done) = (args.clone(), listener.try_clone()?, shutdown.clone(), done.clone());
-        let control = control.clone();
+        let (control, meters) = (control.clone(), Arc::clone(&meters));
         std::thread::Builder::new().name(format!("redisgate-worker-{index}")).spawn(move || {
-            let _ = done.send(worker(&args, listener, shutdown, control));
+            let _ = done.send(worker(&args, listener, shutdown, control, &meters));
         })?;
     }
     drop((listener, done));
@@ -144,6 +151,7 @@ async fn start_platform(args: &Args, database_url: &str, address: SocketAddr) ->
         },
         upstream: args.upstream_options().map_err(config)?,
         limits: args.limits().map_err(config)?,
+        usage_flush: args.usage_flush().map_err(config)?,
     };
     let control = match args.provisioner {
         ProvisionerKind::Local => ControlPlane::start(config).await,
@@ -172,6 +180,7 @@ fn worker(
     listener: std::net::TcpListener,
     shutdown: CancellationToken,
     control: Option<ControlPlane>,
+    meters: &Meters,
 ) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     runtime.block_on(async {
@@ -180,7 +189,7 @@ fn worker(
             let (app, token) = control.app(shutdown.clone()).await.map_err(|e| anyhow::anyhow!(e))?;
             return serve_router(listener, app, token, shutdown.cancelled_owned()).await.context("server failed");
         }
-        let directory = args.directory().map_err(config)?;
+        let directory = args.directory(meters).map_err(config)?;
         let state = AppState::new(Arc::new(directory)).with_limits(args.limits().map_err(config)?);
         let state = state.with_shutdown(shutdown.clone());
         serve(listener, state, shutdown.cancelled_owned()).await.context("server failed")
@@ -191,11 +200,43 @@ fn config(error: ConfigError) -> anyhow::Error {
     anyhow::anyhow!("invalid configuration: {error}")
 }
 
-fn init_tracing(format: LogFormat) {
+/// What [`init_tracing`] returns, to keep until the end: the OpenTelemetry exporter when there is one.
+#[cfg(feature = "otel")]
+type TelemetryGuard = Option<redisgate_gateway::telemetry::Telemetry>;
+/// What [`init_tracing`] returns: always `None` without the `otel` feature.
+#[cfg(not(feature = "otel"))]
+type TelemetryGuard = Option<std::convert::Infallible>;
+
+/// Logs to stderr, filtered by `RUST_LOG` (default `info`). With the `otel` feature and an OTLP endpoint set,
+/// spans are also exported, through their own filter: the log filter decides nothing about them.
+fn init_tracing(format: LogFormat) -> TelemetryGuard {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    #[cfg(feature = "otel")]
+    {
+        use redisgate_gateway::telemetry::Telemetry;
+        use tracing_subscriber::{layer::SubscriberExt as _, util::SubscriberInitExt as _, Layer as _};
+        match Telemetry::from_env() {
+            Ok(Some(telemetry)) => {
+                let fmt = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
+                let fmt = match format {
+                    LogFormat::Human => fmt.boxed(),
+                    LogFormat::Json => fmt.json().boxed(),
+                };
+                tracing_subscriber::registry()
+                    .with(fmt.with_filter(filter))
+                    .with(telemetry.layer().with_filter(Telemetry::filter()))
+                    .init();
+                return Some(telemetry);
+            }
+            Ok(None) => {}
+            Err(e) => eprintln!("redisgate-gateway: OpenTelemetry export disabled: {e}"),
+        }
+    }
+    // Without an exporter: one global filter, so spans nobody logs stay disabled at their call site.
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
     match format {
         LogFormat::Human => builder.init(),
         LogFormat::Json => builder.json().init(),
     }
+    None
 }

@@ -46,6 +46,17 @@ struct UpstreamLabels {
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct LimitLabels {
+    instance: Arc<str>,
+    limit: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct InstanceLabels {
+    instance: Arc<str>,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct OutcomeLabels {
     outcome: &'static str,
 }
@@ -56,6 +67,8 @@ pub struct Metrics {
     requests: Family<RequestLabels, Counter>,
     duration: Family<KindLabels, Histogram>,
     upstream_errors: Family<UpstreamLabels, Counter>,
+    reconnects: Family<InstanceLabels, Counter>,
+    limited: Family<LimitLabels, Counter>,
     auth_failures: Counter,
     connections: Gauge,
     sse_streams: Gauge,
@@ -77,6 +90,18 @@ impl Metrics {
             "Redis unreachable (502) or too slow (504), by instance",
             upstream_errors.clone(),
         );
+        let reconnects = Family::<InstanceLabels, Counter>::default();
+        registry.register(
+            "upstream_reconnects",
+            "Connections to Redis found broken and replaced, by instance",
+            reconnects.clone(),
+        );
+        let limited = Family::<LimitLabels, Counter>::default();
+        registry.register(
+            "limited_requests",
+            "Requests refused by a limit (rate, daily, concurrent), by instance",
+            limited.clone(),
+        );
         let auth_failures = Counter::default();
         registry.register("auth_failures", "Requests refused for a missing or wrong token", auth_failures.clone());
         let connections = Gauge::default();
@@ -85,7 +110,18 @@ impl Metrics {
         registry.register("sse_streams", "Server-Sent Events streams currently open", sse_streams.clone());
         let provisioning = Family::<OutcomeLabels, Counter>::default();
         registry.register("provisioning", "Instance provisioning outcomes", provisioning.clone());
-        Self { registry, requests, duration, upstream_errors, auth_failures, connections, sse_streams, provisioning }
+        Self {
+            registry,
+            requests,
+            duration,
+            upstream_errors,
+            reconnects,
+            limited,
+            auth_failures,
+            connections,
+            sse_streams,
+            provisioning,
+        }
     }
 
     /// Records one answered request.
@@ -111,6 +147,16 @@ impl Metrics {
         }
         self.requests.get_or_create(&RequestLabels { kind, status: class, instance }).inc();
         self.duration.get_or_create(&KindLabels { kind }).observe(elapsed.as_secs_f64());
+    }
+
+    /// A connection to `instance`'s Redis broke; redis-rs replaces it.
+    pub fn reconnect(&self, instance: &Arc<str>) {
+        self.reconnects.get_or_create(&InstanceLabels { instance: Arc::clone(instance) }).inc();
+    }
+
+    /// A request was refused by `limit` (`rate`, `daily`, `concurrent`).
+    pub fn limited(&self, instance: &Arc<str>, limit: &'static str) {
+        self.limited.get_or_create(&LimitLabels { instance: Arc::clone(instance), limit }).inc();
     }
 
     /// A client connection opened; the guard closes it.

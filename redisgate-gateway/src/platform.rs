@@ -3,13 +3,14 @@
 //! PostgreSQL holds users, organizations, keys and instances ([`db`]); a provisioner runs the Redis servers;
 //! [`lifecycle`] moves instances through their states; [`directory::PlatformDirectory`] feeds the data plane
 //! from an in-memory snapshot that PostgreSQL notifications keep fresh, so the hot path never queries the
-//! database.
+//! database; [`usage`] records the commands each instance runs per day.
 
 pub mod control;
 pub mod db;
 pub mod directory;
 pub mod lifecycle;
 pub mod local_postgres;
+pub mod usage;
 
 use std::sync::Arc;
 

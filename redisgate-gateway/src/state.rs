@@ -7,9 +7,9 @@ use tokio_util::sync::CancellationToken;
 
 use crate::directory::Directory;
 
-/// Limits applied to every request.
+/// Limits of the server, applied to every request (each instance and key may set stricter ones).
 #[derive(Debug, Clone)]
-pub struct Limits {
+pub struct ServerLimits {
     /// Largest accepted request body in bytes (Upstash's default is 10 MiB).
     pub max_body_bytes: usize,
     /// Interval of `: keepalive` comments on SSE streams.
@@ -18,7 +18,7 @@ pub struct Limits {
     pub body_timeout: Duration,
 }
 
-impl Default for Limits {
+impl Default for ServerLimits {
     fn default() -> Self {
         Self {
             max_body_bytes: 10 * 1024 * 1024,
@@ -34,7 +34,7 @@ pub struct AppState {
     /// Resolves a request to an instance.
     pub directory: Arc<dyn Directory>,
     /// Request limits.
-    pub limits: Limits,
+    pub limits: ServerLimits,
     /// Cancelled when the server shuts down, so that endless SSE streams end and the drain can finish.
     /// (Behind an `Arc`: axum clones the state for every request, and cloning a token takes a lock.)
     pub shutdown: Arc<CancellationToken>,
@@ -43,7 +43,7 @@ pub struct AppState {
 impl AppState {
     /// State over a directory with default limits.
     pub fn new(directory: Arc<dyn Directory>) -> Self {
-        Self { directory, limits: Limits::default(), shutdown: Arc::new(CancellationToken::new()) }
+        Self { directory, limits: ServerLimits::default(), shutdown: Arc::new(CancellationToken::new()) }
     }
 
     /// Uses `token` as the shutdown signal (several servers can share one).
@@ -55,7 +55,7 @@ impl AppState {
 
     /// Replaces the limits.
     #[must_use]
-    pub fn with_limits(mut self, limits: Limits) -> Self {
+    pub fn with_limits(mut self, limits: ServerLimits) -> Self {
         self.limits = limits;
         self
     }

@@ -8,15 +8,16 @@
 //! Subscriptions share one pub/sub connection per instance ([`crate::fanout`]); MONITOR takes over a
 //! connection, so each `/monitor` stream opens a dedicated one.
 
-use std::time::Duration;
-
 use std::sync::Arc;
+use std::time::Duration;
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig, Monitor};
 use redis::{Client, Pipeline, RedisResult, Value};
 use redisgate_core::protocol::Command;
+use tracing::Instrument as _;
 
 use crate::fanout::{Hub, Topic};
+use crate::metrics::METRICS;
 
 /// Timeouts for one upstream.
 #[derive(Debug, Clone, Copy)]
@@ -36,6 +37,7 @@ impl Default for UpstreamOptions {
 /// A Redis server reached through a shared multiplexed connection.
 #[derive(Clone)]
 pub struct Upstream {
+    name: Arc<str>,
     client: Client,
     shared: ConnectionManager,
     hub: Arc<Hub>,
@@ -47,7 +49,7 @@ impl Upstream {
     ///
     /// # Errors
     /// When `url` is not a valid Redis URL.
-    pub fn new(url: &str, options: UpstreamOptions) -> RedisResult<Self> {
+    pub fn new(name: &str, url: &str, options: UpstreamOptions) -> RedisResult<Self> {
         let client = Client::open(url)?;
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(options.connect_timeout))
@@ -57,7 +59,18 @@ impl Upstream {
             .set_min_delay(Duration::from_millis(20))
             .set_max_delay(Duration::from_millis(100));
         let shared = ConnectionManager::new_lazy_with_config(client.clone(), config)?;
-        Ok(Self { hub: Arc::new(Hub::new(client.clone())), client, shared })
+        Ok(Self { name: Arc::from(name), hub: Arc::new(Hub::new(client.clone())), client, shared })
+    }
+
+    /// Counts the replies that found the connection broken: redis-rs replaces such a connection in the
+    /// background, and `redisgate_upstream_reconnects` shows how often that happens.
+    fn observe<T>(&self, result: RedisResult<T>) -> RedisResult<T> {
+        if let Err(e) = &result {
+            if e.is_unrecoverable_error() {
+                METRICS.reconnect(&self.name);
+            }
+        }
+        result
     }
 
     /// Runs one command. A Redis error reply comes back as `Ok(Value::ServerError)`.
@@ -65,7 +78,8 @@ impl Upstream {
     /// # Errors
     /// Connection failures and timeouts.
     pub async fn run(&self, command: &Command) -> RedisResult<Value> {
-        self.shared.clone().send_packed_command(&command.to_cmd()).await
+        let span = tracing::debug_span!("redis", instance = %self.name, command = %command.name_str());
+        self.observe(self.shared.clone().send_packed_command(&command.to_cmd()).instrument(span).await)
     }
 
     /// Runs commands in order, not atomically; each reply (or error reply) in place.
@@ -77,7 +91,8 @@ impl Upstream {
         for command in commands {
             pipe.add_command(command.to_cmd());
         }
-        self.shared.clone().send_packed_commands(&pipe, 0, commands.len()).await
+        let span = tracing::debug_span!("redis", instance = %self.name, pipeline = commands.len());
+        self.observe(self.shared.clone().send_packed_commands(&pipe, 0, commands.len()).instrument(span).await)
     }
 
     /// Runs commands as one MULTI/EXEC transaction; per-command runtime errors are in place.
@@ -91,7 +106,9 @@ impl Upstream {
         for command in commands {
             pipe.add_command(command.to_cmd());
         }
-        let mut replies = self.shared.clone().send_packed_commands(&pipe, commands.len() + 1, 1).await?;
+        let span = tracing::debug_span!("redis", instance = %self.name, transaction = commands.len());
+        let sent = self.shared.clone().send_packed_commands(&pipe, commands.len() + 1, 1).instrument(span).await;
+        let mut replies = self.observe(sent)?;
         match replies.pop() {
             Some(Value::Array(results)) => Ok(results),
             Some(Value::ServerError(e)) => Err(e.into()),

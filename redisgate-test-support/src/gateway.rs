@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use redisgate_gateway::directory::{Directory, Instance, StaticDirectory};
 use redisgate_gateway::upstream::UpstreamOptions;
-use redisgate_gateway::{AppState, Limits};
+use redisgate_gateway::{AppState, ServerLimits};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
@@ -25,11 +25,11 @@ pub struct TestGateway {
 impl TestGateway {
     /// A standalone gateway in front of `redis_url` with [`TOKEN`] and [`READONLY_TOKEN`].
     pub async fn single(redis_url: &str) -> Self {
-        Self::single_with(redis_url, Limits::default(), UpstreamOptions::default()).await
+        Self::single_with(redis_url, ServerLimits::default(), UpstreamOptions::default()).await
     }
 
     /// As [`TestGateway::single`], with limits and timeouts.
-    pub async fn single_with(redis_url: &str, limits: Limits, options: UpstreamOptions) -> Self {
+    pub async fn single_with(redis_url: &str, limits: ServerLimits, options: UpstreamOptions) -> Self {
         let instance = instance("default", redis_url, TOKEN, Some(READONLY_TOKEN), options);
         let directory = StaticDirectory::new(vec![instance], Some("default"), None);
         Self::start(AppState::new(Arc::new(directory)).with_limits(limits)).await

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use redisgate_gateway::platform::{ControlPlane, PlatformConfig, PublicUrls};
 use redisgate_gateway::provisioner::Provisioner;
 use redisgate_gateway::upstream::UpstreamOptions;
-use redisgate_gateway::Limits;
+use redisgate_gateway::ServerLimits;
 use serde_json::Value;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -70,7 +70,8 @@ impl TestPlatform {
             redis_server_bin: redis_server.clone(),
             urls: PublicUrls { base: format!("http://{address}"), domain: Some("redis.test".into()) },
             upstream: UpstreamOptions::default(),
-            limits: Limits::default(),
+            limits: ServerLimits::default(),
+            usage_flush: std::time::Duration::from_millis(100),
         };
         let control = match provisioner {
             Some(provisioner) => ControlPlane::start_with(config, provisioner).await.unwrap(),

@@ -5,8 +5,12 @@
 
 use std::path::PathBuf;
 use std::process::Stdio;
+use std::sync::Arc;
 
-use redisgate_test_support::{TestGateway, TestRedis, READONLY_TOKEN, TOKEN};
+use redisgate_gateway::directory::StaticDirectory;
+use redisgate_gateway::quota::Meters;
+use redisgate_gateway::upstream::UpstreamOptions;
+use redisgate_test_support::{instance, TestGateway, TestRedis, READONLY_TOKEN, TOKEN};
 
 fn suite_dir(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("compat").join(name)
@@ -14,7 +18,17 @@ fn suite_dir(name: &str) -> PathBuf {
 
 async fn run_suite(program: &str, args: &[&str], dir: PathBuf) {
     let redis = TestRedis::start();
-    let gw = TestGateway::single(&redis.url()).await;
+    // `default`, and `limited` (the same Redis) with limits for the clients' error texts.
+    let options = UpstreamOptions::default();
+    let limits = serde_json::from_value(serde_json::json!(
+        {"max_key_size": 8, "max_record_size": 64, "max_requests_per_second": 50}
+    ))
+    .unwrap();
+    let limited = instance("limited", &redis.url(), TOKEN, None, options)
+        .with_meter(Meters::default().instance("limited", None, limits));
+    let default = instance("default", &redis.url(), TOKEN, Some(READONLY_TOKEN), options);
+    let directory = StaticDirectory::new(vec![default, limited], Some("default"), None);
+    let gw = TestGateway::with_directory(Arc::new(directory)).await;
     let output = tokio::process::Command::new(program)
         .args(args)
         .current_dir(&dir)
@@ -22,6 +36,7 @@ async fn run_suite(program: &str, args: &[&str], dir: PathBuf) {
         .env("REDISGATE_TOKEN", TOKEN)
         .env("REDISGATE_READONLY_TOKEN", READONLY_TOKEN)
         .env("REDISGATE_PREFIXED_URL", format!("{}/db/default", gw.url()))
+        .env("REDISGATE_LIMITED_URL", format!("{}/db/limited", gw.url()))
         .env("UPSTASH_DISABLE_TELEMETRY", "1")
         .stdin(Stdio::null())
         .output()

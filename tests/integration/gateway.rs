@@ -4,6 +4,7 @@ mod auth;
 mod commands;
 mod config;
 mod errors;
+mod limits;
 mod observability;
 mod resilience;
 mod sse;

@@ -4,6 +4,7 @@
 mod authz;
 mod journey;
 mod lifecycle;
+mod limits;
 mod openapi;
 mod validation;
 

@@ -14,7 +14,7 @@ use redisgate_client::management::{Management, NewInstance};
 use redisgate_gateway::platform::local_postgres::LocalPostgres;
 use redisgate_gateway::platform::{ControlPlane, PlatformConfig, PublicUrls};
 use redisgate_gateway::upstream::UpstreamOptions;
-use redisgate_gateway::Limits;
+use redisgate_gateway::ServerLimits;
 use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
 
@@ -69,7 +69,8 @@ pub async fn run(ctx: &Context, args: &DevArgs) -> Result<()> {
         redis_server_bin: args.redis_server_bin.clone(),
         urls: PublicUrls { base: base.clone(), domain: None },
         upstream: UpstreamOptions::default(),
-        limits: Limits::default(),
+        limits: ServerLimits::default(),
+        usage_flush: std::time::Duration::from_secs(2),
     };
     progress("starting the platform and the instances it already has");
     let control = ControlPlane::start(config).await.map_err(|e| anyhow!("cannot start the platform: {e}"))?;

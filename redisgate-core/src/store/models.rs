@@ -4,10 +4,12 @@ mod api_key;
 mod audit;
 mod instance;
 mod organization;
+mod usage;
 mod user;
 
 pub use api_key::{ApiKey, NewApiKey};
 pub use audit::AuditEntry;
-pub use instance::{Instance, InstanceToken, NewInstance};
+pub use instance::{Instance, InstanceChanges, InstanceToken, NewInstance};
 pub use organization::{Membership, Organization};
+pub use usage::DailyUsage;
 pub use user::User;

@@ -42,6 +42,7 @@ diesel::table! {
         endpoint -> Nullable<Text>,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        limits -> Jsonb,
     }
 }
 
@@ -68,6 +69,16 @@ diesel::table! {
         created_by -> Nullable<Uuid>,
         created_at -> Timestamptz,
         revoked_at -> Nullable<Timestamptz>,
+        limits -> Jsonb,
+    }
+}
+
+diesel::table! {
+    instance_usage (instance_id, day) {
+        instance_id -> Uuid,
+        organization_id -> Uuid,
+        day -> Date,
+        commands -> Int8,
     }
 }
 
@@ -98,5 +109,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     redis_instances,
     instance_tokens,
     api_keys,
+    instance_usage,
     audit_log,
 );

@@ -5,6 +5,7 @@ use axum::http::StatusCode;
 use axum::Json;
 use chrono::{DateTime, Utc};
 use redisgate_core::auth::token::{generate, API_KEY_PREFIX};
+use redisgate_core::limits::Limits;
 use redisgate_core::store::{ApiKey, Instance, NewApiKey};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -31,6 +32,9 @@ pub struct ApiKeyView {
     pub instance_id: Option<Uuid>,
     /// Creation time.
     pub created_at: DateTime<Utc>,
+    /// Limits of the requests made with this key, on top of the instance's.
+    #[schema(value_type = Object)]
+    pub limits: Limits,
 }
 
 impl From<ApiKey> for ApiKeyView {
@@ -42,6 +46,7 @@ impl From<ApiKey> for ApiKeyView {
             scopes: key.scopes,
             instance_id: key.instance_id,
             created_at: key.created_at,
+            limits: key.limits,
         }
     }
 }
@@ -66,6 +71,11 @@ pub struct NewApiKeyRequest {
     pub scopes: Vec<String>,
     /// Limit the key to one instance of the organization.
     pub instance_id: Option<Uuid>,
+    /// Limits of the requests made with this key, on top of the instance's (all but `max_daily_requests`,
+    /// which only instances have).
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub limits: Limits,
 }
 
 /// The organization's active keys.
@@ -104,6 +114,9 @@ pub async fn create_api_key(
     if body.scopes.is_empty() || body.scopes.iter().any(|s| !SCOPES.contains(&s.as_str())) {
         fields.insert("scopes".to_owned(), format!("must be a non-empty list of: {}", SCOPES.join(", ")));
     }
+    if body.limits.max_daily_requests.is_some() {
+        fields.insert("limits.max_daily_requests".to_owned(), "daily quotas are set on instances, not keys".to_owned());
+    }
     if !fields.is_empty() {
         return Err(redisgate_core::Error::Validation(fields).into());
     }
@@ -124,6 +137,7 @@ pub async fn create_api_key(
         key_hash: hash.as_bytes(),
         scopes: &scopes,
         created_by: principal.user().ok().map(|u| u.id),
+        limits: body.limits,
     }
     .insert(&mut conn)
     .await?;

@@ -1,4 +1,5 @@
-//! `/api/organizations/{org_id}/redis-instances`: create, list, inspect, resize, delete; status; credentials.
+//! `/api/organizations/{org_id}/redis-instances`: create, list, inspect, resize and limit, delete; status;
+//! credentials.
 //!
 //! Creation records a `pending` instance and its tokens, answers 201 at once with the tokens (shown this once:
 //! only their hashes are kept), and provisions in the background; poll `/status` until `running`.
@@ -11,8 +12,9 @@ use chrono::{DateTime, Utc};
 use diesel_async::pooled_connection::deadpool::Object;
 use diesel_async::{AsyncConnection as _, AsyncPgConnection};
 use redisgate_core::auth::token::{generate, INSTANCE_TOKEN_PREFIX, READONLY_TOKEN_PREFIX};
+use redisgate_core::limits::Limits;
 use redisgate_core::provisioning::{InstanceSpec, MAX_MEMORY, MIN_MEMORY};
-use redisgate_core::store::{is_unique_violation, Instance, InstanceToken, NewInstance};
+use redisgate_core::store::{is_unique_violation, Instance, InstanceChanges, InstanceToken, NewInstance};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use uuid::Uuid;
@@ -48,6 +50,9 @@ pub struct InstanceView {
     pub created_at: DateTime<Utc>,
     /// Last change.
     pub updated_at: DateTime<Utc>,
+    /// Limits the gateway enforces; absent fields are unlimited (docs/configuration.md, "Limits").
+    #[schema(value_type = Object)]
+    pub limits: Limits,
 }
 
 impl InstanceView {
@@ -64,6 +69,7 @@ impl InstanceView {
             status_message: i.status_message,
             created_at: i.created_at,
             updated_at: i.updated_at,
+            limits: i.limits,
         }
     }
 }
@@ -82,6 +88,10 @@ pub struct NewInstanceRequest {
     pub max_memory: i64,
     /// e.g. `7.2`.
     pub redis_version: String,
+    /// Limits the gateway enforces (default: none).
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub limits: Limits,
 }
 
 /// Changes to an instance.
@@ -90,6 +100,9 @@ pub struct NewInstanceRequest {
 pub struct InstancePatch {
     /// New `maxmemory` in bytes (applied to the running server at once).
     pub max_memory: Option<i64>,
+    /// New limits, replacing the old ones entirely (`{}` removes them); gateways apply them within a second.
+    #[schema(value_type = Option<Object>)]
+    pub limits: Option<Limits>,
 }
 
 /// Secrets of an instance, shown once (at creation and rotation).
@@ -157,7 +170,7 @@ async fn find(conn: &mut diesel_async::AsyncPgConnection, access: &OrgAccess, id
 
 /// A connection and the instance `id` of `org`, if the caller may do `need` with it (404 otherwise, as
 /// [`find`]).
-async fn locate(
+pub(super) async fn locate(
     platform: &Platform,
     principal: &Principal,
     org: Uuid,
@@ -229,6 +242,7 @@ pub async fn create_instance(
         max_memory: spec.max_memory,
         redis_version: &spec.redis_version,
         status: "pending",
+        limits: body.limits,
     };
     let created = conn
         .transaction(async |conn| {
@@ -272,7 +286,7 @@ pub async fn get_instance(
     Ok(Json(InstanceView::new(instance, &platform)))
 }
 
-/// Changes `max_memory`.
+/// Changes `max_memory` and the limits.
 #[utoipa::path(patch, path = "/api/organizations/{org_id}/redis-instances/{instance_id}", tag = "instances", security(("bearer" = [])),
     params(("org_id" = Uuid, Path), ("instance_id" = Uuid, Path)), request_body = InstancePatch,
     responses((status = 200, body = InstanceView), (status = 404, description = "no such instance"), (status = 422, description = "invalid fields")))]
@@ -282,21 +296,32 @@ pub async fn update_instance(
     ApiPath((org_id, id)): ApiPath<(Uuid, Uuid)>,
     ApiJson(body): ApiJson<InstancePatch>,
 ) -> Result<Json<InstanceView>, ApiError> {
-    let (mut conn, mut instance) = locate(&platform, &principal, org_id, id, Need::ManageInstances).await?;
+    let (mut conn, instance) = locate(&platform, &principal, org_id, id, Need::ManageInstances).await?;
+    if body.max_memory.is_none() && body.limits.is_none() {
+        return Ok(Json(InstanceView::new(instance, &platform)));
+    }
     if let Some(max_memory) = body.max_memory {
         if !(MIN_MEMORY..=MAX_MEMORY).contains(&max_memory) {
             return Err(ApiError::field("max_memory", format!("must be between {MIN_MEMORY} and {MAX_MEMORY} bytes")));
         }
-        instance = Instance::set_max_memory(&mut conn, id, max_memory).await?;
-        if let Some(endpoint) = platform.lifecycle.provisioner().endpoint(id) {
-            let client = redis::Client::open(endpoint.url).map_err(|e| ApiError::Provisioning(e.to_string()))?;
-            let mut redis = client.get_multiplexed_async_connection().await?;
-            let () = redis::cmd("CONFIG").arg("SET").arg("maxmemory").arg(max_memory).query_async(&mut redis).await?;
-        }
-        principal
-            .audit(&mut conn, Some(org_id), "instance.update", "instance", Some(id), json!({"max_memory": max_memory}))
-            .await?;
     }
+    let changes = InstanceChanges { max_memory: body.max_memory, limits: body.limits };
+    let instance = Instance::update(&mut conn, id, &changes).await?;
+    if let (Some(max_memory), Some(endpoint)) = (body.max_memory, platform.lifecycle.provisioner().endpoint(id)) {
+        let client = redis::Client::open(endpoint.url).map_err(|e| ApiError::Provisioning(e.to_string()))?;
+        let mut redis = client.get_multiplexed_async_connection().await?;
+        let () = redis::cmd("CONFIG").arg("SET").arg("maxmemory").arg(max_memory).query_async(&mut redis).await?;
+    }
+    principal
+        .audit(
+            &mut conn,
+            Some(org_id),
+            "instance.update",
+            "instance",
+            Some(id),
+            json!({"max_memory": body.max_memory, "limits": body.limits}),
+        )
+        .await?;
     Ok(Json(InstanceView::new(instance, &platform)))
 }
 

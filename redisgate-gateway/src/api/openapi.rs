@@ -4,7 +4,7 @@ use axum::Json;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{api_keys, auth, instances, members, organizations};
+use super::{api_keys, auth, instances, members, organizations, usage};
 
 /// The whole management API.
 #[derive(OpenApi)]
@@ -18,7 +18,7 @@ use super::{api_keys, auth, instances, members, organizations};
         api_keys::list_api_keys, api_keys::create_api_key, api_keys::revoke_api_key,
         instances::list_instances, instances::create_instance, instances::get_instance, instances::update_instance,
         instances::delete_instance, instances::get_status, instances::put_status, instances::get_credentials,
-        instances::rotate_credentials,
+        instances::rotate_credentials, usage::get_usage,
     ),
     modifiers(&BearerAuth),
     tags((name = "auth"), (name = "organizations"), (name = "members"), (name = "api-keys"), (name = "instances")),

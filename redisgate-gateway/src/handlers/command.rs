@@ -1,19 +1,20 @@
 //! One command: `POST /` with a JSON array, or a path command.
 
 use axum::response::Response;
-use redisgate_core::protocol::{Access, Command, ResponseFormat};
+use redisgate_core::protocol::{Command, ResponseFormat};
 
 use crate::directory::Instance;
+use crate::quota::Allowance;
 use crate::{scripts, ApiError};
 
-/// Checks the command against the policy, runs it and encodes the reply.
+/// Checks the command against the policy and the size limits, runs it and encodes the reply.
 pub async fn run(
     instance: &Instance,
     command: Command,
-    access: Access,
+    allowance: &Allowance,
     format: ResponseFormat,
 ) -> Result<Response, ApiError> {
-    command.check(access)?;
+    allowance.check(&command)?;
     let command = scripts::ALIASES.prepare(command);
     let value = instance.upstream().run(&command).await?;
     super::reply(format, &value)

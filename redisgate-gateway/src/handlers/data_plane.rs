@@ -1,8 +1,8 @@
 //! The data plane's entry point: every path that is not a health endpoint.
 //!
 //! The steps run in the order that spends the least on a request that will fail: method, instance,
-//! token, response format, then the body (so an unauthenticated client cannot make the gateway read 10 MiB),
-//! then parsing, then the endpoint.
+//! token, concurrent requests, response format, then the body (so an unauthenticated client cannot make the
+//! gateway read 10 MiB), then parsing, the daily quota and the rate, then the endpoint.
 
 use std::borrow::Cow;
 use std::sync::Arc;
@@ -12,13 +12,14 @@ use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
-use http_body_util::{BodyExt, LengthLimitError, Limited};
+use http_body_util::{BodyExt as _, LengthLimitError, Limited};
 use redisgate_core::protocol::request::{parse, query_token};
 use redisgate_core::protocol::{Access, Endpoint, Method, ResponseFormat, RestRequest};
 
 use super::{command, monitor, pipeline, subscribe, transaction};
 use crate::directory::{Directory, Instance};
 use crate::metrics::Observed;
+use crate::quota::{Allowance, Meter, Slot};
 use crate::{ApiError, AppState};
 
 /// Handles one data-plane request.
@@ -41,11 +42,11 @@ async fn dispatch(state: AppState, request: Request, observed: &mut Observed) ->
     let host = parts.headers.get(header::HOST).and_then(|h| h.to_str().ok());
     let lookup = || {
         let (instance, path) = resolve(state.directory.as_ref(), host, parts.uri.path())?;
-        let access = authorize(&instance, &parts.headers, parts.uri.query())?;
-        Ok::<_, ApiError>((instance, path, access))
+        let (access, key) = authorize(&instance, &parts.headers, parts.uri.query())?;
+        Ok::<_, ApiError>((instance, path, access, key))
     };
     // A miss may be a token or instance created a moment ago: let the directory catch up once.
-    let (instance, path, access) = match lookup() {
+    let (instance, path, access, key) = match lookup() {
         Err(miss @ (ApiError::UnknownInstance(_) | ApiError::Unauthorized)) => {
             if !state.directory.refresh().await {
                 return Err(miss);
@@ -55,14 +56,15 @@ async fn dispatch(state: AppState, request: Request, observed: &mut Observed) ->
         other => other?,
     };
     observed.instance = Some(instance.label());
+    let allowance = Allowance::admit(access, instance.meter(), key.as_ref())?;
     let format = ResponseFormat::from_headers(
         parts.headers.get("upstash-encoding").map(|v| v.as_bytes()),
         parts.headers.get("upstash-response-format").map(|v| v.as_bytes()),
     )?;
-    let body =
-        tokio::time::timeout(state.limits.body_timeout, read_body(body, &parts.headers, state.limits.max_body_bytes))
-            .await
-            .map_err(|_| ApiError::BodyTimeout)??;
+    let max_body = allowance.limits.max_body(state.limits.max_body_bytes);
+    let body = tokio::time::timeout(state.limits.body_timeout, read_body(body, &parts.headers, max_body))
+        .await
+        .map_err(|_| ApiError::BodyTimeout)??;
     let endpoint = parse(&RestRequest { method, path, query: parts.uri.query(), body: &body })?;
     observed.kind = match &endpoint {
         Endpoint::Pipeline(_) => "pipeline",
@@ -71,15 +73,36 @@ async fn dispatch(state: AppState, request: Request, observed: &mut Observed) ->
         Endpoint::Monitor => "monitor",
         _ => "command",
     };
-    match endpoint {
-        Endpoint::Command(c) => command::run(&instance, c, access, format).await,
-        Endpoint::Pipeline(c) => pipeline::run(&instance, c, access, format).await,
-        Endpoint::MultiExec(c) => transaction::run(&instance, c, access, format).await,
+    allowance.charge(match &endpoint {
+        Endpoint::Pipeline(commands) | Endpoint::MultiExec(commands) => commands.len(),
+        _ => 1,
+    })?;
+    let response = match endpoint {
+        Endpoint::Command(c) => command::run(&instance, c, &allowance, format).await,
+        Endpoint::Pipeline(c) => pipeline::run(&instance, c, &allowance, format).await,
+        Endpoint::MultiExec(c) => transaction::run(&instance, c, &allowance, format).await,
         Endpoint::Subscribe(channel) => subscribe::stream(&state, &instance, subscribe::Topic::Channel(channel)).await,
         Endpoint::PSubscribe(pattern) => subscribe::stream(&state, &instance, subscribe::Topic::Pattern(pattern)).await,
-        Endpoint::Monitor => monitor::stream(&state, &instance, access).await,
+        Endpoint::Monitor => monitor::stream(&state, &instance, allowance.access).await,
         _ => Err(ApiError::Internal("unknown endpoint".into())),
+    }?;
+    Ok(hold(response, allowance.into_slots()))
+}
+
+/// Keeps the request's places among the requests in progress until its body is sent (an SSE stream holds
+/// them until it closes).
+fn hold(response: Response, slots: Vec<Slot>) -> Response {
+    if slots.is_empty() {
+        return response;
     }
+    let (parts, body) = response.into_parts();
+    Response::from_parts(
+        parts,
+        Body::new(body.map_frame(move |frame| {
+            let _held = &slots;
+            frame
+        })),
+    )
 }
 
 /// Finds the instance: `/db/<name>/...` first, then a `<name>.<domain>` Host header, then the default.
@@ -105,7 +128,11 @@ fn resolve<'a>(
 
 /// `Authorization: Bearer <token>` wins when present (a malformed header is a 401, without falling back);
 /// otherwise `?_token=`.
-fn authorize(instance: &Instance, headers: &HeaderMap, query: Option<&str>) -> Result<Access, ApiError> {
+fn authorize(
+    instance: &Instance,
+    headers: &HeaderMap,
+    query: Option<&str>,
+) -> Result<(Access, Option<Arc<Meter>>), ApiError> {
     let token: Cow<'_, [u8]> = match headers.get(header::AUTHORIZATION) {
         Some(value) => {
             let value = value.as_bytes();
@@ -119,7 +146,8 @@ fn authorize(instance: &Instance, headers: &HeaderMap, query: Option<&str>) -> R
     if token.is_empty() {
         return Err(ApiError::Unauthorized);
     }
-    instance.authorize(&token).ok_or(ApiError::Unauthorized)
+    let (access, key) = instance.authorize(&token).ok_or(ApiError::Unauthorized)?;
+    Ok((access, key.cloned()))
 }
 
 /// Reads the body up to `limit` bytes; a declared or actual larger body is a 413.

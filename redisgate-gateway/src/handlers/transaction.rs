@@ -1,26 +1,27 @@
 //! `/multi-exec`: the commands run as one MULTI/EXEC transaction.
 //!
-//! A refused command, or one Redis rejects while queueing (EXECABORT), discards the whole transaction with a
+//! A refused command (policy or size limit), or one Redis rejects while queueing (EXECABORT), discards the whole transaction with a
 //! 400 `{"error"}`; runtime errors of single commands are in place in the 200 array, as with EXEC.
 
 use axum::response::Response;
-use redisgate_core::protocol::{Access, Command, ResponseFormat};
+use redisgate_core::protocol::{Command, ResponseFormat};
 
 use crate::directory::Instance;
+use crate::quota::Allowance;
 use crate::{scripts, ApiError};
 
 /// Checks every command, then runs them atomically.
 pub async fn run(
     instance: &Instance,
     commands: Vec<Command>,
-    access: Access,
+    allowance: &Allowance,
     format: ResponseFormat,
 ) -> Result<Response, ApiError> {
     if format == ResponseFormat::Resp2 {
         return Err(redisgate_core::Error::InvalidFormat("/multi-exec answers in JSON only".into()).into());
     }
     for command in &commands {
-        command.check(access)?;
+        allowance.check(command)?;
     }
     let commands: Vec<Command> = commands.into_iter().map(|c| scripts::ALIASES.prepare(c)).collect();
     let values = instance.upstream().transaction(&commands).await?;

@@ -4,17 +4,19 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
 use redisgate_core::auth::jwt::JwtKeys;
 use tokio_util::sync::CancellationToken;
 
 use super::directory::PlatformDirectory;
-use super::{db, Lifecycle, Platform, PublicUrls};
+use super::{db, usage, Lifecycle, Platform, Pool, PublicUrls};
 use crate::provisioner::local::LocalProvisioner;
 use crate::provisioner::Provisioner;
+use crate::quota::Meters;
 use crate::upstream::UpstreamOptions;
-use crate::{AppState, Limits};
+use crate::{AppState, ServerLimits};
 
 /// Everything platform mode needs to start.
 #[derive(Clone)]
@@ -34,7 +36,9 @@ pub struct PlatformConfig {
     /// Timeouts toward instances.
     pub upstream: UpstreamOptions,
     /// Request limits.
-    pub limits: Limits,
+    pub limits: ServerLimits,
+    /// How often usage counts are written to PostgreSQL (and daily quotas learn other replicas' counts).
+    pub usage_flush: Duration,
 }
 
 impl std::fmt::Debug for PlatformConfig {
@@ -54,6 +58,11 @@ pub struct ControlPlane {
     config: PlatformConfig,
     jwt: Arc<JwtKeys>,
     lifecycle: Lifecycle,
+    pool: Pool,
+    /// Limits and usage of every instance, shared by the workers' directories.
+    meters: Arc<Meters>,
+    /// Stops the usage flusher.
+    stop: CancellationToken,
 }
 
 impl ControlPlane {
@@ -78,9 +87,11 @@ impl ControlPlane {
         let jwt = Arc::new(JwtKeys::new(&config.jwt_secret).map_err(|e| e.to_string())?);
         db::migrate(&config.database_url).await?;
         let pool = db::pool(&config.database_url, 4)?;
-        let lifecycle = Lifecycle::new(pool, provisioner);
+        let lifecycle = Lifecycle::new(pool.clone(), provisioner);
         lifecycle.resume().await;
-        Ok(Self { config, jwt, lifecycle })
+        let (meters, stop) = (Arc::new(Meters::default()), CancellationToken::new());
+        tokio::spawn(usage::run(pool.clone(), Arc::clone(&meters), config.usage_flush, stop.clone()));
+        Ok(Self { config, jwt, lifecycle, pool, meters, stop })
     }
 
     /// The router for one serving runtime, and its shutdown token. Call it on the runtime that will serve.
@@ -94,6 +105,7 @@ impl ControlPlane {
             self.config.urls.domain.clone(),
             Arc::clone(self.lifecycle.provisioner()),
             self.config.upstream,
+            Arc::clone(&self.meters),
         ));
         if let Err(e) = directory.reload().await {
             tracing::warn!(error = %e, "initial directory load failed; retrying in the background");
@@ -111,8 +123,13 @@ impl ControlPlane {
         Ok((crate::platform_router(state, platform), token))
     }
 
-    /// Stops every instance's server (their data stays for the next start).
+    /// Records the last usage counts, then stops every instance's server (their data stays for the next
+    /// start).
     pub async fn shutdown(&self) {
+        self.stop.cancel();
+        if let Err(e) = usage::flush(&self.pool, &self.meters).await {
+            tracing::warn!(error = %e, "could not record the last usage counts");
+        }
         self.lifecycle.provisioner().shutdown().await;
     }
 }

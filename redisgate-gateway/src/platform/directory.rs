@@ -20,6 +20,7 @@ use uuid::Uuid;
 use super::Pool;
 use crate::directory::{Directory, Instance};
 use crate::provisioner::Provisioner;
+use crate::quota::{Meters, Owner};
 use crate::upstream::{Upstream, UpstreamOptions};
 
 /// Scope that lets an API key run every command on its organization's instances.
@@ -39,6 +40,8 @@ pub struct PlatformDirectory {
     provisioner: Arc<dyn Provisioner>,
     options: UpstreamOptions,
     pool: Pool,
+    /// The process's meters (shared with the other workers' directories).
+    meters: Arc<Meters>,
     /// When the last reload finished; held while a miss-triggered reload runs, so misses share it.
     last_reload: tokio::sync::Mutex<Option<tokio::time::Instant>>,
 }
@@ -57,6 +60,7 @@ impl PlatformDirectory {
         domain: Option<String>,
         provisioner: Arc<dyn Provisioner>,
         options: UpstreamOptions,
+        meters: Arc<Meters>,
     ) -> Self {
         Self {
             snapshot: RwLock::default(),
@@ -64,6 +68,7 @@ impl PlatformDirectory {
             provisioner,
             options,
             pool,
+            meters,
             last_reload: tokio::sync::Mutex::new(None),
         }
     }
@@ -98,7 +103,7 @@ impl PlatformDirectory {
             };
             let upstream = match previous.upstreams.get(&row.id) {
                 Some((url, upstream)) if *url == endpoint.url => upstream.clone(),
-                _ => match Upstream::new(&endpoint.url, self.options) {
+                _ => match Upstream::new(&row.name, &endpoint.url, self.options) {
                     Ok(upstream) => upstream,
                     Err(e) => {
                         tracing::warn!(instance = %row.id, error = %e, "invalid endpoint");
@@ -106,7 +111,11 @@ impl PlatformDirectory {
                     }
                 },
             };
-            let mut creds = credentials.remove(&row.id).unwrap_or_default();
+            let owner = Owner { instance: row.id, organization: row.organization_id };
+            let meter = self.meters.instance(&row.name, Some(owner), row.limits);
+            let creds = credentials.remove(&row.id).unwrap_or_default();
+            next.upstreams.insert(row.id, (endpoint.url.clone(), upstream.clone()));
+            let mut instance = Instance::new(row.name.clone(), upstream, creds).with_meter(meter);
             for key in keys_by_org.get(&row.organization_id).into_iter().flatten() {
                 if key.instance_id.is_some_and(|only| only != row.id) {
                     continue;
@@ -118,12 +127,13 @@ impl PlatformDirectory {
                 } else {
                     continue;
                 };
-                if let Some(hash) = TokenHash::from_bytes(&key.key_hash) {
-                    creds.push((hash, access));
-                }
+                let Some(hash) = TokenHash::from_bytes(&key.key_hash) else {
+                    continue;
+                };
+                let meter = (!key.limits.is_unlimited()).then(|| self.meters.key(key.id, instance.label(), key.limits));
+                instance = instance.with_credential(hash, access, meter);
             }
-            next.upstreams.insert(row.id, (endpoint.url.clone(), upstream.clone()));
-            next.by_name.insert(row.name.clone(), Arc::new(Instance::new(row.name, upstream, creds)));
+            next.by_name.insert(row.name, Arc::new(instance));
         }
         *self.snapshot.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(next);
         Ok(())

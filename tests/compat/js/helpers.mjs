@@ -12,7 +12,7 @@ function requireEnv(name) {
   if (value === undefined || value === "") {
     throw new Error(
       `environment variable ${name} is not set: the compat suite needs REDISGATE_URL, ` +
-        "REDISGATE_TOKEN, REDISGATE_READONLY_TOKEN and REDISGATE_PREFIXED_URL",
+        "REDISGATE_TOKEN, REDISGATE_READONLY_TOKEN, REDISGATE_PREFIXED_URL and REDISGATE_LIMITED_URL",
     );
   }
   return value;
@@ -22,6 +22,8 @@ export const GATEWAY_URL = requireEnv("REDISGATE_URL");
 export const TOKEN = requireEnv("REDISGATE_TOKEN");
 export const READONLY_TOKEN = requireEnv("REDISGATE_READONLY_TOKEN");
 export const PREFIXED_URL = requireEnv("REDISGATE_PREFIXED_URL");
+/** An instance with limits (see limits.test.mjs). */
+export const LIMITED_URL = requireEnv("REDISGATE_LIMITED_URL");
 
 /** A fresh key prefix, unique per call, so tests never collide (the Redis is shared and never flushed). */
 export function uniquePrefix(tag = "t") {

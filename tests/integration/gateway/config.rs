@@ -2,10 +2,11 @@
 
 use redisgate_gateway::config::directory_from_toml;
 use redisgate_gateway::directory::Directory;
+use redisgate_gateway::quota::Meters;
 use redisgate_gateway::upstream::UpstreamOptions;
 
 fn load(text: &str) -> Result<Box<dyn Directory>, String> {
-    directory_from_toml(text, UpstreamOptions::default())
+    directory_from_toml(text, UpstreamOptions::default(), &Meters::default())
         .map(|d| Box::new(d) as Box<dyn Directory>)
         .map_err(|e| e.to_string())
 }

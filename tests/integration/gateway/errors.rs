@@ -4,7 +4,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use redisgate_gateway::upstream::UpstreamOptions;
-use redisgate_gateway::Limits;
+use redisgate_gateway::ServerLimits;
 use redisgate_test_support::{TestGateway, TestRedis, TOKEN};
 use serde_json::json;
 
@@ -57,7 +57,7 @@ async fn unknown_and_refused_commands_are_400_at_once() {
 #[tokio::test]
 async fn bodies_over_the_limit_are_413_declared_or_streamed() {
     let redis = TestRedis::start();
-    let limits = Limits { max_body_bytes: 1024, ..Limits::default() };
+    let limits = ServerLimits { max_body_bytes: 1024, ..ServerLimits::default() };
     let gw = TestGateway::single_with(&redis.url(), limits, UpstreamOptions::default()).await;
     let big = "x".repeat(2048);
     let expected = json!({"error": "ERR max request size exceeded"});
@@ -176,7 +176,7 @@ async fn health_endpoints_never_shadow_commands() {
 async fn a_stalled_body_is_a_408_and_the_gateway_keeps_serving() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let redis = TestRedis::start();
-    let limits = Limits { body_timeout: Duration::from_millis(200), ..Limits::default() };
+    let limits = ServerLimits { body_timeout: Duration::from_millis(200), ..ServerLimits::default() };
     let gw = TestGateway::single_with(&redis.url(), limits, UpstreamOptions::default()).await;
     let mut socket = tokio::net::TcpStream::connect(gw.address()).await.unwrap();
     let head =

@@ -3,7 +3,7 @@
 use std::time::{Duration, Instant};
 
 use redisgate_gateway::upstream::UpstreamOptions;
-use redisgate_gateway::Limits;
+use redisgate_gateway::ServerLimits;
 use redisgate_test_support::{TestGateway, TestRedis};
 use serde_json::json;
 
@@ -42,6 +42,11 @@ async fn redis_down_is_a_prompt_502_and_service_resumes_when_it_returns() {
     redis.restart();
     let back = eventually(Duration::from_secs(5), || async { gw.command(json!(["ping"])).await.0 == 200 }).await;
     assert!(back, "the gateway reconnects by itself");
+    let metrics = redisgate_gateway::metrics::METRICS.encode();
+    assert!(
+        metrics.lines().any(|l| l.starts_with(r#"redisgate_upstream_reconnects_total{instance="default"} "#)),
+        "the broken connection is counted: {metrics}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -69,7 +74,7 @@ async fn redis_killed_under_load_fails_requests_cleanly() {
 async fn a_redis_that_does_not_answer_is_a_504() {
     let redis = TestRedis::start();
     let options = UpstreamOptions { response_timeout: Duration::from_millis(300), ..UpstreamOptions::default() };
-    let gw = TestGateway::single_with(&redis.url(), Limits::default(), options).await;
+    let gw = TestGateway::single_with(&redis.url(), ServerLimits::default(), options).await;
     assert_eq!(gw.command(json!(["ping"])).await.0, 200);
     let mut admin = redis.connection();
     let () = redis::cmd("CLIENT").arg("PAUSE").arg(1500).arg("ALL").query(&mut admin).unwrap();

@@ -6,7 +6,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
 use redisgate_gateway::upstream::UpstreamOptions;
-use redisgate_gateway::Limits;
+use redisgate_gateway::ServerLimits;
 use redisgate_test_support::{TestGateway, TestRedis, TOKEN};
 use serde_json::json;
 
@@ -64,7 +64,7 @@ impl Events {
 
 async fn gateway(keepalive: Duration) -> (TestRedis, TestGateway) {
     let redis = TestRedis::start();
-    let limits = Limits { sse_keepalive: keepalive, ..Limits::default() };
+    let limits = ServerLimits { sse_keepalive: keepalive, ..ServerLimits::default() };
     let gw = TestGateway::single_with(&redis.url(), limits, UpstreamOptions::default()).await;
     (redis, gw)
 }

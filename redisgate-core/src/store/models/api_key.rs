@@ -5,6 +5,7 @@ use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
+use crate::limits::Limits;
 use crate::store::schema::api_keys;
 use crate::store::Page;
 
@@ -32,6 +33,8 @@ pub struct ApiKey {
     pub created_at: DateTime<Utc>,
     /// Set when revoked.
     pub revoked_at: Option<DateTime<Utc>>,
+    /// Limits of requests made with this key (on top of the instance's).
+    pub limits: Limits,
 }
 
 /// A key to insert.
@@ -54,6 +57,8 @@ pub struct NewApiKey<'a> {
     pub scopes: &'a [String],
     /// The creating user.
     pub created_by: Option<Uuid>,
+    /// Limits of requests made with this key.
+    pub limits: Limits,
 }
 
 impl NewApiKey<'_> {

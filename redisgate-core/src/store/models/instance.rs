@@ -5,6 +5,7 @@ use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
+use crate::limits::Limits;
 use crate::store::schema::{instance_tokens, redis_instances};
 use crate::store::Page;
 
@@ -34,6 +35,8 @@ pub struct Instance {
     pub created_at: DateTime<Utc>,
     /// Last change.
     pub updated_at: DateTime<Utc>,
+    /// Rates and sizes the gateway enforces.
+    pub limits: Limits,
 }
 
 /// A new instance, inserted as `pending`.
@@ -54,6 +57,18 @@ pub struct NewInstance<'a> {
     pub redis_version: &'a str,
     /// Initial status.
     pub status: &'a str,
+    /// Rates and sizes the gateway enforces.
+    pub limits: Limits,
+}
+
+/// What PATCH may change; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default, AsChangeset)]
+#[diesel(table_name = redis_instances)]
+pub struct InstanceChanges {
+    /// New `maxmemory` in bytes.
+    pub max_memory: Option<i64>,
+    /// New limits (replacing the old ones).
+    pub limits: Option<Limits>,
 }
 
 /// A token that opens an instance's data plane; only its digest is stored.
@@ -158,13 +173,13 @@ impl Instance {
             .optional()
     }
 
-    /// Changes what PATCH may change: `max_memory`.
+    /// Applies what PATCH may change.
     ///
     /// # Errors
     /// Database errors.
-    pub async fn set_max_memory(conn: &mut AsyncPgConnection, id: Uuid, max_memory: i64) -> QueryResult<Self> {
+    pub async fn update(conn: &mut AsyncPgConnection, id: Uuid, changes: &InstanceChanges) -> QueryResult<Self> {
         diesel::update(redis_instances::table.find(id))
-            .set((redis_instances::max_memory.eq(max_memory), redis_instances::updated_at.eq(Utc::now())))
+            .set((changes, redis_instances::updated_at.eq(Utc::now())))
             .returning(Self::as_returning())
             .get_result(conn)
             .await

@@ -1,0 +1,76 @@
+//! `GET /api/organizations/{org_id}/redis-instances/{instance_id}/usage`: commands run per UTC day, the unit
+//! the product is priced by. Gateways write their counts every few seconds (`--usage-flush-secs`), so today's
+//! figure lags by at most that much.
+
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, State};
+use axum::Json;
+use chrono::{Days, NaiveDate};
+use redisgate_core::store::DailyUsage;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::extract::ApiPath;
+use super::instances::locate;
+use super::principal::{Need, Principal};
+use crate::platform::usage::date;
+use crate::platform::Platform;
+use crate::quota::today;
+use crate::ApiError;
+
+/// Most days one request may ask for.
+const MAX_DAYS: u64 = 90;
+
+/// `?days=N`: how many days, ending today (default 30).
+#[derive(Debug, Deserialize)]
+pub struct UsageQuery {
+    days: Option<u64>,
+}
+
+/// An instance's usage, one entry per day, oldest first, ending today.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct UsageView {
+    /// The instance.
+    pub instance_id: Uuid,
+    /// Every day of the range, days without commands included.
+    pub days: Vec<DayUsage>,
+    /// Commands over the whole range.
+    pub total: u64,
+}
+
+/// One UTC day.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct DayUsage {
+    /// The day, `YYYY-MM-DD` (UTC).
+    pub day: NaiveDate,
+    /// Commands run that day (a pipeline of ten counts ten).
+    pub commands: u64,
+}
+
+/// Commands the instance ran per day.
+#[utoipa::path(get, path = "/api/organizations/{org_id}/redis-instances/{instance_id}/usage", tag = "instances", security(("bearer" = [])),
+    params(("org_id" = Uuid, Path), ("instance_id" = Uuid, Path), ("days" = Option<u64>, Query, description = "1 to 90, default 30")),
+    responses((status = 200, body = UsageView), (status = 404, description = "no such instance"), (status = 422, description = "invalid days")))]
+pub async fn get_usage(
+    State(platform): State<Platform>,
+    principal: Principal,
+    ApiPath((org_id, id)): ApiPath<(Uuid, Uuid)>,
+    query: Result<Query<UsageQuery>, QueryRejection>,
+) -> Result<Json<UsageView>, ApiError> {
+    let days = query.ok().and_then(|q| q.0.days.map_or(Some(30), Some)).filter(|d| (1..=MAX_DAYS).contains(d));
+    let days = days.ok_or_else(|| ApiError::field("days", format!("must be an integer from 1 to {MAX_DAYS}")))?;
+    let (mut conn, _) = locate(&platform, &principal, org_id, id, Need::Read).await?;
+    let last = date(today());
+    let first = last.checked_sub_days(Days::new(days - 1)).unwrap_or(last);
+    let stored = DailyUsage::range(&mut conn, id, first, last).await?;
+    let days: Vec<DayUsage> = first
+        .iter_days()
+        .take_while(|day| *day <= last)
+        .map(|day| {
+            let commands = stored.iter().find(|u| u.day == day).map_or(0, |u| u64::try_from(u.commands).unwrap_or(0));
+            DayUsage { day, commands }
+        })
+        .collect();
+    let total = days.iter().map(|d| d.commands).sum();
+    Ok(Json(UsageView { instance_id: id, days, total }))
+}

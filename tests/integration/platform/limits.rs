@@ -1,0 +1,138 @@
+//! Limits set through the management API reach the data plane within a second; usage is recorded per day
+//! and readable through the API; a daily quota counts what other gateway replicas recorded.
+
+use std::time::Duration;
+
+use diesel_async::{AsyncConnection as _, AsyncPgConnection};
+use redisgate_core::store::DailyUsage;
+use redisgate_test_support::TestPlatform;
+use serde_json::{json, Value};
+
+use super::{data, within};
+
+/// `GET …/usage` until its total satisfies `done` (usage is flushed every 100 ms in tests), at most 5 s.
+async fn usage_until(platform: &TestPlatform, jwt: &str, path: &str, mut done: impl FnMut(u64) -> bool) -> Value {
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let (status, body) = platform.api("GET", path, Some(jwt), None).await;
+        assert_eq!(status, 200, "{body}");
+        if done(body["total"].as_u64().unwrap()) {
+            return body;
+        }
+        assert!(std::time::Instant::now() < deadline, "usage never reached the expected total: {body}");
+        tokio::time::sleep(Duration::from_millis(150)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn limits_apply_to_the_data_plane_and_usage_is_recorded_per_day() {
+    let platform = TestPlatform::start().await;
+    let jwt = platform.user("limits@example.com").await;
+    let org = platform.organization(&jwt, "metered").await;
+    let body =
+        json!({"name": "metered", "max_memory": 16 << 20, "redis_version": "7.2", "limits": {"max_key_size": 16}});
+    let (status, created) =
+        platform.api("POST", &format!("/api/organizations/{org}/redis-instances"), Some(&jwt), Some(body)).await;
+    assert_eq!(status, 201, "{created}");
+    assert_eq!(created["instance"]["limits"], json!({"max_key_size": 16}));
+    let id = created["instance"]["id"].as_str().unwrap().to_owned();
+    let token = created["credentials"]["token"].as_str().unwrap().to_owned();
+    assert_eq!(platform.wait_status(&jwt, &org, &id, "running").await, "running");
+    let base = format!("/api/organizations/{org}/redis-instances/{id}");
+
+    let long_key = "/set/a-key-of-21-bytes-xyz/v";
+    assert_eq!(
+        data(&platform, "metered", &token, long_key).await,
+        (400, json!({"error": "ERR max key size exceeded. Limit: 16 bytes, Actual: 21 bytes"}))
+    );
+
+    // PATCH replaces the limits; the gateway applies them within a second.
+    let patch = json!({"limits": {"max_daily_requests": 1000, "max_requests_per_second": 500}});
+    let (status, view) = platform.api("PATCH", &base, Some(&jwt), Some(patch)).await;
+    assert_eq!(status, 200, "{view}");
+    assert_eq!(view["limits"], json!({"max_daily_requests": 1000, "max_requests_per_second": 500}));
+    assert!(
+        within(Duration::from_secs(1), || async { data(&platform, "metered", &token, long_key).await.0 == 200 }).await
+    );
+    let (status, refused) =
+        platform.api("PATCH", &base, Some(&jwt), Some(json!({"limits": {"max_key_size": 0}}))).await;
+    assert_eq!(status, 422);
+    assert!(refused["fields"]["limits.max_key_size"].is_string(), "{refused}");
+
+    // Usage: once the count is stable, a pipeline of seven adds exactly seven.
+    let usage = format!("{base}/usage");
+    let mut settled = 0;
+    usage_until(&platform, &jwt, &usage, |total| {
+        let stable = total == settled && total > 0;
+        settled = total;
+        stable
+    })
+    .await;
+    let seven: Vec<_> = (0..7).map(|i| json!(["incr", format!("n{i}")])).collect();
+    let response = platform
+        .http()
+        .post(format!("{}/db/metered/pipeline", platform.url()))
+        .bearer_auth(&token)
+        .json(&seven)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let report = usage_until(&platform, &jwt, &usage, |total| total >= settled + 7).await;
+    assert_eq!(report["total"], json!(settled + 7), "{report}");
+    let days = report["days"].as_array().unwrap();
+    assert_eq!(days.len(), 30);
+    assert_eq!(days.last().unwrap()["commands"], json!(settled + 7), "today is last");
+    assert!(days[..29].iter().all(|d| d["commands"] == 0));
+    let (status, one) = platform.api("GET", &format!("{usage}?days=1"), Some(&jwt), None).await;
+    assert_eq!((status, one["days"].as_array().unwrap().len()), (200, 1));
+    for bad in ["0", "91", "x"] {
+        assert_eq!(platform.api("GET", &format!("{usage}?days={bad}"), Some(&jwt), None).await.0, 422, "{bad}");
+    }
+
+    // Another gateway replica recorded 990 commands today: the quota of 1000 runs out.
+    let mut conn = AsyncPgConnection::establish(platform.database().url()).await.unwrap();
+    let today = report["days"].as_array().unwrap().last().unwrap()["day"].as_str().unwrap().parse().unwrap();
+    let elsewhere = DailyUsage {
+        instance_id: id.parse().unwrap(),
+        organization_id: org.parse().unwrap(),
+        day: today,
+        commands: 990,
+    };
+    DailyUsage::add(&mut conn, &[elsewhere]).await.unwrap();
+    let refused = within(Duration::from_secs(2), || async {
+        let (status, body) = data(&platform, "metered", &token, "/ping").await;
+        status == 429
+            && body["error"].as_str().unwrap().starts_with("ERR max daily request limit exceeded. Limit: 1000")
+    })
+    .await;
+    assert!(refused, "the quota ignored the other replica's usage");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_api_key_carries_limits_of_its_own() {
+    let platform = TestPlatform::start().await;
+    let jwt = platform.user("keys@example.com").await;
+    let org = platform.organization(&jwt, "keyed").await;
+    let created = platform.running_instance(&jwt, &org, "keyed").await;
+    let keys = format!("/api/organizations/{org}/api-keys");
+
+    let daily = json!({"name": "k", "scopes": ["data:write"], "limits": {"max_daily_requests": 5}});
+    let (status, refused) = platform.api("POST", &keys, Some(&jwt), Some(daily)).await;
+    assert_eq!(status, 422);
+    assert!(refused["fields"]["limits.max_daily_requests"].is_string(), "{refused}");
+
+    let slow = json!({"name": "slow", "scopes": ["data:write"], "limits": {"max_requests_per_second": 2}});
+    let (status, key) = platform.api("POST", &keys, Some(&jwt), Some(slow)).await;
+    assert_eq!(status, 201, "{key}");
+    assert_eq!(key["limits"], json!({"max_requests_per_second": 2}));
+    let secret = key["secret"].as_str().unwrap();
+    let mut statuses = Vec::new();
+    for _ in 0..3 {
+        statuses.push(data(&platform, "keyed", secret, "/ping").await.0);
+    }
+    assert_eq!(statuses, [200, 200, 429]);
+    // The instance's own token is not limited by the key.
+    let token = created["credentials"]["token"].as_str().unwrap();
+    assert_eq!(data(&platform, "keyed", token, "/ping").await.0, 200);
+}

@@ -4,7 +4,8 @@
 #   1. the gateway suite against Debian's redis-server 7.0,
 #   2. every test of the workspace (unit, integration, the @upstash/redis and upstash-redis suites)
 #      against redis-server 8.2 with RedisJSON,
-#   3. the doc tests.
+#   3. the doc tests,
+#   4. the OpenTelemetry export of a gateway built with the `otel` feature.
 # Usage: scripts/test.sh [extra nextest arguments]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,6 +24,9 @@ REDISGATE_REDIS_SERVER_BIN="$(command -v redis-server)" \
 
 echo "==> cargo test --doc"
 cargo test --workspace --doc --quiet
+
+echo "==> OpenTelemetry export (feature otel)"
+cargo nextest run -p redisgate-gateway --features otel --no-fail-fast --test otel -E 'binary_id(redisgate-gateway::otel)'
 
 echo "==> every test against $("$REDIS8_SERVER" --version | cut -d' ' -f1-3) with RedisJSON"
 REDISGATE_REDIS_SERVER_BIN="$REDIS8_SERVER" REDISGATE_REDIS_MODULES="$REDIS8_MODULES" \

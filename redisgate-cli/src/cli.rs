@@ -31,6 +31,8 @@ const EXAMPLES: &str = "Examples:
   redisgate login --url http://127.0.0.1:8080 --email you@example.com
   redisgate org create my-org
   redisgate instance create cache --memory 64mb
+  redisgate instance limits cache --max-requests-per-second 100 --max-request-size 1mb
+  redisgate instance usage cache --days 7
   redisgate exec cache SET greeting hello
   redisgate exec cache                            # interactive prompt
   printf 'INCR hits\\nGET hits\\n' | redisgate pipe cache
@@ -148,6 +150,9 @@ pub enum InstanceCommand {
         /// Return at once instead of waiting until it runs.
         #[arg(long)]
         no_wait: bool,
+        /// Its limits (default: unlimited).
+        #[command(flatten)]
+        limits: LimitArgs,
     },
     /// Instances of an organization.
     List {
@@ -156,6 +161,7 @@ pub enum InstanceCommand {
         org: Option<String>,
     },
     /// One instance.
+    #[command(visible_alias = "show")]
     Get {
         /// Name.
         name: String,
@@ -183,6 +189,101 @@ pub enum InstanceCommand {
         /// Name.
         name: String,
     },
+    /// Show its limits; with limit flags, change those and keep the others; with --clear, remove them all.
+    #[command(after_help = "Examples:
+  redisgate instance limits cache                                 # show them
+  redisgate instance limits cache --max-requests-per-second 100   # set one, keep the others
+  redisgate instance limits cache --max-key-size none             # remove one
+  redisgate instance limits cache --clear                         # remove all
+  redisgate instance limits cache --clear --max-request-size 1mb  # only this one")]
+    Limits {
+        /// Name.
+        name: String,
+        /// Remove every limit first (then set those given, if any).
+        #[arg(long)]
+        clear: bool,
+        /// Limits to change.
+        #[command(flatten)]
+        limits: LimitArgs,
+    },
+    /// Redis commands run per UTC day, today last (counts lag a few seconds).
+    Usage {
+        /// Name.
+        name: String,
+        /// How many days, today included (1 to 90).
+        #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=90))]
+        days: u32,
+    },
+}
+
+/// A limit flag's value: at most this many, or `none`/`unlimited` to remove the limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Limit<T> {
+    /// At most this.
+    Set(T),
+    /// No limit.
+    Unlimited,
+}
+
+/// The limits an API key takes (an instance takes these and `--max-daily-requests`).
+#[derive(Debug, Clone, Default, clap::Args)]
+#[command(next_help_heading = "Limits (a value, or none to remove it)")]
+pub struct KeyLimitArgs {
+    /// Requests per second.
+    #[arg(long, value_name = "N", value_parser = parse_count::<u32>, display_order = 1)]
+    pub max_requests_per_second: Option<Limit<u32>>,
+    /// Concurrent connections (open requests and subscriptions).
+    #[arg(long, value_name = "N", value_parser = parse_count::<u32>, display_order = 3)]
+    pub max_concurrent_connections: Option<Limit<u32>>,
+    /// Size of one request: bytes, or with kb/mb/gb.
+    #[arg(long, value_name = "SIZE", value_parser = parse_size_limit, display_order = 4)]
+    pub max_request_size: Option<Limit<u64>>,
+    /// Size of the largest single argument (a value): bytes, or with kb/mb/gb.
+    #[arg(long, value_name = "SIZE", value_parser = parse_size_limit, display_order = 5)]
+    pub max_record_size: Option<Limit<u64>>,
+    /// Size of a key: bytes, or with kb/mb/gb.
+    #[arg(long, value_name = "SIZE", value_parser = parse_size_limit, display_order = 6)]
+    pub max_key_size: Option<Limit<u64>>,
+}
+
+/// The limits an instance takes.
+#[derive(Debug, Clone, Default, clap::Args)]
+#[command(next_help_heading = "Limits (a value, or none to remove it)")]
+pub struct LimitArgs {
+    /// Requests per UTC day (a pipeline of 10 commands counts 10).
+    #[arg(long, value_name = "N", value_parser = parse_count::<u64>, display_order = 2)]
+    pub max_daily_requests: Option<Limit<u64>>,
+    /// The limits keys take too.
+    #[command(flatten)]
+    pub common: KeyLimitArgs,
+}
+
+fn is_unlimited(text: &str) -> bool {
+    matches!(text.trim().to_ascii_lowercase().as_str(), "none" | "unlimited")
+}
+
+/// `N` (at least 1) or `none`.
+fn parse_count<T: std::str::FromStr + From<u8> + PartialEq>(text: &str) -> Result<Limit<T>, String> {
+    if is_unlimited(text) {
+        return Ok(Limit::Unlimited);
+    }
+    match text.trim().parse::<T>() {
+        Ok(n) if n != T::from(0) => Ok(Limit::Set(n)),
+        Ok(_) => Err("must be at least 1 (none removes the limit)".into()),
+        Err(_) => Err("use a whole number, or none to remove the limit".into()),
+    }
+}
+
+/// A size (at least 1 byte) or `none`.
+fn parse_size_limit(text: &str) -> Result<Limit<u64>, String> {
+    if is_unlimited(text) {
+        return Ok(Limit::Unlimited);
+    }
+    match crate::commands::instance::parse_size(text) {
+        Some(0) => Err("must be at least 1 byte (none removes the limit)".into()),
+        Some(bytes) => Ok(Limit::Set(bytes)),
+        None => Err("use bytes or a size like 32kb or 10mb, or none to remove the limit".into()),
+    }
 }
 
 /// `key ...`.
@@ -201,6 +302,9 @@ pub enum KeyCommand {
         /// Organization slug or id (default: your only one).
         #[arg(long)]
         org: Option<String>,
+        /// Its limits (default: unlimited); requests are held to the instance's limits too.
+        #[command(flatten)]
+        limits: KeyLimitArgs,
     },
     /// Active keys.
     List {
@@ -222,8 +326,53 @@ pub enum KeyCommand {
 mod tests {
     use clap::CommandFactory as _;
 
+    use super::*;
+
     #[test]
     fn the_command_line_is_consistent() {
         super::Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn limit_values() {
+        assert_eq!(parse_count::<u32>("100"), Ok(Limit::Set(100)));
+        assert_eq!(parse_count::<u64>(" none "), Ok(Limit::Unlimited));
+        assert_eq!(parse_count::<u64>("Unlimited"), Ok(Limit::Unlimited));
+        assert!(parse_count::<u32>("0").is_err());
+        assert!(parse_count::<u32>("-1").is_err());
+        assert!(parse_count::<u32>("5000000000").is_err(), "more than a u32");
+        assert_eq!(parse_size_limit("32kb"), Ok(Limit::Set(32 << 10)));
+        assert_eq!(parse_size_limit("10MB"), Ok(Limit::Set(10 << 20)));
+        assert_eq!(parse_size_limit("512"), Ok(Limit::Set(512)));
+        assert_eq!(parse_size_limit("none"), Ok(Limit::Unlimited));
+        assert!(parse_size_limit("0kb").is_err());
+        assert!(parse_size_limit("lots").is_err());
+    }
+
+    #[test]
+    fn limit_flags_parse_where_they_belong() {
+        let cli = Cli::try_parse_from([
+            "redisgate",
+            "instance",
+            "limits",
+            "db",
+            "--max-daily-requests",
+            "1000",
+            "--max-key-size",
+            "1kb",
+            "--max-record-size",
+            "none",
+        ])
+        .unwrap();
+        let Command::Instance(InstanceCommand::Limits { clear, limits, .. }) = cli.command else { panic!() };
+        assert!(!clear);
+        assert_eq!(limits.max_daily_requests, Some(Limit::Set(1000)));
+        assert_eq!(limits.common.max_key_size, Some(Limit::Set(1024)));
+        assert_eq!(limits.common.max_record_size, Some(Limit::Unlimited));
+        assert_eq!(limits.common.max_requests_per_second, None);
+        let key = ["redisgate", "key", "create", "k", "--scope", "data:read", "--max-daily-requests", "5"];
+        assert!(Cli::try_parse_from(key).is_err(), "keys take no daily limit");
+        assert!(Cli::try_parse_from(["redisgate", "instance", "usage", "db", "--days", "91"]).is_err());
+        assert!(Cli::try_parse_from(["redisgate", "instance", "show", "db"]).is_ok());
     }
 }

@@ -6,6 +6,7 @@ pub mod data;
 pub mod dev;
 pub mod instance;
 pub mod key;
+pub mod limits;
 pub mod org;
 
 use anyhow::{anyhow, bail, Result};

@@ -42,6 +42,13 @@ impl Output {
         }
     }
 
+    /// A line for people after a table or object; nothing with `--json` (the JSON already holds it).
+    pub fn note(&self, message: &str) {
+        if !self.json {
+            println!("{message}");
+        }
+    }
+
     /// A confirmation for people, or JSON.
     pub fn done(&self, message: &str, json: serde_json::Value) {
         if self.json {

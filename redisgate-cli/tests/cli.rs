@@ -182,3 +182,122 @@ async fn wrong_credentials_unreachable_servers_and_bad_arguments() {
     assert!(help.contains("Examples:") && help.contains("redisgate dev"));
     assert!(cli.ok(&["completions", "bash"]).await.contains("redisgate"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn limits_and_daily_usage() {
+    use serde_json::json;
+
+    let platform = TestPlatform::start().await;
+    let cli = Cli::new(&platform.url());
+    cli.ok(&["register", "--email", "lim@example.com", "--password", "correct horse 1"]).await;
+    cli.ok(&["org", "create", "limited"]).await;
+    let limit_flags = ["--max-requests-per-second", "1000", "--max-daily-requests", "100000", "--max-key-size", "1kb"];
+    let mut create = vec!["instance", "create", "limited-db", "--memory", "16mb"];
+    create.extend_from_slice(&limit_flags);
+    let created = cli.json(&create).await;
+    assert_eq!(created["instance"]["status"], "running");
+    assert_eq!(
+        created["instance"]["limits"],
+        json!({"max_requests_per_second": 1000, "max_daily_requests": 100_000, "max_key_size": 1024})
+    );
+
+    let out = cli.ok(&["instance", "limits", "limited-db"]).await;
+    for needle in ["max-requests-per-second", "1000", "max-daily-requests", "100000", "max-key-size", "1kb"] {
+        assert!(out.contains(needle), "{needle}: {out}");
+    }
+    assert!(out.lines().any(|l| l.starts_with("max-record-size") && l.ends_with("unlimited")), "{out}");
+    let out = cli.ok(&["instance", "show", "limited-db"]).await;
+    assert!(out.contains("1000 requests/s, 100000 requests/day, 1kb per key"), "{out}");
+    let out = cli.ok(&["instance", "list"]).await;
+    assert!(out.contains("LIMITS") && out.contains("1kb per key"), "{out}");
+
+    // Commands through the data plane: 3 with exec, 5 in one pipeline; a key over 1kb is refused.
+    assert_eq!(cli.ok(&["exec", "limited-db", "SET", "n", "1"]).await.trim(), "OK");
+    assert_eq!(cli.ok(&["exec", "limited-db", "INCR", "n"]).await.trim(), "(integer) 2");
+    assert_eq!(cli.ok(&["exec", "limited-db", "GET", "n"]).await.trim(), "\"2\"");
+    let mut pipe = cli.command(&["pipe", "limited-db"]);
+    pipe.stdin(Stdio::piped()).stdout(Stdio::piped());
+    let mut child = pipe.spawn().unwrap();
+    use std::io::Write as _;
+    child.stdin.take().unwrap().write_all(b"INCR n\nINCR n\nINCR n\nGET n\nDEL n\n").unwrap();
+    let output = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap()).await.unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let sent = 8;
+    let long_key = "k".repeat(2000);
+    let refused = cli.run(&["exec", "limited-db", "SET", &long_key, "v"]).await;
+    assert!(!refused.status.success(), "a 2000-byte key passed a 1kb limit: {refused:?}");
+
+    // Gateways flush their counts every few seconds: poll until they arrive.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    let usage = loop {
+        let usage = cli.json(&["instance", "usage", "limited-db"]).await;
+        if usage["total"].as_u64().unwrap() >= sent {
+            break usage;
+        }
+        assert!(std::time::Instant::now() < deadline, "usage never reached {sent} commands: {usage}");
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    };
+    assert_eq!(usage["instance_id"], created["instance"]["id"]);
+    let days = usage["days"].as_array().unwrap();
+    assert_eq!(days.len(), 30, "30 days by default");
+    let sum: u64 = days.iter().map(|d| d["commands"].as_u64().unwrap()).sum();
+    assert_eq!(sum, usage["total"].as_u64().unwrap());
+    assert!(days.windows(2).all(|w| w[0]["day"].as_str() < w[1]["day"].as_str()), "oldest first: {usage}");
+
+    let three = cli.json(&["instance", "usage", "limited-db", "--days", "3"]).await;
+    let three_days: Vec<&str> = three["days"].as_array().unwrap().iter().map(|d| d["day"].as_str().unwrap()).collect();
+    assert_eq!(three_days.len(), 3);
+    let out = cli.ok(&["instance", "usage", "limited-db", "--days", "3"]).await;
+    assert!(out.contains("DAY") && out.contains("COMMANDS"), "{out}");
+    for day in &three_days {
+        assert!(out.contains(day), "{day}: {out}");
+    }
+    let total_line = out.lines().find(|l| l.starts_with("total: ")).unwrap_or_else(|| panic!("no total: {out}"));
+    assert!(total_line.ends_with("commands in the last 3 days"), "{total_line}");
+    let total: u64 = total_line["total: ".len()..].split(' ').next().unwrap().parse().unwrap();
+    assert!(total >= sent, "{out}");
+    cli.fails(&["instance", "usage", "limited-db", "--days", "91"], 2, "91").await;
+    cli.fails(&["instance", "usage", "nothing"], 4, "no instance 'nothing'").await;
+
+    // Flags change what they name and keep the rest; `none` removes one; --clear removes all.
+    let limits =
+        cli.json(&["instance", "limits", "limited-db", "--max-request-size", "64kb", "--max-key-size", "none"]).await;
+    assert_eq!(
+        limits,
+        json!({"max_requests_per_second": 1000, "max_daily_requests": 100_000, "max_request_size": 65536})
+    );
+    assert_eq!(cli.json(&["instance", "get", "limited-db"]).await["limits"], limits, "the server kept them");
+    assert!(cli.ok(&["exec", "limited-db", "SET", &long_key, "v"]).await.contains("OK"), "no key limit any more");
+    cli.fails(&["instance", "limits", "limited-db", "--max-key-size", "0"], 2, "at least 1").await;
+    cli.fails(&["instance", "limits", "limited-db", "--max-requests-per-second", "lots"], 2, "whole number").await;
+    let limits = cli.json(&["instance", "limits", "limited-db", "--clear", "--max-concurrent-connections", "20"]).await;
+    assert_eq!(limits, json!({"max_concurrent_connections": 20}));
+    assert_eq!(cli.json(&["instance", "limits", "limited-db", "--clear"]).await, json!({}));
+    let out = cli.ok(&["instance", "show", "limited-db"]).await;
+    assert!(out.lines().any(|l| l.starts_with("limits") && l.ends_with("unlimited")), "{out}");
+    assert!(!cli.ok(&["instance", "list"]).await.contains("LIMITS"));
+
+    // Keys take the same limits, except the daily one.
+    let key = cli
+        .json(&[
+            "key",
+            "create",
+            "slow",
+            "--scope",
+            "data:read",
+            "--instance",
+            "limited-db",
+            "--max-requests-per-second",
+            "5",
+        ])
+        .await;
+    assert_eq!(key["limits"], json!({"max_requests_per_second": 5}));
+    let out = cli.ok(&["key", "list"]).await;
+    assert!(out.contains("LIMITS") && out.contains("5 requests/s"), "{out}");
+    cli.fails(
+        &["key", "create", "daily", "--scope", "data:read", "--max-daily-requests", "5"],
+        2,
+        "--max-daily-requests",
+    )
+    .await;
+}

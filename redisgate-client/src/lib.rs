@@ -21,7 +21,7 @@
 //! - [`Client`] and [`ClientBuilder`]: the data plane; [`commands`] adds typed helpers.
 //! - [`Pipeline`]: `/pipeline` and `/multi-exec`.
 //! - [`Subscription`]: `/subscribe` and `/psubscribe` as a [`futures_util::Stream`] of [`Message`]s.
-//! - [`management`]: RedisGate's management API (users, organizations, instances, keys).
+//! - [`management`]: RedisGate's management API (users, organizations, instances, keys, limits, usage).
 //! - [`Error`]: one error type for all of it.
 
 mod client;

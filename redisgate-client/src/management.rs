@@ -1,4 +1,5 @@
-//! RedisGate's management API: users, organizations, instances and API keys.
+//! RedisGate's management API: users, organizations, instances and API keys, per-instance and per-key
+//! [`Limits`], and daily [`Usage`].
 //!
 //! ```no_run
 //! # async fn demo() -> redisgate_client::Result<()> {
@@ -96,6 +97,70 @@ pub struct Instance {
     pub status_message: Option<String>,
     /// REST URL.
     pub rest_url: String,
+    /// Its limits (`{}`, the default, is unlimited; servers without limits send none).
+    #[serde(default)]
+    pub limits: Limits,
+}
+
+/// Limits of an instance or an API key; an absent (`None`) field is unlimited.
+///
+/// A request made with an API key is held to both the key's limits and its instance's. Every value must be
+/// at least 1: the server answers [`Error::Validation`] naming the field (e.g. `limits.max_key_size`)
+/// otherwise. The serialized form omits unset fields, so [`Limits::default()`] is `{}`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Limits {
+    /// Requests per second.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_requests_per_second: Option<u32>,
+    /// Requests per UTC day (instances only: keys refuse it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_daily_requests: Option<u64>,
+    /// Concurrent connections (open requests and subscriptions).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_concurrent_connections: Option<u32>,
+    /// Bytes in one request.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_request_size: Option<u64>,
+    /// Bytes in the largest single argument of a command.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_record_size: Option<u64>,
+    /// Bytes in a key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_key_size: Option<u64>,
+}
+
+impl Limits {
+    /// No limit at all (`{}`).
+    #[must_use]
+    pub fn unlimited() -> Self {
+        Self::default()
+    }
+
+    /// Whether no field is set.
+    #[must_use]
+    pub fn is_unlimited(&self) -> bool {
+        *self == Self::default()
+    }
+}
+
+/// Commands run on an instance per UTC day, from [`Management::usage`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Usage {
+    /// The instance.
+    pub instance_id: Uuid,
+    /// One entry per day, oldest first, ending today; days without commands are included (as 0).
+    pub days: Vec<DayUsage>,
+    /// The sum over `days`.
+    pub total: u64,
+}
+
+/// One day of [`Usage`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DayUsage {
+    /// The UTC day, `YYYY-MM-DD`.
+    pub day: String,
+    /// Redis commands run that day (a pipeline of 10 counts 10).
+    pub commands: u64,
 }
 
 /// An instance to create.
@@ -110,12 +175,62 @@ pub struct NewInstance {
     pub max_memory: i64,
     /// Redis version.
     pub redis_version: String,
+    /// Its limits (`None`: unlimited, and nothing is sent, so servers without limits accept it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub limits: Option<Limits>,
 }
 
 impl NewInstance {
-    /// An instance named `name` with `max_memory` bytes and `redis_version`.
+    /// An instance named `name` with `max_memory` bytes and `redis_version`, without limits.
     pub fn new(name: impl Into<String>, max_memory: i64, redis_version: impl Into<String>) -> Self {
-        Self { name: name.into(), slug: None, max_memory, redis_version: redis_version.into() }
+        Self { name: name.into(), slug: None, max_memory, redis_version: redis_version.into(), limits: None }
+    }
+
+    /// The same instance with `limits`.
+    #[must_use]
+    pub fn with_limits(mut self, limits: Limits) -> Self {
+        self.limits = Some(limits);
+        self
+    }
+}
+
+/// An API key to create, for [`Management::create_api_key_with`].
+#[derive(Debug, Clone, Serialize)]
+pub struct NewApiKey {
+    /// A name for people.
+    pub name: String,
+    /// `instances:manage`, `data:write`, `data:read`.
+    pub scopes: Vec<String>,
+    /// Limit it to this instance of the organization.
+    pub instance_id: Option<Uuid>,
+    /// Its limits (`None`: unlimited, and nothing is sent). `max_daily_requests` is refused for keys.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub limits: Option<Limits>,
+}
+
+impl NewApiKey {
+    /// A key called `name` with `scopes`, for every instance of the organization, without limits.
+    pub fn new<S: Into<String>>(name: impl Into<String>, scopes: impl IntoIterator<Item = S>) -> Self {
+        Self {
+            name: name.into(),
+            scopes: scopes.into_iter().map(Into::into).collect(),
+            instance_id: None,
+            limits: None,
+        }
+    }
+
+    /// The same key, limited to one instance.
+    #[must_use]
+    pub fn for_instance(mut self, instance: Uuid) -> Self {
+        self.instance_id = Some(instance);
+        self
+    }
+
+    /// The same key with `limits`.
+    #[must_use]
+    pub fn with_limits(mut self, limits: Limits) -> Self {
+        self.limits = Some(limits);
+        self
     }
 }
 
@@ -165,6 +280,9 @@ pub struct ApiKey {
     pub scopes: Vec<String>,
     /// Limited to this instance, if any.
     pub instance_id: Option<Uuid>,
+    /// Its limits (`{}`, the default, is unlimited); requests are also held to the instance's.
+    #[serde(default)]
+    pub limits: Limits,
     /// The secret: only in the answer to [`Management::create_api_key`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub secret: Option<String>,
@@ -317,6 +435,27 @@ impl Management {
         self.call(reqwest::Method::GET, &format!("/organizations/{org}/redis-instances/{id}"), None).await
     }
 
+    /// Replaces an instance's limits entirely: fields unset in `limits` become unlimited, and
+    /// [`Limits::unlimited()`] clears them all. Returns the instance as changed.
+    ///
+    /// # Errors
+    /// [`Error::Validation`] for a 0 (fields named `limits.<field>`), 403/404 as [`Error::Http`].
+    pub async fn set_instance_limits(&self, org: Uuid, id: Uuid, limits: &Limits) -> Result<Instance> {
+        let path = format!("/organizations/{org}/redis-instances/{id}");
+        self.call(reqwest::Method::PATCH, &path, Some(json!({ "limits": limits }))).await
+    }
+
+    /// Commands run on an instance per UTC day over the last `days` days (1 to 90), today included.
+    ///
+    /// Gateways report their counts every few seconds, so the last seconds may be missing.
+    ///
+    /// # Errors
+    /// [`Error::Validation`] (or a 4xx [`Error::Http`]) for `days` out of range, 404 as [`Error::Http`].
+    pub async fn usage(&self, org: Uuid, id: Uuid, days: u32) -> Result<Usage> {
+        let path = format!("/organizations/{org}/redis-instances/{id}/usage?days={days}");
+        self.call(reqwest::Method::GET, &path, None).await
+    }
+
     /// Starts deleting an instance.
     ///
     /// # Errors
@@ -375,7 +514,18 @@ impl Management {
         scopes: &[&str],
         instance: Option<Uuid>,
     ) -> Result<ApiKey> {
-        let body = json!({"name": name, "scopes": scopes, "instance_id": instance});
+        let mut key = NewApiKey::new(name, scopes.iter().copied());
+        key.instance_id = instance;
+        self.create_api_key_with(org, &key).await
+    }
+
+    /// Creates an API key described by `key` (scopes, instance, limits); its secret is in the answer, and
+    /// only there.
+    ///
+    /// # Errors
+    /// [`Error::Validation`] for unknown scopes or invalid limits (`max_daily_requests` among them).
+    pub async fn create_api_key_with(&self, org: Uuid, key: &NewApiKey) -> Result<ApiKey> {
+        let body = serde_json::to_value(key).map_err(|e| Error::Decode(e.to_string()))?;
         self.call(reqwest::Method::POST, &format!("/organizations/{org}/api-keys"), Some(body)).await
     }
 
@@ -397,5 +547,69 @@ impl Management {
     pub async fn revoke_api_key(&self, org: Uuid, key: Uuid) -> Result<()> {
         let path = format!("/organizations/{org}/api-keys/{key}");
         self.call::<serde_json::Value>(reqwest::Method::DELETE, &path, None).await.map(|_| ())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limits_omit_unset_fields() {
+        assert_eq!(serde_json::to_value(Limits::unlimited()).unwrap(), json!({}));
+        let limits = Limits { max_requests_per_second: Some(100), max_key_size: Some(1024), ..Limits::default() };
+        assert_eq!(
+            serde_json::to_value(limits).unwrap(),
+            json!({"max_requests_per_second": 100, "max_key_size": 1024})
+        );
+        assert_eq!(serde_json::from_value::<Limits>(json!({"max_key_size": 1024})).unwrap().max_key_size, Some(1024));
+        assert!(serde_json::from_value::<Limits>(json!({})).unwrap().is_unlimited());
+        assert!(!limits.is_unlimited());
+    }
+
+    #[test]
+    fn instances_and_keys_from_servers_without_limits_still_parse() {
+        let id = Uuid::new_v4();
+        let instance: Instance = serde_json::from_value(json!({
+            "id": id, "organization_id": id, "name": "a", "slug": "a", "max_memory": 1, "redis_version": "7.2",
+            "status": "running", "status_message": null, "rest_url": "http://x/db/a"
+        }))
+        .unwrap();
+        assert!(instance.limits.is_unlimited());
+        let key: ApiKey = serde_json::from_value(json!({
+            "id": id, "name": "k", "prefix": "rgk_abc", "scopes": ["data:read"], "instance_id": null
+        }))
+        .unwrap();
+        assert!(key.limits.is_unlimited());
+    }
+
+    #[test]
+    fn creation_bodies_carry_limits_only_when_given() {
+        let plain = serde_json::to_value(NewInstance::new("a", 1 << 20, "7.2")).unwrap();
+        assert!(plain.get("limits").is_none(), "{plain}");
+        let limited = NewInstance::new("a", 1 << 20, "7.2")
+            .with_limits(Limits { max_daily_requests: Some(10), ..Limits::default() });
+        assert_eq!(serde_json::to_value(limited).unwrap()["limits"], json!({"max_daily_requests": 10}));
+        let key = serde_json::to_value(NewApiKey::new("k", ["data:read"])).unwrap();
+        assert_eq!(key, json!({"name": "k", "scopes": ["data:read"], "instance_id": null}));
+        let key = NewApiKey::new("k", ["data:read"])
+            .for_instance(Uuid::nil())
+            .with_limits(Limits { max_request_size: Some(1 << 20), ..Limits::default() });
+        let key = serde_json::to_value(key).unwrap();
+        assert_eq!(key["limits"], json!({"max_request_size": 1 << 20}));
+        assert_eq!(key["instance_id"], json!(Uuid::nil()));
+    }
+
+    #[test]
+    fn usage_parses() {
+        let usage: Usage = serde_json::from_value(json!({
+            "instance_id": Uuid::nil(),
+            "days": [{"day": "2026-11-25", "commands": 0}, {"day": "2026-11-26", "commands": 1234}],
+            "total": 1234
+        }))
+        .unwrap();
+        assert_eq!(usage.days.len(), 2);
+        assert_eq!(usage.days[1], DayUsage { day: "2026-11-26".into(), commands: 1234 });
+        assert_eq!(usage.total, 1234);
     }
 }

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use redisgate_client::management::{Management, NewInstance};
+use redisgate_client::management::{Limits, Management, NewApiKey, NewInstance};
 use redisgate_client::{Client, Error};
 use redisgate_test_support::TestPlatform;
 
@@ -59,4 +59,62 @@ async fn register_to_delete_through_the_client() {
     tokio::time::timeout(Duration::from_secs(10), gone).await.unwrap();
     api.delete_organization(org.id).await.unwrap();
     assert!(api.organizations().await.unwrap().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn limits_and_usage_through_the_client() {
+    let platform = TestPlatform::start().await;
+    let api = Management::new(platform.url()).unwrap();
+    api.register("lim@example.com", "correct horse 1").await.unwrap();
+    let api = api.login("lim@example.com", "correct horse 1").await.unwrap();
+    let org = api.create_organization("Limited", "limited").await.unwrap();
+    let limits = Limits { max_requests_per_second: Some(1000), max_key_size: Some(1024), ..Limits::default() };
+    let created = api
+        .create_instance(org.id, &NewInstance::new("limited-db", 16 << 20, "7.2").with_limits(limits))
+        .await
+        .unwrap();
+    assert_eq!(created.instance.limits, limits);
+    let running = api.wait_until_running(org.id, created.instance.id, Duration::from_secs(15)).await.unwrap();
+    assert_eq!(running.limits, limits);
+
+    let redis = Client::new(&created.credentials.rest_url_path, &created.credentials.token).unwrap();
+    redis.set::<()>("k", "v").await.unwrap();
+    let (_, _): (i64, i64) = redis.pipeline().incr("n", 1).incr("n", 1).query().await.unwrap();
+    let sent = 3;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    let usage = loop {
+        let usage = api.usage(org.id, created.instance.id, 7).await.unwrap();
+        if usage.total >= sent {
+            break usage;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "usage never reached {sent}: {usage:?}");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    };
+    assert_eq!(usage.instance_id, created.instance.id);
+    assert_eq!(usage.days.len(), 7);
+    assert_eq!(usage.days.iter().map(|d| d.commands).sum::<u64>(), usage.total);
+    assert!(matches!(
+        api.usage(org.id, created.instance.id, 0).await,
+        Err(Error::Validation { .. } | Error::Http { .. })
+    ));
+
+    let replaced = Limits { max_daily_requests: Some(10_000), ..Limits::default() };
+    let changed = api.set_instance_limits(org.id, created.instance.id, &replaced).await.unwrap();
+    assert_eq!(changed.limits, replaced, "a PATCH replaces the limits entirely");
+    let zero = Limits { max_key_size: Some(0), ..Limits::default() };
+    assert!(matches!(
+        api.set_instance_limits(org.id, created.instance.id, &zero).await,
+        Err(Error::Validation { fields }) if fields.contains_key("limits.max_key_size")
+    ));
+    let cleared = api.set_instance_limits(org.id, created.instance.id, &Limits::unlimited()).await.unwrap();
+    assert!(cleared.limits.is_unlimited());
+    assert!(api.instance(org.id, created.instance.id).await.unwrap().limits.is_unlimited());
+
+    let key_limits = Limits { max_concurrent_connections: Some(4), ..Limits::default() };
+    let key = NewApiKey::new("slow", ["data:read"]).for_instance(created.instance.id).with_limits(key_limits);
+    let key = api.create_api_key_with(org.id, &key).await.unwrap();
+    assert_eq!(key.limits, key_limits);
+    assert_eq!(api.api_keys(org.id).await.unwrap()[0].limits, key_limits);
+    let daily = NewApiKey::new("daily", ["data:read"]).with_limits(replaced);
+    assert!(matches!(api.create_api_key_with(org.id, &daily).await, Err(Error::Validation { .. })));
 }

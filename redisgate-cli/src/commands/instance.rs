@@ -1,4 +1,4 @@
-//! `instance create|list|get|delete|wait|credentials|rotate`.
+//! `instance create|list|get|delete|wait|credentials|rotate|limits|usage`.
 
 use std::time::Duration;
 
@@ -6,7 +6,7 @@ use anyhow::{anyhow, Result};
 use redisgate_client::management::{Instance, Management, NewInstance, Secrets};
 use serde_json::json;
 
-use super::Context;
+use super::{limits, Context};
 use crate::cli::InstanceCommand;
 use crate::profile::SavedInstance;
 
@@ -14,24 +14,27 @@ use crate::profile::SavedInstance;
 pub async fn run(ctx: &Context, command: &InstanceCommand) -> Result<()> {
     let api = ctx.management()?;
     match command {
-        InstanceCommand::Create { name, org, memory, redis_version, no_wait } => {
+        InstanceCommand::Create { name, org, memory, redis_version, no_wait, limits: flags } => {
             let org = ctx.org(&api, org.as_deref()).await?;
             let max_memory = parse_memory(memory)?;
-            let created = api.create_instance(org.id, &NewInstance::new(name, max_memory, redis_version)).await?;
+            let mut new = NewInstance::new(name, max_memory, redis_version);
+            new.limits = flags.for_new();
+            let created = api.create_instance(org.id, &new).await?;
             save(ctx, name, &created.credentials)?;
             let instance = if *no_wait { created.instance } else { wait(ctx, &api, &created.instance, 60).await? };
             let json = json!({"instance": instance, "credentials": created.credentials});
-            ctx.output.object(
-                &[
-                    ("name", instance.name.clone()),
-                    ("status", instance.status),
-                    ("rest url", created.credentials.rest_url_path.clone()),
-                    ("token", created.credentials.token.clone()),
-                    ("read-only", created.credentials.readonly_token.clone()),
-                    ("saved in", format!("profile '{}'; try: redisgate exec {name} PING", ctx.profile_name)),
-                ],
-                json,
-            );
+            let mut fields = vec![
+                ("name", instance.name.clone()),
+                ("status", instance.status.clone()),
+                ("rest url", created.credentials.rest_url_path.clone()),
+                ("token", created.credentials.token.clone()),
+                ("read-only", created.credentials.readonly_token.clone()),
+            ];
+            if !instance.limits.is_unlimited() {
+                fields.push(("limits", limits::summary(&instance.limits)));
+            }
+            fields.push(("saved in", format!("profile '{}'; try: redisgate exec {name} PING", ctx.profile_name)));
+            ctx.output.object(&fields, json);
         }
         InstanceCommand::List { org } => {
             let orgs = match org {
@@ -42,23 +45,30 @@ pub async fn run(ctx: &Context, command: &InstanceCommand) -> Result<()> {
             for org in orgs {
                 instances.extend(api.instances(org.id).await?);
             }
+            // A LIMITS column only when some instance has limits: most have none.
+            let with_limits = instances.iter().any(|i| !i.limits.is_unlimited());
             let rows = instances
                 .iter()
                 .map(|i| {
-                    vec![
+                    let mut row = vec![
                         i.name.clone(),
                         i.status.clone(),
                         format_memory(i.max_memory),
                         i.redis_version.clone(),
                         i.rest_url.clone(),
-                    ]
+                    ];
+                    if with_limits {
+                        row.push(limits::summary(&i.limits));
+                    }
+                    row
                 })
                 .collect();
-            ctx.output.table(
-                &["NAME", "STATUS", "MEMORY", "VERSION", "REST URL"],
-                rows,
-                serde_json::to_value(&instances)?,
-            );
+            let headers: &[&str] = if with_limits {
+                &["NAME", "STATUS", "MEMORY", "VERSION", "REST URL", "LIMITS"]
+            } else {
+                &["NAME", "STATUS", "MEMORY", "VERSION", "REST URL"]
+            };
+            ctx.output.table(headers, rows, serde_json::to_value(&instances)?);
         }
         InstanceCommand::Get { name } => {
             let instance = ctx.instance(&api, name).await?;
@@ -101,6 +111,25 @@ pub async fn run(ctx: &Context, command: &InstanceCommand) -> Result<()> {
                 serde_json::to_value(&secrets)?,
             );
         }
+        InstanceCommand::Limits { name, clear, limits: flags } => {
+            let instance = ctx.instance(&api, name).await?;
+            let instance = match flags.plan(instance.limits, *clear) {
+                Some(wanted) => api.set_instance_limits(instance.organization_id, instance.id, &wanted).await?,
+                None => instance,
+            };
+            let mut fields = vec![("instance", instance.name.clone())];
+            fields.extend(limits::fields(&instance.limits));
+            ctx.output.object(&fields, serde_json::to_value(instance.limits)?);
+        }
+        InstanceCommand::Usage { name, days } => {
+            let instance = ctx.instance(&api, name).await?;
+            let usage = api.usage(instance.organization_id, instance.id, *days).await?;
+            let rows = usage.days.iter().map(|d| vec![d.day.clone(), d.commands.to_string()]).collect();
+            ctx.output.table(&["DAY", "COMMANDS"], rows, serde_json::to_value(&usage)?);
+            let span =
+                if usage.days.len() == 1 { "today".to_owned() } else { format!("the last {} days", usage.days.len()) };
+            ctx.output.note(&format!("total: {} commands in {span}", usage.total));
+        }
     }
     Ok(())
 }
@@ -123,6 +152,7 @@ fn show(ctx: &Context, i: &Instance) -> Result<()> {
             ("memory", format_memory(i.max_memory)),
             ("version", i.redis_version.clone()),
             ("rest url", i.rest_url.clone()),
+            ("limits", limits::summary(&i.limits)),
             ("id", i.id.to_string()),
         ],
         serde_json::to_value(i)?,
@@ -145,25 +175,36 @@ async fn wait(ctx: &Context, api: &Management, instance: &Instance, timeout: u64
     Ok(result?)
 }
 
-/// `64mb`, `1gb`, `1048576` → bytes.
-fn parse_memory(text: &str) -> Result<i64> {
+/// `64mb`, `32kb`, `1gb`, `1048576` → bytes (suffixes are powers of 1024, in any case); `None` when it is
+/// not a size or does not fit.
+pub fn parse_size(text: &str) -> Option<u64> {
     let lower = text.trim().to_ascii_lowercase();
     let (digits, factor) = [("gb", 1 << 30), ("mb", 1 << 20), ("kb", 1 << 10), ("b", 1)]
         .iter()
         .find_map(|(suffix, factor)| lower.strip_suffix(suffix).map(|d| (d.trim().to_owned(), *factor)))
         .unwrap_or((lower.clone(), 1));
-    let value: i64 = digits
-        .parse()
-        .map_err(|_| anyhow!(crate::UsageError(format!("--memory {text}: use bytes or a size like 64mb"))))?;
-    Ok(value * factor)
+    digits.parse::<u64>().ok()?.checked_mul(factor)
 }
 
-fn format_memory(bytes: i64) -> String {
+/// `--memory`: a size, as the API's `max_memory`.
+fn parse_memory(text: &str) -> Result<i64> {
+    parse_size(text)
+        .and_then(|bytes| i64::try_from(bytes).ok())
+        .ok_or_else(|| anyhow!(crate::UsageError(format!("--memory {text}: use bytes or a size like 64mb"))))
+}
+
+/// Bytes in the largest unit that divides them exactly: `64mb`, `32kb`, `1000b`.
+pub fn format_size(bytes: u64) -> String {
     match bytes {
         b if b >= 1 << 30 && b % (1 << 30) == 0 => format!("{}gb", b >> 30),
         b if b >= 1 << 20 && b % (1 << 20) == 0 => format!("{}mb", b >> 20),
+        b if b >= 1 << 10 && b % (1 << 10) == 0 => format!("{}kb", b >> 10),
         b => format!("{b}b"),
     }
+}
+
+fn format_memory(bytes: i64) -> String {
+    u64::try_from(bytes).map_or_else(|_| format!("{bytes}b"), format_size)
 }
 
 #[cfg(test)]
@@ -176,6 +217,13 @@ mod tests {
         assert_eq!(parse_memory("1GB").unwrap(), 1 << 30);
         assert_eq!(parse_memory("1048576").unwrap(), 1 << 20);
         assert!(parse_memory("lots").is_err());
+        assert!(parse_memory("99999999999gb").is_err(), "too large");
         assert_eq!(format_memory(64 << 20), "64mb");
+        assert_eq!(parse_size("32KB"), Some(32 << 10));
+        assert_eq!(parse_size("10 mb"), Some(10 << 20));
+        assert_eq!(parse_size("-1"), None);
+        assert_eq!(format_size(32 << 10), "32kb");
+        assert_eq!(format_size(1000), "1000b");
+        assert_eq!(format_size(3 << 30), "3gb");
     }
 }

@@ -1,50 +1,60 @@
 //! `key create|list|revoke`.
 
 use anyhow::Result;
+use redisgate_client::management::NewApiKey;
 use serde_json::json;
 
-use super::Context;
+use super::{limits, Context};
 use crate::cli::KeyCommand;
 
 /// Runs a `key` subcommand.
 pub async fn run(ctx: &Context, command: &KeyCommand) -> Result<()> {
     let api = ctx.management()?;
     match command {
-        KeyCommand::Create { name, scopes, instance, org } => {
+        KeyCommand::Create { name, scopes, instance, org, limits: flags } => {
             let org = ctx.org(&api, org.as_deref()).await?;
-            let instance = match instance {
-                Some(name) => Some(ctx.instance(&api, name).await?.id),
-                None => None,
-            };
-            let scopes: Vec<&str> = scopes.iter().map(String::as_str).collect();
-            let key = api.create_api_key(org.id, name, &scopes, instance).await?;
+            let mut new = NewApiKey::new(name, scopes);
+            if let Some(name) = instance {
+                new = new.for_instance(ctx.instance(&api, name).await?.id);
+            }
+            new.limits = flags.for_new();
+            let key = api.create_api_key_with(org.id, &new).await?;
             let secret = key.secret.clone().unwrap_or_default();
-            ctx.output.object(
-                &[
-                    ("id", key.id.to_string()),
-                    ("scopes", key.scopes.join(",")),
-                    ("secret", secret),
-                    ("note", "shown once: store it now".into()),
-                ],
-                serde_json::to_value(&key)?,
-            );
+            let mut fields = vec![("id", key.id.to_string()), ("scopes", key.scopes.join(","))];
+            if !key.limits.is_unlimited() {
+                fields.push(("limits", limits::summary(&key.limits)));
+            }
+            fields.push(("secret", secret));
+            fields.push(("note", "shown once: store it now".into()));
+            ctx.output.object(&fields, serde_json::to_value(&key)?);
         }
         KeyCommand::List { org } => {
             let org = ctx.org(&api, org.as_deref()).await?;
             let keys = api.api_keys(org.id).await?;
+            // A LIMITS column only when some key has limits.
+            let with_limits = keys.iter().any(|k| !k.limits.is_unlimited());
             let rows = keys
                 .iter()
                 .map(|k| {
-                    vec![
+                    let mut row = vec![
                         k.id.to_string(),
                         k.name.clone(),
                         k.prefix.clone(),
                         k.scopes.join(","),
                         k.instance_id.map(|i| i.to_string()).unwrap_or_default(),
-                    ]
+                    ];
+                    if with_limits {
+                        row.push(limits::summary(&k.limits));
+                    }
+                    row
                 })
                 .collect();
-            ctx.output.table(&["ID", "NAME", "PREFIX", "SCOPES", "INSTANCE"], rows, serde_json::to_value(&keys)?);
+            let headers: &[&str] = if with_limits {
+                &["ID", "NAME", "PREFIX", "SCOPES", "INSTANCE", "LIMITS"]
+            } else {
+                &["ID", "NAME", "PREFIX", "SCOPES", "INSTANCE"]
+            };
+            ctx.output.table(headers, rows, serde_json::to_value(&keys)?);
         }
         KeyCommand::Revoke { id, org } => {
             let org = ctx.org(&api, org.as_deref()).await?;

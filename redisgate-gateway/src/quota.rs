@@ -278,6 +278,16 @@ impl Meters {
         meter
     }
 
+    /// Forgets the meters of instances and keys that are gone (kept while an instance still has counts to
+    /// flush).
+    pub fn retain(&self, instances: &std::collections::HashSet<&str>, keys: &std::collections::HashSet<Uuid>) {
+        self.instances.lock().unwrap_or_else(PoisonError::into_inner).retain(|name, (_, meter)| {
+            instances.contains(name.as_str())
+                || meter.usage.as_ref().is_some_and(|u| u.unflushed.load(Ordering::Relaxed) > 0)
+        });
+        self.keys.lock().unwrap_or_else(PoisonError::into_inner).retain(|id, _| keys.contains(id));
+    }
+
     /// The usage counters of every instance that has an owner (platform mode).
     #[must_use]
     pub fn usage(&self) -> Vec<(Owner, Arc<Usage>)> {
@@ -349,6 +359,19 @@ mod tests {
         assert!(!Arc::ptr_eq(&before, &after));
         assert!(Allowance::admit(Access::Full, &after, None).unwrap().charge(1).is_err());
         assert!(Arc::ptr_eq(&after, &meters.instance("a", None, limits(r#"{"max_daily_requests": 7}"#))));
+    }
+
+    #[test]
+    fn meters_of_deleted_instances_are_forgotten_once_flushed() {
+        let meters = Meters::default();
+        let owner = Owner { instance: Uuid::new_v4(), organization: Uuid::new_v4() };
+        let gone = meters.instance("gone", Some(owner), Limits::default());
+        Allowance::admit(Access::Full, &gone, None).unwrap().charge(2).unwrap();
+        meters.retain(&["kept"].into_iter().collect(), &std::collections::HashSet::new());
+        assert_eq!(meters.usage().len(), 1, "unflushed counts keep the meter");
+        assert_eq!(meters.usage()[0].1.take_unflushed(), 2);
+        meters.retain(&["kept"].into_iter().collect(), &std::collections::HashSet::new());
+        assert!(meters.usage().is_empty());
     }
 
     #[test]

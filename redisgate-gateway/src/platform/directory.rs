@@ -135,6 +135,8 @@ impl PlatformDirectory {
             }
             next.by_name.insert(row.name, Arc::new(instance));
         }
+        let live_keys = keys.iter().map(|k| k.id).collect();
+        self.meters.retain(&next.by_name.keys().map(String::as_str).collect(), &live_keys);
         *self.snapshot.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(next);
         Ok(())
     }

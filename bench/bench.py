@@ -132,6 +132,29 @@ def main():
             rows.append(("gateway POST /pipeline ×10 GET", conns, 10, rps, p50, p99,
                          cost[gateway.pid] / 10 if cost[gateway.pid] else 0, cost[redis.pid] / 10))
         loaded_rss = rss_mib(gateway.pid)
+        # The same requests against an instance with every limit set (none of them reached): the cost of
+        # enforcing limits and counting usage.
+        config = os.path.join(tmp, "limited.toml")
+        with open(config, "w") as f:
+            f.write(f'[[instance]]\nname = "limited"\nredis_url = "redis://127.0.0.1:{redis_port}"\n'
+                    f'token = "{TOKEN}"\n[instance.limits]\nmax_requests_per_second = 100000000\n'
+                    'max_daily_requests = 1000000000000\nmax_concurrent_connections = 100000\n'
+                    'max_request_size = 1048576\nmax_record_size = 65536\nmax_key_size = 1024\n')
+        limited_port = free_port()
+        limited = subprocess.Popen(["taskset", "-c", "0", args.gateway, "--listen", f"127.0.0.1:{limited_port}",
+                                    "--config", config, "--workers", "1"], stderr=subprocess.DEVNULL)
+        try:
+            wait_port(limited_port)
+            limited_base = f"http://127.0.0.1:{limited_port}"
+            rps, p50, p99, cost = measure(lambda: wrk(limited_base + "/get/k", 64, s), [limited.pid, redis.pid])
+            rows.append(("gateway GET /get/k, all limits set", 64, 1, rps, p50, p99, cost[limited.pid], cost[redis.pid]))
+            rps, p50, p99, cost = measure(lambda: wrk(limited_base + "/pipeline", 64, s, pipeline_script),
+                                          [limited.pid, redis.pid])
+            rows.append(("gateway POST /pipeline ×10, all limits set", 64, 10, rps, p50, p99,
+                         cost[limited.pid] / 10 if cost[limited.pid] else 0, cost[redis.pid] / 10))
+        finally:
+            limited.terminate()
+            limited.wait()
     finally:
         gateway.terminate()
         redis.terminate()

@@ -18,6 +18,10 @@ use prometheus_client::registry::Registry;
 /// The process-wide metrics.
 pub static METRICS: LazyLock<Metrics> = LazyLock::new(Metrics::new);
 
+/// Every endpoint kind of [`Observed::kind`], and `data` for data-plane requests that failed before their kind
+/// was known.
+const KINDS: [&str; 8] = ["command", "pipeline", "multi_exec", "subscribe", "monitor", "api", "health", "data"];
+
 /// What a handler tells the metrics middleware about a request.
 #[derive(Debug, Clone)]
 pub struct Observed {
@@ -65,7 +69,8 @@ struct OutcomeLabels {
 pub struct Metrics {
     registry: Registry,
     requests: Family<RequestLabels, Counter>,
-    duration: Family<KindLabels, Histogram>,
+    /// The duration histogram of each kind, looked up once at start (no hashing or locking per request).
+    durations: Vec<(&'static str, Histogram)>,
     upstream_errors: Family<UpstreamLabels, Counter>,
     reconnects: Family<InstanceLabels, Counter>,
     limited: Family<LimitLabels, Counter>,
@@ -84,6 +89,8 @@ impl Metrics {
             Histogram::new(exponential_buckets(0.000_05, 2.0, 18))
         });
         registry.register("request_duration_seconds", "Time to answer, by endpoint kind", duration.clone());
+        let durations =
+            KINDS.iter().map(|&kind| (kind, duration.get_or_create(&KindLabels { kind }).clone())).collect();
         let upstream_errors = Family::<UpstreamLabels, Counter>::default();
         registry.register(
             "upstream_errors",
@@ -113,7 +120,7 @@ impl Metrics {
         Self {
             registry,
             requests,
-            duration,
+            durations,
             upstream_errors,
             reconnects,
             limited,
@@ -146,7 +153,9 @@ impl Metrics {
             _ => {}
         }
         self.requests.get_or_create(&RequestLabels { kind, status: class, instance }).inc();
-        self.duration.get_or_create(&KindLabels { kind }).observe(elapsed.as_secs_f64());
+        if let Some((_, histogram)) = self.durations.iter().find(|(k, _)| *k == kind) {
+            histogram.observe(elapsed.as_secs_f64());
+        }
     }
 
     /// A connection to `instance`'s Redis broke; redis-rs replaces it.

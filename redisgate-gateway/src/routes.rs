@@ -68,6 +68,8 @@ fn build(state: AppState, api: Router<AppState>) -> Router {
 /// detail.
 async fn observe(request: Request, next: Next) -> Response {
     let started = Instant::now();
+    // One fresh value per request serves as the sync token and, unless the client sent one, the request id.
+    let fresh = fresh_id();
     let id = request
         .headers()
         .get(REQUEST_ID)
@@ -75,9 +77,7 @@ async fn observe(request: Request, next: Next) -> Response {
             (1..=64).contains(&v.len()) && v.as_bytes().iter().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(b))
         })
         .cloned()
-        .unwrap_or_else(|| {
-            HeaderValue::from_str(&format!("{:032x}", rand::random::<u128>())).unwrap_or(HeaderValue::from_static("-"))
-        });
+        .unwrap_or_else(|| fresh.clone());
     let default_kind = match request.uri().path() {
         p if p.starts_with("/api/") || p == "/api" => Some("api"),
         p if p.starts_with("/-/") => Some("health"),
@@ -86,7 +86,7 @@ async fn observe(request: Request, next: Next) -> Response {
     let span = tracing::debug_span!("request", id = %String::from_utf8_lossy(id.as_bytes()));
     let mut response = next.run(request).instrument(span).await;
     let observed =
-        response.extensions().get::<Observed>().cloned().or(default_kind.map(|kind| Observed { kind, instance: None }));
+        response.extensions_mut().remove::<Observed>().or(default_kind.map(|kind| Observed { kind, instance: None }));
     let status = response.status();
     METRICS.request(observed.as_ref(), status.as_u16(), started.elapsed());
     if let Some(ErrorDetail(detail)) = response.extensions().get::<ErrorDetail>() {
@@ -94,11 +94,21 @@ async fn observe(request: Request, next: Next) -> Response {
         tracing::warn!(request_id = %String::from_utf8_lossy(id.as_bytes()), %status, kind, error = %detail, "request failed");
     }
     let headers = response.headers_mut();
-    if let Ok(token) = HeaderValue::from_str(&format!("{:032x}", rand::random::<u128>())) {
-        headers.insert(SYNC_TOKEN, token);
-    }
+    headers.insert(SYNC_TOKEN, fresh);
     headers.insert(REQUEST_ID, id);
     response
+}
+
+/// 32 random hex digits, formatted without an intermediate `String` (this runs for every request).
+fn fresh_id() -> HeaderValue {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut value = rand::random::<u128>();
+    let mut digits = [0_u8; 32];
+    for digit in digits.iter_mut().rev() {
+        *digit = HEX[(value & 0xf) as usize];
+        value >>= 4;
+    }
+    HeaderValue::from_bytes(&digits).unwrap_or(HeaderValue::from_static("-"))
 }
 
 /// Browsers call the REST API with the read-only token (protocol.md §N): every call is preflighted.

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# User-space instructions per request of the gateway (valgrind's callgrind), a figure that, unlike req/s,
+# does not move with the noise of a shared 2-core machine. GET /get/k at 16 connections for 15 s.
+# Usage: bench/instructions.sh [gateway binary ...]   (default: a release build of this checkout)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/deps.sh
+deps_redis
+apt_install wrk:wrk valgrind:valgrind curl:curl
+if [ $# -eq 0 ]; then
+    deps_cargo
+    cargo build --release --quiet -p redisgate-gateway
+    set -- "$CARGO_TARGET_DIR/release/redisgate-gateway"
+fi
+work=$(mktemp -d)
+trap 'redis-cli -p "$redis_port" shutdown nosave >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+redis_port=$(free_port)
+redis-server --port "$redis_port" --save "" --appendonly no --daemonize yes --dir "$work" --logfile "$work/redis.log"
+until redis-cli -p "$redis_port" ping >/dev/null 2>&1; do sleep 0.1; done
+redis-cli -p "$redis_port" set k "$(printf 'v%.0s' $(seq 100))" >/dev/null
+echo 'wrk.headers["Authorization"] = "Bearer bench-token"' > "$work/auth.lua"
+echo "| gateway | requests | instructions | instructions/request |"
+echo "|---|---:|---:|---:|"
+for bin in "$@"; do
+    port=$(free_port)
+    valgrind --tool=callgrind --callgrind-out-file="$work/callgrind.out" "$bin" --listen "127.0.0.1:$port" \
+        --redis-url "redis://127.0.0.1:$redis_port" --token bench-token --workers 1 2>/dev/null &
+    pid=$!
+    until curl -sf -o /dev/null -H 'Authorization: Bearer bench-token' "http://127.0.0.1:$port/get/k"; do sleep 0.3; done
+    requests=$(wrk -t1 -c16 -d15s -s "$work/auth.lua" "http://127.0.0.1:$port/get/k" | awk '/requests in/ {print $1}')
+    kill -INT "$pid"
+    wait "$pid" || true
+    total=$(awk '/^(summary|totals):/ {print $2; exit}' "$work/callgrind.out")
+    echo "| $bin | $requests | $total | $((total / requests)) |"
+done

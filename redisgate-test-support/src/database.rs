@@ -5,6 +5,8 @@
 
 use redisgate_gateway::platform::local_postgres::LocalPostgres;
 
+use crate::redis_server::free_port;
+
 /// A database nobody else uses.
 pub struct TestDatabase {
     url: String,
@@ -30,7 +32,6 @@ impl TestDatabase {
             return Self { url: format!("{root}/{name}"), server: None };
         }
         let dir = tempfile::Builder::new().prefix("redisgate-pg-").tempdir().unwrap();
-        let free_port = || std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let mut server = LocalPostgres::init(dir.path(), free_port()).unwrap_or_else(|e| panic!("{e}"));
         // A free port can be taken between choosing it and the server binding it: try a few.
         let mut attempts = 0;

@@ -139,6 +139,7 @@ fn binary() -> PathBuf {
     std::env::var_os("REDISGATE_REDIS_SERVER_BIN").map_or_else(|| PathBuf::from("redis-server"), PathBuf::from)
 }
 
-fn free_port() -> u16 {
+/// A loopback port nothing listens on right now (another process may take it before it is used).
+pub(crate) fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }

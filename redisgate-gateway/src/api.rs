@@ -15,6 +15,7 @@ mod members;
 mod openapi;
 mod organizations;
 mod principal;
+pub mod throttle;
 mod usage;
 
 use axum::routing::{delete, get, post};

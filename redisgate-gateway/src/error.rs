@@ -60,6 +60,9 @@ pub enum ApiError {
     /// The gateway is shutting down or not ready.
     #[error("ERR service unavailable: {0}")]
     NotReady(&'static str),
+    /// Management API: too many login attempts for one account; the next one is allowed in this many seconds.
+    #[error("too many login attempts for this account, try again in {0} s")]
+    TooManyAttempts(u64),
     /// Management API: the resource does not exist, or the caller may not learn that it does.
     #[error("{0} not found")]
     NotFound(&'static str),
@@ -94,7 +97,9 @@ impl ApiError {
             Self::Unauthorized | Self::BadCredentials(_) => StatusCode::UNAUTHORIZED,
             Self::UnknownInstance(_) => StatusCode::NOT_FOUND,
             Self::BodyTimeout => StatusCode::REQUEST_TIMEOUT,
-            Self::RateLimited | Self::DailyLimit { .. } | Self::TooManyConnections => StatusCode::TOO_MANY_REQUESTS,
+            Self::RateLimited | Self::DailyLimit { .. } | Self::TooManyConnections | Self::TooManyAttempts(_) => {
+                StatusCode::TOO_MANY_REQUESTS
+            }
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::Unavailable(_) => StatusCode::BAD_GATEWAY,
             Self::Timeout(_) => StatusCode::GATEWAY_TIMEOUT,
@@ -146,8 +151,13 @@ impl IntoResponse for ApiError {
         if let Some(detail) = detail {
             response.extensions_mut().insert(detail);
         }
-        if matches!(self, Self::RateLimited) {
-            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        let retry_after = match self {
+            Self::RateLimited => Some(1),
+            Self::TooManyAttempts(secs) => Some(secs),
+            _ => None,
+        };
+        if let Some(secs) = retry_after {
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
         response
     }

@@ -66,4 +66,6 @@ pub struct Platform {
     pub urls: Arc<PublicUrls>,
     /// Lifetime of issued JWTs in seconds.
     pub jwt_ttl_secs: i64,
+    /// Login attempts per email (shared by every worker).
+    pub login_throttle: Arc<crate::api::throttle::LoginThrottle>,
 }

@@ -117,12 +117,13 @@ pub async fn register(
 
 /// Exchanges email and password for a session token.
 #[utoipa::path(post, path = "/api/auth/login", request_body = Credentials, tag = "auth",
-    responses((status = 200, body = Session), (status = 401, description = "wrong email or password")))]
+    responses((status = 200, body = Session), (status = 401, description = "wrong email or password"), (status = 429, description = "too many attempts for this email (Retry-After says when to try again)")))]
 pub async fn login(
     State(platform): State<Platform>,
     ApiJson(body): ApiJson<Credentials>,
 ) -> Result<Json<Session>, ApiError> {
     let email = normalize_email(&body.email).map_err(|_| ApiError::BadCredentials("wrong email or password"))?;
+    platform.login_throttle.attempt(&email)?;
     let mut conn = platform.pool.get().await?;
     let user = User::find_by_email(&mut conn, &email).await?;
     drop(conn);

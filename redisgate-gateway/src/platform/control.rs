@@ -12,6 +12,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::directory::PlatformDirectory;
 use super::{db, usage, Lifecycle, Platform, Pool, PublicUrls};
+use crate::api::throttle::LoginThrottle;
 use crate::provisioner::local::LocalProvisioner;
 use crate::provisioner::Provisioner;
 use crate::quota::Meters;
@@ -63,6 +64,8 @@ pub struct ControlPlane {
     meters: Arc<Meters>,
     /// Stops the usage flusher.
     stop: CancellationToken,
+    /// Login attempts per email, shared by every worker.
+    login_throttle: Arc<LoginThrottle>,
 }
 
 impl ControlPlane {
@@ -91,7 +94,7 @@ impl ControlPlane {
         lifecycle.resume().await;
         let (meters, stop) = (Arc::new(Meters::default()), CancellationToken::new());
         tokio::spawn(usage::run(pool.clone(), Arc::clone(&meters), config.usage_flush, stop.clone()));
-        Ok(Self { config, jwt, lifecycle, pool, meters, stop })
+        Ok(Self { config, jwt, lifecycle, pool, meters, stop, login_throttle: Arc::default() })
     }
 
     /// The router for one serving runtime, and its shutdown token. Call it on the runtime that will serve.
@@ -119,6 +122,7 @@ impl ControlPlane {
             lifecycle: self.lifecycle.clone(),
             urls: Arc::new(self.config.urls.clone()),
             jwt_ttl_secs: self.config.jwt_ttl_secs,
+            login_throttle: Arc::clone(&self.login_throttle),
         };
         Ok((crate::platform_router(state, platform), token))
     }

@@ -201,3 +201,25 @@ async fn every_route_explains_bad_input_and_writes_nothing() {
     let dirs = std::fs::read_dir(p.state_dir().join("instances")).unwrap().count();
     assert_eq!(dirs, 1, "only the one created instance has data");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn password_guessing_is_throttled_per_email() {
+    let platform = TestPlatform::start().await;
+    platform.user("target@example.com").await; // one login used
+    let login = |email: &str, password: &str| {
+        let body = json!({"email": email, "password": password});
+        let http = platform.http().post(format!("{}/api/auth/login", platform.url())).json(&body);
+        async move { http.send().await.unwrap() }
+    };
+    for _ in 0..9 {
+        assert_eq!(login("target@example.com", "guess guess 1").await.status(), 401);
+    }
+    let throttled = login("TARGET@example.com", "correct horse 1").await;
+    assert_eq!(throttled.status(), 429, "the eleventh attempt in a row waits, even with the right password");
+    let retry_after: u64 = throttled.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=31).contains(&retry_after));
+    let body: serde_json::Value = throttled.json().await.unwrap();
+    assert!(body["error"].as_str().unwrap().starts_with("too many login attempts"), "{body}");
+    // Other accounts are not affected.
+    assert_eq!(login("someone-else@example.com", "guess guess 1").await.status(), 401);
+}

@@ -63,7 +63,8 @@ impl Command {
     /// The `redis::Cmd` that runs this command.
     #[must_use]
     pub fn to_cmd(&self) -> redis::Cmd {
-        let mut cmd = redis::Cmd::new();
+        let bytes = self.name.len() + self.args.iter().map(Vec::len).sum::<usize>();
+        let mut cmd = redis::Cmd::with_capacity(1 + self.args.len(), bytes);
         cmd.arg(&self.name[..]);
         for arg in &self.args {
             cmd.arg(&arg[..]);

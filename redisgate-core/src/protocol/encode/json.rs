@@ -11,7 +11,7 @@ use crate::{Error, Result};
 /// # Errors
 /// [`Error::UnsupportedReply`] for a reply type the protocol cannot express.
 pub fn result(value: &Value, base64: bool) -> Result<Vec<u8>> {
-    let mut out = Vec::with_capacity(32);
+    let mut out = Vec::with_capacity(12 + size_hint(value, base64));
     write_result(&mut out, value, base64)?;
     Ok(out)
 }
@@ -21,7 +21,7 @@ pub fn result(value: &Value, base64: bool) -> Result<Vec<u8>> {
 /// # Errors
 /// [`Error::UnsupportedReply`] for a reply type the protocol cannot express.
 pub fn results(values: &[Value], base64: bool) -> Result<Vec<u8>> {
-    let mut out = Vec::with_capacity(16 * values.len() + 2);
+    let mut out = Vec::with_capacity(2 + values.iter().map(|v| 13 + size_hint(v, base64)).sum::<usize>());
     out.push(b'[');
     for (i, value) in values.iter().enumerate() {
         if i > 0 {
@@ -31,6 +31,18 @@ pub fn results(values: &[Value], base64: bool) -> Result<Vec<u8>> {
     }
     out.push(b']');
     Ok(out)
+}
+
+/// About how many bytes `value` takes in JSON, so the output is allocated once in the common cases (strings
+/// without escapes, flat arrays).
+fn size_hint(value: &Value, base64: bool) -> usize {
+    let text = |len: usize| if base64 { len.div_ceil(3) * 4 + 2 } else { len + 2 };
+    match value {
+        Value::BulkString(bytes) => text(bytes.len()),
+        Value::SimpleString(s) | Value::VerbatimString { text: s, .. } => text(s.len()),
+        Value::Array(items) | Value::Set(items) => 2 + items.iter().map(|v| 1 + size_hint(v, base64)).sum::<usize>(),
+        _ => 24,
+    }
 }
 
 /// `{"error": "<message>"}`.

@@ -229,7 +229,7 @@ pub enum Limit<T> {
 #[derive(Debug, Clone, Default, clap::Args)]
 #[command(next_help_heading = "Limits (a value, or none to remove it)")]
 pub struct KeyLimitArgs {
-    /// Requests per second.
+    /// Redis commands per second (a pipeline of 10 commands counts 10).
     #[arg(long, value_name = "N", value_parser = parse_count::<u32>, display_order = 1)]
     pub max_requests_per_second: Option<Limit<u32>>,
     /// Concurrent connections (open requests and subscriptions).
@@ -250,7 +250,7 @@ pub struct KeyLimitArgs {
 #[derive(Debug, Clone, Default, clap::Args)]
 #[command(next_help_heading = "Limits (a value, or none to remove it)")]
 pub struct LimitArgs {
-    /// Requests per UTC day (a pipeline of 10 commands counts 10).
+    /// Redis commands per UTC day (a pipeline of 10 commands counts 10).
     #[arg(long, value_name = "N", value_parser = parse_count::<u64>, display_order = 2)]
     pub max_daily_requests: Option<Limit<u64>>,
     /// The limits keys take too.

@@ -109,10 +109,10 @@ pub struct Instance {
 /// otherwise. The serialized form omits unset fields, so [`Limits::default()`] is `{}`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Limits {
-    /// Requests per second.
+    /// Redis commands per second (a pipeline of 10 commands counts 10).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_requests_per_second: Option<u32>,
-    /// Requests per UTC day (instances only: keys refuse it).
+    /// Redis commands per UTC day (instances only: keys refuse it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_daily_requests: Option<u64>,
     /// Concurrent connections (open requests and subscriptions).

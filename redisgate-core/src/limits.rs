@@ -39,6 +39,16 @@ pub struct Limits {
 }
 
 impl Limits {
+    /// The names of every field, as serialized.
+    pub const FIELDS: [&'static str; 6] = [
+        "max_requests_per_second",
+        "max_daily_requests",
+        "max_concurrent_connections",
+        "max_request_size",
+        "max_record_size",
+        "max_key_size",
+    ];
+
     /// `true` when nothing is limited.
     #[must_use]
     pub fn is_unlimited(&self) -> bool {

@@ -48,7 +48,12 @@ mod limits_column {
 
     impl FromSql<Jsonb, Pg> for Limits {
         fn from_sql(bytes: PgValue<'_>) -> deserialize::Result<Self> {
-            let value = <serde_json::Value as FromSql<Jsonb, Pg>>::from_sql(bytes)?;
+            let mut value = <serde_json::Value as FromSql<Jsonb, Pg>>::from_sql(bytes)?;
+            // A newer gateway may have stored a limit this one does not know: ignore it rather than fail
+            // every directory reload (input from the API and config files is still checked strictly).
+            if let Some(fields) = value.as_object_mut() {
+                fields.retain(|name, _| Self::FIELDS.contains(&name.as_str()));
+            }
             Ok(serde_json::from_value(value)?)
         }
     }

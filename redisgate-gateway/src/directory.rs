@@ -36,13 +36,7 @@ impl Instance {
         let name = name.into();
         let label: Arc<str> = Arc::from(name.as_str());
         let credentials = credentials.into_iter().map(|(hash, access)| Credential { hash, access, meter: None });
-        Self {
-            meter: Arc::new(Meter::unlimited(Arc::clone(&label))),
-            label,
-            name,
-            upstream,
-            credentials: credentials.collect(),
-        }
+        Self { meter: Arc::new(Meter::unlimited()), label, name, upstream, credentials: credentials.collect() }
     }
 
     /// Enforces `meter`'s limits (from a [`crate::quota::Meters`] registry, shared by every worker).

@@ -37,9 +37,13 @@ pub enum ApiError {
     /// A method other than GET, HEAD, POST, PUT (or a CORS preflight).
     #[error("ERR method not allowed, use GET, HEAD, POST or PUT")]
     MethodNotAllowed,
-    /// The instance's or key's rate is exhausted for now.
+    /// The instance's or key's rate is exhausted; `retry` is false when the request alone needs more than one
+    /// second's worth (waiting will not help, so no `Retry-After`).
     #[error("ERR max requests limit exceeded")]
-    RateLimited,
+    RateLimited {
+        /// Whether retrying after a second can succeed.
+        retry: bool,
+    },
     /// The instance's commands for the day are used up (until midnight UTC).
     #[error("ERR max daily request limit exceeded. Limit: {limit}, Usage: {usage}")]
     DailyLimit {
@@ -97,9 +101,10 @@ impl ApiError {
             Self::Unauthorized | Self::BadCredentials(_) => StatusCode::UNAUTHORIZED,
             Self::UnknownInstance(_) => StatusCode::NOT_FOUND,
             Self::BodyTimeout => StatusCode::REQUEST_TIMEOUT,
-            Self::RateLimited | Self::DailyLimit { .. } | Self::TooManyConnections | Self::TooManyAttempts(_) => {
-                StatusCode::TOO_MANY_REQUESTS
-            }
+            Self::RateLimited { .. }
+            | Self::DailyLimit { .. }
+            | Self::TooManyConnections
+            | Self::TooManyAttempts(_) => StatusCode::TOO_MANY_REQUESTS,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::Unavailable(_) => StatusCode::BAD_GATEWAY,
             Self::Timeout(_) => StatusCode::GATEWAY_TIMEOUT,
@@ -152,7 +157,7 @@ impl IntoResponse for ApiError {
             response.extensions_mut().insert(detail);
         }
         let retry_after = match self {
-            Self::RateLimited => Some(1),
+            Self::RateLimited { retry: true } => Some(1),
             Self::TooManyAttempts(secs) => Some(secs),
             _ => None,
         };

@@ -18,8 +18,8 @@ use prometheus_client::registry::Registry;
 /// The process-wide metrics.
 pub static METRICS: LazyLock<Metrics> = LazyLock::new(Metrics::new);
 
-/// Every endpoint kind of [`Observed::kind`], and `data` for data-plane requests that failed before their kind
-/// was known.
+/// Every endpoint kind of [`Observed::kind`], and `data` for responses that carry no [`Observed`] (a handler
+/// that panicked, or a route outside the data plane, the API and the health checks).
 const KINDS: [&str; 8] = ["command", "pipeline", "multi_exec", "subscribe", "monitor", "api", "health", "data"];
 
 /// What a handler tells the metrics middleware about a request.

@@ -11,7 +11,7 @@
 //! count is shared between gateway replicas through PostgreSQL by [`crate::platform::usage`]; rates and
 //! concurrent requests are enforced by each process on its own (see docs/configuration.md, "Limits").
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -48,7 +48,8 @@ pub struct Usage {
 }
 
 impl Usage {
-    /// Starts a new day's count when `today` is a new day.
+    /// Starts a new day's count when `today` is a new day. (A command counted by another thread between the
+    /// exchange and the reset is lost from the day's local count, not from usage: a few commands at midnight.)
     fn roll(&self, today: u32) {
         let day = self.day.load(Ordering::Relaxed);
         if day != today && self.day.compare_exchange(day, today, Ordering::Relaxed, Ordering::Relaxed).is_ok() {
@@ -78,11 +79,19 @@ impl Usage {
         self.unflushed.fetch_add(commands, Ordering::Relaxed);
     }
 
-    /// Records the day's total over every gateway, as PostgreSQL answered it.
-    pub fn set_total(&self, total: u64) {
+    /// Records `day`'s total over every gateway, as PostgreSQL answered it (ignored once `day` is over, so a
+    /// flush that straddles midnight cannot carry yesterday's total into today).
+    pub fn set_total(&self, day: u32, total: u64) {
         self.roll(today());
+        if self.day.load(Ordering::Relaxed) != day {
+            return;
+        }
         let here = self.counted.load(Ordering::Relaxed);
         self.elsewhere.store(total.saturating_sub(here), Ordering::Relaxed);
+    }
+
+    fn has_unflushed(&self) -> bool {
+        self.unflushed.load(Ordering::Relaxed) > 0
     }
 }
 
@@ -95,7 +104,6 @@ pub fn today() -> u32 {
 
 /// One instance's or one key's limits, and the state that enforces them.
 pub struct Meter {
-    label: Arc<str>,
     limits: Limits,
     rate: Option<DefaultDirectRateLimiter>,
     in_progress: Arc<AtomicU32>,
@@ -103,15 +111,15 @@ pub struct Meter {
 }
 
 impl Meter {
-    fn new(label: Arc<str>, limits: Limits, in_progress: Arc<AtomicU32>, usage: Option<Arc<Usage>>) -> Self {
+    fn new(limits: Limits, in_progress: Arc<AtomicU32>, usage: Option<Arc<Usage>>) -> Self {
         let rate = limits.max_requests_per_second.map(|rps| RateLimiter::direct(Quota::per_second(rps)));
-        Self { label, limits, rate, in_progress, usage }
+        Self { limits, rate, in_progress, usage }
     }
 
-    /// A meter with no limits and a usage count of its own (instances outside any registry).
+    /// A meter with no limits that counts nothing (instances outside any registry).
     #[must_use]
-    pub fn unlimited(label: Arc<str>) -> Self {
-        Self::new(label, Limits::default(), Arc::default(), Some(Arc::default()))
+    pub fn unlimited() -> Self {
+        Self::new(Limits::default(), Arc::default(), None)
     }
 
     /// The limits it enforces.
@@ -121,7 +129,8 @@ impl Meter {
     }
 
     /// Takes a place among the requests in progress, if the limit allows; the slot frees it when dropped.
-    fn enter(&self) -> Result<Option<Slot>, ApiError> {
+    /// Refusals are counted in the metrics under `instance`.
+    fn enter(&self, instance: &Arc<str>) -> Result<Option<Slot>, ApiError> {
         let Some(max) = self.limits.max_concurrent_connections else {
             return Ok(None);
         };
@@ -129,23 +138,26 @@ impl Meter {
         let slot = Slot(Arc::clone(&self.in_progress));
         if before >= max.get() {
             drop(slot);
-            return Err(self.refuse("concurrent", ApiError::TooManyConnections));
+            return Err(refuse(instance, "concurrent", ApiError::TooManyConnections));
         }
         Ok(Some(slot))
     }
 
-    /// Charges `commands` against the daily quota and the rate; refuses the whole request if either is
-    /// exhausted.
-    fn charge(&self, commands: u32) -> Result<(), ApiError> {
+    /// Takes `commands` from the daily quota's remainder and the rate; refuses the whole request if either
+    /// is exhausted (nothing is counted as used here: see [`Allowance::charge`]).
+    fn spend(&self, commands: u32, instance: &Arc<str>) -> Result<(), ApiError> {
         if let (Some(max), Some(usage)) = (self.limits.max_daily_requests, &self.usage) {
             let used = usage.today(today());
             if used + u64::from(commands) > max.get() {
-                return Err(self.refuse("daily", ApiError::DailyLimit { limit: max.get(), usage: used }));
+                return Err(refuse(instance, "daily", ApiError::DailyLimit { limit: max.get(), usage: used }));
             }
         }
         if let (Some(rate), Some(n)) = (&self.rate, NonZeroU32::new(commands)) {
-            if !matches!(rate.check_n(n), Ok(Ok(()))) {
-                return Err(self.refuse("rate", ApiError::RateLimited));
+            match rate.check_n(n) {
+                Ok(Ok(())) => {}
+                Ok(Err(_)) => return Err(refuse(instance, "rate", ApiError::RateLimited { retry: true })),
+                // More commands than one second's worth: waiting will not help.
+                Err(_) => return Err(refuse(instance, "rate", ApiError::RateLimited { retry: false })),
             }
         }
         Ok(())
@@ -156,16 +168,16 @@ impl Meter {
             usage.add(u64::from(commands));
         }
     }
+}
 
-    fn refuse(&self, limit: &'static str, error: ApiError) -> ApiError {
-        METRICS.limited(&self.label, limit);
-        error
-    }
+fn refuse(instance: &Arc<str>, limit: &'static str, error: ApiError) -> ApiError {
+    METRICS.limited(instance, limit);
+    error
 }
 
 impl std::fmt::Debug for Meter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Meter").field("label", &self.label).field("limits", &self.limits).finish_non_exhaustive()
+        f.debug_struct("Meter").field("limits", &self.limits).finish_non_exhaustive()
     }
 }
 
@@ -186,6 +198,7 @@ pub struct Allowance {
     pub access: Access,
     /// The stricter of the instance's and the key's limits.
     pub limits: Limits,
+    label: Arc<str>,
     instance: Arc<Meter>,
     key: Option<Arc<Meter>>,
     /// Held while the request (or its SSE stream) is in progress.
@@ -193,18 +206,25 @@ pub struct Allowance {
 }
 
 impl Allowance {
-    /// Admits a request made with `access` on `instance`, through `key` if it came with a limited key.
+    /// Admits a request made with `access` on the instance `label` (its meter `instance`), through `key` if
+    /// it came with a limited key.
     ///
     /// # Errors
     /// Too many requests in progress (429).
-    pub fn admit(access: Access, instance: &Arc<Meter>, key: Option<&Arc<Meter>>) -> Result<Self, ApiError> {
+    pub fn admit(
+        access: Access,
+        label: &Arc<str>,
+        instance: &Arc<Meter>,
+        key: Option<&Arc<Meter>>,
+    ) -> Result<Self, ApiError> {
         let limits = key.map_or(instance.limits, |k| instance.limits.strictest(&k.limits));
         let mut slots = Vec::new();
-        slots.extend(instance.enter()?);
         if let Some(key) = key {
-            slots.extend(key.enter()?);
+            slots.extend(key.enter(label)?);
         }
-        Ok(Self { access, limits, instance: Arc::clone(instance), key: key.cloned(), slots })
+        slots.extend(instance.enter(label)?);
+        let (label, instance, key) = (Arc::clone(label), Arc::clone(instance), key.cloned());
+        Ok(Self { access, limits, label, instance, key, slots })
     }
 
     /// Checks a command against the REST policy, the token's access and the size limits.
@@ -216,16 +236,18 @@ impl Allowance {
         self.limits.check_command(command)
     }
 
-    /// Charges `commands` commands to the daily quotas and rates, then counts them as used.
+    /// Spends `commands` commands from the key's and the instance's rates and the daily quota, then counts
+    /// them as the instance's usage. The key goes first, so a key held at its own rate does not drain its
+    /// instance's rate for everyone else.
     ///
     /// # Errors
     /// A daily quota or a rate is exhausted (429).
     pub fn charge(&self, commands: usize) -> Result<(), ApiError> {
         let commands = u32::try_from(commands).unwrap_or(u32::MAX);
-        self.instance.charge(commands)?;
         if let Some(key) = &self.key {
-            key.charge(commands)?;
+            key.spend(commands, &self.label)?;
         }
+        self.instance.spend(commands, &self.label)?;
         self.instance.record(commands);
         Ok(())
     }
@@ -245,6 +267,8 @@ type Registered = (Option<Owner>, Arc<Meter>);
 pub struct Meters {
     instances: Mutex<HashMap<String, Registered>>,
     keys: Mutex<HashMap<Uuid, Arc<Meter>>>,
+    /// Usage of instances whose name was taken by a new instance, kept until it is flushed.
+    retired: Mutex<Vec<(Owner, Arc<Usage>)>>,
 }
 
 impl Meters {
@@ -252,47 +276,61 @@ impl Meters {
     /// usage and requests in progress when the limits changed.
     pub fn instance(&self, name: &str, owner: Option<Owner>, limits: Limits) -> Arc<Meter> {
         let mut instances = self.instances.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some((_, meter)) = instances.get(name).filter(|(o, m)| *o == owner && m.limits == limits) {
-            return Arc::clone(meter);
-        }
-        let meter = match instances.get(name).filter(|(o, _)| *o == owner) {
-            Some((_, old)) => {
-                Meter::new(Arc::clone(&old.label), limits, Arc::clone(&old.in_progress), old.usage.clone())
+        let meter = match instances.get(name) {
+            Some((o, meter)) if *o == owner && meter.limits == limits => return Arc::clone(meter),
+            Some((o, old)) if *o == owner => Meter::new(limits, Arc::clone(&old.in_progress), old.usage.clone()),
+            previous => {
+                if let Some((Some(owner), Some(usage))) = previous.map(|(o, m)| (*o, m.usage.clone())) {
+                    if usage.has_unflushed() {
+                        self.retired.lock().unwrap_or_else(PoisonError::into_inner).push((owner, usage));
+                    }
+                }
+                Meter::new(limits, Arc::default(), Some(Arc::default()))
             }
-            None => Meter::new(Arc::from(name), limits, Arc::default(), Some(Arc::default())),
         };
         let meter = Arc::new(meter);
         instances.insert(name.to_owned(), (owner, Arc::clone(&meter)));
         meter
     }
 
-    /// The meter of API key `id` with `limits` (keys have no daily quota), labelled with its instance.
-    pub fn key(&self, id: Uuid, label: Arc<str>, limits: Limits) -> Arc<Meter> {
+    /// The meter of API key `id` with `limits` (keys have no daily quota). One meter per key, whatever
+    /// instances the key opens.
+    pub fn key(&self, id: Uuid, limits: Limits) -> Arc<Meter> {
         let mut keys = self.keys.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(meter) = keys.get(&id).filter(|m| m.limits == limits && m.label == label) {
+        if let Some(meter) = keys.get(&id).filter(|m| m.limits == limits) {
             return Arc::clone(meter);
         }
         let in_progress = keys.get(&id).map(|old| Arc::clone(&old.in_progress)).unwrap_or_default();
-        let meter = Arc::new(Meter::new(label, limits, in_progress, None));
+        let meter = Arc::new(Meter::new(limits, in_progress, None));
         keys.insert(id, Arc::clone(&meter));
         meter
     }
 
-    /// Forgets the meters of instances and keys that are gone (kept while an instance still has counts to
-    /// flush).
-    pub fn retain(&self, instances: &std::collections::HashSet<&str>, keys: &std::collections::HashSet<Uuid>) {
+    /// Forgets the meters of instances and keys that are gone: not `live` in the database, held by no
+    /// worker's directory any more, and (instances) with nothing left to flush.
+    pub fn retain(&self, live_instances: &HashSet<&str>, live_keys: &HashSet<Uuid>) {
         self.instances.lock().unwrap_or_else(PoisonError::into_inner).retain(|name, (_, meter)| {
-            instances.contains(name.as_str())
-                || meter.usage.as_ref().is_some_and(|u| u.unflushed.load(Ordering::Relaxed) > 0)
+            live_instances.contains(name.as_str())
+                || Arc::strong_count(meter) > 1
+                || meter.usage.as_ref().is_some_and(|u| u.has_unflushed())
         });
-        self.keys.lock().unwrap_or_else(PoisonError::into_inner).retain(|id, _| keys.contains(id));
+        self.keys
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .retain(|id, meter| live_keys.contains(id) || Arc::strong_count(meter) > 1);
+        self.retired.lock().unwrap_or_else(PoisonError::into_inner).retain(|(_, usage)| usage.has_unflushed());
     }
 
-    /// The usage counters of every instance that has an owner (platform mode).
+    /// The usage counters of every instance that has an owner (platform mode), replaced ones included.
     #[must_use]
     pub fn usage(&self) -> Vec<(Owner, Arc<Usage>)> {
         let instances = self.instances.lock().unwrap_or_else(PoisonError::into_inner);
-        instances.values().filter_map(|(owner, meter)| Some(((*owner)?, Arc::clone(meter.usage.as_ref()?)))).collect()
+        let mut usage: Vec<_> = instances
+            .values()
+            .filter_map(|(owner, meter)| Some(((*owner)?, Arc::clone(meter.usage.as_ref()?))))
+            .collect();
+        usage.extend(self.retired.lock().unwrap_or_else(PoisonError::into_inner).iter().cloned());
+        usage
     }
 }
 
@@ -304,15 +342,19 @@ mod tests {
         serde_json::from_str(json).unwrap()
     }
 
+    fn admit(instance: &Arc<Meter>, key: Option<&Arc<Meter>>) -> Result<Allowance, ApiError> {
+        Allowance::admit(Access::Full, &Arc::from("a"), instance, key)
+    }
+
     #[test]
     fn concurrent_requests_are_bounded_and_slots_free_their_place() {
         let meters = Meters::default();
         let meter = meters.instance("a", None, limits(r#"{"max_concurrent_connections": 2}"#));
-        let first = Allowance::admit(Access::Full, &meter, None).unwrap();
-        let second = Allowance::admit(Access::Full, &meter, None).unwrap();
-        assert!(matches!(Allowance::admit(Access::Full, &meter, None), Err(ApiError::TooManyConnections)));
+        let first = admit(&meter, None).unwrap();
+        let second = admit(&meter, None).unwrap();
+        assert!(matches!(admit(&meter, None), Err(ApiError::TooManyConnections)));
         drop(first);
-        let third = Allowance::admit(Access::Full, &meter, None).unwrap();
+        let third = admit(&meter, None).unwrap();
         drop((second, third));
         assert_eq!(meter.in_progress.load(Ordering::Relaxed), 0);
     }
@@ -321,7 +363,7 @@ mod tests {
     fn the_daily_quota_counts_commands_and_refuses_the_request_that_would_exceed_it() {
         let meters = Meters::default();
         let meter = meters.instance("a", None, limits(r#"{"max_daily_requests": 10}"#));
-        let allowance = Allowance::admit(Access::Full, &meter, None).unwrap();
+        let allowance = admit(&meter, None).unwrap();
         allowance.charge(6).unwrap();
         let refused = allowance.charge(5).unwrap_err();
         assert_eq!(refused.to_string(), "ERR max daily request limit exceeded. Limit: 10, Usage: 6");
@@ -333,19 +375,19 @@ mod tests {
     fn the_rate_allows_a_burst_of_one_second_then_refuses() {
         let meters = Meters::default();
         let meter = meters.instance("a", None, limits(r#"{"max_requests_per_second": 5}"#));
-        let allowance = Allowance::admit(Access::Full, &meter, None).unwrap();
+        let allowance = admit(&meter, None).unwrap();
         allowance.charge(5).unwrap();
-        assert!(matches!(allowance.charge(1), Err(ApiError::RateLimited)));
+        assert!(matches!(allowance.charge(1), Err(ApiError::RateLimited { retry: true })));
         // More than one second's worth at once can never pass.
-        assert!(matches!(allowance.charge(6), Err(ApiError::RateLimited)));
+        assert!(matches!(allowance.charge(6), Err(ApiError::RateLimited { retry: false })));
     }
 
     #[test]
     fn a_key_adds_its_own_limits_to_the_instance_s() {
         let meters = Meters::default();
         let instance = meters.instance("a", None, limits(r#"{"max_record_size": 100}"#));
-        let key = meters.key(Uuid::new_v4(), Arc::from("a"), limits(r#"{"max_record_size": 10}"#));
-        let allowance = Allowance::admit(Access::Full, &instance, Some(&key)).unwrap();
+        let key = meters.key(Uuid::new_v4(), limits(r#"{"max_record_size": 10}"#));
+        let allowance = admit(&instance, Some(&key)).unwrap();
         let long = Command::new(b"set".to_vec(), vec![b"k".to_vec(), vec![b'x'; 11]]).unwrap();
         assert_eq!(allowance.check(&long), Err(redisgate_core::Error::RecordTooLarge));
     }
@@ -354,10 +396,10 @@ mod tests {
     fn new_limits_keep_the_day_s_usage() {
         let meters = Meters::default();
         let before = meters.instance("a", None, limits(r#"{"max_daily_requests": 100}"#));
-        Allowance::admit(Access::Full, &before, None).unwrap().charge(7).unwrap();
+        admit(&before, None).unwrap().charge(7).unwrap();
         let after = meters.instance("a", None, limits(r#"{"max_daily_requests": 7}"#));
         assert!(!Arc::ptr_eq(&before, &after));
-        assert!(Allowance::admit(Access::Full, &after, None).unwrap().charge(1).is_err());
+        assert!(admit(&after, None).unwrap().charge(1).is_err());
         assert!(Arc::ptr_eq(&after, &meters.instance("a", None, limits(r#"{"max_daily_requests": 7}"#))));
     }
 
@@ -366,20 +408,68 @@ mod tests {
         let meters = Meters::default();
         let owner = Owner { instance: Uuid::new_v4(), organization: Uuid::new_v4() };
         let gone = meters.instance("gone", Some(owner), Limits::default());
-        Allowance::admit(Access::Full, &gone, None).unwrap().charge(2).unwrap();
-        meters.retain(&["kept"].into_iter().collect(), &std::collections::HashSet::new());
+        admit(&gone, None).unwrap().charge(2).unwrap();
+        drop(gone);
+        meters.retain(&["kept"].into_iter().collect(), &HashSet::new());
         assert_eq!(meters.usage().len(), 1, "unflushed counts keep the meter");
         assert_eq!(meters.usage()[0].1.take_unflushed(), 2);
-        meters.retain(&["kept"].into_iter().collect(), &std::collections::HashSet::new());
+        meters.retain(&["kept"].into_iter().collect(), &HashSet::new());
         assert!(meters.usage().is_empty());
+    }
+
+    #[test]
+    fn a_meter_still_held_by_a_directory_is_kept() {
+        let meters = Meters::default();
+        let held = meters.instance("held", None, Limits::default());
+        meters.retain(&HashSet::new(), &HashSet::new());
+        assert!(Arc::ptr_eq(&held, &meters.instance("held", None, Limits::default())));
+    }
+
+    #[test]
+    fn a_reused_name_keeps_the_old_instance_s_counts_until_flushed() {
+        let meters = Meters::default();
+        let old = Owner { instance: Uuid::new_v4(), organization: Uuid::new_v4() };
+        let new = Owner { instance: Uuid::new_v4(), organization: old.organization };
+        admit(&meters.instance("db", Some(old), Limits::default()), None).unwrap().charge(4).unwrap();
+        meters.instance("db", Some(new), Limits::default());
+        let usage = meters.usage();
+        let flushed: Vec<_> = usage.iter().map(|(o, u)| (o.instance, u.take_unflushed())).collect();
+        assert!(flushed.contains(&(old.instance, 4)) && flushed.contains(&(new.instance, 0)), "{flushed:?}");
+        meters.retain(&["db"].into_iter().collect(), &HashSet::new());
+        assert_eq!(meters.usage().len(), 1);
+    }
+
+    #[test]
+    fn one_key_has_one_rate_whatever_instances_it_opens() {
+        let meters = Meters::default();
+        let id = Uuid::new_v4();
+        let first = meters.key(id, limits(r#"{"max_requests_per_second": 2}"#));
+        let second = meters.key(id, limits(r#"{"max_requests_per_second": 2}"#));
+        assert!(Arc::ptr_eq(&first, &second));
+    }
+
+    #[test]
+    fn a_key_at_its_rate_does_not_drain_its_instance() {
+        let meters = Meters::default();
+        let instance = meters.instance("a", None, limits(r#"{"max_requests_per_second": 3}"#));
+        let key = meters.key(Uuid::new_v4(), limits(r#"{"max_requests_per_second": 1}"#));
+        let keyed = admit(&instance, Some(&key)).unwrap();
+        keyed.charge(1).unwrap();
+        for _ in 0..5 {
+            assert!(keyed.charge(1).is_err());
+        }
+        let direct = admit(&instance, None).unwrap();
+        direct.charge(2).unwrap();
     }
 
     #[test]
     fn the_total_from_other_gateways_counts_toward_the_quota() {
         let usage = Usage::default();
         usage.add(3);
-        usage.set_total(10);
+        usage.set_total(today(), 10);
         assert_eq!(usage.today(today()), 10);
+        usage.set_total(today() - 1, 1000);
+        assert_eq!(usage.today(today()), 10, "yesterday's total does not count today");
         assert_eq!(usage.take_unflushed(), 3);
         assert_eq!(usage.take_unflushed(), 0);
     }

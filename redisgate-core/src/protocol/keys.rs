@@ -45,7 +45,18 @@ impl Command {
             // operation destination key...
             b"bitop" => all(1),
             // subcommand key
-            b"object" | b"memory" => args.get(1).map(Vec::as_slice).into_iter().collect(),
+            b"object" | b"memory" | b"xinfo" | b"xgroup" => args.get(1).map(Vec::as_slice).into_iter().collect(),
+            // key ... [STORE key] [STOREDIST key]
+            b"sort" | b"sort_ro" | b"georadius" | b"georadiusbymember" => {
+                let stored = args.windows(2).filter_map(|pair| {
+                    let option = &pair[0];
+                    (option.eq_ignore_ascii_case(b"store") || option.eq_ignore_ascii_case(b"storedist"))
+                        .then_some(pair[1].as_slice())
+                });
+                args.first().map(Vec::as_slice).into_iter().chain(stored).collect()
+            }
+            // key path value key path value ...
+            b"json.mset" => args.iter().step_by(3).map(Vec::as_slice).collect(),
             // ... STREAMS key... id...
             b"xread" | b"xreadgroup" => {
                 let Some(at) = args.iter().position(|a| a.eq_ignore_ascii_case(b"streams")) else {
@@ -84,6 +95,11 @@ mod tests {
         assert_eq!(keys(&["object", "encoding", "a"]), ["a"]);
         assert_eq!(keys(&["lmove", "a", "b", "LEFT", "RIGHT"]), ["a", "b"]);
         assert_eq!(keys(&["json.mget", "a", "b", "$"]), ["a", "b"]);
+        assert_eq!(keys(&["json.mset", "a", "$", "1", "b", "$", "2"]), ["a", "b"]);
+        assert_eq!(keys(&["xinfo", "STREAM", "s"]), ["s"]);
+        assert_eq!(keys(&["xgroup", "CREATE", "s", "g", "$"]), ["s"]);
+        assert_eq!(keys(&["sort", "l", "LIMIT", "0", "5", "STORE", "dst"]), ["l", "dst"]);
+        assert_eq!(keys(&["georadius", "g", "0", "0", "5", "km", "STOREDIST", "d"]), ["g", "d"]);
     }
 
     #[test]

@@ -2,7 +2,9 @@
 //! [`BURST`] attempts in a row only one attempt per [`REFILL`] is let through for that email, whoever makes
 //! it. One throttle per process, shared by every worker (like the instance meters).
 
+use std::hash::BuildHasher as _;
 use std::num::NonZeroU32;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use governor::clock::{Clock as _, DefaultClock};
@@ -14,19 +16,26 @@ use crate::ApiError;
 pub const BURST: NonZeroU32 = NonZeroU32::new(10).expect("non-zero");
 /// Time to earn one more attempt.
 pub const REFILL: Duration = Duration::from_secs(30);
-/// Emails remembered before forgetting those whose attempts have all been earned back.
-const PRUNE_ABOVE: usize = 10_000;
+/// Every this many attempts, emails whose attempts have all been earned back are forgotten.
+const PRUNE_EVERY: u32 = 1024;
 
-/// Attempts per email.
+/// Attempts per email, keyed by a keyed hash of the email (fixed-size keys, whatever the emails' length).
 pub struct LoginThrottle {
-    limiter: DefaultKeyedRateLimiter<String>,
+    limiter: DefaultKeyedRateLimiter<u64>,
     clock: DefaultClock,
+    hasher: std::collections::hash_map::RandomState,
+    attempts: AtomicU32,
 }
 
 impl Default for LoginThrottle {
     fn default() -> Self {
         let quota = Quota::with_period(REFILL).unwrap_or_else(|| Quota::per_minute(NonZeroU32::MIN)).allow_burst(BURST);
-        Self { limiter: DefaultKeyedRateLimiter::keyed(quota), clock: DefaultClock::default() }
+        Self {
+            limiter: DefaultKeyedRateLimiter::keyed(quota),
+            clock: DefaultClock::default(),
+            hasher: std::collections::hash_map::RandomState::new(),
+            attempts: AtomicU32::new(0),
+        }
     }
 }
 
@@ -36,10 +45,10 @@ impl LoginThrottle {
     /// # Errors
     /// [`ApiError::TooManyAttempts`] with the seconds until the next attempt is allowed.
     pub fn attempt(&self, email: &str) -> Result<(), ApiError> {
-        if self.limiter.len() > PRUNE_ABOVE {
+        if self.attempts.fetch_add(1, Ordering::Relaxed) % PRUNE_EVERY == PRUNE_EVERY - 1 {
             self.limiter.retain_recent();
         }
-        self.limiter.check_key(&email.to_owned()).map_err(|not_until| {
+        self.limiter.check_key(&self.hasher.hash_one(email)).map_err(|not_until| {
             let wait = not_until.wait_time_from(self.clock.now());
             ApiError::TooManyAttempts(wait.as_secs() + 1)
         })

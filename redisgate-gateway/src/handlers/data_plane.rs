@@ -56,7 +56,7 @@ async fn dispatch(state: AppState, request: Request, observed: &mut Observed) ->
         other => other?,
     };
     observed.instance = Some(instance.label());
-    let allowance = Allowance::admit(access, instance.meter(), key.as_ref())?;
+    let allowance = Allowance::admit(access, &instance.label(), instance.meter(), key.as_ref())?;
     let format = ResponseFormat::from_headers(
         parts.headers.get("upstash-encoding").map(|v| v.as_bytes()),
         parts.headers.get("upstash-response-format").map(|v| v.as_bytes()),

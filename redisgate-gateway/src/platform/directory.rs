@@ -130,7 +130,7 @@ impl PlatformDirectory {
                 let Some(hash) = TokenHash::from_bytes(&key.key_hash) else {
                     continue;
                 };
-                let meter = (!key.limits.is_unlimited()).then(|| self.meters.key(key.id, instance.label(), key.limits));
+                let meter = (!key.limits.is_unlimited()).then(|| self.meters.key(key.id, key.limits));
                 instance = instance.with_credential(hash, access, meter);
             }
             next.by_name.insert(row.name, Arc::new(instance));

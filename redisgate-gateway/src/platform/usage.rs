@@ -28,7 +28,8 @@ pub async fn flush(pool: &Pool, meters: &Meters) -> Result<(), String> {
     if usage.is_empty() {
         return Ok(());
     }
-    let day = date(today());
+    let today = today();
+    let day = date(today);
     let taken: Vec<u64> = usage.iter().map(|(_, u)| u.take_unflushed()).collect();
     let rows: Vec<DailyUsage> = usage
         .iter()
@@ -45,11 +46,13 @@ pub async fn flush(pool: &Pool, meters: &Meters) -> Result<(), String> {
     let written = async {
         let mut conn = pool.get().await.map_err(|e| e.to_string())?;
         DailyUsage::add(&mut conn, &rows).await.map_err(|e| e.to_string())?;
-        DailyUsage::of_day(&mut conn, day, &ids).await.map_err(|e| e.to_string())
+        Ok::<_, String>(conn)
     }
     .await;
-    let totals = match written {
-        Ok(totals) => totals,
+    // Counts go back only when they were not written; a failure to read the totals afterwards keeps the
+    // previous totals (giving the counts back then would count them twice).
+    let mut conn = match written {
+        Ok(conn) => conn,
         Err(e) => {
             for ((_, u), n) in usage.iter().zip(taken) {
                 u.restore_unflushed(n);
@@ -57,9 +60,10 @@ pub async fn flush(pool: &Pool, meters: &Meters) -> Result<(), String> {
             return Err(e);
         }
     };
+    let totals = DailyUsage::of_day(&mut conn, day, &ids).await.map_err(|e| e.to_string())?;
     for (owner, u) in &usage {
         let total = totals.iter().find(|(id, _)| *id == owner.instance).map_or(0, |(_, n)| *n);
-        u.set_total(u64::try_from(total).unwrap_or(0));
+        u.set_total(today, u64::try_from(total).unwrap_or(0));
     }
     Ok(())
 }

@@ -45,6 +45,11 @@ async fn the_rate_limit_refuses_with_429_and_counts_pipeline_commands() {
         assert!(Instant::now() < deadline, "the rate never recovered");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    // More commands than one second's worth can never pass: no Retry-After invites a retry that cannot work.
+    let six: Vec<_> = (0..6).map(|_| json!(["get", "a"])).collect();
+    let too_big = gw.http().post(format!("{}/pipeline", gw.url())).bearer_auth(TOKEN).json(&six).send().await.unwrap();
+    assert_eq!(too_big.status(), 429);
+    assert!(too_big.headers().get("retry-after").is_none());
     let metrics = METRICS.encode();
     let refusals = metrics
         .lines()

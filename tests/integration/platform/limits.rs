@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use diesel_async::{AsyncConnection as _, AsyncPgConnection};
+use diesel_async::{AsyncConnection as _, AsyncPgConnection, RunQueryDsl as _};
 use redisgate_core::store::DailyUsage;
 use redisgate_test_support::TestPlatform;
 use serde_json::{json, Value};
@@ -135,4 +135,16 @@ async fn an_api_key_carries_limits_of_its_own() {
     // The instance's own token is not limited by the key.
     let token = created["credentials"]["token"].as_str().unwrap();
     assert_eq!(data(&platform, "keyed", token, "/ping").await.0, 200);
+
+    // A limit this gateway does not know (written by a newer one) is ignored, not a failed reload.
+    let mut conn = AsyncPgConnection::establish(platform.database().url()).await.unwrap();
+    diesel::sql_query(r#"UPDATE redis_instances SET limits = '{"max_key_size": 4, "from_the_future": 1}'"#)
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let applied = within(Duration::from_secs(2), || async {
+        data(&platform, "keyed", token, "/set/longer-key/v").await.0 == 400
+    })
+    .await;
+    assert!(applied, "the row with an unknown limit was not loaded");
 }

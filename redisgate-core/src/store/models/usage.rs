@@ -9,6 +9,9 @@ use uuid::Uuid;
 
 use crate::store::schema::instance_usage;
 
+/// Rows per INSERT: four parameters each, under PostgreSQL's limit of 65,535.
+pub const ROWS_PER_STATEMENT: usize = 10_000;
+
 /// One instance's count for one day.
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable)]
 #[diesel(table_name = instance_usage)]
@@ -24,21 +27,30 @@ pub struct DailyUsage {
 }
 
 impl DailyUsage {
-    /// Adds each row's commands to its instance's count for its day, in one statement.
+    /// Adds each row's commands to its instance's count for its day, in one transaction (statements of at
+    /// most [`ROWS_PER_STATEMENT`] rows: PostgreSQL takes at most 65,535 parameters).
     ///
     /// # Errors
-    /// Database errors.
+    /// Database errors (nothing is added then).
     pub async fn add(conn: &mut AsyncPgConnection, rows: &[Self]) -> QueryResult<usize> {
+        use diesel_async::AsyncConnection as _;
         if rows.is_empty() {
             return Ok(0);
         }
-        diesel::insert_into(instance_usage::table)
-            .values(rows)
-            .on_conflict((instance_usage::instance_id, instance_usage::day))
-            .do_update()
-            .set(instance_usage::commands.eq(instance_usage::commands + excluded(instance_usage::commands)))
-            .execute(conn)
-            .await
+        conn.transaction(async |conn| {
+            let mut added = 0;
+            for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+                added += diesel::insert_into(instance_usage::table)
+                    .values(chunk)
+                    .on_conflict((instance_usage::instance_id, instance_usage::day))
+                    .do_update()
+                    .set(instance_usage::commands.eq(instance_usage::commands + excluded(instance_usage::commands)))
+                    .execute(conn)
+                    .await?;
+            }
+            Ok(added)
+        })
+        .await
     }
 
     /// The counts of `day` for `instances` (instances without a row ran nothing that day).

@@ -77,4 +77,11 @@ deps_cargo() {
         # A stable target directory outside the clone: CI's fresh clones reuse earlier builds.
         export CARGO_TARGET_DIR="$REDISGATE_CACHE/target"
     fi
+    # Keep it bounded: incremental data grows with every change (13 GiB were seen, and a full disk stops
+    # everything). Above 40 GiB it goes; the next build only recompiles the workspace's own crates.
+    if [ -d "$CARGO_TARGET_DIR/debug/incremental" ] \
+        && [ "$(du -sk "$CARGO_TARGET_DIR" 2>/dev/null | cut -f1)" -gt $((40 * 1024 * 1024)) ]; then
+        echo "==> $CARGO_TARGET_DIR is over 40 GiB: removing its incremental data" >&2
+        rm -rf "$CARGO_TARGET_DIR/debug/incremental"
+    fi
 }

@@ -4,9 +4,10 @@ use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use redis::Value;
 use redisgate_core::protocol::encode::{error_text, json, resp2};
-use redisgate_core::protocol::ResponseFormat;
+use redisgate_core::protocol::{Command, ResponseFormat};
 
-use crate::ApiError;
+use crate::quota::Allowance;
+use crate::{scripts, ApiError};
 
 pub mod command;
 pub mod data_plane;
@@ -15,6 +16,13 @@ pub mod monitor;
 pub mod pipeline;
 pub mod subscribe;
 pub mod transaction;
+
+/// Readies one command to run: the REST policy, the token's access and the size limits, then the Upstash
+/// emulations (script aliases, SCAN WITHTYPE...). Every endpoint that runs commands goes through here.
+fn ready(allowance: &Allowance, command: Command) -> Result<Command, redisgate_core::Error> {
+    allowance.check(&command)?;
+    Ok(scripts::ALIASES.prepare(command))
+}
 
 /// A 200 response with one command's reply; an error reply from Redis becomes a 400 `{"error"}`.
 fn reply(format: ResponseFormat, value: &Value) -> Result<Response, ApiError> {

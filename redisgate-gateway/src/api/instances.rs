@@ -140,6 +140,12 @@ pub struct StatusView {
     pub updated_at: DateTime<Utc>,
 }
 
+impl From<Instance> for StatusView {
+    fn from(i: Instance) -> Self {
+        Self { status: i.status, message: i.status_message, endpoint: i.endpoint, updated_at: i.updated_at }
+    }
+}
+
 /// Where to reach the instance, and which tokens exist (the tokens themselves are only shown at creation
 /// and rotation).
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -352,7 +358,7 @@ pub async fn get_status(
     ApiPath((org_id, id)): ApiPath<(Uuid, Uuid)>,
 ) -> Result<Json<StatusView>, ApiError> {
     let (_, i) = locate(&platform, &principal, org_id, id, Need::Read).await?;
-    Ok(Json(StatusView { status: i.status, message: i.status_message, endpoint: i.endpoint, updated_at: i.updated_at }))
+    Ok(Json(i.into()))
 }
 
 /// Synchronises the recorded status with the provisioner: a `running` instance whose server is gone is
@@ -375,15 +381,7 @@ pub async fn put_status(
         }
         _ => StatusCode::OK,
     };
-    Ok((
-        code,
-        Json(StatusView {
-            status: i.status,
-            message: i.status_message,
-            endpoint: i.endpoint,
-            updated_at: i.updated_at,
-        }),
-    ))
+    Ok((code, Json(i.into())))
 }
 
 /// The REST URLs and which tokens exist.

@@ -5,7 +5,7 @@ use redisgate_core::protocol::{Command, ResponseFormat};
 
 use crate::directory::Instance;
 use crate::quota::Allowance;
-use crate::{scripts, ApiError};
+use crate::ApiError;
 
 /// Checks the command against the policy and the size limits, runs it and encodes the reply.
 pub async fn run(
@@ -14,8 +14,7 @@ pub async fn run(
     allowance: &Allowance,
     format: ResponseFormat,
 ) -> Result<Response, ApiError> {
-    allowance.check(&command)?;
-    let command = scripts::ALIASES.prepare(command);
+    let command = super::ready(allowance, command)?;
     let value = instance.upstream().run(&command).await?;
     super::reply(format, &value)
 }

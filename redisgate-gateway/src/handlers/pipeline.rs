@@ -11,7 +11,7 @@ use redisgate_core::protocol::{Command, ResponseFormat};
 
 use crate::directory::Instance;
 use crate::quota::Allowance;
-use crate::{scripts, ApiError};
+use crate::ApiError;
 
 /// Runs the allowed commands as one pipeline and answers with every reply in request order.
 pub async fn run(
@@ -20,23 +20,22 @@ pub async fn run(
     allowance: &Allowance,
     format: ResponseFormat,
 ) -> Result<Response, ApiError> {
-    let checks: Vec<_> = commands.iter().map(|c| allowance.check(c)).collect();
-    let allowed: Vec<Command> = commands
+    // The refusal of each command, in request order (`None`: it runs, and is in `allowed`).
+    let mut allowed = Vec::with_capacity(commands.len());
+    let refusals: Vec<_> = commands
         .into_iter()
-        .zip(&checks)
-        .filter(|(_, ok)| ok.is_ok())
-        .map(|(c, _)| scripts::ALIASES.prepare(c))
+        .map(|command| super::ready(allowance, command).map(|command| allowed.push(command)).err())
         .collect();
     let mut replies = if allowed.is_empty() {
         Vec::new().into_iter()
     } else {
         instance.upstream().pipeline(&allowed).await?.into_iter()
     };
-    let values: Vec<Value> = checks
+    let values: Vec<Value> = refusals
         .into_iter()
-        .map(|check| match check {
-            Ok(()) => replies.next().unwrap_or(Value::Nil),
-            Err(refusal) => server_error(&refusal.to_string()),
+        .map(|refusal| match refusal {
+            None => replies.next().unwrap_or(Value::Nil),
+            Some(refusal) => server_error(&refusal.to_string()),
         })
         .collect();
     super::replies(format, &values)

@@ -8,7 +8,7 @@ use redisgate_core::protocol::{Command, ResponseFormat};
 
 use crate::directory::Instance;
 use crate::quota::Allowance;
-use crate::{scripts, ApiError};
+use crate::ApiError;
 
 /// Checks every command, then runs them atomically.
 pub async fn run(
@@ -20,10 +20,7 @@ pub async fn run(
     if format == ResponseFormat::Resp2 {
         return Err(redisgate_core::Error::InvalidFormat("/multi-exec answers in JSON only".into()).into());
     }
-    for command in &commands {
-        allowance.check(command)?;
-    }
-    let commands: Vec<Command> = commands.into_iter().map(|c| scripts::ALIASES.prepare(c)).collect();
+    let commands = commands.into_iter().map(|c| super::ready(allowance, c)).collect::<Result<Vec<Command>, _>>()?;
     let values = instance.upstream().transaction(&commands).await?;
     super::replies(format, &values)
 }

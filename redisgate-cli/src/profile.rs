@@ -1,8 +1,8 @@
 //! Profiles under the user's config directory: the server URL, the session token (a file readable only
 //! by its owner) and the tokens of instances this CLI created or rotated.
 //!
-//! Layout: `<config>/redisgate/profiles/<name>/{profile.json, token, instances/<instance>.json}`, where
-//! `<config>` is `REDISGATE_CONFIG_DIR`, else `$XDG_CONFIG_HOME`, else `~/.config`.
+//! Layout: `<dir>/profiles/<name>/{profile.json, token, instances/<instance>.json}`, where `<dir>` is
+//! `REDISGATE_CONFIG_DIR`, else `$XDG_CONFIG_HOME/redisgate`, else `~/.config/redisgate`.
 
 use std::path::{Path, PathBuf};
 

@@ -71,7 +71,7 @@ fn write_value(out: &mut Vec<u8>, value: &Value, base64: Option<Depth>) -> Resul
     let nested = base64.map(|_| Depth::Nested);
     match value {
         Value::Nil => out.extend_from_slice(b"null"),
-        Value::Int(i) => out.extend_from_slice(i.to_string().as_bytes()),
+        Value::Int(i) => out.extend_from_slice(itoa::Buffer::new().format(*i).as_bytes()),
         Value::Boolean(b) => out.push(if *b { b'1' } else { b'0' }),
         Value::BulkString(bytes) => write_bytes(out, bytes, base64),
         Value::Okay => write_status(out, "OK", base64),

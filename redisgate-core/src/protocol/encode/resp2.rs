@@ -31,7 +31,7 @@ pub fn replies(values: &[Value]) -> Result<Vec<u8>> {
 fn write(out: &mut Vec<u8>, value: &Value) -> Result<()> {
     match value {
         Value::Nil => out.extend_from_slice(b"$-1\r\n"),
-        Value::Int(i) => line(out, b':', i.to_string().as_bytes()),
+        Value::Int(i) => line(out, b':', itoa::Buffer::new().format(*i).as_bytes()),
         Value::Boolean(b) => line(out, b':', if *b { b"1" } else { b"0" }),
         Value::Okay => out.extend_from_slice(b"+OK\r\n"),
         Value::SimpleString(s) => line(out, b'+', s.replace(['\r', '\n'], " ").as_bytes()),
@@ -40,13 +40,13 @@ fn write(out: &mut Vec<u8>, value: &Value) -> Result<()> {
         Value::Double(d) => bulk(out, d.to_string().as_bytes()),
         Value::ServerError(e) => line(out, b'-', error_text(e).replace(['\r', '\n'], " ").as_bytes()),
         Value::Array(items) | Value::Set(items) | Value::Push { data: items, .. } => {
-            line(out, b'*', items.len().to_string().as_bytes());
+            line(out, b'*', itoa::Buffer::new().format(items.len()).as_bytes());
             for item in items {
                 write(out, item)?;
             }
         }
         Value::Map(pairs) => {
-            line(out, b'*', (pairs.len() * 2).to_string().as_bytes());
+            line(out, b'*', itoa::Buffer::new().format(pairs.len() * 2).as_bytes());
             for (k, v) in pairs {
                 write(out, k)?;
                 write(out, v)?;
@@ -65,7 +65,7 @@ fn line(out: &mut Vec<u8>, kind: u8, body: &[u8]) {
 }
 
 fn bulk(out: &mut Vec<u8>, bytes: &[u8]) {
-    line(out, b'$', bytes.len().to_string().as_bytes());
+    line(out, b'$', itoa::Buffer::new().format(bytes.len()).as_bytes());
     out.extend_from_slice(bytes);
     out.extend_from_slice(b"\r\n");
 }

@@ -31,6 +31,9 @@ pub enum ApiError {
     /// No instance matches the Host header or `/db/<name>` prefix.
     #[error("ERR no database named '{0}'")]
     UnknownInstance(String),
+    /// The request names no instance and there is no default one.
+    #[error("ERR no database named: address one as /db/<name>/... (or by its host name, <name>.<domain>)")]
+    NoInstanceNamed,
     /// The client did not send its body in time.
     #[error("ERR timed out reading the request body")]
     BodyTimeout,
@@ -99,7 +102,7 @@ impl ApiError {
             Self::Protocol(redisgate_core::Error::UnsupportedReply(_)) => StatusCode::BAD_GATEWAY,
             Self::Protocol(_) | Self::Redis(_) => StatusCode::BAD_REQUEST,
             Self::Unauthorized | Self::BadCredentials(_) => StatusCode::UNAUTHORIZED,
-            Self::UnknownInstance(_) => StatusCode::NOT_FOUND,
+            Self::UnknownInstance(_) | Self::NoInstanceNamed => StatusCode::NOT_FOUND,
             Self::BodyTimeout => StatusCode::REQUEST_TIMEOUT,
             Self::RateLimited { .. }
             | Self::DailyLimit { .. }

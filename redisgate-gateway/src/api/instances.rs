@@ -210,12 +210,13 @@ pub async fn list_instances(
     let mut conn = platform.pool.get().await?;
     let access = principal.authorize(&mut conn, org_id, Need::Read).await?;
     let page = pagination.page();
-    let items = Instance::list_in(&mut conn, org_id, page)
-        .await?
-        .into_iter()
-        .filter(|i| access.only_instance.is_none_or(|only| only == i.id))
-        .map(|i| InstanceView::new(i, &platform))
-        .collect();
+    // A key limited to one instance sees that one (a filter after LIMIT/OFFSET would lose it on page 2).
+    let rows = match access.only_instance {
+        Some(only) if page.offset == 0 => Instance::find_in(&mut conn, org_id, only).await?.into_iter().collect(),
+        Some(_) => Vec::new(),
+        None => Instance::list_in(&mut conn, org_id, page).await?,
+    };
+    let items = rows.into_iter().map(|i| InstanceView::new(i, &platform)).collect();
     Ok(Json(Page::new(items, page)))
 }
 

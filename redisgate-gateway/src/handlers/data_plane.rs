@@ -45,10 +45,11 @@ async fn dispatch(state: AppState, request: Request, observed: &mut Observed) ->
         let (access, key) = authorize(&instance, &parts.headers, parts.uri.query())?;
         Ok::<_, ApiError>((instance, path, access, key))
     };
-    // A miss may be a token or instance created a moment ago: let the directory catch up once.
+    // A miss may be a token or instance created a moment ago: let the directory catch up once (not for a
+    // request without a token, which no reload can admit).
     let (instance, path, access, key) = match lookup() {
         Err(miss @ (ApiError::UnknownInstance(_) | ApiError::Unauthorized)) => {
-            if !state.directory.refresh().await {
+            if !presents_token(&parts.headers, parts.uri.query()) || !state.directory.refresh().await {
                 return Err(miss);
             }
             lookup()?
@@ -123,7 +124,7 @@ fn resolve<'a>(
             return directory.get(name).map(|i| (i, path)).ok_or_else(|| ApiError::UnknownInstance(name.to_owned()));
         }
     }
-    directory.default_instance().map(|i| (i, path)).ok_or_else(|| ApiError::UnknownInstance(String::new()))
+    directory.default_instance().map(|i| (i, path)).ok_or(ApiError::NoInstanceNamed)
 }
 
 /// `Authorization: Bearer <token>` wins when present (a malformed header is a 401, without falling back);
@@ -148,6 +149,11 @@ fn authorize(
     }
     let (access, key) = instance.authorize(&token).ok_or(ApiError::Unauthorized)?;
     Ok((access, key.cloned()))
+}
+
+/// Whether the request carries a token at all (an `Authorization` header or `?_token=`).
+fn presents_token(headers: &HeaderMap, query: Option<&str>) -> bool {
+    headers.contains_key(header::AUTHORIZATION) || query_token(query).is_some_and(|t| !t.is_empty())
 }
 
 /// Reads the body up to `limit` bytes; a declared or actual larger body is a 413.

@@ -136,6 +136,26 @@ async fn an_api_key_carries_limits_of_its_own() {
     let token = created["credentials"]["token"].as_str().unwrap();
     assert_eq!(data(&platform, "keyed", token, "/ping").await.0, 200);
 
+    // A key limited to one instance finds it on the first page, wherever it stands in the organization.
+    let body = json!({"name": "keyed-second", "max_memory": 16 << 20, "redis_version": "7.2"});
+    let (status, second) =
+        platform.api("POST", &format!("/api/organizations/{org}/redis-instances"), Some(&jwt), Some(body)).await;
+    assert_eq!(status, 201, "{second}");
+    let second_id = second["instance"]["id"].as_str().unwrap();
+    let only = json!({"name": "only", "scopes": ["instances:manage"], "instance_id": second_id});
+    let (_, only) = platform.api("POST", &keys, Some(&jwt), Some(only)).await;
+    let list = format!("/api/organizations/{org}/redis-instances?limit=1");
+    let (status, page) = platform.api("GET", &list, only["secret"].as_str(), None).await;
+    assert_eq!(status, 200, "{page}");
+    assert_eq!(page["items"][0]["id"], json!(second_id), "{page}");
+
+    // An instance must be named: the answer says how.
+    let (status, unnamed) = data(&platform, "", token, "/ping").await;
+    let bare = platform.http().post(format!("{}/ping", platform.url())).bearer_auth(token).send().await.unwrap();
+    assert_eq!(status, 404, "{unnamed}");
+    assert_eq!(bare.status(), 404);
+    assert!(bare.text().await.unwrap().contains("/db/<name>"));
+
     // A limit this gateway does not know (written by a newer one) is ignored, not a failed reload.
     let mut conn = AsyncPgConnection::establish(platform.database().url()).await.unwrap();
     diesel::sql_query(r#"UPDATE redis_instances SET limits = '{"max_key_size": 4, "from_the_future": 1}'"#)

@@ -22,7 +22,8 @@ use uuid::Uuid;
 
 use super::{BoxFuture, Endpoint, Provisioner, Target};
 
-/// How long a new server may take to say it is ready.
+/// How long a starting server may go without logging a line (while not loading its data) before it is
+/// given up on.
 const READY_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Supervised local `redis-server` processes.
@@ -223,30 +224,38 @@ async fn spawn_ready(binary: &Path, conf: &Path) -> Result<Child, String> {
         .map_err(|e| format!("cannot run {}: {e}", binary.display()))?;
     let stdout = child.stdout.take().ok_or("no stdout")?;
     let mut lines = BufReader::new(stdout).lines();
-    let ready = tokio::time::timeout(READY_TIMEOUT, async {
+    // Each log line must come within READY_TIMEOUT, except while the server says it is loading its data
+    // (a large AOF or RDB can take minutes, and being killed for it would fail the instance for good).
+    let ready = async {
         let mut last = String::new();
-        while let Ok(Some(line)) = lines.next_line().await {
-            if line.contains("Ready to accept connections") {
-                return Ok(());
+        loop {
+            let next = lines.next_line();
+            let line = if last.contains("Loading") {
+                next.await
+            } else {
+                tokio::time::timeout(READY_TIMEOUT, next).await.map_err(|_| None)?
+            };
+            match line {
+                Ok(Some(line)) if line.contains("Ready to accept connections") => return Ok(()),
+                Ok(Some(line)) => last = line,
+                _ => return Err(Some(last)),
             }
-            last = line;
         }
-        Err(last)
-    })
+    }
     .await;
     match ready {
-        Ok(Ok(())) => {
+        Ok(()) => {
             // Keep draining its log so the server never blocks on a full pipe.
             tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
             Ok(child)
         }
-        Ok(Err(last)) => {
+        Err(Some(last)) => {
             let _ = child.kill().await;
             Err(format!("redis-server exited before it was ready: {last}"))
         }
-        Err(_) => {
+        Err(None) => {
             let _ = child.kill().await;
-            Err("redis-server was not ready within 10 s".into())
+            Err(format!("redis-server logged nothing for {} s before it was ready", READY_TIMEOUT.as_secs()))
         }
     }
 }

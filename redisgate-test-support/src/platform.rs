@@ -77,6 +77,8 @@ impl TestPlatform {
             Some(provisioner) => ControlPlane::start_with(config, provisioner).await.unwrap(),
             None => ControlPlane::start(config).await.unwrap(),
         };
+        // Tests start from a known state: every recorded instance back (as after a restart).
+        control.resumed().await;
         let shutdown = CancellationToken::new();
         let (app, token) = control.app(shutdown.clone()).await.unwrap();
         let stop = shutdown.clone();

@@ -74,6 +74,7 @@ pub async fn run(ctx: &Context, args: &DevArgs) -> Result<()> {
     };
     progress("starting the platform and the instances it already has");
     let control = ControlPlane::start(config).await.map_err(|e| anyhow!("cannot start the platform: {e}"))?;
+    control.resumed().await;
     let shutdown = CancellationToken::new();
     let (app, token) = control.app(shutdown.clone()).await.map_err(|e| anyhow!(e))?;
     let server =

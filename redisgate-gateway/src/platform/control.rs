@@ -66,11 +66,14 @@ pub struct ControlPlane {
     stop: CancellationToken,
     /// Login attempts per email, shared by every worker.
     login_throttle: Arc<LoginThrottle>,
+    /// Cancelled once every recorded instance has been brought back (or has failed to come back).
+    resumed: CancellationToken,
 }
 
 impl ControlPlane {
-    /// Migrates the database, starts the local provisioner on the current runtime and brings every recorded
-    /// instance back before returning.
+    /// Migrates the database, starts the local provisioner on the current runtime and starts bringing every
+    /// recorded instance back (in the background: the API and the instances already back serve meanwhile;
+    /// [`ControlPlane::resumed`] tells when it is done).
     ///
     /// # Errors
     /// An unreachable database, a failed migration, an unusable state directory or JWT secret.
@@ -91,10 +94,21 @@ impl ControlPlane {
         db::migrate(&config.database_url).await?;
         let pool = db::pool(&config.database_url, 4)?;
         let lifecycle = Lifecycle::new(pool.clone(), provisioner);
-        lifecycle.resume().await;
+        // A Kubernetes instance may take minutes to come back: the gateway does not wait for it to serve.
+        let resumed = CancellationToken::new();
+        let (resuming, done) = (lifecycle.clone(), resumed.clone());
+        tokio::spawn(async move {
+            resuming.resume().await;
+            done.cancel();
+        });
         let (meters, stop) = (Arc::new(Meters::default()), CancellationToken::new());
         tokio::spawn(usage::run(pool.clone(), Arc::clone(&meters), config.usage_flush, stop.clone()));
-        Ok(Self { config, jwt, lifecycle, pool, meters, stop, login_throttle: Arc::default() })
+        Ok(Self { config, jwt, lifecycle, pool, meters, stop, login_throttle: Arc::default(), resumed })
+    }
+
+    /// Resolves once every instance recorded at start has been brought back (or has failed to).
+    pub async fn resumed(&self) {
+        self.resumed.cancelled().await;
     }
 
     /// The router for one serving runtime, and its shutdown token. Call it on the runtime that will serve.

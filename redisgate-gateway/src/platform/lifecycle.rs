@@ -57,8 +57,12 @@ impl Lifecycle {
 
     /// After a platform start: re-adopt running instances, finish interrupted work. Waits for all of it.
     pub async fn resume(&self) {
-        let instances = match self.pool.get().await {
-            Ok(mut conn) => Instance::all(&mut conn).await.unwrap_or_default(),
+        let listed = match self.pool.get().await {
+            Ok(mut conn) => Instance::all(&mut conn).await.map_err(|e| e.to_string()),
+            Err(e) => Err(e.to_string()),
+        };
+        let instances = match listed {
+            Ok(instances) => instances,
             Err(e) => {
                 tracing::error!(error = %e, "cannot resume instances: database unavailable");
                 return;

@@ -31,6 +31,13 @@ pub struct InstanceSpec {
     pub redis_version: String,
 }
 
+/// Why `max_memory` (bytes) is not an instance's size, or `None` when it is.
+#[must_use]
+pub fn max_memory_problem(max_memory: i64) -> Option<String> {
+    (!(MIN_MEMORY..=MAX_MEMORY).contains(&max_memory))
+        .then(|| format!("must be between {MIN_MEMORY} and {MAX_MEMORY} bytes"))
+}
+
 impl InstanceSpec {
     /// Validates every field, reporting all problems at once.
     ///
@@ -47,8 +54,8 @@ impl InstanceSpec {
         if let Some(problem) = dns_label_problem(slug, 1, 63) {
             errors.insert("slug".to_owned(), problem);
         }
-        if !(MIN_MEMORY..=MAX_MEMORY).contains(&max_memory) {
-            errors.insert("max_memory".to_owned(), format!("must be between {MIN_MEMORY} and {MAX_MEMORY} bytes"));
+        if let Some(problem) = max_memory_problem(max_memory) {
+            errors.insert("max_memory".to_owned(), problem);
         }
         let version_ok = !redis_version.is_empty()
             && redis_version.len() <= 16
@@ -137,6 +144,8 @@ pub trait Provisioner: Send + Sync + 'static {
     fn create(&self, target: Target, spec: InstanceSpec) -> BoxFuture<'_, Result<Endpoint, String>>;
     /// Makes sure the server of an existing instance runs again (after a platform restart).
     fn adopt(&self, target: Target, spec: InstanceSpec) -> BoxFuture<'_, Result<Endpoint, String>>;
+    /// Gives a running instance `spec.max_memory`, durably: it still holds after the server restarts.
+    fn resize(&self, target: Target, spec: InstanceSpec) -> BoxFuture<'_, Result<(), String>>;
     /// Stops the server and removes its data.
     fn delete(&self, target: Target) -> BoxFuture<'_, Result<(), String>>;
     /// The endpoint of a running instance (synchronous: the gateway's directory asks on its hot reload).

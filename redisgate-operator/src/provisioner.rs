@@ -16,7 +16,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use k8s_openapi::api::core::v1::Namespace;
-use kube::api::{DeleteParams, ListParams, PostParams};
+use kube::api::{DeleteParams, ListParams, Patch, PatchParams, PostParams};
 use kube::runtime::wait::await_condition;
 use kube::{Api, Client, ResourceExt as _};
 use redisgate_core::provisioning::{BoxFuture, Endpoint, InstanceSpec, Provisioner, Target};
@@ -206,6 +206,16 @@ impl KubernetesProvisioner {
         self.wait_ready(target.id, &api, &name).await
     }
 
+    /// A new size is a change of the resource's `spec.memory`: the operator rolls the pod with the new limit
+    /// and `maxmemory`.
+    async fn resize_inner(&self, target: Target, spec: &InstanceSpec) -> Result<()> {
+        let api: Api<RedisHttpInstance> =
+            Api::namespaced(self.client.clone(), &organization_namespace(target.organization_id));
+        let patch = serde_json::json!({"spec": {"memory": sizing::limit_for_max_memory(spec.max_memory)}});
+        api.patch(&resource_name(&spec.name), &PatchParams::default(), &Patch::Merge(&patch)).await?;
+        Ok(())
+    }
+
     async fn delete_inner(&self, target: Target) -> Result<()> {
         let api: Api<RedisHttpInstance> =
             Api::namespaced(self.client.clone(), &organization_namespace(target.organization_id));
@@ -270,6 +280,10 @@ impl Provisioner for KubernetesProvisioner {
 
     fn adopt(&self, target: Target, spec: InstanceSpec) -> BoxFuture<'_, Result<Endpoint, String>> {
         Box::pin(async move { self.adopt_inner(target, &spec).await.map_err(|e| e.to_string()) })
+    }
+
+    fn resize(&self, target: Target, spec: InstanceSpec) -> BoxFuture<'_, Result<(), String>> {
+        Box::pin(async move { self.resize_inner(target, &spec).await.map_err(|e| e.to_string()) })
     }
 
     fn delete(&self, target: Target) -> BoxFuture<'_, Result<(), String>> {

@@ -13,7 +13,7 @@ use diesel_async::pooled_connection::deadpool::Object;
 use diesel_async::{AsyncConnection as _, AsyncPgConnection};
 use redisgate_core::auth::token::{generate, INSTANCE_TOKEN_PREFIX, READONLY_TOKEN_PREFIX};
 use redisgate_core::limits::Limits;
-use redisgate_core::provisioning::{InstanceSpec, MAX_MEMORY, MIN_MEMORY};
+use redisgate_core::provisioning::{max_memory_problem, InstanceSpec};
 use redisgate_core::store::{is_unique_violation, Instance, InstanceChanges, InstanceToken, NewInstance};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -98,7 +98,7 @@ pub struct NewInstanceRequest {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct InstancePatch {
-    /// New `maxmemory` in bytes (applied to the running server at once).
+    /// New `maxmemory` in bytes (a running server is resized by its provisioner first).
     pub max_memory: Option<i64>,
     /// New limits, replacing the old ones entirely (`{}` removes them); gateways apply them within a second.
     #[schema(value_type = Option<Object>)]
@@ -308,17 +308,19 @@ pub async fn update_instance(
         return Ok(Json(InstanceView::new(instance, &platform)));
     }
     if let Some(max_memory) = body.max_memory {
-        if !(MIN_MEMORY..=MAX_MEMORY).contains(&max_memory) {
-            return Err(ApiError::field("max_memory", format!("must be between {MIN_MEMORY} and {MAX_MEMORY} bytes")));
+        if let Some(problem) = max_memory_problem(max_memory) {
+            return Err(ApiError::field("max_memory", problem));
+        }
+        // A running server is resized first (durably, by its provisioner); the record follows only if that
+        // worked. One that is not running yet is started with the recorded size.
+        let provisioner = platform.lifecycle.provisioner();
+        if provisioner.endpoint(id).is_some() {
+            let spec = InstanceSpec { max_memory, ..instance.spec() };
+            provisioner.resize(instance.target(), spec).await.map_err(ApiError::Provisioning)?;
         }
     }
     let changes = InstanceChanges { max_memory: body.max_memory, limits: body.limits };
     let instance = Instance::update(&mut conn, id, &changes).await?;
-    if let (Some(max_memory), Some(endpoint)) = (body.max_memory, platform.lifecycle.provisioner().endpoint(id)) {
-        let client = redis::Client::open(endpoint.url).map_err(|e| ApiError::Provisioning(e.to_string()))?;
-        let mut redis = client.get_multiplexed_async_connection().await?;
-        let () = redis::cmd("CONFIG").arg("SET").arg("maxmemory").arg(max_memory).query_async(&mut redis).await?;
-    }
     principal
         .audit(
             &mut conn,

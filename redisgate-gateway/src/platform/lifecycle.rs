@@ -6,7 +6,7 @@
 
 use std::sync::Arc;
 
-use redisgate_core::provisioning::{InstanceSpec, Target};
+use redisgate_core::provisioning::Target;
 use redisgate_core::store::Instance;
 use tokio::runtime::Handle;
 use uuid::Uuid;
@@ -93,13 +93,7 @@ impl Lifecycle {
         let Ok(Some(instance)) = Instance::find(&mut conn, id).await else {
             return;
         };
-        let target = Target { id, organization_id: instance.organization_id };
-        let spec = InstanceSpec {
-            name: instance.name.clone(),
-            slug: instance.slug.clone(),
-            max_memory: instance.max_memory,
-            redis_version: instance.redis_version.clone(),
-        };
+        let (target, spec) = (instance.target(), instance.spec());
         if !adopt || instance.status == "failed" {
             let _ = Instance::set_status(&mut conn, id, "provisioning", None, None).await;
         }

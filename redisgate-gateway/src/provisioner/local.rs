@@ -111,6 +111,33 @@ impl Provisioner for LocalProvisioner {
         })
     }
 
+    fn resize(&self, target: Target, spec: InstanceSpec) -> BoxFuture<'_, Result<(), String>> {
+        let (this, id) = (self.clone(), target.id);
+        self.on_runtime(async move {
+            let dir = this.dir(id);
+            let conf = dir.join("redis.conf");
+            let previous = read_conf(&conf).ok_or_else(|| format!("instance {id} has no configuration to change"))?;
+            // The file first, so that a restart by the supervisor keeps the new size; then the live server.
+            write_private(
+                &conf,
+                &redis_conf(previous.port, &previous.password, spec.max_memory, &dir.to_string_lossy()),
+            )
+            .map_err(|e| format!("cannot write {}: {e}", conf.display()))?;
+            let url = format!("redis://:{}@127.0.0.1:{}", previous.password, previous.port);
+            let set = async {
+                let client = redis::Client::open(url)?;
+                let mut redis = client.get_multiplexed_async_connection().await?;
+                redis::cmd("CONFIG")
+                    .arg("SET")
+                    .arg("maxmemory")
+                    .arg(spec.max_memory)
+                    .query_async::<()>(&mut redis)
+                    .await
+            };
+            set.await.map_err(|e| format!("cannot set maxmemory: {e}"))
+        })
+    }
+
     fn delete(&self, target: Target) -> BoxFuture<'_, Result<(), String>> {
         let (this, id) = (self.clone(), target.id);
         self.on_runtime(async move {

@@ -98,6 +98,13 @@ async fn the_management_api_provisions_through_the_operator() {
     assert_eq!(call("/set/k/v".into()).await, json!({"result": "OK"}));
     assert_eq!(call("/get/k".into()).await, json!({"result": "v"}));
 
+    // Resize: the resource's memory follows, so the operator rolls the pod with the new limit.
+    let before = fake.get(CRS, &namespace, "kcache").unwrap()["spec"]["memory"].clone();
+    let (code, resized) = platform.api("PATCH", &base, Some(&jwt), Some(json!({"max_memory": 64 << 20}))).await;
+    assert_eq!((code, resized["max_memory"].as_i64()), (200, Some(64 << 20)), "{resized}");
+    let after = fake.get(CRS, &namespace, "kcache").unwrap()["spec"]["memory"].clone();
+    assert_ne!(before, after, "the resource was not resized");
+
     // Delete: the row, the resource and (through owner references) its children go.
     let (code, _) = platform.api("DELETE", &base, Some(&jwt), None).await;
     assert_eq!(code, 202);

@@ -104,6 +104,23 @@ impl NewInstance<'_> {
 }
 
 impl Instance {
+    /// What the provisioner needs to run it.
+    #[must_use]
+    pub fn spec(&self) -> crate::provisioning::InstanceSpec {
+        crate::provisioning::InstanceSpec {
+            name: self.name.clone(),
+            slug: self.slug.clone(),
+            max_memory: self.max_memory,
+            redis_version: self.redis_version.clone(),
+        }
+    }
+
+    /// Where the provisioner runs it.
+    #[must_use]
+    pub fn target(&self) -> crate::provisioning::Target {
+        crate::provisioning::Target { id: self.id, organization_id: self.organization_id }
+    }
+
     /// The instance `id` of organization `org`.
     ///
     /// # Errors

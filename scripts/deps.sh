@@ -34,8 +34,6 @@ deps_postgres() {
     # initdb is not on PATH (Debian keeps it in /usr/lib/postgresql/<v>/bin): test for the server itself.
     ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || apt_install pg_ctlcluster:postgresql
     command -v psql >/dev/null 2>&1 || apt_install psql:postgresql-client
-    PG_BIN="$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)"
-    export PG_BIN
 }
 
 # Runs a command as the postgres user when we are root (PostgreSQL refuses to run as root).

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Runs every test against real services (redis-server, PostgreSQL, the Upstash clients): installs what is
 # missing, then
-#   1. the gateway suite against Debian's redis-server 7.0,
-#   2. every test of the workspace (unit, integration, the @upstash/redis and upstash-redis suites)
-#      against redis-server 8.2 with RedisJSON,
-#   3. the doc tests,
-#   4. the OpenTelemetry export of a gateway built with the `otel` feature.
+#   1. the gateway's suites (core, gateway, the integration tests without the Upstash clients) against
+#      Debian's redis-server 7.0,
+#   2. the doc tests,
+#   3. the OpenTelemetry export of a gateway built with the `otel` feature,
+#   4. every test of the workspace (unit, integration, operator, client, CLI, the @upstash/redis and
+#      upstash-redis suites) against redis-server 8.2 with RedisJSON.
 # Usage: scripts/test.sh [extra nextest arguments]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,9 +19,10 @@ deps_k8s
 deps_cargo
 command -v cargo-nextest >/dev/null 2>&1 || cargo install --locked cargo-nextest
 
-echo "==> gateway suite against $(redis-server --version | cut -d' ' -f1-3)"
+# The operator, client and CLI suites do not depend on the Redis version: they run once, in the last step.
+echo "==> gateway suites against $(redis-server --version | cut -d' ' -f1-3)"
 REDISGATE_REDIS_SERVER_BIN="$(command -v redis-server)" \
-    cargo nextest run --workspace --no-fail-fast -E 'not test(compat)' "$@"
+    cargo nextest run -p redisgate-core -p redisgate-gateway -p redisgate-tests --no-fail-fast -E 'not test(compat)' "$@"
 
 echo "==> cargo test --doc"
 cargo test --workspace --doc --quiet

@@ -137,7 +137,12 @@ fn bin_dir() -> Result<PathBuf, String> {
             entries.filter_map(Result::ok).map(|e| e.path().join("bin")).filter(|p| p.join("initdb").exists()).collect()
         })
         .unwrap_or_default();
-    versions.sort();
+    // By version number (`9.6` < `15`), not by text.
+    let version = |dir: &PathBuf| -> Vec<u32> {
+        let name = dir.parent().and_then(|p| p.file_name()).map(|n| n.to_string_lossy().into_owned());
+        name.unwrap_or_default().split('.').filter_map(|part| part.parse().ok()).collect()
+    };
+    versions.sort_by_key(version);
     versions.pop().ok_or_else(|| {
         "PostgreSQL is not installed: apt-get install -y postgresql (or set REDISGATE_PG_BIN)".to_owned()
     })

@@ -11,7 +11,7 @@ use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
 
 use diesel_async::{AsyncConnection as _, AsyncPgConnection, RunQueryDsl as _};
-use futures_util::StreamExt as _;
+use futures_util::{FutureExt as _, StreamExt as _};
 use redisgate_core::auth::TokenHash;
 use redisgate_core::protocol::Access;
 use redisgate_core::store::{ApiKey, Instance as InstanceRow, InstanceToken};
@@ -29,6 +29,9 @@ pub const SCOPE_DATA_WRITE: &str = "data:write";
 pub const SCOPE_DATA_READ: &str = "data:read";
 /// How often the snapshot is rebuilt even without a notification.
 const PERIODIC_RELOAD: Duration = Duration::from_secs(10);
+
+/// How long notifications are gathered before one reload serves them all.
+const COALESCE: Duration = Duration::from_millis(20);
 
 /// Least time between two reloads caused by lookup misses (bounds what unknown tokens can cost).
 const MISS_RELOAD_INTERVAL: Duration = Duration::from_millis(250);
@@ -79,7 +82,7 @@ impl PlatformDirectory {
     /// Database errors (the previous snapshot stays in place).
     pub async fn reload(&self) -> Result<(), String> {
         let mut conn = self.pool.get().await.map_err(|e| e.to_string())?;
-        let instances = InstanceRow::all(&mut conn).await.map_err(|e| e.to_string())?;
+        let instances = InstanceRow::running(&mut conn).await.map_err(|e| e.to_string())?;
         let tokens = InstanceToken::all_active(&mut conn).await.map_err(|e| e.to_string())?;
         let keys = ApiKey::all_active(&mut conn).await.map_err(|e| e.to_string())?;
         drop(conn);
@@ -97,7 +100,7 @@ impl PlatformDirectory {
         }
         let previous = self.current();
         let mut next = Snapshot::default();
-        for row in instances.into_iter().filter(|i| i.status == "running") {
+        for row in instances {
             let Some(endpoint) = self.provisioner.endpoint(row.id) else {
                 continue;
             };
@@ -178,7 +181,12 @@ impl PlatformDirectory {
                     loop {
                         tokio::select! {
                             notification = notifications.next() => match notification {
-                                Some(Ok(_)) => {}
+                                Some(Ok(_)) => {
+                                    // One API call sends several notifications (one per statement): let them
+                                    // arrive, then reload once for all of them.
+                                    tokio::time::sleep(COALESCE).await;
+                                    while let Some(Some(Ok(_))) = notifications.next().now_or_never() {}
+                                }
                                 Some(Err(_)) | None => break,
                             },
                             () = tokio::time::sleep(PERIODIC_RELOAD) => {}

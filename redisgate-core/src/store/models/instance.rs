@@ -158,12 +158,25 @@ impl Instance {
             .await
     }
 
-    /// Every instance (start-up re-adoption, the gateway's directory).
+    /// Every instance (start-up re-adoption).
     ///
     /// # Errors
     /// Database errors.
     pub async fn all(conn: &mut AsyncPgConnection) -> QueryResult<Vec<Self>> {
         redis_instances::table.order(redis_instances::created_at.asc()).select(Self::as_select()).load(conn).await
+    }
+
+    /// Every running instance (the gateway's directory).
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn running(conn: &mut AsyncPgConnection) -> QueryResult<Vec<Self>> {
+        redis_instances::table
+            .filter(redis_instances::status.eq("running"))
+            .order(redis_instances::created_at.asc())
+            .select(Self::as_select())
+            .load(conn)
+            .await
     }
 
     /// Moves the instance to `status`.

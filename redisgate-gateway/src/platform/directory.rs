@@ -30,9 +30,6 @@ pub const SCOPE_DATA_READ: &str = "data:read";
 /// How often the snapshot is rebuilt even without a notification.
 const PERIODIC_RELOAD: Duration = Duration::from_secs(10);
 
-/// How long notifications are gathered before one reload serves them all.
-const COALESCE: Duration = Duration::from_millis(20);
-
 /// Least time between two reloads caused by lookup misses (bounds what unknown tokens can cost).
 const MISS_RELOAD_INTERVAL: Duration = Duration::from_millis(250);
 
@@ -182,9 +179,8 @@ impl PlatformDirectory {
                         tokio::select! {
                             notification = notifications.next() => match notification {
                                 Some(Ok(_)) => {
-                                    // One API call sends several notifications (one per statement): let them
-                                    // arrive, then reload once for all of them.
-                                    tokio::time::sleep(COALESCE).await;
+                                    // A transaction's notifications (one per statement) arrive together at
+                                    // its commit: one reload serves all that are already here.
                                     while let Some(Some(Ok(_))) = notifications.next().now_or_never() {}
                                 }
                                 Some(Err(_)) | None => break,

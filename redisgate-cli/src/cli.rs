@@ -150,6 +150,9 @@ pub enum InstanceCommand {
         /// Return at once instead of waiting until it runs.
         #[arg(long)]
         no_wait: bool,
+        /// Give up waiting after this many seconds (the instance may still come up: `instance wait`).
+        #[arg(long, default_value_t = 300)]
+        timeout: u64,
         /// Its limits (default: unlimited).
         #[command(flatten)]
         limits: LimitArgs,
@@ -176,7 +179,7 @@ pub enum InstanceCommand {
         /// Name.
         name: String,
         /// Give up after this many seconds.
-        #[arg(long, default_value_t = 60)]
+        #[arg(long, default_value_t = 300)]
         timeout: u64,
     },
     /// Its REST URL, and the token saved in the profile.

@@ -105,15 +105,21 @@ fn exit_code(error: &anyhow::Error) -> u8 {
 /// The error, and what to do next where that is clear.
 fn explain(error: &anyhow::Error, url: &str) -> String {
     match error.downcast_ref::<redisgate_client::Error>() {
-        Some(redisgate_client::Error::Transport(_)) => {
-            format!("cannot reach {url}: is the platform running? (`redisgate dev` starts one)")
+        Some(redisgate_client::Error::Transport(cause)) => {
+            let url = cause.url().map_or_else(|| url.to_owned(), ToString::to_string);
+            let mut reason = String::new();
+            let mut source = std::error::Error::source(cause);
+            while let Some(inner) = source {
+                reason = inner.to_string();
+                source = inner.source();
+            }
+            format!("cannot reach {url} ({reason}): is the platform running? (`redisgate dev` starts one)")
+        }
+        Some(redisgate_client::Error::NotRunning { instance, .. }) => {
+            format!("{error:#}; it may still come up: redisgate instance wait {instance} --timeout 600")
         }
         Some(redisgate_client::Error::Auth(message)) if !message.contains("redisgate login") => {
             format!("authentication failed ({message}): run redisgate login --email you@example.com")
-        }
-        Some(redisgate_client::Error::Validation { fields }) => {
-            let fields: Vec<String> = fields.iter().map(|(k, v)| format!("{k}: {v}")).collect();
-            format!("invalid input: {}", fields.join("; "))
         }
         _ => format!("{error:#}"),
     }

@@ -13,7 +13,7 @@ pub enum Error {
     #[error("{0}")]
     Redis(String),
     /// The management API refused the input: one message per field.
-    #[error("invalid input: {fields:?}")]
+    #[error("invalid input: {}", fields.iter().map(|(field, message)| format!("{field}: {message}")).collect::<Vec<_>>().join("; "))]
     Validation {
         /// Field → message.
         fields: BTreeMap<String, String>,
@@ -25,6 +25,24 @@ pub enum Error {
         status: u16,
         /// The server's `error` text.
         message: String,
+    },
+    /// An instance failed to provision; `message` is the provisioner's reason.
+    #[error("instance {instance} failed to provision: {message}")]
+    ProvisioningFailed {
+        /// The instance's name.
+        instance: String,
+        /// Why.
+        message: String,
+    },
+    /// An instance was still not running when a wait gave up (it may still come up).
+    #[error("instance {instance} is still {status} after {} s", waited.as_secs())]
+    NotRunning {
+        /// The instance's name.
+        instance: String,
+        /// Its status then (`pending`, `provisioning`...).
+        status: String,
+        /// How long was waited.
+        waited: std::time::Duration,
     },
     /// The reply could not be decoded, or not into the type asked for.
     #[error("cannot decode the reply: {0}")]

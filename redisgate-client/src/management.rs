@@ -464,24 +464,25 @@ impl Management {
         self.call(reqwest::Method::DELETE, &format!("/organizations/{org}/redis-instances/{id}"), None).await
     }
 
-    /// Polls until the instance is `running` (or `failed`, which is an error), at most `timeout`.
+    /// Polls (every 250 ms) until the instance is `running`, at most `timeout`.
     ///
     /// # Errors
-    /// [`Error::Http`] with the failure message, or [`Error::Timeout`].
+    /// [`Error::ProvisioningFailed`] with the provisioner's reason, [`Error::NotRunning`] when `timeout`
+    /// passes first.
     pub async fn wait_until_running(&self, org: Uuid, id: Uuid, timeout: Duration) -> Result<Instance> {
-        let deadline = tokio::time::Instant::now() + timeout;
+        let started = tokio::time::Instant::now();
         loop {
             let instance = self.instance(org, id).await?;
             match instance.status.as_str() {
                 "running" => return Ok(instance),
                 "failed" => {
-                    return Err(Error::Http {
-                        status: 500,
-                        message: format!("provisioning failed: {}", instance.status_message.unwrap_or_default()),
-                    })
+                    let message = instance.status_message.unwrap_or_else(|| "no reason given".into());
+                    return Err(Error::ProvisioningFailed { instance: instance.name, message });
                 }
-                _ if tokio::time::Instant::now() > deadline => return Err(Error::Timeout),
-                _ => tokio::time::sleep(Duration::from_millis(100)).await,
+                _ if started.elapsed() > timeout => {
+                    return Err(Error::NotRunning { instance: instance.name, status: instance.status, waited: timeout })
+                }
+                _ => tokio::time::sleep(Duration::from_millis(250)).await,
             }
         }
     }

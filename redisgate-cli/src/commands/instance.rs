@@ -14,14 +14,15 @@ use crate::profile::SavedInstance;
 pub async fn run(ctx: &Context, command: &InstanceCommand) -> Result<()> {
     let api = ctx.management()?;
     match command {
-        InstanceCommand::Create { name, org, memory, redis_version, no_wait, limits: flags } => {
+        InstanceCommand::Create { name, org, memory, redis_version, no_wait, timeout, limits: flags } => {
             let org = ctx.org(&api, org.as_deref()).await?;
             let max_memory = parse_memory(memory)?;
             let mut new = NewInstance::new(name, max_memory, redis_version);
             new.limits = flags.for_new();
             let created = api.create_instance(org.id, &new).await?;
             save(ctx, name, &created.credentials)?;
-            let instance = if *no_wait { created.instance } else { wait(ctx, &api, &created.instance, 60).await? };
+            let instance =
+                if *no_wait { created.instance } else { wait(ctx, &api, &created.instance, *timeout).await? };
             let json = json!({"instance": instance, "credentials": created.credentials});
             let mut fields = vec![
                 ("name", instance.name.clone()),

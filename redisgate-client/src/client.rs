@@ -4,7 +4,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
+use percent_encoding::{percent_encode, NON_ALPHANUMERIC};
 use redis::{FromRedisValue, ToRedisArgs, Value};
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, AUTHORIZATION};
 
@@ -210,11 +210,5 @@ impl Client {
 
 /// Percent-encodes one path segment (every byte that is not alphanumeric).
 pub(crate) fn encode(bytes: &[u8]) -> String {
-    match std::str::from_utf8(bytes) {
-        Ok(text) => utf8_percent_encode(text, NON_ALPHANUMERIC).to_string(),
-        Err(_) => bytes
-            .iter()
-            .map(|b| if b.is_ascii_alphanumeric() { (*b as char).to_string() } else { format!("%{b:02X}") })
-            .collect(),
-    }
+    percent_encode(bytes, NON_ALPHANUMERIC).to_string()
 }

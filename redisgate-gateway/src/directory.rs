@@ -16,8 +16,7 @@ use crate::upstream::Upstream;
 
 /// One Redis reachable through the gateway, with the tokens that open it.
 pub struct Instance {
-    name: String,
-    label: Arc<str>,
+    name: Arc<str>,
     upstream: Upstream,
     meter: Arc<Meter>,
     credentials: Vec<Credential>,
@@ -33,10 +32,9 @@ struct Credential {
 impl Instance {
     /// An instance with its tokens, given as digests, and no limits.
     pub fn new(name: impl Into<String>, upstream: Upstream, credentials: Vec<(TokenHash, Access)>) -> Self {
-        let name = name.into();
-        let label: Arc<str> = Arc::from(name.as_str());
+        let name: Arc<str> = Arc::from(name.into());
         let credentials = credentials.into_iter().map(|(hash, access)| Credential { hash, access, meter: None });
-        Self { meter: Arc::new(Meter::unlimited()), label, name, upstream, credentials: credentials.collect() }
+        Self { meter: Arc::new(Meter::unlimited()), name, upstream, credentials: credentials.collect() }
     }
 
     /// Enforces `meter`'s limits (from a [`crate::quota::Meters`] registry, shared by every worker).
@@ -68,7 +66,7 @@ impl Instance {
     /// The name as a cheaply cloned label (metrics).
     #[must_use]
     pub fn label(&self) -> Arc<str> {
-        Arc::clone(&self.label)
+        Arc::clone(&self.name)
     }
 
     /// The connection to its Redis.
@@ -126,7 +124,7 @@ impl StaticDirectory {
     /// A directory of `instances`; `default` names the one used when a request names none.
     #[must_use]
     pub fn new(instances: Vec<Instance>, default: Option<&str>, domain: Option<String>) -> Self {
-        let instances: HashMap<_, _> = instances.into_iter().map(|i| (i.name.clone(), Arc::new(i))).collect();
+        let instances: HashMap<_, _> = instances.into_iter().map(|i| (i.name.to_string(), Arc::new(i))).collect();
         let default = default.and_then(|name| instances.get(name).cloned());
         Self { instances, default, domain }
     }

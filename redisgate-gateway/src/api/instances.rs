@@ -118,6 +118,17 @@ pub struct Secrets {
     pub readonly_token: String,
 }
 
+impl Secrets {
+    fn new(platform: &Platform, name: &str, token: String, readonly_token: String) -> Self {
+        Self {
+            rest_url: platform.urls.rest_url(name),
+            rest_url_path: platform.urls.path_url(name),
+            token,
+            readonly_token,
+        }
+    }
+}
+
 /// A created instance and its secrets.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct CreatedInstance {
@@ -271,12 +282,7 @@ pub async fn create_instance(
         .audit(&mut conn, Some(org_id), "instance.create", "instance", Some(id), json!({"name": spec.name}))
         .await?;
     platform.lifecycle.provision(id);
-    let credentials = Secrets {
-        rest_url: platform.urls.rest_url(&instance.name),
-        rest_url_path: platform.urls.path_url(&instance.name),
-        token,
-        readonly_token: readonly,
-    };
+    let credentials = Secrets::new(&platform, &instance.name, token, readonly);
     Ok((StatusCode::CREATED, Json(CreatedInstance { instance: InstanceView::new(instance, &platform), credentials })))
 }
 
@@ -422,10 +428,5 @@ pub async fn rotate_credentials(
     let (token, readonly_token, hashes) = new_secrets();
     InstanceToken::replace(&mut conn, id, hashes).await?;
     principal.audit(&mut conn, Some(org_id), "instance.rotate", "instance", Some(id), json!({})).await?;
-    Ok(Json(Secrets {
-        rest_url: platform.urls.rest_url(&i.name),
-        rest_url_path: platform.urls.path_url(&i.name),
-        token,
-        readonly_token,
-    }))
+    Ok(Json(Secrets::new(&platform, &i.name, token, readonly_token)))
 }

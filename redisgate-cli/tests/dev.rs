@@ -97,3 +97,41 @@ async fn dev_comes_up_prints_working_credentials_and_cleans_up() {
     assert_eq!(get.text().await.unwrap(), r#"{"result":"world"}"#);
     tokio::task::spawn_blocking(move || interrupt(child)).await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dev_instance_that_failed_is_provisioned_again_on_the_next_start() {
+    let state = tempfile::tempdir().unwrap();
+    #[cfg(unix)]
+    std::fs::set_permissions(state.path(), std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let config = tempfile::tempdir().unwrap();
+    // First start with a redis-server that cannot start: the instance fails, and the reason is printed.
+    let failed = tokio::task::spawn_blocking({
+        let (state, config) = (state.path().to_owned(), config.path().to_owned());
+        move || {
+            Command::new(BIN)
+                .args(["dev", "--listen", "127.0.0.1:0", "--redis-server-bin", "/bin/false", "--state-dir"])
+                .arg(&state)
+                .env("REDISGATE_CONFIG_DIR", &config)
+                .env_remove("REDISGATE_URL")
+                .stdin(Stdio::null())
+                .output()
+                .unwrap()
+        }
+    })
+    .await
+    .unwrap();
+    let stderr = String::from_utf8_lossy(&failed.stderr);
+    assert!(!failed.status.success());
+    assert!(stderr.contains("instance dev failed to provision"), "{stderr}");
+    // The next start, with a working redis-server, provisions it again.
+    let (dev, summary) = tokio::task::spawn_blocking({
+        let (state, config) = (state.path().to_owned(), config.path().to_owned());
+        move || start(&state, &config)
+    })
+    .await
+    .unwrap();
+    let url = summary["rest_url"].as_str().unwrap();
+    let ping = reqwest::Client::new().get(format!("{url}/ping")).bearer_auth(summary["token"].as_str().unwrap());
+    assert_eq!(ping.send().await.unwrap().text().await.unwrap(), r#"{"result":"PONG"}"#);
+    interrupt(dev);
+}

@@ -435,6 +435,16 @@ impl Management {
         self.call(reqwest::Method::GET, &format!("/organizations/{org}/redis-instances/{id}"), None).await
     }
 
+    /// Asks the platform to bring the instance's server back if it is recorded `running` without one, or
+    /// to provision a `failed` instance again (`PUT …/status`). Wait with [`Management::wait_until_running`].
+    ///
+    /// # Errors
+    /// 403/404 as [`Error::Http`].
+    pub async fn resync(&self, org: Uuid, id: Uuid) -> Result<()> {
+        let path = format!("/organizations/{org}/redis-instances/{id}/status");
+        self.call::<serde_json::Value>(reqwest::Method::PUT, &path, None).await.map(drop)
+    }
+
     /// Replaces an instance's limits entirely: fields unset in `limits` become unlimited, and
     /// [`Limits::unlimited()`] clears them all. Returns the instance as changed.
     ///

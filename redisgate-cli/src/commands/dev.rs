@@ -82,7 +82,7 @@ pub async fn run(ctx: &Context, args: &DevArgs) -> Result<()> {
 
     let result = async {
         progress(&format!("preparing the account and the '{INSTANCE}' instance"));
-        let (session, saved) = bootstrap(&state, &base).await?;
+        let (session, saved) = bootstrap(&state, &base, &progress).await?;
         let profile = remember(ctx, &base, &session, &saved)?;
         print_summary(ctx, &base, &saved, &profile);
         redisgate_gateway::shutdown_signal().await;
@@ -100,7 +100,7 @@ pub async fn run(ctx: &Context, args: &DevArgs) -> Result<()> {
 }
 
 /// First start: an account, an organization and the `dev` instance. Later starts: the same ones.
-async fn bootstrap(state: &Path, base: &str) -> Result<(String, SavedInstance)> {
+async fn bootstrap(state: &Path, base: &str, progress: &dyn Fn(&str)) -> Result<(String, SavedInstance)> {
     let api = Management::new(base)?;
     let account_file = state.join("dev-account.json");
     let account: Account = match std::fs::read(&account_file) {
@@ -110,7 +110,17 @@ async fn bootstrap(state: &Path, base: &str) -> Result<(String, SavedInstance)> 
                 email: "dev@redisgate.local".into(),
                 password: format!("Dev-{}", redisgate_core::auth::token::redis_password()),
             };
-            api.register(&account.email, &account.password).await?;
+            if let Err(e) = api.register(&account.email, &account.password).await {
+                if e.status() == Some(409) {
+                    anyhow::bail!(
+                        "the development account exists in the database but {} is gone: remove {} to start \
+                         over with a fresh platform",
+                        account_file.display(),
+                        state.display()
+                    );
+                }
+                return Err(e.into());
+            }
             write_private(&account_file, &serde_json::to_vec_pretty(&account)?)?;
             account
         }
@@ -138,6 +148,14 @@ async fn bootstrap(state: &Path, base: &str) -> Result<(String, SavedInstance)> 
     // The address may differ from the last start (--listen): the URL is the instance's current one.
     let saved = SavedInstance { rest_url: instance.rest_url.clone(), ..saved };
     write_private(&secrets_file, &serde_json::to_vec_pretty(&saved)?)?;
+    if instance.status == "failed" {
+        // A failure at an earlier start (redis-server missing, say) is not final: provision it again.
+        progress(&format!(
+            "provisioning the '{INSTANCE}' instance again (it failed: {})",
+            instance.status_message.as_deref().unwrap_or("no reason given")
+        ));
+        api.resync(org.id, instance.id).await?;
+    }
     api.wait_until_running(org.id, instance.id, Duration::from_secs(30)).await?;
     Ok((session.token, saved))
 }

@@ -380,10 +380,16 @@ pub async fn put_status(
     principal: Principal,
     ApiPath((org_id, id)): ApiPath<(Uuid, Uuid)>,
 ) -> Result<(StatusCode, Json<StatusView>), ApiError> {
-    let (mut conn, i) = locate(&platform, &principal, org_id, id, Need::ManageInstances).await?;
+    let (mut conn, mut i) = locate(&platform, &principal, org_id, id, Need::ManageInstances).await?;
     let live = platform.lifecycle.provisioner().endpoint(id);
     let code = match (i.status.as_str(), &live) {
         ("running", None) | ("failed", _) => {
+            if i.status == "failed" {
+                // Recorded before answering, so a client polling after the 202 does not read the old failure.
+                i = Instance::set_status(&mut conn, id, "provisioning", None, None)
+                    .await?
+                    .ok_or(ApiError::NotFound("instance"))?;
+            }
             principal.audit(&mut conn, Some(org_id), "instance.sync", "instance", Some(id), json!({})).await?;
             platform.lifecycle.provision_again(id);
             StatusCode::ACCEPTED

@@ -46,30 +46,24 @@ pub async fn run(ctx: &Context, command: &InstanceCommand) -> Result<()> {
             for org in orgs {
                 instances.extend(api.instances(org.id).await?);
             }
-            // A LIMITS column only when some instance has limits: most have none.
-            let with_limits = instances.iter().any(|i| !i.limits.is_unlimited());
             let rows = instances
                 .iter()
                 .map(|i| {
-                    let mut row = vec![
+                    vec![
                         i.name.clone(),
                         i.status.clone(),
                         format_memory(i.max_memory),
                         i.redis_version.clone(),
                         i.rest_url.clone(),
-                    ];
-                    if with_limits {
-                        row.push(limits::summary(&i.limits));
-                    }
-                    row
+                    ]
                 })
                 .collect();
-            let headers: &[&str] = if with_limits {
-                &["NAME", "STATUS", "MEMORY", "VERSION", "REST URL", "LIMITS"]
-            } else {
-                &["NAME", "STATUS", "MEMORY", "VERSION", "REST URL"]
-            };
-            ctx.output.table(headers, rows, serde_json::to_value(&instances)?);
+            let (headers, rows) = limits::with_column(
+                &["NAME", "STATUS", "MEMORY", "VERSION", "REST URL"],
+                rows,
+                instances.iter().map(|i| &i.limits),
+            );
+            ctx.output.table(&headers, rows, serde_json::to_value(&instances)?);
         }
         InstanceCommand::Get { name } => {
             let instance = ctx.instance(&api, name).await?;

@@ -31,30 +31,24 @@ pub async fn run(ctx: &Context, command: &KeyCommand) -> Result<()> {
         KeyCommand::List { org } => {
             let org = ctx.org(&api, org.as_deref()).await?;
             let keys = api.api_keys(org.id).await?;
-            // A LIMITS column only when some key has limits.
-            let with_limits = keys.iter().any(|k| !k.limits.is_unlimited());
             let rows = keys
                 .iter()
                 .map(|k| {
-                    let mut row = vec![
+                    vec![
                         k.id.to_string(),
                         k.name.clone(),
                         k.prefix.clone(),
                         k.scopes.join(","),
                         k.instance_id.map(|i| i.to_string()).unwrap_or_default(),
-                    ];
-                    if with_limits {
-                        row.push(limits::summary(&k.limits));
-                    }
-                    row
+                    ]
                 })
                 .collect();
-            let headers: &[&str] = if with_limits {
-                &["ID", "NAME", "PREFIX", "SCOPES", "INSTANCE", "LIMITS"]
-            } else {
-                &["ID", "NAME", "PREFIX", "SCOPES", "INSTANCE"]
-            };
-            ctx.output.table(headers, rows, serde_json::to_value(&keys)?);
+            let (headers, rows) = limits::with_column(
+                &["ID", "NAME", "PREFIX", "SCOPES", "INSTANCE"],
+                rows,
+                keys.iter().map(|k| &k.limits),
+            );
+            ctx.output.table(&headers, rows, serde_json::to_value(&keys)?);
         }
         KeyCommand::Revoke { id, org } => {
             let org = ctx.org(&api, org.as_deref()).await?;

@@ -89,6 +89,23 @@ pub fn fields(limits: &Limits) -> Vec<(&'static str, String)> {
     ]
 }
 
+/// `headers` and `rows`, with a LIMITS column added when some row (in `limits`, row by row) has limits:
+/// most have none, and an always-empty column would only take width.
+pub fn with_column<'a>(
+    headers: &[&'static str],
+    mut rows: Vec<Vec<String>>,
+    limits: impl IntoIterator<Item = &'a Limits> + Clone,
+) -> (Vec<&'static str>, Vec<Vec<String>>) {
+    let mut headers = headers.to_vec();
+    if limits.clone().into_iter().any(|l| !l.is_unlimited()) {
+        headers.push("LIMITS");
+        for (row, limits) in rows.iter_mut().zip(limits) {
+            row.push(summary(limits));
+        }
+    }
+    (headers, rows)
+}
+
 /// The set limits on one line (`100 requests/s, 1kb per key`), or `unlimited`.
 pub fn summary(limits: &Limits) -> String {
     let mut parts = Vec::new();

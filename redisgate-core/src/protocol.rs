@@ -6,6 +6,7 @@
 //! the wire format chosen by [`ResponseFormat::from_headers`]. The contract itself is written up in
 //! `docs/protocol.md`.
 
+pub mod catalog;
 pub mod command;
 pub mod compat;
 pub mod encode;

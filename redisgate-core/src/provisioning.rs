@@ -11,6 +11,10 @@ use uuid::Uuid;
 
 use crate::{Error, Result};
 
+pub mod acl;
+
+pub use acl::Credentials;
+
 /// Smallest `maxmemory` accepted (1 MiB).
 pub const MIN_MEMORY: i64 = 1024 * 1024;
 /// Largest `maxmemory` accepted (64 GiB).
@@ -86,16 +90,16 @@ pub fn dns_label_problem(value: &str, min: usize, max: usize) -> Option<String> 
     None
 }
 
-/// The redis.conf of an instance. The password is in it (the server needs it), so the file must be
-/// readable by its owner only.
+/// The redis.conf of a local instance: loopback only, its users ([`Credentials::conf`]: digests, no
+/// password), its memory limit and durability.
 #[must_use]
-pub fn redis_conf(port: u16, password: &str, max_memory: i64, dir: &str) -> String {
+pub fn redis_conf(port: u16, credentials: &Credentials, max_memory: i64, dir: &str) -> String {
     format!(
         "# Written by RedisGate; regenerated at every start.\n\
          bind 127.0.0.1\n\
          port {port}\n\
          protected-mode yes\n\
-         requirepass {password}\n\
+         {users}\
          maxmemory {max_memory}\n\
          maxmemory-policy noeviction\n\
          dir {dir}\n\
@@ -103,7 +107,8 @@ pub fn redis_conf(port: u16, password: &str, max_memory: i64, dir: &str) -> Stri
          appendfsync everysec\n\
          save 3600 1 300 100 60 10000\n\
          daemonize no\n\
-         logfile \"\"\n"
+         logfile \"\"\n",
+        users = credentials.conf(),
     )
 }
 
@@ -117,7 +122,7 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 pub struct Endpoint {
     /// `host:port`, safe to show and store.
     pub address: String,
-    /// `redis://:<password>@host:port`, for the gateway only.
+    /// `redis://redisgate:<password>@host:port`, for the gateway only.
     pub url: String,
 }
 
@@ -172,11 +177,11 @@ mod tests {
 
     #[test]
     fn redis_conf_binds_loopback_and_limits_memory() {
-        let conf = redis_conf(7001, "secret", 1048576, "/data/x");
-        for line in
-            ["bind 127.0.0.1", "port 7001", "requirepass secret", "maxmemory 1048576", "dir /data/x", "appendonly yes"]
-        {
+        let credentials = Credentials::generate();
+        let conf = redis_conf(7001, &credentials, 1048576, "/data/x");
+        for line in ["bind 127.0.0.1", "port 7001", "maxmemory 1048576", "dir /data/x", "appendonly yes"] {
             assert!(conf.lines().any(|l| l == line), "{line}");
         }
+        assert!(conf.contains("user default off") && !conf.contains(&credentials.gateway));
     }
 }

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use redisgate_gateway::platform::{ControlPlane, PlatformConfig, PublicUrls};
+use redisgate_gateway::provisioner::local::read_credentials;
 use redisgate_gateway::provisioner::Provisioner;
 use redisgate_gateway::upstream::UpstreamOptions;
 use redisgate_gateway::ServerLimits;
@@ -97,8 +98,15 @@ impl TestPlatform {
     }
 
     /// Stops everything (servers keep their data) and starts again on the same database and state.
-    pub async fn restart(mut self) -> Self {
+    pub async fn restart(self) -> Self {
+        self.restart_with(|| {}).await
+    }
+
+    /// As [`TestPlatform::restart`], running `between` while nothing runs (to change the state directory
+    /// as an older version would have left it).
+    pub async fn restart_with(mut self, between: impl FnOnce()) -> Self {
         self.stop().await;
+        between();
         let database = std::mem::replace(&mut self.database, TestDatabase::detached());
         let state_dir = std::mem::replace(&mut self.state_dir, tempfile::tempdir().unwrap());
         let redis_server = self.redis_server.clone();
@@ -130,6 +138,20 @@ impl TestPlatform {
     #[must_use]
     pub fn state_dir(&self) -> &std::path::Path {
         self.state_dir.path()
+    }
+
+    /// A direct connection to an instance's server as its admin user (no token maps to it), to check what
+    /// the data plane did.
+    ///
+    /// # Panics
+    /// When the instance has no credentials in the state directory or its server does not answer.
+    pub async fn admin_connection(&self, id: &str) -> redis::aio::MultiplexedConnection {
+        let dir = self.state_dir().join("instances").join(id);
+        let credentials = read_credentials(&dir).expect("the instance has no credentials.json");
+        let conf = std::fs::read_to_string(dir.join("redis.conf")).unwrap();
+        let port = conf.lines().find_map(|l| l.strip_prefix("port ")).unwrap().trim();
+        let url = credentials.admin_url(&format!("127.0.0.1:{port}"));
+        redis::Client::open(url).unwrap().get_multiplexed_async_connection().await.unwrap()
     }
 
     /// A reqwest client.

@@ -5,12 +5,24 @@ use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 
+use redisgate_core::provisioning::Credentials;
+
 /// A running `redis-server`, killed when dropped.
 pub struct TestRedis {
     child: Option<Child>,
     port: u16,
     dir: tempfile::TempDir,
-    password: Option<String>,
+    auth: Auth,
+}
+
+/// How clients log in.
+enum Auth {
+    /// The `default` user, no password.
+    None,
+    /// The `default` user with `requirepass`.
+    Password(String),
+    /// The users of a provisioned instance (the gateway's and the admin's; `default` disabled).
+    Users(Credentials),
 }
 
 impl TestRedis {
@@ -20,7 +32,17 @@ impl TestRedis {
     /// When `redis-server` cannot be found or does not start: the message says what to install.
     #[must_use]
     pub fn start() -> Self {
-        Self::start_with(None)
+        Self::start_with(Auth::None)
+    }
+
+    /// Starts a server with the users RedisGate provisions instances with: [`TestRedis::url`] logs in as the
+    /// gateway's user, [`TestRedis::admin_url`] and [`TestRedis::connection`] as the admin.
+    ///
+    /// # Panics
+    /// As [`TestRedis::start`].
+    #[must_use]
+    pub fn start_contained() -> Self {
+        Self::start_with(Auth::Users(Credentials::generate()))
     }
 
     /// Starts a server that requires `password`.
@@ -29,12 +51,15 @@ impl TestRedis {
     /// As [`TestRedis::start`].
     #[must_use]
     pub fn start_with_password(password: &str) -> Self {
-        Self::start_with(Some(password.to_owned()))
+        Self::start_with(Auth::Password(password.to_owned()))
     }
 
-    fn start_with(password: Option<String>) -> Self {
+    fn start_with(auth: Auth) -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let mut server = Self { child: None, port: 0, dir, password };
+        if let Auth::Users(credentials) = &auth {
+            std::fs::write(dir.path().join("users.conf"), credentials.conf()).unwrap();
+        }
+        let mut server = Self { child: None, port: 0, dir, auth };
         for _ in 0..20 {
             server.port = free_port();
             if server.spawn() {
@@ -49,13 +74,16 @@ impl TestRedis {
     fn spawn(&mut self) -> bool {
         let binary = binary();
         let mut command = Command::new(&binary);
+        if matches!(self.auth, Auth::Users(_)) {
+            command.arg(self.dir.path().join("users.conf"));
+        }
         command
             .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
             .args(["--logfile", "", "--dir"])
             .arg(self.dir.path())
             .stdout(Stdio::piped())
             .stderr(Stdio::null());
-        if let Some(password) = &self.password {
+        if let Auth::Password(password) = &self.auth {
             command.args(["--requirepass", password]);
         }
         if let Ok(modules) = std::env::var("REDISGATE_REDIS_MODULES") {
@@ -87,12 +115,23 @@ impl TestRedis {
         ready
     }
 
-    /// `redis://127.0.0.1:<port>` (with the password, if any).
+    /// `redis://127.0.0.1:<port>` (with the password or the gateway's user, if any).
     #[must_use]
     pub fn url(&self) -> String {
-        match &self.password {
-            Some(password) => format!("redis://:{password}@127.0.0.1:{}", self.port),
-            None => format!("redis://127.0.0.1:{}", self.port),
+        let address = format!("127.0.0.1:{}", self.port);
+        match &self.auth {
+            Auth::None => format!("redis://{address}"),
+            Auth::Password(password) => format!("redis://:{password}@{address}"),
+            Auth::Users(credentials) => credentials.gateway_url(&address),
+        }
+    }
+
+    /// A URL with every permission: the admin user's of a contained server, else [`TestRedis::url`].
+    #[must_use]
+    pub fn admin_url(&self) -> String {
+        match &self.auth {
+            Auth::Users(credentials) => credentials.admin_url(&format!("127.0.0.1:{}", self.port)),
+            _ => self.url(),
         }
     }
 
@@ -102,13 +141,13 @@ impl TestRedis {
         self.port
     }
 
-    /// A direct connection, to check what the gateway did.
+    /// A direct connection with every permission, to check what the gateway did.
     ///
     /// # Panics
     /// When the server does not answer.
     #[must_use]
     pub fn connection(&self) -> redis::Connection {
-        redis::Client::open(self.url()).unwrap().get_connection().unwrap()
+        redis::Client::open(self.admin_url()).unwrap().get_connection().unwrap()
     }
 
     /// Kills the server (SIGKILL), as a crash would.

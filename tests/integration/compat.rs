@@ -17,7 +17,9 @@ fn suite_dir(name: &str) -> PathBuf {
 }
 
 async fn run_suite(program: &str, args: &[&str], dir: PathBuf) {
-    let redis = TestRedis::start();
+    // Logged in as the gateway's Redis user of a provisioned instance: scripts, functions, JSON and streams
+    // must work within its ACL.
+    let redis = TestRedis::start_contained();
     // `default`, and `limited` (the same Redis) with limits for the clients' error texts.
     let options = UpstreamOptions::default();
     let limits = serde_json::from_value(serde_json::json!(

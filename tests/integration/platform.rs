@@ -2,6 +2,7 @@
 //! `redis-server` processes.
 
 mod authz;
+mod containment;
 mod journey;
 mod lifecycle;
 mod limits;

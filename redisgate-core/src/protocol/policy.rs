@@ -2,7 +2,10 @@
 //!
 //! The gateway multiplexes many HTTP requests onto one shared Redis connection, so anything that could block
 //! that connection (BLPOP, WAIT, XREAD BLOCK…) or change its state (SELECT, MULTI, CLIENT, SUBSCRIBE…) is
-//! refused before it reaches Redis. Pub/sub and MONITOR have their own SSE endpoints.
+//! refused before it reaches Redis. Pub/sub and MONITOR have their own SSE endpoints. A tenant is contained
+//! as on a managed Redis: what would change the server's configuration, its users, its persistence or its
+//! replication, or reach other hosts (CONFIG, ACL, SAVE, REPLICAOF, MIGRATE…), is refused too. Scripts are
+//! contained inside Redis: the gateway's Redis user lacks those commands ([`crate::provisioning::acl`]).
 
 use crate::protocol::Command;
 use crate::{Error, Result};
@@ -34,12 +37,14 @@ impl Command {
     }
 }
 
-/// Why a command is refused for everyone, or `None` when it may run.
-fn refusal(cmd: &Command) -> Option<&'static str> {
+/// Why a command is refused for everyone, or `None` when it may run. The table with the reason for each
+/// row is in `docs/protocol.md`; [`crate::protocol::catalog`] lists what is allowed.
+pub(crate) fn refusal(cmd: &Command) -> Option<&'static str> {
+    let sub = |names: &[&[u8]]| cmd.args().first().is_some_and(|a| names.iter().any(|n| a.eq_ignore_ascii_case(n)));
     let reason = match cmd.name() {
         b"blpop" | b"brpop" | b"brpoplpush" | b"blmove" | b"blmpop" | b"bzpopmin" | b"bzpopmax" | b"bzmpop"
-        | b"wait" | b"waitaof" => "blocking commands are not supported",
-        b"xread" | b"xreadgroup" if has_block_option(cmd) => "blocking commands are not supported",
+        | b"wait" | b"waitaof" => BLOCKING,
+        b"xread" | b"xreadgroup" if has_block_option(cmd) => BLOCKING,
         b"multi" | b"exec" | b"watch" | b"unwatch" | b"discard" => "use the /multi-exec endpoint for transactions",
         b"subscribe" | b"psubscribe" | b"ssubscribe" | b"unsubscribe" | b"punsubscribe" | b"sunsubscribe" => {
             "use the /subscribe/<channel> or /psubscribe/<pattern> endpoint"
@@ -48,18 +53,48 @@ fn refusal(cmd: &Command) -> Option<&'static str> {
         b"select" | b"hello" | b"auth" | b"quit" | b"reset" | b"client" | b"readonly" | b"readwrite" | b"asking" => {
             "connection commands other than PING and ECHO are not supported"
         }
-        b"sync" | b"psync" | b"replconf" | b"replicaof" | b"slaveof" | b"shutdown" | b"debug" | b"failover" => {
-            "administrative commands are not supported"
+        b"config" => "the configuration is managed by RedisGate (resize through the management API)",
+        b"acl" if !sub(&[b"whoami", b"cat"]) => "access is managed by RedisGate's tokens",
+        b"migrate" => "MIGRATE would connect the server to other hosts",
+        b"save" | b"bgsave" | b"bgrewriteaof" | b"lastsave" => "persistence is managed by RedisGate",
+        b"sync" | b"psync" | b"replconf" | b"replicaof" | b"slaveof" | b"failover" | b"role" => {
+            "replication is managed by RedisGate"
         }
-        b"cluster" => "cluster commands are not supported",
+        b"shutdown" | b"debug" | b"module" | b"pfdebug" | b"pfselftest" | b"restore-asking" | b"slowlog"
+        | b"latency" => "administrative commands are not supported",
+        b"swapdb" | b"move" => "only database 0 is served",
+        b"script" if sub(&[b"debug"]) => "the script debugger takes over the connection",
+        b"cluster" if !sub(&[b"keyslot"]) => "cluster commands are not supported",
         _ => return None,
     };
     Some(reason)
 }
 
-/// `XREAD [COUNT n] [BLOCK ms] STREAMS ...`: BLOCK may only appear before STREAMS.
+const BLOCKING: &str = "blocking commands are not supported";
+
+/// `XREAD [COUNT n] [BLOCK ms] STREAMS ...` and `XREADGROUP GROUP g c [COUNT n] [BLOCK ms] [NOACK] STREAMS
+/// ...`: walks the options (skipping their values, so a group, consumer or count named `block` or `streams`
+/// is not taken for the keyword) up to STREAMS.
 fn has_block_option(cmd: &Command) -> bool {
-    cmd.args().iter().take_while(|a| !a.eq_ignore_ascii_case(b"streams")).any(|a| a.eq_ignore_ascii_case(b"block"))
+    let args = cmd.args();
+    let mut i = 0;
+    while let Some(arg) = args.get(i) {
+        let word = |w: &[u8]| arg.eq_ignore_ascii_case(w);
+        if word(b"streams") {
+            return false;
+        }
+        if word(b"block") {
+            return true;
+        }
+        i += if word(b"group") && cmd.name() == b"xreadgroup" {
+            3
+        } else if word(b"count") {
+            2
+        } else {
+            1
+        };
+    }
+    false
 }
 
 /// Read commands a read-only token may run: those Redis flags `readonly`, minus KEYS and SCAN.

@@ -126,12 +126,33 @@ fn policy_refuses_what_could_block_or_poison_a_shared_connection() {
         &["monitor"],
         &["wait", "1", "0"],
         &["debug", "sleep", "10"],
+        &["config", "set", "maxmemory", "0"],
+        &["CONFIG", "GET", "requirepass"],
+        &["acl", "setuser", "evil", "on", ">pw", "+@all"],
+        &["acl", "list"],
+        &["migrate", "10.0.0.1", "6379", "k", "0", "1000"],
+        &["save"],
+        &["bgrewriteaof"],
+        &["module", "load", "/tmp/x.so"],
+        &["replicaof", "127.0.0.1", "6379"],
+        &["swapdb", "0", "1"],
+        &["move", "k", "1"],
+        &["cluster", "reset"],
+        &["script", "debug", "yes"],
+        // A group or consumer named `streams` does not hide a BLOCK (it froze the instance for everyone).
+        &["xreadgroup", "GROUP", "streams", "c", "BLOCK", "0", "STREAMS", "s", ">"],
+        &["xreadgroup", "GROUP", "g", "streams", "COUNT", "1", "BLOCK", "0", "STREAMS", "s", ">"],
     ] {
         let err = check(args, Access::Full).unwrap_err();
         assert!(matches!(err, Error::CommandRefused { .. }), "{args:?}");
         assert!(err.to_string().starts_with("ERR command '"), "{err}");
     }
     check(&["xread", "STREAMS", "block", "0"], Access::Full).unwrap();
+    check(&["xreadgroup", "GROUP", "block", "c", "STREAMS", "s", ">"], Access::Full).unwrap();
+    check(&["acl", "whoami"], Access::Full).unwrap();
+    check(&["cluster", "keyslot", "k"], Access::Full).unwrap();
+    check(&["script", "load", "return 1"], Access::Full).unwrap();
+    check(&["object", "encoding", "k"], Access::Full).unwrap();
     check(&["PING"], Access::Full).unwrap();
     check(&["echo", "x"], Access::Full).unwrap();
     check(&["set", "k", "v"], Access::Full).unwrap();

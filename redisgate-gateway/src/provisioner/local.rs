@@ -1,7 +1,10 @@
 //! The local provisioner: one supervised `redis-server` per instance, on a free loopback port.
 //!
-//! Each instance gets `<state-dir>/instances/<id>/` holding its `redis.conf` (mode 0600: it contains the
-//! generated password), its append-only file and RDB snapshots. A supervisor task restarts the server if it
+//! Each instance gets `<state-dir>/instances/<id>/` holding its `redis.conf` (with the digests of its users'
+//! passwords), `credentials.json` (mode 0600: the passwords of the gateway's and the admin user, see
+//! [`redisgate_core::provisioning::acl`]), its append-only file and RDB snapshots. An instance made before
+//! the users existed (a `requirepass` in its redis.conf) is migrated when it is adopted: the old password
+//! becomes the gateway user's, and a new admin password is generated. A supervisor task restarts the server if it
 //! dies. On a platform restart [`LocalProvisioner::adopt`] starts the server again from its directory
 //! (shutting down a server left running by a crashed platform first). All process work runs on the runtime
 //! the provisioner was created on, whichever worker asks.
@@ -12,8 +15,7 @@ use std::process::Stdio;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use redisgate_core::auth::token::redis_password;
-use redisgate_core::provisioning::{redis_conf, InstanceSpec};
+use redisgate_core::provisioning::{redis_conf, Credentials, InstanceSpec};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 use tokio::runtime::Handle;
@@ -88,7 +90,7 @@ impl Provisioner for LocalProvisioner {
             if dir.exists() {
                 return Err(format!("instance directory {} already exists", dir.display()));
             }
-            let result = this.start(id, &spec, &redis_password(), None).await;
+            let result = this.start(id, &spec, &Credentials::generate(), None).await;
             if result.is_err() {
                 // Leave nothing behind: no process (start() killed it) and no directory.
                 let _ = tokio::fs::remove_dir_all(&dir).await;
@@ -103,11 +105,11 @@ impl Provisioner for LocalProvisioner {
             if let Some(running) = this.inner.running.lock().unwrap_or_else(PoisonError::into_inner).get(&id) {
                 return Ok(running.endpoint.clone());
             }
-            let previous = read_conf(&this.dir(id).join("redis.conf"))
-                .ok_or_else(|| format!("instance {id} has no data directory to adopt"))?;
+            let previous =
+                Previous::read(&this.dir(id)).ok_or_else(|| format!("instance {id} has no data directory to adopt"))?;
             // A server left behind by a crashed platform still holds the port: ask it to save and exit.
-            shutdown_orphan(previous.port, &previous.password).await;
-            this.start(id, &spec, &previous.password, Some(previous.port)).await
+            shutdown_orphan(previous.port, &previous.admin_url()).await;
+            this.start(id, &spec, &previous.credentials, Some(previous.port)).await
         })
     }
 
@@ -116,14 +118,16 @@ impl Provisioner for LocalProvisioner {
         self.on_runtime(async move {
             let dir = this.dir(id);
             let conf = dir.join("redis.conf");
-            let previous = read_conf(&conf).ok_or_else(|| format!("instance {id} has no configuration to change"))?;
-            // The file first, so that a restart by the supervisor keeps the new size; then the live server.
+            let previous =
+                Previous::read(&dir).ok_or_else(|| format!("instance {id} has no configuration to change"))?;
+            // The file first, so that a restart by the supervisor keeps the new size; then the live server,
+            // over the admin user's connection (the gateway's user may not run CONFIG).
             write_private(
                 &conf,
-                &redis_conf(previous.port, &previous.password, spec.max_memory, &dir.to_string_lossy()),
+                &redis_conf(previous.port, &previous.credentials, spec.max_memory, &dir.to_string_lossy()),
             )
             .map_err(|e| format!("cannot write {}: {e}", conf.display()))?;
-            let url = format!("redis://:{}@127.0.0.1:{}", previous.password, previous.port);
+            let url = previous.admin_url();
             let set = async {
                 let client = redis::Client::open(url)?;
                 let mut redis = client.get_multiplexed_async_connection().await?;
@@ -145,8 +149,8 @@ impl Provisioner for LocalProvisioner {
             if let Some(running) = running {
                 running.stop.cancel();
                 let _ = running.supervisor.await;
-            } else if let Some(previous) = read_conf(&this.dir(id).join("redis.conf")) {
-                shutdown_orphan(previous.port, &previous.password).await;
+            } else if let Some(previous) = Previous::read(&this.dir(id)) {
+                shutdown_orphan(previous.port, &previous.admin_url()).await;
             }
             match tokio::fs::remove_dir_all(this.dir(id)).await {
                 Ok(()) => Ok(()),
@@ -179,7 +183,7 @@ impl LocalProvisioner {
         &self,
         id: Uuid,
         spec: &InstanceSpec,
-        password: &str,
+        credentials: &Credentials,
         port: Option<u16>,
     ) -> Result<Endpoint, String> {
         let dir = self.dir(id);
@@ -188,12 +192,16 @@ impl LocalProvisioner {
             Some(port) => port,
             None => free_port().map_err(|e| format!("no free port: {e}"))?,
         };
+        // The credentials first: a conf whose users' passwords are lost would lock everyone out.
+        let secrets = dir.join(CREDENTIALS_FILE);
+        let json = serde_json::to_string(credentials).map_err(|e| format!("cannot encode credentials: {e}"))?;
+        write_private(&secrets, &json).map_err(|e| format!("cannot write {}: {e}", secrets.display()))?;
         let conf = dir.join("redis.conf");
-        write_private(&conf, &redis_conf(port, password, spec.max_memory, &dir.to_string_lossy()))
+        write_private(&conf, &redis_conf(port, credentials, spec.max_memory, &dir.to_string_lossy()))
             .map_err(|e| format!("cannot write {}: {e}", conf.display()))?;
         let child = spawn_ready(&self.inner.redis_server, &conf).await?;
-        let endpoint =
-            Endpoint { address: format!("127.0.0.1:{port}"), url: format!("redis://:{password}@127.0.0.1:{port}") };
+        let address = format!("127.0.0.1:{port}");
+        let endpoint = Endpoint { url: credentials.gateway_url(&address), address };
         let stop = CancellationToken::new();
         let supervisor = tokio::spawn(supervise(child, self.inner.redis_server.clone(), conf, id, stop.clone()));
         self.inner
@@ -298,9 +306,9 @@ async fn terminate(child: &mut Child) {
     let _ = child.kill().await;
 }
 
-/// Asks a server we no longer own (left by a crashed platform) to shut down, if one answers.
-async fn shutdown_orphan(port: u16, password: &str) {
-    let Ok(client) = redis::Client::open(format!("redis://:{password}@127.0.0.1:{port}")) else {
+/// Asks a server we no longer own (left by a crashed platform) to shut down, if one answers on `url`.
+async fn shutdown_orphan(port: u16, url: &str) {
+    let Ok(client) = redis::Client::open(url) else {
         return;
     };
     let connect = tokio::time::timeout(Duration::from_millis(500), client.get_multiplexed_async_connection());
@@ -316,15 +324,44 @@ async fn shutdown_orphan(port: u16, password: &str) {
     }
 }
 
-struct PreviousConf {
+/// The file holding an instance's passwords.
+pub const CREDENTIALS_FILE: &str = "credentials.json";
+
+/// What an instance's directory says about a server that ran before.
+struct Previous {
     port: u16,
-    password: String,
+    credentials: Credentials,
+    /// The `requirepass` of a server made before instances had users (its `default` user's password).
+    legacy_password: Option<String>,
 }
 
-fn read_conf(path: &Path) -> Option<PreviousConf> {
-    let text = std::fs::read_to_string(path).ok()?;
-    let value = |key: &str| text.lines().find_map(|l| l.strip_prefix(key)).map(str::trim).map(str::to_owned);
-    Some(PreviousConf { port: value("port ")?.parse().ok()?, password: value("requirepass ")? })
+impl Previous {
+    fn read(dir: &Path) -> Option<Self> {
+        let text = std::fs::read_to_string(dir.join("redis.conf")).ok()?;
+        let value = |key: &str| text.lines().find_map(|l| l.strip_prefix(key)).map(str::trim).map(str::to_owned);
+        let port = value("port ")?.parse().ok()?;
+        if let Some(password) = value("requirepass ") {
+            let credentials = Credentials { gateway: password.clone(), admin: Credentials::generate().admin };
+            return Some(Self { port, credentials, legacy_password: Some(password) });
+        }
+        Some(Self { port, credentials: read_credentials(dir)?, legacy_password: None })
+    }
+
+    /// The connection with every permission on the server as it runs now.
+    fn admin_url(&self) -> String {
+        let address = format!("127.0.0.1:{}", self.port);
+        match &self.legacy_password {
+            Some(password) => format!("redis://:{password}@{address}"),
+            None => self.credentials.admin_url(&address),
+        }
+    }
+}
+
+/// The credentials stored in an instance's directory (for tests and operators: the admin user's password
+/// is the way in for maintenance).
+#[must_use]
+pub fn read_credentials(dir: &Path) -> Option<Credentials> {
+    serde_json::from_str(&std::fs::read_to_string(dir.join(CREDENTIALS_FILE)).ok()?).ok()
 }
 
 fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {

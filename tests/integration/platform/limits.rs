@@ -62,10 +62,9 @@ async fn limits_apply_to_the_data_plane_and_usage_is_recorded_per_day() {
     // A resize reaches the running server and its configuration file (which a restart reads).
     let (status, _) = platform.api("PATCH", &base, Some(&jwt), Some(json!({"max_memory": 32 << 20}))).await;
     assert_eq!(status, 200);
-    assert_eq!(
-        data(&platform, "metered", &token, "/config/get/maxmemory").await.1,
-        json!({"result": ["maxmemory", (32 << 20).to_string()]})
-    );
+    let mut admin = platform.admin_connection(&id).await;
+    let live: Vec<String> = redis::cmd("CONFIG").arg("GET").arg("maxmemory").query_async(&mut admin).await.unwrap();
+    assert_eq!(live, ["maxmemory".to_owned(), (32 << 20).to_string()]);
     let conf = std::fs::read_to_string(platform.state_dir().join("instances").join(&id).join("redis.conf")).unwrap();
     assert!(conf.lines().any(|l| l == format!("maxmemory {}", 32 << 20)), "{conf}");
 

@@ -90,9 +90,11 @@ pub struct Args {
     /// Platform mode: where instances run.
     #[arg(long, env = "REDISGATE_PROVISIONER", value_enum, default_value = "local")]
     pub provisioner: ProvisionerKind,
-    /// Platform mode, local provisioner: where instances keep their configuration and data.
-    #[arg(long, env = "REDISGATE_STATE_DIR", default_value = "redisgate-state")]
-    pub state_dir: PathBuf,
+    /// Platform mode, local provisioner: where instances keep their configuration and data (default:
+    /// `$XDG_STATE_HOME/redisgate/platform`, `~/.local/state/redisgate/platform`, or `/var/lib/redisgate`
+    /// when there is no home directory; never the current directory).
+    #[arg(long, env = "REDISGATE_STATE_DIR")]
+    pub state_dir: Option<PathBuf>,
     /// Platform mode, local provisioner: the redis-server binary.
     #[arg(long, env = "REDISGATE_REDIS_SERVER_BIN", default_value = "redis-server")]
     pub redis_server_bin: PathBuf,
@@ -164,7 +166,27 @@ struct FileInstance {
     limits: Limits,
 }
 
+/// RedisGate's state directory under the XDG convention: `$XDG_STATE_HOME/redisgate`, else
+/// `~/.local/state/redisgate`; `None` without a home directory.
+#[must_use]
+pub fn state_home() -> Option<PathBuf> {
+    std::env::var_os("XDG_STATE_HOME")
+        .filter(|d| !d.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").filter(|h| !h.is_empty()).map(|h| PathBuf::from(h).join(".local/state")))
+        .map(|d| d.join("redisgate"))
+}
+
 impl Args {
+    /// Where the local provisioner keeps instances: `--state-dir`, else `<state home>/platform`, else
+    /// `/var/lib/redisgate` (a service without a home).
+    #[must_use]
+    pub fn state_dir(&self) -> PathBuf {
+        self.state_dir.clone().unwrap_or_else(|| {
+            state_home().map_or_else(|| PathBuf::from("/var/lib/redisgate"), |home| home.join("platform"))
+        })
+    }
+
     /// Request limits from the flags.
     ///
     /// # Errors
@@ -318,4 +340,21 @@ fn secs(flag: &str, value: f64) -> Result<Duration, ConfigError> {
         .ok()
         .filter(|d| !d.is_zero())
         .ok_or_else(|| invalid(format!("--{flag} must be a positive number of seconds")))
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser as _;
+
+    use super::Args;
+
+    #[test]
+    fn the_default_state_directory_is_never_the_current_directory() {
+        let args = Args::parse_from(["redisgate-gateway"]);
+        let dir = args.state_dir();
+        assert!(dir.is_absolute(), "{}", dir.display());
+        assert!(dir.ends_with("redisgate/platform") || dir == std::path::Path::new("/var/lib/redisgate"));
+        let args = Args::parse_from(["redisgate-gateway", "--state-dir", "/srv/rg"]);
+        assert_eq!(args.state_dir(), std::path::Path::new("/srv/rg"));
+    }
 }

@@ -143,7 +143,7 @@ async fn start_platform(args: &Args, database_url: &str, address: SocketAddr) ->
         database_url: database_url.to_owned(),
         jwt_secret: args.jwt_secret().map_err(config)?,
         jwt_ttl_secs: args.jwt_ttl_secs,
-        state_dir: args.state_dir.clone(),
+        state_dir: args.state_dir(),
         redis_server_bin: args.redis_server_bin.clone(),
         urls: PublicUrls {
             base: args.public_url.clone().unwrap_or_else(|| format!("http://{address}")),

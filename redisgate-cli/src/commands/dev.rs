@@ -213,10 +213,8 @@ Ctrl-C stops everything.",
 }
 
 fn default_state_dir() -> Result<PathBuf> {
-    std::env::var_os("XDG_STATE_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local").join("state")))
-        .map(|d| d.join("redisgate").join("dev"))
+    redisgate_gateway::config::state_home()
+        .map(|d| d.join("dev"))
         .context("cannot find a state directory: pass --state-dir")
 }
 

@@ -37,8 +37,10 @@ pub struct Names {
     pub headless: String,
     /// ConfigMap with redis.conf.
     pub config: String,
-    /// Secret with the password.
+    /// Secret with the password of the gateway's Redis user.
     pub secret: String,
+    /// Secret with the password of the admin Redis user (always the operator's own).
+    pub admin_secret: String,
 }
 
 impl Names {
@@ -55,6 +57,7 @@ impl Names {
             headless: format!("{instance}-headless"),
             config: format!("{instance}-config"),
             secret: secret_name.map_or_else(|| format!("{instance}-auth"), str::to_owned),
+            admin_secret: format!("{instance}-admin"),
         })
     }
 

@@ -1,15 +1,17 @@
 //! The redis.conf, command line and probe a Redis pod runs: pure text, so the exact same strings are
 //! started in a real `redis-server` by the tests.
 //!
-//! The password is never in the config (a ConfigMap is readable by anyone who may read the namespace's
-//! configuration, and spotahome's operator was criticised for exactly that). It reaches the container as
-//! the env variables `REDIS_PASSWORD` and `REDISCLI_AUTH` from a `secretKeyRef`; the kubelet expands
-//! `$(REDIS_PASSWORD)` in the arguments into `--requirepass`, and `redis-cli` in the probes reads
-//! `REDISCLI_AUTH`, so the password is in no file and no probe command line. `redisgate_core`'s
-//! `redis_conf` writes the password into the file and binds loopback, which suits a local process but not
-//! a pod, hence this variant.
+//! No password is in the config (a ConfigMap is readable by anyone who may read the namespace's
+//! configuration, and spotahome's operator was criticised for exactly that): it defines the instance's
+//! Redis users ([`redisgate_core::provisioning::acl`]: `default` disabled, the gateway's user without the
+//! administrative commands, an admin user) by the SHA-256 digests of their passwords. The gateway user's
+//! password reaches the container only as `REDISCLI_AUTH` from a `secretKeyRef`, which `redis-cli` in the
+//! probes reads, so it is in no file and no command line. `redisgate_core`'s `redis_conf` binds loopback,
+//! which suits a local process but not a pod, hence this variant.
 
 use sha2::{Digest as _, Sha256};
+
+use redisgate_core::provisioning::acl::{Credentials, GATEWAY_USER};
 
 use crate::config::REDIS_PORT;
 use crate::crd::EvictionPolicy;
@@ -18,8 +20,6 @@ use crate::crd::EvictionPolicy;
 pub const CONF_DIR: &str = "/etc/redis";
 /// Where the data lives (a PVC or an emptyDir).
 pub const DATA_DIR: &str = "/data";
-/// Env variable holding the password for `redis-server`'s arguments.
-pub const ENV_PASSWORD: &str = "REDIS_PASSWORD";
 /// Env variable `redis-cli` reads the password from.
 pub const ENV_CLI_AUTH: &str = "REDISCLI_AUTH";
 
@@ -45,23 +45,29 @@ pub fn redis_conf(max_memory: i64, policy: EvictionPolicy, persistent: bool, dir
     )
 }
 
+/// `conf` with the users of `credentials` (digests only): what the ConfigMap holds.
+#[must_use]
+pub fn with_users(conf: &str, credentials: &Credentials) -> String {
+    format!("{conf}{}", credentials.conf())
+}
+
 /// The container's command.
 #[must_use]
 pub fn command() -> Vec<String> {
     vec!["redis-server".to_owned()]
 }
 
-/// The container's arguments; the kubelet replaces `$(REDIS_PASSWORD)` with the env variable's value.
+/// The container's arguments: the mounted redis.conf, nothing secret.
 #[must_use]
 pub fn args() -> Vec<String> {
-    vec![format!("{CONF_DIR}/redis.conf"), "--requirepass".to_owned(), format!("$({ENV_PASSWORD})")]
+    vec![format!("{CONF_DIR}/redis.conf")]
 }
 
-/// The readiness and liveness probe: an authenticated PING (`redis-cli` exits 0 even on `NOAUTH`, hence
-/// the `grep`).
+/// The readiness and liveness probe: a PING as the gateway's user (`redis-cli` exits 0 even on `NOAUTH`,
+/// hence the `grep`).
 #[must_use]
 pub fn probe_command(port: u16) -> Vec<String> {
-    vec!["sh".to_owned(), "-c".to_owned(), format!("redis-cli -p {port} ping | grep -q PONG")]
+    vec!["sh".to_owned(), "-c".to_owned(), format!("redis-cli --user {GATEWAY_USER} -p {port} ping | grep -q PONG")]
 }
 
 /// Checksum of everything a running pod depends on; a change rolls the pod.

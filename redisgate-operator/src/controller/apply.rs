@@ -10,6 +10,7 @@ use k8s_openapi::api::core::v1::{ConfigMap, PersistentVolumeClaim, Secret, Servi
 use k8s_openapi::api::networking::v1::NetworkPolicy;
 use kube::api::{Patch, PatchParams, PostParams};
 use kube::{Api, Resource, ResourceExt as _};
+use redisgate_core::provisioning::Credentials;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
@@ -35,13 +36,18 @@ pub(super) async fn children(instance: &RedisHttpInstance, ctx: &Context) -> Res
     let ns = desired.namespace.as_str();
     let client = &ctx.client;
 
-    let password = ensure_secret(&Api::namespaced(client.clone(), ns), &desired).await?;
-    apply(&Api::<ConfigMap>::namespaced(client.clone(), ns), &configmap::build(&desired)).await?;
+    let secrets = Api::namespaced(client.clone(), ns);
+    let credentials = Credentials {
+        gateway: ensure_secret(&secrets, &desired, &desired.names.secret).await?,
+        admin: ensure_secret(&secrets, &desired, &desired.names.admin_secret).await?,
+    };
+    let conf = redis_conf::with_users(&desired.conf, &credentials);
+    apply(&Api::<ConfigMap>::namespaced(client.clone(), ns), &configmap::build(&desired, &conf)).await?;
 
     let statefulsets = Api::<StatefulSet>::namespaced(client.clone(), ns);
     let existing = statefulsets.get_opt(&desired.names.instance).await?;
     let claims = existing.as_ref().and_then(|s| s.spec.as_ref()).and_then(|s| s.volume_claim_templates.clone());
-    let checksum = redis_conf::checksum(&desired.conf, &password);
+    let checksum = redis_conf::checksum(&conf, &credentials.gateway);
     let applied = apply(&statefulsets, &statefulset::build(&desired, &checksum, claims)).await?;
 
     let services = Api::<Service>::namespaced(client.clone(), ns);
@@ -87,19 +93,17 @@ where
     Ok(api.patch(&name, &PatchParams::apply(MANAGER).force(), &Patch::Apply(object)).await?)
 }
 
-/// The password: read from the Secret, or a new Secret with a new password when there is none.
-async fn ensure_secret(api: &Api<Secret>, desired: &Desired) -> Result<String> {
-    if let Some(existing) = api.get_opt(&desired.names.secret).await? {
+/// The password in the Secret `name`, or a new Secret with a new password when there is none.
+async fn ensure_secret(api: &Api<Secret>, desired: &Desired, name: &str) -> Result<String> {
+    if let Some(existing) = api.get_opt(name).await? {
         return secret::password_of(&existing);
     }
     let password = secret::generate_password();
     let params = PostParams { field_manager: Some(MANAGER.to_owned()), ..PostParams::default() };
-    match api.create(&params, &secret::build(desired, &password)).await {
+    match api.create(&params, &secret::build(desired, name, &password)).await {
         Ok(_) => Ok(password),
         // Someone created it meanwhile: theirs wins.
-        Err(kube::Error::Api(status)) if status.code == 409 => {
-            secret::password_of(&api.get(&desired.names.secret).await?)
-        }
+        Err(kube::Error::Api(status)) if status.code == 409 => secret::password_of(&api.get(name).await?),
         Err(e) => Err(e.into()),
     }
 }

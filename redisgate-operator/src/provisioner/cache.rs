@@ -12,6 +12,7 @@ use uuid::Uuid;
 use crate::crd::RedisHttpInstance;
 use crate::resources::secret::password_of;
 use crate::{Error, Result};
+use redisgate_core::provisioning::acl::GATEWAY_USER;
 
 /// Maps the in-cluster `host:port` of an instance to the address the gateway dials.
 pub type ConnectAddress = Arc<dyn Fn(&str) -> String + Send + Sync>;
@@ -64,7 +65,7 @@ impl Cache {
         Ok(Cached {
             namespace,
             name: instance.name_any(),
-            endpoint: Endpoint { url: format!("redis://:{password}@{dial}"), address },
+            endpoint: Endpoint { url: format!("redis://{GATEWAY_USER}:{password}@{dial}"), address },
         })
     }
 }

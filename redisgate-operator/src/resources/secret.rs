@@ -1,6 +1,7 @@
-//! The password Secret: created once with a CSPRNG password under key `password`, never re-applied, so a
-//! reconcile can never rotate the password by accident (server-side apply of a freshly generated value
-//! would). A user may name an existing Secret instead; the operator then only reads it.
+//! The password Secrets: the gateway user's (`<instance>-auth`) and the admin user's (`<instance>-admin`),
+//! each created once with a CSPRNG password under key `password`, never re-applied, so a reconcile can never
+//! rotate a password by accident (server-side apply of a freshly generated value would). A user may name an
+//! existing Secret for the gateway's user instead; the operator then only reads it.
 
 use std::collections::BTreeMap;
 
@@ -13,11 +14,11 @@ use crate::{Error, Result};
 /// The key of the password in the Secret (the Redis Enterprise convention).
 pub const PASSWORD_KEY: &str = "password";
 
-/// A new Secret holding `password`, owned by the instance.
+/// A new Secret `name` holding `password`, owned by the instance.
 #[must_use]
-pub fn build(desired: &Desired, password: &str) -> Secret {
+pub fn build(desired: &Desired, name: &str, password: &str) -> Secret {
     Secret {
-        metadata: desired.meta(&desired.names.secret),
+        metadata: desired.meta(name),
         type_: Some("Opaque".to_owned()),
         data: Some(BTreeMap::from([(PASSWORD_KEY.to_owned(), ByteString(password.as_bytes().to_vec()))])),
         ..Secret::default()

@@ -21,7 +21,7 @@ use super::secret::PASSWORD_KEY;
 use super::{Desired, CHECKSUM_ANNOTATION};
 use crate::config::REDIS_PORT;
 use crate::naming::{labels, selector_labels, DATA_VOLUME};
-use crate::redis_conf::{self, CONF_DIR, DATA_DIR, ENV_CLI_AUTH, ENV_PASSWORD};
+use crate::redis_conf::{self, CONF_DIR, DATA_DIR, ENV_CLI_AUTH};
 
 /// The uid and gid of the `redis` user in the official images.
 pub const REDIS_UID: i64 = 999;
@@ -115,7 +115,7 @@ fn container(desired: &Desired) -> Container {
         image: Some(desired.image.clone()),
         command: Some(redis_conf::command()),
         args: Some(redis_conf::args()),
-        env: Some(vec![password_env(desired, ENV_PASSWORD), password_env(desired, ENV_CLI_AUTH)]),
+        env: Some(vec![password_env(desired, ENV_CLI_AUTH)]),
         ports: Some(vec![ContainerPort {
             name: Some("redis".to_owned()),
             container_port: i32::from(REDIS_PORT),

@@ -8,7 +8,9 @@ use serde_json::{json, Value};
 use super::*;
 use crate::config::REDIS_PORT;
 use crate::crd::RedisHttpInstanceSpec;
-use crate::redis_conf::{checksum, probe_command};
+use redisgate_core::provisioning::Credentials;
+
+use crate::redis_conf::{checksum, probe_command, with_users};
 
 fn instance(spec: Value) -> RedisHttpInstance {
     let spec: RedisHttpInstanceSpec = serde_json::from_value(spec).unwrap();
@@ -30,8 +32,9 @@ fn statefulset(desired: &Desired) -> StatefulSet {
 fn every_child_is_owned_labelled_and_named_within_63_characters() {
     let d = desired(json!({"memory": "64Mi"}));
     let children: Vec<ObjectMeta> = vec![
-        secret::build(&d, "pw").metadata,
-        configmap::build(&d).metadata,
+        secret::build(&d, &d.names.secret, "pw").metadata,
+        secret::build(&d, &d.names.admin_secret, "pw").metadata,
+        configmap::build(&d, &d.conf).metadata,
         statefulset(&d).metadata,
         service::headless(&d).metadata,
         service::client(&d).metadata,
@@ -78,26 +81,29 @@ fn selectors_match_the_pod_labels() {
 }
 
 #[test]
-fn the_password_only_travels_through_secret_key_refs() {
+fn passwords_only_travel_through_secret_key_refs() {
     let d = desired(json!({"memory": "64Mi"}));
-    let password = "0123456789abcdef0123456789abcdef";
-    let sts = statefulset::build(&d, &checksum(&d.conf, password), None);
-    let text = serde_json::to_string(&sts).unwrap() + &serde_json::to_string(&configmap::build(&d)).unwrap();
-    assert!(!text.contains(password));
+    let credentials = Credentials::generate();
+    let conf = with_users(&d.conf, &credentials);
+    let sts = statefulset::build(&d, &checksum(&conf, &credentials.gateway), None);
+    let text = serde_json::to_string(&sts).unwrap() + &serde_json::to_string(&configmap::build(&d, &conf)).unwrap();
+    assert!(!text.contains(&credentials.gateway) && !text.contains(&credentials.admin));
+    assert!(conf.lines().any(|l| l.starts_with("user default off")), "{conf}");
     let container = sts.spec.unwrap().template.spec.unwrap().containers.remove(0);
     let env = container.env.unwrap();
-    assert_eq!(env.len(), 2);
+    assert_eq!(env.len(), 1);
     for var in env {
         assert!(var.value.is_none(), "{}", var.name);
         let key_ref = var.value_from.unwrap().secret_key_ref.unwrap();
         assert_eq!((key_ref.name.as_str(), key_ref.key.as_str()), ("cache-auth", "password"));
     }
-    assert_eq!(container.args.unwrap(), ["/etc/redis/redis.conf", "--requirepass", "$(REDIS_PASSWORD)"]);
+    assert_eq!(container.args.unwrap(), ["/etc/redis/redis.conf"]);
     let probe = container.readiness_probe.unwrap().exec.unwrap().command.unwrap();
     assert_eq!(probe, probe_command(REDIS_PORT));
     assert_eq!(container.liveness_probe.unwrap().exec.unwrap().command.unwrap(), probe);
-    let secret = secret::build(&d, password);
-    assert_eq!(secret::password_of(&secret).unwrap(), password);
+    let secret = secret::build(&d, &d.names.admin_secret, &credentials.admin);
+    assert_eq!(secret.metadata.name.as_deref(), Some("cache-admin"));
+    assert_eq!(secret::password_of(&secret).unwrap(), credentials.admin);
 }
 
 #[test]

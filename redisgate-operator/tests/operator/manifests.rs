@@ -62,8 +62,8 @@ fn every_built_child_validates() {
     instance.metadata.uid = Some("0b4c5c1e-0000-4000-8000-000000000001".into());
     let d = Desired::new(&instance, &OperatorConfig::default()).unwrap();
     let documents = [
-        serde_yaml::to_string(&secret::build(&d, "pw")).unwrap(),
-        serde_yaml::to_string(&configmap::build(&d)).unwrap(),
+        serde_yaml::to_string(&secret::build(&d, &d.names.secret, "pw")).unwrap(),
+        serde_yaml::to_string(&configmap::build(&d, &d.conf)).unwrap(),
         serde_yaml::to_string(&statefulset::build(&d, "sum", None)).unwrap(),
         serde_yaml::to_string(&service::headless(&d)).unwrap(),
         serde_yaml::to_string(&service::client(&d)).unwrap(),

@@ -32,6 +32,7 @@ async fn the_first_reconcile_creates_every_child_in_order_and_reports_progressin
 
     let children = [
         (SECRETS, "cache-auth"),
+        (SECRETS, "cache-admin"),
         (CONFIGMAPS, "cache-config"),
         (STATEFULSETS, "cache"),
         (SERVICES, "cache"),
@@ -47,6 +48,13 @@ async fn the_first_reconcile_creates_every_child_in_order_and_reports_progressin
         assert_eq!(owners[0]["kind"], json!("RedisHttpInstance"), "{name}");
     }
     assert_eq!(password(&fake, "cache-auth").len(), 64);
+    // The ConfigMap defines the Redis users by the digests of both Secrets' passwords, never the passwords.
+    let (gateway, admin) = (password(&fake, "cache-auth"), password(&fake, "cache-admin"));
+    assert_ne!(gateway, admin);
+    let conf = fake.get(CONFIGMAPS, NS, "cache-config").unwrap()["data"]["redis.conf"].as_str().unwrap().to_owned();
+    let credentials = redisgate_core::provisioning::Credentials { gateway, admin };
+    assert!(conf.ends_with(&credentials.conf()), "{conf}");
+    assert!(!conf.contains(&credentials.gateway) && !conf.contains(&credentials.admin));
 
     // The Secret and the ConfigMap are written before the StatefulSet.
     let requests = fake.requests();

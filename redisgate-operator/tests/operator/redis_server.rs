@@ -1,11 +1,13 @@
 //! The config and command line the builders render, run in a real `redis-server` (kubernetes.md §3, L5):
-//! the generated password is required, a wrong one fails, the authenticated probe passes only with the
-//! right password, and maxmemory and the eviction policy are in force.
+//! nobody gets in without logging in, the gateway's user needs its generated password and may not run
+//! administrative commands (not even from a script), the admin user may, the authenticated probe passes only
+//! with the right password, and maxmemory and the eviction policy are in force.
 
 use redis::AsyncCommands as _;
+use redisgate_core::provisioning::Credentials;
 use redisgate_operator::config::OperatorConfig;
 use redisgate_operator::crd::RedisHttpInstance;
-use redisgate_operator::redis_conf::{checksum, probe_command, ENV_CLI_AUTH};
+use redisgate_operator::redis_conf::{checksum, probe_command, with_users, ENV_CLI_AUTH};
 use redisgate_operator::resources::{secret, statefulset, Desired};
 use serde_json::json;
 
@@ -18,35 +20,53 @@ fn desired(spec: serde_json::Value) -> Desired {
     Desired::new(&instance, &OperatorConfig::default()).unwrap()
 }
 
-/// Starts the pod `spec` describes; returns it with its password.
-async fn start(spec: serde_json::Value) -> (Desired, Pod, String) {
+/// Starts the pod `spec` describes, with the ConfigMap the operator writes; returns it with its passwords.
+async fn start(spec: serde_json::Value) -> (Desired, Pod, Credentials) {
     let d = desired(spec);
-    let password = secret::generate_password();
-    let sts = statefulset::build(&d, &checksum(&d.conf, &password), None);
-    let pod = Pod::start(&redis_container(&sts), &d.conf, &password).await;
-    (d, pod, password)
+    let credentials = Credentials { gateway: secret::generate_password(), admin: secret::generate_password() };
+    let conf = with_users(&d.conf, &credentials);
+    let sts = statefulset::build(&d, &checksum(&conf, &credentials.gateway), None);
+    let pod = Pod::start(&redis_container(&sts), &conf, &credentials.gateway).await;
+    (d, pod, credentials)
 }
 
-async fn connect(pod: &Pod, password: Option<&str>) -> redis::RedisResult<redis::aio::MultiplexedConnection> {
-    let auth = password.map_or_else(String::new, |p| format!(":{p}@"));
-    redis::Client::open(format!("redis://{auth}127.0.0.1:{}", pod.port))?.get_multiplexed_async_connection().await
+async fn connect(pod: &Pod, url: Option<String>) -> redis::RedisResult<redis::aio::MultiplexedConnection> {
+    let url = url.unwrap_or_else(|| format!("redis://127.0.0.1:{}", pod.port));
+    redis::Client::open(url)?.get_multiplexed_async_connection().await
+}
+
+fn address(pod: &Pod) -> String {
+    format!("127.0.0.1:{}", pod.port)
 }
 
 #[tokio::test]
-async fn the_generated_password_is_required_and_a_wrong_one_fails() {
-    let (_, pod, password) = start(json!({"memory": "64Mi"})).await;
+async fn the_generated_passwords_are_required_and_only_the_admin_may_administer() {
+    let (_, pod, credentials) = start(json!({"memory": "64Mi"})).await;
     let mut anonymous = connect(&pod, None).await.unwrap();
     let refused: redis::RedisResult<String> = redis::cmd("PING").query_async(&mut anonymous).await;
     assert!(refused.unwrap_err().to_string().contains("NOAUTH"));
-    assert!(connect(&pod, Some("wrong-password")).await.is_err());
-    let mut authenticated = connect(&pod, Some(&password)).await.unwrap();
-    let pong: String = redis::cmd("PING").query_async(&mut authenticated).await.unwrap();
+    let wrong = Credentials { gateway: "wrong-password".into(), admin: "wrong-password".into() };
+    assert!(connect(&pod, Some(wrong.gateway_url(&address(&pod)))).await.is_err());
+    assert!(connect(&pod, Some(wrong.admin_url(&address(&pod)))).await.is_err());
+    let mut gateway = connect(&pod, Some(credentials.gateway_url(&address(&pod)))).await.unwrap();
+    let pong: String = redis::cmd("PING").query_async(&mut gateway).await.unwrap();
     assert_eq!(pong, "PONG");
+    let config: redis::RedisResult<Vec<String>> =
+        redis::cmd("CONFIG").arg("SET").arg("maxmemory").arg("0").query_async(&mut gateway).await;
+    let refused = config.unwrap_err().to_string();
+    assert!(refused.contains("no permissions"), "{refused}");
+    let script: redis::RedisResult<String> =
+        redis::cmd("EVAL").arg("return redis.call('SWAPDB', '0', '1')").arg(0).query_async(&mut gateway).await;
+    assert!(script.is_err(), "a script of the gateway's user swapped databases");
+    let mut admin = connect(&pod, Some(credentials.admin_url(&address(&pod)))).await.unwrap();
+    let users: Vec<String> = redis::cmd("ACL").arg("USERS").query_async(&mut admin).await.unwrap();
+    assert_eq!(users, ["default", "redisgate", "redisgate-admin"]);
 }
 
 #[tokio::test]
 async fn the_probe_passes_only_with_the_password_from_the_secret() {
-    let (_, pod, password) = start(json!({"memory": "64Mi"})).await;
+    let (_, pod, credentials) = start(json!({"memory": "64Mi"})).await;
+    let password = credentials.gateway;
     let probe = |auth: &str| {
         let command = probe_command(pod.port);
         std::process::Command::new(&command[0]).args(&command[1..]).env(ENV_CLI_AUTH, auth).status().unwrap()
@@ -57,8 +77,8 @@ async fn the_probe_passes_only_with_the_password_from_the_secret() {
 
 #[tokio::test]
 async fn maxmemory_and_the_eviction_policy_are_in_force() {
-    let (d, pod, password) = start(json!({"memory": "32Mi", "evictionPolicy": "allkeys-lru"})).await;
-    let mut conn = connect(&pod, Some(&password)).await.unwrap();
+    let (d, pod, credentials) = start(json!({"memory": "32Mi", "evictionPolicy": "allkeys-lru"})).await;
+    let mut conn = connect(&pod, Some(credentials.admin_url(&address(&pod)))).await.unwrap();
     let config: Vec<String> = redis::cmd("CONFIG").arg("GET").arg("maxmemory*").query_async(&mut conn).await.unwrap();
     let value = |key: &str| config.chunks(2).find(|kv| kv[0] == key).map(|kv| kv[1].clone()).unwrap();
     assert_eq!(value("maxmemory"), d.max_memory.to_string());
@@ -75,8 +95,8 @@ async fn maxmemory_and_the_eviction_policy_are_in_force() {
     assert!(keys < 40, "nothing was evicted ({keys} keys)");
 
     // With noeviction the same writes are refused once full.
-    let (_, pod, password) = start(json!({"memory": "32Mi"})).await;
-    let mut conn = connect(&pod, Some(&password)).await.unwrap();
+    let (_, pod, credentials) = start(json!({"memory": "32Mi"})).await;
+    let mut conn = connect(&pod, Some(credentials.gateway_url(&address(&pod)))).await.unwrap();
     let mut refused = None;
     for i in 0..40 {
         if let Err(e) = conn.set::<_, _, ()>(format!("k{i}"), &blob).await {

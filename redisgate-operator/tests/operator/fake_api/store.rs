@@ -10,7 +10,8 @@
 //!   resourceVersion), as on a real server.
 //! - merge patch (RFC 7386), `generation` bumped when `spec` changes.
 //! - delete: with finalizers only `deletionTimestamp` is set; otherwise the object goes, and the garbage
-//!   collector's job is done at once: objects whose owner references name its uid go too (cascading).
+//!   collector's job is done at once: objects whose owner references name its uid go too (cascading), and
+//!   an object created for owners that are all gone goes at once.
 //! - every write is recorded with its resourceVersion, so a watch can start at any version.
 
 use std::collections::BTreeMap;
@@ -79,7 +80,21 @@ impl Store {
         meta.remove("resourceVersion");
         let version = self.record("ADDED", key, &Value::Null);
         metadata(&mut object).insert("resourceVersion".into(), json!(version.to_string()));
-        self.finish(key, object, version)
+        let created = self.finish(key, object, version)?;
+        if self.orphaned(&created) {
+            // Created for an owner that is already gone (a reconcile that raced a deletion): the garbage
+            // collector removes it, as on a real cluster.
+            let _ = self.delete(key);
+        }
+        Ok(created)
+    }
+
+    /// Whether `object` names owners and none of them exists any more.
+    fn orphaned(&self, object: &Value) -> bool {
+        let Some(owners) = object["metadata"]["ownerReferences"].as_array().filter(|o| !o.is_empty()) else {
+            return false;
+        };
+        !owners.iter().any(|owner| self.objects.values().any(|o| o["metadata"]["uid"] == owner["uid"]))
     }
 
     /// Stores `object` as the new state of `key` and fixes up the recorded change.

@@ -9,7 +9,7 @@ deps_redis
 apt_install wrk:wrk valgrind:valgrind curl:curl
 if [ $# -eq 0 ]; then
     deps_cargo
-    cargo build --release --quiet -p redisgate-gateway
+    cargo build --release --quiet -p redisgate-server
     set -- "$CARGO_TARGET_DIR/release/redisgate-gateway"
 fi
 work=$(mktemp -d)

@@ -8,5 +8,5 @@ source scripts/deps.sh
 deps_redis
 apt_install wrk:wrk taskset:util-linux
 deps_cargo
-cargo build --release --quiet -p redisgate-gateway
+cargo build --release --quiet -p redisgate-server
 exec python3 bench/bench.py --gateway "$CARGO_TARGET_DIR/release/redisgate-gateway" --seconds "${1:-5}"

@@ -19,16 +19,28 @@ deps_k8s
 deps_cargo
 command -v cargo-nextest >/dev/null 2>&1 || cargo install --locked cargo-nextest
 
+echo "==> the embeddable data plane pulls no control-plane crate"
+heavy="$(cargo tree -p redisgate-gateway -e normal --prefix none | cut -d' ' -f1 | sort -u \
+    | grep -E '^(diesel|diesel-async|deadpool|argon2|jsonwebtoken|kube|k8s-openapi|utoipa|tikv-jemallocator|clap|redisgate-platform|redisgate-operator)$' || true)"
+if [ -n "$heavy" ]; then
+    echo "redisgate-gateway depends on $(echo $heavy | tr '\n' ' '): keep the data plane light (docs/architecture.md)" >&2
+    exit 1
+fi
+
+echo "==> lints (cargo fmt --check, cargo clippy -D warnings)"
+cargo fmt --all --check
+cargo clippy --workspace --all-targets --quiet -- -D warnings
+
 # The operator, client and CLI suites do not depend on the Redis version: they run once, in the last step.
 echo "==> gateway suites against $(redis-server --version | cut -d' ' -f1-3)"
 REDISGATE_REDIS_SERVER_BIN="$(command -v redis-server)" \
-    cargo nextest run -p redisgate-core -p redisgate-gateway -p redisgate-tests --no-fail-fast -E 'not test(compat)' "$@"
+    cargo nextest run -p redisgate-core -p redisgate-gateway -p redisgate-platform -p redisgate-server -p redisgate-tests --no-fail-fast -E 'not test(compat)' "$@"
 
 echo "==> cargo test --doc"
 cargo test --workspace --doc --quiet
 
 echo "==> OpenTelemetry export (feature otel)"
-cargo nextest run -p redisgate-gateway --features otel --no-fail-fast --test otel -E 'binary_id(redisgate-gateway::otel)'
+cargo nextest run -p redisgate-server --features otel --no-fail-fast --test otel -E 'binary_id(redisgate-server::otel)'
 
 echo "==> every test against $("$REDIS8_SERVER" --version | cut -d' ' -f1-3) with RedisJSON"
 REDISGATE_REDIS_SERVER_BIN="$REDIS8_SERVER" REDISGATE_REDIS_MODULES="$REDIS8_MODULES" \

@@ -6,7 +6,9 @@
 //! management API's sessions are HS256 JWTs with issuer and expiry ([`jwt`]); new tokens and keys come from
 //! [`token`].
 
+#[cfg(feature = "accounts")]
 pub mod jwt;
+#[cfg(feature = "accounts")]
 pub mod password;
 pub mod token;
 

@@ -183,6 +183,7 @@ impl ApiError {
     }
 }
 
+#[cfg(feature = "database")]
 impl From<diesel::result::Error> for ApiError {
     fn from(error: diesel::result::Error) -> Self {
         match error {
@@ -192,6 +193,7 @@ impl From<diesel::result::Error> for ApiError {
     }
 }
 
+#[cfg(feature = "database")]
 impl From<diesel_async::pooled_connection::deadpool::PoolError> for ApiError {
     fn from(error: diesel_async::pooled_connection::deadpool::PoolError) -> Self {
         Self::Database(Box::new(error))

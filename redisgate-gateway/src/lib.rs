@@ -13,26 +13,21 @@
 //! - [`error`]: `ApiError`, the only place that knows HTTP status codes.
 //! - [`metrics`]: Prometheus metrics, served by [`admin_router`] on a separate listener.
 
-pub mod api;
 pub mod config;
 pub mod directory;
 pub mod error;
 pub mod fanout;
 mod handlers;
 pub mod metrics;
-pub mod platform;
-pub mod provisioner;
 pub mod quota;
 mod routes;
 mod scripts;
 mod shutdown;
 mod sse;
 pub mod state;
-#[cfg(feature = "otel")]
-pub mod telemetry;
 pub mod upstream;
 
 pub use error::ApiError;
-pub use routes::{admin_router, platform_router, router};
+pub use routes::{admin_router, router, router_with};
 pub use shutdown::{serve, serve_router, shutdown_signal};
 pub use state::{AppState, ServerLimits};

@@ -8,7 +8,7 @@
 //! limits changed keeps its usage and its requests in progress.
 //!
 //! The hot path costs a few atomic operations: nothing is locked, nothing waits on the database. The day's
-//! count is shared between gateway replicas through PostgreSQL by [`crate::platform::usage`]; rates and
+//! count is shared between gateway replicas through PostgreSQL by `redisgate_platform::usage`; rates and
 //! concurrent requests are enforced by each process on its own (see docs/configuration.md, "Limits").
 
 use std::collections::{HashMap, HashSet};

@@ -42,16 +42,14 @@ pub fn admin_router() -> Router {
 /// The gateway's router: health endpoints and the data plane, with CORS and sync tokens. A panicking
 /// handler answers a JSON 500 instead of dropping the connection.
 pub fn router(state: AppState) -> Router {
-    build(state, Router::new())
+    router_with(state, Router::new())
 }
 
-/// The platform's router: the management API under `/api` (its own 404s and 405s), then the data plane.
-pub fn platform_router(state: AppState, platform: crate::platform::Platform) -> Router {
-    build(state, Router::new().nest_service("/api", crate::api::router(platform)))
-}
-
-fn build(state: AppState, api: Router<AppState>) -> Router {
-    api.route("/-/health", get(health::live))
+/// The data plane behind `routes` (which win over it: the platform mounts its management API at `/api`),
+/// with the health routes, request ids, metrics, CORS and panic recovery around both.
+pub fn router_with(state: AppState, routes: Router<AppState>) -> Router {
+    routes
+        .route("/-/health", get(health::live))
         .route("/-/ready", get(health::ready))
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .fallback(data_plane::handle)

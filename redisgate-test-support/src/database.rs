@@ -3,7 +3,7 @@
 //! Without the variable, each test process runs its own server in a temporary directory (the gateway's
 //! `LocalPostgres`: `initdb`, then `pg_ctl start -w`, about half a second) and stops it on drop.
 
-use redisgate_gateway::platform::local_postgres::LocalPostgres;
+use redisgate_platform::local_postgres::LocalPostgres;
 
 use crate::redis_server::free_port;
 

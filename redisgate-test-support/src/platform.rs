@@ -5,11 +5,11 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use redisgate_gateway::platform::{ControlPlane, PlatformConfig, PublicUrls};
-use redisgate_gateway::provisioner::local::read_credentials;
-use redisgate_gateway::provisioner::Provisioner;
 use redisgate_gateway::upstream::UpstreamOptions;
 use redisgate_gateway::ServerLimits;
+use redisgate_platform::provisioner::local::read_credentials;
+use redisgate_platform::provisioner::Provisioner;
+use redisgate_platform::{ControlPlane, PlatformConfig, PublicUrls};
 use serde_json::Value;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;

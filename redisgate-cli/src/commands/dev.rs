@@ -11,10 +11,10 @@ use std::time::Duration;
 
 use anyhow::{anyhow, Context as _, Result};
 use redisgate_client::management::{Management, NewInstance};
-use redisgate_gateway::platform::local_postgres::LocalPostgres;
-use redisgate_gateway::platform::{ControlPlane, PlatformConfig, PublicUrls};
 use redisgate_gateway::upstream::UpstreamOptions;
 use redisgate_gateway::ServerLimits;
+use redisgate_platform::local_postgres::LocalPostgres;
+use redisgate_platform::{ControlPlane, PlatformConfig, PublicUrls};
 use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
 
@@ -213,9 +213,7 @@ Ctrl-C stops everything.",
 }
 
 fn default_state_dir() -> Result<PathBuf> {
-    redisgate_gateway::config::state_home()
-        .map(|d| d.join("dev"))
-        .context("cannot find a state directory: pass --state-dir")
+    redisgate_platform::state_home().map(|d| d.join("dev")).context("cannot find a state directory: pass --state-dir")
 }
 
 /// The secret in `path`, created (random, mode 0600) on first use.

@@ -152,7 +152,7 @@ async fn an_instance_made_before_users_existed_is_migrated_when_adopted() {
     let dir = platform.state_dir().join("instances").join(&id);
     let platform = platform
         .restart_with(|| {
-            let credentials = redisgate_gateway::provisioner::local::read_credentials(&dir).unwrap();
+            let credentials = redisgate_platform::provisioner::local::read_credentials(&dir).unwrap();
             let conf = std::fs::read_to_string(dir.join("redis.conf")).unwrap();
             let mut legacy: Vec<String> = conf
                 .lines()

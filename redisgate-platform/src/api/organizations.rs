@@ -13,8 +13,8 @@ use uuid::Uuid;
 use super::extract::{ApiJson, ApiPath, Pagination};
 use super::principal::{Need, Principal};
 use super::Page;
-use crate::platform::Platform;
-use crate::ApiError;
+use crate::Platform;
+use redisgate_gateway::ApiError;
 
 /// An organization as the API shows it.
 #[derive(Debug, Serialize, utoipa::ToSchema)]

@@ -10,7 +10,7 @@ use std::time::Duration;
 use governor::clock::{Clock as _, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota};
 
-use crate::ApiError;
+use redisgate_gateway::ApiError;
 
 /// Attempts allowed in a row for one email.
 pub const BURST: NonZeroU32 = NonZeroU32::new(10).expect("non-zero");

@@ -111,7 +111,7 @@ impl Lifecycle {
         } else {
             self.provisioner.create(target, spec).await
         };
-        crate::metrics::METRICS.provisioned(if result.is_ok() { "running" } else { "failed" });
+        redisgate_gateway::metrics::METRICS.provisioned(if result.is_ok() { "running" } else { "failed" });
         let update = match &result {
             Ok(endpoint) => Instance::set_status(&mut conn, id, "running", None, Some(&endpoint.address)).await,
             Err(e) => {

@@ -13,14 +13,13 @@ use redisgate_core::auth::TokenHash;
 use redisgate_core::store::{ApiKey, AuditEntry, Organization, User};
 use uuid::Uuid;
 
-use crate::platform::Platform;
-use crate::ApiError;
+use crate::Platform;
+use redisgate_gateway::ApiError;
 
 /// Scope: create, read, change and delete instances and their credentials.
 pub const SCOPE_INSTANCES: &str = "instances:manage";
 /// Every scope a key may carry.
-pub const SCOPES: [&str; 3] =
-    [SCOPE_INSTANCES, crate::platform::directory::SCOPE_DATA_WRITE, crate::platform::directory::SCOPE_DATA_READ];
+pub const SCOPES: [&str; 3] = [SCOPE_INSTANCES, crate::directory::SCOPE_DATA_WRITE, crate::directory::SCOPE_DATA_READ];
 
 /// The authenticated caller.
 #[derive(Debug, Clone)]

@@ -16,8 +16,8 @@ use super::auth::normalize_email;
 use super::extract::{ApiJson, ApiPath, Pagination};
 use super::principal::{Need, OrgAccess, Principal};
 use super::Page;
-use crate::platform::Platform;
-use crate::ApiError;
+use crate::Platform;
+use redisgate_gateway::ApiError;
 
 /// A member as the API shows it.
 #[derive(Debug, Serialize, utoipa::ToSchema)]

@@ -6,7 +6,7 @@ use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
-use crate::ApiError;
+use redisgate_gateway::ApiError;
 
 /// Largest management request body.
 const MAX_BODY: usize = 64 * 1024;

@@ -15,9 +15,9 @@ use super::{db, usage, Lifecycle, Platform, Pool, PublicUrls};
 use crate::api::throttle::LoginThrottle;
 use crate::provisioner::local::LocalProvisioner;
 use crate::provisioner::Provisioner;
-use crate::quota::Meters;
-use crate::upstream::UpstreamOptions;
-use crate::{AppState, ServerLimits};
+use redisgate_gateway::quota::Meters;
+use redisgate_gateway::upstream::UpstreamOptions;
+use redisgate_gateway::{AppState, ServerLimits};
 
 /// Everything platform mode needs to start.
 #[derive(Clone)]

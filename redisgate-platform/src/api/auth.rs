@@ -15,8 +15,8 @@ use uuid::Uuid;
 use super::extract::ApiJson;
 use super::organizations::OrganizationView;
 use super::principal::Principal;
-use crate::platform::Platform;
-use crate::ApiError;
+use crate::Platform;
+use redisgate_gateway::ApiError;
 
 /// Credentials of a new or returning user.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]

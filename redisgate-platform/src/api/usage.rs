@@ -13,10 +13,10 @@ use uuid::Uuid;
 use super::extract::ApiPath;
 use super::instances::locate;
 use super::principal::{Need, Principal};
-use crate::platform::usage::date;
-use crate::platform::Platform;
-use crate::quota::today;
-use crate::ApiError;
+use crate::usage::date;
+use crate::Platform;
+use redisgate_gateway::quota::today;
+use redisgate_gateway::ApiError;
 
 /// Most days one request may ask for.
 const MAX_DAYS: u64 = 90;

@@ -14,8 +14,8 @@ use uuid::Uuid;
 use super::extract::{ApiJson, ApiPath, Pagination};
 use super::principal::{Need, Principal, SCOPES};
 use super::Page;
-use crate::platform::Platform;
-use crate::ApiError;
+use crate::Platform;
+use redisgate_gateway::ApiError;
 
 /// An API key as listed: never the key itself.
 #[derive(Debug, Serialize, utoipa::ToSchema)]

@@ -22,8 +22,8 @@ use axum::routing::{delete, get, post};
 use axum::Router;
 use serde::Serialize;
 
-use crate::platform::Platform;
-use crate::ApiError;
+use crate::Platform;
+use redisgate_gateway::ApiError;
 
 pub use openapi::ApiDoc;
 

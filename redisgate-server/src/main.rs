@@ -14,13 +14,19 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use clap::Parser as _;
-use redisgate_gateway::config::{Args, ConfigError, LogFormat, ProvisionerKind};
-use redisgate_gateway::platform::{ControlPlane, PlatformConfig, PublicUrls};
+use redisgate_gateway::config::ConfigError;
 use redisgate_gateway::quota::Meters;
 use redisgate_gateway::{serve, serve_router, shutdown_signal, AppState};
+use redisgate_platform::{ControlPlane, PlatformConfig, PublicUrls};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tracing_subscriber::EnvFilter;
+
+use crate::args::{Args, LogFormat, ProvisionerKind};
+
+mod args;
+#[cfg(feature = "otel")]
+mod telemetry;
 
 // Many small, short-lived allocations per request (argument vectors, reply buffers): measured on the
 // benchmark, jemalloc serves a 10-command /pipeline with ~25% less CPU than glibc's allocator and keeps idle
@@ -162,7 +168,7 @@ async fn start_platform(args: &Args, database_url: &str, address: SocketAddr) ->
 
 /// The Kubernetes provisioner, from the in-cluster or kubeconfig credentials.
 #[cfg(feature = "kubernetes")]
-async fn kubernetes_provisioner() -> anyhow::Result<Arc<dyn redisgate_gateway::provisioner::Provisioner>> {
+async fn kubernetes_provisioner() -> anyhow::Result<Arc<dyn redisgate_platform::provisioner::Provisioner>> {
     let provisioner = redisgate_operator::provisioner::KubernetesProvisioner::from_env()
         .await
         .map_err(|e| anyhow::anyhow!("cannot reach Kubernetes: {e}"))?;
@@ -170,7 +176,7 @@ async fn kubernetes_provisioner() -> anyhow::Result<Arc<dyn redisgate_gateway::p
 }
 
 #[cfg(not(feature = "kubernetes"))]
-async fn kubernetes_provisioner() -> anyhow::Result<Arc<dyn redisgate_gateway::provisioner::Provisioner>> {
+async fn kubernetes_provisioner() -> anyhow::Result<Arc<dyn redisgate_platform::provisioner::Provisioner>> {
     anyhow::bail!("this build has no Kubernetes support")
 }
 
@@ -202,7 +208,7 @@ fn config(error: ConfigError) -> anyhow::Error {
 
 /// What [`init_tracing`] returns, to keep until the end: the OpenTelemetry exporter when there is one.
 #[cfg(feature = "otel")]
-type TelemetryGuard = Option<redisgate_gateway::telemetry::Telemetry>;
+type TelemetryGuard = Option<crate::telemetry::Telemetry>;
 /// What [`init_tracing`] returns: always `None` without the `otel` feature.
 #[cfg(not(feature = "otel"))]
 type TelemetryGuard = Option<std::convert::Infallible>;
@@ -213,7 +219,7 @@ fn init_tracing(format: LogFormat) -> TelemetryGuard {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     #[cfg(feature = "otel")]
     {
-        use redisgate_gateway::telemetry::Telemetry;
+        use crate::telemetry::Telemetry;
         use tracing_subscriber::{layer::SubscriberExt as _, util::SubscriberInitExt as _, Layer as _};
         match Telemetry::from_env() {
             Ok(Some(telemetry)) => {

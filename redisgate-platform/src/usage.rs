@@ -1,6 +1,6 @@
 //! Usage in PostgreSQL: every few seconds each gateway adds the commands it counted to `instance_usage`
 //! and reads back the day's totals, which include what the other replicas added. Those totals are what the
-//! daily quotas of [`crate::quota`] are checked against, so a quota holds across replicas to within one
+//! daily quotas of [`redisgate_gateway::quota`] are checked against, so a quota holds across replicas to within one
 //! flush interval of traffic.
 
 use std::sync::Arc;
@@ -11,9 +11,9 @@ use redisgate_core::store::DailyUsage;
 use tokio_util::sync::CancellationToken;
 
 use super::Pool;
-use crate::quota::{today, Meters};
+use redisgate_gateway::quota::{today, Meters};
 
-/// A day number of [`crate::quota::today`] as a date.
+/// A day number of [`redisgate_gateway::quota::today`] as a date.
 #[must_use]
 pub fn date(day: u32) -> NaiveDate {
     chrono::DateTime::from_timestamp(i64::from(day) * 86_400, 0).unwrap_or_default().date_naive()

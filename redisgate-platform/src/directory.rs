@@ -18,10 +18,10 @@ use redisgate_core::store::{ApiKey, Instance as InstanceRow, InstanceToken};
 use uuid::Uuid;
 
 use super::Pool;
-use crate::directory::{Directory, Instance};
 use crate::provisioner::Provisioner;
-use crate::quota::{Meters, Owner};
-use crate::upstream::{Upstream, UpstreamOptions};
+use redisgate_gateway::directory::{Directory, Instance};
+use redisgate_gateway::quota::{Meters, Owner};
+use redisgate_gateway::upstream::{Upstream, UpstreamOptions};
 
 /// Scope that lets an API key run every command on its organization's instances.
 pub const SCOPE_DATA_WRITE: &str = "data:write";

@@ -1,18 +1,27 @@
-//! Platform mode: the control plane around the gateway.
+//! RedisGate's platform: the control plane around the gateway's data plane.
 //!
-//! PostgreSQL holds users, organizations, keys and instances ([`db`]); a provisioner runs the Redis servers;
-//! [`lifecycle`] moves instances through their states; [`directory::PlatformDirectory`] feeds the data plane
-//! from an in-memory snapshot that PostgreSQL notifications keep fresh, so the hot path never queries the
-//! database; [`usage`] records the commands each instance runs per day.
+//! PostgreSQL holds users, organizations, keys and instances ([`db`]); [`api`] is the management API on it;
+//! a [`provisioner`] runs the Redis servers (the local one here; the Kubernetes one is `redisgate-operator`'s,
+//! which only the server binary links); [`lifecycle`] moves instances through their states;
+//! [`directory::PlatformDirectory`] feeds the data plane from an in-memory snapshot that PostgreSQL
+//! notifications keep fresh, so the hot path never queries the database; [`usage`] records the commands each
+//! instance runs per day; [`control::ControlPlane`] starts it all; [`local_postgres`] runs a private
+//! PostgreSQL for `redisgate dev` and the tests.
 
+pub mod api;
 pub mod control;
 pub mod db;
 pub mod directory;
 pub mod lifecycle;
 pub mod local_postgres;
+pub mod provisioner;
 pub mod usage;
 
+use std::path::PathBuf;
 use std::sync::Arc;
+
+use axum::Router;
+use redisgate_gateway::AppState;
 
 use redisgate_core::auth::jwt::JwtKeys;
 
@@ -67,5 +76,21 @@ pub struct Platform {
     /// Lifetime of issued JWTs in seconds.
     pub jwt_ttl_secs: i64,
     /// Login attempts per email (shared by every worker).
-    pub login_throttle: Arc<crate::api::throttle::LoginThrottle>,
+    pub login_throttle: Arc<api::throttle::LoginThrottle>,
+}
+
+/// The platform's router: the management API under `/api` (its own 404s and 405s), then the data plane.
+pub fn platform_router(state: AppState, platform: Platform) -> Router {
+    redisgate_gateway::router_with(state, Router::new().nest_service("/api", api::router(platform)))
+}
+
+/// RedisGate's state directory under the XDG convention: `$XDG_STATE_HOME/redisgate`, else
+/// `~/.local/state/redisgate`; `None` without a home directory.
+#[must_use]
+pub fn state_home() -> Option<PathBuf> {
+    std::env::var_os("XDG_STATE_HOME")
+        .filter(|d| !d.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").filter(|h| !h.is_empty()).map(|h| PathBuf::from(h).join(".local/state")))
+        .map(|d| d.join("redisgate"))
 }

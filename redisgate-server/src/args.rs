@@ -1,0 +1,225 @@
+//! The binary's command line: flags, each also read from a `REDISGATE_*` variable (docs/configuration.md).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use redisgate_gateway::config::{directory_from_toml, instance, secs, ConfigError, DEFAULT_INSTANCE};
+use redisgate_gateway::directory::StaticDirectory;
+use redisgate_gateway::quota::Meters;
+use redisgate_gateway::upstream::UpstreamOptions;
+use redisgate_gateway::ServerLimits;
+
+/// Command-line arguments of `redisgate-gateway`.
+#[derive(clap::Parser, Clone)]
+#[command(name = "redisgate-gateway", version, about = "Redis over HTTP, compatible with the Upstash REST API")]
+pub struct Args {
+    /// Address to listen on.
+    #[arg(long, env = "REDISGATE_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// The Redis to serve (standalone mode).
+    #[arg(long, env = "REDISGATE_REDIS_URL", conflicts_with = "config")]
+    pub redis_url: Option<String>,
+    /// Token with access to every command (standalone mode).
+    #[arg(long, env = "REDISGATE_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+    /// Token limited to read commands (standalone mode).
+    #[arg(long, env = "REDISGATE_READONLY_TOKEN", hide_env_values = true)]
+    pub readonly_token: Option<String>,
+    /// TOML file describing several instances (see the configuration reference).
+    #[arg(long, env = "REDISGATE_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Largest request body in bytes.
+    #[arg(long, env = "REDISGATE_MAX_BODY_BYTES", default_value_t = 10 * 1024 * 1024)]
+    pub max_body_bytes: usize,
+    /// Seconds to wait for a Redis reply before answering 504.
+    #[arg(long, env = "REDISGATE_REDIS_TIMEOUT_SECS", default_value_t = 10.0)]
+    pub redis_timeout_secs: f64,
+    /// Seconds a client may take to send its request body before a 408.
+    #[arg(long, env = "REDISGATE_BODY_TIMEOUT_SECS", default_value_t = 30.0)]
+    pub body_timeout_secs: f64,
+    /// Seconds between keepalive comments on SSE streams.
+    #[arg(long, env = "REDISGATE_SSE_KEEPALIVE_SECS", default_value_t = 15.0)]
+    pub sse_keepalive_secs: f64,
+    /// Worker threads (default: one per core).
+    #[arg(long, env = "REDISGATE_WORKERS")]
+    pub workers: Option<usize>,
+    /// Seconds to let in-flight requests finish after SIGTERM or Ctrl-C.
+    #[arg(long, env = "REDISGATE_DRAIN_SECS", default_value_t = 10.0)]
+    pub drain_secs: f64,
+    /// Platform mode: the PostgreSQL database of the control plane (`postgres://user:pass@host/db`).
+    #[arg(long, env = "REDISGATE_DATABASE_URL", hide_env_values = true, conflicts_with_all = ["redis_url", "config"])]
+    pub database_url: Option<String>,
+    /// Platform mode: the secret that signs session tokens (at least 32 bytes; required unless --dev).
+    #[arg(long, env = "REDISGATE_JWT_SECRET", hide_env_values = true)]
+    pub jwt_secret: Option<String>,
+    /// Platform mode: lifetime of session tokens in seconds.
+    #[arg(long, env = "REDISGATE_JWT_TTL_SECS", default_value_t = 12 * 3600)]
+    pub jwt_ttl_secs: i64,
+    /// Platform mode: where instances run.
+    #[arg(long, env = "REDISGATE_PROVISIONER", value_enum, default_value = "local")]
+    pub provisioner: ProvisionerKind,
+    /// Platform mode, local provisioner: where instances keep their configuration and data (default:
+    /// `$XDG_STATE_HOME/redisgate/platform`, `~/.local/state/redisgate/platform`, or `/var/lib/redisgate`
+    /// when there is no home directory; never the current directory).
+    #[arg(long, env = "REDISGATE_STATE_DIR")]
+    pub state_dir: Option<PathBuf>,
+    /// Platform mode, local provisioner: the redis-server binary.
+    #[arg(long, env = "REDISGATE_REDIS_SERVER_BIN", default_value = "redis-server")]
+    pub redis_server_bin: PathBuf,
+    /// Platform mode: instances are also reachable as `<name>.<domain>`.
+    #[arg(long, env = "REDISGATE_DOMAIN")]
+    pub domain: Option<String>,
+    /// Platform mode: the gateway's public base URL, used in the REST URLs the API hands out
+    /// (default: `http://<listen address>`).
+    #[arg(long, env = "REDISGATE_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// Development mode: allows a generated JWT secret. Never in production.
+    #[arg(long, env = "REDISGATE_DEV")]
+    pub dev: bool,
+    /// Platform mode: seconds between writes of usage counts to PostgreSQL (also how quickly a daily quota
+    /// learns what other gateway replicas counted).
+    #[arg(long, env = "REDISGATE_USAGE_FLUSH_SECS", default_value_t = 5.0)]
+    pub usage_flush_secs: f64,
+    /// Serve Prometheus metrics (`/metrics`) on this separate address, e.g. 127.0.0.1:9090.
+    #[arg(long, env = "REDISGATE_ADMIN_LISTEN")]
+    pub admin_listen: Option<SocketAddr>,
+    /// Log format.
+    #[arg(long, env = "REDISGATE_LOG_FORMAT", value_enum, default_value = "human")]
+    pub log_format: LogFormat,
+}
+
+/// Where platform instances run.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ProvisionerKind {
+    /// A supervised `redis-server` per instance on this machine.
+    Local,
+    /// `RedisHttpInstance` resources reconciled by the operator.
+    Kubernetes,
+}
+
+/// How log lines are written.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    /// For people.
+    Human,
+    /// One JSON object per line.
+    Json,
+}
+
+impl Args {
+    /// Where the local provisioner keeps instances: `--state-dir`, else `<state home>/platform`, else
+    /// `/var/lib/redisgate` (a service without a home).
+    #[must_use]
+    pub fn state_dir(&self) -> PathBuf {
+        self.state_dir.clone().unwrap_or_else(|| {
+            redisgate_platform::state_home()
+                .map_or_else(|| PathBuf::from("/var/lib/redisgate"), |home| home.join("platform"))
+        })
+    }
+
+    /// Request limits from the flags.
+    ///
+    /// # Errors
+    /// Non-positive or non-finite durations.
+    pub fn limits(&self) -> Result<ServerLimits, ConfigError> {
+        Ok(ServerLimits {
+            max_body_bytes: self.max_body_bytes,
+            sse_keepalive: secs("sse-keepalive-secs", self.sse_keepalive_secs)?,
+            body_timeout: secs("body-timeout-secs", self.body_timeout_secs)?,
+        })
+    }
+
+    /// Timeouts for every upstream Redis.
+    ///
+    /// # Errors
+    /// Non-positive or non-finite durations.
+    pub fn upstream_options(&self) -> Result<UpstreamOptions, ConfigError> {
+        Ok(UpstreamOptions {
+            response_timeout: secs("redis-timeout-secs", self.redis_timeout_secs)?,
+            ..UpstreamOptions::default()
+        })
+    }
+
+    /// The JWT secret of platform mode: the configured one, or in `--dev` mode a generated one.
+    ///
+    /// # Errors
+    /// No secret outside dev mode, or one shorter than 32 bytes.
+    pub fn jwt_secret(&self) -> Result<Vec<u8>, ConfigError> {
+        match (&self.jwt_secret, self.dev) {
+            (Some(secret), _) if secret.len() >= redisgate_core::auth::jwt::MIN_SECRET_LEN => {
+                Ok(secret.as_bytes().to_vec())
+            }
+            (Some(_), _) => Err(ConfigError::new("--jwt-secret must be at least 32 bytes")),
+            (None, true) => Ok(redisgate_core::auth::token::redis_password().into_bytes()),
+            (None, false) => Err(ConfigError::new(
+                "platform mode needs --jwt-secret (or REDISGATE_JWT_SECRET); only --dev may generate one",
+            )),
+        }
+    }
+
+    /// Checks the platform-mode flags.
+    ///
+    /// # Errors
+    /// A missing secret, an unavailable provisioner.
+    pub fn check_platform(&self) -> Result<(), ConfigError> {
+        self.jwt_secret()?;
+        if self.provisioner == ProvisionerKind::Kubernetes && !cfg!(feature = "kubernetes") {
+            return Err(ConfigError::new(
+                "this build has no Kubernetes support (cargo feature `kubernetes`); use --provisioner local",
+            ));
+        }
+        if self.jwt_ttl_secs < 60 {
+            return Err(ConfigError::new("--jwt-ttl-secs must be at least 60"));
+        }
+        Ok(())
+    }
+
+    /// How often platform mode writes usage counts.
+    ///
+    /// # Errors
+    /// A non-positive or non-finite duration.
+    pub fn usage_flush(&self) -> Result<Duration, ConfigError> {
+        secs("usage-flush-secs", self.usage_flush_secs)
+    }
+
+    /// The instances to serve, from the flags or the config file, with limits enforced through `meters`
+    /// (share one registry between the workers of a process).
+    ///
+    /// # Errors
+    /// A missing token or URL, an unreadable or invalid file, duplicate names or tokens.
+    pub fn directory(&self, meters: &Meters) -> Result<StaticDirectory, ConfigError> {
+        let options = self.upstream_options()?;
+        if let Some(path) = &self.config {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| ConfigError::new(format!("cannot read config file {}: {e}", path.display())))?;
+            return directory_from_toml(&text, options, meters);
+        }
+        let url = self.redis_url.as_deref().ok_or_else(|| {
+            ConfigError::new(
+                "no Redis to serve: pass --redis-url redis://HOST:PORT (or REDISGATE_REDIS_URL), or --config FILE",
+            )
+        })?;
+        let token =
+            self.token.as_deref().ok_or_else(|| ConfigError::new("--token (or REDISGATE_TOKEN) is required"))?;
+        let instance = instance(DEFAULT_INSTANCE, url, token, self.readonly_token.as_deref(), options)?;
+        Ok(StaticDirectory::new(vec![instance], Some(DEFAULT_INSTANCE), None))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser as _;
+
+    use super::Args;
+
+    #[test]
+    fn the_default_state_directory_is_never_the_current_directory() {
+        let args = Args::parse_from(["redisgate-gateway"]);
+        let dir = args.state_dir();
+        assert!(dir.is_absolute(), "{}", dir.display());
+        assert!(dir.ends_with("redisgate/platform") || dir == std::path::Path::new("/var/lib/redisgate"));
+        let args = Args::parse_from(["redisgate-gateway", "--state-dir", "/srv/rg"]);
+        assert_eq!(args.state_dir(), std::path::Path::new("/srv/rg"));
+    }
+}

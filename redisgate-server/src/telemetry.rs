@@ -24,9 +24,10 @@ const ENDPOINT_VARS: [&str; 2] = ["OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EX
 /// `service.name` when `OTEL_SERVICE_NAME` is not set.
 pub const DEFAULT_SERVICE_NAME: &str = "redisgate-gateway";
 
-/// Which spans are exported when `REDISGATE_OTEL_FILTER` is not set: the gateway's own, down to `debug` (the
-/// per-request `request` span and the `redis` spans around upstream calls), whatever `RUST_LOG` says.
-pub const DEFAULT_FILTER: &str = "redisgate_gateway=debug";
+/// Which spans are exported when `REDISGATE_OTEL_FILTER` is not set: RedisGate's own, down to `debug` (the
+/// data plane's per-request `request` span and the `redis` spans around upstream calls, and the events the
+/// platform records inside them), whatever `RUST_LOG` says.
+pub const DEFAULT_FILTER: &str = "redisgate_gateway=debug,redisgate_platform=debug";
 
 /// The variable that overrides [`DEFAULT_FILTER`] (`EnvFilter` syntax, like `RUST_LOG`).
 pub const FILTER_VAR: &str = "REDISGATE_OTEL_FILTER";

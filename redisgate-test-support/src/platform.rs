@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use redisgate_gateway::upstream::UpstreamOptions;
 use redisgate_gateway::ServerLimits;
-use redisgate_platform::provisioner::local::read_credentials;
+use redisgate_platform::provisioner::local::admin_url;
 use redisgate_platform::provisioner::Provisioner;
 use redisgate_platform::{ControlPlane, PlatformConfig, PublicUrls};
 use serde_json::Value;
@@ -144,13 +144,9 @@ impl TestPlatform {
     /// the data plane did.
     ///
     /// # Panics
-    /// When the instance has no credentials in the state directory or its server does not answer.
+    /// When the instance has no configuration in the state directory or its server does not answer.
     pub async fn admin_connection(&self, id: &str) -> redis::aio::MultiplexedConnection {
-        let dir = self.state_dir().join("instances").join(id);
-        let credentials = read_credentials(&dir).expect("the instance has no credentials.json");
-        let conf = std::fs::read_to_string(dir.join("redis.conf")).unwrap();
-        let port = conf.lines().find_map(|l| l.strip_prefix("port ")).unwrap().trim();
-        let url = credentials.admin_url(&format!("127.0.0.1:{port}"));
+        let url = admin_url(&self.state_dir().join("instances").join(id)).expect("the instance has no redis.conf");
         redis::Client::open(url).unwrap().get_multiplexed_async_connection().await.unwrap()
     }
 

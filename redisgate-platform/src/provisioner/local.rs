@@ -15,6 +15,7 @@ use std::process::Stdio;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
+use redisgate_core::auth::token::redis_password;
 use redisgate_core::provisioning::{redis_conf, Credentials, InstanceSpec};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
@@ -106,7 +107,7 @@ impl Provisioner for LocalProvisioner {
                 return Ok(running.endpoint.clone());
             }
             let previous =
-                Previous::read(&this.dir(id)).ok_or_else(|| format!("instance {id} has no data directory to adopt"))?;
+                Previous::read(&this.dir(id)).map_err(|e| format!("instance {id} cannot be adopted: {e}"))?;
             // A server left behind by a crashed platform still holds the port: ask it to save and exit.
             shutdown_orphan(previous.port, &previous.admin_url()).await;
             this.start(id, &spec, &previous.credentials, Some(previous.port)).await
@@ -118,8 +119,7 @@ impl Provisioner for LocalProvisioner {
         self.on_runtime(async move {
             let dir = this.dir(id);
             let conf = dir.join("redis.conf");
-            let previous =
-                Previous::read(&dir).ok_or_else(|| format!("instance {id} has no configuration to change"))?;
+            let previous = Previous::read(&dir).map_err(|e| format!("instance {id} cannot be resized: {e}"))?;
             // The file first, so that a restart by the supervisor keeps the new size; then the live server,
             // over the admin user's connection (the gateway's user may not run CONFIG).
             write_private(
@@ -149,7 +149,7 @@ impl Provisioner for LocalProvisioner {
             if let Some(running) = running {
                 running.stop.cancel();
                 let _ = running.supervisor.await;
-            } else if let Some(previous) = Previous::read(&this.dir(id)) {
+            } else if let Ok(previous) = Previous::read(&this.dir(id)) {
                 shutdown_orphan(previous.port, &previous.admin_url()).await;
             }
             match tokio::fs::remove_dir_all(this.dir(id)).await {
@@ -336,15 +336,24 @@ struct Previous {
 }
 
 impl Previous {
-    fn read(dir: &Path) -> Option<Self> {
-        let text = std::fs::read_to_string(dir.join("redis.conf")).ok()?;
+    /// Reads `dir`'s redis.conf and credentials; the error says which file is missing or wrong.
+    fn read(dir: &Path) -> Result<Self, String> {
+        let conf = dir.join("redis.conf");
+        let text = std::fs::read_to_string(&conf).map_err(|e| format!("cannot read {}: {e}", conf.display()))?;
         let value = |key: &str| text.lines().find_map(|l| l.strip_prefix(key)).map(str::trim).map(str::to_owned);
-        let port = value("port ")?.parse().ok()?;
+        let port =
+            value("port ").and_then(|p| p.parse().ok()).ok_or_else(|| format!("{} names no port", conf.display()))?;
         if let Some(password) = value("requirepass ") {
-            let credentials = Credentials { gateway: password.clone(), admin: Credentials::generate().admin };
-            return Some(Self { port, credentials, legacy_password: Some(password) });
+            let credentials = Credentials { gateway: password.clone(), admin: redis_password() };
+            return Ok(Self { port, credentials, legacy_password: Some(password) });
         }
-        Some(Self { port, credentials: read_credentials(dir)?, legacy_password: None })
+        let credentials = read_credentials(dir).ok_or_else(|| {
+            format!(
+                "{} is missing or unreadable: nobody can log in to this server",
+                dir.join(CREDENTIALS_FILE).display()
+            )
+        })?;
+        Ok(Self { port, credentials, legacy_password: None })
     }
 
     /// The connection with every permission on the server as it runs now.
@@ -357,8 +366,14 @@ impl Previous {
     }
 }
 
-/// The credentials stored in an instance's directory (for tests and operators: the admin user's password
-/// is the way in for maintenance).
+/// The URL of the admin user of the server whose instance directory is `dir` (for tests and operators:
+/// the way in for maintenance), as the provisioner itself connects.
+#[must_use]
+pub fn admin_url(dir: &Path) -> Option<String> {
+    Previous::read(dir).ok().map(|previous| previous.admin_url())
+}
+
+/// The credentials stored in an instance's directory.
 #[must_use]
 pub fn read_credentials(dir: &Path) -> Option<Credentials> {
     serde_json::from_str(&std::fs::read_to_string(dir.join(CREDENTIALS_FILE)).ok()?).ok()

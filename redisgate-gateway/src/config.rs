@@ -52,10 +52,6 @@ impl ConfigError {
     }
 }
 
-fn invalid(message: impl Into<String>) -> ConfigError {
-    ConfigError(message.into())
-}
-
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct FileConfig {
@@ -84,20 +80,20 @@ pub fn directory_from_toml(
     options: UpstreamOptions,
     meters: &Meters,
 ) -> Result<StaticDirectory, ConfigError> {
-    let file: FileConfig = toml::from_str(text).map_err(|e| invalid(format!("invalid config file: {e}")))?;
+    let file: FileConfig = toml::from_str(text).map_err(|e| ConfigError::new(format!("invalid config file: {e}")))?;
     if file.instances.is_empty() {
-        return Err(invalid("the config file declares no [[instance]]"));
+        return Err(ConfigError::new("the config file declares no [[instance]]"));
     }
     let mut names = std::collections::HashSet::new();
     let mut tokens = std::collections::HashSet::new();
     let mut instances = Vec::new();
     for i in &file.instances {
         if !names.insert(i.name.as_str()) {
-            return Err(invalid(format!("instance '{}' is declared twice", i.name)));
+            return Err(ConfigError::new(format!("instance '{}' is declared twice", i.name)));
         }
         for token in std::iter::once(&i.token).chain(&i.readonly_token) {
             if !tokens.insert(token.as_str()) {
-                return Err(invalid(format!("instance '{}' reuses a token of another instance", i.name)));
+                return Err(ConfigError::new(format!("instance '{}' reuses a token of another instance", i.name)));
             }
         }
         let meter = meters.instance(&i.name, None, i.limits);
@@ -120,18 +116,24 @@ pub fn instance(
     options: UpstreamOptions,
 ) -> Result<Instance, ConfigError> {
     if let Some(problem) = dns_label_problem(name, 1, 63) {
-        return Err(invalid(format!("instance name '{name}' must be 1-63 characters of a-z, 0-9 and '-' ({problem})")));
+        return Err(ConfigError::new(format!(
+            "instance name '{name}' must be 1-63 characters of a-z, 0-9 and '-' ({problem})"
+        )));
     }
     for t in std::iter::once(token).chain(readonly) {
         if t.trim().is_empty() || t.trim() != t {
-            return Err(invalid(format!("instance '{name}': tokens must be non-empty, without surrounding spaces")));
+            return Err(ConfigError::new(format!(
+                "instance '{name}': tokens must be non-empty, without surrounding spaces"
+            )));
         }
     }
     if readonly == Some(token) {
-        return Err(invalid(format!("instance '{name}': the read-only token must differ from the standard token")));
+        return Err(ConfigError::new(format!(
+            "instance '{name}': the read-only token must differ from the standard token"
+        )));
     }
-    let upstream =
-        Upstream::new(name, url, options).map_err(|e| invalid(format!("instance '{name}': invalid Redis URL: {e}")))?;
+    let upstream = Upstream::new(name, url, options)
+        .map_err(|e| ConfigError::new(format!("instance '{name}': invalid Redis URL: {e}")))?;
     let mut credentials = vec![(TokenHash::of(token.as_bytes()), Access::Full)];
     credentials.extend(readonly.map(|t| (TokenHash::of(t.as_bytes()), Access::ReadOnly)));
     Ok(Instance::new(name, upstream, credentials))
@@ -145,5 +147,5 @@ pub fn secs(flag: &str, value: f64) -> Result<Duration, ConfigError> {
     Duration::try_from_secs_f64(value)
         .ok()
         .filter(|d| !d.is_zero())
-        .ok_or_else(|| invalid(format!("--{flag} must be a positive number of seconds")))
+        .ok_or_else(|| ConfigError::new(format!("--{flag} must be a positive number of seconds")))
 }

@@ -1,11 +1,12 @@
-//! RedisGate's gateway: Redis over HTTP, compatible with the Upstash REST API.
+//! RedisGate's data plane: Redis over HTTP, compatible with the Upstash REST API.
 //!
-//! The gateway is a library first: [`router`] builds the axum `Router` (mount it in your own application,
-//! see `examples/embed_gateway.rs`), and [`serve`] runs it on a listener until a shutdown future resolves.
-//! The `redisgate-gateway` binary only parses its configuration and calls [`serve`].
+//! This crate embeds light (no database, accounts or Kubernetes): [`router`] builds the axum `Router` (mount
+//! it in your own application, see `examples/embed_gateway.rs`), and [`serve`] runs it on a listener until a
+//! shutdown future resolves. The control plane (`redisgate-platform`) mounts its management API with
+//! [`router_with`]; the `redisgate-gateway` binary (`redisgate-server`) parses flags and calls either.
 //!
 //! # Layout
-//! - [`config`]: command line, environment and the multi-instance config file.
+//! - [`config`]: a static directory from one Redis or the multi-instance config file.
 //! - [`directory`]: the seam that maps a request (Host header or `/db/<name>` prefix) to an instance.
 //! - [`upstream`]: the shared, multiplexed connection to one Redis, plus dedicated pub/sub connections.
 //! - `routes`: the route table; `handlers/*`: one file per endpoint kind.

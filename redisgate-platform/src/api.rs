@@ -20,10 +20,10 @@ mod usage;
 
 use axum::routing::{delete, get, post};
 use axum::Router;
+use redisgate_gateway::ApiError;
 use serde::Serialize;
 
 use crate::Platform;
-use redisgate_gateway::ApiError;
 
 pub use openapi::ApiDoc;
 

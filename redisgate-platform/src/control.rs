@@ -8,6 +8,9 @@ use std::time::Duration;
 
 use axum::Router;
 use redisgate_core::auth::jwt::JwtKeys;
+use redisgate_gateway::quota::Meters;
+use redisgate_gateway::upstream::UpstreamOptions;
+use redisgate_gateway::{AppState, ServerLimits};
 use tokio_util::sync::CancellationToken;
 
 use super::directory::PlatformDirectory;
@@ -15,9 +18,6 @@ use super::{db, usage, Lifecycle, Platform, Pool, PublicUrls};
 use crate::api::throttle::LoginThrottle;
 use crate::provisioner::local::LocalProvisioner;
 use crate::provisioner::Provisioner;
-use redisgate_gateway::quota::Meters;
-use redisgate_gateway::upstream::UpstreamOptions;
-use redisgate_gateway::{AppState, ServerLimits};
 
 /// Everything platform mode needs to start.
 #[derive(Clone)]

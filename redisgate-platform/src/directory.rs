@@ -15,13 +15,13 @@ use futures_util::{FutureExt as _, StreamExt as _};
 use redisgate_core::auth::TokenHash;
 use redisgate_core::protocol::Access;
 use redisgate_core::store::{ApiKey, Instance as InstanceRow, InstanceToken};
+use redisgate_gateway::directory::{Directory, Instance};
+use redisgate_gateway::quota::{Meters, Owner};
+use redisgate_gateway::upstream::{Upstream, UpstreamOptions};
 use uuid::Uuid;
 
 use super::Pool;
 use crate::provisioner::Provisioner;
-use redisgate_gateway::directory::{Directory, Instance};
-use redisgate_gateway::quota::{Meters, Owner};
-use redisgate_gateway::upstream::{Upstream, UpstreamOptions};
 
 /// Scope that lets an API key run every command on its organization's instances.
 pub const SCOPE_DATA_WRITE: &str = "data:write";

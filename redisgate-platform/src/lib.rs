@@ -21,9 +21,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use axum::Router;
-use redisgate_gateway::AppState;
-
 use redisgate_core::auth::jwt::JwtKeys;
+use redisgate_gateway::AppState;
 
 pub use control::{ControlPlane, PlatformConfig};
 pub use db::Pool;

@@ -8,10 +8,10 @@ use std::time::Duration;
 
 use chrono::NaiveDate;
 use redisgate_core::store::DailyUsage;
+use redisgate_gateway::quota::{today, Meters};
 use tokio_util::sync::CancellationToken;
 
 use super::Pool;
-use redisgate_gateway::quota::{today, Meters};
 
 /// A day number of [`redisgate_gateway::quota::today`] as a date.
 #[must_use]

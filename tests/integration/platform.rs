@@ -31,6 +31,13 @@ where
     }
 }
 
+/// POSTs `body` (as it is: it need not be JSON) to `path` with `token`; returns the status and the JSON answer.
+pub async fn post(platform: &TestPlatform, path: &str, token: &str, body: &str) -> (u16, serde_json::Value) {
+    let request = platform.http().post(format!("{}{path}", platform.url())).bearer_auth(token).body(body.to_owned());
+    let response = request.send().await.unwrap();
+    (response.status().as_u16(), response.json().await.unwrap())
+}
+
 /// A data-plane call against instance `name` with `token`; returns the status.
 pub async fn data(platform: &TestPlatform, name: &str, token: &str, path: &str) -> (u16, serde_json::Value) {
     let response =

@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use redisgate_core::auth::token::{generate, API_KEY_PREFIX};
 use redisgate_core::limits::Limits;
 use redisgate_core::store::{ApiKey, Instance, NewApiKey};
+use redisgate_gateway::ApiError;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use uuid::Uuid;
@@ -15,7 +16,6 @@ use super::extract::{ApiJson, ApiPath, Pagination};
 use super::principal::{Need, Principal, SCOPES};
 use super::Page;
 use crate::Platform;
-use redisgate_gateway::ApiError;
 
 /// An API key as listed: never the key itself.
 #[derive(Debug, Serialize, utoipa::ToSchema)]

@@ -8,6 +8,7 @@ use axum::Json;
 use chrono::{DateTime, Utc};
 use redisgate_core::auth::password;
 use redisgate_core::store::{is_unique_violation, Organization, Page as StorePage, User};
+use redisgate_gateway::ApiError;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use uuid::Uuid;
@@ -16,7 +17,6 @@ use super::extract::ApiJson;
 use super::organizations::OrganizationView;
 use super::principal::Principal;
 use crate::Platform;
-use redisgate_gateway::ApiError;
 
 /// Credentials of a new or returning user.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]

@@ -15,6 +15,7 @@ use redisgate_core::auth::token::{generate, INSTANCE_TOKEN_PREFIX, READONLY_TOKE
 use redisgate_core::limits::Limits;
 use redisgate_core::provisioning::{max_memory_problem, InstanceSpec};
 use redisgate_core::store::{is_unique_violation, Instance, InstanceChanges, InstanceToken, NewInstance};
+use redisgate_gateway::ApiError;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use uuid::Uuid;
@@ -23,7 +24,6 @@ use super::extract::{ApiJson, ApiPath, Pagination};
 use super::principal::{Need, OrgAccess, Principal};
 use super::Page;
 use crate::Platform;
-use redisgate_gateway::ApiError;
 
 /// An instance as the API shows it.
 #[derive(Debug, Serialize, utoipa::ToSchema)]

@@ -8,6 +8,7 @@ use axum::http::StatusCode;
 use axum::Json;
 use chrono::{DateTime, Utc};
 use redisgate_core::store::{is_unique_violation, Membership, User};
+use redisgate_gateway::ApiError;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use uuid::Uuid;
@@ -17,7 +18,6 @@ use super::extract::{ApiJson, ApiPath, Pagination};
 use super::principal::{Need, OrgAccess, Principal};
 use super::Page;
 use crate::Platform;
-use redisgate_gateway::ApiError;
 
 /// A member as the API shows it.
 #[derive(Debug, Serialize, utoipa::ToSchema)]

@@ -6,6 +6,7 @@ use axum::Json;
 use chrono::{DateTime, Utc};
 use redisgate_core::provisioning::dns_label_problem;
 use redisgate_core::store::{is_unique_violation, Instance, Organization};
+use redisgate_gateway::ApiError;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use uuid::Uuid;
@@ -14,7 +15,6 @@ use super::extract::{ApiJson, ApiPath, Pagination};
 use super::principal::{Need, Principal};
 use super::Page;
 use crate::Platform;
-use redisgate_gateway::ApiError;
 
 /// An organization as the API shows it.
 #[derive(Debug, Serialize, utoipa::ToSchema)]

@@ -11,10 +11,10 @@ use diesel_async::AsyncPgConnection;
 use redisgate_core::auth::token::API_KEY_PREFIX;
 use redisgate_core::auth::TokenHash;
 use redisgate_core::store::{ApiKey, AuditEntry, Organization, User};
+use redisgate_gateway::ApiError;
 use uuid::Uuid;
 
 use crate::Platform;
-use redisgate_gateway::ApiError;
 
 /// Scope: create, read, change and delete instances and their credentials.
 pub const SCOPE_INSTANCES: &str = "instances:manage";

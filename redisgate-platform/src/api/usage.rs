@@ -7,6 +7,8 @@ use axum::extract::{Query, State};
 use axum::Json;
 use chrono::{Days, NaiveDate};
 use redisgate_core::store::DailyUsage;
+use redisgate_gateway::quota::today;
+use redisgate_gateway::ApiError;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -15,8 +17,6 @@ use super::instances::locate;
 use super::principal::{Need, Principal};
 use crate::usage::date;
 use crate::Platform;
-use redisgate_gateway::quota::today;
-use redisgate_gateway::ApiError;
 
 /// Most days one request may ask for.
 const MAX_DAYS: u64 = 90;

@@ -67,17 +67,9 @@ async fn server_state(admin: &mut MultiplexedConnection) -> Vec<Value> {
     state
 }
 
+/// A data-plane call with a JSON body against the instance `contained`.
 async fn post(platform: &TestPlatform, path: &str, token: &str, body: &Value) -> (u16, Value) {
-    let response = platform
-        .http()
-        .post(format!("{}/db/contained{path}", platform.url()))
-        .bearer_auth(token)
-        .body(body.to_string())
-        .send()
-        .await
-        .unwrap();
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap())
+    super::post(platform, &format!("/db/contained{path}"), token, &body.to_string()).await
 }
 
 fn prefixed(prefix: &[&str], args: &[String]) -> Value {

@@ -17,18 +17,6 @@ async fn expect(
     assert!(reply.to_string().contains(needle), "{method} {path} {body}: {reply} should mention {needle:?}");
 }
 
-async fn raw(platform: &TestPlatform, path: &str, token: &str, body: &str) -> (u16, Value) {
-    let response = platform
-        .http()
-        .post(format!("{}{path}", platform.url()))
-        .bearer_auth(token)
-        .body(body.to_owned())
-        .send()
-        .await
-        .unwrap();
-    (response.status().as_u16(), response.json().await.unwrap())
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_route_explains_bad_input_and_writes_nothing() {
     let platform = TestPlatform::start().await;
@@ -78,7 +66,7 @@ async fn every_route_explains_bad_input_and_writes_nothing() {
         .await;
     assert_eq!((wrong, unknown), (401, 401));
     assert_eq!(wrong_body, unknown_body, "login must not tell which emails exist");
-    assert_eq!(raw(p, register, "", "{not json").await.0, 400);
+    assert_eq!(super::post(p, register, "", "{not json").await.0, 400);
 
     // Organizations.
     let orgs = "/api/organizations";

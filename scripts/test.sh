@@ -27,6 +27,9 @@ if [ -n "$heavy" ]; then
     exit 1
 fi
 
+echo "==> no module depends on a sibling that depends on it"
+python3 scripts/check-module-cycles.py redisgate-*/
+
 echo "==> lints (cargo fmt --check, cargo clippy -D warnings)"
 cargo fmt --all --check
 cargo clippy --workspace --all-targets --quiet -- -D warnings

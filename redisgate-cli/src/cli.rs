@@ -1,5 +1,6 @@
 //! The command line, declared with clap's derive API.
 
+use std::num::{NonZeroU32, NonZeroU64};
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
@@ -233,20 +234,20 @@ pub enum Limit<T> {
 #[command(next_help_heading = "Limits (a value, or none to remove it)")]
 pub struct KeyLimitArgs {
     /// Redis commands per second (a pipeline of 10 commands counts 10).
-    #[arg(long, value_name = "N", value_parser = parse_count::<u32>, display_order = 1)]
-    pub max_requests_per_second: Option<Limit<u32>>,
+    #[arg(long, value_name = "N", value_parser = parse_count::<NonZeroU32>, display_order = 1)]
+    pub max_requests_per_second: Option<Limit<NonZeroU32>>,
     /// Concurrent connections (open requests and subscriptions).
-    #[arg(long, value_name = "N", value_parser = parse_count::<u32>, display_order = 3)]
-    pub max_concurrent_connections: Option<Limit<u32>>,
+    #[arg(long, value_name = "N", value_parser = parse_count::<NonZeroU32>, display_order = 3)]
+    pub max_concurrent_connections: Option<Limit<NonZeroU32>>,
     /// Size of one request: bytes, or with kb/mb/gb.
     #[arg(long, value_name = "SIZE", value_parser = parse_size_limit, display_order = 4)]
-    pub max_request_size: Option<Limit<u64>>,
+    pub max_request_size: Option<Limit<NonZeroU64>>,
     /// Size of the largest single argument (a value): bytes, or with kb/mb/gb.
     #[arg(long, value_name = "SIZE", value_parser = parse_size_limit, display_order = 5)]
-    pub max_record_size: Option<Limit<u64>>,
+    pub max_record_size: Option<Limit<NonZeroU64>>,
     /// Size of a key: bytes, or with kb/mb/gb.
     #[arg(long, value_name = "SIZE", value_parser = parse_size_limit, display_order = 6)]
-    pub max_key_size: Option<Limit<u64>>,
+    pub max_key_size: Option<Limit<NonZeroU64>>,
 }
 
 /// The limits an instance takes.
@@ -254,8 +255,8 @@ pub struct KeyLimitArgs {
 #[command(next_help_heading = "Limits (a value, or none to remove it)")]
 pub struct LimitArgs {
     /// Redis commands per UTC day (a pipeline of 10 commands counts 10).
-    #[arg(long, value_name = "N", value_parser = parse_count::<u64>, display_order = 2)]
-    pub max_daily_requests: Option<Limit<u64>>,
+    #[arg(long, value_name = "N", value_parser = parse_count::<NonZeroU64>, display_order = 2)]
+    pub max_daily_requests: Option<Limit<NonZeroU64>>,
     /// The limits keys take too.
     #[command(flatten)]
     pub common: KeyLimitArgs,
@@ -266,25 +267,24 @@ fn is_unlimited(text: &str) -> bool {
 }
 
 /// `N` (at least 1) or `none`.
-fn parse_count<T: std::str::FromStr + From<u8> + PartialEq>(text: &str) -> Result<Limit<T>, String> {
+fn parse_count<T: std::str::FromStr>(text: &str) -> Result<Limit<T>, String> {
     if is_unlimited(text) {
         return Ok(Limit::Unlimited);
     }
-    match text.trim().parse::<T>() {
-        Ok(n) if n != T::from(0) => Ok(Limit::Set(n)),
-        Ok(_) => Err("must be at least 1 (none removes the limit)".into()),
-        Err(_) => Err("use a whole number, or none to remove the limit".into()),
+    if text.trim().parse::<u64>() == Ok(0) {
+        return Err("must be at least 1 (none removes the limit)".into());
     }
+    text.trim().parse::<T>().map(Limit::Set).map_err(|_| "use a whole number, or none to remove the limit".into())
 }
 
 /// A size (at least 1 byte) or `none`.
-fn parse_size_limit(text: &str) -> Result<Limit<u64>, String> {
+fn parse_size_limit(text: &str) -> Result<Limit<NonZeroU64>, String> {
     if is_unlimited(text) {
         return Ok(Limit::Unlimited);
     }
-    match crate::commands::instance::parse_size(text) {
-        Some(0) => Err("must be at least 1 byte (none removes the limit)".into()),
-        Some(bytes) => Ok(Limit::Set(bytes)),
+    match crate::size::parse_size(text).map(NonZeroU64::new) {
+        Some(Some(bytes)) => Ok(Limit::Set(bytes)),
+        Some(None) => Err("must be at least 1 byte (none removes the limit)".into()),
         None => Err("use bytes or a size like 32kb or 10mb, or none to remove the limit".into()),
     }
 }
@@ -331,6 +331,10 @@ mod tests {
 
     use super::*;
 
+    fn n(value: u64) -> NonZeroU64 {
+        NonZeroU64::new(value).unwrap()
+    }
+
     #[test]
     fn the_command_line_is_consistent() {
         super::Cli::command().debug_assert();
@@ -338,15 +342,15 @@ mod tests {
 
     #[test]
     fn limit_values() {
-        assert_eq!(parse_count::<u32>("100"), Ok(Limit::Set(100)));
-        assert_eq!(parse_count::<u64>(" none "), Ok(Limit::Unlimited));
-        assert_eq!(parse_count::<u64>("Unlimited"), Ok(Limit::Unlimited));
-        assert!(parse_count::<u32>("0").is_err());
-        assert!(parse_count::<u32>("-1").is_err());
-        assert!(parse_count::<u32>("5000000000").is_err(), "more than a u32");
-        assert_eq!(parse_size_limit("32kb"), Ok(Limit::Set(32 << 10)));
-        assert_eq!(parse_size_limit("10MB"), Ok(Limit::Set(10 << 20)));
-        assert_eq!(parse_size_limit("512"), Ok(Limit::Set(512)));
+        assert_eq!(parse_count::<NonZeroU32>("100"), Ok(Limit::Set(NonZeroU32::new(100).unwrap())));
+        assert_eq!(parse_count::<NonZeroU64>(" none "), Ok(Limit::Unlimited));
+        assert_eq!(parse_count::<NonZeroU64>("Unlimited"), Ok(Limit::Unlimited));
+        assert_eq!(parse_count::<NonZeroU32>("0"), Err("must be at least 1 (none removes the limit)".into()));
+        assert!(parse_count::<NonZeroU32>("-1").is_err());
+        assert!(parse_count::<NonZeroU32>("5000000000").is_err(), "more than a u32");
+        assert_eq!(parse_size_limit("32kb"), Ok(Limit::Set(n(32 << 10))));
+        assert_eq!(parse_size_limit("10MB"), Ok(Limit::Set(n(10 << 20))));
+        assert_eq!(parse_size_limit("512"), Ok(Limit::Set(n(512))));
         assert_eq!(parse_size_limit("none"), Ok(Limit::Unlimited));
         assert!(parse_size_limit("0kb").is_err());
         assert!(parse_size_limit("lots").is_err());
@@ -369,8 +373,8 @@ mod tests {
         .unwrap();
         let Command::Instance(InstanceCommand::Limits { clear, limits, .. }) = cli.command else { panic!() };
         assert!(!clear);
-        assert_eq!(limits.max_daily_requests, Some(Limit::Set(1000)));
-        assert_eq!(limits.common.max_key_size, Some(Limit::Set(1024)));
+        assert_eq!(limits.max_daily_requests, Some(Limit::Set(n(1000))));
+        assert_eq!(limits.common.max_key_size, Some(Limit::Set(n(1024))));
         assert_eq!(limits.common.max_record_size, Some(Limit::Unlimited));
         assert_eq!(limits.common.max_requests_per_second, None);
         let key = ["redisgate", "key", "create", "k", "--scope", "data:read", "--max-daily-requests", "5"];

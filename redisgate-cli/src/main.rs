@@ -7,6 +7,7 @@ mod cli;
 mod commands;
 mod output;
 mod profile;
+mod size;
 
 use std::process::ExitCode;
 

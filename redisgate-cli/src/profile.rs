@@ -117,21 +117,5 @@ impl Profiles {
 
 /// Writes a file readable and writable by its owner only, creating private parent directories.
 pub(crate) fn write_private(path: &Path, contents: &[u8]) -> Result<()> {
-    use std::io::Write as _;
-    #[cfg(unix)]
-    use std::os::unix::fs::{DirBuilderExt as _, OpenOptionsExt as _};
-    if let Some(parent) = path.parent() {
-        let mut builder = std::fs::DirBuilder::new();
-        builder.recursive(true);
-        #[cfg(unix)]
-        builder.mode(0o700);
-        builder.create(parent).with_context(|| format!("cannot create {}", parent.display()))?;
-    }
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    options.mode(0o600);
-    let mut file = options.open(path).with_context(|| format!("cannot write {}", path.display()))?;
-    file.write_all(contents)?;
-    Ok(())
+    redisgate_platform::os::write_private(path, contents).with_context(|| format!("cannot write {}", path.display()))
 }

@@ -40,7 +40,7 @@ pub enum Error {
         /// The instance's name.
         instance: String,
         /// Its status then (`pending`, `provisioning`...).
-        status: String,
+        status: redisgate_core::provisioning::InstanceStatus,
         /// How long was waited.
         waited: std::time::Duration,
     },

@@ -1,5 +1,6 @@
 //! RedisGate's management API: users, organizations, instances and API keys, per-instance and per-key
-//! [`Limits`], and daily [`Usage`].
+//! [`Limits`], and daily [`Usage`]. The bodies are the server's own types (`redisgate_core::api`),
+//! re-exported here.
 //!
 //! ```no_run
 //! # async fn demo() -> redisgate_client::Result<()> {
@@ -19,8 +20,14 @@
 
 use std::time::Duration;
 
+pub use redisgate_core::api::{
+    ApiKey, CreatedApiKey, CreatedInstance, DayUsage, Instance, InstanceCredentials, Me, NewApiKey, NewInstance,
+    Organization, Secrets, Session, TokenInfo, Usage, User,
+};
+pub use redisgate_core::limits::Limits;
+pub use redisgate_core::provisioning::InstanceStatus;
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::json;
 use uuid::Uuid;
 
@@ -43,253 +50,8 @@ impl std::fmt::Debug for Management {
     }
 }
 
-/// A user.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct User {
-    /// Identifier.
-    pub id: Uuid,
-    /// Email.
-    pub email: String,
-}
-
-/// A session from [`Management::login`].
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Session {
-    /// The JWT.
-    pub token: String,
-    /// When it expires (RFC 3339).
-    pub expires_at: String,
-    /// The user.
-    pub user: User,
-}
-
-/// An organization.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Organization {
-    /// Identifier.
-    pub id: Uuid,
-    /// Display name.
-    pub name: String,
-    /// Unique slug.
-    pub slug: String,
-    /// The caller's role.
-    pub role: Option<String>,
-}
-
-/// An instance.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Instance {
-    /// Identifier.
-    pub id: Uuid,
-    /// Owning organization.
-    pub organization_id: Uuid,
-    /// Globally unique name.
-    pub name: String,
-    /// Slug in the organization.
-    pub slug: String,
-    /// `maxmemory` in bytes.
-    pub max_memory: i64,
-    /// Requested Redis version.
-    pub redis_version: String,
-    /// `pending`, `provisioning`, `running`, `failed` or `deleting`.
-    pub status: String,
-    /// Why, when failed.
-    pub status_message: Option<String>,
-    /// REST URL.
-    pub rest_url: String,
-    /// Its limits (`{}`, the default, is unlimited; servers without limits send none).
-    #[serde(default)]
-    pub limits: Limits,
-}
-
-/// Limits of an instance or an API key; an absent (`None`) field is unlimited.
-///
-/// A request made with an API key is held to both the key's limits and its instance's. Every value must be
-/// at least 1: the server answers [`Error::Validation`] naming the field (e.g. `limits.max_key_size`)
-/// otherwise. The serialized form omits unset fields, so [`Limits::default()`] is `{}`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Limits {
-    /// Redis commands per second (a pipeline of 10 commands counts 10).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub max_requests_per_second: Option<u32>,
-    /// Redis commands per UTC day (instances only: keys refuse it).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub max_daily_requests: Option<u64>,
-    /// Concurrent connections (open requests and subscriptions).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub max_concurrent_connections: Option<u32>,
-    /// Bytes in one request.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub max_request_size: Option<u64>,
-    /// Bytes in the largest single argument of a command.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub max_record_size: Option<u64>,
-    /// Bytes in a key.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub max_key_size: Option<u64>,
-}
-
-impl Limits {
-    /// No limit at all (`{}`).
-    #[must_use]
-    pub fn unlimited() -> Self {
-        Self::default()
-    }
-
-    /// Whether no field is set.
-    #[must_use]
-    pub fn is_unlimited(&self) -> bool {
-        *self == Self::default()
-    }
-}
-
-/// Commands run on an instance per UTC day, from [`Management::usage`].
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Usage {
-    /// The instance.
-    pub instance_id: Uuid,
-    /// One entry per day, oldest first, ending today; days without commands are included (as 0).
-    pub days: Vec<DayUsage>,
-    /// The sum over `days`.
-    pub total: u64,
-}
-
-/// One day of [`Usage`].
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct DayUsage {
-    /// The UTC day, `YYYY-MM-DD`.
-    pub day: String,
-    /// Redis commands run that day (a pipeline of 10 counts 10).
-    pub commands: u64,
-}
-
-/// An instance to create.
-#[derive(Debug, Clone, Serialize)]
-pub struct NewInstance {
-    /// Globally unique name.
-    pub name: String,
-    /// Optional slug.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub slug: Option<String>,
-    /// `maxmemory` in bytes.
-    pub max_memory: i64,
-    /// Redis version.
-    pub redis_version: String,
-    /// Its limits (`None`: unlimited, and nothing is sent, so servers without limits accept it).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub limits: Option<Limits>,
-}
-
-impl NewInstance {
-    /// An instance named `name` with `max_memory` bytes and `redis_version`, without limits.
-    pub fn new(name: impl Into<String>, max_memory: i64, redis_version: impl Into<String>) -> Self {
-        Self { name: name.into(), slug: None, max_memory, redis_version: redis_version.into(), limits: None }
-    }
-
-    /// The same instance with `limits`.
-    #[must_use]
-    pub fn with_limits(mut self, limits: Limits) -> Self {
-        self.limits = Some(limits);
-        self
-    }
-}
-
-/// An API key to create, for [`Management::create_api_key_with`].
-#[derive(Debug, Clone, Serialize)]
-pub struct NewApiKey {
-    /// A name for people.
-    pub name: String,
-    /// `instances:manage`, `data:write`, `data:read`.
-    pub scopes: Vec<String>,
-    /// Limit it to this instance of the organization.
-    pub instance_id: Option<Uuid>,
-    /// Its limits (`None`: unlimited, and nothing is sent). `max_daily_requests` is refused for keys.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub limits: Option<Limits>,
-}
-
-impl NewApiKey {
-    /// A key called `name` with `scopes`, for every instance of the organization, without limits.
-    pub fn new<S: Into<String>>(name: impl Into<String>, scopes: impl IntoIterator<Item = S>) -> Self {
-        Self {
-            name: name.into(),
-            scopes: scopes.into_iter().map(Into::into).collect(),
-            instance_id: None,
-            limits: None,
-        }
-    }
-
-    /// The same key, limited to one instance.
-    #[must_use]
-    pub fn for_instance(mut self, instance: Uuid) -> Self {
-        self.instance_id = Some(instance);
-        self
-    }
-
-    /// The same key with `limits`.
-    #[must_use]
-    pub fn with_limits(mut self, limits: Limits) -> Self {
-        self.limits = Some(limits);
-        self
-    }
-}
-
-/// An instance's secrets (shown at creation and rotation only).
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Secrets {
-    /// REST URL.
-    pub rest_url: String,
-    /// REST URL by path prefix.
-    pub rest_url_path: String,
-    /// Standard token.
-    pub token: String,
-    /// Read-only token.
-    pub readonly_token: String,
-}
-
-/// A created instance and its secrets.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct CreatedInstance {
-    /// The instance.
-    pub instance: Instance,
-    /// Its tokens.
-    pub credentials: Secrets,
-}
-
-/// Where an instance is reached and which tokens exist.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Credentials {
-    /// REST URL.
-    pub rest_url: String,
-    /// REST URL by path prefix.
-    pub rest_url_path: String,
-    /// Active tokens (access, creation time).
-    pub tokens: Vec<serde_json::Value>,
-}
-
-/// An API key as listed.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct ApiKey {
-    /// Identifier.
-    pub id: Uuid,
-    /// Name.
-    pub name: String,
-    /// The key's first characters.
-    pub prefix: String,
-    /// Scopes.
-    pub scopes: Vec<String>,
-    /// Limited to this instance, if any.
-    pub instance_id: Option<Uuid>,
-    /// Its limits (`{}`, the default, is unlimited); requests are also held to the instance's.
-    #[serde(default)]
-    pub limits: Limits,
-    /// The secret: only in the answer to [`Management::create_api_key`].
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub secret: Option<String>,
-}
-
 #[derive(Deserialize)]
-struct Page<T> {
+struct Items<T> {
     items: Vec<T>,
 }
 
@@ -379,7 +141,7 @@ impl Management {
     ///
     /// # Errors
     /// [`Error::Auth`] without a valid token.
-    pub async fn me(&self) -> Result<serde_json::Value> {
+    pub async fn me(&self) -> Result<Me> {
         self.call(reqwest::Method::GET, "/me", None).await
     }
 
@@ -388,7 +150,7 @@ impl Management {
     /// # Errors
     /// As [`Management::me`].
     pub async fn organizations(&self) -> Result<Vec<Organization>> {
-        Ok(self.call::<Page<_>>(reqwest::Method::GET, "/organizations?limit=100", None).await?.items)
+        Ok(self.call::<Items<_>>(reqwest::Method::GET, "/organizations?limit=100", None).await?.items)
     }
 
     /// Creates an organization (the caller becomes owner).
@@ -415,7 +177,7 @@ impl Management {
     /// 404 for an organization the caller cannot see.
     pub async fn instances(&self, org: Uuid) -> Result<Vec<Instance>> {
         let path = format!("/organizations/{org}/redis-instances?limit=100");
-        Ok(self.call::<Page<_>>(reqwest::Method::GET, &path, None).await?.items)
+        Ok(self.call::<Items<_>>(reqwest::Method::GET, &path, None).await?.items)
     }
 
     /// Creates an instance; its tokens are in the answer, and only there.
@@ -483,14 +245,18 @@ impl Management {
         let started = tokio::time::Instant::now();
         loop {
             let instance = self.instance(org, id).await?;
-            match instance.status.as_str() {
-                "running" => return Ok(instance),
-                "failed" => {
+            match instance.status {
+                InstanceStatus::Running => return Ok(instance),
+                InstanceStatus::Failed => {
                     let message = instance.status_message.unwrap_or_else(|| "no reason given".into());
                     return Err(Error::ProvisioningFailed { instance: instance.name, message });
                 }
                 _ if started.elapsed() > timeout => {
-                    return Err(Error::NotRunning { instance: instance.name, status: instance.status, waited: timeout })
+                    return Err(Error::NotRunning {
+                        instance: instance.name,
+                        status: instance.status,
+                        waited: timeout,
+                    });
                 }
                 _ => tokio::time::sleep(Duration::from_millis(250)).await,
             }
@@ -501,7 +267,7 @@ impl Management {
     ///
     /// # Errors
     /// 403/404 as [`Error::Http`].
-    pub async fn credentials(&self, org: Uuid, id: Uuid) -> Result<Credentials> {
+    pub async fn credentials(&self, org: Uuid, id: Uuid) -> Result<InstanceCredentials> {
         self.call(reqwest::Method::GET, &format!("/organizations/{org}/redis-instances/{id}/credentials"), None).await
     }
 
@@ -524,7 +290,7 @@ impl Management {
         name: &str,
         scopes: &[&str],
         instance: Option<Uuid>,
-    ) -> Result<ApiKey> {
+    ) -> Result<CreatedApiKey> {
         let mut key = NewApiKey::new(name, scopes.iter().copied());
         key.instance_id = instance;
         self.create_api_key_with(org, &key).await
@@ -535,7 +301,7 @@ impl Management {
     ///
     /// # Errors
     /// [`Error::Validation`] for unknown scopes or invalid limits (`max_daily_requests` among them).
-    pub async fn create_api_key_with(&self, org: Uuid, key: &NewApiKey) -> Result<ApiKey> {
+    pub async fn create_api_key_with(&self, org: Uuid, key: &NewApiKey) -> Result<CreatedApiKey> {
         let body = serde_json::to_value(key).map_err(|e| Error::Decode(e.to_string()))?;
         self.call(reqwest::Method::POST, &format!("/organizations/{org}/api-keys"), Some(body)).await
     }
@@ -546,7 +312,7 @@ impl Management {
     /// 403/404 as [`Error::Http`].
     pub async fn api_keys(&self, org: Uuid) -> Result<Vec<ApiKey>> {
         Ok(self
-            .call::<Page<_>>(reqwest::Method::GET, &format!("/organizations/{org}/api-keys?limit=100"), None)
+            .call::<Items<_>>(reqwest::Method::GET, &format!("/organizations/{org}/api-keys?limit=100"), None)
             .await?
             .items)
     }
@@ -563,32 +329,24 @@ impl Management {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use std::num::NonZeroU64;
 
-    #[test]
-    fn limits_omit_unset_fields() {
-        assert_eq!(serde_json::to_value(Limits::unlimited()).unwrap(), json!({}));
-        let limits = Limits { max_requests_per_second: Some(100), max_key_size: Some(1024), ..Limits::default() };
-        assert_eq!(
-            serde_json::to_value(limits).unwrap(),
-            json!({"max_requests_per_second": 100, "max_key_size": 1024})
-        );
-        assert_eq!(serde_json::from_value::<Limits>(json!({"max_key_size": 1024})).unwrap().max_key_size, Some(1024));
-        assert!(serde_json::from_value::<Limits>(json!({})).unwrap().is_unlimited());
-        assert!(!limits.is_unlimited());
-    }
+    use super::*;
 
     #[test]
     fn instances_and_keys_from_servers_without_limits_still_parse() {
         let id = Uuid::new_v4();
+        let now = "2026-12-04T10:00:00Z";
         let instance: Instance = serde_json::from_value(json!({
             "id": id, "organization_id": id, "name": "a", "slug": "a", "max_memory": 1, "redis_version": "7.2",
-            "status": "running", "status_message": null, "rest_url": "http://x/db/a"
+            "status": "running", "status_message": null, "rest_url": "http://x/db/a",
+            "created_at": now, "updated_at": now
         }))
         .unwrap();
         assert!(instance.limits.is_unlimited());
+        assert_eq!(instance.status, InstanceStatus::Running);
         let key: ApiKey = serde_json::from_value(json!({
-            "id": id, "name": "k", "prefix": "rgk_abc", "scopes": ["data:read"], "instance_id": null
+            "id": id, "name": "k", "prefix": "rgk_abc", "scopes": ["data:read"], "instance_id": null, "created_at": now
         }))
         .unwrap();
         assert!(key.limits.is_unlimited());
@@ -597,15 +355,15 @@ mod tests {
     #[test]
     fn creation_bodies_carry_limits_only_when_given() {
         let plain = serde_json::to_value(NewInstance::new("a", 1 << 20, "7.2")).unwrap();
-        assert!(plain.get("limits").is_none(), "{plain}");
+        assert_eq!(plain, json!({"name": "a", "max_memory": 1 << 20, "redis_version": "7.2"}));
         let limited = NewInstance::new("a", 1 << 20, "7.2")
-            .with_limits(Limits { max_daily_requests: Some(10), ..Limits::default() });
+            .with_limits(Limits { max_daily_requests: NonZeroU64::new(10), ..Limits::default() });
         assert_eq!(serde_json::to_value(limited).unwrap()["limits"], json!({"max_daily_requests": 10}));
         let key = serde_json::to_value(NewApiKey::new("k", ["data:read"])).unwrap();
         assert_eq!(key, json!({"name": "k", "scopes": ["data:read"], "instance_id": null}));
         let key = NewApiKey::new("k", ["data:read"])
             .for_instance(Uuid::nil())
-            .with_limits(Limits { max_request_size: Some(1 << 20), ..Limits::default() });
+            .with_limits(Limits { max_request_size: NonZeroU64::new(1 << 20), ..Limits::default() });
         let key = serde_json::to_value(key).unwrap();
         assert_eq!(key["limits"], json!({"max_request_size": 1 << 20}));
         assert_eq!(key["instance_id"], json!(Uuid::nil()));
@@ -620,7 +378,8 @@ mod tests {
         }))
         .unwrap();
         assert_eq!(usage.days.len(), 2);
-        assert_eq!(usage.days[1], DayUsage { day: "2026-11-26".into(), commands: 1234 });
+        assert_eq!(usage.days[1].day.to_string(), "2026-11-26");
+        assert_eq!(usage.days[1].commands, 1234);
         assert_eq!(usage.total, 1234);
     }
 }

@@ -1,9 +1,10 @@
 //! The management client against the real platform (PostgreSQL, local provisioner, gateway).
 #![allow(missing_docs)]
 
+use std::num::{NonZeroU32, NonZeroU64};
 use std::time::Duration;
 
-use redisgate_client::management::{Limits, Management, NewApiKey, NewInstance};
+use redisgate_client::management::{InstanceStatus, Limits, Management, NewApiKey, NewInstance};
 use redisgate_client::{Client, Error};
 use redisgate_test_support::TestPlatform;
 
@@ -19,14 +20,14 @@ async fn register_to_delete_through_the_client() {
     assert!(matches!(api.login("ada@example.com", "wrong horse 1").await, Err(Error::Auth(_))));
     assert!(matches!(api.organizations().await, Err(Error::Auth(_))), "no session yet");
     let api = api.login("ada@example.com", "correct horse 1").await.unwrap();
-    assert_eq!(api.me().await.unwrap()["user"]["email"], "ada@example.com");
+    assert_eq!(api.me().await.unwrap().user.unwrap().email, "ada@example.com");
 
     let org = api.create_organization("Acme", "acme").await.unwrap();
     assert!(matches!(api.create_organization("Again", "acme").await, Err(Error::Http { status: 409, .. })));
     assert_eq!(api.organizations().await.unwrap().len(), 1);
     let created = api.create_instance(org.id, &NewInstance::new("client-db", 16 << 20, "7.2")).await.unwrap();
     let running = api.wait_until_running(org.id, created.instance.id, Duration::from_secs(15)).await.unwrap();
-    assert_eq!(running.status, "running");
+    assert_eq!(running.status, InstanceStatus::Running);
     assert_eq!(api.instances(org.id).await.unwrap().len(), 1);
     let credentials = api.credentials(org.id, created.instance.id).await.unwrap();
     assert_eq!(credentials.tokens.len(), 2);
@@ -38,16 +39,14 @@ async fn register_to_delete_through_the_client() {
     assert_eq!(fresh.get::<String>("k").await.unwrap(), "v");
 
     let key = api.create_api_key(org.id, "ci", &["data:read"], Some(created.instance.id)).await.unwrap();
-    let secret = key.secret.clone().unwrap();
-    assert!(secret.starts_with("rgk_"));
+    assert!(key.secret.starts_with("rgk_"));
     let listed = api.api_keys(org.id).await.unwrap();
-    assert_eq!(listed.len(), 1);
-    assert!(listed[0].secret.is_none(), "a listed key never carries its secret");
-    api.revoke_api_key(org.id, key.id).await.unwrap();
-    assert!(matches!(api.revoke_api_key(org.id, key.id).await, Err(Error::Http { status: 404, .. })));
+    assert_eq!(listed, std::slice::from_ref(&key.key), "a listed key is the created one without its secret");
+    api.revoke_api_key(org.id, key.key.id).await.unwrap();
+    assert!(matches!(api.revoke_api_key(org.id, key.key.id).await, Err(Error::Http { status: 404, .. })));
 
     let deleting = api.delete_instance(org.id, created.instance.id).await.unwrap();
-    assert_eq!(deleting.status, "deleting");
+    assert_eq!(deleting.status, InstanceStatus::Deleting);
     let gone = async {
         loop {
             if matches!(api.instance(org.id, created.instance.id).await, Err(Error::Http { status: 404, .. })) {
@@ -68,7 +67,11 @@ async fn limits_and_usage_through_the_client() {
     api.register("lim@example.com", "correct horse 1").await.unwrap();
     let api = api.login("lim@example.com", "correct horse 1").await.unwrap();
     let org = api.create_organization("Limited", "limited").await.unwrap();
-    let limits = Limits { max_requests_per_second: Some(1000), max_key_size: Some(1024), ..Limits::default() };
+    let limits = Limits {
+        max_requests_per_second: NonZeroU32::new(1000),
+        max_key_size: NonZeroU64::new(1024),
+        ..Limits::default()
+    };
     let created = api
         .create_instance(org.id, &NewInstance::new("limited-db", 16 << 20, "7.2").with_limits(limits))
         .await
@@ -98,22 +101,17 @@ async fn limits_and_usage_through_the_client() {
         Err(Error::Validation { .. } | Error::Http { .. })
     ));
 
-    let replaced = Limits { max_daily_requests: Some(10_000), ..Limits::default() };
+    let replaced = Limits { max_daily_requests: NonZeroU64::new(10_000), ..Limits::default() };
     let changed = api.set_instance_limits(org.id, created.instance.id, &replaced).await.unwrap();
     assert_eq!(changed.limits, replaced, "a PATCH replaces the limits entirely");
-    let zero = Limits { max_key_size: Some(0), ..Limits::default() };
-    assert!(matches!(
-        api.set_instance_limits(org.id, created.instance.id, &zero).await,
-        Err(Error::Validation { fields }) if fields.contains_key("limits.max_key_size")
-    ));
     let cleared = api.set_instance_limits(org.id, created.instance.id, &Limits::unlimited()).await.unwrap();
     assert!(cleared.limits.is_unlimited());
     assert!(api.instance(org.id, created.instance.id).await.unwrap().limits.is_unlimited());
 
-    let key_limits = Limits { max_concurrent_connections: Some(4), ..Limits::default() };
+    let key_limits = Limits { max_concurrent_connections: NonZeroU32::new(4), ..Limits::default() };
     let key = NewApiKey::new("slow", ["data:read"]).for_instance(created.instance.id).with_limits(key_limits);
     let key = api.create_api_key_with(org.id, &key).await.unwrap();
-    assert_eq!(key.limits, key_limits);
+    assert_eq!(key.key.limits, key_limits);
     assert_eq!(api.api_keys(org.id).await.unwrap()[0].limits, key_limits);
     let daily = NewApiKey::new("daily", ["data:read"]).with_limits(replaced);
     assert!(matches!(api.create_api_key_with(org.id, &daily).await, Err(Error::Validation { .. })));

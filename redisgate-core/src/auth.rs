@@ -51,6 +51,16 @@ impl TokenHash {
     }
 }
 
+/// The credentials of an `Authorization` header value of the `Bearer` scheme (case-insensitive), blanks
+/// trimmed; `None` for any other scheme. The data plane and the management API both read the header here.
+#[must_use]
+pub fn bearer(header: &[u8]) -> Option<&[u8]> {
+    match header.get(..7) {
+        Some(scheme) if scheme.eq_ignore_ascii_case(b"bearer ") => Some(header[7..].trim_ascii()),
+        _ => None,
+    }
+}
+
 impl std::fmt::Debug for TokenHash {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("TokenHash(<redacted>)")
@@ -68,5 +78,14 @@ mod tests {
         assert!(!hash.matches(b"secreT"));
         assert!(!hash.matches(b""));
         assert_eq!(format!("{hash:?}"), "TokenHash(<redacted>)");
+    }
+
+    #[test]
+    fn bearer_takes_the_credentials_of_that_scheme_only() {
+        assert_eq!(bearer(b"Bearer abc"), Some(&b"abc"[..]));
+        assert_eq!(bearer(b"bEaReR  abc \t"), Some(&b"abc"[..]));
+        assert_eq!(bearer(b"Bearer "), Some(&b""[..]));
+        assert_eq!(bearer(b"Basic abc"), None);
+        assert_eq!(bearer(b"Bearer"), None);
     }
 }

@@ -49,6 +49,12 @@ impl Limits {
         "max_key_size",
     ];
 
+    /// No limit at all (`{}`).
+    #[must_use]
+    pub fn unlimited() -> Self {
+        Self::default()
+    }
+
     /// `true` when nothing is limited.
     #[must_use]
     pub fn is_unlimited(&self) -> bool {

@@ -1,7 +1,7 @@
 //! Provisioning logic independent of where Redis runs: the validated instance spec, names, the redis.conf a
-//! provisioner writes, and the [`Provisioner`] seam itself (implemented by the gateway's local provisioner
-//! and the operator's Kubernetes provisioner). The local provisioner (gateway crate) and the Kubernetes operator both
-//! translate this into running servers.
+//! provisioner writes, the users inside Redis ([`acl`]), the instance's lifecycle ([`status`]) and the
+//! [`Provisioner`] seam itself, implemented by the platform's local provisioner and the operator's Kubernetes
+//! provisioner.
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -12,8 +12,10 @@ use uuid::Uuid;
 use crate::{Error, Result};
 
 pub mod acl;
+pub mod status;
 
 pub use acl::Credentials;
+pub use status::{InstanceStatus, ProvisionError};
 
 /// Smallest `maxmemory` accepted (1 MiB).
 pub const MIN_MEMORY: i64 = 1024 * 1024;
@@ -141,18 +143,23 @@ pub struct Target {
     pub organization_id: Uuid,
 }
 
+/// What a provisioner answers.
+pub type Provisioned<T> = std::result::Result<T, ProvisionError>;
+
 /// Creates and removes Redis servers.
 ///
-/// Errors are messages for the instance's status (no secrets in them).
+/// Errors say whether retrying can help ([`ProvisionError`]); their messages go into the instance's status
+/// (no secrets in them).
 pub trait Provisioner: Send + Sync + 'static {
     /// Starts a new server for the instance; on failure nothing is left behind.
-    fn create(&self, target: Target, spec: InstanceSpec) -> BoxFuture<'_, Result<Endpoint, String>>;
-    /// Makes sure the server of an existing instance runs again (after a platform restart).
-    fn adopt(&self, target: Target, spec: InstanceSpec) -> BoxFuture<'_, Result<Endpoint, String>>;
+    fn create(&self, target: Target, spec: InstanceSpec) -> BoxFuture<'_, Provisioned<Endpoint>>;
+    /// Makes sure the server of an existing instance runs again (after a platform restart); [`ProvisionError::Gone`]
+    /// when nothing of it is left.
+    fn adopt(&self, target: Target, spec: InstanceSpec) -> BoxFuture<'_, Provisioned<Endpoint>>;
     /// Gives a running instance `spec.max_memory`, durably: it still holds after the server restarts.
-    fn resize(&self, target: Target, spec: InstanceSpec) -> BoxFuture<'_, Result<(), String>>;
+    fn resize(&self, target: Target, spec: InstanceSpec) -> BoxFuture<'_, Provisioned<()>>;
     /// Stops the server and removes its data.
-    fn delete(&self, target: Target) -> BoxFuture<'_, Result<(), String>>;
+    fn delete(&self, target: Target) -> BoxFuture<'_, Provisioned<()>>;
     /// The endpoint of a running instance (synchronous: the gateway's directory asks on its hot reload).
     fn endpoint(&self, id: Uuid) -> Option<Endpoint>;
     /// Stops every server without deleting data (platform shutdown).

@@ -35,6 +35,12 @@ impl Page {
     pub fn new(limit: Option<i64>, offset: Option<i64>) -> Self {
         Self { limit: limit.unwrap_or(50).clamp(1, 100), offset: offset.unwrap_or(0).max(0) }
     }
+
+    /// The API's answer with the `items` of this page.
+    #[must_use]
+    pub fn answer<T>(self, items: Vec<T>) -> crate::api::Page<T> {
+        crate::api::Page::new(items, self.limit, self.offset)
+    }
 }
 
 /// `Limits` are stored as a JSON object (`jsonb`), absent fields meaning no limit.

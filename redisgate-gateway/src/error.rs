@@ -8,6 +8,9 @@
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use redisgate_core::protocol::encode::{error_text, json};
+use redisgate_core::provisioning::ProvisionError;
+
+use crate::metrics::Incident;
 
 /// The message Upstash sends for a missing or wrong token (clients and docs quote it).
 pub const UNAUTHORIZED: &str = "WRONGPASS invalid or missing auth token";
@@ -84,7 +87,7 @@ pub enum ApiError {
     Database(#[source] Box<dyn std::error::Error + Send + Sync>),
     /// The provisioner could not do what was asked.
     #[error("provisioning failed: {0}")]
-    Provisioning(String),
+    Provisioning(#[from] redisgate_core::provisioning::ProvisionError),
     /// A bug or an unexpected failure of the gateway itself.
     #[error("ERR internal error")]
     Internal(String),
@@ -116,7 +119,9 @@ impl ApiError {
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::Database(_) => StatusCode::SERVICE_UNAVAILABLE,
-            Self::Provisioning(_) => StatusCode::BAD_GATEWAY,
+            Self::Provisioning(ProvisionError::Transient(_)) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Provisioning(ProvisionError::Gone(_)) => StatusCode::CONFLICT,
+            Self::Provisioning(ProvisionError::Invalid(_)) => StatusCode::BAD_GATEWAY,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -159,6 +164,9 @@ impl IntoResponse for ApiError {
         if let Some(detail) = detail {
             response.extensions_mut().insert(detail);
         }
+        if let Some(incident) = self.incident() {
+            response.extensions_mut().insert(incident);
+        }
         let retry_after = match self {
             Self::RateLimited { retry: true } => Some(1),
             Self::TooManyAttempts(secs) => Some(secs),
@@ -168,6 +176,19 @@ impl IntoResponse for ApiError {
             response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
         response
+    }
+}
+
+impl ApiError {
+    /// What the metrics count about this failure beyond its status.
+    fn incident(&self) -> Option<Incident> {
+        match self {
+            Self::RateLimited { .. } => Some(Incident::Limited("rate")),
+            Self::DailyLimit { .. } => Some(Incident::Limited("daily")),
+            Self::TooManyConnections => Some(Incident::Limited("concurrent")),
+            Self::Unavailable(e) | Self::Timeout(e) if e.is_unrecoverable_error() => Some(Incident::BrokenConnection),
+            _ => None,
+        }
     }
 }
 

@@ -3,11 +3,12 @@
 use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use redis::Value;
+use redisgate_core::limits::Limits;
+use redisgate_core::protocol::compat::ScriptAliases;
 use redisgate_core::protocol::encode::{error_text, json, resp2};
-use redisgate_core::protocol::{Command, ResponseFormat};
+use redisgate_core::protocol::{Access, Command, ResponseFormat};
 
-use crate::quota::Allowance;
-use crate::{scripts, ApiError};
+use crate::ApiError;
 
 pub mod command;
 pub mod data_plane;
@@ -17,11 +18,25 @@ pub mod pipeline;
 pub mod subscribe;
 pub mod transaction;
 
-/// Readies one command to run: the REST policy, the token's access and the size limits, then the Upstash
-/// emulations (script aliases, SCAN WITHTYPE...). Every endpoint that runs commands goes through here.
-fn ready(allowance: &Allowance, command: Command) -> Result<Command, redisgate_core::Error> {
-    allowance.check(&command)?;
-    Ok(scripts::ALIASES.prepare(command))
+/// What every command of one request passes before it runs. Every endpoint that runs commands goes through
+/// [`Gate::ready`].
+pub struct Gate<'a> {
+    /// The token's access.
+    pub access: Access,
+    /// The instance's and the key's limits combined.
+    pub limits: &'a Limits,
+    /// The process's script aliases.
+    pub scripts: &'a ScriptAliases,
+}
+
+impl Gate<'_> {
+    /// Readies one command: the REST policy and the token's access, the size limits, then the Upstash
+    /// emulations (script aliases, SCAN WITHTYPE...).
+    fn ready(&self, command: Command) -> Result<Command, redisgate_core::Error> {
+        command.check(self.access)?;
+        self.limits.check_command(&command)?;
+        Ok(self.scripts.prepare(command))
+    }
 }
 
 /// A 200 response with one command's reply; an error reply from Redis becomes a 400 `{"error"}`.

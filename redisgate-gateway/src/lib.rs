@@ -8,11 +8,15 @@
 //! # Layout
 //! - [`config`]: a static directory from one Redis or the multi-instance config file.
 //! - [`directory`]: the seam that maps a request (Host header or `/db/<name>` prefix) to an instance.
-//! - [`upstream`]: the shared, multiplexed connection to one Redis, plus dedicated pub/sub connections.
-//! - `routes`: the route table; `handlers/*`: one file per endpoint kind.
+//! - [`upstream`]: the shared, multiplexed connection to one Redis; [`fanout`]: the one pub/sub connection
+//!   per instance that every subscription shares.
+//! - `routes`: the route table and the middleware around it; `handlers/*`: one file per endpoint kind, and
+//!   the `Gate` every command passes (policy, sizes, Upstash emulations); `sse`: Server-Sent Events framing.
 //! - [`quota`]: per-instance and per-key limits, and usage counts.
+//! - [`state`]: what handlers share ([`AppState`]: directory, limits, metrics, script aliases).
 //! - [`error`]: `ApiError`, the only place that knows HTTP status codes.
 //! - [`metrics`]: Prometheus metrics, served by [`admin_router`] on a separate listener.
+//! - `shutdown`: [`serve`] with a graceful drain, and the signals that start it.
 
 pub mod config;
 pub mod directory;
@@ -22,7 +26,6 @@ mod handlers;
 pub mod metrics;
 pub mod quota;
 mod routes;
-mod scripts;
 mod shutdown;
 mod sse;
 pub mod state;
@@ -31,4 +34,4 @@ pub mod upstream;
 pub use error::ApiError;
 pub use routes::{admin_router, router, router_with};
 pub use shutdown::{serve, serve_router, shutdown_signal};
-pub use state::{AppState, ServerLimits};
+pub use state::{AppState, ServerLimits, Shared};

@@ -1,9 +1,10 @@
 //! Prometheus metrics of the gateway, served on the admin listener (`--admin-listen`), never on the
 //! public port.
 //!
-//! One process-wide registry ([`METRICS`]): every worker runtime records into the same atomic counters.
-//! Request metrics are recorded by one middleware from what the handlers leave in the response's
-//! extensions ([`Observed`]), so handlers stay free of bookkeeping.
+//! One registry per process, held in the state ([`crate::AppState::metrics`]) and shared by every worker
+//! runtime, which record into the same atomic counters. Request metrics are recorded by one middleware from
+//! what the handlers leave in the response's extensions ([`Observed`], [`Incident`]), so handlers, limits and
+//! upstreams stay free of bookkeeping.
 
 use std::sync::{Arc, LazyLock};
 use std::time::Duration;
@@ -14,21 +15,98 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::Registry;
+use redisgate_core::protocol::Endpoint;
 
-/// The process-wide metrics.
-pub static METRICS: LazyLock<Metrics> = LazyLock::new(Metrics::new);
+/// What a request was, for the metrics and the logs: decided here and nowhere else.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// One command.
+    Command,
+    /// `/pipeline`.
+    Pipeline,
+    /// `/multi-exec`.
+    MultiExec,
+    /// `/subscribe`, `/psubscribe`.
+    Subscribe,
+    /// `/monitor`.
+    Monitor,
+    /// The management API (`/api/...`).
+    Api,
+    /// Health checks (`/-/...`).
+    Health,
+    /// A response that carries no [`Observed`]: a handler that panicked, or a route outside the data plane,
+    /// the API and the health checks.
+    Data,
+}
 
-/// Every endpoint kind of [`Observed::kind`], and `data` for responses that carry no [`Observed`] (a handler
-/// that panicked, or a route outside the data plane, the API and the health checks).
-const KINDS: [&str; 8] = ["command", "pipeline", "multi_exec", "subscribe", "monitor", "api", "health", "data"];
+impl Kind {
+    /// Every kind, for the histograms made at start.
+    const ALL: [Self; 8] = [
+        Self::Command,
+        Self::Pipeline,
+        Self::MultiExec,
+        Self::Subscribe,
+        Self::Monitor,
+        Self::Api,
+        Self::Health,
+        Self::Data,
+    ];
 
-/// What a handler tells the metrics middleware about a request.
+    /// The label value.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Command => "command",
+            Self::Pipeline => "pipeline",
+            Self::MultiExec => "multi_exec",
+            Self::Subscribe => "subscribe",
+            Self::Monitor => "monitor",
+            Self::Api => "api",
+            Self::Health => "health",
+            Self::Data => "data",
+        }
+    }
+
+    /// The kind of a parsed data-plane request.
+    #[must_use]
+    pub fn of(endpoint: &Endpoint) -> Self {
+        match endpoint {
+            Endpoint::Pipeline(_) => Self::Pipeline,
+            Endpoint::MultiExec(_) => Self::MultiExec,
+            Endpoint::Subscribe(_) | Endpoint::PSubscribe(_) => Self::Subscribe,
+            Endpoint::Monitor => Self::Monitor,
+            _ => Self::Command,
+        }
+    }
+
+    /// The kind of a request by its path alone, for routes that are not the data plane's.
+    #[must_use]
+    pub fn of_path(path: &str) -> Self {
+        match path {
+            p if p.starts_with("/api/") || p == "/api" => Self::Api,
+            p if p.starts_with("/-/") => Self::Health,
+            _ => Self::Data,
+        }
+    }
+}
+
+/// What a data-plane handler tells the metrics middleware about a request.
 #[derive(Debug, Clone)]
 pub struct Observed {
-    /// `command`, `pipeline`, `multi_exec`, `subscribe`, `monitor`, `api`, `health`.
-    pub kind: &'static str,
+    /// What the request was.
+    pub kind: Kind,
     /// The instance, when one was resolved.
     pub instance: Option<Arc<str>>,
+}
+
+/// Something worth counting about a failed request beyond its status, left in the response's extensions by
+/// [`crate::ApiError`]'s response.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Incident {
+    /// Refused by a limit: `rate`, `daily` or `concurrent`.
+    Limited(&'static str),
+    /// The connection to Redis was found broken (redis-rs replaces it in the background).
+    BrokenConnection,
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -70,7 +148,7 @@ pub struct Metrics {
     registry: Registry,
     requests: Family<RequestLabels, Counter>,
     /// The duration histogram of each kind, looked up once at start (no hashing or locking per request).
-    durations: Vec<(&'static str, Histogram)>,
+    durations: Vec<(Kind, Histogram)>,
     upstream_errors: Family<UpstreamLabels, Counter>,
     reconnects: Family<InstanceLabels, Counter>,
     limited: Family<LimitLabels, Counter>,
@@ -80,8 +158,22 @@ pub struct Metrics {
     provisioning: Family<OutcomeLabels, Counter>,
 }
 
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl std::fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Metrics").finish_non_exhaustive()
+    }
+}
+
 impl Metrics {
-    fn new() -> Self {
+    /// A fresh registry with every metric at zero.
+    #[must_use]
+    pub fn new() -> Self {
         let mut registry = Registry::with_prefix("redisgate");
         let requests = Family::<RequestLabels, Counter>::default();
         registry.register("requests", "Requests by endpoint kind, status class and instance", requests.clone());
@@ -89,8 +181,10 @@ impl Metrics {
             Histogram::new(exponential_buckets(0.000_05, 2.0, 18))
         });
         registry.register("request_duration_seconds", "Time to answer, by endpoint kind", duration.clone());
-        let durations =
-            KINDS.iter().map(|&kind| (kind, duration.get_or_create(&KindLabels { kind }).clone())).collect();
+        let durations = Kind::ALL
+            .iter()
+            .map(|&kind| (kind, duration.get_or_create(&KindLabels { kind: kind.as_str() }).clone()))
+            .collect();
         let upstream_errors = Family::<UpstreamLabels, Counter>::default();
         registry.register(
             "upstream_errors",
@@ -131,11 +225,20 @@ impl Metrics {
         }
     }
 
-    /// Records one answered request.
-    pub fn request(&self, observed: Option<&Observed>, status: u16, elapsed: Duration) {
-        let kind = observed.map_or("data", |o| o.kind);
+    /// Records one answered request, and what went wrong with it (`incident`).
+    pub fn request(&self, observed: &Observed, incident: Option<Incident>, status: u16, elapsed: Duration) {
+        let kind = observed.kind;
         static NONE: LazyLock<Arc<str>> = LazyLock::new(|| Arc::from(""));
-        let instance = observed.and_then(|o| o.instance.clone()).unwrap_or_else(|| Arc::clone(&NONE));
+        let instance = observed.instance.clone().unwrap_or_else(|| Arc::clone(&NONE));
+        match incident {
+            Some(Incident::Limited(limit)) => {
+                self.limited.get_or_create(&LimitLabels { instance: Arc::clone(&instance), limit }).inc();
+            }
+            Some(Incident::BrokenConnection) => {
+                self.reconnects.get_or_create(&InstanceLabels { instance: Arc::clone(&instance) }).inc();
+            }
+            None => {}
+        }
         let class = match status {
             200..=299 => "2xx",
             400..=499 => "4xx",
@@ -152,20 +255,10 @@ impl Metrics {
             }
             _ => {}
         }
-        self.requests.get_or_create(&RequestLabels { kind, status: class, instance }).inc();
+        self.requests.get_or_create(&RequestLabels { kind: kind.as_str(), status: class, instance }).inc();
         if let Some((_, histogram)) = self.durations.iter().find(|(k, _)| *k == kind) {
             histogram.observe(elapsed.as_secs_f64());
         }
-    }
-
-    /// A connection to `instance`'s Redis broke; redis-rs replaces it.
-    pub fn reconnect(&self, instance: &Arc<str>) {
-        self.reconnects.get_or_create(&InstanceLabels { instance: Arc::clone(instance) }).inc();
-    }
-
-    /// A request was refused by `limit` (`rate`, `daily`, `concurrent`).
-    pub fn limited(&self, instance: &Arc<str>, limit: &'static str) {
-        self.limited.get_or_create(&LimitLabels { instance: Arc::clone(instance), limit }).inc();
     }
 
     /// A client connection opened; the guard closes it.

@@ -1,9 +1,10 @@
 //! The route table. Health endpoints live under `/-/`, a prefix no Redis command can have, so they never
 //! shadow a command path; everything else is the data plane.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use axum::extract::Request;
+use axum::extract::{Request, State};
 use axum::http::{header, HeaderName, HeaderValue, Method};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -16,7 +17,7 @@ use tracing::Instrument as _;
 
 use crate::error::ErrorDetail;
 use crate::handlers::{data_plane, health};
-use crate::metrics::{Observed, METRICS};
+use crate::metrics::{Incident, Kind, Metrics, Observed};
 use crate::{ApiError, AppState};
 
 /// The response header carrying a fresh read-your-writes token (protocol.md §J).
@@ -24,19 +25,21 @@ pub const SYNC_TOKEN: HeaderName = HeaderName::from_static("upstash-sync-token")
 /// The request id, taken from the request or made up, and echoed in the response.
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
-/// The admin router (serve it on a separate, private listener): `/metrics` and `/-/health`.
-pub fn admin_router() -> Router {
+/// The admin router (serve it on a separate, private listener): `/metrics` (of `metrics`, the state's) and
+/// `/-/health`.
+pub fn admin_router(metrics: Arc<Metrics>) -> Router {
     Router::new()
         .route(
             "/metrics",
-            get(|| async {
+            get(|State(metrics): State<Arc<Metrics>>| async move {
                 (
                     [(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")],
-                    METRICS.encode(),
+                    metrics.encode(),
                 )
             }),
         )
         .route("/-/health", get(health::live))
+        .with_state(metrics)
 }
 
 /// The gateway's router: health endpoints and the data plane, with CORS and sync tokens. A panicking
@@ -54,7 +57,7 @@ pub fn router_with(state: AppState, routes: Router<AppState>) -> Router {
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .fallback(data_plane::handle)
         .layer(CatchPanicLayer::custom(|_| ApiError::Internal("a handler panicked".into()).into_response()))
-        .layer(middleware::from_fn(observe))
+        .layer(middleware::from_fn_with_state(Arc::clone(&state.metrics), observe))
         .layer(cors())
         .with_state(state)
 }
@@ -64,7 +67,7 @@ pub fn router_with(state: AppState, routes: Router<AppState>) -> Router {
 /// (clients echo it back; one Redis has nothing to wait for, so incoming tokens are ignored, and
 /// `@upstash/redis`'s tests check that it changes after writes); metrics; one log line per 5xx with its
 /// detail.
-async fn observe(request: Request, next: Next) -> Response {
+async fn observe(State(metrics): State<Arc<Metrics>>, request: Request, next: Next) -> Response {
     let started = Instant::now();
     // One fresh value per request serves as the sync token and, unless the client sent one, the request id.
     let fresh = fresh_id();
@@ -76,19 +79,16 @@ async fn observe(request: Request, next: Next) -> Response {
         })
         .cloned()
         .unwrap_or_else(|| fresh.clone());
-    let default_kind = match request.uri().path() {
-        p if p.starts_with("/api/") || p == "/api" => Some("api"),
-        p if p.starts_with("/-/") => Some("health"),
-        _ => None,
-    };
+    let path_kind = Kind::of_path(request.uri().path());
     let span = tracing::debug_span!("request", id = %String::from_utf8_lossy(id.as_bytes()));
     let mut response = next.run(request).instrument(span).await;
     let observed =
-        response.extensions_mut().remove::<Observed>().or(default_kind.map(|kind| Observed { kind, instance: None }));
+        response.extensions_mut().remove::<Observed>().unwrap_or(Observed { kind: path_kind, instance: None });
+    let incident = response.extensions_mut().remove::<Incident>();
     let status = response.status();
-    METRICS.request(observed.as_ref(), status.as_u16(), started.elapsed());
+    metrics.request(&observed, incident, status.as_u16(), started.elapsed());
     if let Some(ErrorDetail(detail)) = response.extensions().get::<ErrorDetail>() {
-        let kind = observed.as_ref().map_or("data", |o| o.kind);
+        let kind = observed.kind.as_str();
         tracing::warn!(request_id = %String::from_utf8_lossy(id.as_bytes()), %status, kind, error = %detail, "request failed");
     }
     let headers = response.headers_mut();

@@ -17,22 +17,23 @@ pub async fn serve(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let token = Arc::clone(&state.shutdown);
-    serve_router(listener, router(state), token, shutdown).await
+    let app = router(state.clone());
+    serve_router(listener, app, &state, shutdown).await
 }
 
-/// As [`serve`], for a router already built (platform mode: [`crate::routes::platform_router`]); `token`
-/// is the state's shutdown token, cancelled when `shutdown` resolves.
+/// As [`serve`], for a router already built over `state` (platform mode: `redisgate_platform`'s router):
+/// the state's shutdown token is cancelled when `shutdown` resolves, and its metrics count the connections.
 ///
 /// # Errors
 /// I/O errors of the listener.
 pub async fn serve_router(
     listener: TcpListener,
     app: axum::Router,
-    token: Arc<tokio_util::sync::CancellationToken>,
+    state: &AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let listener = CountingListener(listener);
+    let token = Arc::clone(&state.shutdown);
+    let listener = CountingListener { listener, metrics: Arc::clone(&state.metrics) };
     axum::serve(listener, app)
         .with_graceful_shutdown(async move {
             shutdown.await;
@@ -65,7 +66,10 @@ pub async fn shutdown_signal() {
 
 /// Accepts connections, turns Nagle's algorithm off (small JSON replies must not wait) and counts open
 /// connections in the metrics.
-struct CountingListener(TcpListener);
+struct CountingListener {
+    listener: TcpListener,
+    metrics: Arc<crate::metrics::Metrics>,
+}
 
 impl axum::serve::Listener for CountingListener {
     type Io = Counted;
@@ -73,10 +77,10 @@ impl axum::serve::Listener for CountingListener {
 
     async fn accept(&mut self) -> (Self::Io, Self::Addr) {
         loop {
-            match self.0.accept().await {
+            match self.listener.accept().await {
                 Ok((stream, address)) => {
                     let _ = stream.set_nodelay(true);
-                    return (Counted { stream, _open: crate::metrics::METRICS.connection() }, address);
+                    return (Counted { stream, _open: self.metrics.connection() }, address);
                 }
                 // Out of file descriptors and the like: wait a moment instead of spinning.
                 Err(e) => {
@@ -88,7 +92,7 @@ impl axum::serve::Listener for CountingListener {
     }
 
     fn local_addr(&self) -> std::io::Result<Self::Addr> {
-        self.0.local_addr()
+        self.listener.local_addr()
     }
 }
 

@@ -1,11 +1,14 @@
-//! The shared application state: the instance directory and the limits, cheap to clone.
+//! The shared application state: the instance directory, the limits, and what every worker of a process
+//! shares (metrics, script aliases). Cheap to clone.
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use redisgate_core::protocol::compat::ScriptAliases;
 use tokio_util::sync::CancellationToken;
 
 use crate::directory::Directory;
+use crate::metrics::Metrics;
 
 /// Limits of the server, applied to every request (each instance and key may set stricter ones).
 #[derive(Debug, Clone)]
@@ -28,6 +31,16 @@ impl Default for ServerLimits {
     }
 }
 
+/// What the workers of one process share, so a counter or a script alias holds for the whole process
+/// whatever runtime serves a request. Create one per process and give it to every worker's [`AppState`].
+#[derive(Debug, Clone, Default)]
+pub struct Shared {
+    /// The metrics registry (served by [`crate::admin_router`]).
+    pub metrics: Arc<Metrics>,
+    /// Script aliases of the `allow-key-locking` emulation.
+    pub scripts: Arc<ScriptAliases>,
+}
+
 /// Everything a handler needs.
 #[derive(Clone)]
 pub struct AppState {
@@ -38,12 +51,30 @@ pub struct AppState {
     /// Cancelled when the server shuts down, so that endless SSE streams end and the drain can finish.
     /// (Behind an `Arc`: axum clones the state for every request, and cloning a token takes a lock.)
     pub shutdown: Arc<CancellationToken>,
+    /// The process's metrics (every worker records into the same registry).
+    pub metrics: Arc<Metrics>,
+    /// Script aliases of the `allow-key-locking` emulation (shared like the metrics).
+    pub scripts: Arc<ScriptAliases>,
 }
 
 impl AppState {
-    /// State over a directory with default limits.
+    /// State over a directory with default limits, its own metrics and script aliases.
     pub fn new(directory: Arc<dyn Directory>) -> Self {
-        Self { directory, limits: ServerLimits::default(), shutdown: Arc::new(CancellationToken::new()) }
+        Self {
+            directory,
+            limits: ServerLimits::default(),
+            shutdown: Arc::new(CancellationToken::new()),
+            metrics: Arc::default(),
+            scripts: Arc::default(),
+        }
+    }
+
+    /// Records into `shared`'s metrics and uses its script aliases (the workers of one process share them).
+    #[must_use]
+    pub fn with_shared(mut self, shared: &Shared) -> Self {
+        self.metrics = Arc::clone(&shared.metrics);
+        self.scripts = Arc::clone(&shared.scripts);
+        self
     }
 
     /// Uses `token` as the shutdown signal (several servers can share one).

@@ -6,7 +6,8 @@
 //! connection because MULTI, its commands and EXEC are written as one contiguous block and Redis runs a
 //! connection's commands in order; WATCH (which would need a connection of its own) is not offered.
 //! Subscriptions share one pub/sub connection per instance ([`crate::fanout`]); MONITOR takes over a
-//! connection, so each `/monitor` stream opens a dedicated one.
+//! connection, so each `/monitor` stream opens a dedicated one. A reply that finds the connection broken
+//! becomes an `ApiError` the metrics count (`redisgate_upstream_reconnects`).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,7 +18,6 @@ use redisgate_core::protocol::Command;
 use tracing::Instrument as _;
 
 use crate::fanout::{Hub, Topic};
-use crate::metrics::METRICS;
 
 /// Timeouts for one upstream.
 #[derive(Debug, Clone, Copy)]
@@ -62,24 +62,13 @@ impl Upstream {
         Ok(Self { name: Arc::from(name), hub: Arc::new(Hub::new(client.clone())), client, shared })
     }
 
-    /// Counts the replies that found the connection broken: redis-rs replaces such a connection in the
-    /// background, and `redisgate_upstream_reconnects` shows how often that happens.
-    fn observe<T>(&self, result: RedisResult<T>) -> RedisResult<T> {
-        if let Err(e) = &result {
-            if e.is_unrecoverable_error() {
-                METRICS.reconnect(&self.name);
-            }
-        }
-        result
-    }
-
     /// Runs one command. A Redis error reply comes back as `Ok(Value::ServerError)`.
     ///
     /// # Errors
     /// Connection failures and timeouts.
     pub async fn run(&self, command: &Command) -> RedisResult<Value> {
         let span = tracing::debug_span!("redis", instance = %self.name, command = %command.name_str());
-        self.observe(self.shared.clone().send_packed_command(&command.to_cmd()).instrument(span).await)
+        self.shared.clone().send_packed_command(&command.to_cmd()).instrument(span).await
     }
 
     /// Runs commands in order, not atomically; each reply (or error reply) in place.
@@ -92,7 +81,7 @@ impl Upstream {
             pipe.add_command(command.to_cmd());
         }
         let span = tracing::debug_span!("redis", instance = %self.name, pipeline = commands.len());
-        self.observe(self.shared.clone().send_packed_commands(&pipe, 0, commands.len()).instrument(span).await)
+        self.shared.clone().send_packed_commands(&pipe, 0, commands.len()).instrument(span).await
     }
 
     /// Runs commands as one MULTI/EXEC transaction; per-command runtime errors are in place.
@@ -108,7 +97,7 @@ impl Upstream {
         }
         let span = tracing::debug_span!("redis", instance = %self.name, transaction = commands.len());
         let sent = self.shared.clone().send_packed_commands(&pipe, commands.len() + 1, 1).instrument(span).await;
-        let mut replies = self.observe(sent)?;
+        let mut replies = sent?;
         match replies.pop() {
             Some(Value::Array(results)) => Ok(results),
             Some(Value::ServerError(e)) => Err(e.into()),

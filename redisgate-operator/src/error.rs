@@ -29,6 +29,9 @@ pub enum Error {
     /// The operator or provisioner was configured wrongly.
     #[error("invalid configuration: {0}")]
     Config(String),
+    /// The instance has nothing left on the cluster to adopt.
+    #[error("{0}")]
+    Gone(String),
 }
 
 /// `Result` with this crate's [`Error`] as the default error.
@@ -46,6 +49,7 @@ impl Error {
             Self::Serialization(_) => "serialization",
             Self::Timeout(_) => "timeout",
             Self::Config(_) => "config",
+            Self::Gone(_) => "gone",
         }
     }
 
@@ -53,6 +57,24 @@ impl Error {
     #[must_use]
     pub fn is_status(&self, code: u16) -> bool {
         matches!(self, Self::Kube(kube::Error::Api(status)) if status.code == code)
+    }
+}
+
+impl From<Error> for redisgate_core::provisioning::ProvisionError {
+    /// What the control plane's lifecycle needs to know: whether retrying soon can help. The API server's
+    /// 5xx, 408 and 429 and a broken connection to it are passing; any other refusal is not, and neither is
+    /// a pod that did not become ready within `ready_timeout` (that patience is already spent).
+    fn from(error: Error) -> Self {
+        let passing = match &error {
+            Error::Kube(kube::Error::Api(status)) => status.code >= 500 || matches!(status.code, 408 | 429),
+            Error::Kube(_) => true,
+            _ => false,
+        };
+        match error {
+            Error::Gone(message) => Self::Gone(message),
+            other if passing => Self::Transient(other.to_string()),
+            other => Self::Invalid(other.to_string()),
+        }
     }
 }
 

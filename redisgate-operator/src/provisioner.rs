@@ -19,7 +19,7 @@ use k8s_openapi::api::core::v1::Namespace;
 use kube::api::{DeleteParams, ListParams, Patch, PatchParams, PostParams};
 use kube::runtime::wait::await_condition;
 use kube::{Api, Client, ResourceExt as _};
-use redisgate_core::provisioning::{BoxFuture, Endpoint, InstanceSpec, Provisioner, Target};
+use redisgate_core::provisioning::{BoxFuture, Endpoint, InstanceSpec, Provisioned, Provisioner, Target};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
@@ -201,7 +201,7 @@ impl KubernetesProvisioner {
         let existing = api.get_opt(&name).await?;
         let ours = existing.as_ref().is_some_and(|i| i.labels().get(LABEL_INSTANCE_ID) == Some(&target.id.to_string()));
         if !ours {
-            return Err(Error::Config(format!("instance {} has no RedisHttpInstance to adopt", target.id)));
+            return Err(Error::Gone(format!("instance {} has no RedisHttpInstance to adopt", target.id)));
         }
         self.wait_ready(target.id, &api, &name).await
     }
@@ -274,20 +274,20 @@ fn labels(target: Target) -> BTreeMap<String, String> {
 }
 
 impl Provisioner for KubernetesProvisioner {
-    fn create(&self, target: Target, spec: InstanceSpec) -> BoxFuture<'_, Result<Endpoint, String>> {
-        Box::pin(async move { self.create_inner(target, &spec).await.map_err(|e| e.to_string()) })
+    fn create(&self, target: Target, spec: InstanceSpec) -> BoxFuture<'_, Provisioned<Endpoint>> {
+        Box::pin(async move { Ok(self.create_inner(target, &spec).await?) })
     }
 
-    fn adopt(&self, target: Target, spec: InstanceSpec) -> BoxFuture<'_, Result<Endpoint, String>> {
-        Box::pin(async move { self.adopt_inner(target, &spec).await.map_err(|e| e.to_string()) })
+    fn adopt(&self, target: Target, spec: InstanceSpec) -> BoxFuture<'_, Provisioned<Endpoint>> {
+        Box::pin(async move { Ok(self.adopt_inner(target, &spec).await?) })
     }
 
-    fn resize(&self, target: Target, spec: InstanceSpec) -> BoxFuture<'_, Result<(), String>> {
-        Box::pin(async move { self.resize_inner(target, &spec).await.map_err(|e| e.to_string()) })
+    fn resize(&self, target: Target, spec: InstanceSpec) -> BoxFuture<'_, Provisioned<()>> {
+        Box::pin(async move { Ok(self.resize_inner(target, &spec).await?) })
     }
 
-    fn delete(&self, target: Target) -> BoxFuture<'_, Result<(), String>> {
-        Box::pin(async move { self.delete_inner(target).await.map_err(|e| e.to_string()) })
+    fn delete(&self, target: Target) -> BoxFuture<'_, Provisioned<()>> {
+        Box::pin(async move { Ok(self.delete_inner(target).await?) })
     }
 
     fn endpoint(&self, id: Uuid) -> Option<Endpoint> {

@@ -18,71 +18,83 @@ mod principal;
 pub mod throttle;
 mod usage;
 
-use axum::routing::{delete, get, post};
-use axum::Router;
-use redisgate_gateway::ApiError;
-use serde::Serialize;
+use std::sync::Arc;
 
-use crate::Platform;
+use axum::http::header;
+use axum::routing::get;
+use axum::Router;
+use bytes::Bytes;
+use redisgate_core::auth::jwt::JwtKeys;
+use redisgate_gateway::ApiError;
+use utoipa::OpenApi as _;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 pub use openapi::ApiDoc;
 
-/// The management router; nest it under `/api`.
+/// What the management API's handlers share.
+#[derive(Clone)]
+pub struct Platform {
+    /// Connections to PostgreSQL.
+    pub pool: crate::Pool,
+    /// JWT keys, loaded once.
+    pub jwt: Arc<JwtKeys>,
+    /// Instance state transitions (runs on the platform's own runtime).
+    pub lifecycle: crate::Lifecycle,
+    /// URLs handed out in credentials.
+    pub urls: Arc<crate::PublicUrls>,
+    /// Lifetime of issued JWTs in seconds.
+    pub jwt_ttl_secs: i64,
+    /// Login attempts per email (shared by every worker).
+    pub login_throttle: Arc<throttle::LoginThrottle>,
+}
+
+/// Every management route with its handlers, relative to `/api`. The router and the OpenAPI document are
+/// both made from this one list, so a route cannot exist undocumented (`routes!` takes each handler's
+/// `#[utoipa::path]`: its method, path and responses).
+fn routes() -> OpenApiRouter<Platform> {
+    OpenApiRouter::new()
+        .routes(routes!(auth::register))
+        .routes(routes!(auth::login))
+        .routes(routes!(auth::me))
+        .routes(routes!(organizations::list_organizations, organizations::create_organization))
+        .routes(routes!(
+            organizations::get_organization,
+            organizations::update_organization,
+            organizations::delete_organization
+        ))
+        .routes(routes!(members::list_members, members::add_member))
+        .routes(routes!(members::update_member, members::remove_member))
+        .routes(routes!(api_keys::list_api_keys, api_keys::create_api_key))
+        .routes(routes!(api_keys::revoke_api_key))
+        .routes(routes!(instances::list_instances, instances::create_instance))
+        .routes(routes!(instances::get_instance, instances::update_instance, instances::delete_instance))
+        .routes(routes!(instances::get_status, instances::put_status))
+        .routes(routes!(instances::get_credentials))
+        .routes(routes!(instances::rotate_credentials))
+        .routes(routes!(usage::get_usage))
+}
+
+/// The OpenAPI document of the management API, its paths under `/api`.
+#[must_use]
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    ApiDoc::openapi().nest("/api", routes().into_openapi())
+}
+
+/// The management router; nest it under `/api`. `GET /api/openapi.json` serves [`openapi`].
 pub fn router(platform: Platform) -> Router {
-    Router::new()
-        .route("/auth/register", post(auth::register))
-        .route("/auth/login", post(auth::login))
-        .route("/me", get(auth::me))
-        .route("/organizations", get(organizations::list_organizations).post(organizations::create_organization))
+    let (router, document) = routes().split_for_parts();
+    // Rendered once: the document does not change while the process runs.
+    let document = Bytes::from(serde_json::to_vec(&ApiDoc::openapi().nest("/api", document)).unwrap_or_default());
+    router
         .route(
-            "/organizations/{org_id}",
-            get(organizations::get_organization)
-                .patch(organizations::update_organization)
-                .delete(organizations::delete_organization),
+            "/openapi.json",
+            get(move || {
+                let document = document.clone();
+                async move { ([(header::CONTENT_TYPE, "application/json")], document) }
+            }),
         )
-        .route("/organizations/{org_id}/members", get(members::list_members).post(members::add_member))
-        .route(
-            "/organizations/{org_id}/members/{user_id}",
-            axum::routing::patch(members::update_member).delete(members::remove_member),
-        )
-        .route("/organizations/{org_id}/api-keys", get(api_keys::list_api_keys).post(api_keys::create_api_key))
-        .route("/organizations/{org_id}/api-keys/{key_id}", delete(api_keys::revoke_api_key))
-        .route(
-            "/organizations/{org_id}/redis-instances",
-            get(instances::list_instances).post(instances::create_instance),
-        )
-        .route(
-            "/organizations/{org_id}/redis-instances/{instance_id}",
-            get(instances::get_instance).patch(instances::update_instance).delete(instances::delete_instance),
-        )
-        .route(
-            "/organizations/{org_id}/redis-instances/{instance_id}/status",
-            get(instances::get_status).put(instances::put_status),
-        )
-        .route("/organizations/{org_id}/redis-instances/{instance_id}/credentials", get(instances::get_credentials))
-        .route("/organizations/{org_id}/redis-instances/{instance_id}/usage", get(usage::get_usage))
-        .route(
-            "/organizations/{org_id}/redis-instances/{instance_id}/credentials/rotate",
-            post(instances::rotate_credentials),
-        )
-        .route("/openapi.json", get(openapi::openapi_json))
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .fallback(|| async { ApiError::NotFound("route") })
         .with_state(platform)
-}
-
-/// A page of a list.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct Page<T> {
-    /// The items.
-    pub items: Vec<T>,
-    /// The `offset` of the next page, or null on the last one.
-    pub next_offset: Option<i64>,
-}
-
-impl<T> Page<T> {
-    fn new(items: Vec<T>, page: redisgate_core::store::Page) -> Self {
-        let next_offset = (items.len() as i64 == page.limit).then_some(page.offset + page.limit);
-        Self { items, next_offset }
-    }
 }

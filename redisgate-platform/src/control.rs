@@ -10,14 +10,16 @@ use axum::Router;
 use redisgate_core::auth::jwt::JwtKeys;
 use redisgate_gateway::quota::Meters;
 use redisgate_gateway::upstream::UpstreamOptions;
-use redisgate_gateway::{AppState, ServerLimits};
+use redisgate_gateway::{AppState, ServerLimits, Shared};
 use tokio_util::sync::CancellationToken;
 
-use super::directory::PlatformDirectory;
-use super::{db, usage, Lifecycle, Platform, Pool, PublicUrls};
 use crate::api::throttle::LoginThrottle;
+use crate::api::Platform;
+use crate::directory::PlatformDirectory;
 use crate::provisioner::local::LocalProvisioner;
 use crate::provisioner::Provisioner;
+use crate::{db, usage, Lifecycle, Pool, PublicUrls};
+use crate::{Error, Result};
 
 /// Everything platform mode needs to start.
 #[derive(Clone)]
@@ -68,6 +70,8 @@ pub struct ControlPlane {
     login_throttle: Arc<LoginThrottle>,
     /// Cancelled once every recorded instance has been brought back (or has failed to come back).
     resumed: CancellationToken,
+    /// The metrics and script aliases every worker shares.
+    shared: Shared,
 }
 
 impl ControlPlane {
@@ -77,11 +81,11 @@ impl ControlPlane {
     ///
     /// # Errors
     /// An unreachable database, a failed migration, an unusable state directory or JWT secret.
-    pub async fn start(config: PlatformConfig) -> Result<Self, String> {
-        let provisioner: Arc<dyn Provisioner> = Arc::new(
-            LocalProvisioner::new(&config.state_dir, config.redis_server_bin.clone())
-                .map_err(|e| format!("cannot use the state directory {}: {e}", config.state_dir.display()))?,
-        );
+    pub async fn start(config: PlatformConfig) -> Result<Self> {
+        let provisioner: Arc<dyn Provisioner> =
+            Arc::new(LocalProvisioner::new(&config.state_dir, config.redis_server_bin.clone()).map_err(|e| {
+                Error::Config(format!("cannot use the state directory {}: {e}", config.state_dir.display()))
+            })?);
         Self::start_with(config, provisioner).await
     }
 
@@ -89,11 +93,12 @@ impl ControlPlane {
     ///
     /// # Errors
     /// An unreachable database, a failed migration or an unusable JWT secret.
-    pub async fn start_with(config: PlatformConfig, provisioner: Arc<dyn Provisioner>) -> Result<Self, String> {
-        let jwt = Arc::new(JwtKeys::new(&config.jwt_secret).map_err(|e| e.to_string())?);
+    pub async fn start_with(config: PlatformConfig, provisioner: Arc<dyn Provisioner>) -> Result<Self> {
+        let jwt = Arc::new(JwtKeys::new(&config.jwt_secret).map_err(|e| Error::Config(e.to_string()))?);
         db::migrate(&config.database_url).await?;
         let pool = db::pool(&config.database_url, 4)?;
-        let lifecycle = Lifecycle::new(pool.clone(), provisioner);
+        let shared = Shared::default();
+        let lifecycle = Lifecycle::new(pool.clone(), provisioner, Arc::clone(&shared.metrics));
         // A Kubernetes instance may take minutes to come back: the gateway does not wait for it to serve.
         let resumed = CancellationToken::new();
         let (resuming, done) = (lifecycle.clone(), resumed.clone());
@@ -103,7 +108,7 @@ impl ControlPlane {
         });
         let (meters, stop) = (Arc::new(Meters::default()), CancellationToken::new());
         tokio::spawn(usage::run(pool.clone(), Arc::clone(&meters), config.usage_flush, stop.clone()));
-        Ok(Self { config, jwt, lifecycle, pool, meters, stop, login_throttle: Arc::default(), resumed })
+        Ok(Self { config, jwt, lifecycle, pool, meters, stop, login_throttle: Arc::default(), resumed, shared })
     }
 
     /// Resolves once every instance recorded at start has been brought back (or has failed to).
@@ -111,11 +116,18 @@ impl ControlPlane {
         self.resumed.cancelled().await;
     }
 
-    /// The router for one serving runtime, and its shutdown token. Call it on the runtime that will serve.
+    /// What every worker shares (the metrics for the admin listener among them).
+    #[must_use]
+    pub fn shared(&self) -> &Shared {
+        &self.shared
+    }
+
+    /// The router for one serving runtime, and its state (serve both with `redisgate_gateway::serve_router`).
+    /// Call it on the runtime that will serve.
     ///
     /// # Errors
     /// An invalid pool configuration.
-    pub async fn app(&self, shutdown: CancellationToken) -> Result<(Router, Arc<CancellationToken>), String> {
+    pub async fn app(&self, shutdown: CancellationToken) -> Result<(Router, AppState)> {
         let pool = db::pool(&self.config.database_url, 8)?;
         let directory = Arc::new(PlatformDirectory::new(
             pool.clone(),
@@ -128,8 +140,10 @@ impl ControlPlane {
             tracing::warn!(error = %e, "initial directory load failed; retrying in the background");
         }
         tokio::spawn(Arc::clone(&directory).watch(self.config.database_url.clone()));
-        let state = AppState::new(directory).with_limits(self.config.limits.clone()).with_shutdown(shutdown);
-        let token = Arc::clone(&state.shutdown);
+        let state = AppState::new(directory)
+            .with_limits(self.config.limits.clone())
+            .with_shutdown(shutdown)
+            .with_shared(&self.shared);
         let platform = Platform {
             pool,
             jwt: Arc::clone(&self.jwt),
@@ -138,7 +152,7 @@ impl ControlPlane {
             jwt_ttl_secs: self.config.jwt_ttl_secs,
             login_throttle: Arc::clone(&self.login_throttle),
         };
-        Ok((crate::platform_router(state, platform), token))
+        Ok((crate::platform_router(state.clone(), platform), state))
     }
 
     /// Records the last usage counts, then stops every instance's server (their data stays for the next

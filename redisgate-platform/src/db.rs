@@ -8,6 +8,8 @@ use diesel_async::AsyncPgConnection;
 use diesel_migrations::MigrationHarness as _;
 use redisgate_core::store::MIGRATIONS;
 
+use crate::{Error, Result};
+
 /// A pool of connections.
 pub type Pool = deadpool::Pool<AsyncPgConnection>;
 
@@ -15,7 +17,7 @@ pub type Pool = deadpool::Pool<AsyncPgConnection>;
 ///
 /// # Errors
 /// An invalid pool configuration.
-pub fn pool(url: &str, size: usize) -> Result<Pool, String> {
+pub fn pool(url: &str, size: usize) -> Result<Pool> {
     let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new(url);
     deadpool::Pool::builder(manager)
         .max_size(size)
@@ -23,20 +25,22 @@ pub fn pool(url: &str, size: usize) -> Result<Pool, String> {
         .create_timeout(Some(std::time::Duration::from_secs(5)))
         .runtime(::deadpool::Runtime::Tokio1)
         .build()
-        .map_err(|e| format!("invalid database pool: {e}"))
+        .map_err(|e| Error::Config(format!("invalid database pool: {e}")))
 }
 
 /// Applies pending migrations (at start, before serving).
 ///
 /// # Errors
 /// The database is unreachable or a migration fails.
-pub async fn migrate(url: &str) -> Result<(), String> {
+pub async fn migrate(url: &str) -> Result<()> {
     let url = url.to_owned();
     tokio::task::spawn_blocking(move || {
         let mut conn = AsyncConnectionWrapper::<AsyncPgConnection>::establish(&url)
-            .map_err(|e| format!("cannot connect to the database: {e}"))?;
-        conn.run_pending_migrations(MIGRATIONS).map(|_| ()).map_err(|e| format!("migration failed: {e}"))
+            .map_err(|e| Error::Database(format!("cannot connect to the database: {e}")))?;
+        conn.run_pending_migrations(MIGRATIONS)
+            .map(|_| ())
+            .map_err(|e| Error::Database(format!("migration failed: {e}")))
     })
     .await
-    .map_err(|e| format!("migration task failed: {e}"))?
+    .map_err(|e| Error::Database(format!("migration task failed: {e}")))?
 }

@@ -77,11 +77,11 @@ impl PlatformDirectory {
     ///
     /// # Errors
     /// Database errors (the previous snapshot stays in place).
-    pub async fn reload(&self) -> Result<(), String> {
-        let mut conn = self.pool.get().await.map_err(|e| e.to_string())?;
-        let instances = InstanceRow::running(&mut conn).await.map_err(|e| e.to_string())?;
-        let tokens = InstanceToken::all_active(&mut conn).await.map_err(|e| e.to_string())?;
-        let keys = ApiKey::all_active(&mut conn).await.map_err(|e| e.to_string())?;
+    pub async fn reload(&self) -> crate::Result<()> {
+        let mut conn = self.pool.get().await?;
+        let instances = InstanceRow::running(&mut conn).await?;
+        let tokens = InstanceToken::all_active(&mut conn).await?;
+        let keys = ApiKey::all_active(&mut conn).await?;
         drop(conn);
 
         let mut credentials: HashMap<Uuid, Vec<(TokenHash, Access)>> = HashMap::new();

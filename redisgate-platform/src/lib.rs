@@ -6,77 +6,31 @@
 //! [`directory::PlatformDirectory`] feeds the data plane from an in-memory snapshot that PostgreSQL
 //! notifications keep fresh, so the hot path never queries the database; [`usage`] records the commands each
 //! instance runs per day; [`control::ControlPlane`] starts it all; [`local_postgres`] runs a private
-//! PostgreSQL for `redisgate dev` and the tests.
+//! PostgreSQL for `redisgate dev` and the tests; [`error`] is the crate's one error type.
 
 pub mod api;
 pub mod control;
 pub mod db;
 pub mod directory;
+pub mod error;
 pub mod lifecycle;
 pub mod local_postgres;
+pub mod os;
 pub mod provisioner;
+pub mod urls;
 pub mod usage;
 
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use axum::Router;
-use redisgate_core::auth::jwt::JwtKeys;
 use redisgate_gateway::AppState;
 
+pub use api::Platform;
 pub use control::{ControlPlane, PlatformConfig};
 pub use db::Pool;
+pub use error::{Error, Result};
 pub use lifecycle::Lifecycle;
-
-/// How users reach instances, for the URLs the API hands out.
-#[derive(Debug, Clone)]
-pub struct PublicUrls {
-    /// The gateway's own base URL, e.g. `http://127.0.0.1:8080`.
-    pub base: String,
-    /// With a domain, instance `n` is also `http://n.<domain>`.
-    pub domain: Option<String>,
-}
-
-impl PublicUrls {
-    /// The REST URL of instance `name`: by host name when a domain is configured, else by path prefix.
-    #[must_use]
-    pub fn rest_url(&self, name: &str) -> String {
-        match &self.domain {
-            Some(domain) => {
-                let scheme = self.base.split("://").next().unwrap_or("http");
-                let port = self.base.rsplit_once(':').map(|(_, p)| p).filter(|p| p.bytes().all(|b| b.is_ascii_digit()));
-                match port {
-                    Some(port) => format!("{scheme}://{name}.{domain}:{port}"),
-                    None => format!("{scheme}://{name}.{domain}"),
-                }
-            }
-            None => self.path_url(name),
-        }
-    }
-
-    /// `<base>/db/<name>`: works without wildcard DNS.
-    #[must_use]
-    pub fn path_url(&self, name: &str) -> String {
-        format!("{}/db/{name}", self.base.trim_end_matches('/'))
-    }
-}
-
-/// What the management API's handlers share.
-#[derive(Clone)]
-pub struct Platform {
-    /// Connections to PostgreSQL.
-    pub pool: Pool,
-    /// JWT keys, loaded once.
-    pub jwt: Arc<JwtKeys>,
-    /// Instance state transitions (runs on the platform's own runtime).
-    pub lifecycle: Lifecycle,
-    /// URLs handed out in credentials.
-    pub urls: Arc<PublicUrls>,
-    /// Lifetime of issued JWTs in seconds.
-    pub jwt_ttl_secs: i64,
-    /// Login attempts per email (shared by every worker).
-    pub login_throttle: Arc<api::throttle::LoginThrottle>,
-}
+pub use urls::PublicUrls;
 
 /// The platform's router: the management API under `/api` (its own 404s and 405s), then the data plane.
 pub fn platform_router(state: AppState, platform: Platform) -> Router {

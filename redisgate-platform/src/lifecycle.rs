@@ -1,4 +1,5 @@
-//! Instance state transitions: pending → provisioning → running, or failed; deleting → gone.
+//! Instance state transitions (the states and which moves are allowed: [`InstanceStatus`]): pending →
+//! provisioning → running, or failed; deleting → gone.
 //!
 //! Work runs as tasks on the platform's runtime (where the provisioner lives), so an API request only
 //! records the intent and returns. A failed provisioning leaves a `failed` row and nothing running; a
@@ -6,8 +7,10 @@
 
 use std::sync::Arc;
 
-use redisgate_core::provisioning::Target;
+use redisgate_core::provisioning::status::{Next, Resume};
+use redisgate_core::provisioning::{InstanceStatus, Target};
 use redisgate_core::store::Instance;
+use redisgate_gateway::metrics::Metrics;
 use tokio::runtime::Handle;
 use uuid::Uuid;
 
@@ -20,15 +23,17 @@ pub struct Lifecycle {
     pool: Pool,
     provisioner: Arc<dyn Provisioner>,
     handle: Handle,
+    metrics: Arc<Metrics>,
 }
 
 impl Lifecycle {
-    /// A lifecycle whose tasks run on the current runtime, using `pool` (which must belong to it).
+    /// A lifecycle whose tasks run on the current runtime, using `pool` (which must belong to it), counting
+    /// outcomes in `metrics`.
     ///
     /// # Panics
     /// Outside a tokio runtime.
-    pub fn new(pool: Pool, provisioner: Arc<dyn Provisioner>) -> Self {
-        Self { pool, provisioner, handle: Handle::current() }
+    pub fn new(pool: Pool, provisioner: Arc<dyn Provisioner>, metrics: Arc<Metrics>) -> Self {
+        Self { pool, provisioner, handle: Handle::current(), metrics }
     }
 
     /// The provisioner (the directory asks it for endpoints).
@@ -72,11 +77,11 @@ impl Lifecycle {
         for instance in instances {
             let this = self.clone();
             tasks.push(self.handle.spawn(async move {
-                match instance.status.as_str() {
-                    "running" | "provisioning" => this.bring_up(instance.id, true).await,
-                    "pending" => this.bring_up(instance.id, false).await,
-                    "deleting" => this.tear_down(instance.id).await,
-                    _ => {}
+                match instance.status.on_resume() {
+                    Resume::Adopt => this.bring_up(instance.id, true).await,
+                    Resume::Create => this.bring_up(instance.id, false).await,
+                    Resume::Delete => this.tear_down(instance.id).await,
+                    Resume::Leave => {}
                 }
             }));
         }
@@ -85,6 +90,8 @@ impl Lifecycle {
         }
     }
 
+    /// Starts (or, with `adopt`, re-adopts) the instance's server and records the outcome. What a failure
+    /// leads to (retry, start afresh, failed, or nothing) is [`InstanceStatus::after_failure`]'s decision.
     async fn bring_up(&self, id: Uuid, adopt: bool) {
         let Ok(mut conn) = self.pool.get().await else {
             tracing::error!(%id, "cannot provision: database unavailable");
@@ -93,33 +100,49 @@ impl Lifecycle {
         let Ok(Some(instance)) = Instance::find(&mut conn, id).await else {
             return;
         };
-        let (target, spec) = (instance.target(), instance.spec());
-        if !adopt || instance.status == "failed" {
-            let _ = Instance::set_status(&mut conn, id, "provisioning", None, None).await;
+        let (target, spec, recorded) = (instance.target(), instance.spec(), instance.status);
+        if !adopt || recorded == InstanceStatus::Failed {
+            let _ = Instance::set_status(&mut conn, id, InstanceStatus::Provisioning, None, None).await;
         }
-        let result = if adopt {
-            // A data directory that is gone (or never was) is provisioned afresh.
-            match self.provisioner.adopt(target, spec.clone()).await {
-                Ok(endpoint) => Ok(endpoint),
-                Err(e) if instance.status == "provisioning" || instance.status == "failed" => {
-                    tracing::info!(%id, error = %e, "nothing to adopt; provisioning afresh");
-                    let _ = self.provisioner.delete(target).await;
-                    self.provisioner.create(target, spec).await
+        let mut adopt = adopt;
+        let mut attempt = 1;
+        let result = loop {
+            let result = if adopt {
+                self.provisioner.adopt(target, spec.clone()).await
+            } else {
+                self.provisioner.create(target, spec.clone()).await
+            };
+            let Err(error) = result else { break result };
+            match recorded.after_failure(&error, attempt) {
+                Next::Retry(wait) => {
+                    tracing::info!(%id, error = %error, attempt, "provisioning failed; trying again");
+                    tokio::time::sleep(wait).await;
+                    attempt += 1;
                 }
-                Err(e) => Err(e),
+                Next::Recreate if adopt => {
+                    tracing::info!(%id, error = %error, "nothing to adopt; provisioning afresh");
+                    let _ = self.provisioner.delete(target).await;
+                    adopt = false;
+                }
+                Next::Keep => {
+                    tracing::warn!(%id, error = %error, "the instance's server could not be checked; it stays running");
+                    return;
+                }
+                Next::Recreate | Next::Fail => break Err(error),
             }
-        } else {
-            self.provisioner.create(target, spec).await
         };
-        redisgate_gateway::metrics::METRICS.provisioned(if result.is_ok() { "running" } else { "failed" });
+        self.metrics.provisioned(if result.is_ok() { "running" } else { "failed" });
         let update = match &result {
-            Ok(endpoint) => Instance::set_status(&mut conn, id, "running", None, Some(&endpoint.address)).await,
+            Ok(endpoint) => {
+                Instance::set_status(&mut conn, id, InstanceStatus::Running, None, Some(&endpoint.address)).await
+            }
             Err(e) => {
                 tracing::warn!(%id, error = %e, "provisioning failed");
-                Instance::set_status(&mut conn, id, "failed", Some(e), None).await
+                Instance::set_status(&mut conn, id, InstanceStatus::Failed, Some(&e.to_string()), None).await
             }
         };
-        // The row may have been deleted meanwhile (or the update failed): then stop what was started.
+        // The row may have been deleted (or be being deleted) meanwhile, or the update failed: then stop what
+        // was started.
         if result.is_ok() && !matches!(update, Ok(Some(_))) {
             let _ = self.provisioner.delete(target).await;
         }
@@ -137,7 +160,7 @@ impl Lifecycle {
         if let Err(e) = self.provisioner.delete(Target { id, organization_id }).await {
             tracing::error!(%id, error = %e, "deleting the instance's server failed");
             if let Ok(mut conn) = self.pool.get().await {
-                let _ = Instance::set_status(&mut conn, id, "failed", Some(&e), None).await;
+                let _ = Instance::set_status(&mut conn, id, InstanceStatus::Failed, Some(&e.to_string()), None).await;
             }
             return;
         }

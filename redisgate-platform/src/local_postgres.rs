@@ -8,6 +8,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use crate::{Error, Result};
+
 /// A PostgreSQL server whose data lives in `<dir>/data`.
 #[derive(Debug)]
 pub struct LocalPostgres {
@@ -22,7 +24,11 @@ impl LocalPostgres {
     ///
     /// # Errors
     /// PostgreSQL is not installed, or `initdb` fails.
-    pub fn init(dir: &Path, port: u16) -> Result<Self, String> {
+    pub fn init(dir: &Path, port: u16) -> Result<Self> {
+        Self::prepare(dir, port).map_err(Error::LocalPostgres)
+    }
+
+    fn prepare(dir: &Path, port: u16) -> Result<Self, String> {
         let as_postgres = is_root();
         std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
         let dir = if as_postgres && !reachable_by_postgres(dir) { relocated(dir)? } else { dir.to_owned() };
@@ -44,7 +50,7 @@ impl LocalPostgres {
     ///
     /// # Errors
     /// The server does not start (its log is in `<dir>/postgres.log`).
-    pub fn start(&self, fast: bool) -> Result<(), String> {
+    pub fn start(&self, fast: bool) -> Result<()> {
         let mut options = format!("-p {} -k {} -c listen_addresses=127.0.0.1", self.port, self.dir.display());
         if fast {
             options.push_str(" -c fsync=off -c full_page_writes=off -c synchronous_commit=off");
@@ -55,7 +61,8 @@ impl LocalPostgres {
         run(&mut pg_ctl).map_err(|e| {
             let text = std::fs::read_to_string(&log).unwrap_or_default();
             let tail: Vec<&str> = text.lines().rev().take(5).collect();
-            format!("{e}\npostgres.log ends with:\n{}", tail.into_iter().rev().collect::<Vec<_>>().join("\n"))
+            let tail = tail.into_iter().rev().collect::<Vec<_>>().join("\n");
+            Error::LocalPostgres(format!("{e}\npostgres.log ends with:\n{tail}"))
         })
     }
 
@@ -77,13 +84,13 @@ impl LocalPostgres {
     ///
     /// # Errors
     /// `psql` fails.
-    pub fn ensure_database(&self, name: &str) -> Result<(), String> {
+    pub fn ensure_database(&self, name: &str) -> Result<()> {
         let admin = self.url("postgres");
         let exists = Command::new("psql")
             .arg(&admin)
             .args(["-tAc", &format!("SELECT 1 FROM pg_database WHERE datname = '{name}'")])
             .output()
-            .map_err(|e| format!("cannot run psql: {e}"))?;
+            .map_err(|e| Error::LocalPostgres(format!("cannot run psql: {e}")))?;
         if String::from_utf8_lossy(&exists.stdout).trim() == "1" {
             return Ok(());
         }
@@ -94,6 +101,7 @@ impl LocalPostgres {
             "-c",
             &format!("CREATE DATABASE {name}"),
         ]))
+        .map_err(Error::LocalPostgres)
     }
 
     /// `postgres://redisgate@127.0.0.1:<port>/<database>`.

@@ -23,7 +23,7 @@ pub fn date(day: u32) -> NaiveDate {
 ///
 /// # Errors
 /// Database errors: the counts are kept for the next flush.
-pub async fn flush(pool: &Pool, meters: &Meters) -> Result<(), String> {
+pub async fn flush(pool: &Pool, meters: &Meters) -> crate::Result<()> {
     let usage = meters.usage();
     if usage.is_empty() {
         return Ok(());
@@ -44,9 +44,9 @@ pub async fn flush(pool: &Pool, meters: &Meters) -> Result<(), String> {
         .collect();
     let ids: Vec<_> = usage.iter().map(|(owner, _)| owner.instance).collect();
     let written = async {
-        let mut conn = pool.get().await.map_err(|e| e.to_string())?;
-        DailyUsage::add(&mut conn, &rows).await.map_err(|e| e.to_string())?;
-        Ok::<_, String>(conn)
+        let mut conn = pool.get().await?;
+        DailyUsage::add(&mut conn, &rows).await?;
+        Ok::<_, crate::Error>(conn)
     }
     .await;
     // Counts go back only when they were not written; a failure to read the totals afterwards keeps the
@@ -60,7 +60,7 @@ pub async fn flush(pool: &Pool, meters: &Meters) -> Result<(), String> {
             return Err(e);
         }
     };
-    let totals = DailyUsage::of_day(&mut conn, day, &ids).await.map_err(|e| e.to_string())?;
+    let totals = DailyUsage::of_day(&mut conn, day, &ids).await?;
     for (owner, u) in &usage {
         let total = totals.iter().find(|(id, _)| *id == owner.instance).map_or(0, |(_, n)| *n);
         u.set_total(today, u64::try_from(total).unwrap_or(0));

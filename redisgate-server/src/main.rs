@@ -16,7 +16,7 @@ use anyhow::Context as _;
 use clap::Parser as _;
 use redisgate_gateway::config::ConfigError;
 use redisgate_gateway::quota::Meters;
-use redisgate_gateway::{serve, serve_router, shutdown_signal, AppState};
+use redisgate_gateway::{serve, serve_router, shutdown_signal, AppState, Shared};
 use redisgate_platform::{ControlPlane, PlatformConfig, PublicUrls};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -80,11 +80,14 @@ async fn run(args: Args) -> anyhow::Result<()> {
         None => None,
     };
     tracing::info!(%address, workers, platform = control.is_some(), "redisgate-gateway listening");
+    // One registry of metrics and script aliases for every worker (the platform's, in platform mode).
+    let shared = control.as_ref().map_or_else(Shared::default, |c| c.shared().clone());
     if let Some(admin) = args.admin_listen {
         let listener =
             tokio::net::TcpListener::bind(admin).await.with_context(|| format!("cannot listen on {admin}"))?;
         tracing::info!(admin = %listener.local_addr()?, "metrics at /metrics");
-        tokio::spawn(async move { axum::serve(listener, redisgate_gateway::admin_router()).await });
+        let app = redisgate_gateway::admin_router(Arc::clone(&shared.metrics));
+        tokio::spawn(async move { axum::serve(listener, app).await });
     }
 
     let shutdown = CancellationToken::new();
@@ -93,9 +96,9 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let meters = Arc::new(Meters::default());
     for index in 0..workers {
         let (args, listener, shutdown, done) = (args.clone(), listener.try_clone()?, shutdown.clone(), done.clone());
-        let (control, meters) = (control.clone(), Arc::clone(&meters));
+        let (control, meters, shared) = (control.clone(), Arc::clone(&meters), shared.clone());
         std::thread::Builder::new().name(format!("redisgate-worker-{index}")).spawn(move || {
-            let _ = done.send(worker(&args, listener, shutdown, control, &meters));
+            let _ = done.send(worker(&args, listener, shutdown, control, &meters, &shared));
         })?;
     }
     drop((listener, done));
@@ -187,17 +190,18 @@ fn worker(
     shutdown: CancellationToken,
     control: Option<ControlPlane>,
     meters: &Meters,
+    shared: &Shared,
 ) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     runtime.block_on(async {
         let listener = tokio::net::TcpListener::from_std(listener)?;
         if let Some(control) = control {
-            let (app, token) = control.app(shutdown.clone()).await.map_err(|e| anyhow::anyhow!(e))?;
-            return serve_router(listener, app, token, shutdown.cancelled_owned()).await.context("server failed");
+            let (app, state) = control.app(shutdown.clone()).await.map_err(|e| anyhow::anyhow!(e))?;
+            return serve_router(listener, app, &state, shutdown.cancelled_owned()).await.context("server failed");
         }
         let directory = args.directory(meters).map_err(config)?;
         let state = AppState::new(Arc::new(directory)).with_limits(args.limits().map_err(config)?);
-        let state = state.with_shutdown(shutdown.clone());
+        let state = state.with_shutdown(shutdown.clone()).with_shared(shared);
         serve(listener, state, shutdown.cancelled_owned()).await.context("server failed")
     })
 }

@@ -20,6 +20,7 @@ pub struct TestGateway {
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<std::io::Result<()>>>,
     http: reqwest::Client,
+    metrics: Arc<redisgate_gateway::metrics::Metrics>,
 }
 
 impl TestGateway {
@@ -48,10 +49,17 @@ impl TestGateway {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let address = listener.local_addr().unwrap();
         let (stop, stopped) = oneshot::channel::<()>();
+        let metrics = Arc::clone(&state.metrics);
         let task = tokio::spawn(redisgate_gateway::serve(listener, state, async move {
             let _ = stopped.await;
         }));
-        Self { address, stop: Some(stop), task: Some(task), http: reqwest::Client::new() }
+        Self { address, stop: Some(stop), task: Some(task), http: reqwest::Client::new(), metrics }
+    }
+
+    /// This gateway's metrics registry (serve it with `redisgate_gateway::admin_router`, or `encode()` it).
+    #[must_use]
+    pub fn metrics(&self) -> Arc<redisgate_gateway::metrics::Metrics> {
+        Arc::clone(&self.metrics)
     }
 
     /// `http://127.0.0.1:<port>`.

@@ -81,10 +81,11 @@ impl TestPlatform {
         // Tests start from a known state: every recorded instance back (as after a restart).
         control.resumed().await;
         let shutdown = CancellationToken::new();
-        let (app, token) = control.app(shutdown.clone()).await.unwrap();
+        let (app, state) = control.app(shutdown.clone()).await.unwrap();
         let stop = shutdown.clone();
-        let task =
-            tokio::spawn(redisgate_gateway::serve_router(listener, app, token, async move { stop.cancelled().await }));
+        let task = tokio::spawn(async move {
+            redisgate_gateway::serve_router(listener, app, &state, async move { stop.cancelled().await }).await
+        });
         Self {
             database,
             state_dir,
@@ -112,6 +113,21 @@ impl TestPlatform {
         let redis_server = self.redis_server.clone();
         drop(self);
         Self::start_with(database, state_dir, redis_server).await
+    }
+
+    /// As [`TestPlatform::restart`], with the provisioner `make` builds from the state directory and the
+    /// `redis-server` binary (to wrap the local provisioner in one that fails on purpose).
+    pub async fn restart_with_provisioner(
+        mut self,
+        make: impl FnOnce(&std::path::Path, &std::path::Path) -> Arc<dyn Provisioner>,
+    ) -> Self {
+        self.stop().await;
+        let database = std::mem::replace(&mut self.database, TestDatabase::detached());
+        let state_dir = std::mem::replace(&mut self.state_dir, tempfile::tempdir().unwrap());
+        let redis_server = self.redis_server.clone();
+        drop(self);
+        let provisioner = make(state_dir.path(), &redis_server);
+        Self::start_inner(database, state_dir, redis_server, Some(provisioner)).await
     }
 
     async fn stop(&mut self) {

@@ -1,7 +1,6 @@
 //! `TestRedis`: a private `redis-server` on a free loopback port.
 
 use std::io::{BufRead, BufReader};
-use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 
@@ -180,5 +179,5 @@ fn binary() -> PathBuf {
 
 /// A loopback port nothing listens on right now (another process may take it before it is used).
 pub(crate) fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    redisgate_platform::os::free_port().expect("no free loopback port")
 }

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{anyhow, Context as _, Result};
-use redisgate_client::management::{Management, NewInstance};
+use redisgate_client::management::{InstanceStatus, Management, NewInstance};
 use redisgate_gateway::upstream::UpstreamOptions;
 use redisgate_gateway::ServerLimits;
 use redisgate_platform::local_postgres::LocalPostgres;
@@ -49,7 +49,7 @@ pub async fn run(ctx: &Context, args: &DevArgs) -> Result<()> {
     let address = listener.local_addr()?;
     let base = format!("http://{address}");
 
-    let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+    let port = redisgate_platform::os::free_port()?;
     let progress = |step: &str| {
         if !ctx.output.json {
             eprintln!("==> {step}");
@@ -76,9 +76,9 @@ pub async fn run(ctx: &Context, args: &DevArgs) -> Result<()> {
     let control = ControlPlane::start(config).await.map_err(|e| anyhow!("cannot start the platform: {e}"))?;
     control.resumed().await;
     let shutdown = CancellationToken::new();
-    let (app, token) = control.app(shutdown.clone()).await.map_err(|e| anyhow!(e))?;
-    let server =
-        tokio::spawn(redisgate_gateway::serve_router(listener, app, token, shutdown.clone().cancelled_owned()));
+    let (app, app_state) = control.app(shutdown.clone()).await.map_err(|e| anyhow!(e))?;
+    let stop = shutdown.clone().cancelled_owned();
+    let server = tokio::spawn(async move { redisgate_gateway::serve_router(listener, app, &app_state, stop).await });
 
     let result = async {
         progress(&format!("preparing the account and the '{INSTANCE}' instance"));
@@ -148,7 +148,7 @@ async fn bootstrap(state: &Path, base: &str, progress: &dyn Fn(&str)) -> Result<
     // The address may differ from the last start (--listen): the URL is the instance's current one.
     let saved = SavedInstance { rest_url: instance.rest_url.clone(), ..saved };
     write_private(&secrets_file, &serde_json::to_vec_pretty(&saved)?)?;
-    if instance.status == "failed" {
+    if instance.status == InstanceStatus::Failed {
         // A failure at an earlier start (redis-server missing, say) is not final: provision it again.
         progress(&format!(
             "provisioning the '{INSTANCE}' instance again (it failed: {})",

@@ -9,6 +9,7 @@ use serde_json::json;
 use super::{limits, Context};
 use crate::cli::InstanceCommand;
 use crate::profile::SavedInstance;
+use crate::size::{format_size, parse_size};
 
 /// Runs an `instance` subcommand.
 pub async fn run(ctx: &Context, command: &InstanceCommand) -> Result<()> {
@@ -26,7 +27,7 @@ pub async fn run(ctx: &Context, command: &InstanceCommand) -> Result<()> {
             let json = json!({"instance": instance, "credentials": created.credentials});
             let mut fields = vec![
                 ("name", instance.name.clone()),
-                ("status", instance.status.clone()),
+                ("status", instance.status.to_string()),
                 ("rest url", created.credentials.rest_url_path.clone()),
                 ("token", created.credentials.token.clone()),
                 ("read-only", created.credentials.readonly_token.clone()),
@@ -51,7 +52,7 @@ pub async fn run(ctx: &Context, command: &InstanceCommand) -> Result<()> {
                 .map(|i| {
                     vec![
                         i.name.clone(),
-                        i.status.clone(),
+                        i.status.to_string(),
                         format_memory(i.max_memory),
                         i.redis_version.clone(),
                         i.rest_url.clone(),
@@ -119,7 +120,7 @@ pub async fn run(ctx: &Context, command: &InstanceCommand) -> Result<()> {
         InstanceCommand::Usage { name, days } => {
             let instance = ctx.instance(&api, name).await?;
             let usage = api.usage(instance.organization_id, instance.id, *days).await?;
-            let rows = usage.days.iter().map(|d| vec![d.day.clone(), d.commands.to_string()]).collect();
+            let rows = usage.days.iter().map(|d| vec![d.day.to_string(), d.commands.to_string()]).collect();
             ctx.output.table(&["DAY", "COMMANDS"], rows, serde_json::to_value(&usage)?);
             let span =
                 if usage.days.len() == 1 { "today".to_owned() } else { format!("the last {} days", usage.days.len()) };
@@ -142,7 +143,7 @@ fn show(ctx: &Context, i: &Instance) -> Result<()> {
     ctx.output.object(
         &[
             ("name", i.name.clone()),
-            ("status", i.status.clone()),
+            ("status", i.status.to_string()),
             ("message", i.status_message.clone().unwrap_or_default()),
             ("memory", format_memory(i.max_memory)),
             ("version", i.redis_version.clone()),
@@ -170,32 +171,11 @@ async fn wait(ctx: &Context, api: &Management, instance: &Instance, timeout: u64
     Ok(result?)
 }
 
-/// `64mb`, `32kb`, `1gb`, `1048576` → bytes (suffixes are powers of 1024, in any case); `None` when it is
-/// not a size or does not fit.
-pub fn parse_size(text: &str) -> Option<u64> {
-    let lower = text.trim().to_ascii_lowercase();
-    let (digits, factor) = [("gb", 1 << 30), ("mb", 1 << 20), ("kb", 1 << 10), ("b", 1)]
-        .iter()
-        .find_map(|(suffix, factor)| lower.strip_suffix(suffix).map(|d| (d.trim().to_owned(), *factor)))
-        .unwrap_or((lower.clone(), 1));
-    digits.parse::<u64>().ok()?.checked_mul(factor)
-}
-
 /// `--memory`: a size, as the API's `max_memory`.
 fn parse_memory(text: &str) -> Result<i64> {
     parse_size(text)
         .and_then(|bytes| i64::try_from(bytes).ok())
         .ok_or_else(|| anyhow!(crate::UsageError(format!("--memory {text}: use bytes or a size like 64mb"))))
-}
-
-/// Bytes in the largest unit that divides them exactly: `64mb`, `32kb`, `1000b`.
-pub fn format_size(bytes: u64) -> String {
-    match bytes {
-        b if b >= 1 << 30 && b % (1 << 30) == 0 => format!("{}gb", b >> 30),
-        b if b >= 1 << 20 && b % (1 << 20) == 0 => format!("{}mb", b >> 20),
-        b if b >= 1 << 10 && b % (1 << 10) == 0 => format!("{}kb", b >> 10),
-        b => format!("{b}b"),
-    }
 }
 
 fn format_memory(bytes: i64) -> String {

@@ -18,15 +18,15 @@ pub async fn run(ctx: &Context, command: &KeyCommand) -> Result<()> {
                 new = new.for_instance(ctx.instance(&api, name).await?.id);
             }
             new.limits = flags.for_new();
-            let key = api.create_api_key_with(org.id, &new).await?;
-            let secret = key.secret.clone().unwrap_or_default();
+            let created = api.create_api_key_with(org.id, &new).await?;
+            let key = &created.key;
             let mut fields = vec![("id", key.id.to_string()), ("scopes", key.scopes.join(","))];
             if !key.limits.is_unlimited() {
                 fields.push(("limits", limits::summary(&key.limits)));
             }
-            fields.push(("secret", secret));
+            fields.push(("secret", created.secret.clone()));
             fields.push(("note", "shown once: store it now".into()));
-            ctx.output.object(&fields, serde_json::to_value(&key)?);
+            ctx.output.object(&fields, serde_json::to_value(&created)?);
         }
         KeyCommand::List { org } => {
             let org = ctx.org(&api, org.as_deref()).await?;

@@ -1,9 +1,11 @@
 //! Limits of instances and keys: laying the `--max-*` flags over current limits, and showing limits.
 
+use std::num::NonZeroU64;
+
 use redisgate_client::management::Limits;
 
-use super::instance::format_size;
 use crate::cli::{KeyLimitArgs, Limit, LimitArgs};
+use crate::size::format_size;
 
 /// `slot` after `flag`: set, removed, or (no flag) unchanged.
 fn overlay<T>(slot: &mut Option<T>, flag: Option<Limit<T>>) {
@@ -76,8 +78,8 @@ pub fn fields(limits: &Limits) -> Vec<(&'static str, String)> {
     fn count<T: ToString>(value: Option<T>) -> String {
         value.map_or_else(|| "unlimited".to_owned(), |v| v.to_string())
     }
-    fn size(value: Option<u64>) -> String {
-        value.map_or_else(|| "unlimited".to_owned(), format_size)
+    fn size(value: Option<NonZeroU64>) -> String {
+        value.map_or_else(|| "unlimited".to_owned(), |v| format_size(v.get()))
     }
     vec![
         ("max-requests-per-second", count(limits.max_requests_per_second)),
@@ -119,12 +121,15 @@ pub fn summary(limits: &Limits) -> String {
         parts.push(format!("{n} connections"));
     }
     if let Some(n) = limits.max_request_size {
+        let n = n.get();
         parts.push(format!("{} per request", format_size(n)));
     }
     if let Some(n) = limits.max_record_size {
+        let n = n.get();
         parts.push(format!("{} per record", format_size(n)));
     }
     if let Some(n) = limits.max_key_size {
+        let n = n.get();
         parts.push(format!("{} per key", format_size(n)));
     }
     if parts.is_empty() {
@@ -136,13 +141,23 @@ pub fn summary(limits: &Limits) -> String {
 
 #[cfg(test)]
 mod tests {
+    use std::num::NonZeroU32;
+
     use super::*;
+
+    fn n32(value: u32) -> NonZeroU32 {
+        NonZeroU32::new(value).unwrap()
+    }
+
+    fn n(value: u64) -> NonZeroU64 {
+        NonZeroU64::new(value).unwrap()
+    }
 
     fn current() -> Limits {
         Limits {
-            max_requests_per_second: Some(100),
-            max_daily_requests: Some(1_000_000),
-            max_key_size: Some(1024),
+            max_requests_per_second: Some(n32(100)),
+            max_daily_requests: Some(n(1_000_000)),
+            max_key_size: Some(n(1024)),
             ..Limits::default()
         }
     }
@@ -152,8 +167,8 @@ mod tests {
         let args = LimitArgs {
             max_daily_requests: None,
             common: KeyLimitArgs {
-                max_requests_per_second: Some(Limit::Set(50)),
-                max_request_size: Some(Limit::Set(1 << 20)),
+                max_requests_per_second: Some(Limit::Set(n32(50))),
+                max_request_size: Some(Limit::Set(n(1 << 20))),
                 max_key_size: Some(Limit::Unlimited),
                 ..KeyLimitArgs::default()
             },
@@ -161,9 +176,9 @@ mod tests {
         assert_eq!(
             args.plan(current(), false),
             Some(Limits {
-                max_requests_per_second: Some(50),
-                max_daily_requests: Some(1_000_000),
-                max_request_size: Some(1 << 20),
+                max_requests_per_second: Some(n32(50)),
+                max_daily_requests: Some(n(1_000_000)),
+                max_request_size: Some(n(1 << 20)),
                 ..Limits::default()
             })
         );
@@ -173,10 +188,10 @@ mod tests {
     fn no_flags_only_show_and_clear_starts_from_nothing() {
         assert_eq!(LimitArgs::default().plan(current(), false), None);
         assert_eq!(LimitArgs::default().plan(current(), true), Some(Limits::default()));
-        let args = LimitArgs { max_daily_requests: Some(Limit::Set(10)), ..LimitArgs::default() };
-        assert_eq!(args.plan(current(), true), Some(Limits { max_daily_requests: Some(10), ..Limits::default() }));
-        assert_eq!(args.plan(current(), false).unwrap().max_daily_requests, Some(10));
-        assert_eq!(args.plan(current(), false).unwrap().max_key_size, Some(1024));
+        let args = LimitArgs { max_daily_requests: Some(Limit::Set(n(10))), ..LimitArgs::default() };
+        assert_eq!(args.plan(current(), true), Some(Limits { max_daily_requests: Some(n(10)), ..Limits::default() }));
+        assert_eq!(args.plan(current(), false).unwrap().max_daily_requests, Some(n(10)));
+        assert_eq!(args.plan(current(), false).unwrap().max_key_size, Some(n(1024)));
     }
 
     #[test]
@@ -184,8 +199,8 @@ mod tests {
         assert_eq!(LimitArgs::default().for_new(), None);
         let removed = LimitArgs { max_daily_requests: Some(Limit::Unlimited), ..LimitArgs::default() };
         assert_eq!(removed.for_new(), None);
-        let args = KeyLimitArgs { max_concurrent_connections: Some(Limit::Set(5)), ..KeyLimitArgs::default() };
-        assert_eq!(args.for_new(), Some(Limits { max_concurrent_connections: Some(5), ..Limits::default() }));
+        let args = KeyLimitArgs { max_concurrent_connections: Some(Limit::Set(n32(5))), ..KeyLimitArgs::default() };
+        assert_eq!(args.for_new(), Some(Limits { max_concurrent_connections: Some(n32(5)), ..Limits::default() }));
         assert!(!args.is_empty() && KeyLimitArgs::default().is_empty());
     }
 

@@ -5,13 +5,48 @@
 //!   Upstash's flat `[cursor, [key, type, key, type, ...]]`.
 //! - `#!lua flags=allow-key-locking` (Upstash's key-level locking, prepended by `@upstash/ratelimit`) is
 //!   removed from the shebang of EVAL/EVAL_RO/SCRIPT LOAD scripts. The client computes the SHA-1 of the
-//!   *original* script for EVALSHA, so the rewrite reports the alias original → normalized SHA for the caller
-//!   to remember, and [`Command::resolve_script_shas`] applies it.
+//!   *original* script for EVALSHA, so the rewrite records the alias original → normalized SHA in
+//!   [`ScriptAliases`], which resolves later EVALSHA and SCRIPT EXISTS calls.
 //! - `UNLINK` with no keys is `0` on Upstash → `EVAL "return 0" 0`.
+//!
+//! [`ScriptAliases::prepare`] is the one entry point: the gateway calls it on every policy-checked command.
+
+use std::collections::HashMap;
+use std::sync::{PoisonError, RwLock};
 
 use sha1::{Digest, Sha1};
 
 use crate::protocol::Command;
+
+/// Remembered script aliases (original SHA → normalized SHA), and the emulations that use them.
+///
+/// The mapping is a pure function of the script, so one map serves every instance of a process; losing it (a
+/// restart, another replica) only costs the client its usual NOSCRIPT → EVAL fallback, which records the alias
+/// again. Bounded: cleared when full.
+#[derive(Debug, Default)]
+pub struct ScriptAliases {
+    map: RwLock<HashMap<String, String>>,
+}
+
+impl ScriptAliases {
+    /// Most aliases kept before the map starts over.
+    const CAPACITY: usize = 10_000;
+
+    /// Applies the Upstash emulations to a policy-checked command, recording and resolving script aliases.
+    pub fn prepare(&self, command: Command) -> Command {
+        let emulated = command.emulate_upstash();
+        if let Some((original, normalized)) = emulated.script_alias {
+            let mut map = self.map.write().unwrap_or_else(PoisonError::into_inner);
+            if map.len() >= Self::CAPACITY {
+                map.clear();
+            }
+            map.insert(original, normalized);
+        }
+        let mut command = emulated.command;
+        command.resolve_script_shas(|sha| self.map.read().unwrap_or_else(PoisonError::into_inner).get(sha).cloned());
+        command
+    }
+}
 
 /// A command after emulation, and the script alias it established, if any.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -61,6 +61,17 @@ pub enum Endpoint {
     Monitor,
 }
 
+impl Endpoint {
+    /// How many commands it runs: what the daily quota and the rate count (a stream counts one).
+    #[must_use]
+    pub fn commands(&self) -> usize {
+        match self {
+            Self::Pipeline(commands) | Self::MultiExec(commands) => commands.len(),
+            _ => 1,
+        }
+    }
+}
+
 /// Parses a REST request.
 ///
 /// # Errors

@@ -322,3 +322,15 @@ fn unlink_without_keys_is_zero() {
     let with_keys = Command::from_args(strs(&["unlink", "a"])).unwrap();
     assert_eq!(with_keys.clone().emulate_upstash().command, with_keys);
 }
+
+#[test]
+fn script_aliases_resolve_the_original_sha_after_the_script_was_seen() {
+    let aliases = compat::ScriptAliases::default();
+    let original = "#!lua flags=allow-key-locking\nreturn 1";
+    let sha = compat::sha1_hex(original.as_bytes());
+    let evalsha = || Command::from_args(strs(&["evalsha", &sha, "0"])).unwrap();
+    assert_eq!(aliases.prepare(evalsha()).to_args(), strs(&["evalsha", &sha, "0"]), "unknown before");
+    aliases.prepare(Command::from_args(strs(&["script", "load", original])).unwrap());
+    let resolved = compat::sha1_hex(b"\nreturn 1");
+    assert_eq!(aliases.prepare(evalsha()).to_args(), strs(&["evalsha", &resolved, "0"]));
+}

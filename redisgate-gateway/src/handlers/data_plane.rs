@@ -13,18 +13,20 @@ use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use http_body_util::{BodyExt as _, LengthLimitError, Limited};
+use redisgate_core::auth::bearer;
 use redisgate_core::protocol::request::{parse, query_token};
 use redisgate_core::protocol::{Access, Endpoint, Method, ResponseFormat, RestRequest};
 
-use super::{command, monitor, pipeline, subscribe, transaction};
+use super::{command, monitor, pipeline, subscribe, transaction, Gate};
 use crate::directory::{Directory, Instance};
-use crate::metrics::Observed;
+use crate::metrics::{Kind, Observed};
 use crate::quota::{Allowance, Meter, Slot};
 use crate::{ApiError, AppState};
 
 /// Handles one data-plane request.
 pub async fn handle(State(state): State<AppState>, request: Request) -> Response {
-    let mut observed = Observed { kind: "command", instance: None };
+    // Counted as a command until the request is parsed (a refused token, an unknown instance...).
+    let mut observed = Observed { kind: Kind::Command, instance: None };
     let mut response = dispatch(state, request, &mut observed).await.unwrap_or_else(IntoResponse::into_response);
     response.extensions_mut().insert(observed);
     response
@@ -57,7 +59,7 @@ async fn dispatch(state: AppState, request: Request, observed: &mut Observed) ->
         other => other?,
     };
     observed.instance = Some(instance.label());
-    let allowance = Allowance::admit(access, &instance.label(), instance.meter(), key.as_ref())?;
+    let allowance = Allowance::admit(instance.meter(), key.as_ref())?;
     let format = ResponseFormat::from_headers(
         parts.headers.get("upstash-encoding").map(|v| v.as_bytes()),
         parts.headers.get("upstash-response-format").map(|v| v.as_bytes()),
@@ -67,24 +69,16 @@ async fn dispatch(state: AppState, request: Request, observed: &mut Observed) ->
         .await
         .map_err(|_| ApiError::BodyTimeout)??;
     let endpoint = parse(&RestRequest { method, path, query: parts.uri.query(), body: &body })?;
-    observed.kind = match &endpoint {
-        Endpoint::Pipeline(_) => "pipeline",
-        Endpoint::MultiExec(_) => "multi_exec",
-        Endpoint::Subscribe(_) | Endpoint::PSubscribe(_) => "subscribe",
-        Endpoint::Monitor => "monitor",
-        _ => "command",
-    };
-    allowance.charge(match &endpoint {
-        Endpoint::Pipeline(commands) | Endpoint::MultiExec(commands) => commands.len(),
-        _ => 1,
-    })?;
+    observed.kind = Kind::of(&endpoint);
+    allowance.charge(endpoint.commands())?;
+    let gate = Gate { access, limits: &allowance.limits, scripts: &state.scripts };
     let response = match endpoint {
-        Endpoint::Command(c) => command::run(&instance, c, &allowance, format).await,
-        Endpoint::Pipeline(c) => pipeline::run(&instance, c, &allowance, format).await,
-        Endpoint::MultiExec(c) => transaction::run(&instance, c, &allowance, format).await,
+        Endpoint::Command(c) => command::run(&instance, c, &gate, format).await,
+        Endpoint::Pipeline(c) => pipeline::run(&instance, c, &gate, format).await,
+        Endpoint::MultiExec(c) => transaction::run(&instance, c, &gate, format).await,
         Endpoint::Subscribe(channel) => subscribe::stream(&state, &instance, subscribe::Topic::Channel(channel)).await,
         Endpoint::PSubscribe(pattern) => subscribe::stream(&state, &instance, subscribe::Topic::Pattern(pattern)).await,
-        Endpoint::Monitor => monitor::stream(&state, &instance, allowance.access).await,
+        Endpoint::Monitor => monitor::stream(&state, &instance, access).await,
         _ => Err(ApiError::Internal("unknown endpoint".into())),
     }?;
     Ok(hold(response, allowance.into_slots()))
@@ -135,13 +129,7 @@ fn authorize(
     query: Option<&str>,
 ) -> Result<(Access, Option<Arc<Meter>>), ApiError> {
     let token: Cow<'_, [u8]> = match headers.get(header::AUTHORIZATION) {
-        Some(value) => {
-            let value = value.as_bytes();
-            match value.get(..7) {
-                Some(scheme) if scheme.eq_ignore_ascii_case(b"bearer ") => Cow::Borrowed(value[7..].trim_ascii()),
-                _ => return Err(ApiError::Unauthorized),
-            }
-        }
+        Some(value) => Cow::Borrowed(bearer(value.as_bytes()).ok_or(ApiError::Unauthorized)?),
         None => Cow::Owned(query_token(query).ok_or(ApiError::Unauthorized)?),
     };
     if token.is_empty() {

@@ -5,8 +5,6 @@ use axum::response::Response;
 use futures_util::{stream, StreamExt};
 use redisgate_core::protocol::Access;
 
-use tokio_util::sync::CancellationToken;
-
 use crate::directory::Instance;
 use crate::{sse, ApiError, AppState};
 
@@ -18,5 +16,5 @@ pub async fn stream(state: &AppState, instance: &Instance, access: Access) -> Re
     let monitor = instance.upstream().monitor().await?;
     let lines = monitor.into_on_message::<String>().map(|line| sse::event(&[line.as_bytes()]));
     let events = stream::once(async { sse::event(&[b"\"OK\""]) }).chain(lines);
-    Ok(sse::response(events, state.limits.sse_keepalive, CancellationToken::clone(&state.shutdown)))
+    Ok(sse::response(events, state))
 }

@@ -9,23 +9,21 @@ use redis::Value;
 use redisgate_core::protocol::encode::server_error;
 use redisgate_core::protocol::{Command, ResponseFormat};
 
+use super::Gate;
 use crate::directory::Instance;
-use crate::quota::Allowance;
 use crate::ApiError;
 
 /// Runs the allowed commands as one pipeline and answers with every reply in request order.
 pub async fn run(
     instance: &Instance,
     commands: Vec<Command>,
-    allowance: &Allowance,
+    gate: &Gate<'_>,
     format: ResponseFormat,
 ) -> Result<Response, ApiError> {
     // The refusal of each command, in request order (`None`: it runs, and is in `allowed`).
     let mut allowed = Vec::with_capacity(commands.len());
-    let refusals: Vec<_> = commands
-        .into_iter()
-        .map(|command| super::ready(allowance, command).map(|command| allowed.push(command)).err())
-        .collect();
+    let refusals: Vec<_> =
+        commands.into_iter().map(|command| gate.ready(command).map(|command| allowed.push(command)).err()).collect();
     let mut replies = if allowed.is_empty() {
         Vec::new().into_iter()
     } else {

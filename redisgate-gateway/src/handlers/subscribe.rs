@@ -11,8 +11,6 @@ use futures_util::{stream, StreamExt};
 
 pub use crate::fanout::Topic;
 
-use tokio_util::sync::CancellationToken;
-
 use crate::directory::Instance;
 use crate::{sse, ApiError, AppState};
 
@@ -28,5 +26,5 @@ pub async fn stream(state: &AppState, instance: &Instance, topic: Topic) -> Resu
     let messages = instance.upstream().subscribe(topic).await?;
     let first = sse::event(&[kind, &name, b"1"]);
     let events = stream::once(async move { first }).chain(messages);
-    Ok(sse::response(events, state.limits.sse_keepalive, CancellationToken::clone(&state.shutdown)))
+    Ok(sse::response(events, state))
 }

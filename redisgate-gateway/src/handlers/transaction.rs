@@ -6,21 +6,21 @@
 use axum::response::Response;
 use redisgate_core::protocol::{Command, ResponseFormat};
 
+use super::Gate;
 use crate::directory::Instance;
-use crate::quota::Allowance;
 use crate::ApiError;
 
 /// Checks every command, then runs them atomically.
 pub async fn run(
     instance: &Instance,
     commands: Vec<Command>,
-    allowance: &Allowance,
+    gate: &Gate<'_>,
     format: ResponseFormat,
 ) -> Result<Response, ApiError> {
     if format == ResponseFormat::Resp2 {
         return Err(redisgate_core::Error::InvalidFormat("/multi-exec answers in JSON only".into()).into());
     }
-    let commands = commands.into_iter().map(|c| super::ready(allowance, c)).collect::<Result<Vec<Command>, _>>()?;
+    let commands = commands.into_iter().map(|c| gate.ready(c)).collect::<Result<Vec<Command>, _>>()?;
     let values = instance.upstream().transaction(&commands).await?;
     super::replies(format, &values)
 }

@@ -117,11 +117,12 @@ impl FakeApi {
         self.state.changes.subscribe()
     }
 
-    /// Plays the StatefulSet controller and kubelet: the current generation has one ready pod.
+    /// Plays the StatefulSet controller and kubelet: the current generation has one ready pod. A StatefulSet
+    /// deleted meanwhile (while its pod was starting) has nothing to mark.
     pub fn mark_statefulset_ready(&self, namespace: &str, name: &str) {
         let key =
             Key { collection: "apis/apps/v1/statefulsets".into(), namespace: namespace.into(), name: name.into() };
-        self.write(|store| {
+        let result = self.write(|store| {
             let mut object = store.objects.get(&key).cloned().ok_or((404, "NotFound", name.to_owned()))?;
             object["status"] = json!({
                 "observedGeneration": object["metadata"]["generation"],
@@ -129,8 +130,10 @@ impl FakeApi {
                 "currentRevision": "r", "updateRevision": "r",
             });
             store.update(&key, object)
-        })
-        .unwrap();
+        });
+        if let Err(error) = result {
+            assert_eq!(error.0, 404, "{error:?}");
+        }
     }
 
     /// Deletes an object as `kubectl delete` would.

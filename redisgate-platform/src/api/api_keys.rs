@@ -3,108 +3,44 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
-use chrono::{DateTime, Utc};
+use redisgate_core::api::{self, Page};
 use redisgate_core::auth::token::{generate, API_KEY_PREFIX};
-use redisgate_core::limits::Limits;
 use redisgate_core::store::{ApiKey, Instance, NewApiKey};
 use redisgate_gateway::ApiError;
-use serde::{Deserialize, Serialize};
 use serde_json::json;
 use uuid::Uuid;
 
 use super::extract::{ApiJson, ApiPath, Pagination};
 use super::principal::{Need, Principal, SCOPES};
-use super::Page;
-use crate::Platform;
-
-/// An API key as listed: never the key itself.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct ApiKeyView {
-    /// Identifier.
-    pub id: Uuid,
-    /// A name for people.
-    pub name: String,
-    /// The key's first characters, to recognise it.
-    pub prefix: String,
-    /// Granted scopes.
-    pub scopes: Vec<String>,
-    /// The one instance it is limited to, if any.
-    pub instance_id: Option<Uuid>,
-    /// Creation time.
-    pub created_at: DateTime<Utc>,
-    /// Limits of the requests made with this key, on top of the instance's.
-    #[schema(value_type = Object)]
-    pub limits: Limits,
-}
-
-impl From<ApiKey> for ApiKeyView {
-    fn from(key: ApiKey) -> Self {
-        Self {
-            id: key.id,
-            name: key.name,
-            prefix: key.key_prefix,
-            scopes: key.scopes,
-            instance_id: key.instance_id,
-            created_at: key.created_at,
-            limits: key.limits,
-        }
-    }
-}
-
-/// A new key, with the secret: shown this once.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct CreatedApiKey {
-    /// The key.
-    #[serde(flatten)]
-    pub key: ApiKeyView,
-    /// The secret (`rgk_…`). Store it now: only its hash is kept.
-    pub secret: String,
-}
-
-/// A key to create.
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NewApiKeyRequest {
-    /// A name for people (1–100 characters).
-    pub name: String,
-    /// Any of `instances:manage`, `data:write`, `data:read`.
-    pub scopes: Vec<String>,
-    /// Limit the key to one instance of the organization.
-    pub instance_id: Option<Uuid>,
-    /// Limits of the requests made with this key, on top of the instance's (all but `max_daily_requests`,
-    /// which only instances have).
-    #[serde(default)]
-    #[schema(value_type = Object)]
-    pub limits: Limits,
-}
+use super::Platform;
 
 /// The organization's active keys.
-#[utoipa::path(get, path = "/api/organizations/{org_id}/api-keys", tag = "api-keys", security(("bearer" = [])),
+#[utoipa::path(get, path = "/organizations/{org_id}/api-keys", tag = "api-keys", security(("bearer" = [])),
     params(("org_id" = Uuid, Path), ("limit" = Option<i64>, Query), ("offset" = Option<i64>, Query)),
-    responses((status = 200, body = Page<ApiKeyView>), (status = 403, description = "not an admin"), (status = 404, description = "no such organization")))]
+    responses((status = 200, body = Page<api::ApiKey>), (status = 403, description = "not an admin"), (status = 404, description = "no such organization")))]
 pub async fn list_api_keys(
     State(platform): State<Platform>,
     principal: Principal,
     ApiPath(org_id): ApiPath<Uuid>,
     pagination: Pagination,
-) -> Result<Json<Page<ApiKeyView>>, ApiError> {
+) -> Result<Json<Page<api::ApiKey>>, ApiError> {
     let mut conn = platform.pool.get().await?;
     principal.authorize(&mut conn, org_id, Need::Administer).await?;
     let page = pagination.page();
-    let items = ApiKey::list_in(&mut conn, org_id, page).await?.into_iter().map(ApiKeyView::from).collect();
-    Ok(Json(Page::new(items, page)))
+    let items = ApiKey::list_in(&mut conn, org_id, page).await?.into_iter().map(api::ApiKey::from).collect();
+    Ok(Json(page.answer(items)))
 }
 
 /// Creates a key; the response carries the secret, once.
-#[utoipa::path(post, path = "/api/organizations/{org_id}/api-keys", tag = "api-keys", security(("bearer" = [])),
-    params(("org_id" = Uuid, Path)), request_body = NewApiKeyRequest,
-    responses((status = 201, body = CreatedApiKey), (status = 403, description = "not an admin"), (status = 404, description = "no such organization or instance"), (status = 422, description = "invalid fields")))]
+#[utoipa::path(post, path = "/organizations/{org_id}/api-keys", tag = "api-keys", security(("bearer" = [])),
+    params(("org_id" = Uuid, Path)), request_body = api::NewApiKey,
+    responses((status = 201, body = api::CreatedApiKey), (status = 403, description = "not an admin"), (status = 404, description = "no such organization or instance"), (status = 422, description = "invalid fields")))]
 pub async fn create_api_key(
     State(platform): State<Platform>,
     principal: Principal,
     ApiPath(org_id): ApiPath<Uuid>,
-    ApiJson(body): ApiJson<NewApiKeyRequest>,
-) -> Result<(StatusCode, Json<CreatedApiKey>), ApiError> {
+    ApiJson(body): ApiJson<api::NewApiKey>,
+) -> Result<(StatusCode, Json<api::CreatedApiKey>), ApiError> {
     let mut conn = platform.pool.get().await?;
     principal.authorize(&mut conn, org_id, Need::Administer).await?;
     let mut fields = std::collections::BTreeMap::new();
@@ -114,7 +50,8 @@ pub async fn create_api_key(
     if body.scopes.is_empty() || body.scopes.iter().any(|s| !SCOPES.contains(&s.as_str())) {
         fields.insert("scopes".to_owned(), format!("must be a non-empty list of: {}", SCOPES.join(", ")));
     }
-    if body.limits.max_daily_requests.is_some() {
+    let limits = body.limits.unwrap_or_default();
+    if limits.max_daily_requests.is_some() {
         fields.insert("limits.max_daily_requests".to_owned(), "daily quotas are set on instances, not keys".to_owned());
     }
     if !fields.is_empty() {
@@ -137,18 +74,18 @@ pub async fn create_api_key(
         key_hash: hash.as_bytes(),
         scopes: &scopes,
         created_by: principal.user().ok().map(|u| u.id),
-        limits: body.limits,
+        limits,
     }
     .insert(&mut conn)
     .await?;
     principal
         .audit(&mut conn, Some(org_id), "api_key.create", "api_key", Some(key.id), json!({"scopes": scopes}))
         .await?;
-    Ok((StatusCode::CREATED, Json(CreatedApiKey { key: key.into(), secret })))
+    Ok((StatusCode::CREATED, Json(api::CreatedApiKey { key: key.into(), secret })))
 }
 
 /// Revokes a key; gateways stop accepting it within a second.
-#[utoipa::path(delete, path = "/api/organizations/{org_id}/api-keys/{key_id}", tag = "api-keys", security(("bearer" = [])),
+#[utoipa::path(delete, path = "/organizations/{org_id}/api-keys/{key_id}", tag = "api-keys", security(("bearer" = [])),
     params(("org_id" = Uuid, Path), ("key_id" = Uuid, Path)),
     responses((status = 204), (status = 403, description = "not an admin"), (status = 404, description = "no such key")))]
 pub async fn revoke_api_key(

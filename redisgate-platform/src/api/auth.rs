@@ -5,65 +5,16 @@ use std::collections::BTreeMap;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
-use chrono::{DateTime, Utc};
+use chrono::Utc;
+use redisgate_core::api;
 use redisgate_core::auth::password;
 use redisgate_core::store::{is_unique_violation, Organization, Page as StorePage, User};
 use redisgate_gateway::ApiError;
-use serde::{Deserialize, Serialize};
 use serde_json::json;
-use uuid::Uuid;
 
 use super::extract::ApiJson;
-use super::organizations::OrganizationView;
 use super::principal::Principal;
-use crate::Platform;
-
-/// Credentials of a new or returning user.
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Credentials {
-    /// Email address (case-insensitive).
-    pub email: String,
-    /// At least 10 characters mixing two of: lower case, upper case, digits, symbols.
-    pub password: String,
-}
-
-/// A user as the API shows it.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct UserView {
-    /// Identifier.
-    pub id: Uuid,
-    /// Email.
-    pub email: String,
-    /// Registration time.
-    pub created_at: DateTime<Utc>,
-}
-
-impl From<&User> for UserView {
-    fn from(user: &User) -> Self {
-        Self { id: user.id, email: user.email.clone(), created_at: user.created_at }
-    }
-}
-
-/// A session token.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct Session {
-    /// The JWT to send as `Authorization: Bearer <token>`.
-    pub token: String,
-    /// When it expires.
-    pub expires_at: DateTime<Utc>,
-    /// The user.
-    pub user: UserView,
-}
-
-/// The caller and its organizations.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct Me {
-    /// The user (absent for an API key).
-    pub user: Option<UserView>,
-    /// Organizations the caller can see, with its role.
-    pub organizations: Vec<OrganizationView>,
-}
+use super::Platform;
 
 /// Lower-cases and checks an email address.
 pub fn normalize_email(email: &str) -> Result<String, String> {
@@ -85,12 +36,12 @@ pub fn normalize_email(email: &str) -> Result<String, String> {
 }
 
 /// Registers a user.
-#[utoipa::path(post, path = "/api/auth/register", request_body = Credentials, tag = "auth",
-    responses((status = 201, body = UserView), (status = 409, description = "email taken"), (status = 422, description = "invalid fields")))]
+#[utoipa::path(post, path = "/auth/register", request_body = api::Login, tag = "auth",
+    responses((status = 201, body = api::User), (status = 409, description = "email taken"), (status = 422, description = "invalid fields")))]
 pub async fn register(
     State(platform): State<Platform>,
-    ApiJson(body): ApiJson<Credentials>,
-) -> Result<(StatusCode, Json<UserView>), ApiError> {
+    ApiJson(body): ApiJson<api::Login>,
+) -> Result<(StatusCode, Json<api::User>), ApiError> {
     let mut fields = BTreeMap::new();
     let email = normalize_email(&body.email).map_err(|e| fields.insert("email".to_owned(), e)).ok();
     if let Some(weak) = password::weakness(&body.password) {
@@ -112,16 +63,16 @@ pub async fn register(
         Err(e) => return Err(e.into()),
     };
     Principal::User(user.clone()).audit(&mut conn, None, "user.register", "user", Some(user.id), json!({})).await?;
-    Ok((StatusCode::CREATED, Json(UserView::from(&user))))
+    Ok((StatusCode::CREATED, Json(api::User::from(&user))))
 }
 
 /// Exchanges email and password for a session token.
-#[utoipa::path(post, path = "/api/auth/login", request_body = Credentials, tag = "auth",
-    responses((status = 200, body = Session), (status = 401, description = "wrong email or password"), (status = 429, description = "too many attempts for this email (Retry-After says when to try again)")))]
+#[utoipa::path(post, path = "/auth/login", request_body = api::Login, tag = "auth",
+    responses((status = 200, body = api::Session), (status = 401, description = "wrong email or password"), (status = 429, description = "too many attempts for this email (Retry-After says when to try again)")))]
 pub async fn login(
     State(platform): State<Platform>,
-    ApiJson(body): ApiJson<Credentials>,
-) -> Result<Json<Session>, ApiError> {
+    ApiJson(body): ApiJson<api::Login>,
+) -> Result<Json<api::Session>, ApiError> {
     let email = normalize_email(&body.email).map_err(|_| ApiError::BadCredentials("wrong email or password"))?;
     platform.login_throttle.attempt(&email)?;
     let mut conn = platform.pool.get().await?;
@@ -137,7 +88,7 @@ pub async fn login(
     let now = Utc::now();
     let token = platform.jwt.issue(&user.id.to_string(), now.timestamp(), platform.jwt_ttl_secs)?;
     let expires_at = now + chrono::Duration::seconds(platform.jwt_ttl_secs);
-    Ok(Json(Session { token, expires_at, user: UserView::from(&user) }))
+    Ok(Json(api::Session { token, expires_at, user: api::User::from(&user) }))
 }
 
 /// A real argon2id hash, verified against when the email is unknown.
@@ -145,22 +96,19 @@ static DUMMY_HASH: std::sync::LazyLock<String> =
     std::sync::LazyLock::new(|| password::hash("no account has this password 0").unwrap_or_default());
 
 /// The caller and its organizations.
-#[utoipa::path(get, path = "/api/me", tag = "auth", security(("bearer" = [])),
-    responses((status = 200, body = Me), (status = 401, description = "not authenticated")))]
-pub async fn me(State(platform): State<Platform>, principal: Principal) -> Result<Json<Me>, ApiError> {
+#[utoipa::path(get, path = "/me", tag = "auth", security(("bearer" = [])),
+    responses((status = 200, body = api::Me), (status = 401, description = "not authenticated")))]
+pub async fn me(State(platform): State<Platform>, principal: Principal) -> Result<Json<api::Me>, ApiError> {
     let mut conn = platform.pool.get().await?;
     let (user, organizations) = match &principal {
         Principal::User(user) => {
             let orgs = Organization::list_for_user(&mut conn, user.id, StorePage::new(Some(100), None)).await?;
-            (
-                Some(UserView::from(user)),
-                orgs.into_iter().map(|(o, role)| OrganizationView::new(o, Some(role))).collect(),
-            )
+            (Some(api::User::from(user)), orgs.into_iter().map(|(o, role)| o.into_api(Some(role))).collect())
         }
         Principal::Key(key) => {
             let org = Organization::find(&mut conn, key.organization_id).await?;
-            (None, org.into_iter().map(|o| OrganizationView::new(o, None)).collect())
+            (None, org.into_iter().map(|o| o.into_api(None)).collect())
         }
     };
-    Ok(Json(Me { user, organizations }))
+    Ok(Json(api::Me { user, organizations }))
 }

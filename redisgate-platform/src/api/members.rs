@@ -6,49 +6,16 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
-use chrono::{DateTime, Utc};
+use redisgate_core::api::{self, Page};
 use redisgate_core::store::{is_unique_violation, Membership, User};
 use redisgate_gateway::ApiError;
-use serde::{Deserialize, Serialize};
 use serde_json::json;
 use uuid::Uuid;
 
 use super::auth::normalize_email;
 use super::extract::{ApiJson, ApiPath, Pagination};
 use super::principal::{Need, OrgAccess, Principal};
-use super::Page;
-use crate::Platform;
-
-/// A member as the API shows it.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct MemberView {
-    /// The user.
-    pub user_id: Uuid,
-    /// Their email.
-    pub email: String,
-    /// `owner`, `admin` or `member`.
-    pub role: String,
-    /// When they joined.
-    pub joined_at: DateTime<Utc>,
-}
-
-/// A member to add.
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NewMember {
-    /// Email of a registered user.
-    pub email: String,
-    /// `owner`, `admin` or `member`.
-    pub role: String,
-}
-
-/// A role change.
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct RoleChange {
-    /// `owner`, `admin` or `member`.
-    pub role: String,
-}
+use super::Platform;
 
 fn check_role(role: &str, access: &OrgAccess) -> Result<(), ApiError> {
     if !matches!(role, "owner" | "admin" | "member") {
@@ -61,15 +28,15 @@ fn check_role(role: &str, access: &OrgAccess) -> Result<(), ApiError> {
 }
 
 /// The organization's members.
-#[utoipa::path(get, path = "/api/organizations/{org_id}/members", tag = "members", security(("bearer" = [])),
+#[utoipa::path(get, path = "/organizations/{org_id}/members", tag = "members", security(("bearer" = [])),
     params(("org_id" = Uuid, Path), ("limit" = Option<i64>, Query), ("offset" = Option<i64>, Query)),
-    responses((status = 200, body = Page<MemberView>), (status = 404, description = "no such organization")))]
+    responses((status = 200, body = Page<api::Member>), (status = 404, description = "no such organization")))]
 pub async fn list_members(
     State(platform): State<Platform>,
     principal: Principal,
     ApiPath(org_id): ApiPath<Uuid>,
     pagination: Pagination,
-) -> Result<Json<Page<MemberView>>, ApiError> {
+) -> Result<Json<Page<api::Member>>, ApiError> {
     let mut conn = platform.pool.get().await?;
     principal.authorize(&mut conn, org_id, Need::Read).await?;
     principal.user()?;
@@ -77,21 +44,21 @@ pub async fn list_members(
     let items = Membership::list(&mut conn, org_id, page)
         .await?
         .into_iter()
-        .map(|(m, email)| MemberView { user_id: m.user_id, email, role: m.role, joined_at: m.created_at })
+        .map(|(m, email)| api::Member { user_id: m.user_id, email, role: m.role, joined_at: m.created_at })
         .collect();
-    Ok(Json(Page::new(items, page)))
+    Ok(Json(page.answer(items)))
 }
 
 /// Adds a registered user by email.
-#[utoipa::path(post, path = "/api/organizations/{org_id}/members", tag = "members", security(("bearer" = [])),
-    params(("org_id" = Uuid, Path)), request_body = NewMember,
-    responses((status = 201, body = MemberView), (status = 403, description = "not an admin"), (status = 404, description = "no such organization or user"), (status = 409, description = "already a member")))]
+#[utoipa::path(post, path = "/organizations/{org_id}/members", tag = "members", security(("bearer" = [])),
+    params(("org_id" = Uuid, Path)), request_body = api::NewMember,
+    responses((status = 201, body = api::Member), (status = 403, description = "not an admin"), (status = 404, description = "no such organization or user"), (status = 409, description = "already a member")))]
 pub async fn add_member(
     State(platform): State<Platform>,
     principal: Principal,
     ApiPath(org_id): ApiPath<Uuid>,
-    ApiJson(body): ApiJson<NewMember>,
-) -> Result<(StatusCode, Json<MemberView>), ApiError> {
+    ApiJson(body): ApiJson<api::NewMember>,
+) -> Result<(StatusCode, Json<api::Member>), ApiError> {
     let mut conn = platform.pool.get().await?;
     let access = principal.authorize(&mut conn, org_id, Need::Administer).await?;
     let email = normalize_email(&body.email).map_err(|e| ApiError::field("email", e))?;
@@ -105,20 +72,20 @@ pub async fn add_member(
     principal.audit(&mut conn, Some(org_id), "member.add", "user", Some(user.id), json!({"role": body.role})).await?;
     Ok((
         StatusCode::CREATED,
-        Json(MemberView { user_id: user.id, email, role: membership.role, joined_at: membership.created_at }),
+        Json(api::Member { user_id: user.id, email, role: membership.role, joined_at: membership.created_at }),
     ))
 }
 
 /// Changes a member's role.
-#[utoipa::path(patch, path = "/api/organizations/{org_id}/members/{user_id}", tag = "members", security(("bearer" = [])),
-    params(("org_id" = Uuid, Path), ("user_id" = Uuid, Path)), request_body = RoleChange,
-    responses((status = 200, body = MemberView), (status = 403, description = "not allowed"), (status = 404, description = "no such member"), (status = 409, description = "last owner")))]
+#[utoipa::path(patch, path = "/organizations/{org_id}/members/{user_id}", tag = "members", security(("bearer" = [])),
+    params(("org_id" = Uuid, Path), ("user_id" = Uuid, Path)), request_body = api::RoleChange,
+    responses((status = 200, body = api::Member), (status = 403, description = "not allowed"), (status = 404, description = "no such member"), (status = 409, description = "last owner")))]
 pub async fn update_member(
     State(platform): State<Platform>,
     principal: Principal,
     ApiPath((org_id, user_id)): ApiPath<(Uuid, Uuid)>,
-    ApiJson(body): ApiJson<RoleChange>,
-) -> Result<Json<MemberView>, ApiError> {
+    ApiJson(body): ApiJson<api::RoleChange>,
+) -> Result<Json<api::Member>, ApiError> {
     let mut conn = platform.pool.get().await?;
     let access = principal.authorize(&mut conn, org_id, Need::Administer).await?;
     check_role(&body.role, &access)?;
@@ -134,11 +101,11 @@ pub async fn update_member(
     principal
         .audit(&mut conn, Some(org_id), "member.update", "user", Some(user_id), json!({"role": body.role}))
         .await?;
-    Ok(Json(MemberView { user_id, email, role: membership.role, joined_at: membership.created_at }))
+    Ok(Json(api::Member { user_id, email, role: membership.role, joined_at: membership.created_at }))
 }
 
 /// Removes a member (members may remove themselves).
-#[utoipa::path(delete, path = "/api/organizations/{org_id}/members/{user_id}", tag = "members", security(("bearer" = [])),
+#[utoipa::path(delete, path = "/organizations/{org_id}/members/{user_id}", tag = "members", security(("bearer" = [])),
     params(("org_id" = Uuid, Path), ("user_id" = Uuid, Path)),
     responses((status = 204), (status = 403, description = "not allowed"), (status = 404, description = "no such member"), (status = 409, description = "last owner")))]
 pub async fn remove_member(

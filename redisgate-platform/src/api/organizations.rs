@@ -3,60 +3,16 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
-use chrono::{DateTime, Utc};
+use redisgate_core::api::{self, Page};
 use redisgate_core::provisioning::dns_label_problem;
 use redisgate_core::store::{is_unique_violation, Instance, Organization};
 use redisgate_gateway::ApiError;
-use serde::{Deserialize, Serialize};
 use serde_json::json;
 use uuid::Uuid;
 
 use super::extract::{ApiJson, ApiPath, Pagination};
 use super::principal::{Need, Principal};
-use super::Page;
-use crate::Platform;
-
-/// An organization as the API shows it.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct OrganizationView {
-    /// Identifier.
-    pub id: Uuid,
-    /// Display name.
-    pub name: String,
-    /// Unique slug.
-    pub slug: String,
-    /// The caller's role (absent for an API key).
-    pub role: Option<String>,
-    /// Creation time.
-    pub created_at: DateTime<Utc>,
-}
-
-impl OrganizationView {
-    /// The view of `org` for a caller with `role`.
-    pub fn new(org: Organization, role: Option<String>) -> Self {
-        Self { id: org.id, name: org.name, slug: org.slug, role, created_at: org.created_at }
-    }
-}
-
-/// A new organization.
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NewOrganization {
-    /// Display name, 1–100 characters.
-    pub name: String,
-    /// Unique slug (a-z, 0-9, '-'; 3–63 characters).
-    pub slug: String,
-}
-
-/// Changes to an organization.
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct OrganizationPatch {
-    /// New display name.
-    pub name: Option<String>,
-    /// New slug.
-    pub slug: Option<String>,
-}
+use super::Platform;
 
 fn validate(name: Option<&str>, slug: Option<&str>) -> Result<(), ApiError> {
     let mut fields = std::collections::BTreeMap::new();
@@ -80,41 +36,39 @@ fn slug_taken(e: &diesel::result::Error) -> Option<ApiError> {
 }
 
 /// The organizations the caller belongs to.
-#[utoipa::path(get, path = "/api/organizations", tag = "organizations", security(("bearer" = [])),
+#[utoipa::path(get, path = "/organizations", tag = "organizations", security(("bearer" = [])),
     params(("limit" = Option<i64>, Query), ("offset" = Option<i64>, Query)),
-    responses((status = 200, body = Page<OrganizationView>), (status = 401, description = "not authenticated")))]
+    responses((status = 200, body = Page<api::Organization>), (status = 401, description = "not authenticated")))]
 pub async fn list_organizations(
     State(platform): State<Platform>,
     principal: Principal,
     pagination: Pagination,
-) -> Result<Json<Page<OrganizationView>>, ApiError> {
+) -> Result<Json<Page<api::Organization>>, ApiError> {
     let mut conn = platform.pool.get().await?;
     let page = pagination.page();
     let items = match &principal {
         Principal::User(user) => Organization::list_for_user(&mut conn, user.id, page)
             .await?
             .into_iter()
-            .map(|(o, role)| OrganizationView::new(o, Some(role)))
+            .map(|(o, role)| o.into_api(Some(role)))
             .collect(),
-        Principal::Key(key) if page.offset == 0 => Organization::find(&mut conn, key.organization_id)
-            .await?
-            .into_iter()
-            .map(|o| OrganizationView::new(o, None))
-            .collect(),
+        Principal::Key(key) if page.offset == 0 => {
+            Organization::find(&mut conn, key.organization_id).await?.into_iter().map(|o| o.into_api(None)).collect()
+        }
         Principal::Key(_) => Vec::new(),
     };
-    Ok(Json(Page::new(items, page)))
+    Ok(Json(page.answer(items)))
 }
 
 /// Creates an organization; the caller becomes its owner.
-#[utoipa::path(post, path = "/api/organizations", tag = "organizations", security(("bearer" = [])),
-    request_body = NewOrganization,
-    responses((status = 201, body = OrganizationView), (status = 409, description = "slug taken"), (status = 422, description = "invalid fields")))]
+#[utoipa::path(post, path = "/organizations", tag = "organizations", security(("bearer" = [])),
+    request_body = api::NewOrganization,
+    responses((status = 201, body = api::Organization), (status = 409, description = "slug taken"), (status = 422, description = "invalid fields")))]
 pub async fn create_organization(
     State(platform): State<Platform>,
     principal: Principal,
-    ApiJson(body): ApiJson<NewOrganization>,
-) -> Result<(StatusCode, Json<OrganizationView>), ApiError> {
+    ApiJson(body): ApiJson<api::NewOrganization>,
+) -> Result<(StatusCode, Json<api::Organization>), ApiError> {
     let user = principal.user()?;
     validate(Some(&body.name), Some(&body.slug))?;
     let mut conn = platform.pool.get().await?;
@@ -124,33 +78,33 @@ pub async fn create_organization(
     principal
         .audit(&mut conn, Some(org.id), "organization.create", "organization", Some(org.id), json!({"slug": org.slug}))
         .await?;
-    Ok((StatusCode::CREATED, Json(OrganizationView::new(org, Some("owner".into())))))
+    Ok((StatusCode::CREATED, Json(org.into_api(Some("owner".into())))))
 }
 
 /// One organization.
-#[utoipa::path(get, path = "/api/organizations/{org_id}", tag = "organizations", security(("bearer" = [])),
+#[utoipa::path(get, path = "/organizations/{org_id}", tag = "organizations", security(("bearer" = [])),
     params(("org_id" = Uuid, Path)),
-    responses((status = 200, body = OrganizationView), (status = 404, description = "no such organization for the caller")))]
+    responses((status = 200, body = api::Organization), (status = 404, description = "no such organization for the caller")))]
 pub async fn get_organization(
     State(platform): State<Platform>,
     principal: Principal,
     ApiPath(org_id): ApiPath<Uuid>,
-) -> Result<Json<OrganizationView>, ApiError> {
+) -> Result<Json<api::Organization>, ApiError> {
     let mut conn = platform.pool.get().await?;
     let access = principal.authorize(&mut conn, org_id, Need::Read).await?;
-    Ok(Json(OrganizationView::new(access.org, access.role)))
+    Ok(Json(access.org.into_api(access.role)))
 }
 
 /// Renames an organization (owners only).
-#[utoipa::path(patch, path = "/api/organizations/{org_id}", tag = "organizations", security(("bearer" = [])),
-    params(("org_id" = Uuid, Path)), request_body = OrganizationPatch,
-    responses((status = 200, body = OrganizationView), (status = 403, description = "not an owner"), (status = 404, description = "no such organization")))]
+#[utoipa::path(patch, path = "/organizations/{org_id}", tag = "organizations", security(("bearer" = [])),
+    params(("org_id" = Uuid, Path)), request_body = api::OrganizationPatch,
+    responses((status = 200, body = api::Organization), (status = 403, description = "not an owner"), (status = 404, description = "no such organization")))]
 pub async fn update_organization(
     State(platform): State<Platform>,
     principal: Principal,
     ApiPath(org_id): ApiPath<Uuid>,
-    ApiJson(body): ApiJson<OrganizationPatch>,
-) -> Result<Json<OrganizationView>, ApiError> {
+    ApiJson(body): ApiJson<api::OrganizationPatch>,
+) -> Result<Json<api::Organization>, ApiError> {
     let mut conn = platform.pool.get().await?;
     let access = principal.authorize(&mut conn, org_id, Need::Own).await?;
     validate(body.name.as_deref(), body.slug.as_deref())?;
@@ -158,11 +112,11 @@ pub async fn update_organization(
         .await
         .map_err(|e| slug_taken(&e).unwrap_or_else(|| e.into()))?;
     principal.audit(&mut conn, Some(org_id), "organization.update", "organization", Some(org_id), json!({})).await?;
-    Ok(Json(OrganizationView::new(org, access.role)))
+    Ok(Json(org.into_api(access.role)))
 }
 
 /// Deletes an organization (owners only; it must have no instances left).
-#[utoipa::path(delete, path = "/api/organizations/{org_id}", tag = "organizations", security(("bearer" = [])),
+#[utoipa::path(delete, path = "/organizations/{org_id}", tag = "organizations", security(("bearer" = [])),
     params(("org_id" = Uuid, Path)),
     responses((status = 204), (status = 403, description = "not an owner"), (status = 404, description = "no such organization"), (status = 409, description = "instances remain")))]
 pub async fn delete_organization(

@@ -9,12 +9,12 @@ use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use diesel_async::AsyncPgConnection;
 use redisgate_core::auth::token::API_KEY_PREFIX;
-use redisgate_core::auth::TokenHash;
+use redisgate_core::auth::{bearer, TokenHash};
 use redisgate_core::store::{ApiKey, AuditEntry, Organization, User};
 use redisgate_gateway::ApiError;
 use uuid::Uuid;
 
-use crate::Platform;
+use super::Platform;
 
 /// Scope: create, read, change and delete instances and their credentials.
 pub const SCOPE_INSTANCES: &str = "instances:manage";
@@ -66,12 +66,7 @@ impl FromRequestParts<Platform> for Principal {
 
     async fn from_request_parts(parts: &mut Parts, platform: &Platform) -> Result<Self, Self::Rejection> {
         let header = parts.headers.get(AUTHORIZATION).ok_or(no_session())?.as_bytes();
-        let token = match header.get(..7) {
-            Some(scheme) if scheme.eq_ignore_ascii_case(b"bearer ") => {
-                std::str::from_utf8(&header[7..]).map(str::trim).map_err(|_| no_session())?
-            }
-            _ => return Err(no_session()),
-        };
+        let token = bearer(header).and_then(|t| std::str::from_utf8(t).ok()).ok_or(no_session())?;
         let mut conn = platform.pool.get().await?;
         if token.starts_with(API_KEY_PREFIX) {
             let hash = TokenHash::of(token.as_bytes());

@@ -5,18 +5,19 @@
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::Json;
-use chrono::{Days, NaiveDate};
+use chrono::Days;
+use redisgate_core::api::{DayUsage, Usage};
 use redisgate_core::store::DailyUsage;
 use redisgate_gateway::quota::today;
 use redisgate_gateway::ApiError;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use uuid::Uuid;
 
 use super::extract::ApiPath;
 use super::instances::locate;
 use super::principal::{Need, Principal};
+use super::Platform;
 use crate::usage::date;
-use crate::Platform;
 
 /// Most days one request may ask for.
 const MAX_DAYS: u64 = 90;
@@ -27,36 +28,16 @@ pub struct UsageQuery {
     days: Option<u64>,
 }
 
-/// An instance's usage, one entry per day, oldest first, ending today.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct UsageView {
-    /// The instance.
-    pub instance_id: Uuid,
-    /// Every day of the range, days without commands included.
-    pub days: Vec<DayUsage>,
-    /// Commands over the whole range.
-    pub total: u64,
-}
-
-/// One UTC day.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct DayUsage {
-    /// The day, `YYYY-MM-DD` (UTC).
-    pub day: NaiveDate,
-    /// Commands run that day (a pipeline of ten counts ten).
-    pub commands: u64,
-}
-
 /// Commands the instance ran per day.
-#[utoipa::path(get, path = "/api/organizations/{org_id}/redis-instances/{instance_id}/usage", tag = "instances", security(("bearer" = [])),
+#[utoipa::path(get, path = "/organizations/{org_id}/redis-instances/{instance_id}/usage", tag = "instances", security(("bearer" = [])),
     params(("org_id" = Uuid, Path), ("instance_id" = Uuid, Path), ("days" = Option<u64>, Query, description = "1 to 90, default 30")),
-    responses((status = 200, body = UsageView), (status = 404, description = "no such instance"), (status = 422, description = "invalid days")))]
+    responses((status = 200, body = Usage), (status = 404, description = "no such instance"), (status = 422, description = "invalid days")))]
 pub async fn get_usage(
     State(platform): State<Platform>,
     principal: Principal,
     ApiPath((org_id, id)): ApiPath<(Uuid, Uuid)>,
     query: Result<Query<UsageQuery>, QueryRejection>,
-) -> Result<Json<UsageView>, ApiError> {
+) -> Result<Json<Usage>, ApiError> {
     let days = query.ok().and_then(|q| q.0.days.map_or(Some(30), Some)).filter(|d| (1..=MAX_DAYS).contains(d));
     let days = days.ok_or_else(|| ApiError::field("days", format!("must be an integer from 1 to {MAX_DAYS}")))?;
     let (mut conn, _) = locate(&platform, &principal, org_id, id, Need::Read).await?;
@@ -72,5 +53,5 @@ pub async fn get_usage(
         })
         .collect();
     let total = days.iter().map(|d| d.commands).sum();
-    Ok(Json(UsageView { instance_id: id, days, total }))
+    Ok(Json(Usage { instance_id: id, days, total }))
 }

@@ -16,7 +16,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use redisgate_core::auth::token::redis_password;
-use redisgate_core::provisioning::{redis_conf, Credentials, InstanceSpec};
+use redisgate_core::provisioning::{redis_conf, Credentials, InstanceSpec, ProvisionError, Provisioned};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 use tokio::runtime::Handle;
@@ -24,6 +24,7 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use super::{BoxFuture, Endpoint, Provisioner, Target};
+use crate::os::{free_port, write_private};
 
 /// How long a starting server may go without logging a line (while not loading its data) before it is
 /// given up on.
@@ -76,20 +77,20 @@ impl LocalProvisioner {
     /// Runs `work` on the provisioner's runtime and waits for it.
     fn on_runtime<T: Send + 'static>(
         &self,
-        work: impl std::future::Future<Output = Result<T, String>> + Send + 'static,
-    ) -> BoxFuture<'_, Result<T, String>> {
+        work: impl std::future::Future<Output = Provisioned<T>> + Send + 'static,
+    ) -> BoxFuture<'_, Provisioned<T>> {
         let task = self.inner.handle.spawn(work);
-        Box::pin(async move { task.await.map_err(|e| format!("provisioner task failed: {e}"))? })
+        Box::pin(async move { task.await.map_err(|e| invalid(format!("provisioner task failed: {e}")))? })
     }
 }
 
 impl Provisioner for LocalProvisioner {
-    fn create(&self, target: Target, spec: InstanceSpec) -> BoxFuture<'_, Result<Endpoint, String>> {
+    fn create(&self, target: Target, spec: InstanceSpec) -> BoxFuture<'_, Provisioned<Endpoint>> {
         let (this, id) = (self.clone(), target.id);
         self.on_runtime(async move {
             let dir = this.dir(id);
             if dir.exists() {
-                return Err(format!("instance directory {} already exists", dir.display()));
+                return Err(invalid(format!("instance directory {} already exists", dir.display())));
             }
             let result = this.start(id, &spec, &Credentials::generate(), None).await;
             if result.is_err() {
@@ -100,33 +101,33 @@ impl Provisioner for LocalProvisioner {
         })
     }
 
-    fn adopt(&self, target: Target, spec: InstanceSpec) -> BoxFuture<'_, Result<Endpoint, String>> {
+    fn adopt(&self, target: Target, spec: InstanceSpec) -> BoxFuture<'_, Provisioned<Endpoint>> {
         let (this, id) = (self.clone(), target.id);
         self.on_runtime(async move {
             if let Some(running) = this.inner.running.lock().unwrap_or_else(PoisonError::into_inner).get(&id) {
                 return Ok(running.endpoint.clone());
             }
             let previous =
-                Previous::read(&this.dir(id)).map_err(|e| format!("instance {id} cannot be adopted: {e}"))?;
+                Previous::read(&this.dir(id)).map_err(|e| e.context(&format!("instance {id} cannot be adopted")))?;
             // A server left behind by a crashed platform still holds the port: ask it to save and exit.
             shutdown_orphan(previous.port, &previous.admin_url()).await;
             this.start(id, &spec, &previous.credentials, Some(previous.port)).await
         })
     }
 
-    fn resize(&self, target: Target, spec: InstanceSpec) -> BoxFuture<'_, Result<(), String>> {
+    fn resize(&self, target: Target, spec: InstanceSpec) -> BoxFuture<'_, Provisioned<()>> {
         let (this, id) = (self.clone(), target.id);
         self.on_runtime(async move {
             let dir = this.dir(id);
             let conf = dir.join("redis.conf");
-            let previous = Previous::read(&dir).map_err(|e| format!("instance {id} cannot be resized: {e}"))?;
+            let previous = Previous::read(&dir).map_err(|e| e.context(&format!("instance {id} cannot be resized")))?;
             // The file first, so that a restart by the supervisor keeps the new size; then the live server,
             // over the admin user's connection (the gateway's user may not run CONFIG).
             write_private(
                 &conf,
-                &redis_conf(previous.port, &previous.credentials, spec.max_memory, &dir.to_string_lossy()),
+                redis_conf(previous.port, &previous.credentials, spec.max_memory, &dir.to_string_lossy()).as_bytes(),
             )
-            .map_err(|e| format!("cannot write {}: {e}", conf.display()))?;
+            .map_err(|e| invalid(format!("cannot write {}: {e}", conf.display())))?;
             let url = previous.admin_url();
             let set = async {
                 let client = redis::Client::open(url)?;
@@ -138,11 +139,18 @@ impl Provisioner for LocalProvisioner {
                     .query_async::<()>(&mut redis)
                     .await
             };
-            set.await.map_err(|e| format!("cannot set maxmemory: {e}"))
+            set.await.map_err(|e| {
+                let message = format!("cannot set maxmemory: {e}");
+                if e.is_io_error() || e.is_timeout() {
+                    ProvisionError::Transient(message)
+                } else {
+                    invalid(message)
+                }
+            })
         })
     }
 
-    fn delete(&self, target: Target) -> BoxFuture<'_, Result<(), String>> {
+    fn delete(&self, target: Target) -> BoxFuture<'_, Provisioned<()>> {
         let (this, id) = (self.clone(), target.id);
         self.on_runtime(async move {
             let running = this.inner.running.lock().unwrap_or_else(PoisonError::into_inner).remove(&id);
@@ -155,7 +163,7 @@ impl Provisioner for LocalProvisioner {
             match tokio::fs::remove_dir_all(this.dir(id)).await {
                 Ok(()) => Ok(()),
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-                Err(e) => Err(format!("cannot remove the instance's data: {e}")),
+                Err(e) => Err(invalid(format!("cannot remove the instance's data: {e}"))),
             }
         })
     }
@@ -185,21 +193,23 @@ impl LocalProvisioner {
         spec: &InstanceSpec,
         credentials: &Credentials,
         port: Option<u16>,
-    ) -> Result<Endpoint, String> {
+    ) -> Provisioned<Endpoint> {
         let dir = self.dir(id);
-        tokio::fs::create_dir_all(&dir).await.map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        tokio::fs::create_dir_all(&dir).await.map_err(|e| invalid(format!("cannot create {}: {e}", dir.display())))?;
         let port = match port {
             Some(port) => port,
-            None => free_port().map_err(|e| format!("no free port: {e}"))?,
+            None => free_port().map_err(|e| ProvisionError::Transient(format!("no free port: {e}")))?,
         };
         // The credentials first: a conf whose users' passwords are lost would lock everyone out.
         let secrets = dir.join(CREDENTIALS_FILE);
-        let json = serde_json::to_string(credentials).map_err(|e| format!("cannot encode credentials: {e}"))?;
-        write_private(&secrets, &json).map_err(|e| format!("cannot write {}: {e}", secrets.display()))?;
+        let json =
+            serde_json::to_string(credentials).map_err(|e| invalid(format!("cannot encode credentials: {e}")))?;
+        write_private(&secrets, json.as_bytes())
+            .map_err(|e| invalid(format!("cannot write {}: {e}", secrets.display())))?;
         let conf = dir.join("redis.conf");
-        write_private(&conf, &redis_conf(port, credentials, spec.max_memory, &dir.to_string_lossy()))
-            .map_err(|e| format!("cannot write {}: {e}", conf.display()))?;
-        let child = spawn_ready(&self.inner.redis_server, &conf).await?;
+        write_private(&conf, redis_conf(port, credentials, spec.max_memory, &dir.to_string_lossy()).as_bytes())
+            .map_err(|e| invalid(format!("cannot write {}: {e}", conf.display())))?;
+        let child = spawn_ready(&self.inner.redis_server, &conf).await.map_err(invalid)?;
         let address = format!("127.0.0.1:{port}");
         let endpoint = Endpoint { url: credentials.gateway_url(&address), address };
         let stop = CancellationToken::new();
@@ -324,6 +334,10 @@ async fn shutdown_orphan(port: u16, url: &str) {
     }
 }
 
+fn invalid(message: impl Into<String>) -> ProvisionError {
+    ProvisionError::Invalid(message.into())
+}
+
 /// The file holding an instance's passwords.
 pub const CREDENTIALS_FILE: &str = "credentials.json";
 
@@ -336,22 +350,31 @@ struct Previous {
 }
 
 impl Previous {
-    /// Reads `dir`'s redis.conf and credentials; the error says which file is missing or wrong.
-    fn read(dir: &Path) -> Result<Self, String> {
+    /// Reads `dir`'s redis.conf and credentials; the error says which file is missing or wrong, and is
+    /// [`ProvisionError::Gone`] when there is no redis.conf at all.
+    fn read(dir: &Path) -> Provisioned<Self> {
         let conf = dir.join("redis.conf");
-        let text = std::fs::read_to_string(&conf).map_err(|e| format!("cannot read {}: {e}", conf.display()))?;
+        let text = std::fs::read_to_string(&conf).map_err(|e| {
+            let message = format!("cannot read {}: {e}", conf.display());
+            if e.kind() == std::io::ErrorKind::NotFound {
+                ProvisionError::Gone(message)
+            } else {
+                invalid(message)
+            }
+        })?;
         let value = |key: &str| text.lines().find_map(|l| l.strip_prefix(key)).map(str::trim).map(str::to_owned);
-        let port =
-            value("port ").and_then(|p| p.parse().ok()).ok_or_else(|| format!("{} names no port", conf.display()))?;
+        let port = value("port ")
+            .and_then(|p| p.parse().ok())
+            .ok_or_else(|| invalid(format!("{} names no port", conf.display())))?;
         if let Some(password) = value("requirepass ") {
             let credentials = Credentials { gateway: password.clone(), admin: redis_password() };
             return Ok(Self { port, credentials, legacy_password: Some(password) });
         }
         let credentials = read_credentials(dir).ok_or_else(|| {
-            format!(
+            invalid(format!(
                 "{} is missing or unreadable: nobody can log in to this server",
                 dir.join(CREDENTIALS_FILE).display()
-            )
+            ))
         })?;
         Ok(Self { port, credentials, legacy_password: None })
     }
@@ -377,20 +400,4 @@ pub fn admin_url(dir: &Path) -> Option<String> {
 #[must_use]
 pub fn read_credentials(dir: &Path) -> Option<Credentials> {
     serde_json::from_str(&std::fs::read_to_string(dir.join(CREDENTIALS_FILE)).ok()?).ok()
-}
-
-fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
-    use std::io::Write as _;
-    #[cfg(unix)]
-    use std::os::unix::fs::OpenOptionsExt as _;
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    options.mode(0o600);
-    let mut file = options.open(path)?;
-    file.write_all(contents.as_bytes())
-}
-
-fn free_port() -> std::io::Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }

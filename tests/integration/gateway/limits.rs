@@ -6,7 +6,6 @@ use std::time::{Duration, Instant};
 
 use futures_util::StreamExt as _;
 use redisgate_gateway::config::directory_from_toml;
-use redisgate_gateway::metrics::METRICS;
 use redisgate_gateway::quota::Meters;
 use redisgate_gateway::upstream::UpstreamOptions;
 use redisgate_test_support::{TestGateway, TestRedis, TOKEN};
@@ -50,7 +49,7 @@ async fn the_rate_limit_refuses_with_429_and_counts_pipeline_commands() {
     let too_big = gw.http().post(format!("{}/pipeline", gw.url())).bearer_auth(TOKEN).json(&six).send().await.unwrap();
     assert_eq!(too_big.status(), 429);
     assert!(too_big.headers().get("retry-after").is_none());
-    let metrics = METRICS.encode();
+    let metrics = gw.metrics().encode();
     let refusals = metrics
         .lines()
         .find_map(|l| l.strip_prefix(r#"redisgate_limited_requests_total{instance="limited",limit="rate"} "#))

@@ -6,9 +6,10 @@ use redisgate_test_support::{TestGateway, TestRedis, TOKEN};
 use serde_json::json;
 use tower::ServiceExt as _;
 
-async fn metrics() -> String {
+/// `/metrics` of the gateway's admin router.
+async fn metrics(gw: &TestGateway) -> String {
     let request = axum::http::Request::get("/metrics").body(axum::body::Body::empty()).unwrap();
-    let response = redisgate_gateway::admin_router().oneshot(request).await.unwrap();
+    let response = redisgate_gateway::admin_router(gw.metrics()).oneshot(request).await.unwrap();
     assert_eq!(response.status(), 200);
     let bytes = axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap();
     String::from_utf8(bytes.to_vec()).unwrap()
@@ -44,7 +45,7 @@ async fn metrics_count_requests_failures_connections_and_streams() {
     assert_eq!(gw.post("/pipeline", r#"[["ping"]]"#, TOKEN).await.0, 200);
     assert_eq!(gw.post("/ping", "", "wrong").await.0, 401);
     let stream = gw.http().post(format!("{}/subscribe/c", gw.url())).bearer_auth(TOKEN).send().await.unwrap();
-    let text = metrics().await;
+    let text = metrics(&gw).await;
     assert_eq!(
         sample(&text, r#"redisgate_requests_total{kind="command",status="2xx",instance="default"}"#),
         Some(3.0),
@@ -60,14 +61,14 @@ async fn metrics_count_requests_failures_connections_and_streams() {
     assert!(text.contains(r#"redisgate_request_duration_seconds_count{kind="command"} 4"#), "{text}");
     drop(stream);
     let closed = async {
-        while sample(&metrics().await, "redisgate_sse_streams") != Some(0.0) {
+        while sample(&metrics(&gw).await, "redisgate_sse_streams") != Some(0.0) {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     };
     tokio::time::timeout(Duration::from_secs(20), closed).await.expect("the SSE gauge never went back to 0");
     redis.kill();
     assert_eq!(gw.command(json!(["ping"])).await.0, 502);
-    let text = metrics().await;
+    let text = metrics(&gw).await;
     assert_eq!(sample(&text, r#"redisgate_upstream_errors_total{instance="default",error="unavailable"}"#), Some(1.0));
     assert_eq!(sample(&text, r#"redisgate_requests_total{kind="command",status="5xx",instance="default"}"#), Some(1.0));
 }

@@ -42,7 +42,7 @@ async fn redis_down_is_a_prompt_502_and_service_resumes_when_it_returns() {
     redis.restart();
     let back = eventually(Duration::from_secs(5), || async { gw.command(json!(["ping"])).await.0 == 200 }).await;
     assert!(back, "the gateway reconnects by itself");
-    let metrics = redisgate_gateway::metrics::METRICS.encode();
+    let metrics = gw.metrics().encode();
     assert!(
         metrics.lines().any(|l| l.starts_with(r#"redisgate_upstream_reconnects_total{instance="default"} "#)),
         "the broken connection is counted: {metrics}"

@@ -61,6 +61,20 @@ pub struct NewApiKey<'a> {
     pub limits: Limits,
 }
 
+impl From<ApiKey> for crate::api::ApiKey {
+    fn from(key: ApiKey) -> Self {
+        Self {
+            id: key.id,
+            name: key.name,
+            prefix: key.key_prefix,
+            scopes: key.scopes,
+            instance_id: key.instance_id,
+            created_at: key.created_at,
+            limits: key.limits,
+        }
+    }
+}
+
 impl NewApiKey<'_> {
     /// Inserts the key.
     ///

@@ -5,7 +5,9 @@ use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
+use crate::api;
 use crate::limits::Limits;
+use crate::provisioning::InstanceStatus;
 use crate::store::schema::{instance_tokens, redis_instances};
 use crate::store::Page;
 
@@ -25,8 +27,8 @@ pub struct Instance {
     pub max_memory: i64,
     /// Requested Redis version.
     pub redis_version: String,
-    /// `pending`, `provisioning`, `running`, `failed` or `deleting`.
-    pub status: String,
+    /// Where it is in its lifecycle.
+    pub status: InstanceStatus,
     /// Why the status is what it is (failures).
     pub status_message: Option<String>,
     /// `host:port` reported by the provisioner, without credentials.
@@ -56,7 +58,7 @@ pub struct NewInstance<'a> {
     /// Requested Redis version.
     pub redis_version: &'a str,
     /// Initial status.
-    pub status: &'a str,
+    pub status: InstanceStatus,
     /// Rates and sizes the gateway enforces.
     pub limits: Limits,
 }
@@ -112,6 +114,25 @@ impl Instance {
             slug: self.slug.clone(),
             max_memory: self.max_memory,
             redis_version: self.redis_version.clone(),
+        }
+    }
+
+    /// The instance as the management API shows it, reached at `rest_url`.
+    #[must_use]
+    pub fn into_api(self, rest_url: String) -> api::Instance {
+        api::Instance {
+            id: self.id,
+            organization_id: self.organization_id,
+            name: self.name,
+            slug: self.slug,
+            max_memory: self.max_memory,
+            redis_version: self.redis_version,
+            status: self.status,
+            status_message: self.status_message,
+            rest_url,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+            limits: self.limits,
         }
     }
 
@@ -172,25 +193,28 @@ impl Instance {
     /// Database errors.
     pub async fn running(conn: &mut AsyncPgConnection) -> QueryResult<Vec<Self>> {
         redis_instances::table
-            .filter(redis_instances::status.eq("running"))
+            .filter(redis_instances::status.eq(InstanceStatus::Running))
             .order(redis_instances::created_at.asc())
             .select(Self::as_select())
             .load(conn)
             .await
     }
 
-    /// Moves the instance to `status`.
+    /// Moves the instance to `status`, if its current status may become that
+    /// ([`InstanceStatus::can_become`]); `None` when it is gone or may not (a deleting instance does not become
+    /// running because a provisioning that started before the deletion finished).
     ///
     /// # Errors
     /// Database errors.
     pub async fn set_status(
         conn: &mut AsyncPgConnection,
         id: Uuid,
-        status: &str,
+        status: InstanceStatus,
         message: Option<&str>,
         endpoint: Option<&str>,
     ) -> QueryResult<Option<Self>> {
-        diesel::update(redis_instances::table.find(id))
+        let sources: Vec<InstanceStatus> = InstanceStatus::sources(status).collect();
+        diesel::update(redis_instances::table.find(id).filter(redis_instances::status.eq_any(sources)))
             .set((
                 redis_instances::status.eq(status),
                 redis_instances::status_message.eq(message),
@@ -221,6 +245,18 @@ impl Instance {
     /// Database errors.
     pub async fn delete(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<usize> {
         diesel::delete(redis_instances::table.find(id)).execute(conn).await
+    }
+}
+
+impl From<Instance> for api::Status {
+    fn from(i: Instance) -> Self {
+        Self { status: i.status, message: i.status_message, endpoint: i.endpoint, updated_at: i.updated_at }
+    }
+}
+
+impl From<InstanceToken> for api::TokenInfo {
+    fn from(token: InstanceToken) -> Self {
+        Self { access: token.access, created_at: token.created_at }
     }
 }
 

@@ -37,6 +37,14 @@ pub struct Membership {
 }
 
 impl Organization {
+    /// The organization as the management API shows it to a caller with `role`.
+    #[must_use]
+    pub fn into_api(self, role: Option<String>) -> crate::api::Organization {
+        crate::api::Organization { id: self.id, name: self.name, slug: self.slug, role, created_at: self.created_at }
+    }
+}
+
+impl Organization {
     /// Creates an organization with `owner` as its first member, in one transaction.
     ///
     /// # Errors

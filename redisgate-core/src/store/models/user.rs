@@ -21,6 +21,12 @@ pub struct User {
     pub created_at: DateTime<Utc>,
 }
 
+impl From<&User> for crate::api::User {
+    fn from(user: &User) -> Self {
+        Self { id: user.id, email: user.email.clone(), created_at: user.created_at }
+    }
+}
+
 impl User {
     /// Inserts a new user.
     ///

@@ -1,0 +1,68 @@
+#!/usr/bin/env python3
+"""A/B of two gateway binaries on one workload, interleaved so the machine's drift hits both alike.
+
+Each round runs `GET /get/k` at 64 connections for a few seconds against binary A, then B (same Redis, same
+core layout as bench.py: Redis and the gateway on core 0, wrk on core 1). Prints each round and the medians.
+Usage: bench/ab.py A B [--rounds 5] [--seconds 5]
+"""
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.dirname(__file__))
+from bench import TOKEN, VALUE, free_port, measure, wait_port, wrk  # noqa: E402
+
+
+def start_gateway(binary, redis_port):
+    port = free_port()
+    proc = subprocess.Popen(
+        ["taskset", "-c", "0", binary, "--listen", f"127.0.0.1:{port}", "--redis-url",
+         f"redis://127.0.0.1:{redis_port}", "--token", TOKEN, "--workers", "1"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_port(port)
+    return proc, port
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("a")
+    parser.add_argument("b")
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--seconds", type=int, default=5)
+    args = parser.parse_args()
+    work = tempfile.mkdtemp()
+    redis_port = free_port()
+    redis = subprocess.Popen(["taskset", "-c", "0", "redis-server", "--port", str(redis_port), "--save", "",
+                              "--appendonly", "no", "--dir", work], stdout=subprocess.DEVNULL)
+    wait_port(redis_port)
+    subprocess.run(["redis-cli", "-p", str(redis_port), "set", "k", VALUE], check=True, capture_output=True)
+    results = {args.a: [], args.b: []}
+    try:
+        print("| round | binary | req/s | p50 ms | p99 ms | gateway CPU-µs/request |")
+        print("|---:|---|---:|---:|---:|---:|")
+        for round_ in range(1, args.rounds + 1):
+            for binary in (args.a, args.b):
+                proc, port = start_gateway(binary, redis_port)
+                try:
+                    url = f"http://127.0.0.1:{port}/get/k"
+                    wrk(url, 64, 1)  # warm-up: connections and allocator
+                    rps, p50, p99, cost = measure(lambda: wrk(url, 64, args.seconds), [proc.pid])
+                finally:
+                    proc.terminate()
+                    proc.wait()
+                results[binary].append((rps, cost[proc.pid], p99))
+                print(f"| {round_} | {binary} | {rps:,.0f} | {p50:.2f} | {p99:.2f} | {cost[proc.pid]:.1f} |")
+        print()
+        for binary, rows in results.items():
+            print(f"{binary}: median {statistics.median(r[0] for r in rows):,.0f} req/s, "
+                  f"{statistics.median(r[1] for r in rows):.1f} CPU-µs, p99 {statistics.median(r[2] for r in rows):.2f} ms")
+    finally:
+        redis.terminate()
+        redis.wait()
+
+
+if __name__ == "__main__":
+    main()

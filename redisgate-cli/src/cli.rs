@@ -22,6 +22,9 @@ pub struct Cli {
     /// A session token or `rgk_` API key (overrides the profile's session).
     #[arg(long, global = true, env = "REDISGATE_API_TOKEN", hide_env_values = true)]
     pub token: Option<String>,
+    /// Trust this CA certificate (PEM) for https:// URLs, besides the system's roots.
+    #[arg(long, global = true, env = "REDISGATE_CA_CERT")]
+    pub ca_cert: Option<PathBuf>,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,

@@ -9,7 +9,7 @@ pub mod key;
 pub mod limits;
 pub mod org;
 
-use anyhow::{anyhow, bail, Result};
+use anyhow::{anyhow, bail, Context as _, Result};
 use redisgate_client::management::{Instance, Management, Organization};
 use redisgate_client::Client;
 
@@ -31,6 +31,8 @@ pub struct Context {
     pub token: Option<String>,
     /// Tables or JSON.
     pub output: Output,
+    /// `--ca-cert`: a CA to trust for https:// URLs (PEM).
+    pub ca_cert: Option<Vec<u8>>,
 }
 
 impl Context {
@@ -43,7 +45,17 @@ impl Context {
         let profile = profiles.load(&cli.profile);
         let url = cli.url.clone().or_else(|| profile.url.clone());
         let token = cli.token.clone().or_else(|| profiles.token(&cli.profile));
-        Ok(Self { profile_name: cli.profile.clone(), profiles, profile, url, token, output: Output { json: cli.json } })
+        let ca_cert = match &cli.ca_cert {
+            Some(path) => Some(std::fs::read(path).with_context(|| format!("--ca-cert {}", path.display()))?),
+            None => None,
+        };
+        let output = Output { json: cli.json };
+        Ok(Self { profile_name: cli.profile.clone(), profiles, profile, url, token, output, ca_cert })
+    }
+
+    /// A management client for the platform URL, without a session yet.
+    pub fn anonymous(&self) -> Result<Management> {
+        Ok(Management::with_ca(self.url()?, self.ca_cert.as_deref())?)
     }
 
     /// The platform URL, or an error saying how to set it.
@@ -64,7 +76,7 @@ impl Context {
                 self.profile_name
             )))
         })?;
-        Ok(Management::new(url)?.with_token(token))
+        Ok(Management::with_ca(url, self.ca_cert.as_deref())?.with_token(token))
     }
 
     /// The organization named by slug or id, or the caller's only one.
@@ -109,7 +121,11 @@ impl Context {
                 self.profile_name
             )))
         })?;
-        Ok(Client::new(saved.rest_url, saved.token)?)
+        let mut client = Client::builder(saved.rest_url, saved.token);
+        if let Some(pem) = &self.ca_cert {
+            client = client.ca_cert(pem.clone());
+        }
+        Ok(client.build()?)
     }
 }
 

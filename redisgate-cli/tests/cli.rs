@@ -301,3 +301,25 @@ async fn limits_and_daily_usage() {
     )
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn https_with_a_private_ca_needs_ca_cert() {
+    use redisgate_gateway::tls::TlsFiles;
+    use redisgate_test_support::{Purpose, TestCa};
+
+    let ca = TestCa::new("platform-ca");
+    let issued = ca.issue("platform", Purpose::Server);
+    let platform = TestPlatform::start_https(&TlsFiles { cert: issued.cert, key: issued.key }).await;
+    assert!(platform.url().starts_with("https://"));
+    let cli = Cli::new(&platform.url());
+    let register = ["register", "--email", "tls@example.com", "--password", "correct horse 1"];
+    cli.fails(&register, 5, "certificate").await;
+    let ca_cert = ca.cert().display().to_string();
+    let with_ca = |args: &[&'static str]| [&["--ca-cert", ca_cert.as_str()][..], args].concat();
+    assert!(cli.ok(&with_ca(&register)).await.contains("registered and logged in"));
+    assert!(cli.ok(&with_ca(&["org", "create", "tls-org"])).await.contains("created organization"));
+    let out = cli.ok(&with_ca(&["instance", "create", "tls-db", "--memory", "16mb"])).await;
+    assert!(out.contains("https://"), "the REST URL is https: {out}");
+    assert_eq!(cli.ok(&with_ca(&["exec", "tls-db", "SET", "k", "v"])).await.trim(), "OK");
+    assert_eq!(cli.ok(&with_ca(&["exec", "tls-db", "GET", "k"])).await.trim(), "\"v\"");
+}

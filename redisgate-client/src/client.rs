@@ -42,9 +42,17 @@ pub struct ClientBuilder {
     connect_timeout: Duration,
     retries: u32,
     headers: Vec<(String, String)>,
+    ca_cert: Option<Vec<u8>>,
 }
 
 impl ClientBuilder {
+    /// Trusts the CA in `pem` for `https://` URLs, besides the system's roots (a private CA, a test CA).
+    #[must_use]
+    pub fn ca_cert(mut self, pem: impl Into<Vec<u8>>) -> Self {
+        self.ca_cert = Some(pem.into());
+        self
+    }
+
     /// Gives up on a request after `timeout` ([`Error::Timeout`]). Default: none (SSE streams are long).
     #[must_use]
     pub fn timeout(mut self, timeout: Duration) -> Self {
@@ -98,6 +106,9 @@ impl ClientBuilder {
         if let Some(timeout) = self.timeout {
             http = http.timeout(timeout);
         }
+        if let Some(pem) = &self.ca_cert {
+            http = crate::response::trust(http, pem)?;
+        }
         let http = http.build().map_err(|e| Error::Config(e.to_string()))?;
         let url = self.url.trim_end_matches('/').to_owned();
         Ok(Client { inner: Arc::new(Inner { http, url, retries: self.retries }) })
@@ -122,6 +133,7 @@ impl Client {
             connect_timeout: Duration::from_secs(5),
             retries: 3,
             headers: Vec::new(),
+            ca_cert: None,
         }
     }
 

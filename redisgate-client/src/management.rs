@@ -61,15 +61,24 @@ impl Management {
     /// # Errors
     /// [`Error::Config`] for an invalid URL.
     pub fn new(base: impl Into<String>) -> Result<Self> {
+        Self::with_ca(base, None)
+    }
+
+    /// As [`Management::new`], also trusting the CA in `ca_cert` (PEM) for an `https://` URL.
+    ///
+    /// # Errors
+    /// [`Error::Config`] for an invalid URL or CA certificate.
+    pub fn with_ca(base: impl Into<String>, ca_cert: Option<&[u8]>) -> Result<Self> {
         let base = base.into().trim_end_matches('/').to_owned();
         if !(base.starts_with("http://") || base.starts_with("https://")) {
             return Err(Error::Config(format!("the URL must start with http:// or https://, got {base:?}")));
         }
-        let http = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(5))
-            .timeout(Duration::from_secs(30))
-            .build()
-            .map_err(|e| Error::Config(e.to_string()))?;
+        let mut http =
+            reqwest::Client::builder().connect_timeout(Duration::from_secs(5)).timeout(Duration::from_secs(30));
+        if let Some(pem) = ca_cert {
+            http = crate::response::trust(http, pem)?;
+        }
+        let http = http.build().map_err(|e| Error::Config(e.to_string()))?;
         Ok(Self { http, base, token: None })
     }
 

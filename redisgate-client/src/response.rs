@@ -78,3 +78,16 @@ fn decode(value: &serde_json::Value, top: bool) -> Result<Value> {
         other => return Err(Error::Decode(format!("unexpected {other}"))),
     })
 }
+
+/// Trusts the CA certificates in `pem` (one or a bundle).
+///
+/// # Errors
+/// [`Error::Config`] when `pem` holds no certificate.
+pub(crate) fn trust(http: reqwest::ClientBuilder, pem: &[u8]) -> Result<reqwest::ClientBuilder, Error> {
+    let certificates = reqwest::Certificate::from_pem_bundle(pem)
+        .map_err(|e| Error::Config(format!("invalid CA certificate: {e}")))?;
+    if certificates.is_empty() {
+        return Err(Error::Config("the CA file holds no PEM certificate".into()));
+    }
+    Ok(certificates.into_iter().fold(http, reqwest::ClientBuilder::add_root_certificate))
+}

@@ -178,3 +178,32 @@ async fn each_error_type() {
     let () = redis::cmd("CLIENT").arg("PAUSE").arg(1000).arg("ALL").query(&mut redis.connection()).unwrap();
     assert!(matches!(impatient.ping::<String>().await, Err(Error::Timeout)));
 }
+
+#[tokio::test]
+async fn https_with_a_private_ca() {
+    use std::sync::Arc;
+
+    use redisgate_gateway::directory::StaticDirectory;
+    use redisgate_gateway::tls::{server_config, TlsFiles};
+    use redisgate_gateway::upstream::UpstreamOptions;
+    use redisgate_test_support::{instance, Purpose, TestCa};
+
+    let redis = TestRedis::start();
+    let ca = TestCa::new("client-ca");
+    let issued = ca.issue("gateway", Purpose::Server);
+    let directory = StaticDirectory::new(
+        vec![instance("default", &redis.url(), TOKEN, None, UpstreamOptions::default())],
+        Some("default"),
+        None,
+    );
+    let tls = server_config(&TlsFiles { cert: issued.cert, key: issued.key }).unwrap();
+    let gw = TestGateway::start(redisgate_gateway::AppState::new(Arc::new(directory)).with_tls(tls)).await;
+    let untrusted = Client::builder(gw.url(), TOKEN).retries(0).build().unwrap();
+    assert!(matches!(untrusted.ping::<String>().await, Err(Error::Transport(_))), "a CA the system does not know");
+    let pem = std::fs::read(ca.cert()).unwrap();
+    let trusted = Client::builder(gw.url(), TOKEN).ca_cert(pem.clone()).build().unwrap();
+    assert_eq!(trusted.ping::<String>().await.unwrap(), "PONG");
+    assert!(matches!(Client::builder(gw.url(), TOKEN).ca_cert(b"not pem".to_vec()).build(), Err(Error::Config(_))));
+    let api = redisgate_client::management::Management::with_ca(gw.url(), Some(&pem)).unwrap();
+    assert!(api.me().await.is_err(), "standalone mode has no management API, but TLS got through to say so");
+}

@@ -13,6 +13,14 @@
 //! token = "a-long-random-token"
 //! readonly_token = "another-one"   # optional
 //!
+//! [[instance]]
+//! name = "managed"
+//! redis_url = "rediss://redis.internal:6380"   # TLS; verified with the CA below or the system's roots
+//! token = "a-third-token"
+//! tls_ca_cert = "/etc/redisgate/redis-ca.pem"        # optional, per instance (else --redis-ca-cert)
+//! tls_client_cert = "/etc/redisgate/client.pem"      # optional, mTLS (else --redis-client-cert)
+//! tls_client_key = "/etc/redisgate/client-key.pem"
+//!
 //! [instance.limits]                # optional, every field optional (docs/configuration.md, "Limits")
 //! max_requests_per_second = 1000
 //! max_daily_requests = 1000000
@@ -34,6 +42,7 @@ use serde::Deserialize;
 
 use crate::directory::{Instance, StaticDirectory};
 use crate::quota::Meters;
+use crate::tls::RedisTls;
 use crate::upstream::{Upstream, UpstreamOptions};
 
 /// The name of the instance served in standalone mode (also reachable as `/db/default`).
@@ -69,6 +78,25 @@ struct FileInstance {
     readonly_token: Option<String>,
     #[serde(default)]
     limits: Limits,
+    tls_ca_cert: Option<std::path::PathBuf>,
+    tls_client_cert: Option<std::path::PathBuf>,
+    tls_client_key: Option<std::path::PathBuf>,
+}
+
+impl FileInstance {
+    /// The server-wide options, with this instance's certificates where it names any.
+    fn options(&self, server: &UpstreamOptions) -> Result<UpstreamOptions, ConfigError> {
+        let mut options = server.clone();
+        let ca = self.tls_ca_cert.as_deref();
+        let (cert, key) = (self.tls_client_cert.as_deref(), self.tls_client_key.as_deref());
+        if ca.is_some() || cert.is_some() || key.is_some() {
+            let own = RedisTls::from_files(ca, cert, key)
+                .map_err(|e| ConfigError::new(format!("instance '{}': {e}", self.name)))?;
+            options.tls =
+                RedisTls { ca_cert: own.ca_cert.or(options.tls.ca_cert), client: own.client.or(options.tls.client) };
+        }
+        Ok(options)
+    }
 }
 
 /// Parses and validates the TOML config file; instance limits are enforced through `meters`.
@@ -97,6 +125,7 @@ pub fn directory_from_toml(
             }
         }
         let meter = meters.instance(&i.name, None, i.limits);
+        let options = i.options(&options)?;
         instances
             .push(instance(&i.name, &i.redis_url, &i.token, i.readonly_token.as_deref(), options)?.with_meter(meter));
     }

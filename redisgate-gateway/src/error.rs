@@ -67,6 +67,9 @@ pub enum ApiError {
     /// Redis did not answer in time.
     #[error("ERR redis timed out")]
     Timeout(#[source] redis::RedisError),
+    /// The TLS handshake with Redis failed; the text says why (logged once by the upstream).
+    #[error("ERR TLS to redis failed: {0}")]
+    UpstreamTls(String),
     /// The gateway is shutting down or not ready.
     #[error("ERR service unavailable: {0}")]
     NotReady(&'static str),
@@ -112,7 +115,7 @@ impl ApiError {
             | Self::TooManyConnections
             | Self::TooManyAttempts(_) => StatusCode::TOO_MANY_REQUESTS,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            Self::Unavailable(_) => StatusCode::BAD_GATEWAY,
+            Self::Unavailable(_) | Self::UpstreamTls(_) => StatusCode::BAD_GATEWAY,
             Self::Timeout(_) => StatusCode::GATEWAY_TIMEOUT,
             Self::NotReady(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
@@ -130,7 +133,9 @@ impl ApiError {
 impl From<redis::RedisError> for ApiError {
     /// Classifies a client-side Redis error (server error replies never get here: they arrive as values).
     fn from(error: redis::RedisError) -> Self {
-        if error.is_timeout() {
+        if let Some(problem) = crate::tls::tls_problem(&error) {
+            Self::UpstreamTls(problem)
+        } else if error.is_timeout() {
             Self::Timeout(error)
         } else if error.code().is_some() {
             // A server error surfaced as an `Err`: an aborted transaction carries the queued commands' errors,
@@ -151,7 +156,9 @@ impl From<redis::RedisError> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();
-        let detail = status.is_server_error().then(|| ErrorDetail(format!("{self:?}")));
+        // A TLS failure is logged once by its upstream, not with every request it fails.
+        let logged = status.is_server_error() && !matches!(self, Self::UpstreamTls(_));
+        let detail = logged.then(|| ErrorDetail(format!("{self:?}")));
         let body = match &self {
             Self::Protocol(redisgate_core::Error::Validation(fields)) => {
                 serde_json::json!({ "error": "validation failed", "fields": fields }).to_string().into_bytes()

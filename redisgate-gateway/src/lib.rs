@@ -16,7 +16,8 @@
 //! - [`state`]: what handlers share ([`AppState`]: directory, limits, metrics, script aliases).
 //! - [`error`]: `ApiError`, the only place that knows HTTP status codes.
 //! - [`metrics`]: Prometheus metrics, served by [`admin_router`] on a separate listener.
-//! - `shutdown`: [`serve`] with a graceful drain, and the signals that start it.
+//! - `shutdown`: [`serve`] with a graceful drain, over TCP or TLS, and the signals that start it.
+//! - [`tls`]: the HTTPS listener's reloading certificate, and the certificates for `rediss://` upstreams.
 
 pub mod config;
 pub mod directory;
@@ -29,6 +30,7 @@ mod routes;
 mod shutdown;
 mod sse;
 pub mod state;
+pub mod tls;
 pub mod upstream;
 
 pub use error::ApiError;

@@ -1,11 +1,21 @@
-//! Serving until shutdown, and the signals that start it.
+//! Serving until shutdown, over plain TCP or TLS, and the signals that start it.
 
 use std::future::Future;
+use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
+use axum::serve::Listener as _;
 use tokio::net::TcpListener;
+use tokio::sync::mpsc;
+use tokio_rustls::server::TlsStream;
+use tokio_rustls::TlsAcceptor;
 
+use crate::metrics::Metrics;
 use crate::{router, AppState};
+
+/// How long a client may take to finish its TLS handshake.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Serves the gateway on `listener` until `shutdown` resolves, then stops accepting, ends SSE streams and
 /// waits for in-flight requests. Bound the wait from outside (the binary gives up after `--drain-secs`).
@@ -22,7 +32,8 @@ pub async fn serve(
 }
 
 /// As [`serve`], for a router already built over `state` (platform mode: `redisgate_platform`'s router):
-/// the state's shutdown token is cancelled when `shutdown` resolves, and its metrics count the connections.
+/// the state's shutdown token is cancelled when `shutdown` resolves, its metrics count the connections, and
+/// with [`AppState::tls`] the listener speaks HTTPS.
 ///
 /// # Errors
 /// I/O errors of the listener.
@@ -33,13 +44,18 @@ pub async fn serve_router(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let token = Arc::clone(&state.shutdown);
+    let graceful = async move {
+        shutdown.await;
+        token.cancel();
+    };
     let listener = CountingListener { listener, metrics: Arc::clone(&state.metrics) };
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async move {
-            shutdown.await;
-            token.cancel();
-        })
-        .await
+    match &state.tls {
+        None => axum::serve(listener, app).with_graceful_shutdown(graceful).await,
+        Some(config) => {
+            let listener = TlsListener::new(listener, TlsAcceptor::from(Arc::clone(config)))?;
+            axum::serve(listener, app).with_graceful_shutdown(graceful).await
+        }
+    }
 }
 
 /// Resolves on Ctrl-C or SIGTERM.
@@ -64,11 +80,61 @@ pub async fn shutdown_signal() {
     }
 }
 
+/// Connections that finished their TLS handshake. Handshakes run in tasks of their own (bounded by
+/// [`HANDSHAKE_TIMEOUT`]), so a slow or silent client never holds up the next one's.
+struct TlsListener {
+    handshaken: mpsc::Receiver<(TlsStream<Counted>, SocketAddr)>,
+    local: SocketAddr,
+}
+
+impl TlsListener {
+    fn new(mut tcp: CountingListener, acceptor: TlsAcceptor) -> std::io::Result<Self> {
+        let local = tcp.listener.local_addr()?;
+        let (done, handshaken) = mpsc::channel(64);
+        tokio::spawn(async move {
+            loop {
+                // Ends when the server stops accepting (the receiver is dropped).
+                let (stream, address) = tokio::select! {
+                    () = done.closed() => return,
+                    accepted = tcp.accept() => accepted,
+                };
+                let (acceptor, done) = (acceptor.clone(), done.clone());
+                tokio::spawn(async move {
+                    match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
+                        Ok(Ok(tls)) => {
+                            let _ = done.send((tls, address)).await;
+                        }
+                        Ok(Err(e)) => tracing::debug!(%address, error = %e, "TLS handshake failed"),
+                        Err(_) => tracing::debug!(%address, "TLS handshake timed out"),
+                    }
+                });
+            }
+        });
+        Ok(Self { handshaken, local })
+    }
+}
+
+impl axum::serve::Listener for TlsListener {
+    type Io = TlsStream<Counted>;
+    type Addr = SocketAddr;
+
+    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+        match self.handshaken.recv().await {
+            Some(connection) => connection,
+            None => std::future::pending().await,
+        }
+    }
+
+    fn local_addr(&self) -> std::io::Result<Self::Addr> {
+        Ok(self.local)
+    }
+}
+
 /// Accepts connections, turns Nagle's algorithm off (small JSON replies must not wait) and counts open
 /// connections in the metrics.
 struct CountingListener {
     listener: TcpListener,
-    metrics: Arc<crate::metrics::Metrics>,
+    metrics: Arc<Metrics>,
 }
 
 impl axum::serve::Listener for CountingListener {

@@ -55,6 +55,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Script aliases of the `allow-key-locking` emulation (shared like the metrics).
     pub scripts: Arc<ScriptAliases>,
+    /// HTTPS: the listener's TLS configuration (`None`: plain HTTP). See [`crate::tls::server_config`].
+    pub tls: Option<Arc<rustls::ServerConfig>>,
 }
 
 impl AppState {
@@ -66,7 +68,15 @@ impl AppState {
             shutdown: Arc::new(CancellationToken::new()),
             metrics: Arc::default(),
             scripts: Arc::default(),
+            tls: None,
         }
+    }
+
+    /// Serves HTTPS with `config` (from [`crate::tls::server_config`]).
+    #[must_use]
+    pub fn with_tls(mut self, config: Arc<rustls::ServerConfig>) -> Self {
+        self.tls = Some(config);
+        self
     }
 
     /// Records into `shared`'s metrics and uses its script aliases (the workers of one process share them).

@@ -18,19 +18,26 @@ use redisgate_core::protocol::Command;
 use tracing::Instrument as _;
 
 use crate::fanout::{Hub, Topic};
+use crate::tls::{tls_problem, RedisTls};
 
-/// Timeouts for one upstream.
-#[derive(Debug, Clone, Copy)]
+/// Timeouts and TLS certificates for one upstream.
+#[derive(Debug, Clone)]
 pub struct UpstreamOptions {
     /// How long to wait for a TCP connection (and its handshake) to Redis.
     pub connect_timeout: Duration,
     /// How long to wait for a reply before answering 504.
     pub response_timeout: Duration,
+    /// For `rediss://` URLs: a private CA and a client certificate (default: the system's roots, none).
+    pub tls: RedisTls,
 }
 
 impl Default for UpstreamOptions {
     fn default() -> Self {
-        Self { connect_timeout: Duration::from_secs(1), response_timeout: Duration::from_secs(10) }
+        Self {
+            connect_timeout: Duration::from_secs(1),
+            response_timeout: Duration::from_secs(10),
+            tls: RedisTls::default(),
+        }
     }
 }
 
@@ -41,6 +48,8 @@ pub struct Upstream {
     client: Client,
     shared: ConnectionManager,
     hub: Arc<Hub>,
+    /// The last TLS failure logged, so a broken handshake is logged once, not once per request.
+    tls_logged: Arc<std::sync::Mutex<Option<String>>>,
 }
 
 impl Upstream {
@@ -50,7 +59,11 @@ impl Upstream {
     /// # Errors
     /// When `url` is not a valid Redis URL.
     pub fn new(name: &str, url: &str, options: UpstreamOptions) -> RedisResult<Self> {
-        let client = Client::open(url)?;
+        let client = if url.starts_with("rediss://") && !options.tls.is_default() {
+            Client::build_with_tls(url, options.tls.certificates())?
+        } else {
+            Client::open(url)?
+        };
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(options.connect_timeout))
             .set_response_timeout(Some(options.response_timeout))
@@ -59,7 +72,21 @@ impl Upstream {
             .set_min_delay(Duration::from_millis(20))
             .set_max_delay(Duration::from_millis(100));
         let shared = ConnectionManager::new_lazy_with_config(client.clone(), config)?;
-        Ok(Self { name: Arc::from(name), hub: Arc::new(Hub::new(client.clone())), client, shared })
+        let hub = Arc::new(Hub::new(client.clone()));
+        Ok(Self { name: Arc::from(name), hub, client, shared, tls_logged: Arc::default() })
+    }
+
+    /// Logs a TLS failure the first time it happens (and again when it changes or after a success).
+    fn checked<T>(&self, result: RedisResult<T>) -> RedisResult<T> {
+        let problem = result.as_ref().err().and_then(tls_problem);
+        let mut logged = self.tls_logged.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if problem.is_some() && *logged != problem {
+            tracing::error!(instance = %self.name, problem = problem.as_deref().unwrap_or_default(), "TLS to Redis failed");
+        }
+        if problem.is_some() || result.is_ok() {
+            *logged = problem;
+        }
+        result
     }
 
     /// Runs one command. A Redis error reply comes back as `Ok(Value::ServerError)`.
@@ -68,7 +95,7 @@ impl Upstream {
     /// Connection failures and timeouts.
     pub async fn run(&self, command: &Command) -> RedisResult<Value> {
         let span = tracing::debug_span!("redis", instance = %self.name, command = %command.name_str());
-        self.shared.clone().send_packed_command(&command.to_cmd()).instrument(span).await
+        self.checked(self.shared.clone().send_packed_command(&command.to_cmd()).instrument(span).await)
     }
 
     /// Runs commands in order, not atomically; each reply (or error reply) in place.
@@ -81,7 +108,7 @@ impl Upstream {
             pipe.add_command(command.to_cmd());
         }
         let span = tracing::debug_span!("redis", instance = %self.name, pipeline = commands.len());
-        self.shared.clone().send_packed_commands(&pipe, 0, commands.len()).instrument(span).await
+        self.checked(self.shared.clone().send_packed_commands(&pipe, 0, commands.len()).instrument(span).await)
     }
 
     /// Runs commands as one MULTI/EXEC transaction; per-command runtime errors are in place.
@@ -97,7 +124,7 @@ impl Upstream {
         }
         let span = tracing::debug_span!("redis", instance = %self.name, transaction = commands.len());
         let sent = self.shared.clone().send_packed_commands(&pipe, commands.len() + 1, 1).instrument(span).await;
-        let mut replies = sent?;
+        let mut replies = self.checked(sent)?;
         match replies.pop() {
             Some(Value::Array(results)) => Ok(results),
             Some(Value::ServerError(e)) => Err(e.into()),

@@ -133,7 +133,7 @@ impl ControlPlane {
             pool.clone(),
             self.config.urls.domain.clone(),
             Arc::clone(self.lifecycle.provisioner()),
-            self.config.upstream,
+            self.config.upstream.clone(),
             Arc::clone(&self.meters),
         ));
         if let Err(e) = directory.reload().await {

@@ -103,7 +103,7 @@ impl PlatformDirectory {
             };
             let upstream = match previous.upstreams.get(&row.id) {
                 Some((url, upstream)) if *url == endpoint.url => upstream.clone(),
-                _ => match Upstream::new(&row.name, &endpoint.url, self.options) {
+                _ => match Upstream::new(&row.name, &endpoint.url, self.options.clone()) {
                     Ok(upstream) => upstream,
                     Err(e) => {
                         tracing::warn!(instance = %row.id, error = %e, "invalid endpoint");

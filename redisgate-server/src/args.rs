@@ -2,11 +2,13 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use redisgate_gateway::config::{directory_from_toml, instance, secs, ConfigError, DEFAULT_INSTANCE};
 use redisgate_gateway::directory::StaticDirectory;
 use redisgate_gateway::quota::Meters;
+use redisgate_gateway::tls::{server_config, RedisTls, TlsFiles};
 use redisgate_gateway::upstream::UpstreamOptions;
 use redisgate_gateway::ServerLimits;
 
@@ -87,6 +89,21 @@ pub struct Args {
     /// Log format.
     #[arg(long, env = "REDISGATE_LOG_FORMAT", value_enum, default_value = "human")]
     pub log_format: LogFormat,
+    /// Serve HTTPS with this certificate chain (PEM, leaf first); re-read when the file changes.
+    #[arg(long, env = "REDISGATE_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The private key of --tls-cert (PEM).
+    #[arg(long, env = "REDISGATE_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// `rediss://` upstreams: verify servers with this CA (PEM) instead of the system's roots.
+    #[arg(long, env = "REDISGATE_REDIS_CA_CERT")]
+    pub redis_ca_cert: Option<PathBuf>,
+    /// `rediss://` upstreams: present this client certificate (PEM) to servers that ask for one (mTLS).
+    #[arg(long, env = "REDISGATE_REDIS_CLIENT_CERT", requires = "redis_client_key")]
+    pub redis_client_cert: Option<PathBuf>,
+    /// The private key of --redis-client-cert (PEM).
+    #[arg(long, env = "REDISGATE_REDIS_CLIENT_KEY", requires = "redis_client_cert")]
+    pub redis_client_key: Option<PathBuf>,
 }
 
 /// Where platform instances run.
@@ -130,15 +147,44 @@ impl Args {
         })
     }
 
-    /// Timeouts for every upstream Redis.
+    /// Timeouts and TLS certificates for every upstream Redis.
     ///
     /// # Errors
-    /// Non-positive or non-finite durations.
+    /// Non-positive or non-finite durations, unreadable certificate files.
     pub fn upstream_options(&self) -> Result<UpstreamOptions, ConfigError> {
+        let tls = RedisTls::from_files(
+            self.redis_ca_cert.as_deref(),
+            self.redis_client_cert.as_deref(),
+            self.redis_client_key.as_deref(),
+        )
+        .map_err(ConfigError::new)?;
         Ok(UpstreamOptions {
             response_timeout: secs("redis-timeout-secs", self.redis_timeout_secs)?,
+            tls,
             ..UpstreamOptions::default()
         })
+    }
+
+    /// The HTTPS configuration of the listener, with --tls-cert and --tls-key.
+    ///
+    /// # Errors
+    /// Unreadable files, or files that do not make a certificate.
+    pub fn tls(&self) -> Result<Option<Arc<rustls::ServerConfig>>, ConfigError> {
+        let (Some(cert), Some(key)) = (&self.tls_cert, &self.tls_key) else {
+            return Ok(None);
+        };
+        let files = TlsFiles { cert: cert.clone(), key: key.clone() };
+        server_config(&files).map(Some).map_err(|e| ConfigError::new(format!("--tls-cert/--tls-key: {e}")))
+    }
+
+    /// `https` with --tls-cert, else `http`.
+    #[must_use]
+    pub fn scheme(&self) -> &'static str {
+        if self.tls_cert.is_some() {
+            "https"
+        } else {
+            "http"
+        }
     }
 
     /// The JWT secret of platform mode: the configured one, or in `--dev` mode a generated one.

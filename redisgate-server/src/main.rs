@@ -55,6 +55,7 @@ fn main() -> ExitCode {
         } else {
             args.directory(&Meters::default()).and_then(|_| args.limits())
         }
+        .and_then(|_| args.tls())
     });
     if let Err(e) = checked {
         eprintln!("redisgate-gateway: invalid configuration: {e}");
@@ -74,6 +75,8 @@ async fn run(args: Args) -> anyhow::Result<()> {
         std::net::TcpListener::bind(args.listen).with_context(|| format!("cannot listen on {}", args.listen))?;
     listener.set_nonblocking(true)?;
     let address = listener.local_addr()?;
+    // Read once: every worker serves the same certificate, which follows its files.
+    let tls = args.tls().map_err(config)?;
     let workers = args.workers.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())).max(1);
     let control = match &args.database_url {
         Some(url) => Some(start_platform(&args, url, address).await?),
@@ -96,9 +99,9 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let meters = Arc::new(Meters::default());
     for index in 0..workers {
         let (args, listener, shutdown, done) = (args.clone(), listener.try_clone()?, shutdown.clone(), done.clone());
-        let (control, meters, shared) = (control.clone(), Arc::clone(&meters), shared.clone());
+        let (control, meters, shared, tls) = (control.clone(), Arc::clone(&meters), shared.clone(), tls.clone());
         std::thread::Builder::new().name(format!("redisgate-worker-{index}")).spawn(move || {
-            let _ = done.send(worker(&args, listener, shutdown, control, &meters, &shared));
+            let _ = done.send(worker(&args, listener, shutdown, control, &meters, &shared, tls));
         })?;
     }
     drop((listener, done));
@@ -155,7 +158,7 @@ async fn start_platform(args: &Args, database_url: &str, address: SocketAddr) ->
         state_dir: args.state_dir(),
         redis_server_bin: args.redis_server_bin.clone(),
         urls: PublicUrls {
-            base: args.public_url.clone().unwrap_or_else(|| format!("http://{address}")),
+            base: args.public_url.clone().unwrap_or_else(|| format!("{}://{address}", args.scheme())),
             domain: args.domain.clone(),
         },
         upstream: args.upstream_options().map_err(config)?,
@@ -191,17 +194,20 @@ fn worker(
     control: Option<ControlPlane>,
     meters: &Meters,
     shared: &Shared,
+    tls: Option<Arc<rustls::ServerConfig>>,
 ) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     runtime.block_on(async {
         let listener = tokio::net::TcpListener::from_std(listener)?;
         if let Some(control) = control {
-            let (app, state) = control.app(shutdown.clone()).await.map_err(|e| anyhow::anyhow!(e))?;
+            let (app, mut state) = control.app(shutdown.clone()).await.map_err(|e| anyhow::anyhow!(e))?;
+            state.tls = tls;
             return serve_router(listener, app, &state, shutdown.cancelled_owned()).await.context("server failed");
         }
         let directory = args.directory(meters).map_err(config)?;
         let state = AppState::new(Arc::new(directory)).with_limits(args.limits().map_err(config)?);
-        let state = state.with_shutdown(shutdown.clone()).with_shared(shared);
+        let mut state = state.with_shutdown(shutdown.clone()).with_shared(shared);
+        state.tls = tls;
         serve(listener, state, shutdown.cancelled_owned()).await.context("server failed")
     })
 }

@@ -51,6 +51,14 @@ fn invalid_configuration_stops_the_process_with_exit_code_64() {
         (vec!["--redis-url", "redis://x", "--token", "t", "--readonly-token", "t"], "must differ"),
         (vec!["--config", "/nonexistent/redisgate.toml"], "cannot read config file"),
         (vec!["--redis-url", "redis://x", "--token", "t", "--redis-timeout-secs", "0"], "positive"),
+        (
+            vec!["--redis-url", "redis://x", "--token", "t", "--tls-cert", "/nonexistent.pem", "--tls-key", "/k"],
+            "cannot read the certificate",
+        ),
+        (
+            vec!["--redis-url", "rediss://x", "--token", "t", "--redis-ca-cert", "/nonexistent-ca.pem"],
+            "cannot read /nonexistent-ca.pem",
+        ),
     ] {
         let output = gateway().args(&args).output().unwrap();
         assert_eq!(output.status.code(), Some(64), "{args:?}");
@@ -147,4 +155,29 @@ async fn metrics_are_served_on_the_admin_listener_only() {
     .await
     .unwrap();
     assert!(status.success());
+}
+
+#[tokio::test]
+async fn tls_cert_serves_https() {
+    use redisgate_test_support::{Purpose, TestCa};
+
+    let redis = TestRedis::start();
+    let ca = TestCa::new("binary-ca");
+    let issued = ca.issue("gateway", Purpose::Server);
+    let mut command = gateway();
+    command.args(["--redis-url", &redis.url(), "--token", "t", "--workers", "1"]);
+    command.arg("--tls-cert").arg(&issued.cert).arg("--tls-key").arg(&issued.key);
+    let (mut child, url, _stderr) = start(&mut command);
+    let url = url.replace("http://", "https://");
+    let https = reqwest::Client::builder()
+        .add_root_certificate(reqwest::Certificate::from_pem(&std::fs::read(ca.cert()).unwrap()).unwrap())
+        .build()
+        .unwrap();
+    let body: serde_json::Value =
+        https.get(format!("{url}/ping")).bearer_auth("t").send().await.unwrap().json().await.unwrap();
+    assert_eq!(body, serde_json::json!({"result": "PONG"}));
+    let plain = reqwest::get(format!("{}/ping", url.replace("https://", "http://"))).await;
+    assert!(plain.is_err(), "the HTTPS port speaks no plain HTTP");
+    sigterm(&child);
+    assert!(child.wait().unwrap().success());
 }

@@ -21,6 +21,7 @@ pub struct TestGateway {
     task: Option<JoinHandle<std::io::Result<()>>>,
     http: reqwest::Client,
     metrics: Arc<redisgate_gateway::metrics::Metrics>,
+    scheme: &'static str,
 }
 
 impl TestGateway {
@@ -50,10 +51,11 @@ impl TestGateway {
         let address = listener.local_addr().unwrap();
         let (stop, stopped) = oneshot::channel::<()>();
         let metrics = Arc::clone(&state.metrics);
+        let scheme = if state.tls.is_some() { "https" } else { "http" };
         let task = tokio::spawn(redisgate_gateway::serve(listener, state, async move {
             let _ = stopped.await;
         }));
-        Self { address, stop: Some(stop), task: Some(task), http: reqwest::Client::new(), metrics }
+        Self { address, stop: Some(stop), task: Some(task), http: reqwest::Client::new(), metrics, scheme }
     }
 
     /// This gateway's metrics registry (serve it with `redisgate_gateway::admin_router`, or `encode()` it).
@@ -65,7 +67,7 @@ impl TestGateway {
     /// `http://127.0.0.1:<port>`.
     #[must_use]
     pub fn url(&self) -> String {
-        format!("http://{}", self.address)
+        format!("{}://{}", self.scheme, self.address)
     }
 
     /// The listening address.

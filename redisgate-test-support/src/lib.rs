@@ -5,13 +5,16 @@
 //! - [`TestGateway`] runs the gateway in-process on `127.0.0.1:0` in front of one or more `TestRedis`.
 //! - [`TestDatabase`] gives a test its own PostgreSQL database; [`TestPlatform`] runs the whole platform
 //!   (management API, local provisioner, data plane) on it.
+//! - [`TestCa`] issues certificates for TLS tests; [`TestRedis::start_tls`] runs a TLS-only `redis-server`.
 
 mod database;
 mod gateway;
 mod platform;
 mod redis_server;
+mod tls;
 
 pub use database::TestDatabase;
 pub use gateway::{instance, TestGateway, READONLY_TOKEN, TOKEN};
 pub use platform::{TestPlatform, JWT_SECRET};
-pub use redis_server::TestRedis;
+pub use redis_server::{TestRedis, TlsServer};
+pub use tls::{Issued, Purpose, TestCa};

@@ -29,6 +29,7 @@ pub struct TestPlatform {
     shutdown: CancellationToken,
     task: Option<JoinHandle<std::io::Result<()>>>,
     http: reqwest::Client,
+    tls: Option<Arc<rustls::ServerConfig>>,
 }
 
 impl TestPlatform {
@@ -48,11 +49,23 @@ impl TestPlatform {
     /// in-memory API).
     pub async fn start_with_provisioner(provisioner: Arc<dyn Provisioner>) -> Self {
         let redis_server = PathBuf::from("redis-server");
-        Self::start_inner(TestDatabase::start(), tempfile::tempdir().unwrap(), redis_server, Some(provisioner)).await
+        Self::start_inner(TestDatabase::start(), tempfile::tempdir().unwrap(), redis_server, Some(provisioner), None)
+            .await
+    }
+
+    /// A platform serving HTTPS with the certificate in `files` (its URLs are `https://`).
+    ///
+    /// # Panics
+    /// When the files do not make a certificate.
+    pub async fn start_https(files: &redisgate_gateway::tls::TlsFiles) -> Self {
+        let tls = redisgate_gateway::tls::server_config(files).unwrap();
+        let redis_server =
+            std::env::var_os("REDISGATE_REDIS_SERVER_BIN").map_or_else(|| PathBuf::from("redis-server"), PathBuf::from);
+        Self::start_inner(TestDatabase::start(), tempfile::tempdir().unwrap(), redis_server, None, Some(tls)).await
     }
 
     async fn start_with(database: TestDatabase, state_dir: tempfile::TempDir, redis_server: PathBuf) -> Self {
-        Self::start_inner(database, state_dir, redis_server, None).await
+        Self::start_inner(database, state_dir, redis_server, None, None).await
     }
 
     async fn start_inner(
@@ -60,16 +73,18 @@ impl TestPlatform {
         state_dir: tempfile::TempDir,
         redis_server: PathBuf,
         provisioner: Option<Arc<dyn Provisioner>>,
+        tls: Option<Arc<rustls::ServerConfig>>,
     ) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let address = listener.local_addr().unwrap();
+        let scheme = if tls.is_some() { "https" } else { "http" };
         let config = PlatformConfig {
             database_url: database.url().to_owned(),
             jwt_secret: JWT_SECRET.as_bytes().to_vec(),
             jwt_ttl_secs: 3600,
             state_dir: state_dir.path().to_owned(),
             redis_server_bin: redis_server.clone(),
-            urls: PublicUrls { base: format!("http://{address}"), domain: Some("redis.test".into()) },
+            urls: PublicUrls { base: format!("{scheme}://{address}"), domain: Some("redis.test".into()) },
             upstream: UpstreamOptions::default(),
             limits: ServerLimits::default(),
             usage_flush: std::time::Duration::from_millis(100),
@@ -81,7 +96,8 @@ impl TestPlatform {
         // Tests start from a known state: every recorded instance back (as after a restart).
         control.resumed().await;
         let shutdown = CancellationToken::new();
-        let (app, state) = control.app(shutdown.clone()).await.unwrap();
+        let (app, mut state) = control.app(shutdown.clone()).await.unwrap();
+        state.tls.clone_from(&tls);
         let stop = shutdown.clone();
         let task = tokio::spawn(async move {
             redisgate_gateway::serve_router(listener, app, &state, async move { stop.cancelled().await }).await
@@ -95,6 +111,7 @@ impl TestPlatform {
             shutdown,
             task: Some(task),
             http: reqwest::Client::new(),
+            tls,
         }
     }
 
@@ -111,8 +128,9 @@ impl TestPlatform {
         let database = std::mem::replace(&mut self.database, TestDatabase::detached());
         let state_dir = std::mem::replace(&mut self.state_dir, tempfile::tempdir().unwrap());
         let redis_server = self.redis_server.clone();
+        let tls = self.tls.take();
         drop(self);
-        Self::start_with(database, state_dir, redis_server).await
+        Self::start_inner(database, state_dir, redis_server, None, tls).await
     }
 
     /// As [`TestPlatform::restart`], with the provisioner `make` builds from the state directory and the
@@ -125,9 +143,11 @@ impl TestPlatform {
         let database = std::mem::replace(&mut self.database, TestDatabase::detached());
         let state_dir = std::mem::replace(&mut self.state_dir, tempfile::tempdir().unwrap());
         let redis_server = self.redis_server.clone();
+        let self_tls = self.tls.take();
         drop(self);
         let provisioner = make(state_dir.path(), &redis_server);
-        Self::start_inner(database, state_dir, redis_server, Some(provisioner)).await
+        let tls = self_tls;
+        Self::start_inner(database, state_dir, redis_server, Some(provisioner), tls).await
     }
 
     async fn stop(&mut self) {
@@ -141,7 +161,8 @@ impl TestPlatform {
     /// `http://127.0.0.1:<port>`.
     #[must_use]
     pub fn url(&self) -> String {
-        format!("http://{}", self.address)
+        let scheme = if self.tls.is_some() { "https" } else { "http" };
+        format!("{scheme}://{}", self.address)
     }
 
     /// The database (to stop it in outage tests).

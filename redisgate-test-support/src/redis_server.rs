@@ -12,6 +12,19 @@ pub struct TestRedis {
     port: u16,
     dir: tempfile::TempDir,
     auth: Auth,
+    tls: Option<TlsServer>,
+}
+
+/// How a TLS-only server is set up: its certificate, the CA that signs client certificates, and whether it
+/// requires one (`tls-auth-clients`).
+#[derive(Debug, Clone)]
+pub struct TlsServer {
+    /// The server's certificate and key.
+    pub server: crate::Issued,
+    /// The CA clients' certificates must come from.
+    pub client_ca: PathBuf,
+    /// `tls-auth-clients yes`.
+    pub require_client_cert: bool,
 }
 
 /// How clients log in.
@@ -53,12 +66,27 @@ impl TestRedis {
         Self::start_with(Auth::Password(password.to_owned()))
     }
 
+    /// Starts a server that speaks only TLS (`port 0`, `tls-port`), with `tls`; [`TestRedis::url`] is
+    /// `rediss://`. Its binary is `REDISGATE_REDIS_TLS_SERVER_BIN`, else `redis-server` from `PATH` (Debian's is
+    /// built with TLS).
+    ///
+    /// # Panics
+    /// As [`TestRedis::start`].
+    #[must_use]
+    pub fn start_tls(tls: TlsServer) -> Self {
+        Self::start_inner(Auth::None, Some(tls))
+    }
+
     fn start_with(auth: Auth) -> Self {
+        Self::start_inner(auth, None)
+    }
+
+    fn start_inner(auth: Auth, tls: Option<TlsServer>) -> Self {
         let dir = tempfile::tempdir().unwrap();
         if let Auth::Users(credentials) = &auth {
             std::fs::write(dir.path().join("users.conf"), credentials.conf()).unwrap();
         }
-        let mut server = Self { child: None, port: 0, dir, auth };
+        let mut server = Self { child: None, port: 0, dir, auth, tls };
         for _ in 0..20 {
             server.port = free_port();
             if server.spawn() {
@@ -71,13 +99,25 @@ impl TestRedis {
     /// Spawns the process on `self.port` and waits for "Ready to accept connections"; `false` when the
     /// port was taken in the meantime.
     fn spawn(&mut self) -> bool {
-        let binary = binary();
+        let binary = if self.tls.is_some() { tls_binary() } else { binary() };
         let mut command = Command::new(&binary);
         if matches!(self.auth, Auth::Users(_)) {
             command.arg(self.dir.path().join("users.conf"));
         }
+        match &self.tls {
+            None => command.args(["--port", &self.port.to_string()]),
+            Some(tls) => command
+                .args(["--port", "0", "--tls-port", &self.port.to_string()])
+                .arg("--tls-cert-file")
+                .arg(&tls.server.cert)
+                .arg("--tls-key-file")
+                .arg(&tls.server.key)
+                .arg("--tls-ca-cert-file")
+                .arg(&tls.client_ca)
+                .args(["--tls-auth-clients", if tls.require_client_cert { "yes" } else { "no" }]),
+        };
         command
-            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            .args(["--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
             .args(["--logfile", "", "--dir"])
             .arg(self.dir.path())
             .stdout(Stdio::piped())
@@ -85,7 +125,7 @@ impl TestRedis {
         if let Auth::Password(password) = &self.auth {
             command.args(["--requirepass", password]);
         }
-        if let Ok(modules) = std::env::var("REDISGATE_REDIS_MODULES") {
+        if let (Ok(modules), None) = (std::env::var("REDISGATE_REDIS_MODULES"), &self.tls) {
             for module in modules.split(':').filter(|m| !m.is_empty()) {
                 command.args(["--loadmodule", module]);
             }
@@ -114,11 +154,13 @@ impl TestRedis {
         ready
     }
 
-    /// `redis://127.0.0.1:<port>` (with the password or the gateway's user, if any).
+    /// `redis://127.0.0.1:<port>` (with the password or the gateway's user, if any); `rediss://` for a TLS
+    /// server.
     #[must_use]
     pub fn url(&self) -> String {
         let address = format!("127.0.0.1:{}", self.port);
         match &self.auth {
+            Auth::None if self.tls.is_some() => format!("rediss://{address}"),
             Auth::None => format!("redis://{address}"),
             Auth::Password(password) => format!("redis://:{password}@{address}"),
             Auth::Users(credentials) => credentials.gateway_url(&address),
@@ -171,6 +213,10 @@ impl Drop for TestRedis {
     fn drop(&mut self) {
         self.kill();
     }
+}
+
+fn tls_binary() -> PathBuf {
+    std::env::var_os("REDISGATE_REDIS_TLS_SERVER_BIN").map_or_else(|| PathBuf::from("redis-server"), PathBuf::from)
 }
 
 fn binary() -> PathBuf {

@@ -26,7 +26,7 @@ async fn run_suite(program: &str, args: &[&str], dir: PathBuf) {
         {"max_key_size": 8, "max_record_size": 64, "max_requests_per_second": 50}
     ))
     .unwrap();
-    let limited = instance("limited", &redis.url(), TOKEN, None, options)
+    let limited = instance("limited", &redis.url(), TOKEN, None, options.clone())
         .with_meter(Meters::default().instance("limited", None, limits));
     let default = instance("default", &redis.url(), TOKEN, Some(READONLY_TOKEN), options);
     let directory = StaticDirectory::new(vec![default, limited], Some("default"), None);
@@ -70,4 +70,55 @@ async fn upstash_redis_npm_client() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn upstash_redis_python_client() {
     run_suite("python3", &["-m", "pytest", "-q", "-p", "no:cacheprovider"], suite_dir("python")).await;
+}
+
+/// `AB:CD:…`: the SHA-256 of the certificate in `pem`, as node prints it.
+fn fingerprint(pem: &std::path::Path) -> String {
+    use rustls::pki_types::pem::PemObject as _;
+    use sha2::Digest as _;
+    let der = rustls::pki_types::CertificateDer::from_pem_file(pem).unwrap();
+    sha2::Sha256::digest(&der).iter().map(|b| format!("{b:02X}")).collect::<Vec<_>>().join(":")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn upstash_redis_npm_client_over_https_with_a_private_ca() {
+    use redisgate_gateway::tls::{server_config, TlsFiles};
+    use redisgate_test_support::{Purpose, TestCa};
+
+    let dir = suite_dir("js");
+    assert!(dir.join("node_modules/@upstash/redis").exists(), "@upstash/redis is not installed: run scripts/test.sh");
+    let redis = TestRedis::start();
+    let ca = TestCa::new("gateway-ca");
+    let files = TlsFiles { cert: ca.dir().join("live.pem"), key: ca.dir().join("live-key.pem") };
+    let install = |issued: &redisgate_test_support::Issued| {
+        std::fs::copy(&issued.key, &files.key).unwrap();
+        std::fs::copy(&issued.cert, &files.cert).unwrap();
+    };
+    let first = ca.issue("localhost", Purpose::Server);
+    install(&first);
+    let directory = StaticDirectory::new(
+        vec![instance("default", &redis.url(), TOKEN, None, UpstreamOptions::default())],
+        Some("default"),
+        None,
+    );
+    let state = redisgate_gateway::AppState::new(Arc::new(directory)).with_tls(server_config(&files).unwrap());
+    let gw = TestGateway::start(state).await;
+    let run = || {
+        tokio::process::Command::new("node")
+            .arg("https.mjs")
+            .current_dir(&dir)
+            .env("REDISGATE_URL", gw.url().replace("127.0.0.1", "localhost"))
+            .env("REDISGATE_TOKEN", TOKEN)
+            .env("NODE_EXTRA_CA_CERTS", ca.cert())
+            .env("UPSTASH_DISABLE_TELEMETRY", "1")
+            .stdin(Stdio::null())
+            .output()
+    };
+    for expected in [first, ca.issue("localhost-renewed", Purpose::Server)] {
+        install(&expected);
+        let output = run().await.expect("cannot run node");
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(output.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
+        assert_eq!(stdout.trim(), format!("served {}", fingerprint(&expected.cert)));
+    }
 }

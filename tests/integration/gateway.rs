@@ -8,6 +8,7 @@ mod limits;
 mod observability;
 mod resilience;
 mod sse;
+mod tls;
 mod transaction;
 mod upstash_only;
 

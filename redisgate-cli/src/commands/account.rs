@@ -19,7 +19,7 @@ fn password(args: &AccountArgs) -> Result<String> {
 
 /// `redisgate register`: creates the account, then logs in.
 pub async fn register(ctx: &Context, args: &AccountArgs) -> Result<()> {
-    let api = Management::new(ctx.url()?)?;
+    let api = ctx.anonymous()?;
     let password = password(args)?;
     api.register(&args.email, &password).await?;
     session(ctx, &api, &args.email, &password, "registered and logged in").await
@@ -27,7 +27,7 @@ pub async fn register(ctx: &Context, args: &AccountArgs) -> Result<()> {
 
 /// `redisgate login`.
 pub async fn login(ctx: &Context, args: &AccountArgs) -> Result<()> {
-    let api = Management::new(ctx.url()?)?;
+    let api = ctx.anonymous()?;
     let password = password(args)?;
     session(ctx, &api, &args.email, &password, "logged in").await
 }

@@ -59,7 +59,7 @@ async fn a_token_of_one_instance_never_opens_another() {
     let options = UpstreamOptions::default();
     let directory = StaticDirectory::new(
         vec![
-            instance("alpha", &a.url(), "token-a", None, options),
+            instance("alpha", &a.url(), "token-a", None, options.clone()),
             instance("beta", &b.url(), "token-b", None, options),
         ],
         None,

@@ -92,14 +92,61 @@ pub fn dns_label_problem(value: &str, min: usize, max: usize) -> Option<String> 
     None
 }
 
-/// The redis.conf of a local instance: loopback only, its users ([`Credentials::conf`]: digests, no
-/// password), its memory limit and durability.
+/// How a local instance listens: a plain port, or TLS only (no plain port, client certificates required).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Listen {
+    /// `port <port>`.
+    Plain(u16),
+    /// `port 0`, `tls-port <port>`, `tls-auth-clients yes`, with these PEM files.
+    Tls {
+        /// The TLS port.
+        port: u16,
+        /// The server's certificate.
+        cert: String,
+        /// Its private key.
+        key: String,
+        /// The CA that signed it and the clients' certificates.
+        ca: String,
+    },
+}
+
+impl Listen {
+    /// The port clients connect to.
+    #[must_use]
+    pub fn port(&self) -> u16 {
+        match self {
+            Self::Plain(port) | Self::Tls { port, .. } => *port,
+        }
+    }
+
+    /// `redis` or `rediss`.
+    #[must_use]
+    pub fn scheme(&self) -> &'static str {
+        match self {
+            Self::Plain(_) => "redis",
+            Self::Tls { .. } => "rediss",
+        }
+    }
+
+    fn conf(&self) -> String {
+        match self {
+            Self::Plain(port) => format!("port {port}\n"),
+            Self::Tls { port, cert, key, ca } => format!(
+                "port 0\ntls-port {port}\ntls-cert-file {cert}\ntls-key-file {key}\ntls-ca-cert-file {ca}\n\
+                 tls-auth-clients yes\n"
+            ),
+        }
+    }
+}
+
+/// The redis.conf of a local instance: loopback only, how it listens, its users ([`Credentials::conf`]:
+/// digests, no password), its memory limit and durability.
 #[must_use]
-pub fn redis_conf(port: u16, credentials: &Credentials, max_memory: i64, dir: &str) -> String {
+pub fn redis_conf(listen: &Listen, credentials: &Credentials, max_memory: i64, dir: &str) -> String {
     format!(
         "# Written by RedisGate; regenerated at every start.\n\
          bind 127.0.0.1\n\
-         port {port}\n\
+         {listen}\
          protected-mode yes\n\
          {users}\
          maxmemory {max_memory}\n\
@@ -110,6 +157,7 @@ pub fn redis_conf(port: u16, credentials: &Credentials, max_memory: i64, dir: &s
          save 3600 1 300 100 60 10000\n\
          daemonize no\n\
          logfile \"\"\n",
+        listen = listen.conf(),
         users = credentials.conf(),
     )
 }
@@ -185,8 +233,15 @@ mod tests {
     #[test]
     fn redis_conf_binds_loopback_and_limits_memory() {
         let credentials = Credentials::generate();
-        let conf = redis_conf(7001, &credentials, 1048576, "/data/x");
+        let conf = redis_conf(&Listen::Plain(7001), &credentials, 1048576, "/data/x");
         for line in ["bind 127.0.0.1", "port 7001", "maxmemory 1048576", "dir /data/x", "appendonly yes"] {
+            assert!(conf.lines().any(|l| l == line), "{line}");
+        }
+        let tls = Listen::Tls { port: 7002, cert: "/c.pem".into(), key: "/k.pem".into(), ca: "/ca.pem".into() };
+        let conf = redis_conf(&tls, &credentials, 1048576, "/data/x");
+        for line in
+            ["port 0", "tls-port 7002", "tls-cert-file /c.pem", "tls-ca-cert-file /ca.pem", "tls-auth-clients yes"]
+        {
             assert!(conf.lines().any(|l| l == line), "{line}");
         }
         assert!(conf.contains("user default off") && !conf.contains(&credentials.gateway));

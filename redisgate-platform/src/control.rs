@@ -17,6 +17,7 @@ use crate::api::throttle::LoginThrottle;
 use crate::api::Platform;
 use crate::directory::PlatformDirectory;
 use crate::provisioner::local::LocalProvisioner;
+use crate::provisioner::local_ca::LocalCa;
 use crate::provisioner::Provisioner;
 use crate::{db, usage, Lifecycle, Pool, PublicUrls};
 use crate::{Error, Result};
@@ -42,6 +43,8 @@ pub struct PlatformConfig {
     pub limits: ServerLimits,
     /// How often usage counts are written to PostgreSQL (and daily quotas learn other replicas' counts).
     pub usage_flush: Duration,
+    /// Local provisioner: new instances listen on TLS only, with a CA in the state directory.
+    pub local_tls: bool,
 }
 
 impl std::fmt::Debug for PlatformConfig {
@@ -81,12 +84,28 @@ impl ControlPlane {
     ///
     /// # Errors
     /// An unreachable database, a failed migration, an unusable state directory or JWT secret.
-    pub async fn start(config: PlatformConfig) -> Result<Self> {
-        let provisioner: Arc<dyn Provisioner> =
-            Arc::new(LocalProvisioner::new(&config.state_dir, config.redis_server_bin.clone()).map_err(|e| {
-                Error::Config(format!("cannot use the state directory {}: {e}", config.state_dir.display()))
-            })?);
-        Self::start_with(config, provisioner).await
+    pub async fn start(mut config: PlatformConfig) -> Result<Self> {
+        let unusable = |e: &dyn std::fmt::Display| {
+            Error::Config(format!("cannot use the state directory {}: {e}", config.state_dir.display()))
+        };
+        // The CA exists once a TLS instance was made; instances made with it need it even when new ones
+        // are plain.
+        let ca = if config.local_tls {
+            Some(LocalCa::open(&config.state_dir).map_err(|e| unusable(&e))?)
+        } else {
+            LocalCa::existing(&config.state_dir).map_err(|e| unusable(&e))?
+        };
+        let (dir, bin) = (&config.state_dir, config.redis_server_bin.clone());
+        let local = match ca {
+            Some(ca) => {
+                // The gateway reaches TLS instances with the CA's client certificate.
+                config.upstream.tls = ca.client_tls().map_err(|e| unusable(&e))?;
+                LocalProvisioner::with_ca(dir, bin, ca, config.local_tls)
+            }
+            None => LocalProvisioner::new(dir, bin),
+        }
+        .map_err(|e| unusable(&e))?;
+        Self::start_with(config, Arc::new(local)).await
     }
 
     /// As [`ControlPlane::start`], with another provisioner (Kubernetes, or a test's).

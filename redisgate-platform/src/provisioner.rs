@@ -5,5 +5,6 @@
 //! provisioner knows where each server listens and its password, which never reaches the database.
 
 pub mod local;
+pub mod local_ca;
 
 pub use redisgate_core::provisioning::{BoxFuture, Endpoint, Provisioner, Target};

@@ -66,6 +66,11 @@ pub struct Args {
     /// when there is no home directory; never the current directory).
     #[arg(long, env = "REDISGATE_STATE_DIR")]
     pub state_dir: Option<PathBuf>,
+    /// Platform mode, local provisioner: new instances listen on TLS only (`tls-auth-clients yes`, no plain
+    /// port), with a CA the provisioner makes in the state directory; the gateway connects with its client
+    /// certificate. Existing instances keep how they were made.
+    #[arg(long, env = "REDISGATE_LOCAL_TLS")]
+    pub local_tls: bool,
     /// Platform mode, local provisioner: the redis-server binary.
     #[arg(long, env = "REDISGATE_REDIS_SERVER_BIN", default_value = "redis-server")]
     pub redis_server_bin: PathBuf,

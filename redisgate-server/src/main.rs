@@ -164,6 +164,7 @@ async fn start_platform(args: &Args, database_url: &str, address: SocketAddr) ->
         upstream: args.upstream_options().map_err(config)?,
         limits: args.limits().map_err(config)?,
         usage_flush: args.usage_flush().map_err(config)?,
+        local_tls: args.local_tls,
     };
     let control = match args.provisioner {
         ProvisionerKind::Local => ControlPlane::start(config).await,

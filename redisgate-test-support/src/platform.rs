@@ -30,6 +30,7 @@ pub struct TestPlatform {
     task: Option<JoinHandle<std::io::Result<()>>>,
     http: reqwest::Client,
     tls: Option<Arc<rustls::ServerConfig>>,
+    local_tls: bool,
 }
 
 impl TestPlatform {
@@ -49,8 +50,15 @@ impl TestPlatform {
     /// in-memory API).
     pub async fn start_with_provisioner(provisioner: Arc<dyn Provisioner>) -> Self {
         let redis_server = PathBuf::from("redis-server");
-        Self::start_inner(TestDatabase::start(), tempfile::tempdir().unwrap(), redis_server, Some(provisioner), None)
-            .await
+        Self::start_inner(
+            TestDatabase::start(),
+            tempfile::tempdir().unwrap(),
+            redis_server,
+            Some(provisioner),
+            None,
+            false,
+        )
+        .await
     }
 
     /// A platform serving HTTPS with the certificate in `files` (its URLs are `https://`).
@@ -61,11 +69,21 @@ impl TestPlatform {
         let tls = redisgate_gateway::tls::server_config(files).unwrap();
         let redis_server =
             std::env::var_os("REDISGATE_REDIS_SERVER_BIN").map_or_else(|| PathBuf::from("redis-server"), PathBuf::from);
-        Self::start_inner(TestDatabase::start(), tempfile::tempdir().unwrap(), redis_server, None, Some(tls)).await
+        Self::start_inner(TestDatabase::start(), tempfile::tempdir().unwrap(), redis_server, None, Some(tls), false)
+            .await
+    }
+
+    /// A platform whose local provisioner makes new instances TLS-only (`port 0`, `tls-auth-clients yes`)
+    /// with a CA in its state directory. Runs `REDISGATE_REDIS_TLS_SERVER_BIN`, else `redis-server` from
+    /// `PATH` (Debian's is built with TLS).
+    pub async fn start_local_tls() -> Self {
+        let redis_server = std::env::var_os("REDISGATE_REDIS_TLS_SERVER_BIN")
+            .map_or_else(|| PathBuf::from("redis-server"), PathBuf::from);
+        Self::start_inner(TestDatabase::start(), tempfile::tempdir().unwrap(), redis_server, None, None, true).await
     }
 
     async fn start_with(database: TestDatabase, state_dir: tempfile::TempDir, redis_server: PathBuf) -> Self {
-        Self::start_inner(database, state_dir, redis_server, None, None).await
+        Self::start_inner(database, state_dir, redis_server, None, None, false).await
     }
 
     async fn start_inner(
@@ -74,6 +92,7 @@ impl TestPlatform {
         redis_server: PathBuf,
         provisioner: Option<Arc<dyn Provisioner>>,
         tls: Option<Arc<rustls::ServerConfig>>,
+        local_tls: bool,
     ) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let address = listener.local_addr().unwrap();
@@ -88,6 +107,7 @@ impl TestPlatform {
             upstream: UpstreamOptions::default(),
             limits: ServerLimits::default(),
             usage_flush: std::time::Duration::from_millis(100),
+            local_tls,
         };
         let control = match provisioner {
             Some(provisioner) => ControlPlane::start_with(config, provisioner).await.unwrap(),
@@ -112,6 +132,7 @@ impl TestPlatform {
             task: Some(task),
             http: reqwest::Client::new(),
             tls,
+            local_tls,
         }
     }
 
@@ -128,9 +149,9 @@ impl TestPlatform {
         let database = std::mem::replace(&mut self.database, TestDatabase::detached());
         let state_dir = std::mem::replace(&mut self.state_dir, tempfile::tempdir().unwrap());
         let redis_server = self.redis_server.clone();
-        let tls = self.tls.take();
+        let (tls, local_tls) = (self.tls.take(), self.local_tls);
         drop(self);
-        Self::start_inner(database, state_dir, redis_server, None, tls).await
+        Self::start_inner(database, state_dir, redis_server, None, tls, local_tls).await
     }
 
     /// As [`TestPlatform::restart`], with the provisioner `make` builds from the state directory and the
@@ -147,7 +168,7 @@ impl TestPlatform {
         drop(self);
         let provisioner = make(state_dir.path(), &redis_server);
         let tls = self_tls;
-        Self::start_inner(database, state_dir, redis_server, Some(provisioner), tls).await
+        Self::start_inner(database, state_dir, redis_server, Some(provisioner), tls, false).await
     }
 
     async fn stop(&mut self) {

@@ -7,6 +7,7 @@ mod journey;
 mod lifecycle;
 mod limits;
 mod openapi;
+mod tls;
 mod validation;
 
 use std::time::{Duration, Instant};

@@ -71,6 +71,7 @@ pub async fn run(ctx: &Context, args: &DevArgs) -> Result<()> {
         upstream: UpstreamOptions::default(),
         limits: ServerLimits::default(),
         usage_flush: std::time::Duration::from_secs(2),
+        local_tls: false,
     };
     progress("starting the platform and the instances it already has");
     let control = ControlPlane::start(config).await.map_err(|e| anyhow!("cannot start the platform: {e}"))?;

@@ -75,13 +75,25 @@ impl Credentials {
     /// `redis://redisgate:<password>@<address>`: the data plane's connection.
     #[must_use]
     pub fn gateway_url(&self, address: &str) -> String {
-        format!("redis://{GATEWAY_USER}:{}@{address}", self.gateway)
+        self.gateway_url_over("redis", address)
+    }
+
+    /// As [`Credentials::gateway_url`] with another scheme (`rediss` for TLS).
+    #[must_use]
+    pub fn gateway_url_over(&self, scheme: &str, address: &str) -> String {
+        format!("{scheme}://{GATEWAY_USER}:{}@{address}", self.gateway)
     }
 
     /// `redis://redisgate-admin:<password>@<address>`: the control plane's connection.
     #[must_use]
     pub fn admin_url(&self, address: &str) -> String {
-        format!("redis://{ADMIN_USER}:{}@{address}", self.admin)
+        self.admin_url_over("redis", address)
+    }
+
+    /// As [`Credentials::admin_url`] with another scheme (`rediss` for TLS).
+    #[must_use]
+    pub fn admin_url_over(&self, scheme: &str, address: &str) -> String {
+        format!("{scheme}://{ADMIN_USER}:{}@{address}", self.admin)
     }
 }
 

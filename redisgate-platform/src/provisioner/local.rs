@@ -8,6 +8,10 @@
 //! dies. On a platform restart [`LocalProvisioner::adopt`] starts the server again from its directory
 //! (shutting down a server left running by a crashed platform first). All process work runs on the runtime
 //! the provisioner was created on, whichever worker asks.
+//!
+//! With the state directory's CA ([`super::local_ca`]), instances can listen on TLS only: `port 0`,
+//! `tls-port`, `tls-auth-clients yes`, a server certificate of their own; the gateway and the control plane
+//! connect with the CA's client certificate. An instance keeps the way it was made (TLS or not) for life.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -16,13 +20,15 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use redisgate_core::auth::token::redis_password;
-use redisgate_core::provisioning::{redis_conf, Credentials, InstanceSpec, ProvisionError, Provisioned};
+use redisgate_core::provisioning::{redis_conf, Credentials, InstanceSpec, Listen, ProvisionError, Provisioned};
+use redisgate_gateway::tls::RedisTls;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 use tokio::runtime::Handle;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
+use super::local_ca::LocalCa;
 use super::{BoxFuture, Endpoint, Provisioner, Target};
 use crate::os::{free_port, write_private};
 
@@ -41,6 +47,15 @@ struct Inner {
     redis_server: PathBuf,
     handle: Handle,
     running: Mutex<HashMap<Uuid, Running>>,
+    tls: Option<Tls>,
+}
+
+/// TLS instances: the state directory's CA, the client certificate the control plane connects with, and
+/// whether new instances are TLS-only.
+struct Tls {
+    ca: LocalCa,
+    client: RedisTls,
+    for_new: bool,
 }
 
 struct Running {
@@ -59,6 +74,20 @@ impl LocalProvisioner {
     /// # Panics
     /// Outside a tokio runtime.
     pub fn new(state_dir: &Path, redis_server: PathBuf) -> std::io::Result<Self> {
+        Self::build(state_dir, redis_server, None)
+    }
+
+    /// As [`LocalProvisioner::new`], with the state directory's CA: instances made with TLS are adopted with
+    /// it, and with `for_new` new instances listen on TLS only (`port 0`, `tls-auth-clients yes`).
+    ///
+    /// # Errors
+    /// As [`LocalProvisioner::new`], or unreadable CA files.
+    pub fn with_ca(state_dir: &Path, redis_server: PathBuf, ca: LocalCa, for_new: bool) -> std::io::Result<Self> {
+        let client = ca.client_tls().map_err(std::io::Error::other)?;
+        Self::build(state_dir, redis_server, Some(Tls { ca, client, for_new }))
+    }
+
+    fn build(state_dir: &Path, redis_server: PathBuf, tls: Option<Tls>) -> std::io::Result<Self> {
         std::fs::create_dir_all(state_dir.join("instances"))?;
         Ok(Self {
             inner: Arc::new(Inner {
@@ -66,8 +95,28 @@ impl LocalProvisioner {
                 redis_server,
                 handle: Handle::current(),
                 running: Mutex::new(HashMap::new()),
+                tls,
             }),
         })
+    }
+
+    /// A client for `url` (`rediss://` ones with the CA and the client certificate).
+    fn client(&self, url: &str) -> redis::RedisResult<redis::Client> {
+        match &self.inner.tls {
+            Some(tls) if url.starts_with("rediss://") => redis::Client::build_with_tls(url, tls.client.certificates()),
+            _ => redis::Client::open(url),
+        }
+    }
+
+    /// How an instance in `dir` listens on `port`: TLS when `tls` (a new server certificate each start).
+    fn listen(&self, dir: &Path, port: u16, tls: bool) -> Provisioned<Listen> {
+        match (&self.inner.tls, tls) {
+            (_, false) => Ok(Listen::Plain(port)),
+            (Some(config), true) => config.ca.listen(dir, port).map_err(invalid),
+            (None, true) => {
+                Err(invalid(format!("{} is a TLS instance but the state directory has no CA", dir.display())))
+            }
+        }
     }
 
     fn dir(&self, id: Uuid) -> PathBuf {
@@ -92,7 +141,8 @@ impl Provisioner for LocalProvisioner {
             if dir.exists() {
                 return Err(invalid(format!("instance directory {} already exists", dir.display())));
             }
-            let result = this.start(id, &spec, &Credentials::generate(), None).await;
+            let tls = this.inner.tls.as_ref().is_some_and(|t| t.for_new);
+            let result = this.start(id, &spec, &Credentials::generate(), None, tls).await;
             if result.is_err() {
                 // Leave nothing behind: no process (start() killed it) and no directory.
                 let _ = tokio::fs::remove_dir_all(&dir).await;
@@ -110,8 +160,8 @@ impl Provisioner for LocalProvisioner {
             let previous =
                 Previous::read(&this.dir(id)).map_err(|e| e.context(&format!("instance {id} cannot be adopted")))?;
             // A server left behind by a crashed platform still holds the port: ask it to save and exit.
-            shutdown_orphan(previous.port, &previous.admin_url()).await;
-            this.start(id, &spec, &previous.credentials, Some(previous.port)).await
+            this.shutdown_orphan(&previous).await;
+            this.start(id, &spec, &previous.credentials, Some(previous.port), previous.tls).await
         })
     }
 
@@ -123,14 +173,15 @@ impl Provisioner for LocalProvisioner {
             let previous = Previous::read(&dir).map_err(|e| e.context(&format!("instance {id} cannot be resized")))?;
             // The file first, so that a restart by the supervisor keeps the new size; then the live server,
             // over the admin user's connection (the gateway's user may not run CONFIG).
+            let listen = this.listen(&dir, previous.port, previous.tls)?;
             write_private(
                 &conf,
-                redis_conf(previous.port, &previous.credentials, spec.max_memory, &dir.to_string_lossy()).as_bytes(),
+                redis_conf(&listen, &previous.credentials, spec.max_memory, &dir.to_string_lossy()).as_bytes(),
             )
             .map_err(|e| invalid(format!("cannot write {}: {e}", conf.display())))?;
             let url = previous.admin_url();
             let set = async {
-                let client = redis::Client::open(url)?;
+                let client = this.client(&url)?;
                 let mut redis = client.get_multiplexed_async_connection().await?;
                 redis::cmd("CONFIG")
                     .arg("SET")
@@ -158,7 +209,7 @@ impl Provisioner for LocalProvisioner {
                 running.stop.cancel();
                 let _ = running.supervisor.await;
             } else if let Ok(previous) = Previous::read(&this.dir(id)) {
-                shutdown_orphan(previous.port, &previous.admin_url()).await;
+                this.shutdown_orphan(&previous).await;
             }
             match tokio::fs::remove_dir_all(this.dir(id)).await {
                 Ok(()) => Ok(()),
@@ -193,6 +244,7 @@ impl LocalProvisioner {
         spec: &InstanceSpec,
         credentials: &Credentials,
         port: Option<u16>,
+        tls: bool,
     ) -> Provisioned<Endpoint> {
         let dir = self.dir(id);
         tokio::fs::create_dir_all(&dir).await.map_err(|e| invalid(format!("cannot create {}: {e}", dir.display())))?;
@@ -207,11 +259,12 @@ impl LocalProvisioner {
         write_private(&secrets, json.as_bytes())
             .map_err(|e| invalid(format!("cannot write {}: {e}", secrets.display())))?;
         let conf = dir.join("redis.conf");
-        write_private(&conf, redis_conf(port, credentials, spec.max_memory, &dir.to_string_lossy()).as_bytes())
+        let listen = self.listen(&dir, port, tls)?;
+        write_private(&conf, redis_conf(&listen, credentials, spec.max_memory, &dir.to_string_lossy()).as_bytes())
             .map_err(|e| invalid(format!("cannot write {}: {e}", conf.display())))?;
         let child = spawn_ready(&self.inner.redis_server, &conf).await.map_err(invalid)?;
         let address = format!("127.0.0.1:{port}");
-        let endpoint = Endpoint { url: credentials.gateway_url(&address), address };
+        let endpoint = Endpoint { url: credentials.gateway_url_over(listen.scheme(), &address), address };
         let stop = CancellationToken::new();
         let supervisor = tokio::spawn(supervise(child, self.inner.redis_server.clone(), conf, id, stop.clone()));
         self.inner
@@ -219,8 +272,26 @@ impl LocalProvisioner {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .insert(id, Running { endpoint: endpoint.clone(), stop, supervisor });
-        tracing::info!(%id, address = %endpoint.address, "redis-server running");
+        tracing::info!(%id, address = %endpoint.address, tls, "redis-server running");
         Ok(endpoint)
+    }
+
+    /// Asks a server we no longer own (left by a crashed platform) to shut down, if one answers.
+    async fn shutdown_orphan(&self, previous: &Previous) {
+        let Ok(client) = self.client(&previous.admin_url()) else {
+            return;
+        };
+        let connect = tokio::time::timeout(Duration::from_millis(500), client.get_multiplexed_async_connection());
+        if let Ok(Ok(mut conn)) = connect.await {
+            let _: redis::RedisResult<()> = redis::cmd("SHUTDOWN").query_async(&mut conn).await;
+            // Wait until the port is free again.
+            for _ in 0..50 {
+                if tokio::net::TcpStream::connect(("127.0.0.1", previous.port)).await.is_err() {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
     }
 }
 
@@ -316,24 +387,6 @@ async fn terminate(child: &mut Child) {
     let _ = child.kill().await;
 }
 
-/// Asks a server we no longer own (left by a crashed platform) to shut down, if one answers on `url`.
-async fn shutdown_orphan(port: u16, url: &str) {
-    let Ok(client) = redis::Client::open(url) else {
-        return;
-    };
-    let connect = tokio::time::timeout(Duration::from_millis(500), client.get_multiplexed_async_connection());
-    if let Ok(Ok(mut conn)) = connect.await {
-        let _: redis::RedisResult<()> = redis::cmd("SHUTDOWN").query_async(&mut conn).await;
-        // Wait until the port is free again.
-        for _ in 0..50 {
-            if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_err() {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-}
-
 fn invalid(message: impl Into<String>) -> ProvisionError {
     ProvisionError::Invalid(message.into())
 }
@@ -344,6 +397,8 @@ pub const CREDENTIALS_FILE: &str = "credentials.json";
 /// What an instance's directory says about a server that ran before.
 struct Previous {
     port: u16,
+    /// Whether it listens on TLS only (`tls-port`).
+    tls: bool,
     credentials: Credentials,
     /// The `requirepass` of a server made before instances had users (its `default` user's password).
     legacy_password: Option<String>,
@@ -363,12 +418,14 @@ impl Previous {
             }
         })?;
         let value = |key: &str| text.lines().find_map(|l| l.strip_prefix(key)).map(str::trim).map(str::to_owned);
-        let port = value("port ")
-            .and_then(|p| p.parse().ok())
+        let tls_port = value("tls-port ").and_then(|p| p.parse::<u16>().ok());
+        let port = tls_port
+            .or_else(|| value("port ").and_then(|p| p.parse().ok()))
             .ok_or_else(|| invalid(format!("{} names no port", conf.display())))?;
+        let tls = tls_port.is_some();
         if let Some(password) = value("requirepass ") {
             let credentials = Credentials { gateway: password.clone(), admin: redis_password() };
-            return Ok(Self { port, credentials, legacy_password: Some(password) });
+            return Ok(Self { port, tls, credentials, legacy_password: Some(password) });
         }
         let credentials = read_credentials(dir).ok_or_else(|| {
             invalid(format!(
@@ -376,7 +433,7 @@ impl Previous {
                 dir.join(CREDENTIALS_FILE).display()
             ))
         })?;
-        Ok(Self { port, credentials, legacy_password: None })
+        Ok(Self { port, tls, credentials, legacy_password: None })
     }
 
     /// The connection with every permission on the server as it runs now.
@@ -384,7 +441,7 @@ impl Previous {
         let address = format!("127.0.0.1:{}", self.port);
         match &self.legacy_password {
             Some(password) => format!("redis://:{password}@{address}"),
-            None => self.credentials.admin_url(&address),
+            None => self.credentials.admin_url_over(if self.tls { "rediss" } else { "redis" }, &address),
         }
     }
 }

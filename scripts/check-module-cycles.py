@@ -32,8 +32,23 @@ def resolve(names, known):
     return None
 
 
+def reexports(src, known):
+    """`pub use module::{A, B}` in the crate root: `crate::A` is module's."""
+    found = {}
+    for root in ("lib.rs", "main.rs"):
+        path = os.path.join(src, root)
+        if not os.path.exists(path):
+            continue
+        for module, items in re.findall(r"pub use ([a-z_][a-z0-9_]*)::\{?([^;}]*)\}?;", open(path).read()):
+            if (module,) in known:
+                for item in re.findall(r"([A-Za-z_][A-Za-z0-9_]*)\s*(?:,|$)", items.replace("\n", " ") + ","):
+                    found[item] = (module,)
+    return found
+
+
 def edges(src):
     known = modules(src)
+    items = reexports(src, known)
     graph = {}
     for module, path in known.items():
         text = open(path, encoding="utf-8").read().split("#[cfg(test)]")[0]
@@ -43,6 +58,13 @@ def edges(src):
             target = resolve(chain.split("::")[1:], known)
             if target:
                 targets.add(target)
+        for item in re.findall(r"\bcrate::([A-Z][A-Za-z0-9_]*)", text):
+            if item in items:
+                targets.add(items[item])
+        for group in re.findall(r"\buse crate::\{([^}]*)\}", text):
+            for item in re.findall(r"\b([A-Z][A-Za-z0-9_]*)\b", group):
+                if item in items:
+                    targets.add(items[item])
         for chain in re.findall(r"\bsuper((?:::[a-z_][a-z0-9_]*)+)", text):
             target = resolve(list(module[:-2]) + chain.split("::")[1:], known)
             if target:

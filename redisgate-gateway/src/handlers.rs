@@ -8,7 +8,7 @@ use redisgate_core::protocol::compat::ScriptAliases;
 use redisgate_core::protocol::encode::{error_text, json, resp2};
 use redisgate_core::protocol::{Access, Command, ResponseFormat};
 
-use crate::ApiError;
+use crate::{ApiError, AppState};
 
 pub mod command;
 pub mod data_plane;
@@ -56,6 +56,15 @@ fn replies(format: ResponseFormat, values: &[Value]) -> Result<Response, ApiErro
         ResponseFormat::Resp2 => octets(resp2::replies(values)?),
         _ => json_ok(json::results(values, format.is_base64())?),
     })
+}
+
+/// An SSE response over `events` with the state's keepalive, ending on shutdown, counted in the metrics.
+fn event_stream<S>(state: &AppState, events: S) -> Response
+where
+    S: futures_util::Stream<Item = bytes::Bytes> + Send + 'static,
+{
+    let shutdown = tokio_util::sync::CancellationToken::clone(&state.shutdown);
+    crate::sse::response(events, state.limits.sse_keepalive, shutdown, state.metrics.sse_stream())
 }
 
 fn json_ok(body: Vec<u8>) -> Response {

@@ -13,13 +13,16 @@
 //! - `routes`: the route table and the middleware around it; `handlers/*`: one file per endpoint kind, and
 //!   the `Gate` every command passes (policy, sizes, Upstash emulations); `sse`: Server-Sent Events framing.
 //! - [`quota`]: per-instance and per-key limits, and usage counts.
+//! - [`connections`]: client connections counted against the connection limits.
 //! - [`state`]: what handlers share ([`AppState`]: directory, limits, metrics, script aliases).
 //! - [`error`]: `ApiError`, the only place that knows HTTP status codes.
 //! - [`metrics`]: Prometheus metrics, served by [`admin_router`] on a separate listener.
-//! - `shutdown`: [`serve`] with a graceful drain, over TCP or TLS, and the signals that start it.
+//! - `serve`: [`serve`]'s accept loop (connection limits, header timeout, TCP or TLS, HTTP/1 and HTTP/2), the
+//!   graceful drain, and the signals that start it.
 //! - [`tls`]: the HTTPS listener's reloading certificate, and the certificates for `rediss://` upstreams.
 
 pub mod config;
+pub mod connections;
 pub mod directory;
 pub mod error;
 pub mod fanout;
@@ -27,13 +30,14 @@ mod handlers;
 pub mod metrics;
 pub mod quota;
 mod routes;
-mod shutdown;
+mod serve;
 mod sse;
 pub mod state;
 pub mod tls;
 pub mod upstream;
 
+pub use connections::Connections;
 pub use error::ApiError;
 pub use routes::{admin_router, router, router_with};
-pub use shutdown::{serve, serve_router, shutdown_signal};
+pub use serve::{serve, serve_router, shutdown_signal};
 pub use state::{AppState, ServerLimits, Shared};

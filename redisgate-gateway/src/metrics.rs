@@ -139,6 +139,11 @@ struct InstanceLabels {
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ReasonLabels {
+    reason: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct OutcomeLabels {
     outcome: &'static str,
 }
@@ -154,6 +159,7 @@ pub struct Metrics {
     limited: Family<LimitLabels, Counter>,
     auth_failures: Counter,
     connections: Gauge,
+    refused_connections: Family<ReasonLabels, Counter>,
     sse_streams: Gauge,
     provisioning: Family<OutcomeLabels, Counter>,
 }
@@ -207,6 +213,12 @@ impl Metrics {
         registry.register("auth_failures", "Requests refused for a missing or wrong token", auth_failures.clone());
         let connections = Gauge::default();
         registry.register("open_connections", "Client connections currently open", connections.clone());
+        let refused_connections = Family::<ReasonLabels, Counter>::default();
+        registry.register(
+            "refused_connections",
+            "Connections closed at once: too many in all (total) or from one address (address)",
+            refused_connections.clone(),
+        );
         let sse_streams = Gauge::default();
         registry.register("sse_streams", "Server-Sent Events streams currently open", sse_streams.clone());
         let provisioning = Family::<OutcomeLabels, Counter>::default();
@@ -220,6 +232,7 @@ impl Metrics {
             limited,
             auth_failures,
             connections,
+            refused_connections,
             sse_streams,
             provisioning,
         }
@@ -265,6 +278,11 @@ impl Metrics {
     pub fn connection(&self) -> GaugeGuard {
         self.connections.inc();
         GaugeGuard(self.connections.clone())
+    }
+
+    /// A connection was closed at once: `total` or `address` limit.
+    pub fn connection_refused(&self, reason: &'static str) {
+        self.refused_connections.get_or_create(&ReasonLabels { reason }).inc();
     }
 
     /// An SSE stream opened; the guard closes it.

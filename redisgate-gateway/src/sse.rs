@@ -9,9 +9,11 @@ use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use bytes::{BufMut, Bytes, BytesMut};
 use futures_util::stream::{self, Stream, StreamExt};
+use std::time::Duration;
+
 use tokio_util::sync::CancellationToken;
 
-use crate::AppState;
+use crate::metrics::GaugeGuard;
 
 /// `data: <fields joined by commas>\n\n`. Payload lines are split into several `data:` lines as the SSE
 /// specification says, so a CR or LF in a payload can never forge an event or a field of its own.
@@ -36,17 +38,13 @@ pub fn event(fields: &[&[u8]]) -> Bytes {
     out.freeze()
 }
 
-/// An SSE response over `events`, with keepalive comments, ending on shutdown or when `events` ends; counted
-/// in the state's metrics while it is open.
-pub fn response<S>(events: S, state: &AppState) -> Response
+/// An SSE response over `events`, with a keepalive comment every `keepalive`, ending on `shutdown` or when
+/// `events` ends; `open` (the metrics' gauge) is held for as long as the stream lives.
+pub fn response<S>(events: S, keepalive: Duration, shutdown: CancellationToken, open: GaugeGuard) -> Response
 where
     S: Stream<Item = Bytes> + Send + 'static,
 {
-    let keepalive = state.limits.sse_keepalive;
     let ticker = tokio::time::interval_at(tokio::time::Instant::now() + keepalive, keepalive);
-    let shutdown = CancellationToken::clone(&state.shutdown);
-    // Counted in the metrics for as long as the body (and so the stream) lives.
-    let open = state.metrics.sse_stream();
     let state = (Box::pin(events), ticker, shutdown, open);
     let body = stream::unfold(state, |(mut events, mut ticker, shutdown, open)| async move {
         let next = tokio::select! {

@@ -7,6 +7,7 @@ use std::time::Duration;
 use redisgate_core::protocol::compat::ScriptAliases;
 use tokio_util::sync::CancellationToken;
 
+use crate::connections::Connections;
 use crate::directory::Directory;
 use crate::metrics::Metrics;
 
@@ -19,6 +20,15 @@ pub struct ServerLimits {
     pub sse_keepalive: Duration,
     /// How long a client may take to send its request body (a stalled upload is a 408, not a held socket).
     pub body_timeout: Duration,
+    /// How long a client may take to send a request's headers (HTTP/1; an idle keep-alive connection waits
+    /// as long for its next request): a connection that trickles them is closed.
+    pub header_timeout: Duration,
+    /// Most client connections open at once (TLS handshakes included); beyond, new ones are closed at once.
+    /// Default: the file-descriptor limit less a reserve for Redis, PostgreSQL and files.
+    pub max_connections: usize,
+    /// Most connections open at once from one IP address (0: no such limit). Behind a proxy every client
+    /// shares the proxy's address: raise or disable it there.
+    pub max_connections_per_address: usize,
 }
 
 impl Default for ServerLimits {
@@ -27,8 +37,21 @@ impl Default for ServerLimits {
             max_body_bytes: 10 * 1024 * 1024,
             sse_keepalive: Duration::from_secs(15),
             body_timeout: Duration::from_secs(30),
+            header_timeout: Duration::from_secs(10),
+            max_connections: default_max_connections(),
+            max_connections_per_address: 512,
         }
     }
+}
+
+/// File descriptors kept for what is not a client connection: Redis and PostgreSQL connections, pub/sub
+/// and MONITOR connections, files, the admin listener.
+const RESERVED_FDS: u64 = 256;
+
+/// The open-file limit less [`RESERVED_FDS`] (at least 64).
+fn default_max_connections() -> usize {
+    let soft = rustix::process::getrlimit(rustix::process::Resource::Nofile).current.unwrap_or(u64::MAX);
+    usize::try_from(soft.saturating_sub(RESERVED_FDS).max(64)).unwrap_or(usize::MAX)
 }
 
 /// What the workers of one process share, so a counter or a script alias holds for the whole process
@@ -39,6 +62,8 @@ pub struct Shared {
     pub metrics: Arc<Metrics>,
     /// Script aliases of the `allow-key-locking` emulation.
     pub scripts: Arc<ScriptAliases>,
+    /// The client connections open (the limits hold for the process, not per worker).
+    pub connections: Arc<Connections>,
 }
 
 /// Everything a handler needs.
@@ -55,6 +80,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Script aliases of the `allow-key-locking` emulation (shared like the metrics).
     pub scripts: Arc<ScriptAliases>,
+    /// Open client connections, against the connection limits (shared like the metrics).
+    pub connections: Arc<Connections>,
     /// HTTPS: the listener's TLS configuration (`None`: plain HTTP). See [`crate::tls::server_config`].
     pub tls: Option<Arc<rustls::ServerConfig>>,
 }
@@ -68,6 +95,7 @@ impl AppState {
             shutdown: Arc::new(CancellationToken::new()),
             metrics: Arc::default(),
             scripts: Arc::default(),
+            connections: Arc::default(),
             tls: None,
         }
     }
@@ -84,6 +112,7 @@ impl AppState {
     pub fn with_shared(mut self, shared: &Shared) -> Self {
         self.metrics = Arc::clone(&shared.metrics);
         self.scripts = Arc::clone(&shared.scripts);
+        self.connections = Arc::clone(&shared.connections);
         self
     }
 

@@ -40,6 +40,17 @@ pub struct Args {
     /// Seconds a client may take to send its request body before a 408.
     #[arg(long, env = "REDISGATE_BODY_TIMEOUT_SECS", default_value_t = 30.0)]
     pub body_timeout_secs: f64,
+    /// Seconds a client may take to send a request's headers (slow ones are disconnected).
+    #[arg(long, env = "REDISGATE_HEADER_TIMEOUT_SECS", default_value_t = 10.0)]
+    pub header_timeout_secs: f64,
+    /// Most client connections open at once (default: the open-file limit less 256 kept for Redis,
+    /// PostgreSQL and files); beyond, new connections are closed at once.
+    #[arg(long, env = "REDISGATE_MAX_CONNECTIONS")]
+    pub max_connections: Option<usize>,
+    /// Most connections open at once from one IP address; 0 disables the limit (behind a proxy, every client
+    /// shares the proxy's address).
+    #[arg(long, env = "REDISGATE_MAX_CONNECTIONS_PER_ADDRESS", default_value_t = 512)]
+    pub max_connections_per_address: usize,
     /// Seconds between keepalive comments on SSE streams.
     #[arg(long, env = "REDISGATE_SSE_KEEPALIVE_SECS", default_value_t = 15.0)]
     pub sse_keepalive_secs: f64,
@@ -145,10 +156,14 @@ impl Args {
     /// # Errors
     /// Non-positive or non-finite durations.
     pub fn limits(&self) -> Result<ServerLimits, ConfigError> {
+        let defaults = ServerLimits::default();
         Ok(ServerLimits {
             max_body_bytes: self.max_body_bytes,
             sse_keepalive: secs("sse-keepalive-secs", self.sse_keepalive_secs)?,
             body_timeout: secs("body-timeout-secs", self.body_timeout_secs)?,
+            header_timeout: secs("header-timeout-secs", self.header_timeout_secs)?,
+            max_connections: self.max_connections.unwrap_or(defaults.max_connections),
+            max_connections_per_address: self.max_connections_per_address,
         })
     }
 

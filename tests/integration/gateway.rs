@@ -1,5 +1,6 @@
 //! The data plane, endpoint by endpoint and error path by error path.
 
+mod abuse;
 mod auth;
 mod commands;
 mod config;

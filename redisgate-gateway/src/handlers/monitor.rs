@@ -16,5 +16,5 @@ pub async fn stream(state: &AppState, instance: &Instance, access: Access) -> Re
     let monitor = instance.upstream().monitor().await?;
     let lines = monitor.into_on_message::<String>().map(|line| sse::event(&[line.as_bytes()]));
     let events = stream::once(async { sse::event(&[b"\"OK\""]) }).chain(lines);
-    Ok(sse::response(events, state))
+    Ok(super::event_stream(state, events))
 }

@@ -26,5 +26,5 @@ pub async fn stream(state: &AppState, instance: &Instance, topic: Topic) -> Resu
     let messages = instance.upstream().subscribe(topic).await?;
     let first = sse::event(&[kind, &name, b"1"]);
     let events = stream::once(async move { first }).chain(messages);
-    Ok(sse::response(events, state))
+    Ok(super::event_stream(state, events))
 }

@@ -76,6 +76,12 @@ pub enum ApiError {
     /// Management API: too many login attempts for one account; the next one is allowed in this many seconds.
     #[error("too many login attempts for this account, try again in {0} s")]
     TooManyAttempts(u64),
+    /// Management API: too many requests of a kind (from this address, or in all); retry in this many seconds.
+    #[error("too many {0}, try again in {1} s")]
+    Throttled(&'static str, u64),
+    /// The server is at capacity for this kind of work right now; retrying in a second may succeed.
+    #[error("ERR busy: {0}, try again in a second")]
+    Busy(&'static str),
     /// Management API: the resource does not exist, or the caller may not learn that it does.
     #[error("{0} not found")]
     NotFound(&'static str),
@@ -113,11 +119,12 @@ impl ApiError {
             Self::RateLimited { .. }
             | Self::DailyLimit { .. }
             | Self::TooManyConnections
-            | Self::TooManyAttempts(_) => StatusCode::TOO_MANY_REQUESTS,
+            | Self::TooManyAttempts(_)
+            | Self::Throttled(..) => StatusCode::TOO_MANY_REQUESTS,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::Unavailable(_) | Self::UpstreamTls(_) => StatusCode::BAD_GATEWAY,
             Self::Timeout(_) => StatusCode::GATEWAY_TIMEOUT,
-            Self::NotReady(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::NotReady(_) | Self::Busy(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::Conflict(_) => StatusCode::CONFLICT,
@@ -156,8 +163,9 @@ impl From<redis::RedisError> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();
-        // A TLS failure is logged once by its upstream, not with every request it fails.
-        let logged = status.is_server_error() && !matches!(self, Self::UpstreamTls(_));
+        // A TLS failure is logged once by its upstream, not with every request it fails; shedding load (Busy)
+        // is not a failure to log.
+        let logged = status.is_server_error() && !matches!(self, Self::UpstreamTls(_) | Self::Busy(_));
         let detail = logged.then(|| ErrorDetail(format!("{self:?}")));
         let body = match &self {
             Self::Protocol(redisgate_core::Error::Validation(fields)) => {
@@ -176,7 +184,8 @@ impl IntoResponse for ApiError {
         }
         let retry_after = match self {
             Self::RateLimited { retry: true } => Some(1),
-            Self::TooManyAttempts(secs) => Some(secs),
+            Self::TooManyAttempts(secs) | Self::Throttled(_, secs) => Some(secs),
+            Self::Busy(_) => Some(1),
             _ => None,
         };
         if let Some(secs) = retry_after {

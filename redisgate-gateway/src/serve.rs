@@ -13,6 +13,7 @@ use std::pin::pin;
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::extract::ConnectInfo;
 use axum::serve::Listener;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
@@ -22,6 +23,7 @@ use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 use tokio_rustls::server::TlsStream;
 use tokio_rustls::TlsAcceptor;
+use tower::ServiceExt as _;
 
 use crate::connections::{Admitted, Connections, Refusal};
 use crate::metrics::Metrics;
@@ -86,11 +88,15 @@ where
     let graceful = GracefulShutdown::new();
     let mut shutdown = pin!(shutdown);
     loop {
-        let (io, _address) = tokio::select! {
+        let (io, address) = tokio::select! {
             accepted = listener.accept() => accepted,
             () = &mut shutdown => break,
         };
-        let service = TowerToHyperService::new(app.clone());
+        // Handlers that limit by client address (the platform's account routes) read it from here.
+        let service = TowerToHyperService::new(app.clone().map_request(move |mut request: axum::http::Request<_>| {
+            request.extensions_mut().insert(ConnectInfo(address));
+            request
+        }));
         let io = FirstByte::within(io, state.limits.header_timeout);
         let connection = builder.serve_connection_with_upgrades(TokioIo::new(io), service).into_owned();
         let connection = graceful.watch(connection);

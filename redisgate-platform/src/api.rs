@@ -47,6 +47,8 @@ pub struct Platform {
     pub jwt_ttl_secs: i64,
     /// Login attempts per email (shared by every worker).
     pub login_throttle: Arc<throttle::LoginThrottle>,
+    /// Register and login per address and in all, and the argon2 permits (shared by every worker).
+    pub accounts: Arc<throttle::AccountThrottle>,
 }
 
 /// Every management route with its handlers, relative to `/api`. The router and the OpenAPI document are

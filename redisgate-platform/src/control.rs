@@ -13,7 +13,7 @@ use redisgate_gateway::upstream::UpstreamOptions;
 use redisgate_gateway::{AppState, ServerLimits, Shared};
 use tokio_util::sync::CancellationToken;
 
-use crate::api::throttle::LoginThrottle;
+use crate::api::throttle::{AccountThrottle, LoginThrottle};
 use crate::api::Platform;
 use crate::directory::PlatformDirectory;
 use crate::provisioner::local::LocalProvisioner;
@@ -71,6 +71,8 @@ pub struct ControlPlane {
     stop: CancellationToken,
     /// Login attempts per email, shared by every worker.
     login_throttle: Arc<LoginThrottle>,
+    /// Register and login per address and in all, and the argon2 permits.
+    accounts: Arc<AccountThrottle>,
     /// Cancelled once every recorded instance has been brought back (or has failed to come back).
     resumed: CancellationToken,
     /// The metrics and script aliases every worker shares.
@@ -127,7 +129,18 @@ impl ControlPlane {
         });
         let (meters, stop) = (Arc::new(Meters::default()), CancellationToken::new());
         tokio::spawn(usage::run(pool.clone(), Arc::clone(&meters), config.usage_flush, stop.clone()));
-        Ok(Self { config, jwt, lifecycle, pool, meters, stop, login_throttle: Arc::default(), resumed, shared })
+        Ok(Self {
+            config,
+            jwt,
+            lifecycle,
+            pool,
+            meters,
+            stop,
+            login_throttle: Arc::default(),
+            accounts: Arc::default(),
+            resumed,
+            shared,
+        })
     }
 
     /// Resolves once every instance recorded at start has been brought back (or has failed to).
@@ -170,6 +183,7 @@ impl ControlPlane {
             urls: Arc::new(self.config.urls.clone()),
             jwt_ttl_secs: self.config.jwt_ttl_secs,
             login_throttle: Arc::clone(&self.login_throttle),
+            accounts: Arc::clone(&self.accounts),
         };
         Ok((crate::platform_router(state.clone(), platform), state))
     }

@@ -1,6 +1,7 @@
 //! The platform: management API, local provisioner and data plane together, on real PostgreSQL and real
 //! `redis-server` processes.
 
+mod abuse;
 mod authz;
 mod containment;
 mod journey;

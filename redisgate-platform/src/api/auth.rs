@@ -1,10 +1,11 @@
 //! `POST /api/auth/register`, `POST /api/auth/login`, `GET /api/me`.
 
 use std::collections::BTreeMap;
+use std::net::SocketAddr;
 
-use axum::extract::State;
+use axum::extract::{ConnectInfo, State};
 use axum::http::StatusCode;
-use axum::Json;
+use axum::{Extension, Json};
 use chrono::Utc;
 use redisgate_core::api;
 use redisgate_core::auth::password;
@@ -37,11 +38,13 @@ pub fn normalize_email(email: &str) -> Result<String, String> {
 
 /// Registers a user.
 #[utoipa::path(post, path = "/auth/register", request_body = api::Login, tag = "auth",
-    responses((status = 201, body = api::User), (status = 409, description = "email taken"), (status = 422, description = "invalid fields")))]
+    responses((status = 201, body = api::User), (status = 409, description = "email taken"), (status = 422, description = "invalid fields"), (status = 429, description = "too many attempts from this address or in all"), (status = 503, description = "every core is hashing passwords (Retry-After: 1)")))]
 pub async fn register(
     State(platform): State<Platform>,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
     ApiJson(body): ApiJson<api::Login>,
 ) -> Result<(StatusCode, Json<api::User>), ApiError> {
+    platform.accounts.attempt(peer.map(|Extension(ConnectInfo(address))| address.ip()))?;
     let mut fields = BTreeMap::new();
     let email = normalize_email(&body.email).map_err(|e| fields.insert("email".to_owned(), e)).ok();
     if let Some(weak) = password::weakness(&body.password) {
@@ -50,10 +53,13 @@ pub async fn register(
     let Some(email) = email.filter(|_| fields.is_empty()) else {
         return Err(redisgate_core::Error::Validation(fields).into());
     };
-    let password = body.password;
-    let hash = tokio::task::spawn_blocking(move || password::hash(&password))
-        .await
-        .map_err(|e| ApiError::Internal(e.to_string()))??;
+    let (password, permit) = (body.password, platform.accounts.hashing()?);
+    let hash = tokio::task::spawn_blocking(move || {
+        let _permit = permit;
+        password::hash(&password)
+    })
+    .await
+    .map_err(|e| ApiError::Internal(e.to_string()))??;
     let mut conn = platform.pool.get().await?;
     let user = match User::insert(&mut conn, &email, &hash).await {
         Ok(user) => user,
@@ -68,11 +74,13 @@ pub async fn register(
 
 /// Exchanges email and password for a session token.
 #[utoipa::path(post, path = "/auth/login", request_body = api::Login, tag = "auth",
-    responses((status = 200, body = api::Session), (status = 401, description = "wrong email or password"), (status = 429, description = "too many attempts for this email (Retry-After says when to try again)")))]
+    responses((status = 200, body = api::Session), (status = 401, description = "wrong email or password"), (status = 429, description = "too many attempts for this email, from this address or in all (Retry-After says when to try again)"), (status = 503, description = "every core is hashing passwords (Retry-After: 1)")))]
 pub async fn login(
     State(platform): State<Platform>,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
     ApiJson(body): ApiJson<api::Login>,
 ) -> Result<Json<api::Session>, ApiError> {
+    platform.accounts.attempt(peer.map(|Extension(ConnectInfo(address))| address.ip()))?;
     let email = normalize_email(&body.email).map_err(|_| ApiError::BadCredentials("wrong email or password"))?;
     platform.login_throttle.attempt(&email)?;
     let mut conn = platform.pool.get().await?;
@@ -80,10 +88,13 @@ pub async fn login(
     drop(conn);
     // Verify against a real hash even for an unknown email, so timing does not reveal which emails exist.
     let hash = user.as_ref().map_or_else(|| DUMMY_HASH.clone(), |u| u.password_hash.clone());
-    let password = body.password;
-    let ok = tokio::task::spawn_blocking(move || password::verify(&password, &hash))
-        .await
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let (password, permit) = (body.password, platform.accounts.hashing()?);
+    let ok = tokio::task::spawn_blocking(move || {
+        let _permit = permit;
+        password::verify(&password, &hash)
+    })
+    .await
+    .map_err(|e| ApiError::Internal(e.to_string()))?;
     let user = user.filter(|_| ok).ok_or(ApiError::BadCredentials("wrong email or password"))?;
     let now = Utc::now();
     let token = platform.jwt.issue(&user.id.to_string(), now.timestamp(), platform.jwt_ttl_secs)?;

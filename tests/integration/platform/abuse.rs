@@ -1,0 +1,99 @@
+//! Attacks on the account routes by callers without an account (issue 18, item 1): a flood of logins for
+//! random emails must neither grow memory (one argon2 hash is 19 MiB) nor keep other tenants waiting.
+
+use std::net::{IpAddr, Ipv4Addr};
+use std::time::{Duration, Instant};
+
+use redisgate_test_support::TestPlatform;
+use serde_json::json;
+
+/// This process's resident memory in MiB (the platform runs in it).
+fn rss_mib() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let line = status.lines().find(|l| l.starts_with("VmRSS:")).unwrap();
+    line.split_whitespace().nth(1).unwrap().parse::<u64>().unwrap() / 1024
+}
+
+/// A client whose connections come from the loopback address `from`.
+fn client_from(from: Ipv4Addr) -> reqwest::Client {
+    reqwest::Client::builder().local_address(IpAddr::V4(from)).build().unwrap()
+}
+
+async fn login(
+    client: &reqwest::Client,
+    platform: &TestPlatform,
+    email: &str,
+) -> (u16, serde_json::Value, Option<String>) {
+    let body = json!({"email": email, "password": "wrong horse 1"});
+    let response = client.post(format!("{}/api/auth/login", platform.url())).json(&body).send().await.unwrap();
+    let retry = response.headers().get("retry-after").map(|v| v.to_str().unwrap().to_owned());
+    (response.status().as_u16(), response.json().await.unwrap(), retry)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_login_flood_stays_bounded_and_other_tenants_are_served() {
+    let platform = TestPlatform::start().await;
+    let jwt = platform.user("calm@example.com").await;
+    let org = platform.organization(&jwt, "calm").await;
+    let created = platform.running_instance(&jwt, &org, "calm-db").await;
+    let token = created["credentials"]["token"].as_str().unwrap().to_owned();
+    let before = rss_mib();
+
+    // 300 logins at once for random emails, from 30 addresses (10 each: within one address's burst).
+    let mut flood = tokio::task::JoinSet::new();
+    for i in 0..300_u32 {
+        let client = client_from(Ipv4Addr::new(127, 0, 1, u8::try_from(i % 30 + 1).unwrap()));
+        let url = platform.url();
+        flood.spawn(async move {
+            let body = json!({"email": format!("nobody-{i}@example.com"), "password": "wrong horse 1"});
+            let response = client.post(format!("{url}/api/auth/login")).json(&body).send().await.unwrap();
+            let status = response.status().as_u16();
+            let body: serde_json::Value = response.json().await.unwrap();
+            (status, body)
+        });
+    }
+    // Meanwhile another tenant's data plane answers promptly.
+    let data = client_from(Ipv4Addr::new(127, 0, 2, 1));
+    let mut slowest = Duration::ZERO;
+    for _ in 0..20 {
+        let started = Instant::now();
+        let response =
+            data.post(format!("{}/db/calm-db/ping", platform.url())).bearer_auth(&token).send().await.unwrap();
+        assert_eq!(response.status(), 200);
+        slowest = slowest.max(started.elapsed());
+    }
+    let mut statuses = std::collections::BTreeMap::<u16, usize>::new();
+    while let Some(answer) = flood.join_next().await {
+        let (status, body) = answer.unwrap();
+        assert!(matches!(status, 401 | 503), "{status} {body}");
+        assert!(body["error"].is_string(), "{body}");
+        *statuses.entry(status).or_default() += 1;
+    }
+    let grown = rss_mib().saturating_sub(before);
+    println!("login flood: {statuses:?}, memory +{grown} MiB, slowest data-plane ping {slowest:?}");
+    assert!(statuses.get(&503).is_some_and(|n| *n > 0), "hashing is bounded: {statuses:?}");
+    assert!(grown < 300, "memory grew by {grown} MiB during the flood ({statuses:?})");
+    assert!(slowest < Duration::from_millis(250), "a data-plane ping took {slowest:?} during the flood");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_address_is_throttled_and_others_are_not() {
+    let platform = TestPlatform::start().await;
+    let noisy = client_from(Ipv4Addr::new(127, 0, 3, 1));
+    let mut throttled = None;
+    for i in 0..40 {
+        // One at a time: the hashing bound never refuses, only the address's budget does.
+        let (status, body, retry) = login(&noisy, &platform, &format!("guess-{i}@example.com")).await;
+        if status == 429 {
+            throttled = Some((i, body, retry));
+            break;
+        }
+        assert_eq!(status, 401, "{body}");
+    }
+    let (at, body, retry) = throttled.expect("40 attempts from one address in a row are throttled");
+    assert!(at >= 29, "throttled after {at} attempts");
+    assert!(body["error"].as_str().unwrap().contains("from this address"), "{body}");
+    assert!(retry.is_some_and(|s| s.parse::<u64>().is_ok_and(|s| s >= 1)));
+    let (status, body, _) = login(&client_from(Ipv4Addr::new(127, 0, 3, 2)), &platform, "other@example.com").await;
+    assert_eq!(status, 401, "another address is not throttled: {body}");
+}

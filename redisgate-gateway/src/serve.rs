@@ -29,6 +29,9 @@ use crate::connections::{Admitted, Connections, Refusal};
 use crate::metrics::Metrics;
 use crate::{router, AppState, ServerLimits};
 
+/// Requests under this path carry their client's address (`ConnectInfo<SocketAddr>`): the management API.
+pub const PEER_ADDRESS_PREFIX: &str = "/api/";
+
 /// How long a client may take to finish its TLS handshake.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -92,9 +95,12 @@ where
             accepted = listener.accept() => accepted,
             () = &mut shutdown => break,
         };
-        // Handlers that limit by client address (the platform's account routes) read it from here.
+        // The management API's handlers limit by client address (the platform's account routes) and read it
+        // from here; the data plane does not, and is spared the extension map this would allocate.
         let service = TowerToHyperService::new(app.clone().map_request(move |mut request: axum::http::Request<_>| {
-            request.extensions_mut().insert(ConnectInfo(address));
+            if request.uri().path().starts_with(PEER_ADDRESS_PREFIX) {
+                request.extensions_mut().insert(ConnectInfo(address));
+            }
             request
         }));
         let io = FirstByte::within(io, state.limits.header_timeout);

@@ -50,6 +50,8 @@ pub struct Upstream {
     hub: Arc<Hub>,
     /// The last TLS failure logged, so a broken handshake is logged once, not once per request.
     tls_logged: Arc<std::sync::Mutex<Option<String>>>,
+    /// Whether `tls_logged` holds a failure (read without the lock on every reply).
+    tls_failing: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Upstream {
@@ -73,12 +75,17 @@ impl Upstream {
             .set_max_delay(Duration::from_millis(100));
         let shared = ConnectionManager::new_lazy_with_config(client.clone(), config)?;
         let hub = Arc::new(Hub::new(client.clone()));
-        Ok(Self { name: Arc::from(name), hub, client, shared, tls_logged: Arc::default() })
+        Ok(Self { name: Arc::from(name), hub, client, shared, tls_logged: Arc::default(), tls_failing: Arc::default() })
     }
 
     /// Logs a TLS failure the first time it happens (and again when it changes or after a success).
     fn checked<T>(&self, result: RedisResult<T>) -> RedisResult<T> {
+        use std::sync::atomic::Ordering::Relaxed;
+        if result.is_ok() && !self.tls_failing.load(Relaxed) {
+            return result;
+        }
         let problem = result.as_ref().err().and_then(tls_problem);
+        self.tls_failing.store(problem.is_some(), Relaxed);
         let mut logged = self.tls_logged.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         if problem.is_some() && *logged != problem {
             tracing::error!(instance = %self.name, problem = problem.as_deref().unwrap_or_default(), "TLS to Redis failed");

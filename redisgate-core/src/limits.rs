@@ -76,6 +76,10 @@ impl Limits {
             if command.args().iter().any(|arg| arg.len() as u64 > max.get()) {
                 return Err(Error::RecordTooLarge);
             }
+            // SETRANGE and SETBIT grow a value to their offset in one small command.
+            if grown_size(command).is_some_and(|size| size > max.get()) {
+                return Err(Error::RecordTooLarge);
+            }
         }
         if let Some(max) = self.max_key_size {
             if let Some(key) = command.keys().into_iter().find(|key| key.len() as u64 > max.get()) {
@@ -102,6 +106,16 @@ impl Limits {
             max_record_size: min(self.max_record_size, other.max_record_size),
             max_key_size: min(self.max_key_size, other.max_key_size),
         }
+    }
+}
+
+/// The size in bytes a value reaches through SETRANGE (`offset + len`) or SETBIT (`offset / 8 + 1`).
+fn grown_size(command: &Command) -> Option<u64> {
+    let number = |i: usize| std::str::from_utf8(command.args().get(i)?).ok()?.parse::<u64>().ok();
+    match command.name() {
+        b"setrange" => Some(number(1)?.saturating_add(command.args().get(2)?.len() as u64)),
+        b"setbit" => Some(number(1)? / 8 + 1),
+        _ => None,
     }
 }
 
@@ -142,6 +156,11 @@ mod tests {
         assert_eq!(err.to_string(), "ERR max key size exceeded. Limit: 4 bytes, Actual: 5 bytes");
         // A long argument that is not a key is only a record.
         assert_eq!(l.check_command(&command(&[b"publish", b"channel", b"x"])), Ok(()));
+        // An offset grows the value without a long argument.
+        assert_eq!(l.check_command(&command(&[b"setrange", b"k", b"7", b"x"])), Ok(()));
+        assert_eq!(l.check_command(&command(&[b"setrange", b"k", b"8000000", b"x"])), Err(Error::RecordTooLarge));
+        assert_eq!(l.check_command(&command(&[b"setbit", b"k", b"63", b"1"])), Ok(()));
+        assert_eq!(l.check_command(&command(&[b"setbit", b"k", b"64", b"1"])), Err(Error::RecordTooLarge));
     }
 
     #[test]

@@ -65,12 +65,26 @@ pub(crate) fn refusal(cmd: &Command) -> Option<&'static str> {
         b"swapdb" | b"move" => "only database 0 is served",
         b"script" if sub(&[b"debug"]) => "the script debugger takes over the connection",
         b"cluster" if !sub(&[b"keyslot"]) => "cluster commands are not supported",
+        b"srandmember" | b"zrandmember" | b"hrandfield" if repeats_beyond(cmd, MAX_REPEATED) => {
+            "a negative count beyond -10000 would build a reply too large to hold"
+        }
         _ => return None,
     };
     Some(reason)
 }
 
 const BLOCKING: &str = "blocking commands are not supported";
+
+/// Most elements SRANDMEMBER, ZRANDMEMBER and HRANDFIELD may repeat (a negative count): `SRANDMEMBER s
+/// -20000000` on a one-member set builds a reply of twenty million elements, gigabytes in the gateway,
+/// whatever the set's size. A positive count is bounded by the collection itself.
+const MAX_REPEATED: i64 = 10_000;
+
+/// Whether the command's count (the argument after the key) is a negative number below `-max`.
+fn repeats_beyond(cmd: &Command, max: i64) -> bool {
+    let count = cmd.args().get(1).and_then(|c| std::str::from_utf8(c).ok()?.parse::<i64>().ok());
+    count.is_some_and(|count| count < -max)
+}
 
 /// `XREAD [COUNT n] [BLOCK ms] STREAMS ...` and `XREADGROUP GROUP g c [COUNT n] [BLOCK ms] [NOACK] STREAMS
 /// ...`: walks the options (skipping their values, so a group, consumer or count named `block` or `streams`

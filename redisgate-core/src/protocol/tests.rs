@@ -334,3 +334,22 @@ fn script_aliases_resolve_the_original_sha_after_the_script_was_seen() {
     let resolved = compat::sha1_hex(b"\nreturn 1");
     assert_eq!(aliases.prepare(evalsha()).to_args(), strs(&["evalsha", &resolved, "0"]));
 }
+
+#[test]
+fn replies_that_could_not_be_held_are_refused_before_they_are_built() {
+    for args in [
+        &["SRANDMEMBER", "s", "-20000000"][..],
+        &["zrandmember", "z", "-10001"],
+        &["HRANDFIELD", "h", "-99999", "WITHVALUES"],
+    ] {
+        assert!(matches!(check(args, Access::ReadOnly), Err(Error::CommandRefused { .. })), "{args:?}");
+    }
+    for args in [&["srandmember", "s", "-10000"][..], &["srandmember", "s", "20000000"], &["zrandmember", "z"]] {
+        assert_eq!(check(args, Access::ReadOnly), Ok(()), "{args:?}");
+    }
+    let batch = format!("[{}]", vec![r#"["ping"]"#; request::MAX_BATCH + 1].join(","));
+    let refused = parse(&req(Method::Post, "/pipeline", None, batch.as_bytes())).unwrap_err();
+    assert!(refused.to_string().contains("at most 10000 commands"), "{refused}");
+    let batch = format!("[{}]", vec![r#"["ping"]"#; request::MAX_BATCH].join(","));
+    assert!(parse(&req(Method::Post, "/multi-exec", None, batch.as_bytes())).is_ok());
+}

@@ -116,3 +116,20 @@ async fn beyond_the_connection_limits_new_connections_are_closed_at_once() {
         assert!(metrics.lines().any(|l| l.starts_with(&line)), "{reason} refusals are counted: {metrics}");
     }
 }
+
+#[tokio::test]
+async fn replies_too_large_to_hold_are_refused_before_redis_builds_them() {
+    let redis = TestRedis::start();
+    let gw = TestGateway::single(&redis.url()).await;
+    assert_eq!(gw.command(serde_json::json!(["sadd", "s", "only"])).await.0, 200);
+    let (status, body) =
+        gw.post("/", r#"["SRANDMEMBER", "s", "-20000000"]"#, redisgate_test_support::READONLY_TOKEN).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body["error"].as_str().unwrap().contains("too large to hold"), "{body}");
+    let (status, body) = gw.command(serde_json::json!(["srandmember", "s", "-3"])).await;
+    assert_eq!((status, body), (200, serde_json::json!({"result": ["only", "only", "only"]})));
+    let pings = format!("[{}]", vec![r#"["ping"]"#; 10_001].join(","));
+    let (status, body) = gw.post("/pipeline", &pings, TOKEN).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body["error"].as_str().unwrap().contains("at most 10000 commands"), "{body}");
+}

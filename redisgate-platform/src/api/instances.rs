@@ -276,7 +276,8 @@ pub async fn get_credentials(
     }))
 }
 
-/// Replaces both tokens; the old ones stop working within a second. The new ones are shown this once.
+/// Replaces both tokens; the old ones stop working within a second. The new ones are shown this once. An API
+/// key needs `data:write` besides `instances:manage`: the new standard token reads and writes the data.
 #[utoipa::path(post, path = "/organizations/{org_id}/redis-instances/{instance_id}/credentials/rotate", tag = "instances", security(("bearer" = [])),
     params(("org_id" = Uuid, Path), ("instance_id" = Uuid, Path)),
     responses((status = 200, body = api::Secrets), (status = 403, description = "not allowed"), (status = 404, description = "no such instance")))]
@@ -285,7 +286,7 @@ pub async fn rotate_credentials(
     principal: Principal,
     ApiPath((org_id, id)): ApiPath<(Uuid, Uuid)>,
 ) -> Result<Json<api::Secrets>, ApiError> {
-    let (mut conn, i) = locate(&platform, &principal, org_id, id, Need::ManageInstances).await?;
+    let (mut conn, i) = locate(&platform, &principal, org_id, id, Need::Credentials).await?;
     let (token, readonly_token, hashes) = new_secrets();
     InstanceToken::replace(&mut conn, id, hashes).await?;
     principal.audit(&mut conn, Some(org_id), "instance.rotate", "instance", Some(id), json!({})).await?;

@@ -35,8 +35,11 @@ pub enum Principal {
 pub enum Need {
     /// See the organization and its instances.
     Read,
-    /// Create, change, delete instances; see and rotate credentials.
+    /// Create, change, delete instances; see which tokens exist.
     ManageInstances,
+    /// Rotate an instance's tokens, which hands out a full data token: managers, and keys that may also
+    /// write the organization's data (`instances:manage` and `data:write`).
+    Credentials,
     /// Create and revoke API keys; add and remove members.
     Administer,
     /// Rename or delete the organization; make owners.
@@ -101,7 +104,7 @@ impl Principal {
                     Organization::find_for_user(conn, org, user.id).await?.ok_or(ApiError::NotFound("organization"))?;
                 let allowed = match need {
                     Need::Read => true,
-                    Need::ManageInstances | Need::Administer => role == "owner" || role == "admin",
+                    Need::ManageInstances | Need::Credentials | Need::Administer => role == "owner" || role == "admin",
                     Need::Own => role == "owner",
                 };
                 if !allowed {
@@ -114,8 +117,14 @@ impl Principal {
                     return Err(ApiError::NotFound("organization"));
                 }
                 let org = Organization::find(conn, org).await?.ok_or(ApiError::NotFound("organization"))?;
-                let can_manage = key.scopes.iter().any(|s| s == SCOPE_INSTANCES);
-                if !matches!(need, Need::Read | Need::ManageInstances) || !can_manage {
+                let has = |scope: &str| key.scopes.iter().any(|s| s == scope);
+                let allowed = match need {
+                    Need::Read | Need::ManageInstances => has(SCOPE_INSTANCES),
+                    // A new full token reads and writes the data: a key without data:write must not mint one.
+                    Need::Credentials => has(SCOPE_INSTANCES) && has(crate::directory::SCOPE_DATA_WRITE),
+                    Need::Administer | Need::Own => false,
+                };
+                if !allowed {
                     return Err(ApiError::Forbidden("this API key's scopes do not allow this"));
                 }
                 Ok(OrgAccess { org, role: None, only_instance: key.instance_id })

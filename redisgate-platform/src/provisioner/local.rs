@@ -30,7 +30,7 @@ use uuid::Uuid;
 
 use super::local_ca::LocalCa;
 use super::{BoxFuture, Endpoint, Provisioner, Target};
-use crate::os::{free_port, write_private};
+use crate::os::{create_private_dir, free_port, write_private};
 
 /// How long a starting server may go without logging a line (while not loading its data) before it is
 /// given up on.
@@ -88,7 +88,7 @@ impl LocalProvisioner {
     }
 
     fn build(state_dir: &Path, redis_server: PathBuf, tls: Option<Tls>) -> std::io::Result<Self> {
-        std::fs::create_dir_all(state_dir.join("instances"))?;
+        create_private_dir(&state_dir.join("instances"))?;
         Ok(Self {
             inner: Arc::new(Inner {
                 state_dir: state_dir.to_owned(),
@@ -247,7 +247,8 @@ impl LocalProvisioner {
         tls: bool,
     ) -> Provisioned<Endpoint> {
         let dir = self.dir(id);
-        tokio::fs::create_dir_all(&dir).await.map_err(|e| invalid(format!("cannot create {}: {e}", dir.display())))?;
+        // The instance's data (its AOF and RDB) is the tenant's: nobody else on the machine reads it.
+        create_private_dir(&dir).map_err(|e| invalid(format!("cannot create {}: {e}", dir.display())))?;
         let port = match port {
             Some(port) => port,
             None => free_port().map_err(|e| ProvisionError::Transient(format!("no free port: {e}")))?,

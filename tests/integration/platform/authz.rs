@@ -31,7 +31,7 @@ fn routes(org: &str, instance: &str, key: &str, user: &str) -> Vec<(&'static str
         ("GET", format!("{i}/usage"), None, Need::Read),
         ("PUT", format!("{i}/status"), None, Need::Manage),
         ("GET", format!("{i}/credentials"), None, Need::Manage),
-        ("POST", format!("{i}/credentials/rotate"), None, Need::Manage),
+        ("POST", format!("{i}/credentials/rotate"), None, Need::Credentials),
         ("DELETE", i, None, Need::Manage),
         ("DELETE", o, None, Need::Own),
     ]
@@ -42,6 +42,8 @@ enum Need {
     Read,
     UserRead,
     Manage,
+    /// Manage, and for a key also `data:write` (rotation hands out a full data token).
+    Credentials,
     Admin,
     Own,
 }
@@ -78,6 +80,7 @@ async fn every_route_refuses_callers_that_may_not_use_it() {
     };
     let (data_key, data_key_id) = key(json!(["data:read"])).await;
     let (manage_key, _) = key(json!(["instances:manage"])).await;
+    let (manage_and_write_key, _) = key(json!(["instances:manage", "data:write"])).await;
     let outsider_key = {
         let body = json!({"name": "k", "scopes": ["instances:manage", "data:write"]});
         platform.api("POST", &format!("/api/organizations/{org_b}/api-keys"), Some(&outsider), Some(body)).await.1
@@ -111,11 +114,15 @@ async fn every_route_refuses_callers_that_may_not_use_it() {
             Need::Read | Need::UserRead => assert!(status < 300, "{method} {path} by a member: {status} {reply}"),
             _ => assert_eq!(status, 403, "{method} {path} by a member: {reply}"),
         }
-        // An instances:manage key reaches exactly the instance routes.
+        // An instances:manage key reaches exactly the instance routes, except minting data tokens.
         let (status, reply) = call(Some(&manage_key)).await;
         match need {
             Need::Read | Need::Manage => assert!(status < 300, "{method} {path} by a manage key: {status} {reply}"),
             _ => assert_eq!(status, 403, "{method} {path} by a manage key: {reply}"),
+        }
+        if need == Need::Credentials {
+            let (status, reply) = call(Some(&manage_and_write_key)).await;
+            assert!(status < 300, "{method} {path} by an instances:manage + data:write key: {status} {reply}");
         }
     }
     // Nothing of all that reached organization B.

@@ -98,6 +98,13 @@ async fn a_restarted_platform_brings_instances_back_with_their_data_and_tokens()
     let created = platform.running_instance(&jwt, &org, "durable").await;
     let token = created["credentials"]["token"].as_str().unwrap().to_owned();
     assert_eq!(data(&platform, "durable", &token, "/set/kept/yes").await.0, 200);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = platform.state_dir().join("instances").join(created["instance"]["id"].as_str().unwrap());
+        let mode = std::fs::metadata(&dir).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o700, "the instance's data is its owner's only");
+    }
 
     let platform = platform.restart().await;
     let id = created["instance"]["id"].as_str().unwrap();

@@ -111,14 +111,6 @@ pub enum Listen {
 }
 
 impl Listen {
-    /// The port clients connect to.
-    #[must_use]
-    pub fn port(&self) -> u16 {
-        match self {
-            Self::Plain(port) | Self::Tls { port, .. } => *port,
-        }
-    }
-
     /// `redis` or `rediss`.
     #[must_use]
     pub fn scheme(&self) -> &'static str {

@@ -47,12 +47,6 @@ impl Connections {
         }
         Ok(Admitted { connections: Arc::clone(self), address: (per_address > 0).then_some(address) })
     }
-
-    /// Connections open now.
-    #[must_use]
-    pub fn open(&self) -> usize {
-        self.open.load(Ordering::Relaxed)
-    }
 }
 
 /// A connection's place, freed when the connection is dropped.

@@ -73,10 +73,8 @@ pub enum ApiError {
     /// The gateway is shutting down or not ready.
     #[error("ERR service unavailable: {0}")]
     NotReady(&'static str),
-    /// Management API: too many login attempts for one account; the next one is allowed in this many seconds.
-    #[error("too many login attempts for this account, try again in {0} s")]
-    TooManyAttempts(u64),
-    /// Management API: too many requests of a kind (from this address, or in all); retry in this many seconds.
+    /// Management API: too many requests of a kind (login attempts for one account, account requests from one
+    /// address or in all); the next one is allowed in this many seconds.
     #[error("too many {0}, try again in {1} s")]
     Throttled(&'static str, u64),
     /// The server is at capacity for this kind of work right now; retrying in a second may succeed.
@@ -116,11 +114,9 @@ impl ApiError {
             Self::Unauthorized | Self::BadCredentials(_) => StatusCode::UNAUTHORIZED,
             Self::UnknownInstance(_) | Self::NoInstanceNamed => StatusCode::NOT_FOUND,
             Self::BodyTimeout => StatusCode::REQUEST_TIMEOUT,
-            Self::RateLimited { .. }
-            | Self::DailyLimit { .. }
-            | Self::TooManyConnections
-            | Self::TooManyAttempts(_)
-            | Self::Throttled(..) => StatusCode::TOO_MANY_REQUESTS,
+            Self::RateLimited { .. } | Self::DailyLimit { .. } | Self::TooManyConnections | Self::Throttled(..) => {
+                StatusCode::TOO_MANY_REQUESTS
+            }
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::Unavailable(_) | Self::UpstreamTls(_) => StatusCode::BAD_GATEWAY,
             Self::Timeout(_) => StatusCode::GATEWAY_TIMEOUT,
@@ -184,7 +180,7 @@ impl IntoResponse for ApiError {
         }
         let retry_after = match self {
             Self::RateLimited { retry: true } => Some(1),
-            Self::TooManyAttempts(secs) | Self::Throttled(_, secs) => Some(secs),
+            Self::Throttled(_, secs) => Some(secs),
             Self::Busy(_) => Some(1),
             _ => None,
         };

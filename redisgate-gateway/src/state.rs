@@ -66,15 +66,20 @@ pub struct Shared {
     pub connections: Arc<Connections>,
 }
 
-/// Everything a handler needs.
+/// Everything a handler needs, read through it as `state.limits`, `state.metrics`… Cheap to clone, which
+/// axum does for every request: one reference count, however many parts the state has.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<StateParts>);
+
+/// The parts of an [`AppState`].
+#[derive(Clone)]
+pub struct StateParts {
     /// Resolves a request to an instance.
     pub directory: Arc<dyn Directory>,
     /// Request limits.
     pub limits: ServerLimits,
     /// Cancelled when the server shuts down, so that endless SSE streams end and the drain can finish.
-    /// (Behind an `Arc`: axum clones the state for every request, and cloning a token takes a lock.)
+    /// (Behind an `Arc`: cloning a token takes a lock.)
     pub shutdown: Arc<CancellationToken>,
     /// The process's metrics (every worker records into the same registry).
     pub metrics: Arc<Metrics>,
@@ -86,10 +91,18 @@ pub struct AppState {
     pub tls: Option<Arc<rustls::ServerConfig>>,
 }
 
+impl std::ops::Deref for AppState {
+    type Target = StateParts;
+
+    fn deref(&self) -> &StateParts {
+        &self.0
+    }
+}
+
 impl AppState {
     /// State over a directory with default limits, its own metrics and script aliases.
     pub fn new(directory: Arc<dyn Directory>) -> Self {
-        Self {
+        Self(Arc::new(StateParts {
             directory,
             limits: ServerLimits::default(),
             shutdown: Arc::new(CancellationToken::new()),
@@ -97,36 +110,42 @@ impl AppState {
             scripts: Arc::default(),
             connections: Arc::default(),
             tls: None,
-        }
+        }))
     }
 
-    /// Serves HTTPS with `config` (from [`crate::tls::server_config`]).
+    /// The parts, to change while the state is being built (copied first if it is already shared).
+    fn parts(&mut self) -> &mut StateParts {
+        Arc::make_mut(&mut self.0)
+    }
+
+    /// Serves HTTPS with `config` (from [`crate::tls::server_config`]); `None` serves plain HTTP.
     #[must_use]
-    pub fn with_tls(mut self, config: Arc<rustls::ServerConfig>) -> Self {
-        self.tls = Some(config);
+    pub fn with_tls(mut self, config: impl Into<Option<Arc<rustls::ServerConfig>>>) -> Self {
+        self.parts().tls = config.into();
         self
     }
 
     /// Records into `shared`'s metrics and uses its script aliases (the workers of one process share them).
     #[must_use]
     pub fn with_shared(mut self, shared: &Shared) -> Self {
-        self.metrics = Arc::clone(&shared.metrics);
-        self.scripts = Arc::clone(&shared.scripts);
-        self.connections = Arc::clone(&shared.connections);
+        let parts = self.parts();
+        parts.metrics = Arc::clone(&shared.metrics);
+        parts.scripts = Arc::clone(&shared.scripts);
+        parts.connections = Arc::clone(&shared.connections);
         self
     }
 
     /// Uses `token` as the shutdown signal (several servers can share one).
     #[must_use]
     pub fn with_shutdown(mut self, token: CancellationToken) -> Self {
-        self.shutdown = Arc::new(token);
+        self.parts().shutdown = Arc::new(token);
         self
     }
 
     /// Replaces the limits.
     #[must_use]
     pub fn with_limits(mut self, limits: ServerLimits) -> Self {
-        self.limits = limits;
+        self.parts().limits = limits;
         self
     }
 }

@@ -201,14 +201,13 @@ fn worker(
     runtime.block_on(async {
         let listener = tokio::net::TcpListener::from_std(listener)?;
         if let Some(control) = control {
-            let (app, mut state) = control.app(shutdown.clone()).await.map_err(|e| anyhow::anyhow!(e))?;
-            state.tls = tls;
+            let (app, state) = control.app(shutdown.clone()).await.map_err(|e| anyhow::anyhow!(e))?;
+            let state = state.with_tls(tls);
             return serve_router(listener, app, &state, shutdown.cancelled_owned()).await.context("server failed");
         }
         let directory = args.directory(meters).map_err(config)?;
         let state = AppState::new(Arc::new(directory)).with_limits(args.limits().map_err(config)?);
-        let mut state = state.with_shutdown(shutdown.clone()).with_shared(shared);
-        state.tls = tls;
+        let state = state.with_shutdown(shutdown.clone()).with_shared(shared).with_tls(tls);
         serve(listener, state, shutdown.cancelled_owned()).await.context("server failed")
     })
 }

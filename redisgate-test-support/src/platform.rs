@@ -36,8 +36,7 @@ pub struct TestPlatform {
 impl TestPlatform {
     /// A platform on a fresh database and state directory.
     pub async fn start() -> Self {
-        let redis_server =
-            std::env::var_os("REDISGATE_REDIS_SERVER_BIN").map_or_else(|| PathBuf::from("redis-server"), PathBuf::from);
+        let redis_server = crate::redis_server::binary();
         Self::start_with(TestDatabase::start(), tempfile::tempdir().unwrap(), redis_server).await
     }
 
@@ -67,8 +66,7 @@ impl TestPlatform {
     /// When the files do not make a certificate.
     pub async fn start_https(files: &redisgate_gateway::tls::TlsFiles) -> Self {
         let tls = redisgate_gateway::tls::server_config(files).unwrap();
-        let redis_server =
-            std::env::var_os("REDISGATE_REDIS_SERVER_BIN").map_or_else(|| PathBuf::from("redis-server"), PathBuf::from);
+        let redis_server = crate::redis_server::binary();
         Self::start_inner(TestDatabase::start(), tempfile::tempdir().unwrap(), redis_server, None, Some(tls), false)
             .await
     }
@@ -77,8 +75,7 @@ impl TestPlatform {
     /// with a CA in its state directory. Runs `REDISGATE_REDIS_TLS_SERVER_BIN`, else `redis-server` from
     /// `PATH` (Debian's is built with TLS).
     pub async fn start_local_tls() -> Self {
-        let redis_server = std::env::var_os("REDISGATE_REDIS_TLS_SERVER_BIN")
-            .map_or_else(|| PathBuf::from("redis-server"), PathBuf::from);
+        let redis_server = crate::redis_server::tls_binary();
         Self::start_inner(TestDatabase::start(), tempfile::tempdir().unwrap(), redis_server, None, None, true).await
     }
 
@@ -116,8 +113,8 @@ impl TestPlatform {
         // Tests start from a known state: every recorded instance back (as after a restart).
         control.resumed().await;
         let shutdown = CancellationToken::new();
-        let (app, mut state) = control.app(shutdown.clone()).await.unwrap();
-        state.tls.clone_from(&tls);
+        let (app, state) = control.app(shutdown.clone()).await.unwrap();
+        let state = state.with_tls(tls.clone());
         let stop = shutdown.clone();
         let task = tokio::spawn(async move {
             redisgate_gateway::serve_router(listener, app, &state, async move { stop.cancelled().await }).await

@@ -215,11 +215,13 @@ impl Drop for TestRedis {
     }
 }
 
-fn tls_binary() -> PathBuf {
+/// The `redis-server` for TLS servers: `REDISGATE_REDIS_TLS_SERVER_BIN`, else `redis-server` from `PATH`.
+pub(crate) fn tls_binary() -> PathBuf {
     std::env::var_os("REDISGATE_REDIS_TLS_SERVER_BIN").map_or_else(|| PathBuf::from("redis-server"), PathBuf::from)
 }
 
-fn binary() -> PathBuf {
+/// The `redis-server` of the tests: `REDISGATE_REDIS_SERVER_BIN`, else `redis-server` from `PATH`.
+pub(crate) fn binary() -> PathBuf {
     std::env::var_os("REDISGATE_REDIS_SERVER_BIN").map_or_else(|| PathBuf::from("redis-server"), PathBuf::from)
 }
 

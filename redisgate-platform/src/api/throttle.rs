@@ -52,14 +52,14 @@ impl LoginThrottle {
     /// Counts an attempt to log in as `email` (normalised).
     ///
     /// # Errors
-    /// [`ApiError::TooManyAttempts`] with the seconds until the next attempt is allowed.
+    /// [`ApiError::Throttled`] with the seconds until the next attempt is allowed.
     pub fn attempt(&self, email: &str) -> Result<(), ApiError> {
         if self.attempts.fetch_add(1, Ordering::Relaxed) % PRUNE_EVERY == PRUNE_EVERY - 1 {
             self.limiter.retain_recent();
         }
         self.limiter.check_key(&self.hasher.hash_one(email)).map_err(|not_until| {
             let wait = not_until.wait_time_from(self.clock.now());
-            ApiError::TooManyAttempts(wait.as_secs() + 1)
+            ApiError::Throttled("login attempts for this account", wait.as_secs() + 1)
         })
     }
 }
@@ -141,7 +141,7 @@ mod tests {
             throttle.attempt("a@example.com").unwrap();
         }
         let refused = throttle.attempt("a@example.com").unwrap_err();
-        assert!(matches!(refused, ApiError::TooManyAttempts(secs) if (1..=31).contains(&secs)), "{refused:?}");
+        assert!(matches!(refused, ApiError::Throttled(_, secs) if (1..=31).contains(&secs)), "{refused:?}");
         throttle.attempt("b@example.com").unwrap();
     }
 }

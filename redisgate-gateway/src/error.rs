@@ -25,15 +25,13 @@ pub enum ApiError {
     /// Redis answered with an error reply; its text is passed through.
     #[error("{0}")]
     Redis(String),
-    /// No token, or a token that opens nothing here.
+    /// No token, a token that opens nothing here, or an instance name (Host header, `/db/<name>`) that
+    /// names none: the same answer, so names cannot be probed.
     #[error("{UNAUTHORIZED}")]
     Unauthorized,
     /// Management API: no valid session or key, or a failed login; the text says what to send instead.
     #[error("{0}")]
     BadCredentials(&'static str),
-    /// No instance matches the Host header or `/db/<name>` prefix.
-    #[error("ERR no database named '{0}'")]
-    UnknownInstance(String),
     /// The request names no instance and there is no default one.
     #[error("ERR no database named: address one as /db/<name>/... (or by its host name, <name>.<domain>)")]
     NoInstanceNamed,
@@ -64,6 +62,10 @@ pub enum ApiError {
     /// Redis could not be reached, or the connection broke.
     #[error("ERR redis unavailable")]
     Unavailable(#[source] redis::RedisError),
+    /// The connection closed while a request was in flight: Redis stopped, or closed the connection because
+    /// a reply outgrew its `client-output-buffer-limit` (64 MiB on the instances RedisGate provisions).
+    #[error("ERR redis closed the connection before replying: it stopped, or the reply was over its output limit ({} MiB on RedisGate's instances)", redisgate_core::provisioning::acl::MAX_REPLY_BYTES >> 20)]
+    Closed(#[source] redis::RedisError),
     /// Redis did not answer in time.
     #[error("ERR redis timed out")]
     Timeout(#[source] redis::RedisError),
@@ -86,6 +88,10 @@ pub enum ApiError {
     /// Management API: the caller is known but its role or scopes do not allow this.
     #[error("forbidden: {0}")]
     Forbidden(&'static str),
+    /// Management API: the organization's plan does not allow this (more instances or memory); the text says
+    /// which allowance.
+    #[error("{0}")]
+    PlanExceeded(String),
     /// Management API: the request conflicts with existing state (a duplicate name, the last owner...).
     #[error("{0}")]
     Conflict(String),
@@ -112,17 +118,17 @@ impl ApiError {
             Self::Protocol(redisgate_core::Error::UnsupportedReply(_)) => StatusCode::BAD_GATEWAY,
             Self::Protocol(_) | Self::Redis(_) => StatusCode::BAD_REQUEST,
             Self::Unauthorized | Self::BadCredentials(_) => StatusCode::UNAUTHORIZED,
-            Self::UnknownInstance(_) | Self::NoInstanceNamed => StatusCode::NOT_FOUND,
+            Self::NoInstanceNamed => StatusCode::NOT_FOUND,
             Self::BodyTimeout => StatusCode::REQUEST_TIMEOUT,
             Self::RateLimited { .. } | Self::DailyLimit { .. } | Self::TooManyConnections | Self::Throttled(..) => {
                 StatusCode::TOO_MANY_REQUESTS
             }
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            Self::Unavailable(_) | Self::UpstreamTls(_) => StatusCode::BAD_GATEWAY,
+            Self::Unavailable(_) | Self::Closed(_) | Self::UpstreamTls(_) => StatusCode::BAD_GATEWAY,
             Self::Timeout(_) => StatusCode::GATEWAY_TIMEOUT,
             Self::NotReady(_) | Self::Busy(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
-            Self::Forbidden(_) => StatusCode::FORBIDDEN,
+            Self::Forbidden(_) | Self::PlanExceeded(_) => StatusCode::FORBIDDEN,
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::Database(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Provisioning(ProvisionError::Transient(_)) => StatusCode::SERVICE_UNAVAILABLE,
@@ -140,6 +146,8 @@ impl From<redis::RedisError> for ApiError {
             Self::UpstreamTls(problem)
         } else if error.is_timeout() {
             Self::Timeout(error)
+        } else if closed_in_flight(&error) {
+            Self::Closed(error)
         } else if error.code().is_some() {
             // A server error surfaced as an `Err`: an aborted transaction carries the queued commands' errors,
             // and the first of them says what was wrong.
@@ -198,10 +206,19 @@ impl ApiError {
             Self::RateLimited { .. } => Some(Incident::Limited("rate")),
             Self::DailyLimit { .. } => Some(Incident::Limited("daily")),
             Self::TooManyConnections => Some(Incident::Limited("concurrent")),
-            Self::Unavailable(e) | Self::Timeout(e) if e.is_unrecoverable_error() => Some(Incident::BrokenConnection),
+            Self::Unavailable(e) | Self::Closed(e) | Self::Timeout(e) if e.is_unrecoverable_error() => {
+                Some(Incident::BrokenConnection)
+            }
             _ => None,
         }
     }
+}
+
+/// Whether the connection closed under a request already sent. redis-rs reports that as a broken pipe (its
+/// `closed_connection_error`); a server that cannot be reached at all is "connection refused" instead. The
+/// kind is only in the text: redis-rs keeps the `io::Error` private.
+fn closed_in_flight(error: &redis::RedisError) -> bool {
+    error.kind() == redis::ErrorKind::Io && error.to_string().to_ascii_lowercase().contains("broken pipe")
 }
 
 /// The internal detail of a 5xx answer: logged (with the request id) by the observing middleware, never

@@ -32,6 +32,11 @@ pub const ADMIN_USER: &str = "redisgate-admin";
 pub const GATEWAY_RULES: &str =
     "~* &* +@all -@admin -@dangerous +flushall +flushdb +info +keys +sort +sort_ro +restore +monitor -select -move";
 
+/// The largest reply Redis builds for one connection of an instance RedisGate provisions (64 MiB): past it,
+/// Redis closes the connection rather than hold the reply (`client-output-buffer-limit normal`), and the
+/// gateway answers 502 for the requests in flight on it.
+pub const MAX_REPLY_BYTES: u64 = 64 * 1024 * 1024;
+
 /// The passwords of an instance's two users.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Credentials {
@@ -66,7 +71,10 @@ impl Credentials {
              sanitize-dump-payload yes\n\
              enable-debug-command no\n\
              enable-module-command no\n\
-             enable-protected-configs no\n",
+             enable-protected-configs no\n\
+             # A reply larger than this (MGET of many large values, say) closes the connection that asked for it\n\
+             # instead of being built: neither Redis nor the gateway holds it.\n\
+             client-output-buffer-limit normal {MAX_REPLY_BYTES} 0 0\n",
             gateway = sha256_hex(&self.gateway),
             admin = sha256_hex(&self.admin),
         )

@@ -50,9 +50,9 @@ async fn dispatch(state: AppState, request: Request, observed: &mut Observed) ->
     // A miss may be a token or instance created a moment ago: let the directory catch up once (not for a
     // request without a token, which no reload can admit).
     let (instance, path, access, key) = match lookup() {
-        Err(miss @ (ApiError::UnknownInstance(_) | ApiError::Unauthorized)) => {
+        Err(ApiError::Unauthorized) => {
             if !presents_token(&parts.headers, parts.uri.query()) || !state.directory.refresh().await {
-                return Err(miss);
+                return Err(ApiError::Unauthorized);
             }
             lookup()?
         }
@@ -101,7 +101,8 @@ fn hold(response: Response, slots: Vec<Slot>) -> Response {
 }
 
 /// Finds the instance: `/db/<name>/...` first, then a `<name>.<domain>` Host header, then the default.
-/// Returns the instance and the path that remains for the protocol.
+/// Returns the instance and the path that remains for the protocol. A name that names nothing is a 401, the
+/// answer to a wrong token, so that which names exist is not told to callers without a token.
 fn resolve<'a>(
     directory: &dyn Directory,
     host: Option<&str>,
@@ -110,12 +111,15 @@ fn resolve<'a>(
     let trimmed = path.trim_start_matches('/');
     if let Some(rest) = trimmed.strip_prefix("db/") {
         let (name, rest) = rest.find('/').map_or((rest, ""), |i| rest.split_at(i));
-        return directory.get(name).map(|i| (i, rest)).ok_or_else(|| ApiError::UnknownInstance(name.to_owned()));
+        if name.is_empty() {
+            return Err(ApiError::NoInstanceNamed);
+        }
+        return directory.get(name).map(|i| (i, rest)).ok_or(ApiError::Unauthorized);
     }
     if let (Some(domain), Some(host)) = (directory.domain(), host) {
         let host = host.rsplit_once(':').map_or(host, |(h, _)| h);
         if let Some(name) = host.strip_suffix(domain).and_then(|h| h.strip_suffix('.')) {
-            return directory.get(name).map(|i| (i, path)).ok_or_else(|| ApiError::UnknownInstance(name.to_owned()));
+            return directory.get(name).map(|i| (i, path)).ok_or(ApiError::Unauthorized);
         }
     }
     directory.default_instance().map(|i| (i, path)).ok_or(ApiError::NoInstanceNamed)

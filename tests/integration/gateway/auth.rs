@@ -79,10 +79,12 @@ async fn a_token_of_one_instance_never_opens_another() {
         .await
         .unwrap();
     assert_eq!(by_host.text().await.unwrap(), r#"{"result":"in-alpha"}"#);
-    // Unknown instances and requests that name none are 404 JSON when there is no default.
-    assert_eq!(
-        gw.post("/db/gamma/get/k", "", "token-a").await,
-        (404, json!({"error": "ERR no database named 'gamma'"}))
-    );
+    // An unknown instance answers as a wrong token does, so names cannot be probed without a token of
+    // theirs; a request that names none is a 404 when there is no default.
+    let known = gw.post("/db/beta/get/k", "", "wrong").await;
+    for unknown in ["/db/gamma/get/k", "/db/gamma"] {
+        assert_eq!(gw.post(unknown, "", "token-a").await, known, "{unknown}");
+        assert_eq!(gw.post(unknown, "", "wrong").await, (401, json!({"error": UNAUTHORIZED})), "{unknown}");
+    }
     assert_eq!(gw.post("/get/k", "", "token-a").await.0, 404);
 }

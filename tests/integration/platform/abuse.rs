@@ -97,3 +97,34 @@ async fn one_address_is_throttled_and_others_are_not() {
     let (status, body, _) = login(&client_from(Ipv4Addr::new(127, 0, 3, 2)), &platform, "other@example.com").await;
     assert_eq!(status, 401, "another address is not throttled: {body}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reply_too_large_to_hold_closes_only_the_connection_that_asked_for_it() {
+    let platform = TestPlatform::start().await;
+    let jwt = platform.user("greedy@example.com").await;
+    let org = platform.organization(&jwt, "greedy").await;
+    let greedy = platform.running_instance(&jwt, &org, "greedy-db").await;
+    let greedy = greedy["credentials"]["token"].as_str().unwrap().to_owned();
+    let calm = platform.running_instance(&jwt, &org, "calm-db").await;
+    let calm = calm["credentials"]["token"].as_str().unwrap().to_owned();
+    let http = platform.http();
+    let run = async |db: &str, token: &str, command: serde_json::Value| {
+        let response =
+            http.post(format!("{}/db/{db}", platform.url())).bearer_auth(token).json(&command).send().await.unwrap();
+        (response.status().as_u16(), response.json::<serde_json::Value>().await.unwrap())
+    };
+    let before = rss_mib();
+
+    // An 8 MB value made by one small command, then asked for 50 times in one MGET (a 400 MB reply).
+    assert_eq!(run("greedy-db", &greedy, json!(["SETRANGE", "big", "8000000", "x"])).await.0, 200);
+    let mget: Vec<&str> = std::iter::once("MGET").chain(std::iter::repeat_n("big", 50)).collect();
+    let (status, body) = run("greedy-db", &greedy, json!(mget)).await;
+    assert_eq!(status, 502, "{body}");
+    assert!(body["error"].as_str().unwrap().contains("64 MiB"), "the error says why: {body}");
+
+    // The instance reconnects and serves; the other instance never noticed; nothing of the reply was held.
+    assert_eq!(run("greedy-db", &greedy, json!(["STRLEN", "big"])).await, (200, json!({"result": 8_000_001})));
+    assert_eq!(run("calm-db", &calm, json!(["PING"])).await, (200, json!({"result": "PONG"})));
+    let grown = rss_mib().saturating_sub(before);
+    assert!(grown < 100, "memory grew by {grown} MiB for a refused 400 MB reply");
+}

@@ -126,8 +126,14 @@ async fn refused_commands_fail_directly_in_batches_and_inside_scripts_and_change
     assert_eq!(post(&platform, "", &full, &json!(["GET", "canary"])).await, (200, json!({"result": "alive"})));
     let (status, reply) = post(&platform, "", &full, &json!(["FCALL", "run", "0", "INCR", "counter"])).await;
     assert_eq!((status, reply), (200, json!({"result": 1})));
-    let (status, reply) = post(&platform, "", &readonly, &json!(["EVAL_RO", SCRIPT, "0", "GET", "canary"])).await;
+    let (status, reply) = post(&platform, "", &full, &json!(["EVAL_RO", SCRIPT, "0", "GET", "canary"])).await;
     assert_eq!((status, reply), (200, json!({"result": "alive"})));
+    // A read-only token runs no script: inside one, Redis allows KEYS and SCAN, which the token may not run.
+    for script in [json!(["EVAL_RO", SCRIPT, "0", "KEYS", "*"]), json!(["FCALL_RO", "run_ro", "0", "SCAN", "0"])] {
+        let (status, reply) = post(&platform, "", &readonly, &script).await;
+        assert_eq!(status, 400, "{script}: {reply}");
+        assert!(reply["error"].as_str().unwrap().starts_with("NOPERM"), "{script}: {reply}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -133,7 +133,7 @@ async fn a_failed_provisioning_leaves_nothing_behind() {
     assert_eq!(status["endpoint"], json!(null));
     assert!(!platform.state_dir().join("instances").join(id).exists(), "a failed instance left data behind");
     let token = created["credentials"]["token"].as_str().unwrap();
-    assert_eq!(data(&platform, "doomed", token, "/ping").await.0, 404, "a failed instance is not served");
+    assert_eq!(data(&platform, "doomed", token, "/ping").await.0, 401, "a failed instance is not served");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

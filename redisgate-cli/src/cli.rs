@@ -51,7 +51,7 @@ pub enum Command {
     Register(AccountArgs),
     /// Log in and keep the session in the profile.
     Login(AccountArgs),
-    /// Forget the profile's session.
+    /// End the account's sessions and forget the profile's.
     Logout,
     /// Organizations.
     #[command(subcommand)]
@@ -62,6 +62,9 @@ pub enum Command {
     /// Organization API keys.
     #[command(subcommand)]
     Key(KeyCommand),
+    /// Platform administration, on the control plane's database directly (no account can do this).
+    #[command(subcommand)]
+    Admin(AdminCommand),
     /// Run one command on an instance, or open an interactive prompt without one.
     Exec {
         /// The instance's name.
@@ -290,6 +293,60 @@ fn parse_size_limit(text: &str) -> Result<Limit<NonZeroU64>, String> {
         Some(None) => Err("must be at least 1 byte (none removes the limit)".into()),
         None => Err("use bytes or a size like 32kb or 10mb, or none to remove the limit".into()),
     }
+}
+
+/// `admin ...`.
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Plans: what an organization may have. New organizations get `default`.
+    #[command(subcommand)]
+    Plan(PlanCommand),
+}
+
+/// The control plane's database, for `admin` commands.
+#[derive(Debug, Clone, clap::Args)]
+pub struct DatabaseArgs {
+    /// The platform's PostgreSQL (`postgres://…`; give it by variable: it holds a password).
+    #[arg(long, env = "REDISGATE_DATABASE_URL", hide_env_values = true)]
+    pub database_url: String,
+}
+
+/// `admin plan ...`.
+#[derive(Debug, Subcommand)]
+pub enum PlanCommand {
+    /// Every plan.
+    List {
+        /// The database.
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+    /// Create a plan, or change one (unset flags keep their values; gateways apply it within a second).
+    Set {
+        /// Its name (a-z, 0-9, '-').
+        name: String,
+        /// Most instances an organization may have.
+        #[arg(long)]
+        instances: Option<u16>,
+        /// Most memory of an organization's instances together: bytes, or with kb/mb/gb.
+        #[arg(long)]
+        memory: Option<String>,
+        /// Ceilings of each instance's limits (an instance gets the stricter of its own and these).
+        #[command(flatten)]
+        limits: LimitArgs,
+        /// The database.
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+    /// Put an organization on a plan.
+    Assign {
+        /// The organization's slug.
+        org: String,
+        /// The plan's name.
+        plan: String,
+        /// The database.
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
 }
 
 /// `key ...`.

@@ -2,6 +2,7 @@
 //! names people type (organization slugs, instance names) into ids.
 
 pub mod account;
+pub mod admin;
 pub mod data;
 pub mod dev;
 pub mod instance;

@@ -70,12 +70,13 @@ async fn run(cli: &Cli) -> anyhow::Result<()> {
         Command::Register(args) => commands::account::register(&ctx, args).await,
         Command::Login(args) => commands::account::login(&ctx, args).await,
         Command::Logout => {
-            commands::account::logout(&ctx);
+            commands::account::logout(&ctx).await;
             Ok(())
         }
         Command::Org(command) => commands::org::run(&ctx, command).await,
         Command::Instance(command) => commands::instance::run(&ctx, command).await,
         Command::Key(command) => commands::key::run(&ctx, command).await,
+        Command::Admin(command) => commands::admin::run(&ctx, command).await,
         Command::Exec { instance, command } => commands::data::exec(&ctx, instance, command).await,
         Command::Pipe { instance } => commands::data::pipe(&ctx, instance).await,
         Command::Subscribe { instance, channels } => commands::data::subscribe(&ctx, instance, channels).await,

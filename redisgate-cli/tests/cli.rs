@@ -323,3 +323,59 @@ async fn https_with_a_private_ca_needs_ca_cert() {
     assert_eq!(cli.ok(&with_ca(&["exec", "tls-db", "SET", "k", "v"])).await.trim(), "OK");
     assert_eq!(cli.ok(&with_ca(&["exec", "tls-db", "GET", "k"])).await.trim(), "\"v\"");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_operator_sets_plans_and_logout_ends_every_session() {
+    let platform = TestPlatform::start().await;
+    let cli = Cli::new(&platform.url());
+    cli.ok(&["register", "--email", "plan@example.com", "--password", "correct horse 1"]).await;
+    cli.ok(&["org", "create", "planned"]).await;
+    let admin = |args: &[&str]| {
+        let mut command = cli.command(args);
+        command.env("REDISGATE_DATABASE_URL", platform.database().url());
+        async move { tokio::task::spawn_blocking(move || command.output().unwrap()).await.unwrap() }
+    };
+    let text = |output: &Output| {
+        format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr))
+    };
+
+    let set = [
+        "--json",
+        "admin",
+        "plan",
+        "set",
+        "small",
+        "--instances",
+        "1",
+        "--memory",
+        "32mb",
+        "--max-requests-per-second",
+        "50",
+    ];
+    let output = admin(&set).await;
+    assert!(output.status.success(), "{}", text(&output));
+    let plans: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(
+        plans,
+        serde_json::json!([{"name": "small", "max_instances": 1, "max_memory": 32 << 20, "limits": {"max_requests_per_second": 50}}])
+    );
+    let output = admin(&["admin", "plan", "set", "bigger", "--memory", "1gb"]).await;
+    assert_eq!(output.status.code(), Some(2), "{}", text(&output));
+    assert!(text(&output).contains("needs --instances and --memory"), "{}", text(&output));
+    let output = admin(&["admin", "plan", "assign", "planned", "nonexistent"]).await;
+    assert_eq!(output.status.code(), Some(4), "{}", text(&output));
+    let output = admin(&["admin", "plan", "assign", "planned", "small"]).await;
+    assert!(output.status.success(), "{}", text(&output));
+    let output = admin(&["admin", "plan", "list"]).await;
+    let listed = text(&output);
+    assert!(listed.contains("small") && listed.contains("default") && listed.contains("50 requests/s"), "{listed}");
+
+    // The tenant meets the plan: one instance of its memory, and no more.
+    let created = cli.json(&["instance", "create", "planned-a", "--memory", "16mb"]).await;
+    assert_eq!(created["instance"]["limits"], serde_json::json!({"max_requests_per_second": 50}));
+    cli.fails(&["instance", "create", "planned-b", "--memory", "16mb"], 1, "plan 'small' allows 1 instances").await;
+
+    // Logging out ends the session on the server, not only in the profile.
+    let out = cli.json(&["logout"]).await;
+    assert_eq!((out["logged_out"].as_bool(), out["sessions_ended"].as_bool()), (Some(true), Some(true)), "{out}");
+}

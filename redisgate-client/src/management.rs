@@ -21,8 +21,8 @@
 use std::time::Duration;
 
 pub use redisgate_core::api::{
-    ApiKey, CreatedApiKey, CreatedInstance, DayUsage, Instance, InstanceCredentials, Me, NewApiKey, NewInstance,
-    Organization, Secrets, Session, TokenInfo, Usage, User,
+    ApiKey, AuditEntry, CreatedApiKey, CreatedInstance, CreatedInvitation, DayUsage, Instance, InstanceCredentials,
+    Invitation, Me, NewApiKey, NewInstance, Organization, Plan, Secrets, Session, TokenInfo, Usage, User,
 };
 pub use redisgate_core::limits::Limits;
 pub use redisgate_core::provisioning::InstanceStatus;
@@ -333,6 +333,58 @@ impl Management {
     pub async fn revoke_api_key(&self, org: Uuid, key: Uuid) -> Result<()> {
         let path = format!("/organizations/{org}/api-keys/{key}");
         self.call::<serde_json::Value>(reqwest::Method::DELETE, &path, None).await.map(|_| ())
+    }
+
+    /// Ends every session of the user (this client's included).
+    ///
+    /// # Errors
+    /// 401 without a session, 403 for an API key.
+    pub async fn logout(&self) -> Result<()> {
+        self.call::<serde_json::Value>(reqwest::Method::POST, "/auth/logout", None).await.map(|_| ())
+    }
+
+    /// Changes the user's password; every other session ends. Returns the new session (use it with
+    /// [`Management::with_token`]).
+    ///
+    /// # Errors
+    /// 401 for a wrong current password, [`Error::Validation`] for a weak new one.
+    pub async fn change_password(&self, current: &str, new: &str) -> Result<Session> {
+        let body = json!({"current_password": current, "new_password": new});
+        self.call(reqwest::Method::POST, "/auth/password", Some(body)).await
+    }
+
+    /// The organization's plan and what it uses of it.
+    ///
+    /// # Errors
+    /// 404 when the caller is not in the organization.
+    pub async fn plan(&self, org: Uuid) -> Result<Plan> {
+        self.call(reqwest::Method::GET, &format!("/organizations/{org}/plan"), None).await
+    }
+
+    /// The organization's newest audit entries (at most 100), newest first.
+    ///
+    /// # Errors
+    /// 403 unless the caller administers the organization.
+    pub async fn audit_log(&self, org: Uuid) -> Result<Vec<AuditEntry>> {
+        let path = format!("/organizations/{org}/audit-log?limit=100");
+        Ok(self.call::<Items<_>>(reqwest::Method::GET, &path, None).await?.items)
+    }
+
+    /// Invites `email` to the organization with `role`; pass the returned code to the invitee.
+    ///
+    /// # Errors
+    /// 403 unless the caller administers the organization; [`Error::Validation`] for a bad email or role.
+    pub async fn invite(&self, org: Uuid, email: &str, role: &str) -> Result<CreatedInvitation> {
+        let body = json!({"email": email, "role": role});
+        self.call(reqwest::Method::POST, &format!("/organizations/{org}/invitations"), Some(body)).await
+    }
+
+    /// Accepts an invitation to the caller's email with its code; the caller joins the organization.
+    ///
+    /// # Errors
+    /// 404 for an unknown or lapsed code (or one made for another email), 409 when already a member.
+    pub async fn accept_invitation(&self, code: &str) -> Result<Organization> {
+        self.call(reqwest::Method::POST, "/invitations/accept", Some(json!({"code": code}))).await
     }
 }
 

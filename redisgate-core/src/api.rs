@@ -9,17 +9,20 @@
 mod accounts;
 mod instances;
 mod keys;
+mod plans;
 
 use serde::{Deserialize, Serialize};
 
 pub use accounts::{
-    Login, Me, Member, NewMember, NewOrganization, Organization, OrganizationPatch, RoleChange, Session, User,
+    CreatedInvitation, Invitation, InvitationCode, Login, Me, Member, NewInvitation, NewOrganization, Organization,
+    OrganizationPatch, PasswordChange, RoleChange, Session, User,
 };
 pub use instances::{
     CreatedInstance, DayUsage, Instance, InstanceCredentials, InstancePatch, NewInstance, Secrets, Status, TokenInfo,
     Usage,
 };
 pub use keys::{ApiKey, CreatedApiKey, NewApiKey};
+pub use plans::{AuditEntry, Plan};
 
 /// A page of a list (`?limit=&offset=`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

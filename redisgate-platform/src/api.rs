@@ -14,6 +14,7 @@ mod instances;
 mod members;
 mod openapi;
 mod organizations;
+mod plans;
 mod principal;
 pub mod throttle;
 mod usage;
@@ -32,6 +33,15 @@ use utoipa_axum::routes;
 
 pub use openapi::ApiDoc;
 
+/// A unique violation as the 409 that says what exists already; any other database error as itself.
+fn duplicate(error: diesel::result::Error, what: &str) -> ApiError {
+    if redisgate_core::store::is_unique_violation(&error) {
+        ApiError::Conflict(what.to_owned())
+    } else {
+        error.into()
+    }
+}
+
 /// What the management API's handlers share.
 #[derive(Clone)]
 pub struct Platform {
@@ -49,6 +59,8 @@ pub struct Platform {
     pub login_throttle: Arc<throttle::LoginThrottle>,
     /// Register and login per address and in all, and the argon2 permits (shared by every worker).
     pub accounts: Arc<throttle::AccountThrottle>,
+    /// Most organizations one user may own (each has its own plan's allowance).
+    pub max_organizations_per_user: i64,
 }
 
 /// Every management route with its handlers, relative to `/api`. The router and the OpenAPI document are
@@ -58,6 +70,8 @@ fn routes() -> OpenApiRouter<Platform> {
     OpenApiRouter::new()
         .routes(routes!(auth::register))
         .routes(routes!(auth::login))
+        .routes(routes!(auth::logout))
+        .routes(routes!(auth::change_password))
         .routes(routes!(auth::me))
         .routes(routes!(organizations::list_organizations, organizations::create_organization))
         .routes(routes!(
@@ -65,7 +79,12 @@ fn routes() -> OpenApiRouter<Platform> {
             organizations::update_organization,
             organizations::delete_organization
         ))
-        .routes(routes!(members::list_members, members::add_member))
+        .routes(routes!(plans::get_plan))
+        .routes(routes!(plans::get_audit_log))
+        .routes(routes!(members::list_members))
+        .routes(routes!(members::list_invitations, members::invite))
+        .routes(routes!(members::withdraw_invitation))
+        .routes(routes!(members::accept_invitation))
         .routes(routes!(members::update_member, members::remove_member))
         .routes(routes!(api_keys::list_api_keys, api_keys::create_api_key))
         .routes(routes!(api_keys::revoke_api_key))

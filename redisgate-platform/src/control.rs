@@ -45,7 +45,12 @@ pub struct PlatformConfig {
     pub usage_flush: Duration,
     /// Local provisioner: new instances listen on TLS only, with a CA in the state directory.
     pub local_tls: bool,
+    /// Most organizations one user may own.
+    pub max_organizations_per_user: i64,
 }
+
+/// The default of [`PlatformConfig::max_organizations_per_user`].
+pub const MAX_ORGANIZATIONS_PER_USER: i64 = 10;
 
 impl std::fmt::Debug for PlatformConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -184,6 +189,7 @@ impl ControlPlane {
             jwt_ttl_secs: self.config.jwt_ttl_secs,
             login_throttle: Arc::clone(&self.login_throttle),
             accounts: Arc::clone(&self.accounts),
+            max_organizations_per_user: self.config.max_organizations_per_user,
         };
         Ok((crate::platform_router(state.clone(), platform), state))
     }

@@ -26,7 +26,7 @@ use axum::Router;
 use redisgate_gateway::AppState;
 
 pub use api::Platform;
-pub use control::{ControlPlane, PlatformConfig};
+pub use control::{ControlPlane, PlatformConfig, MAX_ORGANIZATIONS_PER_USER};
 pub use db::Pool;
 pub use error::{Error, Result};
 pub use lifecycle::Lifecycle;

@@ -1,8 +1,9 @@
 //! A private PostgreSQL server in a directory of ours: what `redisgate dev` runs the platform on, and what
 //! the tests start for themselves.
 //!
-//! `initdb` once (trust authentication on loopback only, user `redisgate`), then `pg_ctl start -w`, which
-//! returns once the server accepts connections. PostgreSQL refuses to run as root, so as root the server
+//! `initdb` once (user `redisgate` with a generated password kept in `<dir>/password`, mode 0600;
+//! scram-sha-256 for every connection, loopback and socket, so another local user cannot walk in), then
+//! `pg_ctl start -w`, which returns once the server accepts connections. PostgreSQL refuses to run as root, so as root the server
 //! runs as the `postgres` user (`runuser`), and the directory is handed to that user.
 
 use std::path::{Path, PathBuf};
@@ -17,6 +18,8 @@ pub struct LocalPostgres {
     bin: PathBuf,
     as_postgres: bool,
     port: u16,
+    /// The `redisgate` user's password (empty for a cluster made before passwords, which trusts loopback).
+    password: String,
 }
 
 impl LocalPostgres {
@@ -33,13 +36,22 @@ impl LocalPostgres {
         std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
         let dir = if as_postgres && !reachable_by_postgres(dir) { relocated(dir)? } else { dir.to_owned() };
         let dir = dir.as_path();
-        let server = Self { dir: dir.to_owned(), bin: bin_dir()?, as_postgres, port };
-        if !dir.join("data").join("PG_VERSION").exists() {
+        let password_file = dir.join("password");
+        let fresh = !dir.join("data").join("PG_VERSION").exists();
+        if fresh {
+            let password = redisgate_core::auth::token::redis_password();
+            crate::os::write_private(&password_file, password.as_bytes())
+                .map_err(|e| format!("cannot write {}: {e}", password_file.display()))?;
+        }
+        let password = std::fs::read_to_string(&password_file).unwrap_or_default().trim().to_owned();
+        let server = Self { dir: dir.to_owned(), bin: bin_dir()?, as_postgres, port, password };
+        if fresh {
             if as_postgres {
                 run(Command::new("chown").arg("-R").arg("postgres:").arg(dir))?;
             }
             let mut initdb = server.command("initdb");
-            initdb.arg("-D").arg(dir.join("data")).args(["-A", "trust", "-U", "redisgate", "--no-sync", "-E", "UTF8"]);
+            initdb.arg("-D").arg(dir.join("data")).args(["-A", "scram-sha-256", "-U", "redisgate"]);
+            initdb.arg(format!("--pwfile={}", password_file.display())).args(["--no-sync", "-E", "UTF8"]);
             run(&mut initdb)?;
         }
         Ok(server)
@@ -85,29 +97,31 @@ impl LocalPostgres {
     /// # Errors
     /// `psql` fails.
     pub fn ensure_database(&self, name: &str) -> Result<()> {
-        let admin = self.url("postgres");
-        let exists = Command::new("psql")
-            .arg(&admin)
+        // The password goes by environment, not on a command line other users can read.
+        let admin = format!("postgres://redisgate@127.0.0.1:{}/postgres", self.port);
+        let psql = || {
+            let mut psql = Command::new("psql");
+            psql.env("PGPASSWORD", &self.password).arg(&admin);
+            psql
+        };
+        let exists = psql()
             .args(["-tAc", &format!("SELECT 1 FROM pg_database WHERE datname = '{name}'")])
             .output()
             .map_err(|e| Error::LocalPostgres(format!("cannot run psql: {e}")))?;
         if String::from_utf8_lossy(&exists.stdout).trim() == "1" {
             return Ok(());
         }
-        run(Command::new("psql").arg(&admin).args([
-            "-v",
-            "ON_ERROR_STOP=1",
-            "-q",
-            "-c",
-            &format!("CREATE DATABASE {name}"),
-        ]))
-        .map_err(Error::LocalPostgres)
+        run(psql().args(["-v", "ON_ERROR_STOP=1", "-q", "-c", &format!("CREATE DATABASE {name}")]))
+            .map_err(Error::LocalPostgres)
     }
 
-    /// `postgres://redisgate@127.0.0.1:<port>/<database>`.
+    /// `postgres://redisgate:<password>@127.0.0.1:<port>/<database>`: a secret, never to log or print.
     #[must_use]
     pub fn url(&self, database: &str) -> String {
-        format!("postgres://redisgate@127.0.0.1:{}/{database}", self.port)
+        match self.password.as_str() {
+            "" => format!("postgres://redisgate@127.0.0.1:{}/{database}", self.port),
+            password => format!("postgres://redisgate:{password}@127.0.0.1:{}/{database}", self.port),
+        }
     }
 
     fn command(&self, program: &str) -> Command {

@@ -92,6 +92,10 @@ pub struct Args {
     /// (default: `http://<listen address>`).
     #[arg(long, env = "REDISGATE_PUBLIC_URL")]
     pub public_url: Option<String>,
+    /// Platform mode: most organizations one user may own (what each may have is its plan's, which
+    /// `redisgate admin plan` sets).
+    #[arg(long, env = "REDISGATE_MAX_ORGANIZATIONS_PER_USER", default_value_t = redisgate_platform::MAX_ORGANIZATIONS_PER_USER)]
+    pub max_organizations_per_user: i64,
     /// Development mode: allows a generated JWT secret. Never in production.
     #[arg(long, env = "REDISGATE_DEV")]
     pub dev: bool,

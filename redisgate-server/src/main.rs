@@ -165,6 +165,7 @@ async fn start_platform(args: &Args, database_url: &str, address: SocketAddr) ->
         limits: args.limits().map_err(config)?,
         usage_flush: args.usage_flush().map_err(config)?,
         local_tls: args.local_tls,
+        max_organizations_per_user: args.max_organizations_per_user,
     };
     let control = match args.provisioner {
         ProvisionerKind::Local => ControlPlane::start(config).await,

@@ -105,6 +105,7 @@ impl TestPlatform {
             limits: ServerLimits::default(),
             usage_flush: std::time::Duration::from_millis(100),
             local_tls,
+            max_organizations_per_user: redisgate_platform::MAX_ORGANIZATIONS_PER_USER,
         };
         let control = match provisioner {
             Some(provisioner) => ControlPlane::start_with(config, provisioner).await.unwrap(),
@@ -247,6 +248,21 @@ impl TestPlatform {
         let (status, body) = self.api("POST", "/api/auth/login", None, Some(credentials)).await;
         assert_eq!(status, 200, "{body}");
         body["token"].as_str().unwrap().to_owned()
+    }
+
+    /// Makes the user with session `member` (and `email`) a member of `org` with `role`: `admin` invites,
+    /// the member accepts the code.
+    ///
+    /// # Panics
+    /// When either step fails.
+    pub async fn join(&self, admin: &str, org: &str, member: &str, email: &str, role: &str) {
+        let path = format!("/api/organizations/{org}/invitations");
+        let invite = serde_json::json!({"email": email, "role": role});
+        let (status, invitation) = self.api("POST", &path, Some(admin), Some(invite)).await;
+        assert_eq!(status, 201, "{invitation}");
+        let code = serde_json::json!({"code": invitation["code"]});
+        let (status, joined) = self.api("POST", "/api/invitations/accept", Some(member), Some(code)).await;
+        assert_eq!(status, 201, "{joined}");
     }
 
     /// Creates an organization; returns its id.

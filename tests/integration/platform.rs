@@ -2,12 +2,14 @@
 //! `redis-server` processes.
 
 mod abuse;
+mod accounts;
 mod authz;
 mod containment;
 mod journey;
 mod lifecycle;
 mod limits;
 mod openapi;
+mod plans;
 mod tls;
 mod validation;
 

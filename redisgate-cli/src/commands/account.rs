@@ -49,9 +49,19 @@ async fn session(ctx: &Context, api: &Management, email: &str, password: &str, w
     Ok(())
 }
 
-/// `redisgate logout`.
-pub fn logout(ctx: &Context) {
+/// `redisgate logout`: ends the user's sessions on the server (every device), then forgets the profile's.
+/// The session is forgotten even when the server cannot be reached (then it lasts until it expires, and the
+/// message says so).
+pub async fn logout(ctx: &Context) {
+    let ended = match ctx.management() {
+        Ok(api) => api.logout().await.is_ok(),
+        Err(_) => false,
+    };
     let had = ctx.profiles.clear_token(&ctx.profile_name);
-    let message = if had { "logged out" } else { "was not logged in" };
-    ctx.output.done(message, json!({"logged_out": had, "profile": ctx.profile_name}));
+    let message = match (had, ended) {
+        (true, true) => "logged out: every session of this account has ended",
+        (true, false) => "forgot the session (the server did not confirm ending it: it lasts until it expires)",
+        (false, _) => "was not logged in",
+    };
+    ctx.output.done(message, json!({"logged_out": had, "sessions_ended": ended, "profile": ctx.profile_name}));
 }

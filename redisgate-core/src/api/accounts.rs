@@ -15,6 +15,17 @@ pub struct Login {
     pub password: String,
 }
 
+/// A new password for the caller.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct PasswordChange {
+    /// The password now.
+    pub current_password: String,
+    /// The new one (the same rules as at registration).
+    pub new_password: String,
+}
+
 /// A user.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -61,6 +72,9 @@ pub struct Organization {
     pub slug: String,
     /// The caller's role (absent for an API key).
     pub role: Option<String>,
+    /// Its plan, which the platform's operator sets (`GET .../plan` shows what it allows).
+    #[serde(default)]
+    pub plan: String,
     /// Creation time.
     pub created_at: DateTime<Utc>,
 }
@@ -103,15 +117,55 @@ pub struct Member {
     pub joined_at: DateTime<Utc>,
 }
 
-/// A member to add.
+/// Someone to invite.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
-pub struct NewMember {
-    /// Email of a registered user.
+pub struct NewInvitation {
+    /// The invitee's email: only the account with this email can accept.
     pub email: String,
     /// `owner`, `admin` or `member`.
     pub role: String,
+}
+
+/// A pending invitation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Invitation {
+    /// Identifier.
+    pub id: Uuid,
+    /// The organization to join.
+    pub organization_id: Uuid,
+    /// Who may accept it.
+    pub email: String,
+    /// The role the invitee gets.
+    pub role: String,
+    /// The admin who made it.
+    pub invited_by: Option<Uuid>,
+    /// When it was made.
+    pub created_at: DateTime<Utc>,
+    /// When it lapses.
+    pub expires_at: DateTime<Utc>,
+}
+
+/// A new invitation, with its code: shown this once. Pass the code to the invitee, who accepts with it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CreatedInvitation {
+    /// The invitation.
+    #[serde(flatten)]
+    pub invitation: Invitation,
+    /// The code (`rgi_…`); only its hash is kept.
+    pub code: String,
+}
+
+/// An invitation's code, to accept it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct InvitationCode {
+    /// The code the inviting admin passed on.
+    pub code: String,
 }
 
 /// A role change.

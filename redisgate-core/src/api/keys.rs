@@ -20,8 +20,14 @@ pub struct ApiKey {
     pub scopes: Vec<String>,
     /// The one instance it is limited to, if any.
     pub instance_id: Option<Uuid>,
+    /// The member who made it (its keys are revoked when they leave the organization).
+    #[serde(default)]
+    pub created_by: Option<Uuid>,
     /// Creation time.
     pub created_at: DateTime<Utc>,
+    /// When it stops working; never if absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<DateTime<Utc>>,
     /// Limits of the requests made with this key, on top of the instance's (`{}`: none; servers from before
     /// limits send none).
     #[serde(default)]
@@ -57,6 +63,9 @@ pub struct NewApiKey {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
     pub limits: Option<Limits>,
+    /// When the key stops working (in the future); absent: never.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<DateTime<Utc>>,
 }
 
 impl NewApiKey {
@@ -67,7 +76,15 @@ impl NewApiKey {
             scopes: scopes.into_iter().map(Into::into).collect(),
             instance_id: None,
             limits: None,
+            expires_at: None,
         }
+    }
+
+    /// The same key, expiring at `at`.
+    #[must_use]
+    pub fn expiring_at(mut self, at: DateTime<Utc>) -> Self {
+        self.expires_at = Some(at);
+        self
     }
 
     /// The same key, limited to one instance.

@@ -43,25 +43,38 @@ impl JwtKeys {
         Ok(Self { encoding: EncodingKey::from_secret(secret), decoding: DecodingKey::from_secret(secret), validation })
     }
 
-    /// A token for `subject` valid for `ttl_secs` from `now` (seconds since the epoch).
+    /// A token for `subject` at session version `version` (claim `ver`), valid for `ttl_secs` from `now`
+    /// (seconds since the epoch).
     ///
     /// # Errors
     /// [`Error::Internal`] if signing fails.
-    pub fn issue(&self, subject: &str, now: i64, ttl_secs: i64) -> Result<String> {
-        let claims = json!({ "sub": subject, "iss": ISSUER, "iat": now, "exp": now + ttl_secs });
+    pub fn issue(&self, subject: &str, version: i64, now: i64, ttl_secs: i64) -> Result<String> {
+        let claims = json!({ "sub": subject, "ver": version, "iss": ISSUER, "iat": now, "exp": now + ttl_secs });
         encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
             .map_err(|e| Error::Internal(format!("JWT signing failed: {e}")))
     }
 
-    /// The subject of a valid token.
+    /// The subject and session version of a valid token (a token without `ver` is at version 0).
     ///
     /// # Errors
     /// [`Error::Unauthenticated`] for a bad signature, algorithm, issuer, or an expired token.
-    pub fn verify(&self, token: &str) -> Result<String> {
+    pub fn verify(&self, token: &str) -> Result<Claims> {
         let data =
             decode::<serde_json::Value>(token, &self.decoding, &self.validation).map_err(|_| Error::Unauthenticated)?;
-        data.claims["sub"].as_str().map(str::to_owned).ok_or(Error::Unauthenticated)
+        let subject = data.claims["sub"].as_str().map(str::to_owned).ok_or(Error::Unauthenticated)?;
+        let version =
+            data.claims.get("ver").map_or(Some(0), serde_json::Value::as_i64).ok_or(Error::Unauthenticated)?;
+        Ok(Claims { subject, version })
     }
+}
+
+/// What a valid session token says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Claims {
+    /// Who it is for (a user id).
+    pub subject: String,
+    /// The user's session version when it was issued: a token of an older version is ended.
+    pub version: i64,
 }
 
 #[cfg(test)]
@@ -77,9 +90,9 @@ mod tests {
     #[test]
     fn round_trip_and_refusals() {
         let keys = JwtKeys::new(SECRET).unwrap();
-        let token = keys.issue("user-1", now(), 60).unwrap();
-        assert_eq!(keys.verify(&token).unwrap(), "user-1");
-        let expired = keys.issue("user-1", now() - 3600, 60).unwrap();
+        let token = keys.issue("user-1", 3, now(), 60).unwrap();
+        assert_eq!(keys.verify(&token).unwrap(), Claims { subject: "user-1".into(), version: 3 });
+        let expired = keys.issue("user-1", 3, now() - 3600, 60).unwrap();
         assert!(keys.verify(&expired).is_err());
         let other = JwtKeys::new(b"another-secret-another-secret-xx").unwrap();
         assert!(other.verify(&token).is_err(), "wrong secret");

@@ -27,9 +27,15 @@ pub fn verify(password: &str, hash: &str) -> bool {
     PasswordHash::new(hash).is_ok_and(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
 }
 
-/// Why a password is too weak, or `None`.
+/// The least zxcvbn score accepted (0–4): 3 is "safely unguessable", beyond what a throttled online guesser
+/// tries.
+const MIN_SCORE: zxcvbn::Score = zxcvbn::Score::Three;
+
+/// Why a password is too weak for the account `email`, or `None`: too short, one kind of character, or
+/// easy to guess (common passwords, words with digits, keyboard patterns, the email itself: zxcvbn's
+/// estimate).
 #[must_use]
-pub fn weakness(password: &str) -> Option<String> {
+pub fn weakness(password: &str, email: &str) -> Option<String> {
     if password.chars().count() < MIN_LENGTH {
         return Some(format!("must be at least {MIN_LENGTH} characters"));
     }
@@ -42,8 +48,15 @@ pub fn weakness(password: &str) -> Option<String> {
         password.chars().any(|c| c.is_ascii_digit()),
         password.chars().any(|c| !c.is_ascii_alphanumeric()),
     ];
-    (classes.iter().filter(|c| **c).count() < 2)
-        .then(|| "must mix at least two of: lower case, upper case, digits, symbols".into())
+    if classes.iter().filter(|c| **c).count() < 2 {
+        return Some("must mix at least two of: lower case, upper case, digits, symbols".into());
+    }
+    let local = email.split('@').next().unwrap_or_default();
+    let estimate = zxcvbn::zxcvbn(password, &[email, local]);
+    (estimate.score() < MIN_SCORE).then(|| {
+        let hint = estimate.feedback().and_then(|f| f.warning()).map(|w| format!(" ({w})")).unwrap_or_default();
+        format!("is too easy to guess{hint}: try a few unrelated words")
+    })
 }
 
 #[cfg(test)]
@@ -63,8 +76,13 @@ mod tests {
 
     #[test]
     fn weak_passwords_are_named() {
-        assert!(weakness("short1").is_some());
-        assert!(weakness("alllowercaseletters").is_some());
-        assert!(weakness("lowercase and 1 digit").is_none());
+        assert!(weakness("short1", "a@b.c").is_some());
+        assert!(weakness("alllowercaseletters", "a@b.c").is_some());
+        assert!(weakness("lowercase and 1 digit", "a@b.c").is_none());
+        for guessable in ["password12", "Password123", "qwertyuiop1", "abc12345678"] {
+            let problem = weakness(guessable, "a@b.c").unwrap_or_default();
+            assert!(problem.contains("too easy to guess"), "{guessable}: {problem:?}");
+        }
+        assert!(weakness("alice.smith2024", "alice.smith@example.com").is_some(), "the email's own name");
     }
 }

@@ -15,6 +15,8 @@ pub const INSTANCE_TOKEN_PREFIX: &str = "rgt_";
 pub const READONLY_TOKEN_PREFIX: &str = "rgr_";
 /// Prefix of an organization API key.
 pub const API_KEY_PREFIX: &str = "rgk_";
+/// Prefix of invitation codes.
+pub const INVITATION_PREFIX: &str = "rgi_";
 
 /// A new secret `<prefix><43 base64url characters>` (256 random bits) and its digest.
 #[must_use]

@@ -3,13 +3,17 @@
 mod api_key;
 mod audit;
 mod instance;
+mod invitation;
 mod organization;
+mod plan;
 mod usage;
 mod user;
 
 pub use api_key::{ApiKey, NewApiKey};
-pub use audit::AuditEntry;
+pub use audit::{AuditEntry, AuditRecord};
 pub use instance::{Instance, InstanceChanges, InstanceToken, NewInstance};
+pub use invitation::Invitation;
 pub use organization::{Membership, Organization};
+pub use plan::{Plan, PlanUse, DEFAULT_PLAN};
 pub use usage::DailyUsage;
 pub use user::User;

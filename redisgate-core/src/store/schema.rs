@@ -8,6 +8,7 @@ diesel::table! {
         email -> Text,
         password_hash -> Text,
         created_at -> Timestamptz,
+        session_version -> Int4,
     }
 }
 
@@ -17,6 +18,7 @@ diesel::table! {
         name -> Text,
         slug -> Text,
         created_at -> Timestamptz,
+        plan -> Text,
     }
 }
 
@@ -70,6 +72,30 @@ diesel::table! {
         created_at -> Timestamptz,
         revoked_at -> Nullable<Timestamptz>,
         limits -> Jsonb,
+        expires_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    plans (name) {
+        name -> Text,
+        max_instances -> Int4,
+        max_memory -> Int8,
+        limits -> Jsonb,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    invitations (id) {
+        id -> Uuid,
+        organization_id -> Uuid,
+        email -> Text,
+        role -> Text,
+        code_hash -> Bytea,
+        invited_by -> Nullable<Uuid>,
+        created_at -> Timestamptz,
+        expires_at -> Timestamptz,
     }
 }
 
@@ -101,6 +127,8 @@ diesel::joinable!(memberships -> users (user_id));
 diesel::joinable!(redis_instances -> organizations (organization_id));
 diesel::joinable!(instance_tokens -> redis_instances (instance_id));
 diesel::joinable!(api_keys -> organizations (organization_id));
+diesel::joinable!(organizations -> plans (plan));
+diesel::joinable!(invitations -> organizations (organization_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     users,
@@ -111,4 +139,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     api_keys,
     instance_usage,
     audit_log,
+    plans,
+    invitations,
 );

@@ -1,4 +1,5 @@
-//! `/api/organizations/{org_id}/api-keys`: scoped organization keys, shown once.
+//! `/api/organizations/{org_id}/api-keys`: scoped organization keys, shown once, optionally expiring; a key
+//! is revoked when the member who made it leaves the organization.
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -51,6 +52,9 @@ pub async fn create_api_key(
         fields.insert("scopes".to_owned(), format!("must be a non-empty list of: {}", SCOPES.join(", ")));
     }
     let limits = body.limits.unwrap_or_default();
+    if body.expires_at.is_some_and(|at| at <= chrono::Utc::now()) {
+        fields.insert("expires_at".to_owned(), "must be in the future".to_owned());
+    }
     if limits.max_daily_requests.is_some() {
         fields.insert("limits.max_daily_requests".to_owned(), "daily quotas are set on instances, not keys".to_owned());
     }
@@ -75,6 +79,7 @@ pub async fn create_api_key(
         scopes: &scopes,
         created_by: principal.user().ok().map(|u| u.id),
         limits,
+        expires_at: body.expires_at,
     }
     .insert(&mut conn)
     .await?;

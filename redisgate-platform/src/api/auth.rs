@@ -1,4 +1,8 @@
-//! `POST /api/auth/register`, `POST /api/auth/login`, `GET /api/me`.
+//! `POST /api/auth/register`, `POST /api/auth/login`, `POST /api/auth/logout`, `POST /api/auth/password`,
+//! `GET /api/me`.
+//!
+//! A session token carries the user's session version; logging out and changing the password increase the
+//! version, so every session issued before ends at once (there is no list of sessions to keep).
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -9,7 +13,7 @@ use axum::{Extension, Json};
 use chrono::Utc;
 use redisgate_core::api;
 use redisgate_core::auth::password;
-use redisgate_core::store::{is_unique_violation, Organization, Page as StorePage, User};
+use redisgate_core::store::{Organization, Page as StorePage, User};
 use redisgate_gateway::ApiError;
 use serde_json::json;
 
@@ -47,7 +51,7 @@ pub async fn register(
     platform.accounts.attempt(peer.map(|Extension(ConnectInfo(address))| address.ip()))?;
     let mut fields = BTreeMap::new();
     let email = normalize_email(&body.email).map_err(|e| fields.insert("email".to_owned(), e)).ok();
-    if let Some(weak) = password::weakness(&body.password) {
+    if let Some(weak) = password::weakness(&body.password, &body.email) {
         fields.insert("password".to_owned(), weak);
     }
     let Some(email) = email.filter(|_| fields.is_empty()) else {
@@ -61,13 +65,9 @@ pub async fn register(
     .await
     .map_err(|e| ApiError::Internal(e.to_string()))??;
     let mut conn = platform.pool.get().await?;
-    let user = match User::insert(&mut conn, &email, &hash).await {
-        Ok(user) => user,
-        Err(e) if is_unique_violation(&e) => {
-            return Err(ApiError::Conflict("an account with this email already exists".into()))
-        }
-        Err(e) => return Err(e.into()),
-    };
+    let user = User::insert(&mut conn, &email, &hash)
+        .await
+        .map_err(|e| super::duplicate(e, "an account with this email already exists"))?;
     Principal::User(user.clone()).audit(&mut conn, None, "user.register", "user", Some(user.id), json!({})).await?;
     Ok((StatusCode::CREATED, Json(api::User::from(&user))))
 }
@@ -96,10 +96,54 @@ pub async fn login(
     .await
     .map_err(|e| ApiError::Internal(e.to_string()))?;
     let user = user.filter(|_| ok).ok_or(ApiError::BadCredentials("wrong email or password"))?;
+    Ok(Json(session(&platform, &user, user.session_version)?))
+}
+
+/// A new session token for `user` at session version `version`.
+fn session(platform: &Platform, user: &User, version: i32) -> Result<api::Session, ApiError> {
     let now = Utc::now();
-    let token = platform.jwt.issue(&user.id.to_string(), now.timestamp(), platform.jwt_ttl_secs)?;
+    let token = platform.jwt.issue(&user.id.to_string(), version.into(), now.timestamp(), platform.jwt_ttl_secs)?;
     let expires_at = now + chrono::Duration::seconds(platform.jwt_ttl_secs);
-    Ok(Json(api::Session { token, expires_at, user: api::User::from(&user) }))
+    Ok(api::Session { token, expires_at, user: api::User::from(user) })
+}
+
+/// Ends every session of the caller (this one included).
+#[utoipa::path(post, path = "/auth/logout", tag = "auth", security(("bearer" = [])),
+    responses((status = 204, description = "every session of the user has ended"), (status = 401, description = "not authenticated"), (status = 403, description = "an API key, not a session")))]
+pub async fn logout(State(platform): State<Platform>, principal: Principal) -> Result<StatusCode, ApiError> {
+    let user = principal.user()?;
+    let mut conn = platform.pool.get().await?;
+    User::end_sessions(&mut conn, user.id, None).await?;
+    principal.audit(&mut conn, None, "user.logout", "user", Some(user.id), json!({})).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Changes the caller's password: every other session ends, and the answer is a new one.
+#[utoipa::path(post, path = "/auth/password", request_body = api::PasswordChange, tag = "auth", security(("bearer" = [])),
+    responses((status = 200, body = api::Session), (status = 401, description = "not authenticated, or the current password is wrong"), (status = 403, description = "an API key, not a session"), (status = 422, description = "the new password is too weak"), (status = 503, description = "every core is hashing passwords (Retry-After: 1)")))]
+pub async fn change_password(
+    State(platform): State<Platform>,
+    principal: Principal,
+    ApiJson(body): ApiJson<api::PasswordChange>,
+) -> Result<Json<api::Session>, ApiError> {
+    let user = principal.user()?.clone();
+    if let Some(weak) = password::weakness(&body.new_password, &user.email) {
+        return Err(ApiError::field("new_password", weak));
+    }
+    platform.login_throttle.attempt(&user.email)?;
+    let (current, new, stored, permit) =
+        (body.current_password, body.new_password, user.password_hash.clone(), platform.accounts.hashing()?);
+    let hash = tokio::task::spawn_blocking(move || {
+        let _permit = permit;
+        password::verify(&current, &stored).then(|| password::hash(&new)).transpose()
+    })
+    .await
+    .map_err(|e| ApiError::Internal(e.to_string()))??
+    .ok_or(ApiError::BadCredentials("the current password is wrong"))?;
+    let mut conn = platform.pool.get().await?;
+    let version = User::end_sessions(&mut conn, user.id, Some(&hash)).await?;
+    principal.audit(&mut conn, None, "user.password", "user", Some(user.id), json!({})).await?;
+    Ok(Json(session(&platform, &user, version)?))
 }
 
 /// A real argon2id hash, verified against when the email is unknown.

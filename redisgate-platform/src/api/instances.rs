@@ -12,19 +12,23 @@ use diesel_async::pooled_connection::deadpool::Object;
 use diesel_async::{AsyncConnection as _, AsyncPgConnection};
 use redisgate_core::api::{self, Page};
 use redisgate_core::auth::token::{generate, INSTANCE_TOKEN_PREFIX, READONLY_TOKEN_PREFIX};
+use redisgate_core::limits::Limits;
 use redisgate_core::provisioning::{max_memory_problem, InstanceSpec, InstanceStatus};
-use redisgate_core::store::{is_unique_violation, Instance, InstanceChanges, InstanceToken, NewInstance};
+use redisgate_core::store::{Instance, InstanceChanges, InstanceToken, NewInstance, Plan};
 use redisgate_gateway::ApiError;
 use serde_json::json;
 use uuid::Uuid;
 
 use super::extract::{ApiJson, ApiPath, Pagination};
+use super::plans::check_room;
 use super::principal::{Need, OrgAccess, Principal};
 use super::Platform;
 
-fn view(instance: Instance, platform: &Platform) -> api::Instance {
+/// The instance as the API shows it: with the limits that apply, its own clamped to the plan's.
+fn view(instance: Instance, platform: &Platform, plan: &Limits) -> api::Instance {
     let rest_url = platform.urls.rest_url(&instance.name);
-    instance.into_api(rest_url)
+    let limits = instance.limits.strictest(plan);
+    Instance { limits, ..instance }.into_api(rest_url)
 }
 
 fn secrets(platform: &Platform, name: &str, token: String, readonly_token: String) -> api::Secrets {
@@ -85,7 +89,8 @@ pub async fn list_instances(
         Some(_) => Vec::new(),
         None => Instance::list_in(&mut conn, org_id, page).await?,
     };
-    let items = rows.into_iter().map(|i| view(i, &platform)).collect();
+    let plan = Plan::of(&mut conn, org_id).await?.limits;
+    let items = rows.into_iter().map(|i| view(i, &platform, &plan)).collect();
     Ok(Json(page.answer(items)))
 }
 
@@ -120,28 +125,22 @@ pub async fn create_instance(
         status: InstanceStatus::Pending,
         limits: body.limits.unwrap_or_default(),
     };
-    let created = conn
+    let (instance, plan) = conn
         .transaction(async |conn| {
-            let instance = row.insert(conn).await?;
+            let plan = check_room(conn, org_id, spec.max_memory, None).await?;
+            let taken = "an instance with this name (or slug in this organization) already exists";
+            let instance = row.insert(conn).await.map_err(|e| super::duplicate(e, taken))?;
             InstanceToken::replace(conn, id, hashes).await?;
-            Ok::<_, diesel::result::Error>(instance)
+            Ok::<_, ApiError>((instance, plan))
         })
-        .await;
-    let instance = match created {
-        Ok(instance) => instance,
-        Err(e) if is_unique_violation(&e) => {
-            return Err(ApiError::Conflict(
-                "an instance with this name (or slug in this organization) already exists".into(),
-            ))
-        }
-        Err(e) => return Err(e.into()),
-    };
+        .await?;
     principal
         .audit(&mut conn, Some(org_id), "instance.create", "instance", Some(id), json!({"name": spec.name}))
         .await?;
     platform.lifecycle.provision(id);
     let credentials = secrets(&platform, &instance.name, token, readonly);
-    Ok((StatusCode::CREATED, Json(api::CreatedInstance { instance: view(instance, &platform), credentials })))
+    let instance = view(instance, &platform, &plan.limits);
+    Ok((StatusCode::CREATED, Json(api::CreatedInstance { instance, credentials })))
 }
 
 /// One instance.
@@ -153,8 +152,9 @@ pub async fn get_instance(
     principal: Principal,
     ApiPath((org_id, id)): ApiPath<(Uuid, Uuid)>,
 ) -> Result<Json<api::Instance>, ApiError> {
-    let (_, instance) = locate(&platform, &principal, org_id, id, Need::Read).await?;
-    Ok(Json(view(instance, &platform)))
+    let (mut conn, instance) = locate(&platform, &principal, org_id, id, Need::Read).await?;
+    let plan = Plan::of(&mut conn, org_id).await?.limits;
+    Ok(Json(view(instance, &platform, &plan)))
 }
 
 /// Changes `max_memory` and the limits.
@@ -168,23 +168,31 @@ pub async fn update_instance(
     ApiJson(body): ApiJson<api::InstancePatch>,
 ) -> Result<Json<api::Instance>, ApiError> {
     let (mut conn, instance) = locate(&platform, &principal, org_id, id, Need::ManageInstances).await?;
-    if body.max_memory.is_none() && body.limits.is_none() {
-        return Ok(Json(view(instance, &platform)));
+    if let Some(problem) = body.max_memory.and_then(max_memory_problem) {
+        return Err(ApiError::field("max_memory", problem));
     }
-    if let Some(max_memory) = body.max_memory {
-        if let Some(problem) = max_memory_problem(max_memory) {
-            return Err(ApiError::field("max_memory", problem));
-        }
-        // A running server is resized first (durably, by its provisioner); the record follows only if that
-        // worked. One that is not running yet is started with the recorded size.
-        let provisioner = platform.lifecycle.provisioner();
-        if provisioner.endpoint(id).is_some() {
-            let spec = InstanceSpec { max_memory, ..instance.spec() };
-            provisioner.resize(instance.target(), spec).await?;
-        }
-    }
-    let changes = InstanceChanges { max_memory: body.max_memory, limits: body.limits };
-    let instance = Instance::update(&mut conn, id, &changes).await?;
+    let (instance, plan) = conn
+        .transaction(async |conn| {
+            // The organization stays locked through the resize, so two resizes cannot both take the last
+            // of the plan's memory.
+            let plan = match body.max_memory {
+                Some(max_memory) => check_room(conn, org_id, max_memory, Some(instance.max_memory)).await?,
+                None => Plan::of(conn, org_id).await?,
+            };
+            if body.max_memory.is_none() && body.limits.is_none() {
+                return Ok((instance, plan));
+            }
+            // A running server is resized first (durably, by its provisioner); the record follows only if
+            // that worked. One that is not running yet is started with the recorded size.
+            let provisioner = platform.lifecycle.provisioner();
+            if let Some(max_memory) = body.max_memory.filter(|_| provisioner.endpoint(id).is_some()) {
+                let spec = InstanceSpec { max_memory, ..instance.spec() };
+                provisioner.resize(instance.target(), spec).await?;
+            }
+            let changes = InstanceChanges { max_memory: body.max_memory, limits: body.limits };
+            Ok::<_, ApiError>((Instance::update(conn, id, &changes).await?, plan))
+        })
+        .await?;
     principal
         .audit(
             &mut conn,
@@ -195,7 +203,7 @@ pub async fn update_instance(
             json!({"max_memory": body.max_memory, "limits": body.limits}),
         )
         .await?;
-    Ok(Json(view(instance, &platform)))
+    Ok(Json(view(instance, &platform, &plan.limits)))
 }
 
 /// Deletes an instance: 202, then the server stops and the row goes.
@@ -213,7 +221,8 @@ pub async fn delete_instance(
         .ok_or(ApiError::NotFound("instance"))?;
     principal.audit(&mut conn, Some(org_id), "instance.delete", "instance", Some(id), json!({})).await?;
     platform.lifecycle.delete(id);
-    Ok((StatusCode::ACCEPTED, Json(view(instance, &platform))))
+    let plan = Plan::of(&mut conn, org_id).await?.limits;
+    Ok((StatusCode::ACCEPTED, Json(view(instance, &platform, &plan))))
 }
 
 /// The instance's status.

@@ -1,13 +1,20 @@
-//! `/api/organizations/{org_id}/members`: list, add by email, change role, remove.
+//! `/api/organizations/{org_id}/members` (list, change role, remove) and invitations: an admin invites an
+//! email and passes the code on; the user with that email accepts with the code (`POST /api/invitations/accept`).
 //!
+//! Nobody is added without consent, and inviting answers the same whether or not the email has an account.
 //! Admins and owners manage members; only owners make or unmake owners; the last owner cannot leave or be
-//! demoted.
+//! demoted (checked with the owners locked, so two changes at once cannot both pass). A member who leaves
+//! takes the API keys they made with them.
 
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
+use chrono::Utc;
+use diesel_async::AsyncConnection as _;
 use redisgate_core::api::{self, Page};
-use redisgate_core::store::{is_unique_violation, Membership, User};
+use redisgate_core::auth::token::{generate, INVITATION_PREFIX};
+use redisgate_core::auth::TokenHash;
+use redisgate_core::store::{ApiKey, Invitation, Membership, Organization, User};
 use redisgate_gateway::ApiError;
 use serde_json::json;
 use uuid::Uuid;
@@ -16,6 +23,9 @@ use super::auth::normalize_email;
 use super::extract::{ApiJson, ApiPath, Pagination};
 use super::principal::{Need, OrgAccess, Principal};
 use super::Platform;
+
+/// How long an invitation can be accepted.
+const INVITATION_DAYS: u64 = 7;
 
 fn check_role(role: &str, access: &OrgAccess) -> Result<(), ApiError> {
     if !matches!(role, "owner" | "admin" | "member") {
@@ -49,31 +59,102 @@ pub async fn list_members(
     Ok(Json(page.answer(items)))
 }
 
-/// Adds a registered user by email.
-#[utoipa::path(post, path = "/organizations/{org_id}/members", tag = "members", security(("bearer" = [])),
-    params(("org_id" = Uuid, Path)), request_body = api::NewMember,
-    responses((status = 201, body = api::Member), (status = 403, description = "not an admin"), (status = 404, description = "no such organization or user"), (status = 409, description = "already a member")))]
-pub async fn add_member(
+/// Invites an email; the answer carries the code, once, and is the same whether or not the email has an
+/// account. Inviting the same email again replaces the invitation.
+#[utoipa::path(post, path = "/organizations/{org_id}/invitations", tag = "members", security(("bearer" = [])),
+    params(("org_id" = Uuid, Path)), request_body = api::NewInvitation,
+    responses((status = 201, body = api::CreatedInvitation), (status = 403, description = "not an admin"), (status = 404, description = "no such organization"), (status = 422, description = "invalid fields")))]
+pub async fn invite(
     State(platform): State<Platform>,
     principal: Principal,
     ApiPath(org_id): ApiPath<Uuid>,
-    ApiJson(body): ApiJson<api::NewMember>,
-) -> Result<(StatusCode, Json<api::Member>), ApiError> {
+    ApiJson(body): ApiJson<api::NewInvitation>,
+) -> Result<(StatusCode, Json<api::CreatedInvitation>), ApiError> {
     let mut conn = platform.pool.get().await?;
     let access = principal.authorize(&mut conn, org_id, Need::Administer).await?;
     let email = normalize_email(&body.email).map_err(|e| ApiError::field("email", e))?;
     check_role(&body.role, &access)?;
-    let user = User::find_by_email(&mut conn, &email).await?.ok_or(ApiError::NotFound("user"))?;
-    let membership = match Membership::insert(&mut conn, org_id, user.id, &body.role).await {
-        Ok(m) => m,
-        Err(e) if is_unique_violation(&e) => return Err(ApiError::Conflict("already a member".into())),
-        Err(e) => return Err(e.into()),
-    };
-    principal.audit(&mut conn, Some(org_id), "member.add", "user", Some(user.id), json!({"role": body.role})).await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(api::Member { user_id: user.id, email, role: membership.role, joined_at: membership.created_at }),
-    ))
+    let (code, hash) = generate(INVITATION_PREFIX);
+    let now = Utc::now();
+    let invitation = Invitation {
+        id: Uuid::new_v4(),
+        organization_id: org_id,
+        email,
+        role: body.role,
+        code_hash: hash.as_bytes().to_vec(),
+        invited_by: principal.user().ok().map(|u| u.id),
+        created_at: now,
+        expires_at: now + chrono::Days::new(INVITATION_DAYS),
+    }
+    .upsert(&mut conn)
+    .await?;
+    let details = json!({"role": invitation.role});
+    principal.audit(&mut conn, Some(org_id), "invitation.create", "invitation", Some(invitation.id), details).await?;
+    Ok((StatusCode::CREATED, Json(api::CreatedInvitation { invitation: invitation.into(), code })))
+}
+
+/// The organization's pending invitations.
+#[utoipa::path(get, path = "/organizations/{org_id}/invitations", tag = "members", security(("bearer" = [])),
+    params(("org_id" = Uuid, Path), ("limit" = Option<i64>, Query), ("offset" = Option<i64>, Query)),
+    responses((status = 200, body = Page<api::Invitation>), (status = 403, description = "not an admin"), (status = 404, description = "no such organization")))]
+pub async fn list_invitations(
+    State(platform): State<Platform>,
+    principal: Principal,
+    ApiPath(org_id): ApiPath<Uuid>,
+    pagination: Pagination,
+) -> Result<Json<Page<api::Invitation>>, ApiError> {
+    let mut conn = platform.pool.get().await?;
+    principal.authorize(&mut conn, org_id, Need::Administer).await?;
+    let page = pagination.page();
+    let items = Invitation::list_in(&mut conn, org_id, page).await?.into_iter().map(api::Invitation::from).collect();
+    Ok(Json(page.answer(items)))
+}
+
+/// Withdraws an invitation.
+#[utoipa::path(delete, path = "/organizations/{org_id}/invitations/{invitation_id}", tag = "members", security(("bearer" = [])),
+    params(("org_id" = Uuid, Path), ("invitation_id" = Uuid, Path)),
+    responses((status = 204), (status = 403, description = "not an admin"), (status = 404, description = "no such invitation")))]
+pub async fn withdraw_invitation(
+    State(platform): State<Platform>,
+    principal: Principal,
+    ApiPath((org_id, id)): ApiPath<(Uuid, Uuid)>,
+) -> Result<StatusCode, ApiError> {
+    let mut conn = platform.pool.get().await?;
+    principal.authorize(&mut conn, org_id, Need::Administer).await?;
+    if !Invitation::delete(&mut conn, org_id, id).await? {
+        return Err(ApiError::NotFound("invitation"));
+    }
+    principal.audit(&mut conn, Some(org_id), "invitation.withdraw", "invitation", Some(id), json!({})).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Accepts an invitation made for the caller's email: the caller joins its organization.
+#[utoipa::path(post, path = "/invitations/accept", tag = "members", security(("bearer" = [])),
+    request_body = api::InvitationCode,
+    responses((status = 201, body = api::Organization), (status = 403, description = "an API key, not a session"), (status = 404, description = "no such invitation for this account, or it lapsed"), (status = 409, description = "already a member")))]
+pub async fn accept_invitation(
+    State(platform): State<Platform>,
+    principal: Principal,
+    ApiJson(body): ApiJson<api::InvitationCode>,
+) -> Result<(StatusCode, Json<api::Organization>), ApiError> {
+    let user = principal.user()?;
+    let hash = TokenHash::of(body.code.as_bytes());
+    let mut conn = platform.pool.get().await?;
+    let (invitation, org) = conn
+        .transaction(async |conn| {
+            let invitation =
+                Invitation::take(conn, hash.as_bytes(), &user.email).await?.ok_or(ApiError::NotFound("invitation"))?;
+            Membership::insert(conn, invitation.organization_id, user.id, &invitation.role)
+                .await
+                .map_err(|e| super::duplicate(e, "already a member"))?;
+            let org =
+                Organization::find(conn, invitation.organization_id).await?.ok_or(ApiError::NotFound("invitation"))?;
+            Ok::<_, ApiError>((invitation, org))
+        })
+        .await?;
+    let details = json!({"role": invitation.role, "invitation": invitation.id});
+    principal.audit(&mut conn, Some(org.id), "member.join", "user", Some(user.id), details).await?;
+    Ok((StatusCode::CREATED, Json(org.into_api(Some(invitation.role)))))
 }
 
 /// Changes a member's role.
@@ -89,14 +170,19 @@ pub async fn update_member(
     let mut conn = platform.pool.get().await?;
     let access = principal.authorize(&mut conn, org_id, Need::Administer).await?;
     check_role(&body.role, &access)?;
-    let current = Membership::find(&mut conn, org_id, user_id).await?.ok_or(ApiError::NotFound("member"))?;
-    if current.role == "owner" && access.role.as_deref() != Some("owner") {
-        return Err(ApiError::Forbidden("only owners can change an owner's role"));
-    }
-    if current.role == "owner" && body.role != "owner" && Membership::count_owners(&mut conn, org_id).await? <= 1 {
-        return Err(ApiError::Conflict("the last owner cannot be demoted".into()));
-    }
-    let membership = Membership::set_role(&mut conn, org_id, user_id, &body.role).await?;
+    let membership = conn
+        .transaction(async |conn| {
+            let owners = Membership::lock_owners(conn, org_id).await?;
+            let current = Membership::find(conn, org_id, user_id).await?.ok_or(ApiError::NotFound("member"))?;
+            if current.role == "owner" && access.role.as_deref() != Some("owner") {
+                return Err(ApiError::Forbidden("only owners can change an owner's role"));
+            }
+            if current.role == "owner" && body.role != "owner" && owners <= 1 {
+                return Err(ApiError::Conflict("the last owner cannot be demoted".into()));
+            }
+            Ok(Membership::set_role(conn, org_id, user_id, &body.role).await?)
+        })
+        .await?;
     let email = User::find(&mut conn, user_id).await?.map(|u| u.email).unwrap_or_default();
     principal
         .audit(&mut conn, Some(org_id), "member.update", "user", Some(user_id), json!({"role": body.role}))
@@ -104,7 +190,7 @@ pub async fn update_member(
     Ok(Json(api::Member { user_id, email, role: membership.role, joined_at: membership.created_at }))
 }
 
-/// Removes a member (members may remove themselves).
+/// Removes a member (members may remove themselves); the API keys they made in the organization are revoked.
 #[utoipa::path(delete, path = "/organizations/{org_id}/members/{user_id}", tag = "members", security(("bearer" = [])),
     params(("org_id" = Uuid, Path), ("user_id" = Uuid, Path)),
     responses((status = 204), (status = 403, description = "not allowed"), (status = 404, description = "no such member"), (status = 409, description = "last owner")))]
@@ -117,16 +203,23 @@ pub async fn remove_member(
     let me = principal.user().ok().map(|u| u.id);
     let need = if me == Some(user_id) { Need::Read } else { Need::Administer };
     let access = principal.authorize(&mut conn, org_id, need).await?;
-    let current = Membership::find(&mut conn, org_id, user_id).await?.ok_or(ApiError::NotFound("member"))?;
-    if current.role == "owner" {
-        if access.role.as_deref() != Some("owner") {
-            return Err(ApiError::Forbidden("only owners can remove an owner"));
-        }
-        if Membership::count_owners(&mut conn, org_id).await? <= 1 {
-            return Err(ApiError::Conflict("the last owner cannot leave".into()));
-        }
-    }
-    Membership::delete(&mut conn, org_id, user_id).await?;
-    principal.audit(&mut conn, Some(org_id), "member.remove", "user", Some(user_id), json!({})).await?;
+    let revoked = conn
+        .transaction(async |conn| {
+            let owners = Membership::lock_owners(conn, org_id).await?;
+            let current = Membership::find(conn, org_id, user_id).await?.ok_or(ApiError::NotFound("member"))?;
+            if current.role == "owner" {
+                if access.role.as_deref() != Some("owner") {
+                    return Err(ApiError::Forbidden("only owners can remove an owner"));
+                }
+                if owners <= 1 {
+                    return Err(ApiError::Conflict("the last owner cannot leave".into()));
+                }
+            }
+            Membership::delete(conn, org_id, user_id).await?;
+            Ok(ApiKey::revoke_made_by(conn, org_id, user_id).await?)
+        })
+        .await?;
+    let details = json!({"revoked_api_keys": revoked});
+    principal.audit(&mut conn, Some(org_id), "member.remove", "user", Some(user_id), details).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -5,7 +5,7 @@ use axum::http::StatusCode;
 use axum::Json;
 use redisgate_core::api::{self, Page};
 use redisgate_core::provisioning::dns_label_problem;
-use redisgate_core::store::{is_unique_violation, Instance, Organization};
+use redisgate_core::store::{Instance, Organization};
 use redisgate_gateway::ApiError;
 use serde_json::json;
 use uuid::Uuid;
@@ -31,9 +31,7 @@ fn validate(name: Option<&str>, slug: Option<&str>) -> Result<(), ApiError> {
     }
 }
 
-fn slug_taken(e: &diesel::result::Error) -> Option<ApiError> {
-    is_unique_violation(e).then(|| ApiError::Conflict("an organization with this slug already exists".into()))
-}
+const SLUG_TAKEN: &str = "an organization with this slug already exists";
 
 /// The organizations the caller belongs to.
 #[utoipa::path(get, path = "/organizations", tag = "organizations", security(("bearer" = [])),
@@ -63,7 +61,7 @@ pub async fn list_organizations(
 /// Creates an organization; the caller becomes its owner.
 #[utoipa::path(post, path = "/organizations", tag = "organizations", security(("bearer" = [])),
     request_body = api::NewOrganization,
-    responses((status = 201, body = api::Organization), (status = 409, description = "slug taken"), (status = 422, description = "invalid fields")))]
+    responses((status = 201, body = api::Organization), (status = 403, description = "the caller owns as many organizations as a user may"), (status = 409, description = "slug taken"), (status = 422, description = "invalid fields")))]
 pub async fn create_organization(
     State(platform): State<Platform>,
     principal: Principal,
@@ -72,9 +70,11 @@ pub async fn create_organization(
     let user = principal.user()?;
     validate(Some(&body.name), Some(&body.slug))?;
     let mut conn = platform.pool.get().await?;
-    let org = Organization::create(&mut conn, body.name.trim(), &body.slug, user.id)
+    let max = platform.max_organizations_per_user;
+    let org = Organization::create(&mut conn, body.name.trim(), &body.slug, user.id, max)
         .await
-        .map_err(|e| slug_taken(&e).unwrap_or_else(|| e.into()))?;
+        .map_err(|e| super::duplicate(e, SLUG_TAKEN))?
+        .ok_or_else(|| ApiError::PlanExceeded(format!("a user may own at most {max} organizations")))?;
     principal
         .audit(&mut conn, Some(org.id), "organization.create", "organization", Some(org.id), json!({"slug": org.slug}))
         .await?;
@@ -110,7 +110,7 @@ pub async fn update_organization(
     validate(body.name.as_deref(), body.slug.as_deref())?;
     let org = Organization::update(&mut conn, org_id, body.name.as_deref().map(str::trim), body.slug.as_deref())
         .await
-        .map_err(|e| slug_taken(&e).unwrap_or_else(|| e.into()))?;
+        .map_err(|e| super::duplicate(e, SLUG_TAKEN))?;
     principal.audit(&mut conn, Some(org_id), "organization.update", "organization", Some(org_id), json!({})).await?;
     Ok(Json(org.into_api(access.role)))
 }

@@ -75,9 +75,11 @@ impl FromRequestParts<Platform> for Principal {
             let hash = TokenHash::of(token.as_bytes());
             return ApiKey::find_active_by_hash(&mut conn, hash.as_bytes()).await?.map(Self::Key).ok_or(no_session());
         }
-        let subject = platform.jwt.verify(token).map_err(|_| no_session())?;
-        let id = Uuid::parse_str(&subject).map_err(|_| no_session())?;
-        User::find(&mut conn, id).await?.map(Self::User).ok_or(no_session())
+        let claims = platform.jwt.verify(token).map_err(|_| no_session())?;
+        let id = Uuid::parse_str(&claims.subject).map_err(|_| no_session())?;
+        // A session from before the user logged out or changed the password has ended.
+        let user = User::find(&mut conn, id).await?.filter(|u| i64::from(u.session_version) == claims.version);
+        user.map(Self::User).ok_or(no_session())
     }
 }
 

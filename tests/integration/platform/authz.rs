@@ -12,7 +12,15 @@ fn routes(org: &str, instance: &str, key: &str, user: &str) -> Vec<(&'static str
         ("GET", o.clone(), None, Need::Read),
         ("PATCH", o.clone(), Some(json!({"name": "renamed"})), Need::Own),
         ("GET", format!("{o}/members"), None, Need::UserRead),
-        ("POST", format!("{o}/members"), Some(json!({"email": "nobody@example.com", "role": "member"})), Need::Admin),
+        ("GET", format!("{o}/plan"), None, Need::Read),
+        ("GET", format!("{o}/audit-log"), None, Need::Admin),
+        ("GET", format!("{o}/invitations"), None, Need::Admin),
+        (
+            "POST",
+            format!("{o}/invitations"),
+            Some(json!({"email": "nobody@example.com", "role": "member"})),
+            Need::Admin,
+        ),
         ("PATCH", format!("{o}/members/{user}"), Some(json!({"role": "admin"})), Need::Admin),
         ("GET", format!("{o}/api-keys"), None, Need::Admin),
         ("POST", format!("{o}/api-keys"), Some(json!({"name": "k", "scopes": ["data:read"]})), Need::Admin),
@@ -62,11 +70,7 @@ async fn every_route_refuses_callers_that_may_not_use_it() {
     let outsider = platform.user("owner@b.example").await;
     let org_b = platform.organization(&outsider, "org-b").await;
     let member = platform.user("member@a.example").await;
-    let add = json!({"email": "member@a.example", "role": "member"});
-    assert_eq!(
-        platform.api("POST", &format!("/api/organizations/{org}/members"), Some(&owner), Some(add)).await.0,
-        201
-    );
+    platform.join(&owner, &org, &member, "member@a.example", "member").await;
     let key = |scopes: Value| {
         let platform = &platform;
         let (owner, org) = (owner.clone(), org.clone());
@@ -90,12 +94,17 @@ async fn every_route_refuses_callers_that_may_not_use_it() {
             .to_owned()
     };
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
-    let expired = JwtKeys::new(JWT_SECRET.as_bytes()).unwrap().issue(&owner_id, now - 7200, 60).unwrap();
-    let forged = JwtKeys::new(b"not-the-platform-secret-not-the-platform").unwrap().issue(&owner_id, now, 600).unwrap();
+    let expired = JwtKeys::new(JWT_SECRET.as_bytes()).unwrap().issue(&owner_id, 0, now - 7200, 60).unwrap();
+    let forged =
+        JwtKeys::new(b"not-the-platform-secret-not-the-platform").unwrap().issue(&owner_id, 0, now, 600).unwrap();
+    // A well-signed token of an older session version: what a session looks like after a logout.
+    let ended = JwtKeys::new(JWT_SECRET.as_bytes()).unwrap().issue(&owner_id, -1, now, 600).unwrap();
 
     for (method, path, body, need) in routes(&org, &instance, &data_key_id, &owner_id) {
         let call = async |token: Option<&str>| platform.api(method, &path, token, body.clone()).await;
-        for token in [None, Some(expired.as_str()), Some(forged.as_str()), Some("rgk_not-a-real-key")] {
+        for token in
+            [None, Some(expired.as_str()), Some(forged.as_str()), Some(ended.as_str()), Some("rgk_not-a-real-key")]
+        {
             let (status, reply) = call(token).await;
             assert_eq!(status, 401, "{method} {path} with {token:?}: {reply}");
             assert!(reply["error"].is_string());

@@ -32,8 +32,8 @@ async fn every_route_is_documented_and_every_documented_route_is_served() {
             assert!(status != 404 && status != 405, "{method} {path} is documented but not served: {status} {body}");
         }
     }
-    assert_eq!(paths.len(), 15, "{:?}", paths.keys().collect::<Vec<_>>());
-    assert_eq!(operations, 25);
+    assert_eq!(paths.len(), 22, "{:?}", paths.keys().collect::<Vec<_>>());
+    assert_eq!(operations, 32);
     assert!(paths.contains_key("/api/organizations/{org_id}/redis-instances/{instance_id}/usage"));
     let (status, body) = platform.api("GET", "/api/no-such-route", None, None).await;
     assert_eq!((status, body["error"].as_str()), (404, Some("route not found")));

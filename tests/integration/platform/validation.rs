@@ -83,13 +83,14 @@ async fn every_route_explains_bad_input_and_writes_nothing() {
     assert_eq!(p.api("GET", "/api/nothing-here", Some(&token), None).await.0, 404);
     assert_eq!(p.api("PUT", orgs, Some(&token), None).await.0, 405);
 
-    // Members.
+    // Members and invitations.
     let members = format!("/api/organizations/{org}/members");
-    expect(p, "POST", &members, Some(&token), json!({"email": "bad", "role": "member"}), 422, "email").await;
-    expect(p, "POST", &members, Some(&token), json!({"email": "x@y.example", "role": "emperor"}), 422, "role").await;
-    expect(p, "POST", &members, Some(&token), json!({"email": "nobody@y.example", "role": "member"}), 404, "user")
+    let invitations = format!("/api/organizations/{org}/invitations");
+    expect(p, "POST", &invitations, Some(&token), json!({"email": "bad", "role": "member"}), 422, "email").await;
+    expect(p, "POST", &invitations, Some(&token), json!({"email": "x@y.example", "role": "emperor"}), 422, "role")
         .await;
-    expect(p, "POST", &members, Some(&token), json!({"email": "a@b.example", "role": "member"}), 409, "already").await;
+    let code = json!({"code": "rgi_not-a-code"});
+    expect(p, "POST", "/api/invitations/accept", Some(&token), code, 404, "invitation").await;
     let me = p.api("GET", "/api/me", Some(&token), None).await.1["user"]["id"].as_str().unwrap().to_owned();
     expect(p, "PATCH", &format!("{members}/{me}"), Some(&token), json!({"role": "member"}), 409, "last owner").await;
 

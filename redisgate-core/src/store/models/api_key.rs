@@ -35,6 +35,8 @@ pub struct ApiKey {
     pub revoked_at: Option<DateTime<Utc>>,
     /// Limits of requests made with this key (on top of the instance's).
     pub limits: Limits,
+    /// When it stops working, if ever.
+    pub expires_at: Option<DateTime<Utc>>,
 }
 
 /// A key to insert.
@@ -59,6 +61,8 @@ pub struct NewApiKey<'a> {
     pub created_by: Option<Uuid>,
     /// Limits of requests made with this key.
     pub limits: Limits,
+    /// When it stops working, if ever.
+    pub expires_at: Option<DateTime<Utc>>,
 }
 
 impl From<ApiKey> for crate::api::ApiKey {
@@ -69,7 +73,9 @@ impl From<ApiKey> for crate::api::ApiKey {
             prefix: key.key_prefix,
             scopes: key.scopes,
             instance_id: key.instance_id,
+            created_by: key.created_by,
             created_at: key.created_at,
+            expires_at: key.expires_at,
             limits: key.limits,
         }
     }
@@ -85,6 +91,16 @@ impl NewApiKey<'_> {
     }
 }
 
+/// Keys neither revoked nor expired.
+type Active = diesel::dsl::And<
+    diesel::dsl::IsNull<api_keys::revoked_at>,
+    diesel::dsl::Or<diesel::dsl::IsNull<api_keys::expires_at>, diesel::dsl::Gt<api_keys::expires_at, diesel::dsl::now>>,
+>;
+
+fn active() -> Active {
+    api_keys::revoked_at.is_null().and(api_keys::expires_at.is_null().or(api_keys::expires_at.gt(diesel::dsl::now)))
+}
+
 impl ApiKey {
     /// The active key with this digest.
     ///
@@ -93,7 +109,7 @@ impl ApiKey {
     pub async fn find_active_by_hash(conn: &mut AsyncPgConnection, hash: &[u8]) -> QueryResult<Option<Self>> {
         api_keys::table
             .filter(api_keys::key_hash.eq(hash))
-            .filter(api_keys::revoked_at.is_null())
+            .filter(active())
             .select(Self::as_select())
             .first(conn)
             .await
@@ -107,7 +123,7 @@ impl ApiKey {
     pub async fn list_in(conn: &mut AsyncPgConnection, org: Uuid, page: Page) -> QueryResult<Vec<Self>> {
         api_keys::table
             .filter(api_keys::organization_id.eq(org))
-            .filter(api_keys::revoked_at.is_null())
+            .filter(active())
             .order((api_keys::created_at.asc(), api_keys::id.asc()))
             .limit(page.limit)
             .offset(page.offset)
@@ -121,7 +137,21 @@ impl ApiKey {
     /// # Errors
     /// Database errors.
     pub async fn all_active(conn: &mut AsyncPgConnection) -> QueryResult<Vec<Self>> {
-        api_keys::table.filter(api_keys::revoked_at.is_null()).select(Self::as_select()).load(conn).await
+        api_keys::table.filter(active()).select(Self::as_select()).load(conn).await
+    }
+
+    /// Revokes every active key `user` made in organization `org` (when the user leaves it); how many.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn revoke_made_by(conn: &mut AsyncPgConnection, org: Uuid, user: Uuid) -> QueryResult<usize> {
+        diesel::update(api_keys::table)
+            .filter(api_keys::organization_id.eq(org))
+            .filter(api_keys::created_by.eq(user))
+            .filter(api_keys::revoked_at.is_null())
+            .set(api_keys::revoked_at.eq(Some(Utc::now())))
+            .execute(conn)
+            .await
     }
 
     /// Revokes key `id` of organization `org`; `false` when there is no such active key.

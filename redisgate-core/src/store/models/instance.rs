@@ -8,7 +8,7 @@ use uuid::Uuid;
 use crate::api;
 use crate::limits::Limits;
 use crate::provisioning::InstanceStatus;
-use crate::store::schema::{instance_tokens, redis_instances};
+use crate::store::schema::{instance_tokens, organizations, plans, redis_instances};
 use crate::store::Page;
 
 /// A Redis instance as the control plane records it.
@@ -187,17 +187,23 @@ impl Instance {
         redis_instances::table.order(redis_instances::created_at.asc()).select(Self::as_select()).load(conn).await
     }
 
-    /// Every running instance (the gateway's directory).
+    /// Every running instance with the limits that apply to it: its own, clamped to its organization's plan
+    /// (the gateway's directory).
     ///
     /// # Errors
     /// Database errors.
     pub async fn running(conn: &mut AsyncPgConnection) -> QueryResult<Vec<Self>> {
-        redis_instances::table
+        let rows: Vec<(Self, Limits)> = redis_instances::table
+            .inner_join(organizations::table.inner_join(plans::table))
             .filter(redis_instances::status.eq(InstanceStatus::Running))
             .order(redis_instances::created_at.asc())
-            .select(Self::as_select())
+            .select((Self::as_select(), plans::limits))
             .load(conn)
-            .await
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(instance, plan)| Self { limits: instance.limits.strictest(&plan), ..instance })
+            .collect())
     }
 
     /// Moves the instance to `status`, if its current status may become that

@@ -20,6 +20,8 @@ pub struct Organization {
     pub slug: String,
     /// Creation time.
     pub created_at: DateTime<Utc>,
+    /// Its plan ([`crate::store::Plan`]).
+    pub plan: String,
 }
 
 /// A user's role in an organization.
@@ -40,26 +42,51 @@ impl Organization {
     /// The organization as the management API shows it to a caller with `role`.
     #[must_use]
     pub fn into_api(self, role: Option<String>) -> crate::api::Organization {
-        crate::api::Organization { id: self.id, name: self.name, slug: self.slug, role, created_at: self.created_at }
+        crate::api::Organization {
+            id: self.id,
+            name: self.name,
+            slug: self.slug,
+            role,
+            plan: self.plan,
+            created_at: self.created_at,
+        }
     }
 }
 
 impl Organization {
-    /// Creates an organization with `owner` as its first member, in one transaction.
+    /// Creates an organization with `owner` as its first member, in one transaction, unless `owner` already
+    /// owns `max_owned` organizations (`None` then). The owner's row is locked while counting, so concurrent
+    /// creations cannot pass the bound together.
     ///
     /// # Errors
     /// Database errors; a duplicate slug is a unique violation.
-    pub async fn create(conn: &mut AsyncPgConnection, name: &str, slug: &str, owner: Uuid) -> QueryResult<Self> {
+    pub async fn create(
+        conn: &mut AsyncPgConnection,
+        name: &str,
+        slug: &str,
+        owner: Uuid,
+        max_owned: i64,
+    ) -> QueryResult<Option<Self>> {
         use diesel_async::AsyncConnection as _;
-        let org = Self { id: Uuid::new_v4(), name: name.to_owned(), slug: slug.to_owned(), created_at: Utc::now() };
+        let org = Self {
+            id: Uuid::new_v4(),
+            name: name.to_owned(),
+            slug: slug.to_owned(),
+            created_at: Utc::now(),
+            plan: crate::store::DEFAULT_PLAN.to_owned(),
+        };
         conn.transaction(async move |conn| {
+            users::table.find(owner).select(users::id).for_update().first::<Uuid>(&mut *conn).await?;
+            if Self::count_owned_by(conn, owner).await? >= max_owned {
+                return Ok(None);
+            }
             let org: Self = diesel::insert_into(organizations::table)
                 .values(&org)
                 .returning(Self::as_returning())
                 .get_result(&mut *conn)
                 .await?;
             Membership::insert(conn, org.id, owner, "owner").await?;
-            Ok(org)
+            Ok(Some(org))
         })
         .await
     }
@@ -81,6 +108,19 @@ impl Organization {
             .first(conn)
             .await
             .optional()
+    }
+
+    /// How many organizations `user` owns.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn count_owned_by(conn: &mut AsyncPgConnection, user: Uuid) -> QueryResult<i64> {
+        memberships::table
+            .filter(memberships::user_id.eq(user))
+            .filter(memberships::role.eq("owner"))
+            .count()
+            .get_result(conn)
+            .await
     }
 
     /// The organization `id`.
@@ -199,16 +239,20 @@ impl Membership {
         diesel::delete(memberships::table.find((org, user))).execute(conn).await
     }
 
-    /// How many owners the organization has (the last one cannot leave or be demoted).
+    /// How many owners the organization has, with their memberships locked until the transaction ends: a
+    /// change that could remove the last owner counts with this first, so two such changes made at once
+    /// cannot both pass.
     ///
     /// # Errors
     /// Database errors.
-    pub async fn count_owners(conn: &mut AsyncPgConnection, org: Uuid) -> QueryResult<i64> {
-        memberships::table
+    pub async fn lock_owners(conn: &mut AsyncPgConnection, org: Uuid) -> QueryResult<usize> {
+        let owners: Vec<Uuid> = memberships::table
             .filter(memberships::organization_id.eq(org))
             .filter(memberships::role.eq("owner"))
-            .count()
-            .get_result(conn)
-            .await
+            .select(memberships::user_id)
+            .for_update()
+            .load(conn)
+            .await?;
+        Ok(owners.len())
     }
 }

@@ -19,6 +19,9 @@ pub struct User {
     pub password_hash: String,
     /// When the user registered.
     pub created_at: DateTime<Utc>,
+    /// The version session tokens must carry; logging out and changing the password increase it, which
+    /// ends every session issued before.
+    pub session_version: i32,
 }
 
 impl From<&User> for crate::api::User {
@@ -38,6 +41,7 @@ impl User {
             email: email.to_owned(),
             password_hash: password_hash.to_owned(),
             created_at: Utc::now(),
+            session_version: 0,
         };
         diesel::insert_into(users::table).values(&user).returning(Self::as_returning()).get_result(conn).await
     }
@@ -56,5 +60,24 @@ impl User {
     /// Database errors.
     pub async fn find(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<Self>> {
         users::table.find(id).select(Self::as_select()).first(conn).await.optional()
+    }
+
+    /// Ends every session of user `id` (and sets a new password hash, if given); the new session version.
+    ///
+    /// # Errors
+    /// Database errors; `NotFound` when the user is gone.
+    pub async fn end_sessions(conn: &mut AsyncPgConnection, id: Uuid, password_hash: Option<&str>) -> QueryResult<i32> {
+        let bump = users::session_version.eq(users::session_version + 1);
+        let query = diesel::update(users::table.find(id));
+        match password_hash {
+            Some(hash) => {
+                query
+                    .set((bump, users::password_hash.eq(hash)))
+                    .returning(users::session_version)
+                    .get_result(conn)
+                    .await
+            }
+            None => query.set(bump).returning(users::session_version).get_result(conn).await,
+        }
     }
 }

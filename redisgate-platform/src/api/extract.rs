@@ -10,6 +10,9 @@ use redisgate_gateway::ApiError;
 
 /// Largest management request body.
 const MAX_BODY: usize = 64 * 1024;
+/// Longest a client may take to send a management body (64 KiB at most): a client that stalls is answered
+/// 408 and its connection freed, not held.
+const BODY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// A JSON body. Any content type is accepted (curl's `-d` sends form-urlencoded); malformed JSON is a 400,
 /// a wrong type or unknown field a 422 naming it.
@@ -19,8 +22,9 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let bytes = axum::body::to_bytes(request.into_body(), MAX_BODY)
+        let bytes = tokio::time::timeout(BODY_TIMEOUT, axum::body::to_bytes(request.into_body(), MAX_BODY))
             .await
+            .map_err(|_| ApiError::BodyTimeout)?
             .map_err(|_| redisgate_core::Error::RequestTooLarge)?;
         let _ = state;
         parse(&bytes).map(ApiJson)

@@ -128,3 +128,53 @@ async fn a_reply_too_large_to_hold_closes_only_the_connection_that_asked_for_it(
     let grown = rss_mib().saturating_sub(before);
     assert!(grown < 100, "memory grew by {grown} MiB for a refused 400 MB reply");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_management_body_that_never_arrives_is_answered_408() {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+
+    let platform = TestPlatform::start().await;
+    let address = platform.url().trim_start_matches("http://").to_owned();
+    let mut stalled = tokio::net::TcpStream::connect(&address).await.unwrap();
+    let head =
+        "POST /api/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n";
+    stalled.write_all(format!("{head}{{\"email\"").as_bytes()).await.unwrap();
+    let started = Instant::now();
+    let mut answer = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(20), async {
+        let mut buffer = [0u8; 4096];
+        loop {
+            let n = stalled.read(&mut buffer).await.unwrap_or(0);
+            answer.extend_from_slice(&buffer[..n]);
+            if n == 0 || answer.windows(4).any(|w| w == b"\r\n\r\n") && answer.ends_with(b"}") {
+                break;
+            }
+        }
+    })
+    .await;
+    assert!(read.is_ok(), "no answer within 20 s");
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains(r#"{"error":"ERR timed out reading the request body"}"#), "{answer}");
+    assert!(started.elapsed() >= Duration::from_secs(9), "answered after {:?}", started.elapsed());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_private_postgresql_wants_its_password() {
+    use diesel_async::AsyncConnection as _;
+
+    // The harness's PostgreSQL is made as `redisgate dev` makes its own (LocalPostgres).
+    let platform = TestPlatform::start().await;
+    let url = platform.database().url().to_owned();
+    let (scheme_user, rest) = url.split_once(':').map(|(s, r)| (s.to_owned(), r.to_owned())).unwrap();
+    let (_, rest) = rest.trim_start_matches("//").split_once(':').unwrap();
+    assert!(rest.contains('@'), "the URL carries a password: {}", url.replace(|c: char| c.is_ascii_hexdigit(), "x"));
+    let (_, host) = rest.split_once('@').unwrap();
+    let without = format!("{scheme_user}://redisgate@{host}");
+    let wrong = format!("{scheme_user}://redisgate:guess@{host}");
+    for url in [without, wrong] {
+        let refused = diesel_async::AsyncPgConnection::establish(&url).await;
+        assert!(refused.is_err(), "{url} was let in");
+    }
+    assert!(diesel_async::AsyncPgConnection::establish(platform.database().url()).await.is_ok());
+}

@@ -90,7 +90,7 @@ async fn register_to_delete_with_the_real_client() {
         within(Duration::from_secs(1), || async { data(&platform, "journey", &secret, "/ping").await.0 == 401 }).await
     );
 
-    // Delete: 202, then the server is gone, the URL is a 404 and the token opens nothing.
+    // Delete: 202, then the server is gone and its URL answers as a wrong token does (401).
     let endpoint = platform.api("GET", &format!("{base}/status"), Some(&jwt), None).await.1["endpoint"]
         .as_str()
         .unwrap()
@@ -98,7 +98,7 @@ async fn register_to_delete_with_the_real_client() {
     assert_eq!(platform.api("DELETE", &base, Some(&jwt), None).await.0, 202);
     assert_eq!(platform.wait_status(&jwt, &org, &id, "gone").await, "gone");
     assert!(
-        within(Duration::from_secs(1), || async { data(&platform, "journey", &new_token, "/ping").await.0 == 404 })
+        within(Duration::from_secs(1), || async { data(&platform, "journey", &new_token, "/ping").await.0 == 401 })
             .await
     );
     assert!(tokio::net::TcpStream::connect(&endpoint).await.is_err(), "the redis-server still listens on {endpoint}");

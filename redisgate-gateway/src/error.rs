@@ -66,6 +66,10 @@ pub enum ApiError {
     /// a reply outgrew its `client-output-buffer-limit` (64 MiB on the instances RedisGate provisions).
     #[error("ERR redis closed the connection before replying: it stopped, or the reply was over its output limit ({} MiB on RedisGate's instances)", redisgate_core::provisioning::acl::MAX_REPLY_BYTES >> 20)]
     Closed(#[source] redis::RedisError),
+    /// The Sentinel-managed master this instance uses is gone and the sentinels name no other yet (a
+    /// failover in progress); retrying in a second may succeed.
+    #[error("ERR redis master is failing over, try again in a second")]
+    FailingOver(#[source] redis::RedisError),
     /// Redis did not answer in time.
     #[error("ERR redis timed out")]
     Timeout(#[source] redis::RedisError),
@@ -126,7 +130,7 @@ impl ApiError {
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::Unavailable(_) | Self::Closed(_) | Self::UpstreamTls(_) => StatusCode::BAD_GATEWAY,
             Self::Timeout(_) => StatusCode::GATEWAY_TIMEOUT,
-            Self::NotReady(_) | Self::Busy(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::NotReady(_) | Self::Busy(_) | Self::FailingOver(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::Forbidden(_) | Self::PlanExceeded(_) => StatusCode::FORBIDDEN,
             Self::Conflict(_) => StatusCode::CONFLICT,
@@ -142,7 +146,9 @@ impl ApiError {
 impl From<redis::RedisError> for ApiError {
     /// Classifies a client-side Redis error (server error replies never get here: they arrive as values).
     fn from(error: redis::RedisError) -> Self {
-        if let Some(problem) = crate::tls::tls_problem(&error) {
+        if crate::sentinel::is_failing_over(&error) {
+            Self::FailingOver(error)
+        } else if let Some(problem) = crate::tls::tls_problem(&error) {
             Self::UpstreamTls(problem)
         } else if error.is_timeout() {
             Self::Timeout(error)
@@ -169,7 +175,8 @@ impl IntoResponse for ApiError {
         let status = self.status();
         // A TLS failure is logged once by its upstream, not with every request it fails; shedding load (Busy)
         // is not a failure to log.
-        let logged = status.is_server_error() && !matches!(self, Self::UpstreamTls(_) | Self::Busy(_));
+        let logged =
+            status.is_server_error() && !matches!(self, Self::UpstreamTls(_) | Self::Busy(_) | Self::FailingOver(_));
         let detail = logged.then(|| ErrorDetail(format!("{self:?}")));
         let body = match &self {
             Self::Protocol(redisgate_core::Error::Validation(fields)) => {
@@ -189,7 +196,7 @@ impl IntoResponse for ApiError {
         let retry_after = match self {
             Self::RateLimited { retry: true } => Some(1),
             Self::Throttled(_, secs) => Some(secs),
-            Self::Busy(_) => Some(1),
+            Self::Busy(_) | Self::FailingOver(_) => Some(1),
             _ => None,
         };
         if let Some(secs) = retry_after {

@@ -8,8 +8,9 @@
 //! # Layout
 //! - [`config`]: a static directory from one Redis or the multi-instance config file.
 //! - [`directory`]: the seam that maps a request (Host header or `/db/<name>` prefix) to an instance.
-//! - [`upstream`]: the shared, multiplexed connection to one Redis; [`fanout`]: the one pub/sub connection
-//!   per instance that every subscription shares.
+//! - [`upstream`]: the shared, multiplexed connection to one Redis; [`sentinel`]: finding and following a
+//!   Sentinel-managed master; [`fanout`]: the one pub/sub connection per instance that every subscription
+//!   shares.
 //! - `routes`: the route table and the middleware around it; `handlers/*`: one file per endpoint kind, and
 //!   the `Gate` every command passes (policy, sizes, Upstash emulations); `sse`: Server-Sent Events framing.
 //! - [`quota`]: per-instance and per-key limits, and usage counts.
@@ -30,6 +31,7 @@ mod handlers;
 pub mod metrics;
 pub mod quota;
 mod routes;
+pub mod sentinel;
 mod serve;
 mod sse;
 pub mod state;

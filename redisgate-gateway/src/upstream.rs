@@ -1,4 +1,4 @@
-//! The connection to one Redis.
+//! The connection to one Redis: a fixed server, or the master Sentinel names ([`crate::sentinel`]).
 //!
 //! Ordinary commands, pipelines and transactions share one multiplexed connection (redis-rs's
 //! `ConnectionManager`): many concurrent HTTP requests are written to Redis in batches on one socket, and a
@@ -12,12 +12,14 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use arc_swap::ArcSwapOption;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig, Monitor};
 use redis::{Client, Pipeline, RedisResult, Value};
 use redisgate_core::protocol::Command;
 use tracing::Instrument as _;
 
 use crate::fanout::{Hub, Topic};
+use crate::sentinel::{self, Resolver, SentinelUrl};
 use crate::tls::{tls_problem, RedisTls};
 
 /// Timeouts and TLS certificates for one upstream.
@@ -41,31 +43,31 @@ impl Default for UpstreamOptions {
     }
 }
 
-/// A Redis server reached through a shared multiplexed connection.
+/// A Redis server reached through a shared multiplexed connection: one fixed server, or the master a set of
+/// Sentinels names ([`crate::sentinel`]), followed across failovers.
 #[derive(Clone)]
 pub struct Upstream {
     name: Arc<str>,
-    client: Client,
-    shared: ConnectionManager,
-    hub: Arc<Hub>,
+    /// The server requests go to now (`None` until a Sentinel-managed master is first found).
+    node: Arc<ArcSwapOption<Node>>,
+    /// For a Sentinel-managed master: who to ask where it is.
+    sentinel: Option<Arc<Resolver>>,
+    options: Arc<UpstreamOptions>,
     /// The last TLS failure logged, so a broken handshake is logged once, not once per request.
     tls_logged: Arc<std::sync::Mutex<Option<String>>>,
     /// Whether `tls_logged` holds a failure (read without the lock on every reply).
     tls_failing: Arc<std::sync::atomic::AtomicBool>,
 }
 
-impl Upstream {
-    /// Prepares a connection to `url` without connecting: the first request connects, so the gateway
-    /// starts (and answers 502) even while Redis is down.
-    ///
-    /// # Errors
-    /// When `url` is not a valid Redis URL.
-    pub fn new(name: &str, url: &str, options: UpstreamOptions) -> RedisResult<Self> {
-        let client = if url.starts_with("rediss://") && !options.tls.is_default() {
-            Client::build_with_tls(url, options.tls.certificates())?
-        } else {
-            Client::open(url)?
-        };
+/// One server: its client (for dedicated connections), the shared connection and the pub/sub hub.
+struct Node {
+    client: Client,
+    shared: ConnectionManager,
+    hub: Arc<Hub>,
+}
+
+impl Node {
+    fn new(client: Client, options: &UpstreamOptions) -> RedisResult<Self> {
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(options.connect_timeout))
             .set_response_timeout(Some(options.response_timeout))
@@ -74,8 +76,97 @@ impl Upstream {
             .set_min_delay(Duration::from_millis(20))
             .set_max_delay(Duration::from_millis(100));
         let shared = ConnectionManager::new_lazy_with_config(client.clone(), config)?;
-        let hub = Arc::new(Hub::new(client.clone()));
-        Ok(Self { name: Arc::from(name), hub, client, shared, tls_logged: Arc::default(), tls_failing: Arc::default() })
+        Ok(Self { hub: Arc::new(Hub::new(client.clone())), client, shared })
+    }
+}
+
+impl Upstream {
+    /// Prepares a connection to `url` without connecting: the first request connects, so the gateway
+    /// starts (and answers 502) even while Redis is down. `redis://` and `rediss://` name one server,
+    /// `redis+sentinel://…/<master>` a master that Sentinel manages.
+    ///
+    /// # Errors
+    /// When `url` is not a valid Redis URL.
+    pub fn new(name: &str, url: &str, options: UpstreamOptions) -> RedisResult<Self> {
+        let (node, sentinel) = if url.starts_with(sentinel::SCHEME) {
+            (None, Some(Arc::new(SentinelUrl::parse(url)?.resolver()?)))
+        } else {
+            let client = if url.starts_with("rediss://") && !options.tls.is_default() {
+                Client::build_with_tls(url, options.tls.certificates())?
+            } else {
+                Client::open(url)?
+            };
+            (Some(Arc::new(Node::new(client, &options)?)), None)
+        };
+        Ok(Self {
+            name: Arc::from(name),
+            node: Arc::new(ArcSwapOption::new(node)),
+            sentinel,
+            options: Arc::new(options),
+            tls_logged: Arc::default(),
+            tls_failing: Arc::default(),
+        })
+    }
+
+    /// The server to send to: the fixed one, or the master the sentinels name (asked on first use).
+    async fn node(&self) -> RedisResult<Arc<Node>> {
+        if let Some(node) = self.node.load_full() {
+            return Ok(node);
+        }
+        self.find_master(None).await
+    }
+
+    /// Asks the sentinels for the master, unless another request did since `failed` stopped answering;
+    /// replaces the node when the master moved.
+    async fn find_master(&self, failed: Option<&Arc<Node>>) -> RedisResult<Arc<Node>> {
+        let Some(resolver) = &self.sentinel else {
+            return self.node.load_full().ok_or_else(|| sentinel::failing_over("no server"));
+        };
+        let current = self.node.load_full();
+        if let Some(current) = &current {
+            if failed.is_none_or(|failed| !Arc::ptr_eq(failed, current)) {
+                return Ok(Arc::clone(current));
+            }
+        }
+        let client = resolver.master(self.options.connect_timeout).await?;
+        // Another request may have found it while this one waited for the resolver.
+        let now = self.node.load_full();
+        if let Some(now) = now.filter(|now| current.as_ref().is_none_or(|c| !Arc::ptr_eq(c, now))) {
+            return Ok(now);
+        }
+        if let Some(current) =
+            current.filter(|c| c.client.get_connection_info().addr() == client.get_connection_info().addr())
+        {
+            return Ok(current);
+        }
+        tracing::warn!(instance = %self.name, master = %client.get_connection_info().addr(), "following the master the sentinels name");
+        let node = Arc::new(Node::new(client, &self.options)?);
+        self.node.store(Some(Arc::clone(&node)));
+        Ok(node)
+    }
+
+    /// After a request to `node`: for a Sentinel-managed master that seems gone, asks where it is now (in
+    /// the background, at most every [`sentinel::MIN_INTERVAL`]) and answers this request as failing over.
+    fn followed(&self, node: &Arc<Node>, result: RedisResult<Value>) -> RedisResult<Value> {
+        if self.sentinel.is_none() || !sentinel::lost_master(&result) {
+            return result;
+        }
+        self.look_for_master(node);
+        Err(sentinel::failing_over(&match result {
+            Err(e) => e.to_string(),
+            Ok(_) => "the server answered READONLY: it is a replica now".to_owned(),
+        }))
+    }
+
+    fn look_for_master(&self, node: &Arc<Node>) {
+        let (this, node) = (self.clone(), Arc::clone(node));
+        tokio::spawn(async move {
+            let started = tokio::time::Instant::now();
+            if let Err(e) = this.find_master(Some(&node)).await {
+                tracing::debug!(instance = %this.name, error = %e, "no master yet");
+            }
+            tokio::time::sleep_until(started + sentinel::MIN_INTERVAL).await;
+        });
     }
 
     /// Logs a TLS failure the first time it happens (and again when it changes or after a success).
@@ -101,8 +192,10 @@ impl Upstream {
     /// # Errors
     /// Connection failures and timeouts.
     pub async fn run(&self, command: &Command) -> RedisResult<Value> {
+        let node = self.node().await?;
         let span = tracing::debug_span!("redis", instance = %self.name, command = %command.name_str());
-        self.checked(self.shared.clone().send_packed_command(&command.to_cmd()).instrument(span).await)
+        let result = self.checked(node.shared.clone().send_packed_command(&command.to_cmd()).instrument(span).await);
+        self.followed(&node, result)
     }
 
     /// Runs commands in order, not atomically; each reply (or error reply) in place.
@@ -114,8 +207,20 @@ impl Upstream {
         for command in commands {
             pipe.add_command(command.to_cmd());
         }
+        let node = self.node().await?;
         let span = tracing::debug_span!("redis", instance = %self.name, pipeline = commands.len());
-        self.checked(self.shared.clone().send_packed_commands(&pipe, 0, commands.len()).instrument(span).await)
+        let result =
+            self.checked(node.shared.clone().send_packed_commands(&pipe, 0, commands.len()).instrument(span).await);
+        // Replies stay in place (a READONLY among them included); a master that seems gone is looked for.
+        match result {
+            Ok(replies) => {
+                if self.sentinel.is_some() && replies.iter().any(sentinel::is_readonly) {
+                    self.look_for_master(&node);
+                }
+                Ok(replies)
+            }
+            Err(e) => self.followed(&node, Err(e)).map(|_| Vec::new()),
+        }
     }
 
     /// Runs commands as one MULTI/EXEC transaction; per-command runtime errors are in place.
@@ -129,9 +234,21 @@ impl Upstream {
         for command in commands {
             pipe.add_command(command.to_cmd());
         }
+        let node = self.node().await?;
         let span = tracing::debug_span!("redis", instance = %self.name, transaction = commands.len());
-        let sent = self.shared.clone().send_packed_commands(&pipe, commands.len() + 1, 1).instrument(span).await;
-        let mut replies = self.checked(sent)?;
+        let sent = node.shared.clone().send_packed_commands(&pipe, commands.len() + 1, 1).instrument(span).await;
+        let mut replies = match self.checked(sent) {
+            Ok(replies) => replies,
+            // A connection failure: perhaps the master is gone.
+            Err(e) if e.code().is_none() => return self.followed(&node, Err(e)).map(|_| Vec::new()),
+            // Refused as a whole; queued on a replica, its commands were READONLY.
+            Err(e) => {
+                if self.sentinel.is_some() && e.to_string().contains("READONLY") {
+                    self.look_for_master(&node);
+                }
+                return Err(e);
+            }
+        };
         match replies.pop() {
             Some(Value::Array(results)) => Ok(results),
             Some(Value::ServerError(e)) => Err(e.into()),
@@ -150,7 +267,7 @@ impl Upstream {
         &self,
         topic: Topic,
     ) -> RedisResult<impl futures_util::Stream<Item = bytes::Bytes> + Send + 'static> {
-        self.hub.subscribe(topic).await
+        self.node().await?.hub.subscribe(topic).await
     }
 
     /// A dedicated connection in MONITOR mode.
@@ -158,6 +275,6 @@ impl Upstream {
     /// # Errors
     /// Connection failures.
     pub async fn monitor(&self) -> RedisResult<Monitor> {
-        self.client.get_async_monitor().await
+        self.node().await?.client.get_async_monitor().await
     }
 }

@@ -11,10 +11,12 @@ mod database;
 mod gateway;
 mod platform;
 mod redis_server;
+mod sentinel;
 mod tls;
 
 pub use database::TestDatabase;
 pub use gateway::{instance, TestGateway, READONLY_TOKEN, TOKEN};
 pub use platform::{TestPlatform, JWT_SECRET};
 pub use redis_server::{TestRedis, TlsServer};
+pub use sentinel::{TestSentinels, MASTER};
 pub use tls::{Issued, Purpose, TestCa};

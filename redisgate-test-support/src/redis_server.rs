@@ -13,6 +13,8 @@ pub struct TestRedis {
     dir: tempfile::TempDir,
     auth: Auth,
     tls: Option<TlsServer>,
+    /// More arguments (`--replicaof`).
+    extra: Vec<String>,
 }
 
 /// How a TLS-only server is set up: its certificate, the CA that signs client certificates, and whether it
@@ -74,19 +76,28 @@ impl TestRedis {
     /// As [`TestRedis::start`].
     #[must_use]
     pub fn start_tls(tls: TlsServer) -> Self {
-        Self::start_inner(Auth::None, Some(tls))
+        Self::start_inner(Auth::None, Some(tls), Vec::new())
+    }
+
+    /// Starts a replica of the server on `master_port` (no password).
+    ///
+    /// # Panics
+    /// As [`TestRedis::start`].
+    #[must_use]
+    pub fn start_replica_of(master_port: u16) -> Self {
+        Self::start_inner(Auth::None, None, vec!["--replicaof".into(), "127.0.0.1".into(), master_port.to_string()])
     }
 
     fn start_with(auth: Auth) -> Self {
-        Self::start_inner(auth, None)
+        Self::start_inner(auth, None, Vec::new())
     }
 
-    fn start_inner(auth: Auth, tls: Option<TlsServer>) -> Self {
+    fn start_inner(auth: Auth, tls: Option<TlsServer>, extra: Vec<String>) -> Self {
         let dir = tempfile::tempdir().unwrap();
         if let Auth::Users(credentials) = &auth {
             std::fs::write(dir.path().join("users.conf"), credentials.conf()).unwrap();
         }
-        let mut server = Self { child: None, port: 0, dir, auth, tls };
+        let mut server = Self { child: None, port: 0, dir, auth, tls, extra };
         for _ in 0..20 {
             server.port = free_port();
             if server.spawn() {
@@ -120,6 +131,7 @@ impl TestRedis {
             .args(["--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
             .args(["--logfile", "", "--dir"])
             .arg(self.dir.path())
+            .args(&self.extra)
             .stdout(Stdio::piped())
             .stderr(Stdio::null());
         if let Auth::Password(password) = &self.auth {

@@ -8,6 +8,7 @@ mod errors;
 mod limits;
 mod observability;
 mod resilience;
+mod sentinel;
 mod sse;
 mod tls;
 mod transaction;

@@ -1,0 +1,190 @@
+//! A master that Redis Sentinel manages: `redis+sentinel://[user:pass@]host:port[,host:port…]/<master>`.
+//!
+//! redis-rs's Sentinel client finds the master (it asks each sentinel for its masters and checks the
+//! candidate's `ROLE`), but does not follow a failover by itself (redis-rs #1438). The upstream asks again
+//! whenever the master it uses fails under a request: a broken or refused connection, a timeout, or a
+//! `READONLY` reply (the old master came back as a replica). Asking is single-flight and at most every
+//! [`MIN_INTERVAL`], so a burst of failures during a failover costs one sentinel query per interval; the
+//! failed requests get a 503 with `Retry-After` at once instead of waiting for the new master.
+
+use std::time::Duration;
+
+use redis::sentinel::{Sentinel, SentinelNodeConnectionInfo};
+use redis::{Client, ErrorKind, RedisConnectionInfo, RedisError, RedisResult, ServerErrorKind, Value};
+
+/// The least time between two sentinel queries.
+pub const MIN_INTERVAL: Duration = Duration::from_millis(100);
+
+/// The scheme of a Sentinel-managed upstream.
+pub const SCHEME: &str = "redis+sentinel://";
+
+/// A parsed `redis+sentinel://` URL.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SentinelUrl {
+    /// `host:port` of each sentinel.
+    pub sentinels: Vec<String>,
+    /// The master's name in the sentinels' configuration.
+    pub master: String,
+    /// Who to log in to the master as (the sentinels are asked without credentials).
+    pub username: Option<String>,
+    /// The master's password.
+    pub password: Option<String>,
+}
+
+impl std::fmt::Debug for SentinelUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SentinelUrl")
+            .field("sentinels", &self.sentinels)
+            .field("master", &self.master)
+            .field("password", &self.password.as_ref().map(|_| "<redacted>"))
+            .finish_non_exhaustive()
+    }
+}
+
+fn invalid(message: &str) -> RedisError {
+    RedisError::from((ErrorKind::InvalidClientConfig, "invalid redis+sentinel:// URL", message.to_owned()))
+}
+
+/// Percent-decodes a user name or password of a URL.
+fn decode(text: &str) -> RedisResult<String> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = text.get(i + 1..i + 3).ok_or_else(|| invalid("a % is not followed by two hex digits"))?;
+            out.push(u8::from_str_radix(hex, 16).map_err(|_| invalid("a % is not followed by two hex digits"))?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).map_err(|_| invalid("credentials are not UTF-8"))
+}
+
+impl SentinelUrl {
+    /// Parses `redis+sentinel://[user:pass@]host:port[,host:port…]/<master>`.
+    ///
+    /// # Errors
+    /// An `InvalidClientConfig` error saying what is wrong.
+    pub fn parse(url: &str) -> RedisResult<Self> {
+        let rest = url.strip_prefix(SCHEME).ok_or_else(|| invalid("it must start with redis+sentinel://"))?;
+        let (authority, master) = rest.split_once('/').ok_or_else(|| invalid("name the master: .../<master>"))?;
+        let master = master.trim_end_matches('/');
+        if master.is_empty() || master.contains(['/', '?', '#']) {
+            return Err(invalid("name the master: .../<master>"));
+        }
+        let (credentials, hosts) = match authority.rsplit_once('@') {
+            Some((credentials, hosts)) => (Some(credentials), hosts),
+            None => (None, authority),
+        };
+        let (username, password) = match credentials.map(|c| c.split_once(':').unwrap_or(("", c))) {
+            Some((user, pass)) => {
+                let user = decode(user)?;
+                (Some(user).filter(|u| !u.is_empty()), Some(decode(pass)?))
+            }
+            None => (None, None),
+        };
+        let sentinels: Vec<String> = hosts.split(',').map(str::trim).map(str::to_owned).collect();
+        if sentinels.iter().any(|s| s.rsplit_once(':').is_none_or(|(h, p)| h.is_empty() || p.parse::<u16>().is_err())) {
+            return Err(invalid("each sentinel is host:port"));
+        }
+        Ok(Self { sentinels, master: master.to_owned(), username, password })
+    }
+
+    /// Sentinels to ask, and how to log in to the master they name.
+    ///
+    /// # Errors
+    /// A sentinel address redis-rs does not accept.
+    pub fn resolver(&self) -> RedisResult<Resolver> {
+        let sentinel = Sentinel::build(self.sentinels.iter().map(|s| format!("redis://{s}")).collect::<Vec<_>>())?;
+        let mut info = RedisConnectionInfo::default();
+        if let Some(username) = &self.username {
+            info = info.set_username(username);
+        }
+        if let Some(password) = &self.password {
+            info = info.set_password(password);
+        }
+        let node = SentinelNodeConnectionInfo::default().set_redis_connection_info(info);
+        Ok(Resolver { sentinel: tokio::sync::Mutex::new(sentinel), master: self.master.clone(), node })
+    }
+}
+
+/// Asks the sentinels where the master is now.
+pub struct Resolver {
+    /// Locked while a query runs, which makes queries single-flight.
+    sentinel: tokio::sync::Mutex<Sentinel>,
+    master: String,
+    node: SentinelNodeConnectionInfo,
+}
+
+impl Resolver {
+    /// The current master, within `timeout`.
+    ///
+    /// # Errors
+    /// No sentinel answered, none knows the master, or the one named is not a master: a
+    /// [`failing_over`] error.
+    pub async fn master(&self, timeout: Duration) -> RedisResult<Client> {
+        let mut sentinel = self.sentinel.lock().await;
+        match tokio::time::timeout(timeout, sentinel.async_master_for(&self.master, Some(&self.node))).await {
+            Ok(Ok(client)) => Ok(client),
+            Ok(Err(e)) => Err(failing_over(&format!("no master '{}' found: {e}", self.master))),
+            Err(_) => Err(failing_over(&format!("the sentinels did not name master '{}' in time", self.master))),
+        }
+    }
+}
+
+/// The error of a request that found the master gone: the gateway answers it 503 with `Retry-After`.
+#[must_use]
+pub fn failing_over(detail: &str) -> RedisError {
+    RedisError::from((ErrorKind::Server(ServerErrorKind::MasterDown), "the master is failing over", detail.to_owned()))
+}
+
+/// Whether `error` is what [`failing_over`] made.
+#[must_use]
+pub fn is_failing_over(error: &RedisError) -> bool {
+    error.kind() == ErrorKind::Server(ServerErrorKind::MasterDown)
+}
+
+/// Whether a request's outcome says the master it went to is no longer the master.
+pub fn lost_master(result: &RedisResult<Value>) -> bool {
+    match result {
+        Err(e) => e.is_io_error() || e.is_connection_dropped() || e.is_connection_refusal() || e.is_timeout(),
+        Ok(value) => is_readonly(value),
+    }
+}
+
+/// A `READONLY` error reply (a write reached a replica).
+pub fn is_readonly(value: &Value) -> bool {
+    matches!(value, Value::ServerError(e) if e.code() == "READONLY")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_parse_and_bad_ones_say_why() {
+        let url = SentinelUrl::parse("redis+sentinel://gw:p%40ss@10.0.0.1:26379,10.0.0.2:26379/cache").unwrap();
+        assert_eq!(url.sentinels, ["10.0.0.1:26379", "10.0.0.2:26379"]);
+        assert_eq!(
+            (url.master.as_str(), url.username.as_deref(), url.password.as_deref()),
+            ("cache", Some("gw"), Some("p@ss"))
+        );
+        assert!(!format!("{url:?}").contains("p@ss"));
+        let plain = SentinelUrl::parse("redis+sentinel://127.0.0.1:26379/mymaster").unwrap();
+        assert_eq!((plain.username, plain.password), (None, None));
+        let only_password = SentinelUrl::parse("redis+sentinel://:secret@h:1/m").unwrap();
+        assert_eq!((only_password.username, only_password.password.as_deref()), (None, Some("secret")));
+        for bad in [
+            "redis://h:1/m",
+            "redis+sentinel://h:1",
+            "redis+sentinel://h:1/",
+            "redis+sentinel://h/m",
+            "redis+sentinel://h:x/m",
+        ] {
+            assert!(SentinelUrl::parse(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -3,7 +3,9 @@
 
 Layout (2-core machine): redis-server and the gateway pinned to core 0, load generators pinned to core 1.
 For each scenario it reports requests/s, p50/p99 latency, and CPU-microseconds per request spent by the
-gateway and by Redis (from utime+stime in /proc/<pid>/stat), plus the gateway's RSS.
+gateway and by Redis (from utime+stime in /proc/<pid>/stat), plus the gateway's RSS. With `--floor`
+(`examples/http_floor`, built), it adds the same HTTP stack answering a fixed body without Redis: how far
+each GET row is from the cost of HTTP itself on this kernel.
 """
 import argparse
 import os
@@ -97,6 +99,7 @@ def main():
     parser.add_argument("--gateway", required=True)
     parser.add_argument("--seconds", type=int, default=5)
     parser.add_argument("--redis-server", default="redis-server")
+    parser.add_argument("--floor", help="examples/http_floor, built: the same HTTP stack answering a fixed body")
     args = parser.parse_args()
 
     tmp = tempfile.mkdtemp(prefix="redisgate-bench-")
@@ -138,6 +141,19 @@ def main():
             rows.append(("gateway POST /pipeline ×10 GET", conns, 10, rps, p50, p99,
                          cost[gateway.pid] / 10 if cost[gateway.pid] else 0, cost[redis.pid] / 10))
         loaded_rss = rss_mib(gateway.pid)
+        if args.floor:
+            floor_port = free_port()
+            floor = subprocess.Popen(["taskset", "-c", "0", args.floor, f"127.0.0.1:{floor_port}"],
+                                     stderr=subprocess.DEVNULL)
+            try:
+                wait_port(floor_port)
+                for conns in (1, 16, 64):
+                    rps, p50, p99, cost = measure(lambda: wrk(f"http://127.0.0.1:{floor_port}/get/k", conns, s),
+                                                  [floor.pid])
+                    rows.append(("HTTP floor: fixed body, no Redis", conns, 1, rps, p50, p99, cost[floor.pid], 0.0))
+            finally:
+                floor.terminate()
+                floor.wait()
         # The same requests against an instance with every limit set (none of them reached): the cost of
         # enforcing limits and counting usage.
         config = os.path.join(tmp, "limited.toml")
@@ -179,7 +195,9 @@ def main():
     for conns in (1, 16, 64):
         rb = by[("redis-benchmark GET -P 1", conns)]
         gw = by[("gateway GET /get/k", conns)]
-        print(f"GET at {conns:>2} connections: gateway / redis-benchmark -P 1 = {gw / rb:.2f}")
+        floor = by.get(("HTTP floor: fixed body, no Redis", conns))
+        versus_floor = f", gateway / HTTP floor = {gw / floor:.2f}" if floor else ""
+        print(f"GET at {conns:>2} connections: gateway / redis-benchmark -P 1 = {gw / rb:.2f}{versus_floor}")
 
 
 if __name__ == "__main__":

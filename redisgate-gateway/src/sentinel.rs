@@ -107,7 +107,12 @@ impl SentinelUrl {
             info = info.set_password(password);
         }
         let node = SentinelNodeConnectionInfo::default().set_redis_connection_info(info);
-        Ok(Resolver { sentinel: tokio::sync::Mutex::new(sentinel), master: self.master.clone(), node })
+        Ok(Resolver {
+            sentinel: tokio::sync::Mutex::new(sentinel),
+            master: self.master.clone(),
+            node,
+            looking: std::sync::atomic::AtomicBool::new(false),
+        })
     }
 }
 
@@ -117,9 +122,24 @@ pub struct Resolver {
     sentinel: tokio::sync::Mutex<Sentinel>,
     master: String,
     node: SentinelNodeConnectionInfo,
+    /// Set while a look-up after a failure runs and for [`MIN_INTERVAL`] after it started: failures
+    /// meanwhile start none of their own.
+    looking: std::sync::atomic::AtomicBool,
 }
 
 impl Resolver {
+    /// Claims the next look-up after a failure; `false` while one runs or ran less than [`MIN_INTERVAL`]
+    /// ago (release it with [`Resolver::done_looking`]).
+    pub fn start_looking(&self) -> bool {
+        use std::sync::atomic::Ordering::{AcqRel, Acquire};
+        self.looking.compare_exchange(false, true, AcqRel, Acquire).is_ok()
+    }
+
+    /// Ends the look-up [`Resolver::start_looking`] claimed.
+    pub fn done_looking(&self) {
+        self.looking.store(false, std::sync::atomic::Ordering::Release);
+    }
+
     /// The current master, within `timeout`.
     ///
     /// # Errors

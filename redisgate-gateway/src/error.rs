@@ -7,7 +7,7 @@
 
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use redisgate_core::protocol::encode::{error_text, json};
+use redisgate_core::protocol::encode::{error_text, json, resp2, server_error};
 use redisgate_core::provisioning::ProvisionError;
 
 use crate::metrics::Incident;
@@ -25,6 +25,11 @@ pub enum ApiError {
     /// Redis answered with an error reply; its text is passed through.
     #[error("{0}")]
     Redis(String),
+    /// A command's failure (a [`Self::Protocol`] refusal or a [`Self::Redis`] error) asked for in
+    /// `Upstash-Response-Format: resp2`: answered as the raw error reply a TCP client reads (`-ERR …\r\n`,
+    /// `application/octet-stream`) with the status of the failure it wraps.
+    #[error("{0}")]
+    Resp2(Box<Self>),
     /// No token, a token that opens nothing here, or an instance name (Host header, `/db/<name>`) that
     /// names none: the same answer, so names cannot be probed.
     #[error("{UNAUTHORIZED}")]
@@ -121,6 +126,7 @@ impl ApiError {
             Self::Protocol(redisgate_core::Error::Internal(_)) => StatusCode::INTERNAL_SERVER_ERROR,
             Self::Protocol(redisgate_core::Error::UnsupportedReply(_)) => StatusCode::BAD_GATEWAY,
             Self::Protocol(_) | Self::Redis(_) => StatusCode::BAD_REQUEST,
+            Self::Resp2(failure) => failure.status(),
             Self::Unauthorized | Self::BadCredentials(_) => StatusCode::UNAUTHORIZED,
             Self::NoInstanceNamed => StatusCode::NOT_FOUND,
             Self::BodyTimeout => StatusCode::REQUEST_TIMEOUT,
@@ -183,10 +189,13 @@ impl IntoResponse for ApiError {
                 serde_json::json!({ "error": "validation failed", "fields": fields }).to_string().into_bytes()
             }
             Self::Protocol(redisgate_core::Error::Internal(_)) | Self::Internal(_) => json::error("ERR internal error"),
+            Self::Resp2(failure) => resp2::reply(&server_error(&failure.to_string()))
+                .unwrap_or_else(|_| b"-ERR internal error\r\n".to_vec()),
             _ => json::error(&self.to_string()),
         };
+        let content_type = if matches!(self, Self::Resp2(_)) { "application/octet-stream" } else { "application/json" };
         let mut response = (status, body).into_response();
-        response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
         if let Some(detail) = detail {
             response.extensions_mut().insert(detail);
         }

@@ -11,7 +11,8 @@
 //! - [`upstream`]: the shared, multiplexed connection to one Redis; [`sentinel`]: finding and following a
 //!   Sentinel-managed master; [`fanout`]: the one pub/sub connection per instance that every subscription
 //!   shares.
-//! - `routes`: the route table and the middleware around it; `handlers/*`: one file per endpoint kind, and
+//! - `routes`: the route table and the middleware around it; `early_answer`: keeping the connection of a
+//!   request answered before its body was read; `handlers/*`: one file per endpoint kind, and
 //!   the `Gate` every command passes (policy, sizes, Upstash emulations); `sse`: Server-Sent Events framing.
 //! - [`quota`]: per-instance and per-key limits, and usage counts.
 //! - [`connections`]: client connections counted against the connection limits.
@@ -25,6 +26,7 @@
 pub mod config;
 pub mod connections;
 pub mod directory;
+mod early_answer;
 pub mod error;
 pub mod fanout;
 mod handlers;

@@ -15,6 +15,7 @@ use tower_http::cors::{AllowHeaders, Any, CorsLayer};
 
 use tracing::Instrument as _;
 
+use crate::early_answer;
 use crate::error::ErrorDetail;
 use crate::handlers::{data_plane, health};
 use crate::metrics::{Incident, Kind, Metrics, Observed};
@@ -49,7 +50,8 @@ pub fn router(state: AppState) -> Router {
 }
 
 /// The data plane behind `routes` (which win over it: the platform mounts its management API at `/api`),
-/// with the health routes, request ids, metrics, CORS and panic recovery around both.
+/// with the health routes, request ids, metrics, CORS, panic recovery and the draining of unread bodies
+/// ([`early_answer`]) around both.
 pub fn router_with(state: AppState, routes: Router<AppState>) -> Router {
     routes
         .route("/-/health", get(health::live))
@@ -59,6 +61,7 @@ pub fn router_with(state: AppState, routes: Router<AppState>) -> Router {
         .layer(CatchPanicLayer::custom(|_| ApiError::Internal("a handler panicked".into()).into_response()))
         .layer(middleware::from_fn_with_state(Arc::clone(&state.metrics), observe))
         .layer(cors())
+        .layer(middleware::from_fn(early_answer::keep_alive))
         .with_state(state)
 }
 

@@ -292,7 +292,8 @@ impl axum::serve::Listener for CountingListener {
                         }
                     };
                     let _ = stream.set_nodelay(true);
-                    return (Counted { stream, _open: self.metrics.connection(), _admitted: admitted }, address);
+                    let open = Open { stream, _gauge: self.metrics.connection(), _admitted: admitted };
+                    return (Counted { open: Some(open), read_eof: false }, address);
                 }
                 // Out of file descriptors and the like: wait a moment instead of spinning.
                 Err(e) => {
@@ -308,11 +309,52 @@ impl axum::serve::Listener for CountingListener {
     }
 }
 
-/// A connection that leaves the open-connections gauge, and frees its place, when dropped.
+/// A connection that leaves the open-connections gauge, and frees its place, when dropped. Dropped before
+/// the client closed its side, it lingers: see [`linger`].
 struct Counted {
+    /// `None` only once dropped.
+    open: Option<Open>,
+    /// Whether a read saw the client's end of file.
+    read_eof: bool,
+}
+
+struct Open {
     stream: tokio::net::TcpStream,
-    _open: crate::metrics::GaugeGuard,
+    _gauge: crate::metrics::GaugeGuard,
     _admitted: Admitted,
+}
+
+/// How long a connection the server closes keeps reading (and discarding) what the client still sends.
+const LINGER: Duration = Duration::from_secs(2);
+
+/// Closing a socket with unread data in it makes the kernel send a reset instead of a FIN, and a reset makes
+/// the client's kernel discard the answer it has not read yet: the client of a refused 10 MiB upload would
+/// see "connection reset" instead of its 413. So the write side is shut (the answer was flushed before),
+/// and what arrives is read and discarded until the client closes or [`LINGER`] passes, as nginx's
+/// `lingering_close` does. The connection keeps its place among the admitted ones meanwhile.
+async fn linger(mut open: Open) {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let _ = open.stream.shutdown().await;
+    let mut sink = vec![0_u8; 16 * 1024];
+    let _ = tokio::time::timeout(LINGER, async { while let Ok(1..) = open.stream.read(&mut sink).await {} }).await;
+}
+
+impl Drop for Counted {
+    fn drop(&mut self) {
+        let Some(open) = self.open.take() else { return };
+        if self.read_eof {
+            return;
+        }
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(linger(open));
+        }
+    }
+}
+
+impl Counted {
+    fn stream(&mut self) -> std::io::Result<&mut tokio::net::TcpStream> {
+        self.open.as_mut().map(|open| &mut open.stream).ok_or_else(|| std::io::ErrorKind::NotConnected.into())
+    }
 }
 
 impl tokio::io::AsyncRead for Counted {
@@ -321,7 +363,12 @@ impl tokio::io::AsyncRead for Counted {
         cx: &mut std::task::Context<'_>,
         buf: &mut tokio::io::ReadBuf<'_>,
     ) -> std::task::Poll<std::io::Result<()>> {
-        std::pin::Pin::new(&mut self.stream).poll_read(cx, buf)
+        let before = buf.filled().len();
+        let read = std::pin::Pin::new(self.stream()?).poll_read(cx, buf);
+        if matches!(read, std::task::Poll::Ready(Ok(()))) && buf.filled().len() == before && buf.remaining() > 0 {
+            self.read_eof = true;
+        }
+        read
     }
 }
 
@@ -331,7 +378,7 @@ impl tokio::io::AsyncWrite for Counted {
         cx: &mut std::task::Context<'_>,
         buf: &[u8],
     ) -> std::task::Poll<std::io::Result<usize>> {
-        std::pin::Pin::new(&mut self.stream).poll_write(cx, buf)
+        std::pin::Pin::new(self.stream()?).poll_write(cx, buf)
     }
 
     fn poll_write_vectored(
@@ -339,24 +386,24 @@ impl tokio::io::AsyncWrite for Counted {
         cx: &mut std::task::Context<'_>,
         bufs: &[std::io::IoSlice<'_>],
     ) -> std::task::Poll<std::io::Result<usize>> {
-        std::pin::Pin::new(&mut self.stream).poll_write_vectored(cx, bufs)
+        std::pin::Pin::new(self.stream()?).poll_write_vectored(cx, bufs)
     }
 
     fn is_write_vectored(&self) -> bool {
-        self.stream.is_write_vectored()
+        self.open.as_ref().is_some_and(|open| open.stream.is_write_vectored())
     }
 
     fn poll_flush(
         mut self: std::pin::Pin<&mut Self>,
         cx: &mut std::task::Context<'_>,
     ) -> std::task::Poll<std::io::Result<()>> {
-        std::pin::Pin::new(&mut self.stream).poll_flush(cx)
+        std::pin::Pin::new(self.stream()?).poll_flush(cx)
     }
 
     fn poll_shutdown(
         mut self: std::pin::Pin<&mut Self>,
         cx: &mut std::task::Context<'_>,
     ) -> std::task::Poll<std::io::Result<()>> {
-        std::pin::Pin::new(&mut self.stream).poll_shutdown(cx)
+        std::pin::Pin::new(self.stream()?).poll_shutdown(cx)
     }
 }

@@ -5,6 +5,7 @@ mod auth;
 mod commands;
 mod config;
 mod errors;
+mod keep_alive;
 mod limits;
 mod observability;
 mod resilience;

@@ -6,3 +6,4 @@
 mod compat;
 mod gateway;
 mod platform;
+mod raw_http;

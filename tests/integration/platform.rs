@@ -6,6 +6,7 @@ mod accounts;
 mod authz;
 mod containment;
 mod journey;
+mod keep_alive;
 mod lifecycle;
 mod limits;
 mod openapi;

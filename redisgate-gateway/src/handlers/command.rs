@@ -7,14 +7,23 @@ use super::Gate;
 use crate::directory::Instance;
 use crate::ApiError;
 
-/// Checks the command against the policy and the size limits, runs it and encodes the reply.
+/// Checks the command against the policy and the size limits, runs it and encodes the reply. In resp2
+/// format, a refused or failed command answers its raw error reply, as a TCP client would read it.
 pub async fn run(
     instance: &Instance,
     command: Command,
     gate: &Gate<'_>,
     format: ResponseFormat,
 ) -> Result<Response, ApiError> {
-    let command = gate.ready(command)?;
-    let value = instance.upstream().run(&command).await?;
-    super::reply(format, &value)
+    let ran = async {
+        let command = gate.ready(command)?;
+        let value = instance.upstream().run(&command).await?;
+        super::reply(format, &value)
+    };
+    match ran.await {
+        Err(failure @ (ApiError::Protocol(_) | ApiError::Redis(_))) if format == ResponseFormat::Resp2 => {
+            Err(ApiError::Resp2(Box::new(failure)))
+        }
+        answer => answer,
+    }
 }

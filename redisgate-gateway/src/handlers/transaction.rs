@@ -2,6 +2,7 @@
 //!
 //! A refused command (policy or size limit), or one Redis rejects while queueing (EXECABORT), discards the whole transaction with a
 //! 400 `{"error"}`; runtime errors of single commands are in place in the 200 array, as with EXEC.
+//! `Upstash-Response-Format: resp2` does not apply here (protocol.md §G1): the answer is always JSON.
 
 use axum::response::Response;
 use redisgate_core::protocol::{Command, ResponseFormat};
@@ -17,9 +18,7 @@ pub async fn run(
     gate: &Gate<'_>,
     format: ResponseFormat,
 ) -> Result<Response, ApiError> {
-    if format == ResponseFormat::Resp2 {
-        return Err(redisgate_core::Error::InvalidFormat("/multi-exec answers in JSON only".into()).into());
-    }
+    let format = if format == ResponseFormat::Resp2 { ResponseFormat::Json } else { format };
     let commands = commands.into_iter().map(|c| gate.ready(c)).collect::<Result<Vec<Command>, _>>()?;
     let values = instance.upstream().transaction(&commands).await?;
     super::replies(format, &values)

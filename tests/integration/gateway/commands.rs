@@ -130,6 +130,51 @@ async fn resp2_format_returns_raw_replies() {
     let response =
         gw.http().get(format!("{}/get/k", gw.url())).bearer_auth(TOKEN).header("Upstash-Response-Format", "xml");
     assert_eq!(response.send().await.unwrap().status(), 400);
+    // A failing command answers the raw error reply, 400, as a TCP client would read it: Redis's own
+    // errors and the gateway's refusals alike.
+    let (status, kind, body) = get("/incr/k", None).await;
+    assert_eq!(
+        (status, kind.as_str(), &body[..]),
+        (400, "application/octet-stream", &b"-ERR value is not an integer or out of range\r\n"[..])
+    );
+    let (status, kind, body) = get("/blpop/k/0", None).await;
+    assert_eq!((status, kind.as_str()), (400, "application/octet-stream"));
+    assert!(body.starts_with(b"-ERR ") && body.ends_with(b"\r\n"), "{}", String::from_utf8_lossy(&body));
+    let (status, _, body) = get("/nosuchcommand", None).await;
+    assert_eq!(status, 400);
+    assert!(body.starts_with(b"-ERR unknown command") && body.ends_with(b"\r\n"), "{}", String::from_utf8_lossy(&body));
+    // The token is checked before any command: a wrong one is still the JSON 401.
+    let wrong =
+        gw.http().get(format!("{}/get/k", gw.url())).bearer_auth("wrong").header("Upstash-Response-Format", "resp2");
+    let wrong = wrong.send().await.unwrap();
+    assert_eq!((wrong.status().as_u16(), wrong.headers()["content-type"].to_str().unwrap()), (401, "application/json"));
+}
+
+#[tokio::test]
+async fn multi_exec_ignores_the_resp2_format() {
+    let (_redis, gw) = setup().await;
+    let send = |encoding: Option<&'static str>| {
+        let mut request = gw
+            .http()
+            .post(format!("{}/multi-exec", gw.url()))
+            .bearer_auth(TOKEN)
+            .header("Upstash-Response-Format", "resp2")
+            .body(r#"[["set","t","1"],["incr","t"]]"#);
+        if let Some(encoding) = encoding {
+            request = request.header("Upstash-Encoding", encoding);
+        }
+        async move {
+            let response = request.send().await.unwrap();
+            let kind = response.headers()["content-type"].to_str().unwrap().to_owned();
+            (response.status().as_u16(), kind, response.json::<serde_json::Value>().await.unwrap())
+        }
+    };
+    let (status, kind, body) = send(None).await;
+    assert_eq!((status, kind.as_str(), body), (200, "application/json", json!([{"result": "OK"}, {"result": 2}])));
+    // base64 with resp2 stays a 400, as the product description writes, and nothing runs.
+    let (status, _, body) = send(Some("base64")).await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(gw.command(json!(["get", "t"])).await.1, json!({"result": "2"}));
 }
 
 #[tokio::test]

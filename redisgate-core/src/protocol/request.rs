@@ -105,19 +105,10 @@ pub fn query_token(query: Option<&str>) -> Option<Vec<u8>> {
     query?.split('&').find_map(|pair| pair.strip_prefix("_token=").map(decode))
 }
 
-/// Most commands in one `/pipeline` or `/multi-exec`: a 10 MiB body of `["PING"]`s is over a million
-/// commands, and their replies hundreds of megabytes.
-pub const MAX_BATCH: usize = 10_000;
+pub use super::parse::{MAX_ARGS, MAX_BATCH};
 
 fn commands(body: &[u8]) -> Result<Vec<Command>> {
-    let parsed = parse::commands(body)?;
-    if parsed.len() > MAX_BATCH {
-        return Err(Error::invalid(format!(
-            "a /pipeline or /multi-exec holds at most {MAX_BATCH} commands, this one has {}",
-            parsed.len()
-        )));
-    }
-    parsed.into_iter().map(Command::from_args).collect()
+    parse::commands(body)?.into_iter().map(Command::from_args).collect()
 }
 
 fn path_command(req: &RestRequest<'_>, path: &str) -> Result<Command> {

@@ -353,3 +353,25 @@ fn replies_that_could_not_be_held_are_refused_before_they_are_built() {
     let batch = format!("[{}]", vec![r#"["ping"]"#; request::MAX_BATCH].join(","));
     assert!(parse(&req(Method::Post, "/multi-exec", None, batch.as_bytes())).is_ok());
 }
+
+#[test]
+fn parsing_stops_at_the_first_command_or_argument_over_the_caps() {
+    // Two million one-argument commands: refused at the 10,001st, whatever follows (even malformed JSON).
+    let flood = format!("[{}[", "[\"ping\"],".repeat(request::MAX_BATCH + 1));
+    let refused = parse(&req(Method::Post, "/pipeline", None, flood.as_bytes())).unwrap_err();
+    assert_eq!(refused.to_string(), "ERR a /pipeline or /multi-exec holds at most 10000 commands");
+    // One command with more arguments than the cap, and a pipeline whose commands add up past it.
+    let wide = format!("[\"mset\"{}]", ",0".repeat(request::MAX_ARGS));
+    let refused = parse(&req(Method::Post, "/", None, wide.as_bytes())).unwrap_err();
+    assert_eq!(refused.to_string(), "ERR a request holds at most 250000 arguments");
+    let half = format!("[\"del\"{}]", ",0".repeat(request::MAX_ARGS / 2));
+    let pipeline = format!("[{half},{half}]");
+    assert!(parse(&req(Method::Post, "/pipeline", None, pipeline.as_bytes())).is_err());
+    let fits = format!("[\"mset\"{}]", ",0".repeat(request::MAX_ARGS - 1));
+    assert!(parse(&req(Method::Post, "/", None, fits.as_bytes())).is_ok());
+    // The refusals of single arguments keep their own words.
+    let refused = parse(&req(Method::Post, "/pipeline", None, br#"[["get",null]]"#)).unwrap_err();
+    assert_eq!(refused.to_string(), "ERR null is not a valid argument");
+    let refused = parse(&req(Method::Post, "/pipeline", None, br#"[["get","k"],[]]"#)).unwrap_err();
+    assert_eq!(refused.to_string(), "ERR empty command");
+}

@@ -20,12 +20,12 @@ fuzz_target!(|data: &[u8]| {
     };
 
     for reply in &replies {
-        let out = json::result(reply, base64).expect("every generated reply is encodable");
+        let out = json::result(reply, base64, usize::MAX).expect("every generated reply is encodable");
         let parsed: Json = serde_json::from_slice(&out).expect("json::result wrote invalid JSON");
         assert_eq!(parsed, expected_json(reply, base64), "for {reply:?}");
     }
 
-    let out = json::results(&replies, base64).expect("every generated reply is encodable");
+    let out = json::results(&replies, base64, usize::MAX).expect("every generated reply is encodable");
     let parsed: Json = serde_json::from_slice(&out).expect("json::results wrote invalid JSON");
     let expected: Vec<Json> = replies.iter().map(|r| expected_json(r, base64)).collect();
     assert_eq!(parsed, Json::Array(expected));

@@ -39,6 +39,10 @@ pub enum Error {
     /// The request body is larger than the configured limit.
     #[error("ERR max request size exceeded")]
     RequestTooLarge,
+    /// The reply is larger than the request may receive (`--max-response-bytes`, or the instance's
+    /// `max_response_size`); the limit in bytes.
+    #[error("ERR max response size exceeded. Limit: {0} bytes")]
+    ResponseTooLarge(u64),
     /// An argument is larger than the instance's record size limit.
     #[error("ERR max single record size exceeded")]
     RecordTooLarge,

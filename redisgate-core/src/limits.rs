@@ -36,17 +36,21 @@ pub struct Limits {
     /// Largest key in bytes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_key_size: Option<NonZeroU64>,
+    /// Largest answer in bytes, as sent (JSON escapes and base64 included).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_response_size: Option<NonZeroU64>,
 }
 
 impl Limits {
     /// The names of every field, as serialized.
-    pub const FIELDS: [&'static str; 6] = [
+    pub const FIELDS: [&'static str; 7] = [
         "max_requests_per_second",
         "max_daily_requests",
         "max_concurrent_connections",
         "max_request_size",
         "max_record_size",
         "max_key_size",
+        "max_response_size",
     ];
 
     /// No limit at all (`{}`).
@@ -65,6 +69,12 @@ impl Limits {
     #[must_use]
     pub fn max_body(&self, ceiling: usize) -> usize {
         self.max_request_size.map_or(ceiling, |max| usize::try_from(max.get()).unwrap_or(usize::MAX).min(ceiling))
+    }
+
+    /// The largest answer to send: this limit or `ceiling` (the server's), whichever is smaller.
+    #[must_use]
+    pub fn max_response(&self, ceiling: usize) -> usize {
+        self.max_response_size.map_or(ceiling, |max| usize::try_from(max.get()).unwrap_or(usize::MAX).min(ceiling))
     }
 
     /// Checks the sizes of one command's arguments and keys.
@@ -105,6 +115,7 @@ impl Limits {
             max_request_size: min(self.max_request_size, other.max_request_size),
             max_record_size: min(self.max_record_size, other.max_record_size),
             max_key_size: min(self.max_key_size, other.max_key_size),
+            max_response_size: min(self.max_response_size, other.max_response_size),
         }
     }
 }

@@ -1,13 +1,17 @@
 //! Request handlers, one file per endpoint kind, and the helpers they share to write replies.
 
+use std::sync::Arc;
+
+use axum::body::Body;
 use axum::http::{header, HeaderValue};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use redis::Value;
 use redisgate_core::limits::Limits;
 use redisgate_core::protocol::compat::ScriptAliases;
 use redisgate_core::protocol::encode::{error_text, json, resp2};
 use redisgate_core::protocol::{Access, Command, ResponseFormat};
 
+use crate::replies::{held_bytes, ReplyBytes};
 use crate::{ApiError, AppState};
 
 pub mod command;
@@ -27,6 +31,11 @@ pub struct Gate<'a> {
     pub limits: &'a Limits,
     /// The process's script aliases.
     pub scripts: &'a ScriptAliases,
+    /// Most bytes this request's answer may take (the server's `--max-response-bytes`, or the instance's
+    /// `max_response_size` if smaller).
+    pub max_response: usize,
+    /// The process's reply budget, and its size.
+    pub replies: (&'a Arc<ReplyBytes>, usize),
 }
 
 impl Gate<'_> {
@@ -40,22 +49,50 @@ impl Gate<'_> {
 }
 
 /// A 200 response with one command's reply; an error reply from Redis becomes a 400 `{"error"}`.
-fn reply(format: ResponseFormat, value: &Value) -> Result<Response, ApiError> {
+fn reply(format: ResponseFormat, value: &Value, gate: &Gate<'_>) -> Result<Response, ApiError> {
     if let Value::ServerError(e) = value {
         return Err(ApiError::Redis(error_text(e)));
     }
-    Ok(match format {
-        ResponseFormat::Resp2 => octets(resp2::reply(value)?),
-        _ => json_ok(json::result(value, format.is_base64())?),
-    })
+    match format {
+        ResponseFormat::Resp2 => {
+            encoded(gate, json::size_hint(value, false), OCTETS, |limit| resp2::reply(value, limit))
+        }
+        _ => encoded(gate, 12 + json::size_hint(value, format.is_base64()), JSON, |limit| {
+            json::result(value, format.is_base64(), limit)
+        }),
+    }
 }
 
 /// A 200 response with several replies in order, errors in place.
-fn replies(format: ResponseFormat, values: &[Value]) -> Result<Response, ApiError> {
-    Ok(match format {
-        ResponseFormat::Resp2 => octets(resp2::replies(values)?),
-        _ => json_ok(json::results(values, format.is_base64())?),
-    })
+fn replies(format: ResponseFormat, values: &[Value], gate: &Gate<'_>) -> Result<Response, ApiError> {
+    match format {
+        ResponseFormat::Resp2 => {
+            let hint = values.iter().map(|value| json::size_hint(value, false)).sum();
+            encoded(gate, hint, OCTETS, |limit| resp2::replies(values, limit))
+        }
+        _ => encoded(gate, json::results_hint(values, format.is_base64()), JSON, |limit| {
+            json::results(values, format.is_base64(), limit)
+        }),
+    }
+}
+
+const JSON: HeaderValue = HeaderValue::from_static("application/json");
+const OCTETS: HeaderValue = HeaderValue::from_static("application/octet-stream");
+
+/// Encodes a reply of about `hint` bytes within the request's limit, holding its bytes in the process's
+/// reply budget from before it is built until it is written.
+fn encoded(
+    gate: &Gate<'_>,
+    hint: usize,
+    content_type: HeaderValue,
+    encode: impl FnOnce(usize) -> redisgate_core::Result<Vec<u8>>,
+) -> Result<Response, ApiError> {
+    let (budget, max) = gate.replies;
+    let held = budget.hold(hint.min(gate.max_response), max)?;
+    let body = encode(gate.max_response)?;
+    let mut response = Response::new(Body::from(held_bytes(body, held)));
+    response.headers_mut().insert(header::CONTENT_TYPE, content_type);
+    Ok(response)
 }
 
 /// An SSE response over `events` with the state's keepalive, ending on shutdown, counted in the metrics.
@@ -67,16 +104,9 @@ where
     crate::sse::response(events, state.limits.sse_keepalive, shutdown, state.metrics.sse_stream())
 }
 
+/// A small, fixed JSON answer (health endpoints).
 fn json_ok(body: Vec<u8>) -> Response {
-    with_type(body, "application/json")
-}
-
-fn octets(body: Vec<u8>) -> Response {
-    with_type(body, "application/octet-stream")
-}
-
-fn with_type(body: Vec<u8>, content_type: &'static str) -> Response {
-    let mut response = body.into_response();
-    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    let mut response = Response::new(Body::from(body));
+    response.headers_mut().insert(header::CONTENT_TYPE, JSON);
     response
 }

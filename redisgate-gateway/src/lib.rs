@@ -15,14 +15,17 @@
 //!   request answered before its body was read; `handlers/*`: one file per endpoint kind, and
 //!   the `Gate` every command passes (policy, sizes, Upstash emulations); `sse`: Server-Sent Events framing.
 //! - [`quota`]: per-instance and per-key limits, and usage counts.
-//! - [`connections`]: client connections counted against the connection limits.
+//! - [`connections`]: client connections counted against the connection limits; [`replies`]: the bytes of
+//!   replies held, against the process's budget.
 //! - [`state`]: what handlers share ([`AppState`]: directory, limits, metrics, script aliases).
 //! - [`error`]: `ApiError`, the only place that knows HTTP status codes.
 //! - [`metrics`]: Prometheus metrics, served by [`admin_router`] on a separate listener.
+//! - `client_socket`: a client's socket, counted, timed (idle and write timeouts) and lingering on close.
 //! - `serve`: [`serve`]'s accept loop (connection limits, header timeout, TCP or TLS, HTTP/1 and HTTP/2), the
 //!   graceful drain, and the signals that start it.
 //! - [`tls`]: the HTTPS listener's reloading certificate, and the certificates for `rediss://` upstreams.
 
+mod client_socket;
 pub mod config;
 pub mod connections;
 pub mod directory;
@@ -32,6 +35,7 @@ pub mod fanout;
 mod handlers;
 pub mod metrics;
 pub mod quota;
+pub mod replies;
 mod routes;
 pub mod sentinel;
 mod serve;

@@ -4,8 +4,11 @@
 //! [`ServerLimits::max_connections`] and [`ServerLimits::max_connections_per_address`]
 //! ([`crate::connections`], shared by the workers of a process): beyond them it is closed at once, so a flood of idle connections can
 //! neither exhaust the file descriptors nor crowd out other clients. Headers must arrive within
-//! [`ServerLimits::header_timeout`]. hyper serves HTTP/1 and HTTP/2 (by ALPN or preface); on shutdown the
-//! loop stops accepting, SSE streams end and in-flight requests finish.
+//! [`ServerLimits::header_timeout`]; a connection idle for [`ServerLimits::idle_timeout`], or whose write
+//! waits [`ServerLimits::write_timeout`] for the client, is closed ([`crate::client_socket`]). hyper serves
+//! HTTP/1 and HTTP/2 (by ALPN or preface), at most [`ServerLimits::max_streams_per_connection`] requests at
+//! once on one HTTP/2 connection; on shutdown the loop stops accepting, SSE streams end and in-flight
+//! requests finish.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -25,7 +28,8 @@ use tokio_rustls::server::TlsStream;
 use tokio_rustls::TlsAcceptor;
 use tower::ServiceExt as _;
 
-use crate::connections::{Admitted, Connections, Refusal};
+use crate::client_socket::{ClientSocket, Timeouts};
+use crate::connections::{Connections, Refusal};
 use crate::metrics::Metrics;
 use crate::{router, AppState, ServerLimits};
 
@@ -87,7 +91,9 @@ where
 {
     let mut builder = auto::Builder::new(TokioExecutor::new());
     builder.http1().timer(TokioTimer::new()).header_read_timeout(state.limits.header_timeout);
-    builder.http2().timer(TokioTimer::new());
+    // A few concurrent streams per HTTP/2 connection, so that the connection caps bound the requests in
+    // progress (hyper's default is 200 per connection). Idle connections are closed by their socket.
+    builder.http2().timer(TokioTimer::new()).max_concurrent_streams(state.limits.max_streams_per_connection);
     let graceful = GracefulShutdown::new();
     let mut shutdown = pin!(shutdown);
     loop {
@@ -218,7 +224,7 @@ pub async fn shutdown_signal() {
 /// Connections that finished their TLS handshake. Handshakes run in tasks of their own (bounded by
 /// [`HANDSHAKE_TIMEOUT`]), so a slow or silent client never holds up the next one's.
 struct TlsListener {
-    handshaken: mpsc::Receiver<(TlsStream<Counted>, SocketAddr)>,
+    handshaken: mpsc::Receiver<(TlsStream<ClientSocket>, SocketAddr)>,
     local: SocketAddr,
 }
 
@@ -250,7 +256,7 @@ impl TlsListener {
 }
 
 impl axum::serve::Listener for TlsListener {
-    type Io = TlsStream<Counted>;
+    type Io = TlsStream<ClientSocket>;
     type Addr = SocketAddr;
 
     async fn accept(&mut self) -> (Self::Io, Self::Addr) {
@@ -266,7 +272,8 @@ impl axum::serve::Listener for TlsListener {
 }
 
 /// Accepts connections within the limits (closing the others at once), turns Nagle's algorithm off (small
-/// JSON replies must not wait) and counts open connections in the metrics.
+/// JSON replies must not wait), and gives each its socket's timeouts and place in the metrics
+/// ([`ClientSocket`]).
 struct CountingListener {
     listener: TcpListener,
     metrics: Arc<Metrics>,
@@ -275,7 +282,7 @@ struct CountingListener {
 }
 
 impl axum::serve::Listener for CountingListener {
-    type Io = Counted;
+    type Io = ClientSocket;
     type Addr = std::net::SocketAddr;
 
     async fn accept(&mut self) -> (Self::Io, Self::Addr) {
@@ -292,8 +299,8 @@ impl axum::serve::Listener for CountingListener {
                         }
                     };
                     let _ = stream.set_nodelay(true);
-                    let open = Open { stream, _gauge: self.metrics.connection(), _admitted: admitted };
-                    return (Counted { open: Some(open), read_eof: false }, address);
+                    let timeouts = Timeouts { idle: self.limits.idle_timeout, write: self.limits.write_timeout };
+                    return (ClientSocket::new(stream, self.metrics.connection(), admitted, timeouts), address);
                 }
                 // Out of file descriptors and the like: wait a moment instead of spinning.
                 Err(e) => {
@@ -306,104 +313,5 @@ impl axum::serve::Listener for CountingListener {
 
     fn local_addr(&self) -> std::io::Result<Self::Addr> {
         self.listener.local_addr()
-    }
-}
-
-/// A connection that leaves the open-connections gauge, and frees its place, when dropped. Dropped before
-/// the client closed its side, it lingers: see [`linger`].
-struct Counted {
-    /// `None` only once dropped.
-    open: Option<Open>,
-    /// Whether a read saw the client's end of file.
-    read_eof: bool,
-}
-
-struct Open {
-    stream: tokio::net::TcpStream,
-    _gauge: crate::metrics::GaugeGuard,
-    _admitted: Admitted,
-}
-
-/// How long a connection the server closes keeps reading (and discarding) what the client still sends.
-const LINGER: Duration = Duration::from_secs(2);
-
-/// Closing a socket with unread data in it makes the kernel send a reset instead of a FIN, and a reset makes
-/// the client's kernel discard the answer it has not read yet: the client of a refused 10 MiB upload would
-/// see "connection reset" instead of its 413. So the write side is shut (the answer was flushed before),
-/// and what arrives is read and discarded until the client closes or [`LINGER`] passes, as nginx's
-/// `lingering_close` does. The connection keeps its place among the admitted ones meanwhile.
-async fn linger(mut open: Open) {
-    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
-    let _ = open.stream.shutdown().await;
-    let mut sink = vec![0_u8; 16 * 1024];
-    let _ = tokio::time::timeout(LINGER, async { while let Ok(1..) = open.stream.read(&mut sink).await {} }).await;
-}
-
-impl Drop for Counted {
-    fn drop(&mut self) {
-        let Some(open) = self.open.take() else { return };
-        if self.read_eof {
-            return;
-        }
-        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
-            runtime.spawn(linger(open));
-        }
-    }
-}
-
-impl Counted {
-    fn stream(&mut self) -> std::io::Result<&mut tokio::net::TcpStream> {
-        self.open.as_mut().map(|open| &mut open.stream).ok_or_else(|| std::io::ErrorKind::NotConnected.into())
-    }
-}
-
-impl tokio::io::AsyncRead for Counted {
-    fn poll_read(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-        buf: &mut tokio::io::ReadBuf<'_>,
-    ) -> std::task::Poll<std::io::Result<()>> {
-        let before = buf.filled().len();
-        let read = std::pin::Pin::new(self.stream()?).poll_read(cx, buf);
-        if matches!(read, std::task::Poll::Ready(Ok(()))) && buf.filled().len() == before && buf.remaining() > 0 {
-            self.read_eof = true;
-        }
-        read
-    }
-}
-
-impl tokio::io::AsyncWrite for Counted {
-    fn poll_write(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-        buf: &[u8],
-    ) -> std::task::Poll<std::io::Result<usize>> {
-        std::pin::Pin::new(self.stream()?).poll_write(cx, buf)
-    }
-
-    fn poll_write_vectored(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-        bufs: &[std::io::IoSlice<'_>],
-    ) -> std::task::Poll<std::io::Result<usize>> {
-        std::pin::Pin::new(self.stream()?).poll_write_vectored(cx, bufs)
-    }
-
-    fn is_write_vectored(&self) -> bool {
-        self.open.as_ref().is_some_and(|open| open.stream.is_write_vectored())
-    }
-
-    fn poll_flush(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<std::io::Result<()>> {
-        std::pin::Pin::new(self.stream()?).poll_flush(cx)
-    }
-
-    fn poll_shutdown(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<std::io::Result<()>> {
-        std::pin::Pin::new(self.stream()?).poll_shutdown(cx)
     }
 }

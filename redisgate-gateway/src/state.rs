@@ -10,6 +10,7 @@ use tokio_util::sync::CancellationToken;
 use crate::connections::Connections;
 use crate::directory::Directory;
 use crate::metrics::Metrics;
+use crate::replies::ReplyBytes;
 
 /// Limits of the server, applied to every request (each instance and key may set stricter ones).
 #[derive(Debug, Clone)]
@@ -29,6 +30,19 @@ pub struct ServerLimits {
     /// Most connections open at once from one IP address (0: no such limit). Behind a proxy every client
     /// shares the proxy's address: raise or disable it there.
     pub max_connections_per_address: usize,
+    /// Largest answer to one request, in bytes as sent (each instance may set a smaller one); a larger one
+    /// fails that request with a 400 `ERR max response size exceeded`.
+    pub max_response_bytes: usize,
+    /// Most bytes of replies the process holds at once, built or being written; beyond, requests answer
+    /// 503 with `Retry-After: 1`. At least [`ServerLimits::max_response_bytes`].
+    pub max_reply_bytes_in_flight: usize,
+    /// A connection with no byte read or written for this long is closed (idle keep-alive connections
+    /// included). Longer than [`ServerLimits::sse_keepalive`], which keeps open streams busy.
+    pub idle_timeout: Duration,
+    /// A connection whose write waits this long for the client to read is closed.
+    pub write_timeout: Duration,
+    /// Most requests in progress on one HTTP/2 connection (its concurrent streams).
+    pub max_streams_per_connection: u32,
 }
 
 impl Default for ServerLimits {
@@ -40,6 +54,11 @@ impl Default for ServerLimits {
             header_timeout: Duration::from_secs(10),
             max_connections: default_max_connections(),
             max_connections_per_address: 512,
+            max_response_bytes: 32 * 1024 * 1024,
+            max_reply_bytes_in_flight: 128 * 1024 * 1024,
+            idle_timeout: Duration::from_secs(60),
+            write_timeout: Duration::from_secs(30),
+            max_streams_per_connection: 32,
         }
     }
 }
@@ -64,6 +83,8 @@ pub struct Shared {
     pub scripts: Arc<ScriptAliases>,
     /// The client connections open (the limits hold for the process, not per worker).
     pub connections: Arc<Connections>,
+    /// The bytes of replies held (the budget holds for the process).
+    pub replies: Arc<ReplyBytes>,
 }
 
 /// Everything a handler needs, read through it as `state.limits`, `state.metrics`… Cheap to clone, which
@@ -87,6 +108,9 @@ pub struct StateParts {
     pub scripts: Arc<ScriptAliases>,
     /// Open client connections, against the connection limits (shared like the metrics).
     pub connections: Arc<Connections>,
+    /// The bytes of replies held, against [`ServerLimits::max_reply_bytes_in_flight`] (shared like the
+    /// metrics).
+    pub replies: Arc<ReplyBytes>,
     /// HTTPS: the listener's TLS configuration (`None`: plain HTTP). See [`crate::tls::server_config`].
     pub tls: Option<Arc<rustls::ServerConfig>>,
 }
@@ -109,6 +133,7 @@ impl AppState {
             metrics: Arc::default(),
             scripts: Arc::default(),
             connections: Arc::default(),
+            replies: Arc::default(),
             tls: None,
         }))
     }
@@ -132,6 +157,7 @@ impl AppState {
         parts.metrics = Arc::clone(&shared.metrics);
         parts.scripts = Arc::clone(&shared.scripts);
         parts.connections = Arc::clone(&shared.connections);
+        parts.replies = Arc::clone(&shared.replies);
         self
     }
 

@@ -51,6 +51,21 @@ pub struct Args {
     /// shares the proxy's address).
     #[arg(long, env = "REDISGATE_MAX_CONNECTIONS_PER_ADDRESS", default_value_t = 512)]
     pub max_connections_per_address: usize,
+    /// Largest answer to one request in bytes, as sent (instances may set a smaller `max_response_size`).
+    #[arg(long, env = "REDISGATE_MAX_RESPONSE_BYTES", default_value_t = 32 * 1024 * 1024)]
+    pub max_response_bytes: usize,
+    /// Most bytes of replies held at once by the process, built or being written; beyond, 503.
+    #[arg(long, env = "REDISGATE_MAX_REPLY_BYTES_IN_FLIGHT", default_value_t = 128 * 1024 * 1024)]
+    pub max_reply_bytes_in_flight: usize,
+    /// Seconds without a byte read or written after which a connection is closed.
+    #[arg(long, env = "REDISGATE_IDLE_TIMEOUT_SECS", default_value_t = 60.0)]
+    pub idle_timeout_secs: f64,
+    /// Seconds a write may wait for the client to read before the connection is closed.
+    #[arg(long, env = "REDISGATE_WRITE_TIMEOUT_SECS", default_value_t = 30.0)]
+    pub write_timeout_secs: f64,
+    /// Most requests in progress at once on one HTTP/2 connection.
+    #[arg(long, env = "REDISGATE_MAX_STREAMS_PER_CONNECTION", default_value_t = 32)]
+    pub max_streams_per_connection: u32,
     /// Seconds between keepalive comments on SSE streams.
     #[arg(long, env = "REDISGATE_SSE_KEEPALIVE_SECS", default_value_t = 15.0)]
     pub sse_keepalive_secs: f64,
@@ -161,14 +176,26 @@ impl Args {
     /// Non-positive or non-finite durations.
     pub fn limits(&self) -> Result<ServerLimits, ConfigError> {
         let defaults = ServerLimits::default();
-        Ok(ServerLimits {
+        let limits = ServerLimits {
             max_body_bytes: self.max_body_bytes,
             sse_keepalive: secs("sse-keepalive-secs", self.sse_keepalive_secs)?,
             body_timeout: secs("body-timeout-secs", self.body_timeout_secs)?,
             header_timeout: secs("header-timeout-secs", self.header_timeout_secs)?,
             max_connections: self.max_connections.unwrap_or(defaults.max_connections),
             max_connections_per_address: self.max_connections_per_address,
-        })
+            max_response_bytes: self.max_response_bytes,
+            max_reply_bytes_in_flight: self.max_reply_bytes_in_flight,
+            idle_timeout: secs("idle-timeout-secs", self.idle_timeout_secs)?,
+            write_timeout: secs("write-timeout-secs", self.write_timeout_secs)?,
+            max_streams_per_connection: self.max_streams_per_connection.max(1),
+        };
+        if limits.max_reply_bytes_in_flight < limits.max_response_bytes {
+            return Err(ConfigError::new("--max-reply-bytes-in-flight must be at least --max-response-bytes"));
+        }
+        if limits.idle_timeout <= limits.sse_keepalive {
+            return Err(ConfigError::new("--idle-timeout-secs must be longer than --sse-keepalive-secs"));
+        }
+        Ok(limits)
     }
 
     /// Timeouts and TLS certificates for every upstream Redis.

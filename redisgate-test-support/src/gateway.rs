@@ -21,6 +21,7 @@ pub struct TestGateway {
     task: Option<JoinHandle<std::io::Result<()>>>,
     http: reqwest::Client,
     metrics: Arc<redisgate_gateway::metrics::Metrics>,
+    replies: Arc<redisgate_gateway::replies::ReplyBytes>,
     scheme: &'static str,
 }
 
@@ -51,11 +52,18 @@ impl TestGateway {
         let address = listener.local_addr().unwrap();
         let (stop, stopped) = oneshot::channel::<()>();
         let metrics = Arc::clone(&state.metrics);
+        let replies = Arc::clone(&state.replies);
         let scheme = if state.tls.is_some() { "https" } else { "http" };
         let task = tokio::spawn(redisgate_gateway::serve(listener, state, async move {
             let _ = stopped.await;
         }));
-        Self { address, stop: Some(stop), task: Some(task), http: reqwest::Client::new(), metrics, scheme }
+        Self { address, stop: Some(stop), task: Some(task), http: reqwest::Client::new(), metrics, replies, scheme }
+    }
+
+    /// The bytes of replies this gateway holds.
+    #[must_use]
+    pub fn replies(&self) -> &redisgate_gateway::replies::ReplyBytes {
+        &self.replies
     }
 
     /// This gateway's metrics registry (serve it with `redisgate_gateway::admin_router`, or `encode()` it).

@@ -2,6 +2,7 @@
 
 mod abuse;
 mod auth;
+mod budgets;
 mod commands;
 mod config;
 mod errors;

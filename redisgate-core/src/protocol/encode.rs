@@ -4,9 +4,13 @@
 //! RESP3 maps become flat `[k, v, ...]` arrays, sets become arrays, booleans become `1`/`0`, doubles and big
 //! numbers become strings. A `ServerError` at the top level is the caller's to turn into `{"error"}`; one
 //! nested inside an array (a script's table, say) is written as its error text.
+//!
+//! Every encoder takes the most bytes the reply may take, and stops there (`out`): a reply is bounded
+//! while it is written, whatever its escapes.
 
 pub mod base64;
 pub mod json;
+mod out;
 pub mod resp2;
 
 /// The text of a Redis error reply as Redis sent it: `ERR wrong number of arguments for 'get' command`.

@@ -191,29 +191,32 @@ fn text(bytes: Vec<u8>) -> String {
 
 #[test]
 fn json_encoding_uses_resp2_shapes() {
-    assert_eq!(text(json::result(&Value::Nil, false).unwrap()), r#"{"result":null}"#);
-    assert_eq!(text(json::result(&Value::Okay, false).unwrap()), r#"{"result":"OK"}"#);
-    assert_eq!(text(json::result(&Value::Int(-3), false).unwrap()), r#"{"result":-3}"#);
+    assert_eq!(text(json::result(&Value::Nil, false, usize::MAX).unwrap()), r#"{"result":null}"#);
+    assert_eq!(text(json::result(&Value::Okay, false, usize::MAX).unwrap()), r#"{"result":"OK"}"#);
+    assert_eq!(text(json::result(&Value::Int(-3), false, usize::MAX).unwrap()), r#"{"result":-3}"#);
     let map = Value::Map(vec![(bulk("f"), bulk("v"))]);
-    assert_eq!(text(json::result(&map, false).unwrap()), r#"{"result":["f","v"]}"#);
-    assert_eq!(text(json::result(&Value::Boolean(true), false).unwrap()), r#"{"result":1}"#);
-    assert_eq!(text(json::result(&Value::Double(1.5), false).unwrap()), r#"{"result":"1.5"}"#);
-    assert_eq!(text(json::result(&Value::Array(vec![]), false).unwrap()), r#"{"result":[]}"#);
+    assert_eq!(text(json::result(&map, false, usize::MAX).unwrap()), r#"{"result":["f","v"]}"#);
+    assert_eq!(text(json::result(&Value::Boolean(true), false, usize::MAX).unwrap()), r#"{"result":1}"#);
+    assert_eq!(text(json::result(&Value::Double(1.5), false, usize::MAX).unwrap()), r#"{"result":"1.5"}"#);
+    assert_eq!(text(json::result(&Value::Array(vec![]), false, usize::MAX).unwrap()), r#"{"result":[]}"#);
 }
 
 #[test]
 fn json_encoding_replaces_invalid_utf8() {
     let value = Value::BulkString(b"a\xffb\"".to_vec());
-    assert_eq!(text(json::result(&value, false).unwrap()), "{\"result\":\"a\u{fffd}b\\\"\"}");
+    assert_eq!(text(json::result(&value, false, usize::MAX).unwrap()), "{\"result\":\"a\u{fffd}b\\\"\"}");
 }
 
 #[test]
 fn base64_encodes_every_string_but_a_top_level_ok() {
-    assert_eq!(text(json::result(&Value::Okay, true).unwrap()), r#"{"result":"OK"}"#);
-    assert_eq!(text(json::result(&Value::SimpleString("PONG".into()), true).unwrap()), r#"{"result":"UE9ORw=="}"#);
-    assert_eq!(text(json::result(&bulk("test"), true).unwrap()), r#"{"result":"dGVzdA=="}"#);
+    assert_eq!(text(json::result(&Value::Okay, true, usize::MAX).unwrap()), r#"{"result":"OK"}"#);
+    assert_eq!(
+        text(json::result(&Value::SimpleString("PONG".into()), true, usize::MAX).unwrap()),
+        r#"{"result":"UE9ORw=="}"#
+    );
+    assert_eq!(text(json::result(&bulk("test"), true, usize::MAX).unwrap()), r#"{"result":"dGVzdA=="}"#);
     let arr = Value::Array(vec![Value::Okay, Value::Int(1), Value::Nil, bulk("a"), Value::Array(vec![bulk("")])]);
-    assert_eq!(text(json::result(&arr, true).unwrap()), r#"{"result":["T0s=",1,null,"YQ==",[""]]}"#);
+    assert_eq!(text(json::result(&arr, true, usize::MAX).unwrap()), r#"{"result":["T0s=",1,null,"YQ==",[""]]}"#);
 }
 
 #[test]
@@ -222,7 +225,7 @@ fn pipeline_results_keep_errors_in_place_and_never_encode_them() {
     let server_error = err.into_server_errors().unwrap()[0].1.clone();
     let values = [Value::Okay, Value::ServerError(server_error), bulk("v")];
     assert_eq!(
-        text(json::results(&values, true).unwrap()),
+        text(json::results(&values, true, usize::MAX).unwrap()),
         r#"[{"result":"OK"},{"error":"ERR boom"},{"result":"dg=="}]"#
     );
     assert_eq!(text(json::error("ERR x\n\"y\"")), r#"{"error":"ERR x\n\"y\""}"#);
@@ -230,12 +233,12 @@ fn pipeline_results_keep_errors_in_place_and_never_encode_them() {
 
 #[test]
 fn resp2_encoding() {
-    assert_eq!(resp2::reply(&Value::Okay).unwrap(), b"+OK\r\n");
-    assert_eq!(resp2::reply(&bulk("bar")).unwrap(), b"$3\r\nbar\r\n");
-    assert_eq!(resp2::reply(&Value::Nil).unwrap(), b"$-1\r\n");
+    assert_eq!(resp2::reply(&Value::Okay, usize::MAX).unwrap(), b"+OK\r\n");
+    assert_eq!(resp2::reply(&bulk("bar"), usize::MAX).unwrap(), b"$3\r\nbar\r\n");
+    assert_eq!(resp2::reply(&Value::Nil, usize::MAX).unwrap(), b"$-1\r\n");
     let arr = Value::Array(vec![Value::Int(7), bulk("")]);
-    assert_eq!(resp2::reply(&arr).unwrap(), b"*2\r\n:7\r\n$0\r\n\r\n");
-    assert_eq!(resp2::replies(&[Value::Okay, Value::Int(1)]).unwrap(), b"+OK\r\n:1\r\n");
+    assert_eq!(resp2::reply(&arr, usize::MAX).unwrap(), b"*2\r\n:7\r\n$0\r\n\r\n");
+    assert_eq!(resp2::replies(&[Value::Okay, Value::Int(1)], usize::MAX).unwrap(), b"+OK\r\n:1\r\n");
 }
 
 fn arg_strategy() -> impl Strategy<Value = String> {
@@ -271,7 +274,7 @@ proptest! {
     /// Every byte string survives base64 encoding inside and outside arrays.
     #[test]
     fn base64_round_trips(bytes in proptest::collection::vec(any::<u8>(), 0..64)) {
-        let body = json::result(&Value::Array(vec![Value::BulkString(bytes.clone())]), true).unwrap();
+        let body = json::result(&Value::Array(vec![Value::BulkString(bytes.clone())]), true, usize::MAX).unwrap();
         let parsed: serde_json::Value = serde_json::from_slice(&body).unwrap();
         let encoded = parsed["result"][0].as_str().unwrap();
         prop_assert_eq!(STANDARD.decode(encoded).unwrap(), bytes);
@@ -374,4 +377,24 @@ fn parsing_stops_at_the_first_command_or_argument_over_the_caps() {
     assert_eq!(refused.to_string(), "ERR null is not a valid argument");
     let refused = parse(&req(Method::Post, "/pipeline", None, br#"[["get","k"],[]]"#)).unwrap_err();
     assert_eq!(refused.to_string(), "ERR empty command");
+}
+
+#[test]
+fn replies_stop_at_their_limit_whatever_their_escapes() {
+    let nuls = Value::BulkString(vec![0; 1000]);
+    // 1,000 NULs are 6,000 bytes of JSON (`\u0000` each): the limit holds on what is written, not on the
+    // value's size.
+    assert_eq!(json::result(&nuls, false, 4000), Err(Error::ResponseTooLarge(4000)));
+    assert_eq!(json::result(&nuls, false, 7000).map(|out| out.len()), Ok(6013));
+    // In base64 they are 1,336 bytes.
+    assert_eq!(json::result(&nuls, true, 1400).map(|out| out.len()), Ok(1349));
+    assert_eq!(json::result(&nuls, true, 1000), Err(Error::ResponseTooLarge(1000)));
+    // A pipeline's answer counts in all.
+    let values = vec![bulk(&"x".repeat(600)), bulk(&"y".repeat(600))];
+    assert_eq!(json::results(&values, false, 1000), Err(Error::ResponseTooLarge(1000)));
+    assert!(json::results(&values, false, 1300).is_ok());
+    assert_eq!(resp2::replies(&values, 1000), Err(Error::ResponseTooLarge(1000)));
+    assert_eq!(resp2::reply(&values[0], 608).map(|out| out.len()), Ok(608));
+    assert_eq!(resp2::reply(&values[0], 607), Err(Error::ResponseTooLarge(607)));
+    assert_eq!(Error::ResponseTooLarge(607).to_string(), "ERR max response size exceeded. Limit: 607 bytes");
 }

@@ -18,7 +18,7 @@ pub async fn run(
     let ran = async {
         let command = gate.ready(command)?;
         let value = instance.upstream().run(&command).await?;
-        super::reply(format, &value)
+        super::reply(format, &value, gate)
     };
     match ran.await {
         Err(failure @ (ApiError::Protocol(_) | ApiError::Redis(_))) if format == ResponseFormat::Resp2 => {

@@ -71,7 +71,13 @@ async fn dispatch(state: AppState, request: Request, observed: &mut Observed) ->
     let endpoint = parse(&RestRequest { method, path, query: parts.uri.query(), body: &body })?;
     observed.kind = Kind::of(&endpoint);
     allowance.charge(endpoint.commands())?;
-    let gate = Gate { access, limits: &allowance.limits, scripts: &state.scripts };
+    let gate = Gate {
+        access,
+        limits: &allowance.limits,
+        scripts: &state.scripts,
+        max_response: allowance.limits.max_response(state.limits.max_response_bytes),
+        replies: (&state.replies, state.limits.max_reply_bytes_in_flight),
+    };
     let response = match endpoint {
         Endpoint::Command(c) => command::run(&instance, c, &gate, format).await,
         Endpoint::Pipeline(c) => pipeline::run(&instance, c, &gate, format).await,

@@ -36,5 +36,5 @@ pub async fn run(
             Some(refusal) => server_error(&refusal.to_string()),
         })
         .collect();
-    super::replies(format, &values)
+    super::replies(format, &values, gate)
 }

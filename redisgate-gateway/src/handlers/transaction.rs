@@ -21,5 +21,5 @@ pub async fn run(
     let format = if format == ResponseFormat::Resp2 { ResponseFormat::Json } else { format };
     let commands = commands.into_iter().map(|c| gate.ready(c)).collect::<Result<Vec<Command>, _>>()?;
     let values = instance.upstream().transaction(&commands).await?;
-    super::replies(format, &values)
+    super::replies(format, &values, gate)
 }

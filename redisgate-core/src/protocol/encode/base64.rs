@@ -7,6 +7,8 @@
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 
+use super::out::Out;
+
 /// Where a string sits in the reply.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Depth {
@@ -23,11 +25,8 @@ pub fn keeps_status_raw(status: &str, depth: Depth) -> bool {
 }
 
 /// Appends `"<base64 of bytes>"`.
-pub fn write_quoted(out: &mut Vec<u8>, bytes: &[u8]) {
+pub(super) fn write_quoted(out: &mut Out, bytes: &[u8]) {
     out.push(b'"');
-    let start = out.len();
-    out.resize(start + bytes.len().div_ceil(3) * 4, 0);
-    let written = STANDARD.encode_slice(bytes, &mut out[start..]).unwrap_or_default();
-    out.truncate(start + written);
+    out.append_with(bytes.len().div_ceil(3) * 4, |slice| STANDARD.encode_slice(bytes, slice).unwrap_or_default());
     out.push(b'"');
 }

@@ -4,24 +4,28 @@ use redis::Value;
 
 use super::base64::{self as b64, Depth};
 use super::error_text;
+use super::out::Out;
 use crate::{Error, Result};
 
-/// `{"result": <value>}`.
+/// `{"result": <value>}`, at most `limit` bytes of it.
 ///
 /// # Errors
-/// [`Error::UnsupportedReply`] for a reply type the protocol cannot express.
-pub fn result(value: &Value, base64: bool) -> Result<Vec<u8>> {
-    let mut out = Vec::with_capacity(12 + size_hint(value, base64));
+/// [`Error::UnsupportedReply`] for a reply type the protocol cannot express, [`Error::ResponseTooLarge`]
+/// past `limit`.
+pub fn result(value: &Value, base64: bool, limit: usize) -> Result<Vec<u8>> {
+    let mut out = Out::new(12 + size_hint(value, base64), limit)?;
     write_result(&mut out, value, base64)?;
-    Ok(out)
+    out.finish()
 }
 
-/// `[{"result": ...}, {"error": "..."}, ...]`: one element per command, errors in place.
+/// `[{"result": ...}, {"error": "..."}, ...]`: one element per command, errors in place, at most `limit`
+/// bytes in all.
 ///
 /// # Errors
-/// [`Error::UnsupportedReply`] for a reply type the protocol cannot express.
-pub fn results(values: &[Value], base64: bool) -> Result<Vec<u8>> {
-    let mut out = Vec::with_capacity(2 + values.iter().map(|v| 13 + size_hint(v, base64)).sum::<usize>());
+/// [`Error::UnsupportedReply`] for a reply type the protocol cannot express, [`Error::ResponseTooLarge`]
+/// past `limit`.
+pub fn results(values: &[Value], base64: bool, limit: usize) -> Result<Vec<u8>> {
+    let mut out = Out::new(results_hint(values, base64), limit)?;
     out.push(b'[');
     for (i, value) in values.iter().enumerate() {
         if i > 0 {
@@ -30,18 +34,26 @@ pub fn results(values: &[Value], base64: bool) -> Result<Vec<u8>> {
         write_result(&mut out, value, base64)?;
     }
     out.push(b']');
-    Ok(out)
+    out.finish()
+}
+
+/// About how many bytes `values` take as a pipeline's JSON answer (never more than they do).
+#[must_use]
+pub fn results_hint(values: &[Value], base64: bool) -> usize {
+    2 + values.iter().map(|v| 13 + size_hint(v, base64)).sum::<usize>()
 }
 
 /// About how many bytes `value` takes in JSON, so the output is allocated once in the common cases (strings
-/// without escapes, flat arrays).
-fn size_hint(value: &Value, base64: bool) -> usize {
+/// without escapes, flat arrays), and a reply sure to be too large is refused before it is written. Never
+/// more than the value takes.
+#[must_use]
+pub fn size_hint(value: &Value, base64: bool) -> usize {
     let text = |len: usize| if base64 { len.div_ceil(3) * 4 + 2 } else { len + 2 };
     match value {
         Value::BulkString(bytes) => text(bytes.len()),
         Value::SimpleString(s) | Value::VerbatimString { text: s, .. } => text(s.len()),
         Value::Array(items) | Value::Set(items) => 2 + items.iter().map(|v| 1 + size_hint(v, base64)).sum::<usize>(),
-        _ => 24,
+        _ => 1,
     }
 }
 
@@ -50,14 +62,17 @@ fn size_hint(value: &Value, base64: bool) -> usize {
 pub fn error(message: &str) -> Vec<u8> {
     let mut out = Vec::with_capacity(message.len() + 12);
     out.extend_from_slice(b"{\"error\":");
-    write_text(&mut out, message);
+    // Writing a &str into a Vec cannot fail.
+    let _ = serde_json::to_writer(&mut out, message);
     out.push(b'}');
     out
 }
 
-fn write_result(out: &mut Vec<u8>, value: &Value, base64: bool) -> Result<()> {
+fn write_result(out: &mut Out, value: &Value, base64: bool) -> Result<()> {
     if let Value::ServerError(e) = value {
-        out.extend_from_slice(&error(&error_text(e)));
+        out.extend_from_slice(b"{\"error\":");
+        write_text(out, &error_text(e));
+        out.push(b'}');
         return Ok(());
     }
     out.extend_from_slice(b"{\"result\":");
@@ -67,7 +82,7 @@ fn write_result(out: &mut Vec<u8>, value: &Value, base64: bool) -> Result<()> {
 }
 
 /// Writes one value; `base64` is `None` for plain text, or the depth for base64 mode.
-fn write_value(out: &mut Vec<u8>, value: &Value, base64: Option<Depth>) -> Result<()> {
+fn write_value(out: &mut Out, value: &Value, base64: Option<Depth>) -> Result<()> {
     let nested = base64.map(|_| Depth::Nested);
     match value {
         Value::Nil => out.extend_from_slice(b"null"),
@@ -108,22 +123,22 @@ fn write_value(out: &mut Vec<u8>, value: &Value, base64: Option<Depth>) -> Resul
     Ok(())
 }
 
-fn write_status(out: &mut Vec<u8>, status: &str, base64: Option<Depth>) {
+fn write_status(out: &mut Out, status: &str, base64: Option<Depth>) {
     match base64 {
         Some(depth) if !b64::keeps_status_raw(status, depth) => b64::write_quoted(out, status.as_bytes()),
         _ => write_text(out, status),
     }
 }
 
-fn write_bytes(out: &mut Vec<u8>, bytes: &[u8], base64: Option<Depth>) {
+fn write_bytes(out: &mut Out, bytes: &[u8], base64: Option<Depth>) {
     match base64 {
         Some(_) => b64::write_quoted(out, bytes),
         None => write_text(out, &String::from_utf8_lossy(bytes)),
     }
 }
 
-fn write_text(out: &mut Vec<u8>, text: &str) {
-    // Writing a &str into a Vec cannot fail.
+fn write_text(out: &mut Out, text: &str) {
+    // Fails only past the limit, which `out` remembers.
     let _ = serde_json::to_writer(&mut *out, text);
 }
 

@@ -3,32 +3,34 @@
 use redis::Value;
 
 use super::error_text;
-use super::json::variant_name;
+use super::json::{self, variant_name};
+use super::out::Out;
 use crate::{Error, Result};
 
-/// The RESP2 bytes of one reply.
+/// The RESP2 bytes of one reply, at most `limit` of them.
 ///
 /// # Errors
-/// [`Error::UnsupportedReply`] for a reply type RESP2 cannot express.
-pub fn reply(value: &Value) -> Result<Vec<u8>> {
-    let mut out = Vec::with_capacity(32);
-    write(&mut out, value)?;
-    Ok(out)
+/// [`Error::UnsupportedReply`] for a reply type RESP2 cannot express, [`Error::ResponseTooLarge`] past
+/// `limit`.
+pub fn reply(value: &Value, limit: usize) -> Result<Vec<u8>> {
+    replies(std::slice::from_ref(value), limit)
 }
 
-/// The RESP2 bytes of several replies, concatenated (a pipeline's replies, as Redis itself sends them).
+/// The RESP2 bytes of several replies, concatenated (a pipeline's replies, as Redis itself sends them), at
+/// most `limit` of them.
 ///
 /// # Errors
-/// [`Error::UnsupportedReply`] for a reply type RESP2 cannot express.
-pub fn replies(values: &[Value]) -> Result<Vec<u8>> {
-    let mut out = Vec::with_capacity(32 * values.len());
+/// [`Error::UnsupportedReply`] for a reply type RESP2 cannot express, [`Error::ResponseTooLarge`] past
+/// `limit`.
+pub fn replies(values: &[Value], limit: usize) -> Result<Vec<u8>> {
+    let mut out = Out::new(values.iter().map(|v| json::size_hint(v, false)).sum(), limit)?;
     for value in values {
         write(&mut out, value)?;
     }
-    Ok(out)
+    out.finish()
 }
 
-fn write(out: &mut Vec<u8>, value: &Value) -> Result<()> {
+fn write(out: &mut Out, value: &Value) -> Result<()> {
     match value {
         Value::Nil => out.extend_from_slice(b"$-1\r\n"),
         Value::Int(i) => line(out, b':', itoa::Buffer::new().format(*i).as_bytes()),
@@ -58,13 +60,13 @@ fn write(out: &mut Vec<u8>, value: &Value) -> Result<()> {
     Ok(())
 }
 
-fn line(out: &mut Vec<u8>, kind: u8, body: &[u8]) {
+fn line(out: &mut Out, kind: u8, body: &[u8]) {
     out.push(kind);
     out.extend_from_slice(body);
     out.extend_from_slice(b"\r\n");
 }
 
-fn bulk(out: &mut Vec<u8>, bytes: &[u8]) {
+fn bulk(out: &mut Out, bytes: &[u8]) {
     line(out, b'$', itoa::Buffer::new().format(bytes.len()).as_bytes());
     out.extend_from_slice(bytes);
     out.extend_from_slice(b"\r\n");

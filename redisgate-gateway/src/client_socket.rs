@@ -1,0 +1,191 @@
+//! The socket of one client connection, as the server reads and writes it.
+//!
+//! - **Counted**: it holds its place among the admitted connections ([`crate::connections`]) and in the
+//!   open-connections gauge until it is gone.
+//! - **Timed**: a connection that makes no progress either way for [`Timeouts::idle`] is closed (an idle
+//!   keep-alive HTTP/1 connection, an HTTP/2 connection with nothing to do, a peer that vanished), and so is
+//!   one whose write makes no progress for [`Timeouts::write`]: a client that stops reading cannot make the
+//!   gateway hold its reply for as long as it likes.
+//! - **Lingering**: dropped before the client closed its side, it shuts its write side and reads (and
+//!   discards) what the client still sends for up to [`LINGER`] (see [`linger`]).
+
+use std::future::Future as _;
+use std::io;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::TcpStream;
+use tokio::time::{Instant, Sleep};
+
+use crate::connections::Admitted;
+use crate::metrics::GaugeGuard;
+
+/// How long a connection the server closes keeps reading (and discarding) what the client still sends.
+pub const LINGER: Duration = Duration::from_secs(2);
+
+/// When a connection is closed for making no progress.
+#[derive(Debug, Clone, Copy)]
+pub struct Timeouts {
+    /// No byte read or written for this long.
+    pub idle: Duration,
+    /// A write that has waited this long for the client to read.
+    pub write: Duration,
+}
+
+/// A client's TCP connection: counted, timed, lingering on close.
+pub struct ClientSocket {
+    /// `None` only once dropped.
+    open: Option<Open>,
+    /// Whether a read saw the client's end of file.
+    read_eof: bool,
+    timeouts: Timeouts,
+    /// The last time a read or a write made progress.
+    progress: Instant,
+    /// Since when a write has been waiting for the client (`None`: no write is waiting).
+    write_waiting: Option<Instant>,
+    /// Wakes the connection at its next deadline (made on the first wait).
+    timer: Option<Pin<Box<Sleep>>>,
+}
+
+struct Open {
+    stream: TcpStream,
+    _gauge: GaugeGuard,
+    _admitted: Admitted,
+}
+
+impl ClientSocket {
+    /// `stream`, holding `gauge` and `admitted` while it is open.
+    pub(crate) fn new(stream: TcpStream, gauge: GaugeGuard, admitted: Admitted, timeouts: Timeouts) -> Self {
+        Self {
+            open: Some(Open { stream, _gauge: gauge, _admitted: admitted }),
+            read_eof: false,
+            timeouts,
+            progress: Instant::now(),
+            write_waiting: None,
+            timer: None,
+        }
+    }
+
+    fn stream(&mut self) -> io::Result<Pin<&mut TcpStream>> {
+        match self.open.as_mut() {
+            Some(open) => Ok(Pin::new(&mut open.stream)),
+            None => Err(io::ErrorKind::NotConnected.into()),
+        }
+    }
+
+    /// After a read or write that waits: an error once the connection is past a deadline, else `Pending`
+    /// with the timer set to wake it at the next one.
+    fn waiting<T>(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<T>> {
+        let idle = self.progress + self.timeouts.idle;
+        let deadline = self.write_waiting.map_or(idle, |since| idle.min(since + self.timeouts.write));
+        if Instant::now() >= deadline {
+            let why = if self.write_waiting.is_some_and(|since| since + self.timeouts.write <= deadline) {
+                "the client stopped reading"
+            } else {
+                "the connection was idle"
+            };
+            return Poll::Ready(Err(io::Error::new(io::ErrorKind::TimedOut, why)));
+        }
+        let timer = self.timer.get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
+        if timer.deadline() != deadline {
+            timer.as_mut().reset(deadline);
+        }
+        // Registers the waker; should the deadline already be due, the next poll reports it.
+        if timer.as_mut().poll(cx).is_ready() {
+            cx.waker().wake_by_ref();
+        }
+        Poll::Pending
+    }
+}
+
+impl AsyncRead for ClientSocket {
+    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+        let before = buf.filled().len();
+        match self.stream()?.poll_read(cx, buf) {
+            Poll::Ready(Ok(())) => {
+                if buf.filled().len() > before {
+                    self.progress = Instant::now();
+                } else if buf.remaining() > 0 {
+                    self.read_eof = true;
+                }
+                Poll::Ready(Ok(()))
+            }
+            Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
+            Poll::Pending => self.waiting(cx),
+        }
+    }
+}
+
+impl ClientSocket {
+    /// Notes the outcome of a write: progress, or a write that waits for the client.
+    fn wrote<T>(&mut self, cx: &mut Context<'_>, result: Poll<io::Result<T>>) -> Poll<io::Result<T>> {
+        match result {
+            Poll::Ready(Ok(n)) => {
+                self.progress = Instant::now();
+                self.write_waiting = None;
+                Poll::Ready(Ok(n))
+            }
+            Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
+            Poll::Pending => {
+                if self.write_waiting.is_none() {
+                    self.write_waiting = Some(Instant::now());
+                }
+                self.waiting(cx)
+            }
+        }
+    }
+}
+
+impl AsyncWrite for ClientSocket {
+    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        let result = self.stream()?.poll_write(cx, buf);
+        self.wrote(cx, result)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let result = self.stream()?.poll_write_vectored(cx, bufs);
+        self.wrote(cx, result)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.open.as_ref().is_some_and(|open| open.stream.is_write_vectored())
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.stream()?.poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.stream()?.poll_shutdown(cx)
+    }
+}
+
+impl Drop for ClientSocket {
+    fn drop(&mut self) {
+        let Some(open) = self.open.take() else { return };
+        if self.read_eof {
+            return;
+        }
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(linger(open));
+        }
+    }
+}
+
+/// Closing a socket with unread data in it makes the kernel send a reset instead of a FIN, and a reset makes
+/// the client's kernel discard the answer it has not read yet: the client of a refused 10 MiB upload would
+/// see "connection reset" instead of its 413. So the write side is shut (the answer was flushed before),
+/// and what arrives is read and discarded until the client closes or [`LINGER`] passes, as nginx's
+/// `lingering_close` does. The connection keeps its place among the admitted ones meanwhile.
+async fn linger(mut open: Open) {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let _ = open.stream.shutdown().await;
+    let mut sink = vec![0_u8; 16 * 1024];
+    let _ = tokio::time::timeout(LINGER, async { while let Ok(1..) = open.stream.read(&mut sink).await {} }).await;
+}

@@ -33,7 +33,7 @@ async fn connect_from(from: Ipv4Addr, to: SocketAddr) -> TcpStream {
 }
 
 /// Whether the server closes `stream` within `within` (a read returns end of file or an error).
-async fn closed_within(stream: &mut TcpStream, within: Duration) -> bool {
+pub(super) async fn closed_within(stream: &mut TcpStream, within: Duration) -> bool {
     let mut buf = [0_u8; 256];
     let deadline = Instant::now() + within;
     loop {

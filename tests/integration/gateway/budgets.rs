@@ -14,6 +14,8 @@ use serde_json::json;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::{TcpSocket, TcpStream};
 
+use super::abuse::closed_within;
+
 const MIB: usize = 1024 * 1024;
 
 /// The process's resident memory in bytes.
@@ -153,7 +155,7 @@ async fn replies_held_past_the_budget_answer_503_and_readers_that_stop_are_close
     // The stalled clients are closed by the write timeout; the budget is free again.
     for stream in &mut stalled {
         assert!(
-            ends_within(stream, limits.write_timeout + Duration::from_secs(5)).await,
+            closed_within(stream, limits.write_timeout + Duration::from_secs(5)).await,
             "a stalled reader was not closed"
         );
     }
@@ -164,19 +166,6 @@ async fn replies_held_past_the_budget_answer_503_and_readers_that_stop_are_close
 /// The bytes of replies the gateway holds now.
 fn gw_held(gw: &TestGateway) -> usize {
     gw.replies().held()
-}
-
-/// Reads (and discards) until the connection ends; whether it did within `within`.
-async fn ends_within(stream: &mut TcpStream, within: Duration) -> bool {
-    let mut buf = vec![0_u8; 64 * 1024];
-    let deadline = Instant::now() + within;
-    loop {
-        match tokio::time::timeout_at(deadline.into(), stream.read(&mut buf)).await {
-            Err(_) => return false,
-            Ok(Ok(0) | Err(_)) => return true,
-            Ok(Ok(_)) => {}
-        }
-    }
 }
 
 #[tokio::test]
@@ -191,7 +180,7 @@ async fn idle_connections_are_closed_and_busy_streams_are_not() {
     // A keep-alive connection that asked once and then says nothing.
     let mut idle = stalled_reader(&gw, "/ping").await;
     let started = Instant::now();
-    assert!(ends_within(&mut idle, Duration::from_secs(5)).await);
+    assert!(closed_within(&mut idle, Duration::from_secs(5)).await);
     assert!(started.elapsed() >= Duration::from_millis(900), "closed after {:?}", started.elapsed());
     // An SSE stream is busy with its keepalives: still open after three idle timeouts.
     let mut stream = stalled_reader(&gw, "/subscribe/news").await;

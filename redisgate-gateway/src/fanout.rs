@@ -1,27 +1,31 @@
-//! Pub/sub fan-out: every SSE subscriber of an instance shares one Redis pub/sub connection (per worker).
+//! Pub/sub and MONITOR fan-out: every SSE subscriber of an instance shares one Redis pub/sub connection,
+//! and every `/monitor` stream one MONITOR connection (per worker).
 //!
 //! The first subscriber of a channel (or pattern) makes the hub SUBSCRIBE; later ones just join its
-//! broadcast; when the last one leaves, the hub UNSUBSCRIBEs. A message is rendered into its SSE event once,
+//! subscribers; when the last one leaves, the hub UNSUBSCRIBEs. The first `/monitor` stream opens the
+//! MONITOR connection and the last one's leaving closes it. A message is rendered into its SSE event once,
 //! then handed to every subscriber as a shared `Bytes`. So 10,000 subscribers cost Redis one connection and
-//! one subscription per channel, and cost the gateway a broadcast receiver and an HTTP stream each
-//! (docs/benchmarks.md measures the memory). A slow subscriber that falls more than [`BUFFER`] messages
-//! behind skips the oldest (pub/sub is at-most-once anyway). If the shared connection breaks, every stream on
-//! it ends and the next subscriber opens a new one.
+//! one subscription per channel, and cost the gateway a queue and an HTTP stream each (docs/benchmarks.md
+//! measures the memory), and HTTP/2 streams cannot multiply connections to Redis. A publish never waits: a
+//! subscriber that falls more than [`subscribers::LAG_BYTES`] behind gets an error event and is dropped
+//! ([`subscribers`]). If a shared connection breaks, every stream on it ends and the next subscriber opens a
+//! new one.
+
+mod subscribers;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use bytes::Bytes;
-use futures_util::stream::{self, Stream, StreamExt as _};
+use futures_util::stream::{Stream, StreamExt as _};
 use redis::aio::PubSubSink;
 use redis::RedisResult;
-use tokio::sync::broadcast;
+use tokio::sync::Notify;
 
+use self::subscribers::Subscribers;
+pub use self::subscribers::LAG_BYTES;
 use crate::sse;
-
-/// Messages a subscriber may fall behind before it skips some.
-pub const BUFFER: usize = 1024;
 
 /// What a stream subscribes to.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -32,12 +36,20 @@ pub enum Topic {
     Pattern(Vec<u8>),
 }
 
-type Topics = Arc<Mutex<HashMap<Topic, broadcast::Sender<Bytes>>>>;
+type Topics = Arc<Mutex<HashMap<Topic, Subscribers>>>;
 
-/// The shared pub/sub connection of one Redis.
+/// The shared pub/sub and MONITOR connections of one Redis.
 pub struct Hub {
     client: redis::Client,
     connection: tokio::sync::Mutex<Option<Shared>>,
+    monitor: tokio::sync::Mutex<Option<SharedMonitor>>,
+}
+
+/// The MONITOR connection's subscribers; its task ends when the last one leaves (`left` wakes it).
+struct SharedMonitor {
+    subscribers: Arc<Mutex<Subscribers>>,
+    alive: Arc<AtomicBool>,
+    left: Arc<Notify>,
 }
 
 struct Shared {
@@ -49,7 +61,7 @@ struct Shared {
 impl Hub {
     /// A hub for `client`'s Redis; it connects on the first subscription.
     pub fn new(client: redis::Client) -> Self {
-        Self { client, connection: tokio::sync::Mutex::new(None) }
+        Self { client, connection: tokio::sync::Mutex::new(None), monitor: tokio::sync::Mutex::new(None) }
     }
 
     /// Joins `topic`, subscribing in Redis if nobody here has yet. The stream yields rendered SSE events and
@@ -65,30 +77,83 @@ impl Hub {
         let shared = connection
             .as_mut()
             .ok_or_else(|| redis::RedisError::from((redis::ErrorKind::Client, "no pub/sub connection")))?;
-        let existing = lock(&shared.topics).get(&topic).map(broadcast::Sender::subscribe);
-        let receiver = match existing {
-            Some(receiver) => receiver,
+        let existing = lock(&shared.topics).get_mut(&topic).map(Subscribers::join);
+        let events = match existing {
+            Some(events) => events,
             None => {
                 match &topic {
                     Topic::Channel(name) => shared.sink.subscribe(&name[..]).await?,
                     Topic::Pattern(name) => shared.sink.psubscribe(&name[..]).await?,
                 }
-                let (sender, receiver) = broadcast::channel(BUFFER);
-                lock(&shared.topics).insert(topic.clone(), sender);
-                receiver
+                let mut subscribers = Subscribers::default();
+                let events = subscribers.join();
+                lock(&shared.topics).insert(topic.clone(), subscribers);
+                events
             }
         };
-        let membership = Membership { hub: Arc::clone(self), topic: Some(topic) };
-        Ok(stream::unfold((receiver, membership), |(mut receiver, membership)| async move {
+        let membership = Membership { hub: Arc::clone(self), left: Some(Left::Topic(topic)) };
+        Ok(events.map(move |event| {
+            let _held = &membership;
+            event
+        }))
+    }
+
+    /// Joins the instance's MONITOR connection, opening it if nobody here has. The stream yields rendered
+    /// SSE events, one per command Redis runs, and ends when the connection does.
+    ///
+    /// # Errors
+    /// Connecting failed.
+    pub async fn monitor(self: &Arc<Self>) -> RedisResult<impl Stream<Item = Bytes> + Send + 'static> {
+        let mut monitor = self.monitor.lock().await;
+        // Joined under the subscribers' lock, where the task decides to stop: a stream never joins a
+        // MONITOR that is closing.
+        let joined = monitor.as_ref().and_then(|shared| {
+            let mut subscribers = lock(&shared.subscribers);
+            shared.alive.load(Ordering::Acquire).then(|| (subscribers.join(), Arc::clone(&shared.left)))
+        });
+        let (events, left) = match joined {
+            Some(joined) => joined,
+            None => {
+                let shared = self.open_monitor().await?;
+                let joined = (lock(&shared.subscribers).join(), Arc::clone(&shared.left));
+                *monitor = Some(shared);
+                joined
+            }
+        };
+        let membership = Membership { hub: Arc::clone(self), left: Some(Left::Monitor(left)) };
+        Ok(events.map(move |event| {
+            let _held = &membership;
+            event
+        }))
+    }
+
+    async fn open_monitor(&self) -> RedisResult<SharedMonitor> {
+        let mut lines = self.client.get_async_monitor().await?.into_on_message::<String>();
+        let subscribers: Arc<Mutex<Subscribers>> = Arc::default();
+        let (alive, left) = (Arc::new(AtomicBool::new(true)), Arc::new(Notify::new()));
+        let (task_subscribers, task_alive, task_left) =
+            (Arc::clone(&subscribers), Arc::clone(&alive), Arc::clone(&left));
+        tokio::spawn(async move {
             loop {
-                match receiver.recv().await {
-                    Ok(event) => return Some((event, (receiver, membership))),
-                    Err(broadcast::error::RecvError::Lagged(_)) => continue,
-                    Err(broadcast::error::RecvError::Closed) => return None,
+                tokio::select! {
+                    line = lines.next() => {
+                        let Some(line) = line else { break };
+                        lock(&task_subscribers).publish(&sse::event(&[line.as_bytes()]));
+                    }
+                    () = task_left.notified() => {}
+                }
+                let mut subscribers = lock(&task_subscribers);
+                if subscribers.is_empty() {
+                    task_alive.store(false, Ordering::Release);
+                    return;
                 }
             }
-        })
-        .boxed())
+            // The connection broke: end every stream on it. (Dropping the connection ends MONITOR.)
+            let mut subscribers = lock(&task_subscribers);
+            task_alive.store(false, Ordering::Release);
+            *subscribers = Subscribers::default();
+        });
+        Ok(SharedMonitor { subscribers, alive, left })
     }
 
     async fn connect(&self) -> RedisResult<Shared> {
@@ -107,8 +172,8 @@ impl Hub {
                     let event = sse::event(&[b"message", channel, message.get_payload_bytes()]);
                     (Topic::Channel(channel.to_vec()), event)
                 };
-                if let Some(sender) = lock(&dispatch_topics).get(&topic) {
-                    let _ = sender.send(event);
+                if let Some(subscribers) = lock(&dispatch_topics).get_mut(&topic) {
+                    subscribers.publish(&event);
                 }
             }
             // The connection is gone: end every stream on it.
@@ -124,7 +189,7 @@ impl Hub {
         let Some(shared) = connection.as_mut() else { return };
         let unused = {
             let mut topics = lock(&shared.topics);
-            let unused = topics.get(&topic).is_some_and(|sender| sender.receiver_count() == 0);
+            let unused = topics.get_mut(&topic).is_some_and(Subscribers::is_empty);
             if unused {
                 topics.remove(&topic);
             }
@@ -139,17 +204,30 @@ impl Hub {
     }
 }
 
-/// Leaves the topic when the stream is dropped (the client went away or the server shut down).
+/// Leaves the topic or the MONITOR when the stream is dropped (the client went away or the server shut
+/// down).
 struct Membership {
     hub: Arc<Hub>,
-    topic: Option<Topic>,
+    left: Option<Left>,
+}
+
+enum Left {
+    Topic(Topic),
+    /// Wakes the MONITOR task, which closes the connection if nobody is left.
+    Monitor(Arc<Notify>),
 }
 
 impl Drop for Membership {
     fn drop(&mut self) {
-        if let (Some(topic), Ok(runtime)) = (self.topic.take(), tokio::runtime::Handle::try_current()) {
-            let hub = Arc::clone(&self.hub);
-            runtime.spawn(async move { hub.release(topic).await });
+        match self.left.take() {
+            Some(Left::Topic(topic)) => {
+                if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+                    let hub = Arc::clone(&self.hub);
+                    runtime.spawn(async move { hub.release(topic).await });
+                }
+            }
+            Some(Left::Monitor(left)) => left.notify_one(),
+            None => {}
         }
     }
 }

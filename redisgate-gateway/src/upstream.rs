@@ -5,15 +5,15 @@
 //! broken connection is replaced in the background. A `/multi-exec` transaction is safe on the shared
 //! connection because MULTI, its commands and EXEC are written as one contiguous block and Redis runs a
 //! connection's commands in order; WATCH (which would need a connection of its own) is not offered.
-//! Subscriptions share one pub/sub connection per instance ([`crate::fanout`]); MONITOR takes over a
-//! connection, so each `/monitor` stream opens a dedicated one. A reply that finds the connection broken
+//! Subscriptions share one pub/sub connection per instance, and `/monitor` streams one MONITOR connection
+//! ([`crate::fanout`]). A reply that finds the connection broken
 //! becomes an `ApiError` the metrics count (`redisgate_upstream_reconnects`).
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use arc_swap::ArcSwapOption;
-use redis::aio::{ConnectionManager, ConnectionManagerConfig, Monitor};
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{Client, Pipeline, RedisResult, Value};
 use redisgate_core::protocol::Command;
 use tracing::Instrument as _;
@@ -276,11 +276,11 @@ impl Upstream {
         self.node().await?.hub.subscribe(topic).await
     }
 
-    /// A dedicated connection in MONITOR mode.
+    /// Joins the instance's shared MONITOR connection; the stream yields rendered SSE events.
     ///
     /// # Errors
     /// Connection failures.
-    pub async fn monitor(&self) -> RedisResult<Monitor> {
-        self.node().await?.client.get_async_monitor().await
+    pub async fn monitor(&self) -> RedisResult<impl futures_util::Stream<Item = bytes::Bytes> + Send + 'static> {
+        self.node().await?.hub.monitor().await
     }
 }

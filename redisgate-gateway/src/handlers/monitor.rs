@@ -8,13 +8,12 @@ use redisgate_core::protocol::Access;
 use crate::directory::Instance;
 use crate::{sse, ApiError, AppState};
 
-/// Opens a MONITOR connection and streams its lines: first `"OK"`, then one event per command.
+/// Joins the instance's MONITOR connection and streams its lines: first `"OK"`, then one event per command.
 pub async fn stream(state: &AppState, instance: &Instance, access: Access) -> Result<Response, ApiError> {
     if access != Access::Full {
         return Err(redisgate_core::Error::NoPermission("monitor".into()).into());
     }
-    let monitor = instance.upstream().monitor().await?;
-    let lines = monitor.into_on_message::<String>().map(|line| sse::event(&[line.as_bytes()]));
+    let lines = instance.upstream().monitor().await?;
     let events = stream::once(async { sse::event(&[b"\"OK\""]) }).chain(lines);
     Ok(super::event_stream(state, events))
 }

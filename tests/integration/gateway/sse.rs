@@ -178,3 +178,109 @@ async fn many_subscribers_share_one_redis_subscription() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
+
+/// The clients of `redis` in MONITOR mode (`CLIENT LIST`'s `cmd=monitor`; REST does not offer CLIENT).
+async fn monitors(redis: &TestRedis) -> usize {
+    let mut connection = redis::Client::open(redis.url()).unwrap().get_multiplexed_async_connection().await.unwrap();
+    let list: String = redis::cmd("CLIENT").arg("LIST").query_async(&mut connection).await.unwrap();
+    list.lines().filter(|line| line.contains("cmd=monitor")).count()
+}
+
+#[tokio::test]
+async fn monitor_streams_share_one_redis_connection() {
+    let (redis, gw) = gateway(Duration::from_secs(15)).await;
+    let mut streams = Vec::new();
+    for _ in 0..5 {
+        let mut events = Events::open(&gw, "/monitor").await;
+        assert_eq!(events.next_data().await.unwrap(), "data: \"OK\"");
+        streams.push(events);
+    }
+    assert_eq!(monitors(&redis).await, 1, "five streams, one MONITOR connection");
+    gw.command(json!(["set", "seen-by", "all"])).await;
+    for events in &mut streams {
+        while !events.next_data().await.unwrap().contains(r#""set" "seen-by" "all""#) {}
+    }
+    // The last one to leave closes it (the next command wakes nobody: the stream's end does).
+    drop(streams);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while monitors(&redis).await > 0 {
+        assert!(tokio::time::Instant::now() < deadline, "the MONITOR connection outlived its last stream");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let mut again = Events::open(&gw, "/monitor").await;
+    assert_eq!(again.next_data().await.unwrap(), "data: \"OK\"");
+    assert_eq!(monitors(&redis).await, 1);
+}
+
+/// A subscriber that never reads while 40 messages of 1 MiB of newlines (7 MiB each as SSE) are published:
+/// every publish is answered at once, the stalled subscriber is dropped with an error event once 1 MiB is
+/// queued for it, a subscriber that reads gets the small messages that follow, and the process's RSS stays
+/// far below the 280 MiB that the old ring of 1024 events pinned.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stalled_subscriber_is_dropped_and_pins_little() {
+    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+    use std::sync::Arc;
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+
+    let (_redis, gw) = gateway(Duration::from_secs(15)).await;
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let mut stalled = socket.connect(gw.address()).await.unwrap();
+    let request = format!("GET /subscribe/flood HTTP/1.1\r\nHost: g\r\nAuthorization: Bearer {TOKEN}\r\n\r\n");
+    stalled.write_all(request.as_bytes()).await.unwrap();
+    let mut reader = Events::open(&gw, "/subscribe/flood").await;
+    assert_eq!(reader.next_data().await.unwrap(), "data: subscribe,flood,1");
+    while numsub(&gw, "flood").await < 1 {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+
+    let rss = || {
+        std::fs::read_to_string("/proc/self/statm").unwrap().split(' ').nth(1).unwrap().parse::<u64>().unwrap() * 4096
+    };
+    let (idle, peak, stop) = (rss(), Arc::new(AtomicU64::new(0)), Arc::new(AtomicBool::new(false)));
+    let sampler = {
+        let (peak, stop) = (Arc::clone(&peak), Arc::clone(&stop));
+        std::thread::spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                peak.fetch_max(rss(), Ordering::Relaxed);
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        })
+    };
+    let newlines = "\n".repeat(1024 * 1024);
+    let mut slowest = Duration::ZERO;
+    for _ in 0..40 {
+        let started = std::time::Instant::now();
+        let (status, _) = gw.command(json!(["publish", "flood", newlines])).await;
+        assert_eq!(status, 200);
+        slowest = slowest.max(started.elapsed());
+    }
+    stop.store(true, Ordering::Relaxed);
+    sampler.join().unwrap();
+    let above = peak.load(Ordering::Relaxed).saturating_sub(idle);
+    assert!(above < 150 * 1024 * 1024, "RSS peaked {} MiB above idle", above >> 20);
+    assert!(slowest < Duration::from_secs(1), "a publish waited {slowest:?}");
+
+    gw.command(json!(["publish", "flood", "small"])).await;
+    // Messages of the flood still on their way from Redis may come first (and a reader as slow as this
+    // one at 7 MiB events falls behind them): the hub serves another channel meanwhile.
+    let mut calm = Events::open(&gw, "/subscribe/calm").await;
+    assert_eq!(calm.next_data().await.unwrap(), "data: subscribe,calm,1");
+    gw.command(json!(["publish", "calm", "small"])).await;
+    assert_eq!(calm.next_data().await.unwrap(), "data: message,calm,small");
+
+    // What the stalled subscriber reads when it finally does ends with the error event.
+    let error = "event: error\ndata: ERR this subscriber fell more than 1 MiB behind";
+    let mut tail = Vec::new();
+    let mut chunk = vec![0_u8; 64 * 1024];
+    let read = tokio::time::timeout(Duration::from_secs(20), async {
+        while !String::from_utf8_lossy(&tail).contains(error) {
+            let n = stalled.read(&mut chunk).await.unwrap();
+            assert!(n > 0, "the stream ended without the error event");
+            tail.extend_from_slice(&chunk[..n]);
+            tail.drain(..tail.len().saturating_sub(1024));
+        }
+    });
+    read.await.expect("no error event within 20 s");
+    drop(reader);
+}

@@ -71,6 +71,14 @@ impl Limits {
         self.max_request_size.map_or(ceiling, |max| usize::try_from(max.get()).unwrap_or(usize::MAX).min(ceiling))
     }
 
+    /// These limits, with `default` as the record size when they set none: every instance's values are
+    /// bounded, whatever its plan.
+    #[must_use]
+    pub fn with_record_size_default(mut self, default: Option<NonZeroU64>) -> Self {
+        self.max_record_size = self.max_record_size.or(default);
+        self
+    }
+
     /// The largest answer to send: this limit or `ceiling` (the server's), whichever is smaller.
     #[must_use]
     pub fn max_response(&self, ceiling: usize) -> usize {
@@ -120,14 +128,44 @@ impl Limits {
     }
 }
 
-/// The size in bytes a value reaches through SETRANGE (`offset + len`) or SETBIT (`offset / 8 + 1`).
+/// The size in bytes a value reaches through SETRANGE (`offset + len`), SETBIT (`offset / 8 + 1`) or
+/// BITFIELD's SET and INCRBY (the end of the furthest field).
 fn grown_size(command: &Command) -> Option<u64> {
     let number = |i: usize| std::str::from_utf8(command.args().get(i)?).ok()?.parse::<u64>().ok();
     match command.name() {
         b"setrange" => Some(number(1)?.saturating_add(command.args().get(2)?.len() as u64)),
         b"setbit" => Some(number(1)? / 8 + 1),
+        b"bitfield" => bitfield_end(command.args()),
         _ => None,
     }
+}
+
+/// `BITFIELD key [GET type offset] [SET type offset value] [INCRBY type offset increment] [OVERFLOW how]`:
+/// the byte past the furthest field that SET or INCRBY writes. A type is `i<bits>` or `u<bits>`; an offset
+/// is in bits, or `#<n>` for the n-th field of the type's width.
+fn bitfield_end(args: &[Vec<u8>]) -> Option<u64> {
+    let text = |i: usize| args.get(i).and_then(|a| std::str::from_utf8(a).ok());
+    let mut end: Option<u64> = None;
+    let mut i = 1;
+    while i < args.len() {
+        match args[i].to_ascii_lowercase().as_slice() {
+            b"set" | b"incrby" => {
+                let width: u64 = text(i + 1).and_then(|t| t.get(1..)?.parse().ok()).unwrap_or(0);
+                let offset = text(i + 2).and_then(|t| match t.strip_prefix('#') {
+                    Some(n) => n.parse::<u64>().ok()?.checked_mul(width),
+                    None => t.parse::<u64>().ok(),
+                });
+                // An offset that does not parse is Redis's to refuse; an unparseably large one is huge.
+                let bits = offset.unwrap_or(u64::MAX).saturating_add(width);
+                end = end.max(Some(bits.div_ceil(8)));
+                i += 4;
+            }
+            b"get" => i += 3,
+            b"overflow" => i += 2,
+            _ => i += 1,
+        }
+    }
+    end
 }
 
 #[cfg(test)]
@@ -172,6 +210,17 @@ mod tests {
         assert_eq!(l.check_command(&command(&[b"setrange", b"k", b"8000000", b"x"])), Err(Error::RecordTooLarge));
         assert_eq!(l.check_command(&command(&[b"setbit", b"k", b"63", b"1"])), Ok(()));
         assert_eq!(l.check_command(&command(&[b"setbit", b"k", b"64", b"1"])), Err(Error::RecordTooLarge));
+        // BITFIELD writes as far as its furthest SET or INCRBY field; GET grows nothing.
+        let bitfield =
+            |args: &[&[u8]]| l.check_command(&command(&[&[b"bitfield".as_slice(), b"k"][..], args].concat()));
+        assert_eq!(bitfield(&[b"SET", b"u8", b"#7", b"1"]), Ok(()));
+        assert_eq!(bitfield(&[b"SET", b"u8", b"#100000", b"1"]), Err(Error::RecordTooLarge));
+        assert_eq!(bitfield(&[b"GET", b"u8", b"0", b"INCRBY", b"i16", b"56", b"1"]), Err(Error::RecordTooLarge));
+        assert_eq!(bitfield(&[b"GET", b"u8", b"#100000"]), Ok(()));
+        assert_eq!(
+            bitfield(&[b"OVERFLOW", b"SAT", b"SET", b"u8", b"999999999999999999999", b"1"]),
+            Err(Error::RecordTooLarge)
+        );
     }
 
     #[test]

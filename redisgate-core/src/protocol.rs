@@ -14,6 +14,7 @@ pub mod encoding;
 pub mod keys;
 pub mod parse;
 pub mod policy;
+pub mod redact;
 pub mod request;
 
 pub use command::Command;

@@ -35,6 +35,7 @@ impl Connections {
             self.open.fetch_sub(1, Ordering::Relaxed);
             return Err(Refusal::Full);
         }
+        let address = client_network(address);
         if per_address > 0 {
             let mut by_address = self.by_address.lock().unwrap_or_else(PoisonError::into_inner);
             let count = by_address.entry(address).or_default();
@@ -67,5 +68,39 @@ impl Drop for Admitted {
                 }
             }
         }
+    }
+}
+
+/// What limits "per address" count by: an IPv4 address (an IPv4-mapped IPv6 one included), or the /64 network
+/// of an IPv6 address, since one IPv6 client usually holds a whole /64 (2^64 addresses to rotate through).
+#[must_use]
+pub fn client_network(address: IpAddr) -> IpAddr {
+    match address {
+        IpAddr::V4(v4) => IpAddr::V4(v4),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => IpAddr::V6(std::net::Ipv6Addr::from_bits(v6.to_bits() & !u128::from(u64::MAX))),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ipv6_clients_count_by_their_64_network() {
+        let a: IpAddr = "2001:db8:1:2:aaaa::1".parse().unwrap();
+        let b: IpAddr = "2001:db8:1:2:ffff:ffff:ffff:ffff".parse().unwrap();
+        let c: IpAddr = "2001:db8:1:3::1".parse().unwrap();
+        assert_eq!(client_network(a), client_network(b));
+        assert_ne!(client_network(a), client_network(c));
+        let mapped: IpAddr = "::ffff:192.0.2.7".parse().unwrap();
+        assert_eq!(client_network(mapped), "192.0.2.7".parse::<IpAddr>().unwrap());
+        let connections = Arc::new(Connections::default());
+        let first = connections.admit(a, 10, 1).unwrap();
+        assert_eq!(connections.admit(b, 10, 1).err(), Some(Refusal::Address), "the same /64 is one client");
+        drop(first);
+        assert!(connections.admit(b, 10, 1).is_ok());
     }
 }

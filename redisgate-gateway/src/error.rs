@@ -189,6 +189,7 @@ impl IntoResponse for ApiError {
                 serde_json::json!({ "error": "validation failed", "fields": fields }).to_string().into_bytes()
             }
             Self::Protocol(redisgate_core::Error::Internal(_)) | Self::Internal(_) => json::error("ERR internal error"),
+            Self::Provisioning(e) => json::error(&format!("provisioning failed: {}", e.public_message())),
             Self::Resp2(failure) => resp2::reply(&server_error(&failure.to_string()), usize::MAX)
                 .unwrap_or_else(|_| b"-ERR internal error\r\n".to_vec()),
             _ => json::error(&self.to_string()),

@@ -43,6 +43,9 @@ pub struct ServerLimits {
     pub write_timeout: Duration,
     /// Most requests in progress on one HTTP/2 connection (its concurrent streams).
     pub max_streams_per_connection: u32,
+    /// The record size of instances whose limits set none: the largest value a command may write or grow
+    /// (SETRANGE, SETBIT and BITFIELD offsets included); `None`: no such default.
+    pub max_record_bytes: Option<std::num::NonZeroU64>,
 }
 
 impl Default for ServerLimits {
@@ -59,6 +62,7 @@ impl Default for ServerLimits {
             idle_timeout: Duration::from_secs(60),
             write_timeout: Duration::from_secs(30),
             max_streams_per_connection: 32,
+            max_record_bytes: std::num::NonZeroU64::new(100 * 1024 * 1024),
         }
     }
 }

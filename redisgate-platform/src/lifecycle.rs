@@ -138,7 +138,7 @@ impl Lifecycle {
             }
             Err(e) => {
                 tracing::warn!(%id, error = %e, "provisioning failed");
-                Instance::set_status(&mut conn, id, InstanceStatus::Failed, Some(&e.to_string()), None).await
+                Instance::set_status(&mut conn, id, InstanceStatus::Failed, Some(&e.public_message()), None).await
             }
         };
         // The row may have been deleted (or be being deleted) meanwhile, or the update failed: then stop what
@@ -160,7 +160,8 @@ impl Lifecycle {
         if let Err(e) = self.provisioner.delete(Target { id, organization_id }).await {
             tracing::error!(%id, error = %e, "deleting the instance's server failed");
             if let Ok(mut conn) = self.pool.get().await {
-                let _ = Instance::set_status(&mut conn, id, InstanceStatus::Failed, Some(&e.to_string()), None).await;
+                let _ =
+                    Instance::set_status(&mut conn, id, InstanceStatus::Failed, Some(&e.public_message()), None).await;
             }
             return;
         }

@@ -63,6 +63,10 @@ pub struct Args {
     /// Seconds a write may wait for the client to read before the connection is closed.
     #[arg(long, env = "REDISGATE_WRITE_TIMEOUT_SECS", default_value_t = 30.0)]
     pub write_timeout_secs: f64,
+    /// The record size of instances whose limits set none: the largest value a command may write or grow, in
+    /// bytes (0: none).
+    #[arg(long, env = "REDISGATE_MAX_RECORD_BYTES", default_value_t = 100 * 1024 * 1024)]
+    pub max_record_bytes: u64,
     /// Most requests in progress at once on one HTTP/2 connection.
     #[arg(long, env = "REDISGATE_MAX_STREAMS_PER_CONNECTION", default_value_t = 32)]
     pub max_streams_per_connection: u32,
@@ -188,6 +192,7 @@ impl Args {
             idle_timeout: secs("idle-timeout-secs", self.idle_timeout_secs)?,
             write_timeout: secs("write-timeout-secs", self.write_timeout_secs)?,
             max_streams_per_connection: self.max_streams_per_connection.max(1),
+            max_record_bytes: std::num::NonZeroU64::new(self.max_record_bytes),
         };
         if limits.max_reply_bytes_in_flight < limits.max_response_bytes {
             return Err(ConfigError::new("--max-reply-bytes-in-flight must be at least --max-response-bytes"));

@@ -111,16 +111,17 @@ fn has_block_option(cmd: &Command) -> bool {
     false
 }
 
-/// Read commands a read-only token may run: those Redis flags `readonly`, minus KEYS and SCAN, and minus the
+/// Read commands a read-only token may run: those Redis flags `readonly`, minus KEYS and SCAN, minus the
 /// read-only scripts (EVAL_RO, EVALSHA_RO, FCALL_RO): Redis lets a read-only script call KEYS and SCAN, so a
-/// read-only token could list every key through one.
+/// read-only token could list every key through one; minus RANDOMKEY (a `/pipeline` of a few thousand lists
+/// every key as well) and LCS (O(N·M) in CPU and memory: a read-only token is often public, in a browser).
 fn is_read(name: &[u8]) -> bool {
     matches!(
         name,
         b"ping" | b"echo" | b"time" | b"dbsize" | b"exists" | b"type" | b"ttl" | b"pttl" | b"expiretime"
-            | b"pexpiretime" | b"touch" | b"randomkey" | b"object" | b"dump" | b"memory"
+            | b"pexpiretime" | b"touch" | b"object" | b"dump" | b"memory"
             // strings and bits
-            | b"get" | b"mget" | b"strlen" | b"getrange" | b"substr" | b"lcs" | b"getbit" | b"bitcount"
+            | b"get" | b"mget" | b"strlen" | b"getrange" | b"substr" | b"getbit" | b"bitcount"
             | b"bitpos" | b"bitfield_ro"
             // hashes
             | b"hget" | b"hmget" | b"hgetall" | b"hkeys" | b"hvals" | b"hlen" | b"hexists" | b"hstrlen"

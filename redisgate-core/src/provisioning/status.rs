@@ -158,6 +158,26 @@ pub enum ProvisionError {
 }
 
 impl ProvisionError {
+    /// The message for the tenant: host paths (the server binary, the state directory) are replaced by
+    /// `<path>`. The whole message goes to the log.
+    #[must_use]
+    pub fn public_message(&self) -> String {
+        let (Self::Gone(message) | Self::Transient(message) | Self::Invalid(message)) = self;
+        message
+            .split(' ')
+            .map(|word| {
+                let start = word.len() - word.trim_start_matches(['"', '\'', '(', '`']).len();
+                if word[start..].starts_with('/') {
+                    let end = word.rfind(['"', '\'', ')', '`', ',', ':']).filter(|&i| i > start).unwrap_or(word.len());
+                    format!("{}<path>{}", &word[..start], &word[end..])
+                } else {
+                    word.to_owned()
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
     /// The same error, its message prefixed with `context` (`"<context>: <message>"`).
     #[must_use]
     pub fn context(self, context: &str) -> Self {
@@ -194,6 +214,14 @@ mod column {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn public_messages_hide_host_paths() {
+        let e = super::ProvisionError::Invalid(
+            "could not start \"/usr/bin/redis-server\" in /var/lib/redisgate/instances/abc: No such file".into(),
+        );
+        assert_eq!(e.public_message(), "could not start \"<path>\" in <path>: No such file");
+    }
+
     use super::*;
 
     #[test]

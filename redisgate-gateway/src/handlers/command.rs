@@ -1,7 +1,7 @@
 //! One command: `POST /` with a JSON array, or a path command.
 
 use axum::response::Response;
-use redisgate_core::protocol::{Command, ResponseFormat};
+use redisgate_core::protocol::{redact, Command, ResponseFormat};
 
 use super::Gate;
 use crate::directory::Instance;
@@ -17,7 +17,7 @@ pub async fn run(
 ) -> Result<Response, ApiError> {
     let ran = async {
         let command = gate.ready(command)?;
-        let value = instance.upstream().run(&command).await?;
+        let value = redact::reply(&command, instance.upstream().run(&command).await?);
         super::reply(format, &value, gate)
     };
     match ran.await {

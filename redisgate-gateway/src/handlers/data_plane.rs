@@ -71,9 +71,10 @@ async fn dispatch(state: AppState, request: Request, observed: &mut Observed) ->
     let endpoint = parse(&RestRequest { method, path, query: parts.uri.query(), body: &body })?;
     observed.kind = Kind::of(&endpoint);
     allowance.charge(endpoint.commands())?;
+    let limits = allowance.limits.with_record_size_default(state.limits.max_record_bytes);
     let gate = Gate {
         access,
-        limits: &allowance.limits,
+        limits: &limits,
         scripts: &state.scripts,
         max_response: allowance.limits.max_response(state.limits.max_response_bytes),
         replies: (&state.replies, state.limits.max_reply_bytes_in_flight),

@@ -7,7 +7,7 @@
 use axum::response::Response;
 use redis::Value;
 use redisgate_core::protocol::encode::server_error;
-use redisgate_core::protocol::{Command, ResponseFormat};
+use redisgate_core::protocol::{redact, Command, ResponseFormat};
 
 use super::Gate;
 use crate::directory::Instance;
@@ -24,11 +24,8 @@ pub async fn run(
     let mut allowed = Vec::with_capacity(commands.len());
     let refusals: Vec<_> =
         commands.into_iter().map(|command| gate.ready(command).map(|command| allowed.push(command)).err()).collect();
-    let mut replies = if allowed.is_empty() {
-        Vec::new().into_iter()
-    } else {
-        instance.upstream().pipeline(&allowed).await?.into_iter()
-    };
+    let replies = if allowed.is_empty() { Vec::new() } else { instance.upstream().pipeline(&allowed).await? };
+    let mut replies = allowed.iter().zip(replies).map(|(command, reply)| redact::reply(command, reply));
     let values: Vec<Value> = refusals
         .into_iter()
         .map(|refusal| match refusal {

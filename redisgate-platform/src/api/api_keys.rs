@@ -81,13 +81,22 @@ pub async fn create_api_key(
         limits,
         expires_at: body.expires_at,
     }
-    .insert(&mut conn)
-    .await?;
+    .insert_within(&mut conn, MAX_KEYS_PER_ORGANIZATION)
+    .await?
+    .ok_or_else(|| {
+        ApiError::PlanExceeded(format!(
+            "an organization may have {MAX_KEYS_PER_ORGANIZATION} active API keys; revoke one to make another"
+        ))
+    })?;
     principal
         .audit(&mut conn, Some(org_id), "api_key.create", "api_key", Some(key.id), json!({"scopes": scopes}))
         .await?;
     Ok((StatusCode::CREATED, Json(api::CreatedApiKey { key: key.into(), secret })))
 }
+
+/// Most active API keys an organization may have: each is held by every gateway worker's directory, for
+/// every instance it opens.
+pub const MAX_KEYS_PER_ORGANIZATION: i64 = 100;
 
 /// Revokes a key; gateways stop accepting it within a second.
 #[utoipa::path(delete, path = "/organizations/{org_id}/api-keys/{key_id}", tag = "api-keys", security(("bearer" = [])),

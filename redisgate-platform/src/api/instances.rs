@@ -105,7 +105,8 @@ pub async fn create_instance(
     ApiJson(body): ApiJson<api::NewInstance>,
 ) -> Result<(StatusCode, Json<api::CreatedInstance>), ApiError> {
     let mut conn = platform.pool.get().await?;
-    let access = principal.authorize(&mut conn, org_id, Need::ManageInstances).await?;
+    // The answer carries a full data token, as a rotation does: a key needs data:write too.
+    let access = principal.authorize(&mut conn, org_id, Need::Credentials).await?;
     if access.only_instance.is_some() {
         return Err(ApiError::Forbidden("a key limited to one instance cannot create instances"));
     }
@@ -176,7 +177,7 @@ pub async fn update_instance(
             // The organization stays locked through the resize, so two resizes cannot both take the last
             // of the plan's memory.
             let plan = match body.max_memory {
-                Some(max_memory) => check_room(conn, org_id, max_memory, Some(instance.max_memory)).await?,
+                Some(max_memory) => check_room(conn, org_id, max_memory, Some(id)).await?,
                 None => Plan::of(conn, org_id).await?,
             };
             if body.max_memory.is_none() && body.limits.is_none() {

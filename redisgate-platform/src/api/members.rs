@@ -144,6 +144,9 @@ pub async fn accept_invitation(
         .transaction(async |conn| {
             let invitation =
                 Invitation::take(conn, hash.as_bytes(), &user.email).await?.ok_or(ApiError::NotFound("invitation"))?;
+            if invitation.role == "owner" {
+                owner_room(conn, user.id, platform.max_organizations_per_user).await?;
+            }
             Membership::insert(conn, invitation.organization_id, user.id, &invitation.role)
                 .await
                 .map_err(|e| super::duplicate(e, "already a member"))?;
@@ -157,7 +160,8 @@ pub async fn accept_invitation(
     Ok((StatusCode::CREATED, Json(org.into_api(Some(invitation.role)))))
 }
 
-/// Changes a member's role.
+/// Changes a member's role. A demotion revokes the API keys the member made in the organization: a key
+/// could otherwise keep rights its maker no longer has (they make new ones within their new role).
 #[utoipa::path(patch, path = "/organizations/{org_id}/members/{user_id}", tag = "members", security(("bearer" = [])),
     params(("org_id" = Uuid, Path), ("user_id" = Uuid, Path)), request_body = api::RoleChange,
     responses((status = 200, body = api::Member), (status = 403, description = "not allowed"), (status = 404, description = "no such member"), (status = 409, description = "last owner")))]
@@ -170,7 +174,7 @@ pub async fn update_member(
     let mut conn = platform.pool.get().await?;
     let access = principal.authorize(&mut conn, org_id, Need::Administer).await?;
     check_role(&body.role, &access)?;
-    let membership = conn
+    let (membership, revoked) = conn
         .transaction(async |conn| {
             let owners = Membership::lock_owners(conn, org_id).await?;
             let current = Membership::find(conn, org_id, user_id).await?.ok_or(ApiError::NotFound("member"))?;
@@ -180,13 +184,21 @@ pub async fn update_member(
             if current.role == "owner" && body.role != "owner" && owners <= 1 {
                 return Err(ApiError::Conflict("the last owner cannot be demoted".into()));
             }
-            Ok(Membership::set_role(conn, org_id, user_id, &body.role).await?)
+            if body.role == "owner" && current.role != "owner" {
+                owner_room(conn, user_id, platform.max_organizations_per_user).await?;
+            }
+            let membership = Membership::set_role(conn, org_id, user_id, &body.role).await?;
+            let revoked = if rank(&body.role) < rank(&current.role) {
+                ApiKey::revoke_made_by(conn, org_id, user_id).await?
+            } else {
+                0
+            };
+            Ok((membership, revoked))
         })
         .await?;
     let email = User::find(&mut conn, user_id).await?.map(|u| u.email).unwrap_or_default();
-    principal
-        .audit(&mut conn, Some(org_id), "member.update", "user", Some(user_id), json!({"role": body.role}))
-        .await?;
+    let details = json!({"role": body.role, "revoked_api_keys": revoked});
+    principal.audit(&mut conn, Some(org_id), "member.update", "user", Some(user_id), details).await?;
     Ok(Json(api::Member { user_id, email, role: membership.role, joined_at: membership.created_at }))
 }
 
@@ -222,4 +234,22 @@ pub async fn remove_member(
     let details = json!({"revoked_api_keys": revoked});
     principal.audit(&mut conn, Some(org_id), "member.remove", "user", Some(user_id), details).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// How much a role may do: owner > admin > member.
+fn rank(role: &str) -> u8 {
+    match role {
+        "owner" => 3,
+        "admin" => 2,
+        _ => 1,
+    }
+}
+
+/// Refuses to make `user` an owner of one more organization when they own as many as a user may (the same
+/// cap as creating one).
+async fn owner_room(conn: &mut diesel_async::AsyncPgConnection, user: Uuid, max: i64) -> Result<(), ApiError> {
+    if Organization::may_own_another(conn, user, max).await? {
+        return Ok(());
+    }
+    Err(ApiError::PlanExceeded(format!("a user may own at most {max} organizations")))
 }

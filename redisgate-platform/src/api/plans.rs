@@ -7,7 +7,7 @@ use axum::extract::State;
 use axum::Json;
 use diesel_async::AsyncPgConnection;
 use redisgate_core::api::{self, Page};
-use redisgate_core::store::{AuditRecord, Plan, PlanUse};
+use redisgate_core::store::{AuditRecord, Instance, Plan, PlanUse};
 use redisgate_gateway::ApiError;
 use uuid::Uuid;
 
@@ -56,8 +56,10 @@ pub async fn get_audit_log(
 }
 
 /// Checks, inside a transaction, that organization `org` may have one more instance of `memory` bytes
-/// (`replacing`: the memory of an instance being resized, which no longer counts). Locks the organization's
-/// row until the transaction ends, so concurrent creations cannot both take the last place.
+/// (`resizing`: an instance of the organization being resized, whose present memory no longer counts).
+/// Locks the organization's row until the transaction ends, so concurrent creations cannot both take the
+/// last place; the resized instance's size is read after the lock, so two resizes of it cannot both count
+/// from the same stale size.
 ///
 /// # Errors
 /// [`ApiError::PlanExceeded`] saying which allowance is used up.
@@ -65,9 +67,13 @@ pub(super) async fn check_room(
     conn: &mut AsyncPgConnection,
     org: Uuid,
     memory: i64,
-    replacing: Option<i64>,
+    resizing: Option<Uuid>,
 ) -> Result<Plan, ApiError> {
     let (plan, PlanUse { instances, memory: used }) = Plan::lock_for(conn, org).await?;
+    let replacing = match resizing {
+        Some(id) => Some(Instance::find_in(conn, org, id).await?.ok_or(ApiError::NotFound("instance"))?.max_memory),
+        None => None,
+    };
     if replacing.is_none() && instances >= i64::from(plan.max_instances) {
         return Err(ApiError::PlanExceeded(format!(
             "the organization's plan '{}' allows {} instances",

@@ -98,7 +98,8 @@ impl Default for AccountThrottle {
 }
 
 impl AccountThrottle {
-    /// Counts an attempt from `address` (unknown when the server was not given one, as in router tests).
+    /// Counts an attempt from `address` (unknown when the server was not given one, as in router tests); an
+    /// IPv6 address counts by its /64 network.
     ///
     /// # Errors
     /// [`ApiError::Throttled`] with the seconds to wait.
@@ -107,10 +108,12 @@ impl AccountThrottle {
             self.per_address.retain_recent();
         }
         if let Some(address) = address {
-            self.per_address.check_key(&address).map_err(|not_until| {
-                let wait = not_until.wait_time_from(self.clock.now());
-                ApiError::Throttled("account requests from this address", wait.as_secs() + 1)
-            })?;
+            self.per_address.check_key(&redisgate_gateway::connections::client_network(address)).map_err(
+                |not_until| {
+                    let wait = not_until.wait_time_from(self.clock.now());
+                    ApiError::Throttled("account requests from this address", wait.as_secs() + 1)
+                },
+            )?;
         }
         self.global.check().map_err(|_| ApiError::Throttled("account requests", 1))
     }

@@ -2,7 +2,7 @@
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
-use redisgate_test_support::TOKEN;
+use redisgate_test_support::{READONLY_TOKEN, TOKEN};
 use serde_json::json;
 
 use super::setup;
@@ -205,4 +205,51 @@ async fn a_base_url_with_a_trailing_slash_still_reaches_the_pipeline() {
     assert_eq!(gw.post("//pipeline", r#"[["ping"]]"#, TOKEN).await, (200, json!([{"result": "PONG"}])));
     assert_eq!(gw.post("/db/default/pipeline", r#"[["ping"]]"#, TOKEN).await, (200, json!([{"result": "PONG"}])));
     assert_eq!(gw.post("/db/default", r#"["ping"]"#, TOKEN).await, (200, json!({"result": "PONG"})));
+}
+
+#[tokio::test]
+async fn info_tells_nothing_about_the_host() {
+    let (_redis, gw) = setup().await;
+    let hidden = ["executable:", "config_file:", "process_id:", "\nos:", "tcp_port:", "listener0:"];
+    let (status, body) = gw.command(json!(["info"])).await;
+    assert_eq!(status, 200);
+    let text = body["result"].as_str().unwrap();
+    assert!(text.contains("redis_version:") && text.contains("# Keyspace"), "{text}");
+    for field in hidden {
+        assert!(!text.contains(field), "INFO shows {field}");
+    }
+    // The same in a pipeline and in a transaction.
+    for path in ["/pipeline", "/multi-exec"] {
+        let (status, body) = gw.post(path, r#"[["info","server"]]"#, TOKEN).await;
+        assert_eq!(status, 200, "{body}");
+        let text = body[0]["result"].as_str().unwrap();
+        assert!(text.contains("redis_version:"));
+        for field in hidden {
+            assert!(!text.contains(field), "INFO in {path} shows {field}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_read_only_token_cannot_list_keys_by_randomkey_nor_run_lcs() {
+    let (_redis, gw) = setup().await;
+    gw.command(json!(["mset", "a", "abc", "b", "abd"])).await;
+    for command in [json!(["randomkey"]), json!(["lcs", "a", "b"])] {
+        let (status, body) = gw.post("/", &command.to_string(), READONLY_TOKEN).await;
+        assert_eq!(status, 400, "{command}: {body}");
+        assert!(body["error"].as_str().unwrap().starts_with("NOPERM"), "{body}");
+    }
+    assert_eq!(gw.command(json!(["lcs", "a", "b"])).await, (200, json!({"result": "ab"})));
+}
+
+#[tokio::test]
+async fn every_instance_has_a_record_size_offsets_included() {
+    let (_redis, gw) = setup().await;
+    let too_large = (400, json!({"error": "ERR max single record size exceeded"}));
+    // The server's default (100 MiB) applies to an instance whose limits set none.
+    assert_eq!(gw.command(json!(["setrange", "k", 100 * 1024 * 1024, "x"])).await, too_large);
+    assert_eq!(gw.command(json!(["bitfield", "k", "SET", "u8", "#104857600", "1"])).await, too_large);
+    assert_eq!(gw.command(json!(["bitfield", "k", "INCRBY", "u32", "838860800", "1"])).await, too_large);
+    assert_eq!(gw.command(json!(["bitfield", "k", "SET", "u8", "#1", "255"])).await, (200, json!({"result": [0]})));
+    assert_eq!(gw.command(json!(["strlen", "k"])).await, (200, json!({"result": 2})));
 }

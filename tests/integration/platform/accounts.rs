@@ -206,3 +206,39 @@ async fn two_owners_removing_each_other_at_once_leave_one_owner() {
         assert_eq!(owners, 1, "round {round}: {members}");
     }
 }
+
+/// A demotion revokes the keys the member made (issue 27, item 7): they cannot keep an admin's rights
+/// through a key once they are a member; a promotion revokes nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_demoted_members_api_keys_are_revoked() {
+    let platform = TestPlatform::start().await;
+    let owner = platform.user("owner@example.com").await;
+    let org = platform.organization(&owner, "demote").await;
+    platform.running_instance(&owner, &org, "demote-db").await;
+    let admin = platform.user("admin@example.com").await;
+    platform.join(&owner, &org, &admin, "admin@example.com", "member").await;
+    let admin_id =
+        platform.api("GET", "/api/me", Some(&admin), None).await.1["user"]["id"].as_str().unwrap().to_owned();
+    let member = format!("/api/organizations/{org}/members/{admin_id}");
+    let role = async |role: &str| {
+        let (status, reply) = platform.api("PATCH", &member, Some(&owner), Some(json!({"role": role}))).await;
+        assert_eq!(status, 200, "{reply}");
+    };
+    role("admin").await;
+    let body = json!({"name": "k", "scopes": ["instances:manage", "data:write"]});
+    let (status, key) =
+        platform.api("POST", &format!("/api/organizations/{org}/api-keys"), Some(&admin), Some(body)).await;
+    assert_eq!(status, 201, "{key}");
+    let key = key["secret"].as_str().unwrap().to_owned();
+    assert_eq!(me(&platform, &key).await, 200);
+    role("owner").await;
+    assert_eq!(me(&platform, &key).await, 200, "a promotion revokes nothing");
+    role("member").await;
+    assert_eq!(me(&platform, &key).await, 401, "the demoted member's key is revoked");
+    assert!(
+        within(Duration::from_secs(2), || async { data(&platform, "demote-db", &key, "/ping").await.0 == 401 }).await
+    );
+    let (_, log) = platform.api("GET", &format!("/api/organizations/{org}/audit-log"), Some(&owner), None).await;
+    assert_eq!(log["items"][0]["action"], "member.update");
+    assert_eq!(log["items"][0]["details"]["revoked_api_keys"], 1, "{log}");
+}

@@ -30,7 +30,8 @@ fn routes(org: &str, instance: &str, key: &str, user: &str) -> Vec<(&'static str
             "POST",
             format!("{o}/redis-instances"),
             Some(json!({"name": "zz-new", "max_memory": 1048576, "redis_version": "7"})),
-            Need::Manage,
+            // The answer carries a full data token: a key needs data:write as for a rotation (issue 27, item 16).
+            Need::Credentials,
         ),
         ("GET", i.clone(), None, Need::Read),
         ("PATCH", i.clone(), Some(json!({"max_memory": 2097152})), Need::Manage),

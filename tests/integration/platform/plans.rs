@@ -107,3 +107,36 @@ async fn a_user_owns_a_bounded_number_of_organizations() {
     assert_eq!((made, refused.len()), (usize::try_from(max).unwrap(), 3), "{answers:?}");
     assert!(refused[0]["error"].as_str().unwrap().contains(&format!("at most {max} organizations")), "{refused:?}");
 }
+
+/// Two resizes of one instance at once (issue 27, item 6): a shrink and a growth that fits only if counted
+/// from the size the shrink replaced. The growth must count from the instance's size at its own check, so
+/// the organization never ends above its plan, whatever the interleaving.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_resizes_never_leave_the_organization_above_its_plan() {
+    let platform = TestPlatform::start().await;
+    set_default_plan(&platform, 2, 48 * MIB, "{}").await;
+    let jwt = platform.user("resizer@example.com").await;
+    let org = platform.organization(&jwt, "resizer").await;
+    let instances = format!("/api/organizations/{org}/redis-instances");
+    let mut ids = Vec::new();
+    for (name, memory) in [("big", 40 * MIB), ("small", 8 * MIB)] {
+        let body = json!({"name": name, "max_memory": memory, "redis_version": "7.2"});
+        let (status, created) = platform.api("POST", &instances, Some(&jwt), Some(body)).await;
+        assert_eq!(status, 201, "{created}");
+        let id = created["instance"]["id"].as_str().unwrap().to_owned();
+        assert_eq!(platform.wait_status(&jwt, &org, &id, "running").await, "running");
+        ids.push(id);
+    }
+    let big = format!("{instances}/{}", ids[0]);
+    for round in 0..5 {
+        let (status, _) = platform.api("PATCH", &big, Some(&jwt), Some(json!({"max_memory": 40 * MIB}))).await;
+        assert_eq!(status, 200);
+        let shrink = platform.api("PATCH", &big, Some(&jwt), Some(json!({"max_memory": 8 * MIB})));
+        let grow = platform.api("PATCH", &big, Some(&jwt), Some(json!({"max_memory": 72 * MIB})));
+        let ((shrunk, _), (grown, reply)) = tokio::join!(shrink, grow);
+        assert_eq!(shrunk, 200);
+        assert_eq!(grown, 403, "round {round}: 72 + 8 MiB is over the plan's 48 whatever the order: {reply}");
+        let (_, plan) = platform.api("GET", &format!("/api/organizations/{org}/plan"), Some(&jwt), None).await;
+        assert!(plan["memory"].as_i64().unwrap() <= 48 * MIB, "round {round}: {plan}");
+    }
+}

@@ -6,7 +6,7 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use crate::limits::Limits;
-use crate::store::schema::api_keys;
+use crate::store::schema::{api_keys, organizations};
 use crate::store::Page;
 
 /// An API key as stored: its digest and a display prefix, never the key.
@@ -88,6 +88,34 @@ impl NewApiKey<'_> {
     /// Database errors.
     pub async fn insert(&self, conn: &mut AsyncPgConnection) -> QueryResult<ApiKey> {
         diesel::insert_into(api_keys::table).values(self).returning(ApiKey::as_returning()).get_result(conn).await
+    }
+
+    /// Inserts the key if its organization has fewer than `max` active keys, counted with the organization's
+    /// row locked (so keys made at once cannot pass the count together); `None` when it has as many.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn insert_within(&self, conn: &mut AsyncPgConnection, max: i64) -> QueryResult<Option<ApiKey>> {
+        use diesel_async::AsyncConnection as _;
+        conn.transaction(async |conn| {
+            organizations::table
+                .find(self.organization_id)
+                .select(organizations::id)
+                .for_update()
+                .first::<Uuid>(&mut *conn)
+                .await?;
+            let active: i64 = api_keys::table
+                .filter(api_keys::organization_id.eq(self.organization_id))
+                .filter(active())
+                .count()
+                .get_result(&mut *conn)
+                .await?;
+            if active >= max {
+                return Ok(None);
+            }
+            self.insert(conn).await.map(Some)
+        })
+        .await
     }
 }
 

@@ -110,6 +110,17 @@ impl Organization {
             .optional()
     }
 
+    /// Whether `user` may own one more organization (owns fewer than `max_owned`), counted with the user's
+    /// row locked until the caller's transaction ends: call it inside the transaction that makes the user an
+    /// owner (an accepted invitation, a promotion).
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn may_own_another(conn: &mut AsyncPgConnection, user: Uuid, max_owned: i64) -> QueryResult<bool> {
+        users::table.find(user).select(users::id).for_update().first::<Uuid>(&mut *conn).await?;
+        Ok(Self::count_owned_by(conn, user).await? < max_owned)
+    }
+
     /// How many organizations `user` owns.
     ///
     /// # Errors

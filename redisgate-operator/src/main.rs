@@ -16,7 +16,8 @@ use tokio_util::sync::CancellationToken;
 #[derive(Parser, Debug)]
 #[command(version, about = "Reconciles RedisHttpInstance resources into running Redis servers")]
 struct Args {
-    /// Watch only this namespace (default: all namespaces).
+    /// Watch only this namespace, the one its Role is in (deploy/ sets `redisgate-instances`). Without it the
+    /// operator watches all namespaces, which needs cluster-wide rights that deploy/ does not grant.
     #[arg(long, env = "REDISGATE_OPERATOR_NAMESPACE")]
     namespace: Option<String>,
     /// Address of the metrics and health endpoints.
@@ -69,7 +70,10 @@ async fn main() -> anyhow::Result<()> {
         wait_for_signal().await;
         signal.cancel();
     });
-    tracing::info!(namespace = ?args.namespace, "redisgate-operator starting");
+    match &args.namespace {
+        Some(namespace) => tracing::info!(%namespace, "redisgate-operator starting"),
+        None => tracing::warn!("redisgate-operator starting on all namespaces: this needs a ClusterRole"),
+    }
     let ctx = Arc::new(Context::new(client, config, metrics));
     controller::run(ctx, args.namespace.as_deref(), shutdown.clone().cancelled_owned()).await;
     shutdown.cancel();

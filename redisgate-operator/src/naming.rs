@@ -7,8 +7,6 @@
 
 use std::collections::BTreeMap;
 
-use uuid::Uuid;
-
 use crate::{Error, Result};
 
 /// Label with the instance's name on every child.
@@ -19,8 +17,13 @@ pub const LABEL_NAME: &str = "app.kubernetes.io/name";
 pub const LABEL_MANAGED_BY: &str = "app.kubernetes.io/managed-by";
 /// The control plane's instance id, on resources the provisioner creates.
 pub const LABEL_INSTANCE_ID: &str = "redisgate.io/instance-id";
-/// The control plane's organization id, on namespaces and resources the provisioner creates.
+/// The control plane's organization id, on resources the provisioner creates.
 pub const LABEL_ORGANIZATION_ID: &str = "redisgate.io/organization-id";
+/// The namespace the control plane's instances live in, unless configured otherwise: the one namespace the
+/// gateway and the operator hold rights in (deploy/namespace.yaml, deploy/*/rbac.yaml).
+pub const DEFAULT_TENANT_NAMESPACE: &str = "redisgate-instances";
+/// The environment variable that names the tenant namespace to the gateway's provisioner.
+pub const TENANT_NAMESPACE_ENV: &str = "REDISGATE_KUBERNETES_NAMESPACE";
 /// The field manager of every write, and the `managed-by` label value.
 pub const MANAGER: &str = "redisgate-operator";
 /// Longest instance name.
@@ -91,10 +94,17 @@ pub fn labels(instance: &str) -> BTreeMap<String, String> {
     labels
 }
 
-/// The namespace of an organization's instances.
-#[must_use]
-pub fn organization_namespace(organization: Uuid) -> String {
-    format!("rg-{organization}")
+/// The tenant namespace named by `configured` (the value of [`TENANT_NAMESPACE_ENV`]), or
+/// [`DEFAULT_TENANT_NAMESPACE`] when it is unset or blank.
+///
+/// # Errors
+/// [`Error::Config`] when the value is not a namespace name (a DNS label of at most 63 characters).
+pub fn tenant_namespace(configured: Option<&str>) -> Result<String> {
+    let name = configured.map(str::trim).filter(|n| !n.is_empty()).unwrap_or(DEFAULT_TENANT_NAMESPACE);
+    match redisgate_core::provisioning::dns_label_problem(name, 1, 63) {
+        Some(problem) => Err(Error::Config(format!("{TENANT_NAMESPACE_ENV} `{name}` {problem}"))),
+        None => Ok(name.to_owned()),
+    }
 }
 
 /// The resource name of a control-plane instance: its name, prefixed with `i-` when it starts with a digit
@@ -121,7 +131,6 @@ mod tests {
         }
         // controller-revision-hash label: "<statefulset>-<10 character hash>".
         assert!(names.instance.len() + 11 <= 63);
-        assert!(organization_namespace(Uuid::new_v4()).len() <= 63);
         assert!(Names::new(&"a".repeat(MAX_NAME + 1), None).is_err());
     }
 
@@ -135,5 +144,15 @@ mod tests {
         assert_eq!(resource_name("1cache"), "i-1cache");
         assert!(name_problem(&resource_name("1cache")).is_none());
         assert_eq!(resource_name("cache"), "cache");
+    }
+
+    #[test]
+    fn the_tenant_namespace_is_configured_or_the_default() {
+        assert_eq!(tenant_namespace(None).unwrap(), DEFAULT_TENANT_NAMESPACE);
+        assert_eq!(tenant_namespace(Some(" ")).unwrap(), DEFAULT_TENANT_NAMESPACE);
+        assert_eq!(tenant_namespace(Some("tenants")).unwrap(), "tenants");
+        for bad in ["Tenants", "a_b", "-a", &"a".repeat(64)] {
+            assert!(tenant_namespace(Some(bad)).is_err(), "{bad}");
+        }
     }
 }

@@ -1,5 +1,13 @@
-//! The control plane's [`Provisioner`] on Kubernetes: an instance becomes a `RedisHttpInstance` in its
-//! organization's namespace (`rg-<organization id>`), and the operator does the rest.
+//! The control plane's [`Provisioner`] on Kubernetes: an instance becomes a `RedisHttpInstance` in the one
+//! tenant namespace RedisGate owns ([`ProvisionerConfig::namespace`], `redisgate-instances` by default), and
+//! the operator does the rest.
+//!
+//! Every instance of every organization shares that namespace, so the gateway needs rights there only
+//! (deploy/gateway/rbac.yaml: a Role, no ClusterRole): it never creates a namespace and reads no Secret
+//! elsewhere. The resource is named after the instance, whose name the control plane keeps unique across all
+//! organizations (`redis_instances.name` is UNIQUE), and carries the organization and the instance id as
+//! labels; a name already taken in the namespace (say by a resource made with kubectl) fails the creation
+//! rather than touching a resource that is not the instance's.
 //!
 //! `create` writes the resource and waits (through a watch) until the operator reports it Ready, then reads
 //! the password from the Secret named in the status and caches the endpoint; on any failure or timeout it
@@ -7,7 +15,7 @@
 //! `failed`. `endpoint` is synchronous (the gateway's directory asks on every reload), so it only reads that
 //! cache, which `adopt` fills after a platform restart and a background refresh keeps current (a rotated
 //! password, a deleted resource). `delete` removes the resource; its children follow through owner
-//! references. Namespaces are kept: they are cheap, and deleting one would race a concurrent create.
+//! references.
 
 mod cache;
 
@@ -15,7 +23,6 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use k8s_openapi::api::core::v1::Namespace;
 use kube::api::{DeleteParams, ListParams, Patch, PatchParams, PostParams};
 use kube::runtime::wait::await_condition;
 use kube::{Api, Client, ResourceExt as _};
@@ -28,16 +35,20 @@ pub use cache::ConnectAddress;
 
 use crate::crd::{EvictionPolicy, Persistence, Phase, RedisHttpInstance, RedisHttpInstanceSpec};
 use crate::naming::{
-    organization_namespace, resource_name, LABEL_INSTANCE_ID, LABEL_MANAGED_BY, LABEL_ORGANIZATION_ID,
+    resource_name, tenant_namespace, DEFAULT_TENANT_NAMESPACE, LABEL_INSTANCE_ID, LABEL_MANAGED_BY,
+    LABEL_ORGANIZATION_ID, TENANT_NAMESPACE_ENV,
 };
 use crate::{sizing, Error, Result};
 
-/// `managed-by` of the namespaces and resources the provisioner writes.
+/// `managed-by` of the resources the provisioner writes.
 pub const PROVISIONER_MANAGER: &str = "redisgate-control-plane";
 
 /// How the provisioner shapes instances and waits for them.
 #[derive(Clone)]
 pub struct ProvisionerConfig {
+    /// The namespace every instance lives in; it must exist (deploy/namespace.yaml), as the provisioner
+    /// creates no namespace.
+    pub namespace: String,
     /// How long `create` and `adopt` wait for the operator to report Ready.
     pub ready_timeout: Duration,
     /// How often cached endpoints are checked against the cluster.
@@ -52,6 +63,7 @@ pub struct ProvisionerConfig {
 impl Default for ProvisionerConfig {
     fn default() -> Self {
         Self {
+            namespace: DEFAULT_TENANT_NAMESPACE.to_owned(),
             ready_timeout: Duration::from_secs(300),
             refresh_interval: Duration::from_secs(30),
             persistence: Persistence { enabled: true, ..Persistence::default() },
@@ -63,6 +75,7 @@ impl Default for ProvisionerConfig {
 impl std::fmt::Debug for ProvisionerConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ProvisionerConfig")
+            .field("namespace", &self.namespace)
             .field("ready_timeout", &self.ready_timeout)
             .field("refresh_interval", &self.refresh_interval)
             .field("persistence", &self.persistence)
@@ -93,16 +106,30 @@ impl KubernetesProvisioner {
     }
 
     /// A provisioner on the cluster found the usual way (in-cluster service account, else `KUBECONFIG` /
-    /// `~/.kube/config`), with the default [`ProvisionerConfig`].
+    /// `~/.kube/config`), with the default [`ProvisionerConfig`] in the namespace named by
+    /// `REDISGATE_KUBERNETES_NAMESPACE` (default `redisgate-instances`).
     ///
     /// # Errors
-    /// [`Error::Kube`] when no cluster configuration is found.
+    /// [`Error::Config`] when that variable is not a namespace name, [`Error::Kube`] when no cluster
+    /// configuration is found.
     ///
     /// # Panics
     /// Outside a tokio runtime.
     pub async fn from_env() -> Result<Self> {
+        let namespace = tenant_namespace(std::env::var(TENANT_NAMESPACE_ENV).ok().as_deref())?;
         let client = Client::try_default().await?;
-        Ok(Self::new(client, ProvisionerConfig::default()))
+        tracing::info!(%namespace, "Kubernetes provisioner: instances live in this namespace");
+        Ok(Self::new(client, ProvisionerConfig { namespace, ..ProvisionerConfig::default() }))
+    }
+
+    /// The namespace every instance lives in.
+    #[must_use]
+    pub fn namespace(&self) -> &str {
+        &self.config.namespace
+    }
+
+    fn instances(&self) -> Api<RedisHttpInstance> {
+        Api::namespaced(self.client.clone(), &self.config.namespace)
     }
 
     /// The resource an instance becomes.
@@ -120,7 +147,7 @@ impl KubernetesProvisioner {
                 secret_name: None,
             },
         );
-        instance.metadata.namespace = Some(organization_namespace(target.organization_id));
+        instance.metadata.namespace = Some(self.config.namespace.clone());
         instance.metadata.labels = Some(labels(target));
         instance.metadata.annotations =
             Some(BTreeMap::from([("redisgate.io/instance-name".to_owned(), spec.name.clone())]));
@@ -128,9 +155,8 @@ impl KubernetesProvisioner {
     }
 
     async fn create_inner(&self, target: Target, spec: &InstanceSpec) -> Result<Endpoint> {
-        let namespace = organization_namespace(target.organization_id);
-        self.ensure_namespace(&namespace, target).await?;
-        let api: Api<RedisHttpInstance> = Api::namespaced(self.client.clone(), &namespace);
+        let namespace = &self.config.namespace;
+        let api = self.instances();
         let instance = self.resource(target, spec);
         match api.create(&PostParams::default(), &instance).await {
             Ok(_) => {}
@@ -138,6 +164,15 @@ impl KubernetesProvisioner {
                 return Err(Error::Config(format!(
                     "a RedisHttpInstance named {} already exists in {namespace}",
                     instance.name_any()
+                )));
+            }
+            Err(kube::Error::Api(status)) if status.code == 404 => {
+                // The provisioner creates no namespace (it has no right to): the tenant namespace, like the
+                // CRD, is part of the installation.
+                return Err(Error::Config(format!(
+                    "cannot create in namespace {namespace} ({}): the namespace must exist (deploy/namespace.yaml; \
+                     {TENANT_NAMESPACE_ENV} names it) and the RedisHttpInstance CRD be installed",
+                    status.message
                 )));
             }
             Err(e) => return Err(e.into()),
@@ -148,21 +183,6 @@ impl KubernetesProvisioner {
             let _ = api.delete(&instance.name_any(), &DeleteParams::background()).await;
         }
         result
-    }
-
-    async fn ensure_namespace(&self, namespace: &str, target: Target) -> Result<()> {
-        let api: Api<Namespace> = Api::all(self.client.clone());
-        let mut object = Namespace::default();
-        object.metadata.name = Some(namespace.to_owned());
-        object.metadata.labels = Some(BTreeMap::from([
-            (LABEL_MANAGED_BY.to_owned(), PROVISIONER_MANAGER.to_owned()),
-            (LABEL_ORGANIZATION_ID.to_owned(), target.organization_id.to_string()),
-        ]));
-        match api.create(&PostParams::default(), &object).await {
-            Ok(_) => Ok(()),
-            Err(kube::Error::Api(status)) if status.code == 409 => Ok(()),
-            Err(e) => Err(e.into()),
-        }
     }
 
     /// Waits until the operator reports Ready (or Degraded: fail fast), then caches the endpoint.
@@ -195,30 +215,39 @@ impl KubernetesProvisioner {
     }
 
     async fn adopt_inner(&self, target: Target, spec: &InstanceSpec) -> Result<Endpoint> {
-        let api: Api<RedisHttpInstance> =
-            Api::namespaced(self.client.clone(), &organization_namespace(target.organization_id));
+        let api = self.instances();
+        let name = self.owned(&api, target, spec).await?;
+        self.wait_ready(target.id, &api, &name).await
+    }
+
+    /// The name of the instance's resource, when the resource of that name is the instance's (its
+    /// instance-id label): the tenant namespace is shared, so a name alone does not say whose it is.
+    async fn owned(&self, api: &Api<RedisHttpInstance>, target: Target, spec: &InstanceSpec) -> Result<String> {
         let name = resource_name(&spec.name);
         let existing = api.get_opt(&name).await?;
         let ours = existing.as_ref().is_some_and(|i| i.labels().get(LABEL_INSTANCE_ID) == Some(&target.id.to_string()));
         if !ours {
-            return Err(Error::Gone(format!("instance {} has no RedisHttpInstance to adopt", target.id)));
+            return Err(Error::Gone(format!(
+                "instance {} has no RedisHttpInstance in {}",
+                target.id,
+                self.namespace()
+            )));
         }
-        self.wait_ready(target.id, &api, &name).await
+        Ok(name)
     }
 
     /// A new size is a change of the resource's `spec.memory`: the operator rolls the pod with the new limit
     /// and `maxmemory`.
     async fn resize_inner(&self, target: Target, spec: &InstanceSpec) -> Result<()> {
-        let api: Api<RedisHttpInstance> =
-            Api::namespaced(self.client.clone(), &organization_namespace(target.organization_id));
+        let api = self.instances();
+        let name = self.owned(&api, target, spec).await?;
         let patch = serde_json::json!({"spec": {"memory": sizing::limit_for_max_memory(spec.max_memory)}});
-        api.patch(&resource_name(&spec.name), &PatchParams::default(), &Patch::Merge(&patch)).await?;
+        api.patch(&name, &PatchParams::default(), &Patch::Merge(&patch)).await?;
         Ok(())
     }
 
     async fn delete_inner(&self, target: Target) -> Result<()> {
-        let api: Api<RedisHttpInstance> =
-            Api::namespaced(self.client.clone(), &organization_namespace(target.organization_id));
+        let api = self.instances();
         let selector = ListParams::default().labels(&format!("{LABEL_INSTANCE_ID}={}", target.id));
         let found = match api.list(&selector).await {
             Ok(list) => list.items,

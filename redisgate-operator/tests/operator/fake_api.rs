@@ -6,8 +6,11 @@
 //! GET, LIST (label and field selectors), WATCH (a streamed body of events from any resourceVersion, so
 //! kube-runtime's `Controller` and `await_condition` run unchanged), POST, PATCH (apply and merge) and
 //! DELETE (finalizers, cascading garbage collection). Tests can inject a failure for the next matching
-//! request, read objects back, and play the kubelet (mark a StatefulSet ready).
+//! request, read objects back, and play the kubelet (mark a StatefulSet ready). A client made with
+//! [`FakeApi::client_as`] is authorized as the API server would: requests its [`Rbac`] does not allow are
+//! answered 403 Forbidden and recorded in [`FakeApi::forbidden`].
 
+mod rbac;
 mod store;
 
 use std::collections::VecDeque;
@@ -23,6 +26,7 @@ use hyper::body::Frame;
 use serde_json::{json, Value};
 use tokio::sync::broadcast;
 
+pub use rbac::{deploy_documents, Access, Rbac};
 pub use store::{Change, Key};
 use store::{Refusal, Store};
 
@@ -39,6 +43,7 @@ struct State {
     changes: broadcast::Sender<Change>,
     failures: Mutex<VecDeque<(String, String, u16)>>,
     requests: Mutex<Vec<String>>,
+    forbidden: Mutex<Vec<String>>,
 }
 
 /// A parsed request path.
@@ -60,6 +65,7 @@ impl FakeApi {
                 changes,
                 failures: Mutex::default(),
                 requests: Mutex::default(),
+                forbidden: Mutex::default(),
             }),
         };
         for namespace in namespaces {
@@ -75,14 +81,28 @@ impl FakeApi {
         self.write(|store| store.create(&key, object)).unwrap();
     }
 
-    /// A client talking to this server.
+    /// A client talking to this server with every right (a cluster admin).
     pub fn client(&self) -> kube::Client {
+        self.client_with(None)
+    }
+
+    /// A client talking to this server with the rights of `rbac` only.
+    pub fn client_as(&self, rbac: Rbac) -> kube::Client {
+        self.client_with(Some(Arc::new(rbac)))
+    }
+
+    fn client_with(&self, rbac: Option<Arc<Rbac>>) -> kube::Client {
         let this = self.clone();
         let service = tower::service_fn(move |request: Request<kube::client::Body>| {
-            let this = this.clone();
-            async move { Ok::<_, Infallible>(this.handle(request).await) }
+            let (this, rbac) = (this.clone(), rbac.clone());
+            async move { Ok::<_, Infallible>(this.handle(request, rbac.as_deref()).await) }
         });
         kube::Client::new(service, "default")
+    }
+
+    /// Every request refused for want of a right so far, as `verb group/resource in namespace`.
+    pub fn forbidden(&self) -> Vec<String> {
+        self.state.forbidden.lock().unwrap().clone()
     }
 
     /// The next request whose method is `method` and whose path contains `path` fails with `code`.
@@ -153,7 +173,7 @@ impl FakeApi {
         result
     }
 
-    async fn handle(&self, request: Request<kube::client::Body>) -> Response<Body> {
+    async fn handle(&self, request: Request<kube::client::Body>, rbac: Option<&Rbac>) -> Response<Body> {
         let (parts, body) = request.into_parts();
         let query = parts.uri.query().unwrap_or_default().to_owned();
         let line = format!("{} {}?{query}", parts.method, parts.uri.path());
@@ -173,6 +193,24 @@ impl FakeApi {
         };
         let params: Vec<(String, String)> = url_pairs(&query);
         let param = |name: &str| params.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+        if let Some(rbac) = rbac {
+            let watch = matches!(param("watch").as_deref(), Some("true" | "1"));
+            let access = Access::of_request(
+                parts.method.as_str(),
+                &target.collection,
+                target.namespace.as_deref(),
+                target.name.as_deref(),
+                target.status,
+                watch,
+            );
+            if !rbac.allows(&access) {
+                let place = access.namespace.as_deref().map_or_else(|| "cluster-wide".into(), |n| format!("in {n}"));
+                let group = if access.group.is_empty() { String::new() } else { format!("{}/", access.group) };
+                let message = format!("{} {group}{} {place}", access.verb, access.resource);
+                self.state.forbidden.lock().unwrap().push(message.clone());
+                return refusal((403, "Forbidden", format!("forbidden: cannot {message}")));
+            }
+        }
         let bytes = body.collect().await.map(|b| b.to_bytes()).unwrap_or_default();
         let body: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
         let content_type =

@@ -57,6 +57,8 @@ pub struct Upstream {
     tls_logged: Arc<std::sync::Mutex<Option<String>>>,
     /// Whether `tls_logged` holds a failure (read without the lock on every reply).
     tls_failing: Arc<std::sync::atomic::AtomicBool>,
+    /// When the last script was stopped (see [`Upstream::stop_long_script`]).
+    last_kill: Arc<std::sync::Mutex<Option<std::time::Instant>>>,
 }
 
 /// One server: its client (for dedicated connections), the shared connection and the pub/sub hub.
@@ -105,6 +107,7 @@ impl Upstream {
             options: Arc::new(options),
             tls_logged: Arc::default(),
             tls_failing: Arc::default(),
+            last_kill: Arc::default(),
         })
     }
 
@@ -200,8 +203,59 @@ impl Upstream {
     pub async fn run(&self, command: &Command) -> RedisResult<Value> {
         let node = self.node().await?;
         let span = tracing::debug_span!("redis", instance = %self.name, command = %command.name_str());
-        let result = self.checked(node.shared.clone().send_packed_command(&command.to_cmd()).instrument(span).await);
+        let (cmd, mut shared) = (command.to_cmd(), node.shared.clone());
+        let reply = shared.send_packed_command(&cmd).instrument(span);
+        let result = self.checked(if command.is_script() { self.watched(&node, reply).await } else { reply.await });
+        if result.as_ref().is_ok_and(is_busy) {
+            self.stop_long_script(&node);
+        }
         self.followed(&node, result)
+    }
+
+    /// Awaits the reply of a request that runs scripts; if it takes longer than [`SCRIPT_TIME_LIMIT`], the
+    /// script is stopped ([`Upstream::stop_long_script`]) and the reply (Redis's "killed" error) awaited.
+    async fn watched<T>(
+        &self,
+        node: &Arc<Node>,
+        reply: impl std::future::Future<Output = RedisResult<T>>,
+    ) -> RedisResult<T> {
+        let mut reply = std::pin::pin!(reply);
+        tokio::select! {
+            result = &mut reply => return result,
+            () = tokio::time::sleep(SCRIPT_TIME_LIMIT) => self.stop_long_script(node),
+        }
+        reply.await
+    }
+
+    /// Stops the script or function that keeps the instance busy (it ran past [`SCRIPT_TIME_LIMIT`], or Redis
+    /// answered BUSY to a request of another connection): `SCRIPT KILL`, then `FUNCTION KILL`, on a
+    /// connection of their own (the shared one waits behind the script), both allowed while Redis is busy.
+    /// Redis handles them once the script has run for its `busy-reply-threshold` (1 s on the instances
+    /// RedisGate provisions). At most once per [`KILL_INTERVAL`], in the background. A script that has
+    /// already written cannot be killed (Redis refuses, to keep it atomic); it runs to its end.
+    fn stop_long_script(&self, node: &Arc<Node>) {
+        {
+            let mut last = self.last_kill.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            if last.is_some_and(|at| at.elapsed() < KILL_INTERVAL) {
+                return;
+            }
+            *last = Some(std::time::Instant::now());
+        }
+        let (client, name, timeout) = (node.client.clone(), Arc::clone(&self.name), self.options.response_timeout);
+        tokio::spawn(async move {
+            let kill = async {
+                let mut connection = client.get_multiplexed_async_connection().await?;
+                for kind in ["SCRIPT", "FUNCTION"] {
+                    let killed: RedisResult<Value> = redis::cmd(kind).arg("KILL").query_async(&mut connection).await;
+                    if matches!(killed, Ok(Value::Okay)) {
+                        tracing::warn!(instance = %name, kind, "stopped a script that kept the instance busy");
+                        break;
+                    }
+                }
+                Ok::<_, redis::RedisError>(())
+            };
+            let _ = tokio::time::timeout(timeout, kill).await;
+        });
     }
 
     /// Runs commands in order, not atomically; each reply (or error reply) in place.
@@ -215,13 +269,18 @@ impl Upstream {
         }
         let node = self.node().await?;
         let span = tracing::debug_span!("redis", instance = %self.name, pipeline = commands.len());
-        let result =
-            self.checked(node.shared.clone().send_packed_commands(&pipe, 0, commands.len()).instrument(span).await);
+        let mut shared = node.shared.clone();
+        let replies = shared.send_packed_commands(&pipe, 0, commands.len()).instrument(span);
+        let scripted = commands.iter().any(Command::is_script);
+        let result = self.checked(if scripted { self.watched(&node, replies).await } else { replies.await });
         // Replies stay in place (a READONLY among them included); a master that seems gone is looked for.
         match result {
             Ok(replies) => {
                 if self.sentinel.is_some() && replies.iter().any(sentinel::is_readonly) {
                     self.look_for_master(&node);
+                }
+                if replies.iter().any(is_busy) {
+                    self.stop_long_script(&node);
                 }
                 Ok(replies)
             }
@@ -242,13 +301,18 @@ impl Upstream {
         }
         let node = self.node().await?;
         let span = tracing::debug_span!("redis", instance = %self.name, transaction = commands.len());
-        let sent = node.shared.clone().send_packed_commands(&pipe, commands.len() + 1, 1).instrument(span).await;
+        let mut shared = node.shared.clone();
+        let sent = shared.send_packed_commands(&pipe, commands.len() + 1, 1).instrument(span);
+        let sent = if commands.iter().any(Command::is_script) { self.watched(&node, sent).await } else { sent.await };
         let mut replies = match self.checked(sent) {
             Ok(replies) => replies,
             // A connection failure: perhaps the master is gone.
             Err(e) if e.code().is_none() => return self.followed(&node, Err(e)).map(|_| Vec::new()),
             // Refused as a whole; queued on a replica, its commands were READONLY.
             Err(e) => {
+                if e.code() == Some("BUSY") {
+                    self.stop_long_script(&node);
+                }
                 if self.sentinel.is_some() && e.to_string().contains("READONLY") {
                     self.look_for_master(&node);
                 }
@@ -283,4 +347,16 @@ impl Upstream {
     pub async fn monitor(&self) -> RedisResult<impl futures_util::Stream<Item = bytes::Bytes> + Send + 'static> {
         self.node().await?.hub.monitor().await
     }
+}
+
+/// How long a request's scripts may run before the gateway stops them: the `busy-reply-threshold` of the
+/// instances RedisGate provisions.
+const SCRIPT_TIME_LIMIT: Duration = Duration::from_millis(redisgate_core::provisioning::acl::SCRIPT_TIME_LIMIT_MS);
+
+/// Least time between two attempts to stop a long script on one instance.
+const KILL_INTERVAL: Duration = Duration::from_millis(100);
+
+/// Whether Redis answered BUSY: a script or function has run past `busy-reply-threshold`.
+fn is_busy(value: &Value) -> bool {
+    matches!(value, Value::ServerError(e) if e.code() == "BUSY")
 }

@@ -6,5 +6,6 @@
 
 pub mod local;
 pub mod local_ca;
+pub mod memory_bound;
 
 pub use redisgate_core::provisioning::{BoxFuture, Endpoint, Provisioner, Target};

@@ -37,6 +37,12 @@ impl Command {
         Self::new(name, all)
     }
 
+    /// Whether it runs a script or a function (EVAL, EVALSHA, FCALL and their read-only forms).
+    #[must_use]
+    pub fn is_script(&self) -> bool {
+        matches!(&self.name[..], b"eval" | b"evalsha" | b"eval_ro" | b"evalsha_ro" | b"fcall" | b"fcall_ro")
+    }
+
     /// The lower-cased command name.
     #[must_use]
     pub fn name(&self) -> &[u8] {

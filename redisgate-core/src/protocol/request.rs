@@ -62,6 +62,16 @@ pub enum Endpoint {
 }
 
 impl Endpoint {
+    /// Whether it runs a script or a function (whose work the gateway measures in time).
+    #[must_use]
+    pub fn runs_scripts(&self) -> bool {
+        match self {
+            Self::Command(command) => command.is_script(),
+            Self::Pipeline(commands) | Self::MultiExec(commands) => commands.iter().any(Command::is_script),
+            _ => false,
+        }
+    }
+
     /// How many commands it runs: what the daily quota and the rate count (a stream counts one).
     #[must_use]
     pub fn commands(&self) -> usize {

@@ -32,6 +32,10 @@ pub const ADMIN_USER: &str = "redisgate-admin";
 pub const GATEWAY_RULES: &str =
     "~* &* +@all -@admin -@dangerous +flushall +flushdb +info +keys +sort +sort_ro +restore +monitor -select -move";
 
+/// How long a script or function may keep an instance RedisGate provisions busy, in milliseconds, before the
+/// gateway stops it (`busy-reply-threshold`).
+pub const SCRIPT_TIME_LIMIT_MS: u64 = 1000;
+
 /// The largest reply Redis builds for one connection of an instance RedisGate provisions (64 MiB): past it,
 /// Redis closes the connection rather than hold the reply (`client-output-buffer-limit normal`), and the
 /// gateway answers 502 for the requests in flight on it.
@@ -74,7 +78,10 @@ impl Credentials {
              enable-protected-configs no\n\
              # A reply larger than this (MGET of many large values, say) closes the connection that asked for it\n\
              # instead of being built: neither Redis nor the gateway holds it.\n\
-             client-output-buffer-limit normal {MAX_REPLY_BYTES} 0 0\n",
+             client-output-buffer-limit normal {MAX_REPLY_BYTES} 0 0\n\
+             # A script or function running longer than this makes Redis answer BUSY to everyone else; the\n\
+             # gateway then stops it with SCRIPT KILL (or FUNCTION KILL).\n\
+             busy-reply-threshold {SCRIPT_TIME_LIMIT_MS}\n",
             gateway = sha256_hex(&self.gateway),
             admin = sha256_hex(&self.admin),
         )

@@ -2,7 +2,8 @@
 //!
 //! The steps run in the order that spends the least on a request that will fail: method, instance,
 //! token, concurrent requests, response format, then the body (so an unauthenticated client cannot make the
-//! gateway read 10 MiB), then parsing, the daily quota and the rate, then the endpoint.
+//! gateway read 10 MiB), then parsing, the daily quota and the rate, then the endpoint. A request that runs
+//! scripts is charged again after it ran, by the time it kept the instance busy.
 
 use std::borrow::Cow;
 use std::sync::Arc;
@@ -79,6 +80,8 @@ async fn dispatch(state: AppState, request: Request, observed: &mut Observed) ->
         max_response: allowance.limits.max_response(state.limits.max_response_bytes),
         replies: (&state.replies, state.limits.max_reply_bytes_in_flight),
     };
+    // A script's work is measured in time: see `Allowance::charge_after`.
+    let scripted = endpoint.runs_scripts().then(|| (std::time::Instant::now(), endpoint.commands()));
     let response = match endpoint {
         Endpoint::Command(c) => command::run(&instance, c, &gate, format).await,
         Endpoint::Pipeline(c) => pipeline::run(&instance, c, &gate, format).await,
@@ -87,7 +90,12 @@ async fn dispatch(state: AppState, request: Request, observed: &mut Observed) ->
         Endpoint::PSubscribe(pattern) => subscribe::stream(&state, &instance, subscribe::Topic::Pattern(pattern)).await,
         Endpoint::Monitor => monitor::stream(&state, &instance, access).await,
         _ => Err(ApiError::Internal("unknown endpoint".into())),
-    }?;
+    };
+    if let Some((started, charged)) = scripted {
+        let busy_ms = usize::try_from(started.elapsed().as_millis()).unwrap_or(usize::MAX);
+        allowance.charge_after(busy_ms.saturating_sub(charged));
+    }
+    let response = response?;
     Ok(hold(response, allowance.into_slots()))
 }
 

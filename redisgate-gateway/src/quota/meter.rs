@@ -70,6 +70,22 @@ impl Meter {
         Ok(())
     }
 
+    /// Takes up to `commands` from the rate, as many as it has room for: in chunks, halved whenever one does
+    /// not fit.
+    fn consume(&self, commands: u32) {
+        let Some(rate) = &self.rate else { return };
+        let (mut left, mut chunk) =
+            (commands, commands.min(self.limits.max_requests_per_second.map_or(0, NonZeroU32::get)));
+        while let (Some(n), true) = (NonZeroU32::new(chunk), left > 0) {
+            if matches!(rate.check_n(n), Ok(Ok(()))) {
+                left -= chunk;
+                chunk = chunk.min(left);
+            } else {
+                chunk /= 2;
+            }
+        }
+    }
+
     fn record(&self, commands: u32) {
         if let Some(usage) = &self.usage {
             usage.add(u64::from(commands));
@@ -134,6 +150,22 @@ impl Allowance {
         self.instance.spend(commands)?;
         self.instance.record(commands);
         Ok(())
+    }
+
+    /// Charges `commands` more after the request ran, without refusing it: what a script costs beyond its
+    /// one command, at one command per millisecond it kept the instance busy (so a loop of 100,000 INCRs is
+    /// not one command). They count in full as the day's usage and against the daily quota, and against
+    /// the rates as far as each has room (at most one second's worth: a rate cannot owe more).
+    pub fn charge_after(&self, commands: usize) {
+        let commands = u32::try_from(commands).unwrap_or(u32::MAX);
+        if commands == 0 {
+            return;
+        }
+        if let Some(key) = &self.key {
+            key.consume(commands);
+        }
+        self.instance.consume(commands);
+        self.instance.record(commands);
     }
 
     /// The slots held for requests in progress (kept alive by a streaming response's body).
@@ -202,6 +234,21 @@ mod tests {
         let allowance = admit(&instance, Some(&key)).unwrap();
         let long = Command::new(b"set".to_vec(), vec![b"k".to_vec(), vec![b'x'; 11]]).unwrap();
         assert_eq!(allowance.limits.check_command(&long), Err(redisgate_core::Error::RecordTooLarge));
+    }
+
+    #[test]
+    fn a_script_pays_for_its_time_after_it_ran() {
+        let meters = Meters::default();
+        let meter =
+            meters.instance("a", None, limits(r#"{"max_requests_per_second": 100, "max_daily_requests": 1000}"#));
+        let allowance = admit(&meter, None).unwrap();
+        allowance.charge(1).unwrap();
+        // 250 ms of script: the day counts all of it, the rate as much as it has (its 99 left).
+        allowance.charge_after(250);
+        assert_eq!(meter.usage.as_ref().unwrap().today(today()), 251);
+        assert!(matches!(allowance.charge(1), Err(ApiError::RateLimited { retry: true })));
+        let refused = allowance.charge(750).unwrap_err();
+        assert!(matches!(refused, ApiError::RateLimited { .. } | ApiError::DailyLimit { .. }), "{refused:?}");
     }
 
     #[test]

@@ -29,6 +29,7 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use super::local_ca::LocalCa;
+use super::memory_bound;
 use super::{BoxFuture, Endpoint, Provisioner, Target};
 use crate::os::{create_private_dir, free_port, write_private};
 
@@ -188,7 +189,14 @@ impl Provisioner for LocalProvisioner {
                     .arg("maxmemory")
                     .arg(spec.max_memory)
                     .query_async::<()>(&mut redis)
-                    .await
+                    .await?;
+                // The address-space bound follows the new size.
+                let info: String = redis::cmd("INFO").arg("server").query_async(&mut redis).await?;
+                let pid = info.lines().find_map(|line| line.strip_prefix("process_id:")?.trim().parse::<u32>().ok());
+                if let Some(Err(e)) = pid.map(|pid| memory_bound::limit(pid, spec.max_memory)) {
+                    tracing::warn!(%id, error = %e, "the server's memory is bounded by its maxmemory only");
+                }
+                Ok::<_, redis::RedisError>(())
             };
             set.await.map_err(|e| {
                 let message = format!("cannot set maxmemory: {e}");
@@ -329,8 +337,10 @@ async fn supervise(mut child: Child, binary: PathBuf, conf: PathBuf, id: Uuid, s
     }
 }
 
-/// Starts `redis-server <conf>` and waits for "Ready to accept connections" on its log.
+/// Starts `redis-server <conf>`, bounds its memory ([`memory_bound`]) and waits for "Ready to accept
+/// connections" on its log.
 async fn spawn_ready(binary: &Path, conf: &Path) -> Result<Child, String> {
+    let max_memory = std::fs::read_to_string(conf).map(|text| memory_bound::conf_max_memory(&text)).unwrap_or(0);
     let mut child = Command::new(binary)
         .arg(conf)
         .stdin(Stdio::null())
@@ -339,6 +349,11 @@ async fn spawn_ready(binary: &Path, conf: &Path) -> Result<Child, String> {
         .kill_on_drop(true)
         .spawn()
         .map_err(|e| format!("cannot run {}: {e}", binary.display()))?;
+    if let Some(pid) = child.id() {
+        if let Err(e) = memory_bound::limit(pid, max_memory) {
+            tracing::warn!(error = %e, "the server's memory is bounded by its maxmemory only");
+        }
+    }
     let stdout = child.stdout.take().ok_or("no stdout")?;
     let mut lines = BufReader::new(stdout).lines();
     // Each log line must come within READY_TIMEOUT, except while the server says it is loading its data

@@ -115,3 +115,43 @@ async fn sizes_are_checked_per_request_per_argument_and_per_key() {
     assert_eq!(status, 400);
     assert_eq!(gw.command(json!(["get", "k"])).await, (200, json!({"result": "12345678"})));
 }
+
+/// A script is charged by the time it keeps the instance busy (issue 27, item 9): one command per
+/// millisecond, after it ran, so a loop of ten million additions (tens of milliseconds) uses up a rate of 10
+/// per second, which one command would not.
+#[tokio::test]
+async fn a_script_is_charged_by_its_time() {
+    let (_redis, gw) = limited("max_requests_per_second = 10").await;
+    let busy_loop = "local x = 0 for i = 1, 10000000 do x = x + i end return 1";
+    assert_eq!(gw.command(json!(["eval", busy_loop, "0"])).await, (200, json!({"result": 1})));
+    let (status, body) = gw.command(json!(["ping"])).await;
+    assert_eq!((status, body), (429, json!({"error": "ERR max requests limit exceeded"})));
+}
+
+/// A script that never ends is stopped: after 1 s the gateway sends SCRIPT KILL on a connection of its own
+/// (Redis takes it once the script passes its `busy-reply-threshold`), and the requests queued behind the
+/// script on the shared connection are answered (issue 27, item 10).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_script_that_never_ends_is_stopped() {
+    let redis = TestRedis::start();
+    let mut direct = redis::Client::open(redis.url()).unwrap().get_multiplexed_async_connection().await.unwrap();
+    let () =
+        redis::cmd("CONFIG").arg("SET").arg("busy-reply-threshold").arg(200).query_async(&mut direct).await.unwrap();
+    let gw = TestGateway::single(&redis.url()).await;
+    let looping = gw.command(json!(["eval", "while true do end", "0"]));
+    let pinging = async {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let (status, body) = gw.command(json!(["ping"])).await;
+            if status == 200 {
+                return body;
+            }
+            assert!(Instant::now() < deadline, "the instance stayed busy: {body}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    };
+    let ((status, stopped), pong) = tokio::join!(looping, pinging);
+    assert_eq!(pong, json!({"result": "PONG"}));
+    assert_eq!(status, 400);
+    assert!(stopped["error"].as_str().unwrap().contains("killed"), "{stopped}");
+}

@@ -225,3 +225,62 @@ fn collect_names(entries: &redis::Value, out: &mut Vec<String>) {
         }
     }
 }
+
+/// The soft address-space limit of process `pid`, from `/proc/<pid>/limits`.
+fn address_space_limit(pid: u32) -> u64 {
+    let limits = std::fs::read_to_string(format!("/proc/{pid}/limits")).unwrap();
+    let line = limits.lines().find(|l| l.starts_with("Max address space")).unwrap();
+    line.split_whitespace().nth(3).unwrap().parse().unwrap()
+}
+
+async fn server_pid(admin: &mut MultiplexedConnection) -> u32 {
+    let info: String = redis::cmd("INFO").arg("server").query_async(admin).await.unwrap();
+    info.lines().find_map(|l| l.strip_prefix("process_id:")?.trim().parse().ok()).unwrap()
+}
+
+/// Work is bounded on the instances the local provisioner runs (issue 27, item 10): a script past 1 s is
+/// stopped by the gateway (`busy-reply-threshold`), and the server's address space is bounded by its size,
+/// also after a resize, so Lua strings or buffers (which `maxmemory` does not count) cannot take the host.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_local_server_is_bounded_in_time_and_memory() {
+    const MIB: i64 = 1024 * 1024;
+    let platform = TestPlatform::start().await;
+    let jwt = platform.user("bounded@example.com").await;
+    let org = platform.organization(&jwt, "bounded").await;
+    let created = platform.running_instance(&jwt, &org, "bounded-db").await;
+    let id = created["instance"]["id"].as_str().unwrap().to_owned();
+    let token = created["credentials"]["token"].as_str().unwrap().to_owned();
+    let mut admin = platform.admin_connection(&id).await;
+    let threshold: Vec<String> =
+        redis::cmd("CONFIG").arg("GET").arg("busy-reply-threshold").query_async(&mut admin).await.unwrap();
+    assert_eq!(threshold[1], "1000");
+    let memory = created["instance"]["max_memory"].as_i64().unwrap();
+    let pid = server_pid(&mut admin).await;
+    assert_eq!(address_space_limit(pid), u64::try_from(2 * memory + 512 * MIB).unwrap());
+    let path = format!("/api/organizations/{org}/redis-instances/{id}");
+    let (status, _) = platform.api("PATCH", &path, Some(&jwt), Some(json!({"max_memory": 32 * MIB}))).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        address_space_limit(pid),
+        u64::try_from(2 * 32 * MIB + 512 * MIB).unwrap(),
+        "the bound follows a resize"
+    );
+
+    // A script that never ends is stopped once another request finds the instance busy.
+    let looping = super::post(&platform, "/db/bounded-db", &token, r#"["eval","while true do end","0"]"#);
+    let pinging = async {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let (status, body) = super::post(&platform, "/db/bounded-db", &token, r#"["ping"]"#).await;
+            if status == 200 {
+                return body;
+            }
+            assert!(std::time::Instant::now() < deadline, "the instance stayed busy: {body}");
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+    };
+    let ((status, stopped), pong) = tokio::join!(looping, pinging);
+    assert_eq!(pong, json!({"result": "PONG"}));
+    assert_eq!(status, 400);
+    assert!(stopped["error"].as_str().unwrap().contains("killed"), "{stopped}");
+}

@@ -80,7 +80,8 @@ pub async fn login(
     peer: Option<Extension<ConnectInfo<SocketAddr>>>,
     ApiJson(body): ApiJson<api::Login>,
 ) -> Result<Json<api::Session>, ApiError> {
-    platform.accounts.attempt(peer.map(|Extension(ConnectInfo(address))| address.ip()))?;
+    let address = peer.map(|Extension(ConnectInfo(address))| address.ip());
+    platform.accounts.attempt(address)?;
     let email = normalize_email(&body.email).map_err(|_| ApiError::BadCredentials("wrong email or password"))?;
     platform.login_throttle.attempt(&email)?;
     let mut conn = platform.pool.get().await?;
@@ -96,6 +97,7 @@ pub async fn login(
     .await
     .map_err(|e| ApiError::Internal(e.to_string()))?;
     let user = user.filter(|_| ok).ok_or(ApiError::BadCredentials("wrong email or password"))?;
+    platform.accounts.logged_in(address);
     Ok(Json(session(&platform, &user, user.session_version)?))
 }
 

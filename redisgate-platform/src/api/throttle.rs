@@ -3,9 +3,11 @@
 //! - [`LoginThrottle`]: guessing one account's password costs an argon2 verification per attempt, and after
 //!   [`BURST`] attempts in a row only one attempt per [`REFILL`] is let through for that email, whoever makes
 //!   it.
-//! - [`AccountThrottle`]: register and login from one address ([`PER_ADDRESS`]) and in all ([`GLOBAL`]), and
-//!   the argon2 work they may run at once: one hash (19 MiB, tens of milliseconds) per core; beyond, a 503
-//!   with `Retry-After: 1`, so a flood of logins cannot grow memory or starve the runtime.
+//! - [`AccountThrottle`]: register and login from one address ([`PER_ADDRESS`]; an IPv6 address by its /64)
+//!   and in all ([`GLOBAL`]), and the argon2 work they may run at once: one hash (19 MiB, tens of
+//!   milliseconds) per core; beyond, a 503 with `Retry-After: 1`, so a flood of logins cannot grow memory or
+//!   starve the runtime. Networks that logged in successfully in the last [`TRUST_FOR`] draw on a global
+//!   budget of their own, so a flood from many fresh addresses cannot lock the platform's users out.
 
 use std::hash::BuildHasher as _;
 use std::num::NonZeroU32;
@@ -75,10 +77,19 @@ pub const PER_ADDRESS: NonZeroU32 = NonZeroU32::new(30).expect("non-zero");
 /// Register and login attempts per second in all, whoever makes them.
 pub const GLOBAL: NonZeroU32 = NonZeroU32::new(200).expect("non-zero");
 
+/// How long a network that logged in successfully keeps drawing on the known networks' budget.
+pub const TRUST_FOR: Duration = Duration::from_secs(24 * 3600);
+/// Most networks remembered as known (beyond, new ones are not remembered until old ones lapse).
+const MAX_TRUSTED: usize = 100_000;
+
 /// The account routes' limits per address and in all, and the permits for argon2 work.
 pub struct AccountThrottle {
     per_address: DefaultKeyedRateLimiter<IpAddr>,
     global: DefaultDirectRateLimiter,
+    /// The global budget of networks that logged in successfully lately (`trusted`).
+    global_known: DefaultDirectRateLimiter,
+    /// Networks (see `client_network`) and when they last logged in successfully.
+    trusted: std::sync::Mutex<std::collections::HashMap<IpAddr, std::time::Instant>>,
     hashing: Arc<Semaphore>,
     clock: DefaultClock,
     attempts: AtomicU32,
@@ -90,6 +101,8 @@ impl Default for AccountThrottle {
         Self {
             per_address: DefaultKeyedRateLimiter::keyed(Quota::per_second(NonZeroU32::MIN).allow_burst(PER_ADDRESS)),
             global: DefaultDirectRateLimiter::direct(Quota::per_second(GLOBAL)),
+            global_known: DefaultDirectRateLimiter::direct(Quota::per_second(GLOBAL)),
+            trusted: std::sync::Mutex::default(),
             hashing: Arc::new(Semaphore::new(cores)),
             clock: DefaultClock::default(),
             attempts: AtomicU32::new(0),
@@ -107,15 +120,34 @@ impl AccountThrottle {
         if self.attempts.fetch_add(1, Ordering::Relaxed) % PRUNE_EVERY == PRUNE_EVERY - 1 {
             self.per_address.retain_recent();
         }
-        if let Some(address) = address {
-            self.per_address.check_key(&redisgate_gateway::connections::client_network(address)).map_err(
-                |not_until| {
-                    let wait = not_until.wait_time_from(self.clock.now());
-                    ApiError::Throttled("account requests from this address", wait.as_secs() + 1)
-                },
-            )?;
+        let network = address.map(redisgate_gateway::connections::client_network);
+        if let Some(network) = network {
+            self.per_address.check_key(&network).map_err(|not_until| {
+                let wait = not_until.wait_time_from(self.clock.now());
+                ApiError::Throttled("account requests from this address", wait.as_secs() + 1)
+            })?;
         }
-        self.global.check().map_err(|_| ApiError::Throttled("account requests", 1))
+        let known = network
+            .is_some_and(|network| self.trusted_networks().get(&network).is_some_and(|at| at.elapsed() < TRUST_FOR));
+        let global = if known { &self.global_known } else { &self.global };
+        global.check().map_err(|_| ApiError::Throttled("account requests", 1))
+    }
+
+    /// Remembers that `address`'s network logged in successfully: its attempts draw on the known networks'
+    /// budget for [`TRUST_FOR`].
+    pub fn logged_in(&self, address: Option<IpAddr>) {
+        let Some(network) = address.map(redisgate_gateway::connections::client_network) else { return };
+        let mut trusted = self.trusted_networks();
+        if trusted.len() >= MAX_TRUSTED {
+            trusted.retain(|_, at| at.elapsed() < TRUST_FOR);
+        }
+        if trusted.len() < MAX_TRUSTED || trusted.contains_key(&network) {
+            trusted.insert(network, std::time::Instant::now());
+        }
+    }
+
+    fn trusted_networks(&self) -> std::sync::MutexGuard<'_, std::collections::HashMap<IpAddr, std::time::Instant>> {
+        self.trusted.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// A permit to run one argon2 hash or verification now.
@@ -136,6 +168,26 @@ impl std::fmt::Debug for AccountThrottle {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_flood_from_fresh_addresses_does_not_lock_out_known_networks() {
+        let throttle = AccountThrottle::default();
+        let known: IpAddr = "2001:db8::1".parse().unwrap();
+        throttle.logged_in(Some(known));
+        // Seven fresh addresses take the whole global budget (a burst of 30 each, 200 in all).
+        let mut refused = 0;
+        for i in 0..7_u8 {
+            for _ in 0..PER_ADDRESS.get() {
+                if throttle.attempt(Some(IpAddr::from([10, 0, 0, i]))).is_err() {
+                    refused += 1;
+                }
+            }
+        }
+        assert_eq!(refused, 7 * PER_ADDRESS.get() - GLOBAL.get());
+        assert!(throttle.attempt(Some(IpAddr::from([10, 0, 1, 1]))).is_err(), "a fresh address waits");
+        // Another address of the known /64 still gets in.
+        throttle.attempt(Some("2001:db8::beef".parse().unwrap())).unwrap();
+    }
 
     #[test]
     fn an_email_gets_a_burst_of_attempts_then_waits_others_do_not() {

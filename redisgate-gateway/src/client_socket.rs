@@ -35,18 +35,34 @@ pub struct Timeouts {
 }
 
 /// A client's TCP connection: counted, timed, lingering on close.
+///
+/// The timing costs a counter per read or write on the hot path, not a clock reading: a watch wakes the
+/// connection every quarter of the shorter timeout, and it is closed when its counters have not moved for
+/// the timeout (so within a quarter more of it).
 pub struct ClientSocket {
     /// `None` only once dropped.
     open: Option<Open>,
     /// Whether a read saw the client's end of file.
     read_eof: bool,
     timeouts: Timeouts,
-    /// The last time a read or a write made progress.
-    progress: Instant,
-    /// Since when a write has been waiting for the client (`None`: no write is waiting).
-    write_waiting: Option<Instant>,
-    /// Wakes the connection at its next deadline (made on the first wait).
-    timer: Option<Pin<Box<Sleep>>>,
+    /// Reads and writes that moved bytes.
+    moved: u64,
+    /// Writes that moved bytes.
+    written: u64,
+    /// Whether the last write waited for the client.
+    write_waiting: bool,
+    /// Made on the first wait.
+    watch: Option<Watch>,
+}
+
+/// What the watch saw at its last tick.
+struct Watch {
+    timer: Pin<Box<Sleep>>,
+    moved: u64,
+    written: u64,
+    /// How long nothing moved, and how long a write has waited without moving, as of the last tick.
+    quiet: Duration,
+    write_quiet: Duration,
 }
 
 struct Open {
@@ -62,9 +78,10 @@ impl ClientSocket {
             open: Some(Open { stream, _gauge: gauge, _admitted: admitted }),
             read_eof: false,
             timeouts,
-            progress: Instant::now(),
-            write_waiting: None,
-            timer: None,
+            moved: 0,
+            written: 0,
+            write_waiting: false,
+            watch: None,
         }
     }
 
@@ -75,25 +92,39 @@ impl ClientSocket {
         }
     }
 
-    /// After a read or write that waits: an error once the connection is past a deadline, else `Pending`
-    /// with the timer set to wake it at the next one.
+    /// After a read or write that waits: an error once the connection is past a timeout, else `Pending`
+    /// (the watch wakes the connection at its next tick).
     fn waiting<T>(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<T>> {
-        let idle = self.progress + self.timeouts.idle;
-        let deadline = self.write_waiting.map_or(idle, |since| idle.min(since + self.timeouts.write));
-        if Instant::now() >= deadline {
-            let why = if self.write_waiting.is_some_and(|since| since + self.timeouts.write <= deadline) {
-                "the client stopped reading"
-            } else {
-                "the connection was idle"
-            };
-            return Poll::Ready(Err(io::Error::new(io::ErrorKind::TimedOut, why)));
+        let tick = self.timeouts.idle.min(self.timeouts.write) / 4;
+        let (moved, written, write_waiting) = (self.moved, self.written, self.write_waiting);
+        let mut armed = false;
+        let watch = self.watch.get_or_insert_with(|| {
+            armed = true;
+            Watch {
+                timer: Box::pin(tokio::time::sleep(tick)),
+                moved,
+                written,
+                quiet: Duration::ZERO,
+                write_quiet: Duration::ZERO,
+            }
+        });
+        if watch.timer.is_elapsed() {
+            watch.quiet = if watch.moved == moved { watch.quiet + tick } else { Duration::ZERO };
+            watch.write_quiet =
+                if write_waiting && watch.written == written { watch.write_quiet + tick } else { Duration::ZERO };
+            (watch.moved, watch.written) = (moved, written);
+            if watch.write_quiet >= self.timeouts.write {
+                return Poll::Ready(Err(io::Error::new(io::ErrorKind::TimedOut, "the client stopped reading")));
+            }
+            if watch.quiet >= self.timeouts.idle {
+                return Poll::Ready(Err(io::Error::new(io::ErrorKind::TimedOut, "the connection was idle")));
+            }
+            watch.timer.as_mut().reset(Instant::now() + tick);
+            armed = true;
         }
-        let timer = self.timer.get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
-        if timer.deadline() != deadline {
-            timer.as_mut().reset(deadline);
-        }
-        // Registers the waker; should the deadline already be due, the next poll reports it.
-        if timer.as_mut().poll(cx).is_ready() {
+        // The timer keeps the waker it was polled with: the connection's task polls its socket, always the
+        // same task, so one registration per tick is enough.
+        if armed && watch.timer.as_mut().poll(cx).is_ready() {
             cx.waker().wake_by_ref();
         }
         Poll::Pending
@@ -106,7 +137,7 @@ impl AsyncRead for ClientSocket {
         match self.stream()?.poll_read(cx, buf) {
             Poll::Ready(Ok(())) => {
                 if buf.filled().len() > before {
-                    self.progress = Instant::now();
+                    self.moved += 1;
                 } else if buf.remaining() > 0 {
                     self.read_eof = true;
                 }
@@ -123,15 +154,14 @@ impl ClientSocket {
     fn wrote<T>(&mut self, cx: &mut Context<'_>, result: Poll<io::Result<T>>) -> Poll<io::Result<T>> {
         match result {
             Poll::Ready(Ok(n)) => {
-                self.progress = Instant::now();
-                self.write_waiting = None;
+                self.moved += 1;
+                self.written += 1;
+                self.write_waiting = false;
                 Poll::Ready(Ok(n))
             }
             Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
             Poll::Pending => {
-                if self.write_waiting.is_none() {
-                    self.write_waiting = Some(Instant::now());
-                }
+                self.write_waiting = true;
                 self.waiting(cx)
             }
         }

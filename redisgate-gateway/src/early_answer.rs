@@ -4,7 +4,8 @@
 //! request body is still on the wire, and hyper then closes it without saying so: a keep-alive client's
 //! next request on that connection fails with a broken pipe instead of getting an answer.
 //!
-//! So, as Go's net/http and nginx do, [`keep_alive`] reads and discards a small unread rest
+//! So, as Go's net/http and nginx do, the middleware that observes every request ([`watch`], then
+//! [`Unread::settle`]) reads and discards a small unread rest
 //! ([`DRAIN_LIMIT`], within [`DRAIN_DEADLINE`]) and the connection stays usable; a larger or slower rest is
 //! not read, and the answer carries `Connection: close` so the client opens a new connection. The close
 //! itself lingers on reads (`serve`'s `Counted`) so the client can read the answer before it.
@@ -19,7 +20,6 @@ use std::time::Duration;
 use axum::body::Body;
 use axum::extract::Request;
 use axum::http::{header, HeaderValue, Version};
-use axum::middleware::Next;
 use axum::response::Response;
 use bytes::Bytes;
 use http_body::{Body as _, Frame, SizeHint};
@@ -31,29 +31,41 @@ pub const DRAIN_LIMIT: u64 = 64 * 1024;
 /// How long the rest of an unread body may take to arrive.
 pub const DRAIN_DEADLINE: Duration = Duration::from_secs(1);
 
-/// Middleware: a request whose body the handler left unread has its rest drained after the answer is
-/// decided, or its answer says `Connection: close`.
-pub async fn keep_alive(request: Request, next: Next) -> Response {
-    // GET, HEAD and every request without a body: nothing can be left unread.
+/// A request body that the handler may leave unread: see [`watch`] and [`Unread::settle`].
+pub struct Unread {
+    returned: oneshot::Receiver<Body>,
+    declared: Option<u64>,
+    /// A client waiting for `100 Continue` has not sent its body, and should not be asked for it now.
+    waits_for_continue: bool,
+}
+
+/// Before the request is handled: a request with a body (HTTP/1) gets one that comes back if left unread.
+/// GET, HEAD and every request without a body pass untouched, at no cost.
+pub fn watch(request: Request) -> (Request, Option<Unread>) {
     if request.body().is_end_stream() || request.version() >= Version::HTTP_2 {
-        return next.run(request).await;
+        return (request, None);
     }
     let declared = request.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
-    // A client waiting for `100 Continue` has not sent its body, and should not be asked for it now.
     let waits_for_continue = request.headers().contains_key(header::EXPECT);
-    let (returned, mut unread) = oneshot::channel();
+    let (sender, returned) = oneshot::channel();
     let request =
-        request.map(|body| Body::new(Returning { body: Some(body), finished: false, returned: Some(returned) }));
-    let mut response = next.run(request).await;
-    let Ok(rest) = unread.try_recv() else {
-        // Read to its end, or still held by the answer (a stream): hyper keeps or closes as it should.
-        return response;
-    };
-    let small = declared.is_none_or(|length| length <= DRAIN_LIMIT);
-    if waits_for_continue || !small || !drain(rest).await {
-        response.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+        request.map(|body| Body::new(Returning { body: Some(body), finished: false, returned: Some(sender) }));
+    (request, Some(Unread { returned, declared, waits_for_continue }))
+}
+
+impl Unread {
+    /// After the answer is decided: the rest of a body the handler left unread is drained, or the answer
+    /// says `Connection: close`.
+    pub async fn settle(mut self, response: &mut Response) {
+        let Ok(rest) = self.returned.try_recv() else {
+            // Read to its end, or still held by the answer (a stream): hyper keeps or closes as it should.
+            return;
+        };
+        let small = self.declared.is_none_or(|length| length <= DRAIN_LIMIT);
+        if self.waits_for_continue || !small || !drain(rest).await {
+            response.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+        }
     }
-    response
 }
 
 /// Reads `body` to its end, if it ends within [`DRAIN_LIMIT`] bytes and [`DRAIN_DEADLINE`].

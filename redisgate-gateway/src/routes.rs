@@ -50,8 +50,8 @@ pub fn router(state: AppState) -> Router {
 }
 
 /// The data plane behind `routes` (which win over it: the platform mounts its management API at `/api`),
-/// with the health routes, request ids, metrics, CORS, panic recovery and the draining of unread bodies
-/// ([`early_answer`]) around both.
+/// with the health routes, request ids, metrics (and the draining of unread bodies, [`early_answer`]), CORS
+/// and panic recovery around both.
 pub fn router_with(state: AppState, routes: Router<AppState>) -> Router {
     routes
         .route("/-/health", get(health::live))
@@ -61,7 +61,6 @@ pub fn router_with(state: AppState, routes: Router<AppState>) -> Router {
         .layer(CatchPanicLayer::custom(|_| ApiError::Internal("a handler panicked".into()).into_response()))
         .layer(middleware::from_fn_with_state(Arc::clone(&state.metrics), observe))
         .layer(cors())
-        .layer(middleware::from_fn(early_answer::keep_alive))
         .with_state(state)
 }
 
@@ -84,7 +83,11 @@ async fn observe(State(metrics): State<Arc<Metrics>>, request: Request, next: Ne
         .unwrap_or_else(|| fresh.clone());
     let path_kind = Kind::of_path(request.uri().path());
     let span = tracing::debug_span!("request", id = %String::from_utf8_lossy(id.as_bytes()));
+    let (request, unread) = early_answer::watch(request);
     let mut response = next.run(request).instrument(span).await;
+    if let Some(unread) = unread {
+        unread.settle(&mut response).await;
+    }
     let observed =
         response.extensions_mut().remove::<Observed>().unwrap_or(Observed { kind: path_kind, instance: None });
     let incident = response.extensions_mut().remove::<Incident>();

@@ -30,8 +30,8 @@ pub const DEFAULT_REDIS_VERSION: &str = "7.2";
     printcolumn = r#"{"name":"Endpoint","type":"string","jsonPath":".status.endpoint.host","priority":1}"#,
     printcolumn = r#"{"name":"Age","type":"date","jsonPath":".metadata.creationTimestamp"}"#,
     doc = "A standalone Redis server reconciled by redisgate-operator",
-    validation = Rule::new("self.metadata.name.matches('^[a-z]([-a-z0-9]{0,38}[a-z0-9])?$')")
-        .message("name must start with a letter, end with a letter or digit and have at most 40 characters")
+    validation = Rule::new("self.metadata.name.matches('^[a-z]([-a-z0-9]{0,40}[a-z0-9])?$')")
+        .message("name must start with a letter, end with a letter or digit and have at most 42 characters")
 )]
 #[serde(rename_all = "camelCase")]
 pub struct RedisHttpInstanceSpec {

@@ -3,7 +3,8 @@
 //! Every child is named after the instance, so names stay predictable for `kubectl` and for the gateway's
 //! endpoint. Services need DNS-1035 labels (a letter first, at most 63 characters) and a StatefulSet's pods
 //! carry `controller-revision-hash: <statefulset>-<hash>`, which must also fit in 63, so instance names are
-//! capped at 40 characters (the CRD enforces the same rule).
+//! capped at 42 characters: the control plane's 40, plus `i-` before a name that starts with a digit (the CRD
+//! enforces the same rule).
 
 use std::collections::BTreeMap;
 
@@ -26,8 +27,9 @@ pub const DEFAULT_TENANT_NAMESPACE: &str = "redisgate-instances";
 pub const TENANT_NAMESPACE_ENV: &str = "REDISGATE_KUBERNETES_NAMESPACE";
 /// The field manager of every write, and the `managed-by` label value.
 pub const MANAGER: &str = "redisgate-operator";
-/// Longest instance name.
-pub const MAX_NAME: usize = 40;
+/// Longest instance name: the control plane's 40 characters, plus the `i-` that [`resource_name`] puts
+/// before a name starting with a digit.
+pub const MAX_NAME: usize = 42;
 /// Name of the volume claim template (PVC `data-<name>-0`).
 pub const DATA_VOLUME: &str = "data";
 
@@ -50,7 +52,7 @@ impl Names {
     /// Names for `instance`, whose password Secret is `secret_name` or `<instance>-auth`.
     ///
     /// # Errors
-    /// [`Error::InvalidSpec`] when `instance` is not a DNS-1035 label of at most 40 characters.
+    /// [`Error::InvalidSpec`] when `instance` is not a DNS-1035 label of at most [`MAX_NAME`] characters.
     pub fn new(instance: &str, secret_name: Option<&str>) -> Result<Self> {
         if let Some(problem) = name_problem(instance) {
             return Err(Error::InvalidSpec(format!("name `{instance}` {problem}")));
@@ -143,6 +145,9 @@ mod tests {
         assert_eq!(Names::new("cache", None).unwrap().secret, "cache-auth");
         assert_eq!(resource_name("1cache"), "i-1cache");
         assert!(name_problem(&resource_name("1cache")).is_none());
+        // The control plane's longest name (40) starting with a digit still makes valid resources.
+        let longest = format!("1{}", "a".repeat(39));
+        assert!(Names::new(&resource_name(&longest), None).is_ok());
         assert_eq!(resource_name("cache"), "cache");
     }
 

@@ -254,6 +254,9 @@ pub struct KeyLimitArgs {
     /// Size of a key: bytes, or with kb/mb/gb.
     #[arg(long, value_name = "SIZE", value_parser = parse_size_limit, display_order = 6)]
     pub max_key_size: Option<Limit<NonZeroU64>>,
+    /// Size of one answer as sent (JSON escapes and base64 included): bytes, or with kb/mb/gb.
+    #[arg(long, value_name = "SIZE", value_parser = parse_size_limit, display_order = 7)]
+    pub max_response_size: Option<Limit<NonZeroU64>>,
 }
 
 /// The limits an instance takes.

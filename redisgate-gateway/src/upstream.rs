@@ -205,20 +205,25 @@ impl Upstream {
         let span = tracing::debug_span!("redis", instance = %self.name, command = %command.name_str());
         let (cmd, mut shared) = (command.to_cmd(), node.shared.clone());
         let reply = shared.send_packed_command(&cmd).instrument(span);
-        let result = self.checked(if command.is_script() { self.watched(&node, reply).await } else { reply.await });
+        let result = self.checked(self.watched(&node, command.is_script(), reply).await);
         if result.as_ref().is_ok_and(is_busy) {
             self.stop_long_script(&node);
         }
         self.followed(&node, result)
     }
 
-    /// Awaits the reply of a request that runs scripts; if it takes longer than [`SCRIPT_TIME_LIMIT`], the
-    /// script is stopped ([`Upstream::stop_long_script`]) and the reply (Redis's "killed" error) awaited.
+    /// Awaits a reply; when the request runs scripts (`scripted`) and the reply takes longer than
+    /// [`SCRIPT_TIME_LIMIT`], the script is stopped ([`Upstream::stop_long_script`]) and the reply (Redis's
+    /// "killed" error) awaited.
     async fn watched<T>(
         &self,
         node: &Arc<Node>,
+        scripted: bool,
         reply: impl std::future::Future<Output = RedisResult<T>>,
     ) -> RedisResult<T> {
+        if !scripted {
+            return reply.await;
+        }
         let mut reply = std::pin::pin!(reply);
         tokio::select! {
             result = &mut reply => return result,
@@ -272,7 +277,7 @@ impl Upstream {
         let mut shared = node.shared.clone();
         let replies = shared.send_packed_commands(&pipe, 0, commands.len()).instrument(span);
         let scripted = commands.iter().any(Command::is_script);
-        let result = self.checked(if scripted { self.watched(&node, replies).await } else { replies.await });
+        let result = self.checked(self.watched(&node, scripted, replies).await);
         // Replies stay in place (a READONLY among them included); a master that seems gone is looked for.
         match result {
             Ok(replies) => {
@@ -303,7 +308,7 @@ impl Upstream {
         let span = tracing::debug_span!("redis", instance = %self.name, transaction = commands.len());
         let mut shared = node.shared.clone();
         let sent = shared.send_packed_commands(&pipe, commands.len() + 1, 1).instrument(span);
-        let sent = if commands.iter().any(Command::is_script) { self.watched(&node, sent).await } else { sent.await };
+        let sent = self.watched(&node, commands.iter().any(Command::is_script), sent).await;
         let mut replies = match self.checked(sent) {
             Ok(replies) => replies,
             // A connection failure: perhaps the master is gone.

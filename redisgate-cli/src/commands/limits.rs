@@ -24,6 +24,7 @@ impl KeyLimitArgs {
             && self.max_request_size.is_none()
             && self.max_record_size.is_none()
             && self.max_key_size.is_none()
+            && self.max_response_size.is_none()
     }
 
     /// `limits` with the given flags laid over it; the others are kept.
@@ -33,6 +34,7 @@ impl KeyLimitArgs {
         overlay(&mut limits.max_request_size, self.max_request_size);
         overlay(&mut limits.max_record_size, self.max_record_size);
         overlay(&mut limits.max_key_size, self.max_key_size);
+        overlay(&mut limits.max_response_size, self.max_response_size);
         limits
     }
 
@@ -88,6 +90,7 @@ pub fn fields(limits: &Limits) -> Vec<(&'static str, String)> {
         ("max-request-size", size(limits.max_request_size)),
         ("max-record-size", size(limits.max_record_size)),
         ("max-key-size", size(limits.max_key_size)),
+        ("max-response-size", size(limits.max_response_size)),
     ]
 }
 
@@ -132,6 +135,9 @@ pub fn summary(limits: &Limits) -> String {
         let n = n.get();
         parts.push(format!("{} per key", format_size(n)));
     }
+    if let Some(n) = limits.max_response_size {
+        parts.push(format!("{} per answer", format_size(n.get())));
+    }
     if parts.is_empty() {
         "unlimited".to_owned()
     } else {
@@ -170,6 +176,7 @@ mod tests {
                 max_requests_per_second: Some(Limit::Set(n32(50))),
                 max_request_size: Some(Limit::Set(n(1 << 20))),
                 max_key_size: Some(Limit::Unlimited),
+                max_response_size: Some(Limit::Set(n(4 << 20))),
                 ..KeyLimitArgs::default()
             },
         };
@@ -179,6 +186,7 @@ mod tests {
                 max_requests_per_second: Some(n32(50)),
                 max_daily_requests: Some(n(1_000_000)),
                 max_request_size: Some(n(1 << 20)),
+                max_response_size: Some(n(4 << 20)),
                 ..Limits::default()
             })
         );

@@ -16,9 +16,13 @@ use tokio::sync::mpsc;
 /// Most bytes of events a subscriber may have queued and not yet sent.
 pub const LAG_BYTES: usize = 1024 * 1024;
 
-/// The last event of a subscriber that fell behind.
-const FELL_BEHIND: &[u8] =
-    b"event: error\ndata: ERR this subscriber fell more than 1 MiB behind the messages and was dropped\n\n";
+/// The last event of a subscriber that fell behind (made only then; it states [`LAG_BYTES`]).
+fn fell_behind() -> Bytes {
+    let mib = LAG_BYTES >> 20;
+    Bytes::from(format!(
+        "event: error\ndata: ERR this subscriber fell more than {mib} MiB behind the messages and was dropped\n\n"
+    ))
+}
 
 /// The subscribers of one topic.
 #[derive(Default)]
@@ -49,8 +53,9 @@ impl Subscribers {
         self.0.retain(|subscriber| {
             let before = subscriber.queued.fetch_add(event.len(), Ordering::Relaxed);
             if before > 0 && before + event.len() > LAG_BYTES {
-                subscriber.queued.fetch_add(FELL_BEHIND.len(), Ordering::Relaxed);
-                let _ = subscriber.events.send(Bytes::from_static(FELL_BEHIND));
+                let last = fell_behind();
+                subscriber.queued.fetch_add(last.len(), Ordering::Relaxed);
+                let _ = subscriber.events.send(last);
                 return false;
             }
             subscriber.events.send(event.clone()).is_ok()

@@ -76,8 +76,7 @@ impl Organization {
             plan: crate::store::DEFAULT_PLAN.to_owned(),
         };
         conn.transaction(async move |conn| {
-            users::table.find(owner).select(users::id).for_update().first::<Uuid>(&mut *conn).await?;
-            if Self::count_owned_by(conn, owner).await? >= max_owned {
+            if !Self::may_own_another(conn, owner, max_owned).await? {
                 return Ok(None);
             }
             let org: Self = diesel::insert_into(organizations::table)

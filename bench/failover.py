@@ -5,8 +5,17 @@ killed (SIGKILL), with Redis Sentinel (down-after-milliseconds 1000, quorum 2 of
 Prints, per run: how long writes failed (from the kill to the first write that succeeded again), the
 failed requests by status, requests slower than 1 s, and acknowledged writes missing afterwards (each
 write is `SET w:<n> <n>`; after the run every acknowledged n is read back from the new master).
+
+Two setups:
+- `bench/failover.py GATEWAY`: a master, a replica and three sentinels started here, and the gateway binary
+  in front of them with a `redis+sentinel://` URL;
+- `bench/failover.py --platform CLI [--min-replicas-to-write 1]`: `redisgate dev` (the platform), and a
+  replicated instance (one replica) that its local provisioner runs, created with the CLI; the master it
+  names is the one killed.
 Usage: bench/failover.py GATEWAY [--runs 3] [--rate 200] [--redis-server redis-server]
+       bench/failover.py --platform CLI [--runs 3] [--rate 200] [--min-replicas-to-write N]
 """
+import glob
 import argparse
 import http.client
 import json
@@ -75,63 +84,104 @@ def run(args):
                                stderr=subprocess.DEVNULL)
     procs.append(gateway)
     wait_port(port)
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-    headers = {"Authorization": f"Bearer {TOKEN}"}
-    acked, failures, slow, n = [], {}, 0, 0
-    killed_at = recovered_at = None
-    interval = 1 / args.rate
-    start = time.time()
     try:
-        while True:
-            now = time.time()
-            if killed_at is None and now - start >= 2:
-                procs[0].send_signal(signal.SIGKILL)
-                killed_at = time.time()
-            if recovered_at is not None and now - recovered_at >= 2:
-                break
-            if killed_at is not None and now - killed_at > 30:
-                sys.exit("no recovery within 30 s")
-            n += 1
-            sent = time.time()
-            try:
-                connection.request("POST", f"/set/w:{n}/{n}", headers=headers)
-                response = connection.getresponse()
-                status, body = response.status, response.read()
-                json.loads(body)
-            except (OSError, http.client.HTTPException, ValueError) as e:
-                status = f"transport: {type(e).__name__}"
-                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-            if time.time() - sent > 1:
-                slow += 1
-            if status == 200:
-                acked.append(n)
-                if killed_at is not None and recovered_at is None:
-                    recovered_at = time.time()
-            elif killed_at is not None:
-                failures[status] = failures.get(status, 0) + 1
-            time.sleep(max(0, interval - (time.time() - sent)))
-        # Every acknowledged write, read back from the promoted replica.
-        values = subprocess.run(["redis-cli", "-p", str(replica), "MGET", *[f"w:{i}" for i in acked]],
-                                check=True, capture_output=True, text=True).stdout.split("\n")
-        missing = sum(1 for i, v in zip(acked, values) if v.strip() != str(i))
-        return recovered_at - killed_at, failures, slow, len(acked), missing
+        return write_through_a_kill(port, "", TOKEN, lambda: procs[0].send_signal(signal.SIGKILL), args.rate)
     finally:
         for proc in procs:
             proc.kill()
             proc.wait()
 
 
+def run_platform(args):
+    """`redisgate dev`, a replicated instance made with the CLI, and a SIGKILL of the master it names."""
+    state = tempfile.mkdtemp(prefix="redisgate-bench-failover-")
+    env = dict(os.environ, REDISGATE_CONFIG_DIR=os.path.join(state, "cli"), RUST_LOG="warn")
+    dev = subprocess.Popen([args.platform, "--json", "dev", "--listen", "127.0.0.1:0", "--state-dir", state],
+                           stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env)
+    try:
+        summary = json.loads(dev.stdout.readline())
+        port = int(summary["rest_url"].split("//")[1].split("/")[0].split(":")[1])
+        cli = lambda *a: json.loads(subprocess.run([args.platform, "--json", *a], env=env, check=True,  # noqa: E731
+                                                   capture_output=True, text=True).stdout)
+        created = cli("instance", "create", "bench-ha", "--memory", "64mb", "--replicas", "1",
+                      "--min-replicas-to-write", str(args.min_replicas_to_write))
+        token, instance_id = created["credentials"]["token"], created["instance"]["id"]
+        shown = cli("instance", "show", "bench-ha")
+        master = next(n["address"] for n in shown["nodes"] if n["role"] == "master")
+        directory = glob.glob(os.path.join(state, "**", instance_id), recursive=True)[0]
+        admin = json.load(open(os.path.join(directory, "credentials.json")))["admin"]
+        info = subprocess.run(["redis-cli", "-p", master.split(":")[1], "--user", "redisgate-admin", "--pass", admin,
+                               "--no-auth-warning", "INFO", "server"], check=True, capture_output=True, text=True)
+        pid = int(next(l for l in info.stdout.splitlines() if l.startswith("process_id:")).split(":")[1])
+        return write_through_a_kill(port, "/db/bench-ha", token, lambda: os.kill(pid, signal.SIGKILL), args.rate)
+    finally:
+        dev.send_signal(signal.SIGINT)
+        try:
+            dev.wait(30)
+        except subprocess.TimeoutExpired:
+            dev.kill()
+
+
+def write_through_a_kill(port, prefix, token, kill, rate):
+    """Writes `rate` per second; kills after 2 s; stops 2 s after writes succeed again. Returns (window,
+    failures by status, slow requests, acknowledged, acknowledged but missing)."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    headers = {"Authorization": f"Bearer {token}"}
+    acked, failures, slow, n = [], {}, 0, 0
+    killed_at = recovered_at = None
+    interval = 1 / rate
+    start = time.time()
+    while True:
+        now = time.time()
+        if killed_at is None and now - start >= 2:
+            kill()
+            killed_at = time.time()
+        if recovered_at is not None and now - recovered_at >= 2:
+            break
+        if killed_at is not None and now - killed_at > 30:
+            sys.exit("no recovery within 30 s")
+        n += 1
+        sent = time.time()
+        try:
+            connection.request("POST", f"{prefix}/set/w:{n}/{n}", headers=headers)
+            response = connection.getresponse()
+            status, body = response.status, response.read()
+            json.loads(body)
+        except (OSError, http.client.HTTPException, ValueError) as e:
+            status = f"transport: {type(e).__name__}"
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        if time.time() - sent > 1:
+            slow += 1
+        if status == 200:
+            acked.append(n)
+            if killed_at is not None and recovered_at is None:
+                recovered_at = time.time()
+        elif killed_at is not None:
+            failures[status] = failures.get(status, 0) + 1
+        time.sleep(max(0, interval - (time.time() - sent)))
+    # Every acknowledged write, read back through the gateway from the new master.
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    connection.request("POST", f"{prefix}/", body=json.dumps(["MGET", *[f"w:{i}" for i in acked]]), headers=headers)
+    values = json.loads(connection.getresponse().read())["result"]
+    missing = sum(1 for i, v in zip(acked, values) if v != str(i))
+    return recovered_at - killed_at, failures, slow, len(acked), missing
+
+
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("gateway")
+    parser.add_argument("gateway", nargs="?")
+    parser.add_argument("--platform", metavar="CLI", help="the redisgate CLI: run `redisgate dev` and a replicated instance")
+    parser.add_argument("--min-replicas-to-write", type=int, default=0)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--rate", type=int, default=200, help="writes per second")
     parser.add_argument("--redis-server", default="redis-server")
     args = parser.parse_args()
+    if bool(args.gateway) == bool(args.platform):
+        parser.error("name the gateway binary, or --platform CLI")
     print(f"| run | writes failed for | failed requests by status | slower than 1 s | acknowledged | acknowledged, missing |")
     print("|---|---|---|---|---|---|")
     for i in range(args.runs):
-        window, failures, slow, acked, missing = run(args)
+        window, failures, slow, acked, missing = run_platform(args) if args.platform else run(args)
         by_status = ", ".join(f"{k}: {v}" for k, v in sorted(failures.items(), key=str)) or "none"
         print(f"| {i + 1} | {window:.2f} s | {by_status} | {slow} | {acked} | {missing} |")
 

@@ -154,6 +154,13 @@ pub enum InstanceCommand {
         /// Redis version.
         #[arg(long, default_value = "7.2")]
         redis_version: String,
+        /// Replicas (1 to 5) besides the master, with three Sentinels that promote one when the master is
+        /// lost (default: a single server).
+        #[arg(long)]
+        replicas: Option<u8>,
+        /// With --replicas: replicas that must be connected for the master to accept a write.
+        #[arg(long, requires = "replicas", default_value_t = 0)]
+        min_replicas_to_write: u8,
         /// Return at once instead of waiting until it runs.
         #[arg(long)]
         no_wait: bool,
@@ -175,6 +182,14 @@ pub enum InstanceCommand {
     Get {
         /// Name.
         name: String,
+    },
+    /// Change a replicated instance's replica count while it serves.
+    Scale {
+        /// Name.
+        name: String,
+        /// Replicas besides the master (1 to 5).
+        #[arg(long)]
+        replicas: u8,
     },
     /// Delete an instance and its data.
     Delete {

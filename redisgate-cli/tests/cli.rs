@@ -379,3 +379,24 @@ async fn the_operator_sets_plans_and_logout_ends_every_session() {
     let out = cli.json(&["logout"]).await;
     assert_eq!((out["logged_out"].as_bool(), out["sessions_ended"].as_bool()), (Some(true), Some(true)), "{out}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replicated_instance_lists_its_nodes_and_scales() {
+    let platform = TestPlatform::start().await;
+    let cli = Cli::new(&platform.url());
+    cli.ok(&["register", "--email", "rep@example.com", "--password", "correct horse 1"]).await;
+    cli.ok(&["org", "create", "reps"]).await;
+    let out = cli.ok(&["instance", "create", "ha-cli", "--memory", "16mb", "--replicas", "1"]).await;
+    assert!(out.contains("replicated: 1 replica"), "{out}");
+    assert_eq!(cli.ok(&["exec", "ha-cli", "SET", "k", "v"]).await.trim(), "OK");
+    let out = cli.ok(&["instance", "show", "ha-cli"]).await;
+    let nodes: Vec<&str> = out.lines().filter(|l| l.starts_with("node")).collect();
+    assert_eq!(nodes.len(), 5, "a master, a replica and three Sentinels: {out}");
+    assert!(nodes.iter().any(|l| l.contains("master 127.0.0.1:") && l.ends_with("healthy")), "{out}");
+    assert!(nodes.iter().any(|l| l.contains("replica 127.0.0.1:") && l.contains("behind")), "{out}");
+    assert_eq!(nodes.iter().filter(|l| l.contains("sentinel")).count(), 3, "{out}");
+    let scaled = cli.json(&["instance", "scale", "ha-cli", "--replicas", "2"]).await;
+    assert_eq!(scaled["topology"]["replicas"], 2);
+    cli.fails(&["instance", "create", "bad-ha", "--replicas", "9"], 2, "topology").await;
+    cli.fails(&["instance", "create", "bad-min", "--min-replicas-to-write", "1"], 2, "--replicas").await;
+}

@@ -22,7 +22,8 @@ use std::time::Duration;
 
 pub use redisgate_core::api::{
     ApiKey, AuditEntry, CreatedApiKey, CreatedInstance, CreatedInvitation, DayUsage, Instance, InstanceCredentials,
-    Invitation, Me, NewApiKey, NewInstance, Organization, Plan, Secrets, Session, TokenInfo, Usage, User,
+    Invitation, Me, NewApiKey, NewInstance, Node, Organization, Plan, Role, Secrets, Session, TokenInfo, Topology,
+    Usage, User,
 };
 pub use redisgate_core::limits::Limits;
 pub use redisgate_core::provisioning::InstanceStatus;
@@ -224,6 +225,17 @@ impl Management {
     pub async fn set_instance_limits(&self, org: Uuid, id: Uuid, limits: &Limits) -> Result<Instance> {
         let path = format!("/organizations/{org}/redis-instances/{id}");
         self.call(reqwest::Method::PATCH, &path, Some(json!({ "limits": limits }))).await
+    }
+
+    /// Gives a replicated instance `replicas` replicas (1 to 5), added or removed while it serves. Returns
+    /// the instance as changed.
+    ///
+    /// # Errors
+    /// [`Error::Validation`] (field `replicas`) for a count out of range or a standalone instance, 403 (the
+    /// plan's memory, which counts every replica) and 404 as [`Error::Http`].
+    pub async fn set_replicas(&self, org: Uuid, id: Uuid, replicas: u8) -> Result<Instance> {
+        let path = format!("/organizations/{org}/redis-instances/{id}");
+        self.call(reqwest::Method::PATCH, &path, Some(json!({ "replicas": replicas }))).await
     }
 
     /// Commands run on an instance per UTC day over the last `days` days (1 to 90), today included.

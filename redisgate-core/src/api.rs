@@ -13,6 +13,7 @@ mod plans;
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::provisioning::{Node, Role, Topology};
 pub use accounts::{
     CreatedInvitation, Invitation, InvitationCode, Login, Me, Member, NewInvitation, NewOrganization, Organization,
     OrganizationPatch, PasswordChange, RoleChange, Session, User,

@@ -13,9 +13,11 @@ use crate::{Error, Result};
 
 pub mod acl;
 pub mod status;
+pub mod topology;
 
 pub use acl::Credentials;
 pub use status::{InstanceStatus, ProvisionError};
+pub use topology::{Failover, Node, Role, Topology};
 
 /// Smallest `maxmemory` accepted (1 MiB).
 pub const MIN_MEMORY: i64 = 1024 * 1024;
@@ -35,6 +37,8 @@ pub struct InstanceSpec {
     pub max_memory: i64,
     /// Requested Redis version (`major[.minor[.patch]]`).
     pub redis_version: String,
+    /// One server, or a master with replicas and Sentinels.
+    pub topology: Topology,
 }
 
 /// Why `max_memory` (bytes) is not an instance's size, or `None` when it is.
@@ -49,7 +53,13 @@ impl InstanceSpec {
     ///
     /// # Errors
     /// [`Error::Validation`] with one message per bad field.
-    pub fn new(name: &str, slug: Option<&str>, max_memory: i64, redis_version: &str) -> Result<Self> {
+    pub fn new(
+        name: &str,
+        slug: Option<&str>,
+        max_memory: i64,
+        redis_version: &str,
+        topology: Topology,
+    ) -> Result<Self> {
         let mut errors = BTreeMap::new();
         if let Some(problem) = dns_label_problem(name, 3, 40) {
             errors.insert("name".to_owned(), problem);
@@ -70,10 +80,19 @@ impl InstanceSpec {
         if !version_ok {
             errors.insert("redis_version".to_owned(), "must look like 7, 7.2 or 7.2.4".to_owned());
         }
+        if let Some(problem) = topology.problem() {
+            errors.insert("topology".to_owned(), problem);
+        }
         if !errors.is_empty() {
             return Err(Error::Validation(errors));
         }
-        Ok(Self { name: name.to_owned(), slug: slug.to_owned(), max_memory, redis_version: redis_version.to_owned() })
+        Ok(Self {
+            name: name.to_owned(),
+            slug: slug.to_owned(),
+            max_memory,
+            redis_version: redis_version.to_owned(),
+            topology,
+        })
     }
 }
 
@@ -136,7 +155,7 @@ impl Listen {
 #[must_use]
 pub fn redis_conf(listen: &Listen, credentials: &Credentials, max_memory: i64, dir: &str) -> String {
     format!(
-        "# Written by RedisGate; regenerated at every start.\n\
+        "# Written by RedisGate.\n\
          bind 127.0.0.1\n\
          {listen}\
          protected-mode yes\n\
@@ -204,6 +223,13 @@ pub trait Provisioner: Send + Sync + 'static {
     fn endpoint(&self, id: Uuid) -> Option<Endpoint>;
     /// Stops every server without deleting data (platform shutdown).
     fn shutdown(&self) -> BoxFuture<'_, ()>;
+    /// What each process of a running instance does now: role, health, replication lag.
+    fn nodes(&self, target: Target) -> BoxFuture<'_, Provisioned<Vec<Node>>>;
+    /// The next time the master of one of its instances moves (the platform audits each). A provisioner
+    /// whose instances never fail over never answers.
+    fn next_failover(&self) -> BoxFuture<'_, Failover> {
+        Box::pin(std::future::pending())
+    }
 }
 
 #[cfg(test)]
@@ -212,14 +238,20 @@ mod tests {
 
     #[test]
     fn valid_specs_and_every_problem_at_once() {
-        let spec = InstanceSpec::new("my-redis", None, 100 * 1024 * 1024, "7.2").unwrap();
+        let spec = InstanceSpec::new("my-redis", None, 100 * 1024 * 1024, "7.2", Topology::Standalone).unwrap();
         assert_eq!(spec.slug, "my-redis");
-        let Err(Error::Validation(errors)) = InstanceSpec::new("A_b", Some("-x"), 10, "seven") else {
+        let Err(Error::Validation(errors)) = InstanceSpec::new(
+            "A_b",
+            Some("-x"),
+            10,
+            "seven",
+            Topology::Replicated { replicas: 9, min_replicas_to_write: 0 },
+        ) else {
             panic!("expected a validation error")
         };
-        assert_eq!(errors.keys().collect::<Vec<_>>(), ["max_memory", "name", "redis_version", "slug"]);
-        assert!(InstanceSpec::new(&"a".repeat(41), None, MIN_MEMORY, "7").is_err());
-        assert!(InstanceSpec::new("api", None, MIN_MEMORY, "7").is_err());
+        assert_eq!(errors.keys().collect::<Vec<_>>(), ["max_memory", "name", "redis_version", "slug", "topology"]);
+        assert!(InstanceSpec::new(&"a".repeat(41), None, MIN_MEMORY, "7", Topology::Standalone).is_err());
+        assert!(InstanceSpec::new("api", None, MIN_MEMORY, "7", Topology::Standalone).is_err());
     }
 
     #[test]

@@ -71,3 +71,26 @@ mod limits_column {
         }
     }
 }
+
+/// A `Topology` is stored as its JSON form (`{"mode": "standalone"}`).
+mod topology_column {
+    use diesel::deserialize::{self, FromSql};
+    use diesel::pg::{Pg, PgValue};
+    use diesel::serialize::{self, Output, ToSql};
+    use diesel::sql_types::Jsonb;
+
+    use crate::provisioning::Topology;
+
+    impl FromSql<Jsonb, Pg> for Topology {
+        fn from_sql(bytes: PgValue<'_>) -> deserialize::Result<Self> {
+            Ok(serde_json::from_value(<serde_json::Value as FromSql<Jsonb, Pg>>::from_sql(bytes)?)?)
+        }
+    }
+
+    impl ToSql<Jsonb, Pg> for Topology {
+        fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, Pg>) -> serialize::Result {
+            let value = serde_json::to_value(self)?;
+            <serde_json::Value as ToSql<Jsonb, Pg>>::to_sql(&value, &mut out.reborrow())
+        }
+    }
+}

@@ -75,6 +75,11 @@ pub enum ApiError {
     /// failover in progress); retrying in a second may succeed.
     #[error("ERR redis master is failing over, try again in a second")]
     FailingOver(#[source] redis::RedisError),
+    /// Redis answered that it cannot serve writes or reads for a moment: too few replicas for
+    /// `min-replicas-to-write` (`NOREPLICAS`), a replica cut off from its master (`MASTERDOWN`), or a server
+    /// loading its data (`LOADING`). Its text is passed through; retrying in a second may succeed.
+    #[error("{0}")]
+    Unready(String),
     /// Redis did not answer in time.
     #[error("ERR redis timed out")]
     Timeout(#[source] redis::RedisError),
@@ -136,7 +141,9 @@ impl ApiError {
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::Unavailable(_) | Self::Closed(_) | Self::UpstreamTls(_) => StatusCode::BAD_GATEWAY,
             Self::Timeout(_) => StatusCode::GATEWAY_TIMEOUT,
-            Self::NotReady(_) | Self::Busy(_) | Self::FailingOver(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::NotReady(_) | Self::Busy(_) | Self::FailingOver(_) | Self::Unready(_) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::Forbidden(_) | Self::PlanExceeded(_) => StatusCode::FORBIDDEN,
             Self::Conflict(_) => StatusCode::CONFLICT,
@@ -181,8 +188,8 @@ impl IntoResponse for ApiError {
         let status = self.status();
         // A TLS failure is logged once by its upstream, not with every request it fails; shedding load (Busy)
         // is not a failure to log.
-        let logged =
-            status.is_server_error() && !matches!(self, Self::UpstreamTls(_) | Self::Busy(_) | Self::FailingOver(_));
+        let logged = status.is_server_error()
+            && !matches!(self, Self::UpstreamTls(_) | Self::Busy(_) | Self::FailingOver(_) | Self::Unready(_));
         let detail = logged.then(|| ErrorDetail(format!("{self:?}")));
         let body = match &self {
             Self::Protocol(redisgate_core::Error::Validation(fields)) => {
@@ -206,7 +213,7 @@ impl IntoResponse for ApiError {
         let retry_after = match self {
             Self::RateLimited { retry: true } => Some(1),
             Self::Throttled(_, secs) => Some(secs),
-            Self::Busy(_) | Self::FailingOver(_) => Some(1),
+            Self::Busy(_) | Self::FailingOver(_) | Self::Unready(_) => Some(1),
             _ => None,
         };
         if let Some(secs) = retry_after {

@@ -48,9 +48,13 @@ impl Gate<'_> {
     }
 }
 
-/// A 200 response with one command's reply; an error reply from Redis becomes a 400 `{"error"}`.
+/// A 200 response with one command's reply; an error reply from Redis becomes a 400 `{"error"}`, or a 503
+/// with `Retry-After` when it says Redis cannot serve for a moment ([`ApiError::Unready`]).
 fn reply(format: ResponseFormat, value: &Value, gate: &Gate<'_>) -> Result<Response, ApiError> {
     if let Value::ServerError(e) = value {
+        if matches!(e.code(), "NOREPLICAS" | "MASTERDOWN" | "LOADING") {
+            return Err(ApiError::Unready(error_text(e)));
+        }
         return Err(ApiError::Redis(error_text(e)));
     }
     match format {

@@ -1,4 +1,7 @@
-//! A master that Redis Sentinel manages: `redis+sentinel://[user:pass@]host:port[,host:port…]/<master>`.
+//! A master that Redis Sentinel manages:
+//! `redis+sentinel://[user:pass@]host:port[,host:port…]/<master>[?sentinel_username=…&sentinel_password=…]`.
+//! The user and password before `@` log in to the master; Sentinels that require a login of their own
+//! (those RedisGate provisions do) get theirs from the query.
 //!
 //! redis-rs's Sentinel client finds the master (it asks each sentinel for its masters and checks the
 //! candidate's `ROLE`), but does not follow a failover by itself (redis-rs #1438). The upstream asks again
@@ -10,7 +13,9 @@
 use std::time::Duration;
 
 use redis::sentinel::{Sentinel, SentinelNodeConnectionInfo};
-use redis::{Client, ErrorKind, RedisConnectionInfo, RedisError, RedisResult, ServerErrorKind, Value};
+use redis::{
+    Client, ErrorKind, IntoConnectionInfo as _, RedisConnectionInfo, RedisError, RedisResult, ServerErrorKind, Value,
+};
 
 /// The least time between two sentinel queries.
 pub const MIN_INTERVAL: Duration = Duration::from_millis(100);
@@ -25,10 +30,15 @@ pub struct SentinelUrl {
     pub sentinels: Vec<String>,
     /// The master's name in the sentinels' configuration.
     pub master: String,
-    /// Who to log in to the master as (the sentinels are asked without credentials).
+    /// Who to log in to the master as.
     pub username: Option<String>,
     /// The master's password.
     pub password: Option<String>,
+    /// Who to log in to the Sentinels as (`?sentinel_username=`); without it, and without a password, they
+    /// are asked without logging in.
+    pub sentinel_username: Option<String>,
+    /// The Sentinels' password (`?sentinel_password=`).
+    pub sentinel_password: Option<String>,
 }
 
 impl std::fmt::Debug for SentinelUrl {
@@ -37,6 +47,8 @@ impl std::fmt::Debug for SentinelUrl {
             .field("sentinels", &self.sentinels)
             .field("master", &self.master)
             .field("password", &self.password.as_ref().map(|_| "<redacted>"))
+            .field("sentinel_username", &self.sentinel_username)
+            .field("sentinel_password", &self.sentinel_password.as_ref().map(|_| "<redacted>"))
             .finish_non_exhaustive()
     }
 }
@@ -64,12 +76,21 @@ fn decode(text: &str) -> RedisResult<String> {
 }
 
 impl SentinelUrl {
-    /// Parses `redis+sentinel://[user:pass@]host:port[,host:port…]/<master>`.
+    /// Parses `redis+sentinel://[user:pass@]host:port[,host:port…]/<master>[?sentinel_username=…&…]`.
     ///
     /// # Errors
     /// An `InvalidClientConfig` error saying what is wrong.
     pub fn parse(url: &str) -> RedisResult<Self> {
         let rest = url.strip_prefix(SCHEME).ok_or_else(|| invalid("it must start with redis+sentinel://"))?;
+        let (rest, query) = rest.split_once('?').unwrap_or((rest, ""));
+        let (mut sentinel_username, mut sentinel_password) = (None, None);
+        for pair in query.split('&').filter(|p| !p.is_empty()) {
+            match pair.split_once('=') {
+                Some(("sentinel_username", value)) => sentinel_username = Some(decode(value)?),
+                Some(("sentinel_password", value)) => sentinel_password = Some(decode(value)?),
+                _ => return Err(invalid("the query may hold only sentinel_username and sentinel_password")),
+            }
+        }
         let (authority, master) = rest.split_once('/').ok_or_else(|| invalid("name the master: .../<master>"))?;
         let master = master.trim_end_matches('/');
         if master.is_empty() || master.contains(['/', '?', '#']) {
@@ -90,7 +111,7 @@ impl SentinelUrl {
         if sentinels.iter().any(|s| s.rsplit_once(':').is_none_or(|(h, p)| h.is_empty() || p.parse::<u16>().is_err())) {
             return Err(invalid("each sentinel is host:port"));
         }
-        Ok(Self { sentinels, master: master.to_owned(), username, password })
+        Ok(Self { sentinels, master: master.to_owned(), username, password, sentinel_username, sentinel_password })
     }
 
     /// Sentinels to ask, and how to log in to the master they name.
@@ -98,7 +119,19 @@ impl SentinelUrl {
     /// # Errors
     /// A sentinel address redis-rs does not accept.
     pub fn resolver(&self) -> RedisResult<Resolver> {
-        let sentinel = Sentinel::build(self.sentinels.iter().map(|s| format!("redis://{s}")).collect::<Vec<_>>())?;
+        let mut login = RedisConnectionInfo::default();
+        if let Some(username) = &self.sentinel_username {
+            login = login.set_username(username);
+        }
+        if let Some(password) = &self.sentinel_password {
+            login = login.set_password(password);
+        }
+        let sentinels = self
+            .sentinels
+            .iter()
+            .map(|s| Ok(format!("redis://{s}").into_connection_info()?.set_redis_settings(login.clone())))
+            .collect::<RedisResult<Vec<_>>>()?;
+        let sentinel = Sentinel::build(sentinels)?;
         let mut info = RedisConnectionInfo::default();
         if let Some(username) = &self.username {
             info = info.set_username(username);
@@ -195,6 +228,14 @@ mod tests {
         assert!(!format!("{url:?}").contains("p@ss"));
         let plain = SentinelUrl::parse("redis+sentinel://127.0.0.1:26379/mymaster").unwrap();
         assert_eq!((plain.username, plain.password), (None, None));
+        let logged_in =
+            SentinelUrl::parse("redis+sentinel://gw:x@h:1/m?sentinel_username=s&sentinel_password=p%26q").unwrap();
+        assert_eq!(logged_in.master, "m");
+        assert_eq!(
+            (logged_in.sentinel_username.as_deref(), logged_in.sentinel_password.as_deref()),
+            (Some("s"), Some("p&q"))
+        );
+        assert!(!format!("{logged_in:?}").contains("p&q"));
         let only_password = SentinelUrl::parse("redis+sentinel://:secret@h:1/m").unwrap();
         assert_eq!((only_password.username, only_password.password.as_deref()), (None, Some("secret")));
         for bad in [
@@ -203,6 +244,7 @@ mod tests {
             "redis+sentinel://h:1/",
             "redis+sentinel://h/m",
             "redis+sentinel://h:x/m",
+            "redis+sentinel://h:1/m?db=2",
         ] {
             assert!(SentinelUrl::parse(bad).is_err(), "{bad}");
         }

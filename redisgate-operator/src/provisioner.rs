@@ -26,7 +26,9 @@ use std::time::Duration;
 use kube::api::{DeleteParams, ListParams, Patch, PatchParams, PostParams};
 use kube::runtime::wait::await_condition;
 use kube::{Api, Client, ResourceExt as _};
-use redisgate_core::provisioning::{BoxFuture, Endpoint, InstanceSpec, Provisioned, Provisioner, Target};
+use redisgate_core::provisioning::{
+    BoxFuture, Endpoint, InstanceSpec, Node, ProvisionError, Provisioned, Provisioner, Target,
+};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
@@ -304,7 +306,14 @@ fn labels(target: Target) -> BTreeMap<String, String> {
 
 impl Provisioner for KubernetesProvisioner {
     fn create(&self, target: Target, spec: InstanceSpec) -> BoxFuture<'_, Provisioned<Endpoint>> {
-        Box::pin(async move { Ok(self.create_inner(target, &spec).await?) })
+        Box::pin(async move {
+            if spec.topology.is_replicated() {
+                return Err(ProvisionError::Invalid(
+                    "replicated instances are not available on Kubernetes yet".to_owned(),
+                ));
+            }
+            Ok(self.create_inner(target, &spec).await?)
+        })
     }
 
     fn adopt(&self, target: Target, spec: InstanceSpec) -> BoxFuture<'_, Provisioned<Endpoint>> {
@@ -327,6 +336,11 @@ impl Provisioner for KubernetesProvisioner {
         // Instances keep running on the cluster; only the refresh stops.
         self.stop.cancel();
         Box::pin(async {})
+    }
+
+    fn nodes(&self, _target: Target) -> BoxFuture<'_, Provisioned<Vec<Node>>> {
+        // The pods' roles are the operator's to report (in the resource's status); none are listed yet.
+        Box::pin(async { Ok(Vec::new()) })
     }
 }
 

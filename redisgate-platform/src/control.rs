@@ -125,6 +125,7 @@ impl ControlPlane {
         let pool = db::pool(&config.database_url, 4)?;
         let shared = Shared::default();
         let lifecycle = Lifecycle::new(pool.clone(), provisioner, Arc::clone(&shared.metrics));
+        lifecycle.record_failovers();
         // A Kubernetes instance may take minutes to come back: the gateway does not wait for it to serve.
         let resumed = CancellationToken::new();
         let (resuming, done) = (lifecycle.clone(), resumed.clone());

@@ -8,8 +8,8 @@
 use std::sync::Arc;
 
 use redisgate_core::provisioning::status::{Next, Resume};
-use redisgate_core::provisioning::{InstanceStatus, Target};
-use redisgate_core::store::Instance;
+use redisgate_core::provisioning::{Failover, InstanceStatus, Target};
+use redisgate_core::store::{AuditEntry, Instance};
 use redisgate_gateway::metrics::Metrics;
 use tokio::runtime::Handle;
 use uuid::Uuid;
@@ -88,6 +88,42 @@ impl Lifecycle {
         for task in tasks {
             let _ = task.await;
         }
+    }
+
+    /// Writes every failover the provisioner reports to the audit log (`instance.failover`, no actor: the
+    /// instance's Sentinels acted), until the runtime stops.
+    pub fn record_failovers(&self) {
+        let this = self.clone();
+        self.handle.spawn(async move {
+            loop {
+                let failover = this.provisioner.next_failover().await;
+                if let Err(e) = this.record(&failover).await {
+                    tracing::error!(instance = %failover.instance, error = %e, "cannot audit a failover");
+                }
+            }
+        });
+    }
+
+    async fn record(&self, failover: &Failover) -> crate::Result<()> {
+        tracing::warn!(
+            instance = %failover.instance, old = %failover.old_master, new = %failover.new_master, "the master moved"
+        );
+        let mut conn = self.pool.get().await?;
+        let Some(instance) = Instance::find(&mut conn, failover.instance).await? else {
+            return Ok(());
+        };
+        AuditEntry {
+            organization_id: Some(instance.organization_id),
+            actor_user_id: None,
+            actor_api_key_id: None,
+            action: "instance.failover",
+            target_type: "instance",
+            target_id: Some(instance.id),
+            details: serde_json::json!({"old_master": failover.old_master, "new_master": failover.new_master}),
+        }
+        .insert(&mut conn)
+        .await?;
+        Ok(())
     }
 
     /// Starts (or, with `adopt`, re-adopts) the instance's server and records the outcome. What a failure

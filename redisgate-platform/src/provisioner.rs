@@ -7,5 +7,6 @@
 pub mod local;
 pub mod local_ca;
 pub mod memory_bound;
+pub mod process;
 
 pub use redisgate_core::provisioning::{BoxFuture, Endpoint, Provisioner, Target};

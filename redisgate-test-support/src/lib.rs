@@ -17,6 +17,6 @@ mod tls;
 pub use database::TestDatabase;
 pub use gateway::{instance, TestGateway, READONLY_TOKEN, TOKEN};
 pub use platform::{TestPlatform, JWT_SECRET};
-pub use redis_server::{TestRedis, TlsServer};
+pub use redis_server::{binary as redis_server_binary, TestRedis, TlsServer};
 pub use sentinel::{TestSentinels, MASTER};
 pub use tls::{Issued, Purpose, TestCa};

@@ -280,22 +280,34 @@ impl TestPlatform {
     /// Creates an instance and waits until it runs; returns the creation response.
     ///
     /// # Panics
-    /// When creation fails or the instance is not running within 15 s.
+    /// When creation fails or the instance is not running within 30 s.
     pub async fn running_instance(&self, token: &str, org: &str, name: &str) -> Value {
         let body = serde_json::json!({"name": name, "max_memory": 16 * 1024 * 1024, "redis_version": "7.2"});
+        self.create_running(token, org, body).await
+    }
+
+    /// Creates an instance from `body` and waits until it runs; returns the creation response.
+    ///
+    /// # Panics
+    /// When creation fails or the instance is not running within 30 s.
+    pub async fn create_running(&self, token: &str, org: &str, body: Value) -> Value {
         let path = format!("/api/organizations/{org}/redis-instances");
         let (status, created) = self.api("POST", &path, Some(token), Some(body)).await;
         assert_eq!(status, 201, "{created}");
         let id = created["instance"]["id"].as_str().unwrap();
         let status = self.wait_status(token, org, id, "running").await;
-        assert_eq!(status, "running");
+        if status != "running" {
+            let (_, body) = self.api("GET", &format!("{path}/{id}/status"), Some(token), None).await;
+            panic!("the instance is {status}, not running: {body}");
+        }
         created
     }
 
-    /// Polls an instance's status until it is `want` (or 15 s pass); returns the last status.
+    /// Polls an instance's status until it is `want` (or 30 s pass: a replicated instance waits for its
+    /// Sentinels to find each other); returns the last status.
     pub async fn wait_status(&self, token: &str, org: &str, id: &str, want: &str) -> String {
         let path = format!("/api/organizations/{org}/redis-instances/{id}/status");
-        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(15);
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
         loop {
             let (code, body) = self.api("GET", &path, Some(token), None).await;
             let status =

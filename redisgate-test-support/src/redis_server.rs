@@ -233,7 +233,7 @@ pub(crate) fn tls_binary() -> PathBuf {
 }
 
 /// The `redis-server` of the tests: `REDISGATE_REDIS_SERVER_BIN`, else `redis-server` from `PATH`.
-pub(crate) fn binary() -> PathBuf {
+pub fn binary() -> PathBuf {
     std::env::var_os("REDISGATE_REDIS_SERVER_BIN").map_or_else(|| PathBuf::from("redis-server"), PathBuf::from)
 }
 

@@ -20,15 +20,37 @@ async fn run_suite(program: &str, args: &[&str], dir: PathBuf) {
     // Logged in as the gateway's Redis user of a provisioned instance: scripts, functions, JSON and streams
     // must work within its ACL.
     let redis = TestRedis::start_contained();
+    run_suite_on(&redis.url(), program, args, dir).await;
+}
+
+/// A replicated instance as the local provisioner runs it (a master, a replica, three Sentinels): the gateway
+/// reaches it through `redis+sentinel://`, logged in to the Sentinels and the master as the gateway's user.
+async fn run_suite_replicated(program: &str, args: &[&str], dir: PathBuf) {
+    use redisgate_core::provisioning::{InstanceSpec, Provisioner as _, Target, Topology};
+    use redisgate_platform::provisioner::local::LocalProvisioner;
+
+    let state = tempfile::tempdir().unwrap();
+    let provisioner = LocalProvisioner::new(state.path(), redisgate_test_support::redis_server_binary()).unwrap();
+    let topology = Topology::Replicated { replicas: 1, min_replicas_to_write: 0 };
+    let spec = InstanceSpec::new("compat-ha", None, 64 << 20, "7.2", topology).unwrap();
+    let target = Target { id: uuid::Uuid::new_v4(), organization_id: uuid::Uuid::new_v4() };
+    let endpoint = provisioner.create(target, spec).await.expect("the replicated instance starts");
+    assert!(endpoint.url.starts_with("redis+sentinel://"));
+    run_suite_on(&endpoint.url, program, args, dir).await;
+    provisioner.delete(target).await.unwrap();
+}
+
+/// Runs a suite against a gateway in front of `url`.
+async fn run_suite_on(url: &str, program: &str, args: &[&str], dir: PathBuf) {
     // `default`, and `limited` (the same Redis) with limits for the clients' error texts.
     let options = UpstreamOptions::default();
     let limits = serde_json::from_value(serde_json::json!(
         {"max_key_size": 8, "max_record_size": 64, "max_requests_per_second": 50}
     ))
     .unwrap();
-    let limited = instance("limited", &redis.url(), TOKEN, None, options.clone())
+    let limited = instance("limited", url, TOKEN, None, options.clone())
         .with_meter(Meters::default().instance("limited", None, limits));
-    let default = instance("default", &redis.url(), TOKEN, Some(READONLY_TOKEN), options);
+    let default = instance("default", url, TOKEN, Some(READONLY_TOKEN), options);
     let directory = StaticDirectory::new(vec![default, limited], Some("default"), None);
     let gw = TestGateway::with_directory(Arc::new(directory)).await;
     let output = tokio::process::Command::new(program)
@@ -70,6 +92,18 @@ async fn upstash_redis_npm_client() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn upstash_redis_python_client() {
     run_suite("python3", &["-m", "pytest", "-q", "-p", "no:cacheprovider"], suite_dir("python")).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn upstash_redis_npm_client_on_a_replicated_instance() {
+    let dir = suite_dir("js");
+    assert!(dir.join("node_modules/@upstash/redis").exists(), "@upstash/redis is not installed: run scripts/test.sh");
+    run_suite_replicated("node", &["--test", "--test-concurrency=1"], dir).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn upstash_redis_python_client_on_a_replicated_instance() {
+    run_suite_replicated("python3", &["-m", "pytest", "-q", "-p", "no:cacheprovider"], suite_dir("python")).await;
 }
 
 /// `AB:CD:…`: the SHA-256 of the certificate in `pem`, as node prints it.

@@ -11,6 +11,7 @@ mod lifecycle;
 mod limits;
 mod openapi;
 mod plans;
+mod replicated;
 mod tls;
 mod validation;
 

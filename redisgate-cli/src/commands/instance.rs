@@ -1,9 +1,9 @@
-//! `instance create|list|get|delete|wait|credentials|rotate|limits|usage`.
+//! `instance create|list|get|scale|delete|wait|credentials|rotate|limits|usage`.
 
 use std::time::Duration;
 
 use anyhow::{anyhow, Result};
-use redisgate_client::management::{Instance, Management, NewInstance, Secrets};
+use redisgate_client::management::{Instance, Management, NewInstance, Secrets, Topology};
 use serde_json::json;
 
 use super::{limits, Context};
@@ -15,11 +15,23 @@ use crate::size::{format_size, parse_size};
 pub async fn run(ctx: &Context, command: &InstanceCommand) -> Result<()> {
     let api = ctx.management()?;
     match command {
-        InstanceCommand::Create { name, org, memory, redis_version, no_wait, timeout, limits: flags } => {
+        InstanceCommand::Create {
+            name,
+            org,
+            memory,
+            redis_version,
+            replicas,
+            min_replicas_to_write,
+            no_wait,
+            timeout,
+            limits: flags,
+        } => {
             let org = ctx.org(&api, org.as_deref()).await?;
             let max_memory = parse_memory(memory)?;
             let mut new = NewInstance::new(name, max_memory, redis_version);
             new.limits = flags.for_new();
+            new.topology = replicas
+                .map(|replicas| Topology::Replicated { replicas, min_replicas_to_write: *min_replicas_to_write });
             let created = api.create_instance(org.id, &new).await?;
             save(ctx, name, &created.credentials)?;
             let instance =
@@ -28,6 +40,7 @@ pub async fn run(ctx: &Context, command: &InstanceCommand) -> Result<()> {
             let mut fields = vec![
                 ("name", instance.name.clone()),
                 ("status", instance.status.to_string()),
+                ("topology", topology(instance.topology)),
                 ("rest url", created.credentials.rest_url_path.clone()),
                 ("token", created.credentials.token.clone()),
                 ("read-only", created.credentials.readonly_token.clone()),
@@ -67,7 +80,14 @@ pub async fn run(ctx: &Context, command: &InstanceCommand) -> Result<()> {
             ctx.output.table(&headers, rows, serde_json::to_value(&instances)?);
         }
         InstanceCommand::Get { name } => {
+            let found = ctx.instance(&api, name).await?;
+            // Asked for by id, it lists its nodes.
+            let instance = api.instance(found.organization_id, found.id).await?;
+            show(ctx, &instance)?;
+        }
+        InstanceCommand::Scale { name, replicas } => {
             let instance = ctx.instance(&api, name).await?;
+            let instance = api.set_replicas(instance.organization_id, instance.id, *replicas).await?;
             show(ctx, &instance)?;
         }
         InstanceCommand::Delete { name } => {
@@ -140,20 +160,41 @@ fn save(ctx: &Context, name: &str, secrets: &Secrets) -> Result<()> {
 }
 
 fn show(ctx: &Context, i: &Instance) -> Result<()> {
-    ctx.output.object(
-        &[
-            ("name", i.name.clone()),
-            ("status", i.status.to_string()),
-            ("message", i.status_message.clone().unwrap_or_default()),
-            ("memory", format_memory(i.max_memory)),
-            ("version", i.redis_version.clone()),
-            ("rest url", i.rest_url.clone()),
-            ("limits", limits::summary(&i.limits)),
-            ("id", i.id.to_string()),
-        ],
-        serde_json::to_value(i)?,
-    );
+    let mut fields = vec![
+        ("name", i.name.clone()),
+        ("status", i.status.to_string()),
+        ("message", i.status_message.clone().unwrap_or_default()),
+        ("memory", format_memory(i.max_memory)),
+        ("topology", topology(i.topology)),
+        ("version", i.redis_version.clone()),
+        ("rest url", i.rest_url.clone()),
+        ("limits", limits::summary(&i.limits)),
+        ("id", i.id.to_string()),
+    ];
+    // One line per process: `master 127.0.0.1:7001 healthy`, `replica 127.0.0.1:7002 healthy, 0 B behind`.
+    for node in &i.nodes {
+        let health = if node.healthy { "healthy" } else { "DOWN" };
+        let lag = node.lag_bytes.map(|lag| format!(", {} behind", format_size(lag))).unwrap_or_default();
+        let role = serde_json::to_value(node.role)?.as_str().unwrap_or_default().to_owned();
+        fields.push(("node", format!("{role} {} {health}{lag}", node.address)));
+    }
+    ctx.output.object(&fields, serde_json::to_value(i)?);
     Ok(())
+}
+
+/// `standalone`, or `replicated: 2 replicas (writes need 1)`.
+fn topology(topology: Topology) -> String {
+    match topology {
+        Topology::Standalone => "standalone".to_owned(),
+        Topology::Replicated { replicas, min_replicas_to_write } => {
+            let writes = if min_replicas_to_write > 0 {
+                format!(" (writes need {min_replicas_to_write})")
+            } else {
+                String::new()
+            };
+            format!("replicated: {replicas} replica{}{writes}", if replicas == 1 { "" } else { "s" })
+        }
+    }
 }
 
 /// Waits until running, with a spinner on a terminal.

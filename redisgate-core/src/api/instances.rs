@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::limits::Limits;
-use crate::provisioning::InstanceStatus;
+use crate::provisioning::{InstanceStatus, Node, Topology};
 
 /// An instance.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -38,6 +38,12 @@ pub struct Instance {
     #[serde(default)]
     #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub limits: Limits,
+    /// One server, or a master with replicas (servers from before topologies send none: standalone).
+    #[serde(default)]
+    pub topology: Topology,
+    /// Each process and what it does now (only when one instance is asked for, and it runs).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub nodes: Vec<Node>,
 }
 
 /// An instance to create.
@@ -61,6 +67,9 @@ pub struct NewInstance {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
     pub limits: Option<Limits>,
+    /// `{"mode": "standalone"}` (the default) or `{"mode": "replicated", "replicas": 1..=5}`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub topology: Option<Topology>,
 }
 
 impl NewInstance {
@@ -73,6 +82,7 @@ impl NewInstance {
             max_memory,
             redis_version: redis_version.into(),
             limits: None,
+            topology: None,
         }
     }
 
@@ -80,6 +90,13 @@ impl NewInstance {
     #[must_use]
     pub fn with_limits(mut self, limits: Limits) -> Self {
         self.limits = Some(limits);
+        self
+    }
+
+    /// The same instance laid out as `topology`.
+    #[must_use]
+    pub fn with_topology(mut self, topology: Topology) -> Self {
+        self.topology = Some(topology);
         self
     }
 }
@@ -96,6 +113,9 @@ pub struct InstancePatch {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
     pub limits: Option<Limits>,
+    /// A replicated instance's new replica count (replicas are added or removed while it serves).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replicas: Option<u8>,
 }
 
 /// Secrets of an instance, shown once (at creation and rotation).

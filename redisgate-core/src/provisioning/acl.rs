@@ -112,7 +112,7 @@ impl Credentials {
     }
 }
 
-fn sha256_hex(password: &str) -> String {
+pub(crate) fn sha256_hex(password: &str) -> String {
     Sha256::digest(password.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
 }
 

@@ -45,6 +45,7 @@ diesel::table! {
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
         limits -> Jsonb,
+        topology -> Jsonb,
     }
 }
 

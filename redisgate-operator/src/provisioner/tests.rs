@@ -3,7 +3,7 @@
 
 use std::sync::Mutex;
 
-use redisgate_core::provisioning::{InstanceSpec, Target};
+use redisgate_core::provisioning::{InstanceSpec, Target, Topology};
 use uuid::Uuid;
 
 use super::*;
@@ -37,7 +37,7 @@ async fn an_instance_becomes_a_labelled_resource_in_the_tenant_namespace() {
     let (client, _) = recording_client(404);
     let provisioner = KubernetesProvisioner::new(client, ProvisionerConfig::default());
     let target = target();
-    let spec = InstanceSpec::new("7cache", None, 768 * 1024 * 1024, "7.2").unwrap();
+    let spec = InstanceSpec::new("7cache", None, 768 * 1024 * 1024, "7.2", Topology::Standalone).unwrap();
     let resource = provisioner.resource(target, &spec);
     assert_eq!(resource.name_any(), "i-7cache");
     // One namespace for every organization; the organization is a label, not a namespace.
@@ -59,7 +59,7 @@ async fn instances_of_every_organization_go_to_the_configured_namespace() {
     let (client, _) = recording_client(404);
     let config = ProvisionerConfig { namespace: "tenants".into(), ..ProvisionerConfig::default() };
     let provisioner = KubernetesProvisioner::new(client, config);
-    let spec = InstanceSpec::new("cache", None, 64 * 1024 * 1024, "7.2").unwrap();
+    let spec = InstanceSpec::new("cache", None, 64 * 1024 * 1024, "7.2", Topology::Standalone).unwrap();
     for _ in 0..3 {
         assert_eq!(provisioner.resource(target(), &spec).namespace().unwrap(), "tenants");
     }
@@ -73,7 +73,7 @@ async fn create_never_creates_a_namespace() {
     let (client, requests) = recording_client(404);
     let config = ProvisionerConfig { namespace: "tenants".into(), ..ProvisionerConfig::default() };
     let provisioner = KubernetesProvisioner::new(client, config);
-    let spec = InstanceSpec::new("cache", None, 64 * 1024 * 1024, "7.2").unwrap();
+    let spec = InstanceSpec::new("cache", None, 64 * 1024 * 1024, "7.2", Topology::Standalone).unwrap();
     let error = provisioner.create_inner(target(), &spec).await.unwrap_err();
     assert!(
         matches!(&error, Error::Config(m) if m.contains("namespace tenants") && m.contains("must exist") && m.contains(TENANT_NAMESPACE_ENV)),
@@ -89,7 +89,8 @@ async fn create_never_creates_a_namespace() {
 async fn every_call_stays_in_the_tenant_namespace() {
     let (client, requests) = recording_client(403);
     let provisioner = KubernetesProvisioner::new(client, ProvisionerConfig::default());
-    let (target, spec) = (target(), InstanceSpec::new("cache", None, 64 * 1024 * 1024, "7.2").unwrap());
+    let (target, spec) =
+        (target(), InstanceSpec::new("cache", None, 64 * 1024 * 1024, "7.2", Topology::Standalone).unwrap());
     assert!(provisioner.create_inner(target, &spec).await.is_err());
     assert!(provisioner.adopt_inner(target, &spec).await.is_err());
     assert!(provisioner.resize_inner(target, &spec).await.is_err());

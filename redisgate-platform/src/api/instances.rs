@@ -113,7 +113,8 @@ pub async fn create_instance(
     if body.organization_id.is_some_and(|o| o != org_id) {
         return Err(ApiError::field("organization_id", "must match the organization in the path"));
     }
-    let spec = InstanceSpec::new(&body.name, body.slug.as_deref(), body.max_memory, &body.redis_version)?;
+    let topology = body.topology.unwrap_or_default();
+    let spec = InstanceSpec::new(&body.name, body.slug.as_deref(), body.max_memory, &body.redis_version, topology)?;
     let (token, readonly, hashes) = new_secrets();
     let id = Uuid::new_v4();
     let row = NewInstance {
@@ -125,10 +126,11 @@ pub async fn create_instance(
         redis_version: &spec.redis_version,
         status: InstanceStatus::Pending,
         limits: body.limits.unwrap_or_default(),
+        topology: spec.topology,
     };
     let (instance, plan) = conn
         .transaction(async |conn| {
-            let plan = check_room(conn, org_id, spec.max_memory, None).await?;
+            let plan = check_room(conn, org_id, spec.max_memory * spec.topology.data_nodes(), None).await?;
             let taken = "an instance with this name (or slug in this organization) already exists";
             let instance = row.insert(conn).await.map_err(|e| super::duplicate(e, taken))?;
             InstanceToken::replace(conn, id, hashes).await?;
@@ -136,7 +138,14 @@ pub async fn create_instance(
         })
         .await?;
     principal
-        .audit(&mut conn, Some(org_id), "instance.create", "instance", Some(id), json!({"name": spec.name}))
+        .audit(
+            &mut conn,
+            Some(org_id),
+            "instance.create",
+            "instance",
+            Some(id),
+            json!({"name": spec.name, "topology": spec.topology}),
+        )
         .await?;
     platform.lifecycle.provision(id);
     let credentials = secrets(&platform, &instance.name, token, readonly);
@@ -144,7 +153,7 @@ pub async fn create_instance(
     Ok((StatusCode::CREATED, Json(api::CreatedInstance { instance, credentials })))
 }
 
-/// One instance.
+/// One instance, with what each of its processes does now (role, health, replication lag) while it runs.
 #[utoipa::path(get, path = "/organizations/{org_id}/redis-instances/{instance_id}", tag = "instances", security(("bearer" = [])),
     params(("org_id" = Uuid, Path), ("instance_id" = Uuid, Path)),
     responses((status = 200, body = api::Instance), (status = 404, description = "no such instance")))]
@@ -155,10 +164,21 @@ pub async fn get_instance(
 ) -> Result<Json<api::Instance>, ApiError> {
     let (mut conn, instance) = locate(&platform, &principal, org_id, id, Need::Read).await?;
     let plan = Plan::of(&mut conn, org_id).await?.limits;
-    Ok(Json(view(instance, &platform, &plan)))
+    drop(conn);
+    let running = instance.status == InstanceStatus::Running;
+    let target = instance.target();
+    let mut view = view(instance, &platform, &plan);
+    if running {
+        // Best effort: a provisioner that cannot tell shows no nodes rather than failing the request.
+        match platform.lifecycle.provisioner().nodes(target).await {
+            Ok(nodes) => view.nodes = nodes,
+            Err(e) => tracing::warn!(instance = %id, error = %e, "cannot list the instance's nodes"),
+        }
+    }
+    Ok(Json(view))
 }
 
-/// Changes `max_memory` and the limits.
+/// Changes `max_memory`, the limits, and a replicated instance's replica count.
 #[utoipa::path(patch, path = "/organizations/{org_id}/redis-instances/{instance_id}", tag = "instances", security(("bearer" = [])),
     params(("org_id" = Uuid, Path), ("instance_id" = Uuid, Path)), request_body = api::InstancePatch,
     responses((status = 200, body = api::Instance), (status = 404, description = "no such instance"), (status = 422, description = "invalid fields")))]
@@ -172,25 +192,38 @@ pub async fn update_instance(
     if let Some(problem) = body.max_memory.and_then(max_memory_problem) {
         return Err(ApiError::field("max_memory", problem));
     }
+    let topology = match body.replicas.map(|n| instance.topology.with_replicas(n)) {
+        None => None,
+        Some(Err(problem)) => return Err(ApiError::field("replicas", problem)),
+        Some(Ok(topology)) => match topology.problem() {
+            Some(problem) => return Err(ApiError::field("replicas", problem)),
+            None => Some(topology).filter(|t| *t != instance.topology),
+        },
+    };
     let (instance, plan) = conn
         .transaction(async |conn| {
             // The organization stays locked through the resize, so two resizes cannot both take the last
             // of the plan's memory.
-            let plan = match body.max_memory {
-                Some(max_memory) => check_room(conn, org_id, max_memory, Some(id)).await?,
-                None => Plan::of(conn, org_id).await?,
+            let resized = body.max_memory.is_some() || topology.is_some();
+            let max_memory = body.max_memory.unwrap_or(instance.max_memory);
+            let nodes = topology.unwrap_or(instance.topology).data_nodes();
+            let plan = if resized {
+                check_room(conn, org_id, max_memory * nodes, Some(id)).await?
+            } else {
+                Plan::of(conn, org_id).await?
             };
-            if body.max_memory.is_none() && body.limits.is_none() {
+            if !resized && body.limits.is_none() {
                 return Ok((instance, plan));
             }
             // A running server is resized first (durably, by its provisioner); the record follows only if
             // that worked. One that is not running yet is started with the recorded size.
             let provisioner = platform.lifecycle.provisioner();
-            if let Some(max_memory) = body.max_memory.filter(|_| provisioner.endpoint(id).is_some()) {
-                let spec = InstanceSpec { max_memory, ..instance.spec() };
+            if resized && provisioner.endpoint(id).is_some() {
+                let spec =
+                    InstanceSpec { max_memory, topology: topology.unwrap_or(instance.topology), ..instance.spec() };
                 provisioner.resize(instance.target(), spec).await?;
             }
-            let changes = InstanceChanges { max_memory: body.max_memory, limits: body.limits };
+            let changes = InstanceChanges { max_memory: body.max_memory, limits: body.limits, topology };
             Ok::<_, ApiError>((Instance::update(conn, id, &changes).await?, plan))
         })
         .await?;
@@ -201,7 +234,7 @@ pub async fn update_instance(
             "instance.update",
             "instance",
             Some(id),
-            json!({"max_memory": body.max_memory, "limits": body.limits}),
+            json!({"max_memory": body.max_memory, "limits": body.limits, "replicas": body.replicas}),
         )
         .await?;
     Ok(Json(view(instance, &platform, &plan.limits)))

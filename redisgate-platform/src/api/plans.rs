@@ -55,8 +55,8 @@ pub async fn get_audit_log(
     Ok(Json(page.answer(items)))
 }
 
-/// Checks, inside a transaction, that organization `org` may have one more instance of `memory` bytes
-/// (`resizing`: an instance of the organization being resized, whose present memory no longer counts).
+/// Checks, inside a transaction, that organization `org` may have one more instance of `memory` bytes, all
+/// its data nodes together (`resizing`: an instance of the organization being resized, whose present memory no longer counts).
 /// Locks the organization's row until the transaction ends, so concurrent creations cannot both take the
 /// last place; the resized instance's size is read after the lock, so two resizes of it cannot both count
 /// from the same stale size.
@@ -71,7 +71,10 @@ pub(super) async fn check_room(
 ) -> Result<Plan, ApiError> {
     let (plan, PlanUse { instances, memory: used }) = Plan::lock_for(conn, org).await?;
     let replacing = match resizing {
-        Some(id) => Some(Instance::find_in(conn, org, id).await?.ok_or(ApiError::NotFound("instance"))?.max_memory),
+        Some(id) => {
+            let instance = Instance::find_in(conn, org, id).await?.ok_or(ApiError::NotFound("instance"))?;
+            Some(instance.max_memory * instance.topology.data_nodes())
+        }
         None => None,
     };
     if replacing.is_none() && instances >= i64::from(plan.max_instances) {

@@ -15,27 +15,27 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use redisgate_core::auth::token::redis_password;
-use redisgate_core::provisioning::{redis_conf, Credentials, InstanceSpec, Listen, ProvisionError, Provisioned};
+use redisgate_core::provisioning::{
+    redis_conf, Credentials, Failover, InstanceSpec, Listen, Node, ProvisionError, Provisioned, Role,
+};
 use redisgate_gateway::tls::RedisTls;
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
 use tokio::runtime::Handle;
-use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use super::local_ca::LocalCa;
 use super::memory_bound;
+use super::process::{Launch, Supervised};
 use super::{BoxFuture, Endpoint, Provisioner, Target};
 use crate::os::{create_private_dir, free_port, write_private};
 
-/// How long a starting server may go without logging a line (while not loading its data) before it is
-/// given up on.
-const READY_TIMEOUT: Duration = Duration::from_secs(10);
+mod replicated;
+
+use replicated::Failovers;
+pub use replicated::{node_admin_urls, Layout};
 
 /// Supervised local `redis-server` processes.
 #[derive(Clone)]
@@ -49,6 +49,8 @@ struct Inner {
     handle: Handle,
     running: Mutex<HashMap<Uuid, Running>>,
     tls: Option<Tls>,
+    /// Masters the Sentinels of replicated instances moved.
+    failovers: Arc<Failovers>,
 }
 
 /// TLS instances: the state directory's CA, the client certificate the control plane connects with, and
@@ -61,8 +63,17 @@ struct Tls {
 
 struct Running {
     endpoint: Endpoint,
-    stop: CancellationToken,
-    supervisor: tokio::task::JoinHandle<()>,
+    /// Its processes, in the order they started; stopped in the reverse order (a replicated instance's
+    /// Sentinels first, so that stopping its master starts no failover).
+    processes: Vec<Supervised>,
+}
+
+impl Running {
+    async fn stop(self) {
+        for process in self.processes.into_iter().rev() {
+            process.stop().await;
+        }
+    }
 }
 
 impl LocalProvisioner {
@@ -97,6 +108,7 @@ impl LocalProvisioner {
                 handle: Handle::current(),
                 running: Mutex::new(HashMap::new()),
                 tls,
+                failovers: Arc::default(),
             }),
         })
     }
@@ -143,7 +155,14 @@ impl Provisioner for LocalProvisioner {
                 return Err(invalid(format!("instance directory {} already exists", dir.display())));
             }
             let tls = this.inner.tls.as_ref().is_some_and(|t| t.for_new);
-            let result = this.start(id, &spec, &Credentials::generate(), None, tls).await;
+            let result = if spec.topology.is_replicated() {
+                if tls {
+                    return Err(invalid("replicated instances do not run on TLS yet: start without --local-tls"));
+                }
+                this.create_replicated(id, &spec).await
+            } else {
+                this.start(id, &spec, &Credentials::generate(), None, tls).await
+            };
             if result.is_err() {
                 // Leave nothing behind: no process (start() killed it) and no directory.
                 let _ = tokio::fs::remove_dir_all(&dir).await;
@@ -158,6 +177,9 @@ impl Provisioner for LocalProvisioner {
             if let Some(running) = this.inner.running.lock().unwrap_or_else(PoisonError::into_inner).get(&id) {
                 return Ok(running.endpoint.clone());
             }
+            if spec.topology.is_replicated() {
+                return this.adopt_replicated(id, &spec).await;
+            }
             let previous =
                 Previous::read(&this.dir(id)).map_err(|e| e.context(&format!("instance {id} cannot be adopted")))?;
             // A server left behind by a crashed platform still holds the port: ask it to save and exit.
@@ -169,6 +191,9 @@ impl Provisioner for LocalProvisioner {
     fn resize(&self, target: Target, spec: InstanceSpec) -> BoxFuture<'_, Provisioned<()>> {
         let (this, id) = (self.clone(), target.id);
         self.on_runtime(async move {
+            if spec.topology.is_replicated() {
+                return this.resize_replicated(id, &spec).await;
+            }
             let dir = this.dir(id);
             let conf = dir.join("redis.conf");
             let previous = Previous::read(&dir).map_err(|e| e.context(&format!("instance {id} cannot be resized")))?;
@@ -214,8 +239,9 @@ impl Provisioner for LocalProvisioner {
         self.on_runtime(async move {
             let running = this.inner.running.lock().unwrap_or_else(PoisonError::into_inner).remove(&id);
             if let Some(running) = running {
-                running.stop.cancel();
-                let _ = running.supervisor.await;
+                running.stop().await;
+            } else if let Some(layout) = replicated::Layout::read(&this.dir(id)) {
+                this.shutdown_replicated_orphans(id, &layout).await;
             } else if let Ok(previous) = Previous::read(&this.dir(id)) {
                 this.shutdown_orphan(&previous).await;
             }
@@ -237,10 +263,29 @@ impl Provisioner for LocalProvisioner {
             let all: Vec<Running> =
                 this.inner.running.lock().unwrap_or_else(PoisonError::into_inner).drain().map(|(_, r)| r).collect();
             for running in all {
-                running.stop.cancel();
-                let _ = running.supervisor.await;
+                running.stop().await;
             }
         })
+    }
+
+    fn nodes(&self, target: Target) -> BoxFuture<'_, Provisioned<Vec<Node>>> {
+        let (this, id) = (self.clone(), target.id);
+        self.on_runtime(async move {
+            if let Some(layout) = replicated::Layout::read(&this.dir(id)) {
+                return Ok(this.replicated_nodes(id, &layout).await);
+            }
+            let previous = Previous::read(&this.dir(id))?;
+            let address = format!("127.0.0.1:{}", previous.port);
+            let healthy = match this.client(&previous.admin_url()) {
+                Ok(client) => replicated::ping(&client).await,
+                Err(_) => false,
+            };
+            Ok(vec![Node { address, role: Role::Master, healthy, lag_bytes: None }])
+        })
+    }
+
+    fn next_failover(&self) -> BoxFuture<'_, Failover> {
+        Box::pin(self.inner.failovers.next())
     }
 }
 
@@ -271,16 +316,20 @@ impl LocalProvisioner {
         let listen = self.listen(&dir, port, tls)?;
         write_private(&conf, redis_conf(&listen, credentials, spec.max_memory, &dir.to_string_lossy()).as_bytes())
             .map_err(|e| invalid(format!("cannot write {}: {e}", conf.display())))?;
-        let child = spawn_ready(&self.inner.redis_server, &conf).await.map_err(invalid)?;
+        let launch = Launch::data(&self.inner.redis_server, conf);
+        let child = launch.start(None).await.map_err(invalid)?;
         let address = format!("127.0.0.1:{port}");
         let endpoint = Endpoint { url: credentials.gateway_url_over(listen.scheme(), &address), address };
-        let stop = CancellationToken::new();
-        let supervisor = tokio::spawn(supervise(child, self.inner.redis_server.clone(), conf, id, stop.clone()));
+        let restart: super::process::Restart = Arc::new(move || {
+            let launch = launch.clone();
+            Box::pin(async move { launch.start(None).await })
+        });
+        let processes = vec![Supervised::new(child, port, restart, id)];
         self.inner
             .running
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .insert(id, Running { endpoint: endpoint.clone(), stop, supervisor });
+            .insert(id, Running { endpoint: endpoint.clone(), processes });
         tracing::info!(%id, address = %endpoint.address, tls, "redis-server running");
         Ok(endpoint)
     }
@@ -302,105 +351,6 @@ impl LocalProvisioner {
             }
         }
     }
-}
-
-/// Keeps one server running: restarts it when it dies, stops it (SIGTERM: AOF is flushed) when told.
-async fn supervise(mut child: Child, binary: PathBuf, conf: PathBuf, id: Uuid, stop: CancellationToken) {
-    let mut backoff = Duration::from_millis(100);
-    loop {
-        tokio::select! {
-            () = stop.cancelled() => {
-                terminate(&mut child).await;
-                return;
-            }
-            status = child.wait() => {
-                tracing::warn!(%id, ?status, "redis-server exited; restarting");
-                loop {
-                    tokio::select! {
-                        () = stop.cancelled() => return,
-                        () = tokio::time::sleep(backoff) => {}
-                    }
-                    match spawn_ready(&binary, &conf).await {
-                        Ok(new) => {
-                            child = new;
-                            backoff = Duration::from_millis(100);
-                            break;
-                        }
-                        Err(e) => {
-                            tracing::warn!(%id, error = %e, "redis-server restart failed");
-                            backoff = (backoff * 2).min(Duration::from_secs(5));
-                        }
-                    }
-                }
-            }
-        }
-    }
-}
-
-/// Starts `redis-server <conf>`, bounds its memory ([`memory_bound`]) and waits for "Ready to accept
-/// connections" on its log.
-async fn spawn_ready(binary: &Path, conf: &Path) -> Result<Child, String> {
-    let max_memory = std::fs::read_to_string(conf).map(|text| memory_bound::conf_max_memory(&text)).unwrap_or(0);
-    let mut child = Command::new(binary)
-        .arg(conf)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .map_err(|e| format!("cannot run {}: {e}", binary.display()))?;
-    if let Some(pid) = child.id() {
-        if let Err(e) = memory_bound::limit(pid, max_memory) {
-            tracing::warn!(error = %e, "the server's memory is bounded by its maxmemory only");
-        }
-    }
-    let stdout = child.stdout.take().ok_or("no stdout")?;
-    let mut lines = BufReader::new(stdout).lines();
-    // Each log line must come within READY_TIMEOUT, except while the server says it is loading its data
-    // (a large AOF or RDB can take minutes, and being killed for it would fail the instance for good).
-    let ready = async {
-        let mut last = String::new();
-        loop {
-            let next = lines.next_line();
-            let line = if last.contains("Loading") {
-                next.await
-            } else {
-                tokio::time::timeout(READY_TIMEOUT, next).await.map_err(|_| None)?
-            };
-            match line {
-                Ok(Some(line)) if line.contains("Ready to accept connections") => return Ok(()),
-                Ok(Some(line)) => last = line,
-                _ => return Err(Some(last)),
-            }
-        }
-    }
-    .await;
-    match ready {
-        Ok(()) => {
-            // Keep draining its log so the server never blocks on a full pipe.
-            tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-            Ok(child)
-        }
-        Err(Some(last)) => {
-            let _ = child.kill().await;
-            Err(format!("redis-server exited before it was ready: {last}"))
-        }
-        Err(None) => {
-            let _ = child.kill().await;
-            Err(format!("redis-server logged nothing for {} s before it was ready", READY_TIMEOUT.as_secs()))
-        }
-    }
-}
-
-/// SIGTERM (Redis saves and exits), then SIGKILL after 5 s.
-async fn terminate(child: &mut Child) {
-    if let Some(pid) = child.id() {
-        let _ = Command::new("kill").args(["-TERM", &pid.to_string()]).status().await;
-        if tokio::time::timeout(Duration::from_secs(5), child.wait()).await.is_ok() {
-            return;
-        }
-    }
-    let _ = child.kill().await;
 }
 
 fn invalid(message: impl Into<String>) -> ProvisionError {

@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 
 use redisgate_core::provisioning::{
-    BoxFuture, Endpoint, InstanceSpec, ProvisionError, Provisioned, Provisioner, Target,
+    BoxFuture, Endpoint, InstanceSpec, Node, ProvisionError, Provisioned, Provisioner, Target,
 };
 use redisgate_platform::provisioner::local::LocalProvisioner;
 use redisgate_test_support::TestPlatform;
@@ -49,6 +49,9 @@ impl Provisioner for Flaky {
     }
     fn shutdown(&self) -> BoxFuture<'_, ()> {
         self.local.shutdown()
+    }
+    fn nodes(&self, target: Target) -> BoxFuture<'_, Provisioned<Vec<Node>>> {
+        self.local.nodes(target)
     }
 }
 

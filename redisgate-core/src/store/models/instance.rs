@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use crate::api;
 use crate::limits::Limits;
-use crate::provisioning::InstanceStatus;
+use crate::provisioning::{InstanceStatus, Topology};
 use crate::store::schema::{instance_tokens, organizations, plans, redis_instances};
 use crate::store::Page;
 
@@ -39,6 +39,8 @@ pub struct Instance {
     pub updated_at: DateTime<Utc>,
     /// Rates and sizes the gateway enforces.
     pub limits: Limits,
+    /// One server, or a master with replicas.
+    pub topology: Topology,
 }
 
 /// A new instance, inserted as `pending`.
@@ -61,6 +63,8 @@ pub struct NewInstance<'a> {
     pub status: InstanceStatus,
     /// Rates and sizes the gateway enforces.
     pub limits: Limits,
+    /// One server, or a master with replicas.
+    pub topology: Topology,
 }
 
 /// What PATCH may change; `None` leaves a field as it is.
@@ -71,6 +75,8 @@ pub struct InstanceChanges {
     pub max_memory: Option<i64>,
     /// New limits (replacing the old ones).
     pub limits: Option<Limits>,
+    /// New layout (another replica count).
+    pub topology: Option<Topology>,
 }
 
 /// A token that opens an instance's data plane; only its digest is stored.
@@ -114,6 +120,7 @@ impl Instance {
             slug: self.slug.clone(),
             max_memory: self.max_memory,
             redis_version: self.redis_version.clone(),
+            topology: self.topology,
         }
     }
 
@@ -133,6 +140,8 @@ impl Instance {
             created_at: self.created_at,
             updated_at: self.updated_at,
             limits: self.limits,
+            topology: self.topology,
+            nodes: Vec::new(),
         }
     }
 

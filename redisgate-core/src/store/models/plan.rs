@@ -33,7 +33,7 @@ pub struct Plan {
 pub struct PlanUse {
     /// Instances (deleting ones included, until they are gone).
     pub instances: i64,
-    /// The sum of their `max_memory`.
+    /// The sum of their `max_memory`, once per data node (a master with two replicas counts three times).
     pub memory: i64,
 }
 
@@ -71,7 +71,8 @@ impl Plan {
         Ok((plan, Self::used_by(conn, org).await?))
     }
 
-    /// What organization `org` uses: its instances and their memory.
+    /// What organization `org` uses: its instances and their memory (a replica's counts as much as its
+    /// master's).
     ///
     /// # Errors
     /// Database errors.
@@ -79,7 +80,9 @@ impl Plan {
         use diesel::sql_types::BigInt;
         let (instances, memory) = redis_instances::table
             .filter(redis_instances::organization_id.eq(org))
-            .select(diesel::dsl::sql::<(BigInt, BigInt)>("count(*), coalesce(sum(max_memory), 0)::bigint"))
+            .select(diesel::dsl::sql::<(BigInt, BigInt)>(
+                "count(*), coalesce(sum(max_memory * (1 + coalesce((topology->>'replicas')::bigint, 0))), 0)::bigint",
+            ))
             .first::<(i64, i64)>(conn)
             .await?;
         Ok(PlanUse { instances, memory })

@@ -1,0 +1,1 @@
+ALTER TABLE redis_instances DROP COLUMN topology;

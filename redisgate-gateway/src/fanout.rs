@@ -8,8 +8,8 @@
 //! one subscription per channel, and cost the gateway a queue and an HTTP stream each (docs/benchmarks.md
 //! measures the memory), and HTTP/2 streams cannot multiply connections to Redis. A publish never waits: a
 //! subscriber that falls more than [`subscribers::LAG_BYTES`] behind gets an error event and is dropped
-//! ([`subscribers`]). If a shared connection breaks, every stream on it ends and the next subscriber opens a
-//! new one.
+//! ([`subscribers`]). If a shared connection breaks, or the upstream follows a new master ([`Hub::moved`]),
+//! every stream on it gets a last `event: error` saying so and ends; the next subscriber opens a new one.
 
 mod subscribers;
 
@@ -38,6 +38,25 @@ pub enum Topic {
 
 type Topics = Arc<Mutex<HashMap<Topic, Subscribers>>>;
 
+/// Why the streams on a shared connection ended.
+#[derive(Debug, Clone, Copy)]
+enum Ended {
+    /// The connection broke (Redis stopped, the master died).
+    Broke,
+    /// The upstream follows another master now.
+    Moved,
+}
+
+impl Ended {
+    /// The last event of every stream on the connection.
+    fn event(self) -> Bytes {
+        Bytes::from_static(match self {
+            Self::Broke => b"event: error\ndata: ERR the connection to Redis closed (it stopped, or the master moved); subscribe again\n\n",
+            Self::Moved => b"event: error\ndata: ERR the master moved (failover); subscribe again\n\n",
+        })
+    }
+}
+
 /// The shared pub/sub and MONITOR connections of one Redis.
 pub struct Hub {
     client: redis::Client,
@@ -56,6 +75,8 @@ struct Shared {
     sink: PubSubSink,
     topics: Topics,
     alive: Arc<AtomicBool>,
+    /// Ends the connection (the master moved).
+    stop: Arc<Notify>,
 }
 
 impl Hub {
@@ -151,7 +172,7 @@ impl Hub {
             // The connection broke: end every stream on it. (Dropping the connection ends MONITOR.)
             let mut subscribers = lock(&task_subscribers);
             task_alive.store(false, Ordering::Release);
-            *subscribers = Subscribers::default();
+            subscribers.close(&Ended::Broke.event());
         });
         Ok(SharedMonitor { subscribers, alive, left })
     }
@@ -159,10 +180,16 @@ impl Hub {
     async fn connect(&self) -> RedisResult<Shared> {
         let (sink, mut messages) = self.client.get_async_pubsub().await?.split();
         let topics: Topics = Arc::default();
-        let alive = Arc::new(AtomicBool::new(true));
-        let (dispatch_topics, dispatch_alive) = (Arc::clone(&topics), Arc::clone(&alive));
+        let (alive, stop) = (Arc::new(AtomicBool::new(true)), Arc::new(Notify::new()));
+        let (dispatch_topics, dispatch_alive, dispatch_stop) =
+            (Arc::clone(&topics), Arc::clone(&alive), Arc::clone(&stop));
         tokio::spawn(async move {
-            while let Some(message) = messages.next().await {
+            let ended = loop {
+                let message = tokio::select! {
+                    message = messages.next() => message,
+                    () = dispatch_stop.notified() => break Ended::Moved,
+                };
+                let Some(message) = message else { break Ended::Broke };
                 let channel = message.get_channel_name().as_bytes();
                 let (topic, event) = if message.from_pattern() {
                     let pattern: Vec<u8> = message.get_pattern().unwrap_or_default();
@@ -175,12 +202,29 @@ impl Hub {
                 if let Some(subscribers) = lock(&dispatch_topics).get_mut(&topic) {
                     subscribers.publish(&event);
                 }
-            }
-            // The connection is gone: end every stream on it.
+            };
+            // The connection is gone (or is being dropped): end every stream on it, saying why.
             dispatch_alive.store(false, Ordering::Release);
-            lock(&dispatch_topics).clear();
+            let last = ended.event();
+            for (_, mut subscribers) in lock(&dispatch_topics).drain() {
+                subscribers.close(&last);
+            }
         });
-        Ok(Shared { sink, topics, alive })
+        Ok(Shared { sink, topics, alive, stop })
+    }
+
+    /// The upstream follows another master now: every stream of this hub gets a last error event saying so
+    /// and ends, and its connections close (the old master may live on as a replica, where messages would
+    /// stop arriving without a word).
+    pub async fn moved(&self) {
+        if let Some(shared) = self.connection.lock().await.take() {
+            shared.stop.notify_one();
+        }
+        if let Some(monitor) = self.monitor.lock().await.take() {
+            lock(&monitor.subscribers).close(&Ended::Moved.event());
+            // The task finds nobody left and closes the MONITOR connection.
+            monitor.left.notify_one();
+        }
     }
 
     /// Unsubscribes `topic` in Redis if its last subscriber here has left.

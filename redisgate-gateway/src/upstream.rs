@@ -144,7 +144,10 @@ impl Upstream {
         }
         tracing::warn!(instance = %self.name, master = %client.get_connection_info().addr(), "following the master the sentinels name");
         let node = Arc::new(Node::new(client, &self.options)?);
-        self.node.store(Some(Arc::clone(&node)));
+        if let Some(old) = self.node.swap(Some(Arc::clone(&node))) {
+            // Streams on the old master end with an error event instead of going quiet.
+            tokio::spawn(async move { old.hub.moved().await });
+        }
         Ok(node)
     }
 

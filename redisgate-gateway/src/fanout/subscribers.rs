@@ -62,6 +62,13 @@ impl Subscribers {
         });
     }
 
+    /// Ends every subscriber's stream after `last` (an error event saying why).
+    pub fn close(&mut self, last: &Bytes) {
+        for subscriber in self.0.drain(..) {
+            let _ = subscriber.events.send(last.clone());
+        }
+    }
+
     /// Whether every subscriber has left.
     pub fn is_empty(&mut self) -> bool {
         self.0.retain(|subscriber| !subscriber.events.is_closed());

@@ -284,3 +284,94 @@ async fn a_stalled_subscriber_is_dropped_and_pins_little() {
     read.await.expect("no error event within 20 s");
     drop(reader);
 }
+
+/// The last event of a stream whose Redis connection closed under it.
+const CLOSED: &str =
+    "event: error\ndata: ERR the connection to Redis closed (it stopped, or the master moved); subscribe again";
+
+/// Reads blocks until an `event: error` (skipping data and keepalives); returns it, after checking that the
+/// stream then ends.
+async fn last_error(events: &mut Events) -> String {
+    loop {
+        let block = events.next().await.expect("the stream ended without an error event");
+        if block.starts_with("event: error") {
+            assert_eq!(events.next().await, None, "the stream goes on after its error event");
+            return block;
+        }
+    }
+}
+
+#[tokio::test]
+async fn streams_end_with_an_error_event_when_redis_goes_away() {
+    let (redis, gw) = gateway(Duration::from_secs(15)).await;
+    let mut subscribed = Events::open(&gw, "/subscribe/gone").await;
+    subscribed.next_data().await.unwrap();
+    let mut monitor = Events::open(&gw, "/monitor").await;
+    assert_eq!(monitor.next_data().await.unwrap(), "data: \"OK\"");
+    drop(redis);
+    assert_eq!(last_error(&mut subscribed).await, CLOSED);
+    assert_eq!(last_error(&mut monitor).await, CLOSED);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn streams_end_with_an_error_event_when_the_master_moves() {
+    use redisgate_test_support::{TestSentinels, MASTER};
+    let cluster = TestSentinels::start();
+    let gw = TestGateway::single(&cluster.url()).await;
+    assert_eq!(gw.command(json!(["SET", "k", "1"])).await.0, 200);
+    let mut subscribed = Events::open(&gw, "/subscribe/news").await;
+    assert_eq!(subscribed.next_data().await.unwrap(), "data: subscribe,news,1");
+    let mut monitor = Events::open(&gw, "/monitor").await;
+    assert_eq!(monitor.next_data().await.unwrap(), "data: \"OK\"");
+
+    // A switchover: the old master lives on as a replica, so its connections stay up; only the gateway's
+    // move can end the streams.
+    let first = cluster.url().trim_start_matches("redis+sentinel://").split(',').next().unwrap().to_owned();
+    let mut sentinel = redis::Client::open(format!("redis://{first}")).unwrap().get_connection().unwrap();
+    let () = redis::cmd("SENTINEL").arg("FAILOVER").arg(MASTER).query(&mut sentinel).unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    for i in 0.. {
+        // Once the old master is a replica, a write that succeeds went to the new one: the gateway moved.
+        let demoted: Vec<redis::Value> = redis::cmd("ROLE").query(&mut cluster.master.connection()).unwrap();
+        let demoted = demoted.first() == Some(&redis::Value::BulkString(b"slave".to_vec()));
+        let (status, body) = gw.command(json!(["SET", "after", i.to_string()])).await;
+        let on_new: Option<String> = redis::cmd("GET").arg("after").query(&mut cluster.replica.connection()).unwrap();
+        if demoted && status == 200 && on_new == Some(i.to_string()) {
+            break;
+        }
+        assert!(status == 200 || status == 503, "{status} {body}");
+        assert!(tokio::time::Instant::now() < deadline, "writes never reached the new master");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // Sentinel kills the demoted master's clients (the connection closed), or the gateway's move ends the
+    // streams first (the master moved): either way with an error event that says to subscribe again.
+    let moved = "event: error\ndata: ERR the master moved (failover); subscribe again";
+    for events in [&mut subscribed, &mut monitor] {
+        let last = last_error(events).await;
+        assert!(last == moved || last == CLOSED, "{last}");
+    }
+    // A new stream follows the new master.
+    let mut again = Events::open(&gw, "/subscribe/news").await;
+    assert_eq!(again.next_data().await.unwrap(), "data: subscribe,news,1");
+    gw.post("/publish/news/fresh", "", TOKEN).await;
+    assert_eq!(again.next_data().await.unwrap(), "data: message,news,fresh");
+}
+
+#[tokio::test]
+async fn a_hub_whose_master_moved_ends_its_streams_saying_so() {
+    use redisgate_gateway::fanout::{Hub, Topic};
+    let redis = TestRedis::start();
+    let hub = std::sync::Arc::new(Hub::new(redis::Client::open(redis.url()).unwrap()));
+    let subscribed: Pin<Box<dyn Stream<Item = Bytes> + Send>> =
+        Box::pin(hub.subscribe(Topic::Channel(b"c".to_vec())).await.unwrap());
+    let monitor: Pin<Box<dyn Stream<Item = Bytes> + Send>> = Box::pin(hub.monitor().await.unwrap());
+    hub.moved().await;
+    let moved = Bytes::from_static(b"event: error\ndata: ERR the master moved (failover); subscribe again\n\n");
+    for mut stream in [subscribed, monitor] {
+        let mut last = None;
+        while let Some(event) = tokio::time::timeout(Duration::from_secs(5), stream.next()).await.unwrap() {
+            last = Some(event);
+        }
+        assert_eq!(last, Some(moved.clone()));
+    }
+}

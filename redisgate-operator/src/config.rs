@@ -5,6 +5,8 @@ use std::collections::BTreeMap;
 
 /// The port Redis listens on in every pod.
 pub const REDIS_PORT: u16 = 6379;
+/// The port a replicated instance's Sentinels listen on.
+pub const SENTINEL_PORT: u16 = 26379;
 
 /// Cluster facts used when building children.
 #[derive(Debug, Clone, PartialEq, Eq)]

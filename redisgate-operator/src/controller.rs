@@ -18,6 +18,7 @@ use futures_util::StreamExt as _;
 use k8s_openapi::api::apps::v1::StatefulSet;
 use k8s_openapi::api::core::v1::{ConfigMap, Secret, Service};
 use k8s_openapi::api::networking::v1::NetworkPolicy;
+use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use kube::runtime::controller::Action;
 use kube::runtime::events::{Event, EventType, Recorder, Reporter};
 use kube::runtime::watcher;
@@ -93,7 +94,7 @@ async fn reconcile_inner(instance: &RedisHttpInstance, ctx: &Context) -> Result<
     }
     let previous = instance.status.as_ref().and_then(|s| s.phase);
     let new_status = match apply::children(instance, ctx).await {
-        Ok(applied) => status::applied(instance, &applied.rollout, applied.endpoint, applied.secret),
+        Ok(applied) => status::applied(instance, &applied.rollout, applied.endpoint, applied.secret, applied.master),
         Err(error @ (Error::InvalidSpec(_) | Error::SecretInvalid(_))) => {
             let reason = if matches!(error, Error::InvalidSpec(_)) { "InvalidSpec" } else { "SecretInvalid" };
             let status = status::degraded(instance, reason, &error.to_string());
@@ -143,7 +144,8 @@ pub async fn run(
         .owns(scoped::<ConfigMap>(&client, namespace), children.clone())
         .owns(scoped::<Secret>(&client, namespace), children.clone())
         .owns(scoped::<Service>(&client, namespace), children.clone())
-        .owns(scoped::<NetworkPolicy>(&client, namespace), children)
+        .owns(scoped::<NetworkPolicy>(&client, namespace), children.clone())
+        .owns(scoped::<PodDisruptionBudget>(&client, namespace), children)
         .graceful_shutdown_on(shutdown)
         .run(reconcile, error_policy, ctx)
         .for_each(|result| async move {

@@ -15,7 +15,7 @@ pub const GROUP: &str = "redisgate.io";
 /// Default Redis version when the spec names none.
 pub const DEFAULT_REDIS_VERSION: &str = "7.2";
 
-/// Desired state of one standalone Redis server.
+/// Desired state of one Redis instance: a standalone server, or a master with replicas under Sentinels.
 #[derive(CustomResource, KubeSchema, Deserialize, Serialize, Clone, Debug, PartialEq)]
 #[kube(
     group = "redisgate.io",
@@ -29,9 +29,11 @@ pub const DEFAULT_REDIS_VERSION: &str = "7.2";
     printcolumn = r#"{"name":"Memory","type":"string","jsonPath":".spec.memory"}"#,
     printcolumn = r#"{"name":"Endpoint","type":"string","jsonPath":".status.endpoint.host","priority":1}"#,
     printcolumn = r#"{"name":"Age","type":"date","jsonPath":".metadata.creationTimestamp"}"#,
-    doc = "A standalone Redis server reconciled by redisgate-operator",
+    doc = "A Redis instance (standalone, or replicated under Sentinels) reconciled by redisgate-operator",
     validation = Rule::new("self.metadata.name.matches('^[a-z]([-a-z0-9]{0,40}[a-z0-9])?$')")
-        .message("name must start with a letter, end with a letter or digit and have at most 42 characters")
+        .message("name must start with a letter, end with a letter or digit and have at most 42 characters"),
+    validation = Rule::new("(has(self.spec.topology) ? self.spec.topology.mode : 'standalone') == (has(oldSelf.spec.topology) ? oldSelf.spec.topology.mode : 'standalone')")
+        .message("the topology's mode cannot change; create a new instance")
 )]
 #[serde(rename_all = "camelCase")]
 pub struct RedisHttpInstanceSpec {
@@ -63,6 +65,99 @@ pub struct RedisHttpInstanceSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(min = 1, max = 253))]
     pub secret_name: Option<String>,
+    /// One server (the default), or a master with replicas that three Sentinels fail over.
+    #[serde(default, skip_serializing_if = "TopologySpec::is_standalone")]
+    pub topology: TopologySpec,
+}
+
+/// How an instance is laid out.
+#[derive(KubeSchema, Deserialize, Serialize, Clone, Debug, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+#[x_kube(validation = Rule::new("(has(self.minReplicasToWrite) ? self.minReplicasToWrite : 0) <= (has(self.replicas) ? self.replicas : 1)").message("minReplicasToWrite must not exceed replicas"))]
+pub struct TopologySpec {
+    /// `standalone` or `replicated`.
+    #[serde(default)]
+    pub mode: TopologyMode,
+    /// Replicas besides the master, 1 to 5 (replicated only).
+    #[serde(default = "one")]
+    #[schemars(range(min = 1, max = 5))]
+    pub replicas: u8,
+    /// Replicas that must be connected for the master to accept a write (`min-replicas-to-write`).
+    #[serde(default)]
+    #[schemars(range(max = 5))]
+    pub min_replicas_to_write: u8,
+    /// Whether two data pods (and two Sentinels) of the instance may share a node: `preferred` spreads them
+    /// when the scheduler can, `required` refuses to schedule a pod rather than share.
+    #[serde(default)]
+    pub anti_affinity: AntiAffinity,
+}
+
+fn one() -> u8 {
+    1
+}
+
+impl Default for TopologySpec {
+    fn default() -> Self {
+        Self {
+            mode: TopologyMode::Standalone,
+            replicas: 1,
+            min_replicas_to_write: 0,
+            anti_affinity: AntiAffinity::default(),
+        }
+    }
+}
+
+impl TopologySpec {
+    /// Whether this is one server.
+    #[must_use]
+    pub fn is_standalone(&self) -> bool {
+        self.mode == TopologyMode::Standalone
+    }
+
+    /// The control plane's form of it.
+    #[must_use]
+    pub fn topology(&self) -> redisgate_core::provisioning::Topology {
+        match self.mode {
+            TopologyMode::Standalone => redisgate_core::provisioning::Topology::Standalone,
+            TopologyMode::Replicated => redisgate_core::provisioning::Topology::Replicated {
+                replicas: self.replicas,
+                min_replicas_to_write: self.min_replicas_to_write,
+            },
+        }
+    }
+}
+
+impl From<redisgate_core::provisioning::Topology> for TopologySpec {
+    fn from(topology: redisgate_core::provisioning::Topology) -> Self {
+        match topology {
+            redisgate_core::provisioning::Topology::Standalone => Self::default(),
+            redisgate_core::provisioning::Topology::Replicated { replicas, min_replicas_to_write } => {
+                Self { mode: TopologyMode::Replicated, replicas, min_replicas_to_write, ..Self::default() }
+            }
+        }
+    }
+}
+
+/// One server, or replicated.
+#[derive(schemars::JsonSchema, Deserialize, Serialize, Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum TopologyMode {
+    /// One Redis pod.
+    #[default]
+    Standalone,
+    /// A master and replicas, and three Sentinels.
+    Replicated,
+}
+
+/// How strictly an instance's pods are kept on different nodes.
+#[derive(schemars::JsonSchema, Deserialize, Serialize, Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum AntiAffinity {
+    /// Spread when possible (`preferredDuringSchedulingIgnoredDuringExecution`).
+    #[default]
+    Preferred,
+    /// Never share a node (`requiredDuringSchedulingIgnoredDuringExecution`): a pod stays pending instead.
+    Required,
 }
 
 fn default_version() -> String {
@@ -164,6 +259,9 @@ pub struct RedisHttpInstanceStatus {
     /// The generation of the spec this status describes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub observed_generation: Option<i64>,
+    /// A replicated instance's master as its Sentinels name it (`host:port`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub master: Option<String>,
 }
 
 /// The summary phase.

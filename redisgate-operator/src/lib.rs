@@ -10,7 +10,9 @@
 //! # Layout
 //! - [`crd`]: the resource's spec and status, and the generated CRD YAML.
 //! - [`naming`], [`sizing`], [`redis_conf`]: pure rules (names and labels, memory, redis.conf and probes).
-//! - [`resources`]: pure builders for the Secret, ConfigMap, StatefulSet, Services and NetworkPolicy.
+//! - [`resources`]: pure builders for the Secret, ConfigMap, StatefulSets, Services, NetworkPolicy and
+//!   PodDisruptionBudgets (a replicated instance's Sentinels and budgets included).
+//! - [`master`]: asks a replicated instance's Sentinels which node is the master.
 //! - [`controller`]: `reconcile`, `error_policy`, the shared context and `run`.
 //! - [`status`]: conditions and phase from what the cluster reports.
 //! - [`metrics`]: Prometheus metrics of the reconciler; [`admin`] serves them with health endpoints.
@@ -23,6 +25,7 @@ pub mod config;
 pub mod controller;
 pub mod crd;
 pub mod error;
+pub mod master;
 pub mod metrics;
 pub mod naming;
 pub mod provisioner;

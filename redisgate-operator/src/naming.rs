@@ -46,6 +46,10 @@ pub struct Names {
     pub secret: String,
     /// Secret with the password of the admin Redis user (always the operator's own).
     pub admin_secret: String,
+    /// A replicated instance's Sentinels: their StatefulSet and client Service.
+    pub sentinel: String,
+    /// Headless Service giving each Sentinel its stable DNS name.
+    pub sentinel_headless: String,
 }
 
 impl Names {
@@ -63,6 +67,8 @@ impl Names {
             config: format!("{instance}-config"),
             secret: secret_name.map_or_else(|| format!("{instance}-auth"), str::to_owned),
             admin_secret: format!("{instance}-admin"),
+            sentinel: format!("{instance}-sentinel"),
+            sentinel_headless: format!("{instance}-sentinel-headless"),
         })
     }
 
@@ -86,6 +92,15 @@ pub fn name_problem(name: &str) -> Option<String> {
 #[must_use]
 pub fn selector_labels(instance: &str) -> BTreeMap<String, String> {
     BTreeMap::from([(LABEL_NAME.to_owned(), "redis".to_owned()), (LABEL_INSTANCE.to_owned(), instance.to_owned())])
+}
+
+/// Labels that select a replicated instance's Sentinel pods (apart from its data pods).
+#[must_use]
+pub fn sentinel_selector_labels(instance: &str) -> BTreeMap<String, String> {
+    BTreeMap::from([
+        (LABEL_NAME.to_owned(), "redis-sentinel".to_owned()),
+        (LABEL_INSTANCE.to_owned(), instance.to_owned()),
+    ])
 }
 
 /// Labels on every child: the selector plus `managed-by`.
@@ -128,11 +143,20 @@ mod tests {
     fn names_fit_in_63_characters() {
         let longest = "a".repeat(MAX_NAME);
         let names = Names::new(&longest, None).unwrap();
-        for name in [&names.instance, &names.headless, &names.config, &names.secret, &names.data_claim()] {
+        for name in [
+            &names.instance,
+            &names.headless,
+            &names.config,
+            &names.secret,
+            &names.data_claim(),
+            &names.sentinel,
+            &names.sentinel_headless,
+        ] {
             assert!(name.len() <= 63, "{name}");
         }
         // controller-revision-hash label: "<statefulset>-<10 character hash>".
         assert!(names.instance.len() + 11 <= 63);
+        assert!(names.sentinel.len() + 11 <= 63);
         assert!(Names::new(&"a".repeat(MAX_NAME + 1), None).is_err());
     }
 

@@ -26,16 +26,14 @@ use std::time::Duration;
 use kube::api::{DeleteParams, ListParams, Patch, PatchParams, PostParams};
 use kube::runtime::wait::await_condition;
 use kube::{Api, Client, ResourceExt as _};
-use redisgate_core::provisioning::{
-    BoxFuture, Endpoint, InstanceSpec, Node, ProvisionError, Provisioned, Provisioner, Target,
-};
+use redisgate_core::provisioning::{BoxFuture, Endpoint, InstanceSpec, Node, Provisioned, Provisioner, Role, Target};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use cache::Cache;
 pub use cache::ConnectAddress;
 
-use crate::crd::{EvictionPolicy, Persistence, Phase, RedisHttpInstance, RedisHttpInstanceSpec};
+use crate::crd::{EvictionPolicy, Persistence, Phase, RedisHttpInstance, RedisHttpInstanceSpec, TopologySpec};
 use crate::naming::{
     resource_name, tenant_namespace, DEFAULT_TENANT_NAMESPACE, LABEL_INSTANCE_ID, LABEL_MANAGED_BY,
     LABEL_ORGANIZATION_ID, TENANT_NAMESPACE_ENV,
@@ -147,6 +145,7 @@ impl KubernetesProvisioner {
                 persistence: self.config.persistence.clone(),
                 eviction_policy: EvictionPolicy::NoEviction,
                 secret_name: None,
+                topology: TopologySpec::from(spec.topology),
             },
         );
         instance.metadata.namespace = Some(self.config.namespace.clone());
@@ -243,9 +242,23 @@ impl KubernetesProvisioner {
     async fn resize_inner(&self, target: Target, spec: &InstanceSpec) -> Result<()> {
         let api = self.instances();
         let name = self.owned(&api, target, spec).await?;
-        let patch = serde_json::json!({"spec": {"memory": sizing::limit_for_max_memory(spec.max_memory)}});
+        let mut patch = serde_json::json!({"spec": {"memory": sizing::limit_for_max_memory(spec.max_memory)}});
+        if spec.topology.is_replicated() {
+            patch["spec"]["topology"] = serde_json::to_value(TopologySpec::from(spec.topology))?;
+        }
         api.patch(&name, &PatchParams::default(), &Patch::Merge(&patch)).await?;
         Ok(())
+    }
+
+    /// A replicated instance's master, as the operator last reported it in the resource's status (the
+    /// operator asks the Sentinels at every reconcile).
+    async fn nodes_inner(&self, target: Target) -> Result<Vec<Node>> {
+        let Some(cached) = self.cache.get(target.id) else { return Ok(Vec::new()) };
+        let Some(instance) = self.instances().get_opt(&cached.name).await? else { return Ok(Vec::new()) };
+        let master = instance.status.as_ref().and_then(|s| s.master.clone());
+        Ok(master
+            .map(|address| vec![Node { address, role: Role::Master, healthy: instance.is_ready(), lag_bytes: None }])
+            .unwrap_or_default())
     }
 
     async fn delete_inner(&self, target: Target) -> Result<()> {
@@ -306,14 +319,7 @@ fn labels(target: Target) -> BTreeMap<String, String> {
 
 impl Provisioner for KubernetesProvisioner {
     fn create(&self, target: Target, spec: InstanceSpec) -> BoxFuture<'_, Provisioned<Endpoint>> {
-        Box::pin(async move {
-            if spec.topology.is_replicated() {
-                return Err(ProvisionError::Invalid(
-                    "replicated instances are not available on Kubernetes yet".to_owned(),
-                ));
-            }
-            Ok(self.create_inner(target, &spec).await?)
-        })
+        Box::pin(async move { Ok(self.create_inner(target, &spec).await?) })
     }
 
     fn adopt(&self, target: Target, spec: InstanceSpec) -> BoxFuture<'_, Provisioned<Endpoint>> {
@@ -338,9 +344,8 @@ impl Provisioner for KubernetesProvisioner {
         Box::pin(async {})
     }
 
-    fn nodes(&self, _target: Target) -> BoxFuture<'_, Provisioned<Vec<Node>>> {
-        // The pods' roles are the operator's to report (in the resource's status); none are listed yet.
-        Box::pin(async { Ok(Vec::new()) })
+    fn nodes(&self, target: Target) -> BoxFuture<'_, Provisioned<Vec<Node>>> {
+        Box::pin(async move { Ok(self.nodes_inner(target).await?) })
     }
 }
 

@@ -13,7 +13,7 @@ use sha2::{Digest as _, Sha256};
 
 use redisgate_core::provisioning::acl::{Credentials, GATEWAY_USER};
 
-use crate::config::REDIS_PORT;
+use crate::config::{REDIS_PORT, SENTINEL_PORT};
 use crate::crd::EvictionPolicy;
 
 /// Where the ConfigMap is mounted.
@@ -42,6 +42,97 @@ pub fn redis_conf(max_memory: i64, policy: EvictionPolicy, persistent: bool, dir
          daemonize no\n\
          logfile \"\"\n",
         policy = policy.as_redis(),
+    )
+}
+
+/// The ConfigMap key of a replicated instance's Sentinel configuration (its part without secrets).
+pub const SENTINEL_CONF: &str = "sentinel.conf";
+/// The ConfigMap key of the script that starts a replicated instance's data node.
+pub const START_DATA: &str = "start-data.sh";
+/// The ConfigMap key of the script that starts a Sentinel.
+pub const START_SENTINEL: &str = "start-sentinel.sh";
+
+/// The shell function both scripts use: `ask` prints `host port` of the master the first Sentinel of
+/// `$SENTINELS` (`host:port …`) that answers names, as the admin user, or nothing.
+const ASK: &str = r#"ask() {
+  for sentinel in $SENTINELS; do
+    set -- $(REDISCLI_AUTH="$ADMIN_PASSWORD" timeout 2 redis-cli --no-auth-warning --user redisgate-admin \
+      -h "${sentinel%:*}" -p "${sentinel##*:}" --raw sentinel get-master-addr-by-name "$MASTER_NAME" 2>/dev/null)
+    if [ $# -eq 2 ]; then
+      case "$2" in ''|*[!0-9]*) ;; *) echo "$1 $2"; return ;; esac
+    fi
+  done
+}
+"#;
+
+/// The script a replicated instance's data pod runs (`sh start-data.sh <redis.conf>`), with the env the
+/// StatefulSet gives it: `ADMIN_PASSWORD`, `MASTER_NAME`, `SELF_HOST` and `REDIS_PORT` (this pod's DNS name
+/// and port), `FIRST_HOST` and `FIRST_PORT` (the first pod's), and `SENTINELS`.
+///
+/// It asks the Sentinels which node is the master. While they name this very node (it died and they have
+/// not failed over yet) it waits, up to 15 s: a master back within `down-after-milliseconds` would reload
+/// older data and its replicas would copy it. It then starts as a replica of the master they name, or, when
+/// none answers (a new instance), of the first pod, which starts as the master.
+#[must_use]
+pub fn start_data_script() -> String {
+    format!(
+        r#"# Written by redisgate-operator: starts a data node of a replicated instance.
+set -u
+{ASK}master=$(ask)
+waited=0
+while [ "$master" = "$SELF_HOST $REDIS_PORT" ] && [ $waited -lt 75 ]; do
+  sleep 0.2
+  waited=$((waited + 1))
+  master=$(ask)
+done
+if [ -z "$master" ] && [ "$SELF_HOST $REDIS_PORT" != "$FIRST_HOST $FIRST_PORT" ]; then
+  master="$FIRST_HOST $FIRST_PORT"
+fi
+conf=$1
+set -- "$conf" --port "$REDIS_PORT" --masterauth "$ADMIN_PASSWORD" --replica-announce-ip "$SELF_HOST"
+if [ -n "$master" ] && [ "$master" != "$SELF_HOST $REDIS_PORT" ]; then
+  set -- "$@" --replicaof $master
+fi
+exec redis-server "$@"
+"#
+    )
+}
+
+/// The script a Sentinel pod runs (`sh start-sentinel.sh <sentinel.conf>`), with the data pods' env plus
+/// `SENTINEL_PORT` and `SENTINEL_DIR` (a writable directory: Sentinel rewrites its file). Its file is made
+/// anew at every start: the ConfigMap's part (users, by digest), then the master the other Sentinels name
+/// (or the first pod, for a new instance) with the admin password from the Secret.
+#[must_use]
+pub fn start_sentinel_script(master: &str) -> String {
+    let watch = redisgate_core::provisioning::topology::sentinel_master_conf(master, "$master", "$ADMIN_PASSWORD");
+    format!(
+        r#"# Written by redisgate-operator: starts a Sentinel of a replicated instance.
+set -u
+{ASK}master=$(ask)
+if [ -z "$master" ]; then
+  master="$FIRST_HOST $FIRST_PORT"
+fi
+conf="$SENTINEL_DIR/sentinel.conf"
+cp "$1" "$conf"
+cat >> "$conf" <<EOF
+sentinel resolve-hostnames yes
+sentinel announce-hostnames yes
+sentinel announce-ip $SELF_HOST
+sentinel announce-port $SENTINEL_PORT
+{watch}EOF
+exec redis-server "$conf" --sentinel --port "$SENTINEL_PORT"
+"#
+    )
+}
+
+/// The part of a Sentinel's configuration the ConfigMap holds: its port and directory, and the users by the
+/// digests of their passwords.
+#[must_use]
+pub fn sentinel_conf(credentials: &Credentials) -> String {
+    redisgate_core::provisioning::topology::sentinel_base_conf(
+        &format!("port {SENTINEL_PORT}\n"),
+        DATA_DIR,
+        credentials,
     )
 }
 

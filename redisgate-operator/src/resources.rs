@@ -5,7 +5,9 @@
 
 pub mod configmap;
 pub mod networkpolicy;
+pub mod pdb;
 pub mod secret;
+pub mod sentinel;
 pub mod service;
 pub mod statefulset;
 
@@ -34,7 +36,7 @@ pub struct Desired {
     pub limit: i64,
     /// Redis's `maxmemory` in bytes.
     pub max_memory: i64,
-    /// The redis.conf text.
+    /// The redis.conf text (without users: [`crate::redis_conf::with_users`] adds them).
     pub conf: String,
     /// The container image.
     pub image: String,
@@ -58,7 +60,19 @@ impl Desired {
             sizing::parse_binary_quantity(&instance.spec.persistence.size)?;
         }
         let max_memory = sizing::max_memory_from_limit(limit);
-        let conf = redis_conf(max_memory, instance.spec.eviction_policy, instance.spec.persistence.enabled, DATA_DIR);
+        let mut conf =
+            redis_conf(max_memory, instance.spec.eviction_policy, instance.spec.persistence.enabled, DATA_DIR);
+        let topology = &instance.spec.topology;
+        if !topology.is_standalone() {
+            if !(1..=redisgate_core::provisioning::topology::MAX_REPLICAS).contains(&topology.replicas)
+                || topology.min_replicas_to_write > topology.replicas
+            {
+                return Err(Error::InvalidSpec(
+                    "topology: replicas must be 1 to 5, and minReplicasToWrite at most replicas".to_owned(),
+                ));
+            }
+            conf.push_str(&topology.topology().node_conf());
+        }
         let image = instance
             .spec
             .image

@@ -33,17 +33,32 @@ pub fn rollout(statefulset: Option<&StatefulSet>) -> Rollout {
         (Some(current), Some(update)) => current == update,
         _ => true,
     };
-    let ready = status.ready_replicas.unwrap_or(0) >= 1 && status.updated_replicas.unwrap_or(0) >= 1;
+    // Every pod the spec asks for (one for a standalone instance; the master, its replicas, or the three
+    // Sentinels otherwise).
+    let wanted = statefulset.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1).max(1);
+    let ready = status.ready_replicas.unwrap_or(0) >= wanted && status.updated_replicas.unwrap_or(0) >= wanted;
     let message = if !current {
         "waiting for the StatefulSet controller to observe the new spec"
-    } else if !revision_done || status.updated_replicas.unwrap_or(0) < 1 {
+    } else if !revision_done || status.updated_replicas.unwrap_or(0) < wanted {
         "rolling out the new pod template"
     } else if !ready {
-        "waiting for the Redis pod to pass its readiness probe"
+        "waiting for the Redis pods to pass their readiness probe"
     } else {
         "Redis is running and answers an authenticated PING"
     };
     Rollout { ready: current && revision_done && ready, message: message.to_owned() }
+}
+
+impl Rollout {
+    /// Both rollouts together (a replicated instance's data pods and Sentinels).
+    #[must_use]
+    pub fn and(self, other: Self) -> Self {
+        match (self.ready, other.ready) {
+            (true, true) => self,
+            (false, _) => self,
+            (true, false) => Self { ready: false, message: format!("Sentinels: {}", other.message) },
+        }
+    }
 }
 
 /// The status after a successful apply.
@@ -53,6 +68,7 @@ pub fn applied(
     rollout: &Rollout,
     endpoint: StatusEndpoint,
     secret: SecretRef,
+    master: Option<String>,
 ) -> RedisHttpInstanceStatus {
     let (ready, reason) = if rollout.ready { ("True", "Available") } else { ("False", "RollingOut") };
     let progressing = if rollout.ready { "False" } else { "True" };
@@ -67,6 +83,7 @@ pub fn applied(
         endpoint: Some(endpoint),
         secret_ref: Some(secret),
         observed_generation: instance.metadata.generation,
+        master,
     }
 }
 
@@ -84,6 +101,7 @@ pub fn degraded(instance: &RedisHttpInstance, reason: &str, message: &str) -> Re
         endpoint: previous.endpoint,
         secret_ref: previous.secret_ref,
         observed_generation: instance.metadata.generation,
+        master: previous.master,
     }
 }
 
@@ -145,12 +163,12 @@ mod tests {
         let secret = SecretRef { name: "s".into(), key: "password".into() };
         let mut instance = instance();
         let waiting = Rollout { ready: false, message: "m".into() };
-        let first = applied(&instance, &waiting, endpoint.clone(), secret.clone());
+        let first = applied(&instance, &waiting, endpoint.clone(), secret.clone(), None);
         assert_eq!(first.phase, Some(Phase::Progressing));
         assert!(first.conditions.iter().all(|c| c.observed_generation == Some(3)));
         instance.status = Some(first.clone());
-        assert_eq!(applied(&instance, &waiting, endpoint.clone(), secret.clone()), first);
-        let ready = applied(&instance, &Rollout { ready: true, message: "m".into() }, endpoint, secret);
+        assert_eq!(applied(&instance, &waiting, endpoint.clone(), secret.clone(), None), first);
+        let ready = applied(&instance, &Rollout { ready: true, message: "m".into() }, endpoint, secret, None);
         assert_eq!(ready.phase, Some(Phase::Ready));
         let time = |s: &RedisHttpInstanceStatus, t: &str| {
             s.conditions.iter().find(|c| c.type_ == t).unwrap().last_transition_time.clone()

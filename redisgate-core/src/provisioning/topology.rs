@@ -103,14 +103,14 @@ impl Topology {
     }
 
     /// The redis.conf lines a data node of this layout adds to the instance's own
-    /// ([`super::redis_conf`]): how replicas log in to the master (as [`super::acl::ADMIN_USER`], whose
-    /// password is `admin_password`), immediate first syncs, and `min-replicas-to-write`.
+    /// ([`super::redis_conf`]): replicas log in to the master as [`super::acl::ADMIN_USER`] (its password,
+    /// `masterauth`, is the provisioner's to add: a file of its own, or the command line), first syncs start
+    /// at once, and `min-replicas-to-write`.
     #[must_use]
-    pub fn node_conf(self, admin_password: &str) -> String {
+    pub fn node_conf(self) -> String {
         format!(
             "# Replication: replicas log in to the master as the admin user.\n\
              masteruser {admin}\n\
-             masterauth {admin_password}\n\
              repl-diskless-sync-delay 0\n\
              min-replicas-to-write {min}\n\
              min-replicas-max-lag {MIN_REPLICAS_MAX_LAG}\n",
@@ -126,39 +126,41 @@ pub const SENTINEL_GATEWAY_RULES: &str = "-@all +auth +hello +ping +client|setna
      +sentinel|masters +sentinel|master +sentinel|get-master-addr-by-name +sentinel|replicas +sentinel|slaves \
      +sentinel|sentinels +role";
 
-/// The configuration a Sentinel of a replicated instance starts from (Sentinel rewrites it as it learns of
-/// replicas, other Sentinels and failovers, so it is written once, at creation): it watches `master` at
-/// `master_address` (`host port`), logs in to the data nodes and the other Sentinels as the admin user, and
-/// lets the gateway's user ask where the master is.
+/// The part of a Sentinel's configuration that holds no secret (a Kubernetes ConfigMap may carry it): how it
+/// listens, its directory, and its users by the digests of their passwords (the admin user, and the gateway's
+/// user, which may only ask where the master is). [`sentinel_master_conf`] must follow it.
 #[must_use]
-pub fn sentinel_conf(
-    listen: &str,
-    dir: &str,
-    master: &str,
-    master_address: &str,
-    credentials: &super::Credentials,
-) -> String {
+pub fn sentinel_base_conf(listen: &str, dir: &str, credentials: &super::Credentials) -> String {
     use super::acl::{ADMIN_USER, GATEWAY_USER};
     format!(
-        "# Written by RedisGate at creation; Sentinel rewrites it as the instance changes.\n\
+        "# Written by RedisGate; Sentinel rewrites it as the instance changes.\n\
          {listen}\
          daemonize no\n\
          logfile \"\"\n\
          dir {dir}\n\
-         sentinel monitor {master} {master_address} {SENTINEL_QUORUM}\n\
+         user default off resetkeys resetchannels nocommands\n\
+         user {GATEWAY_USER} on #{gateway} {SENTINEL_GATEWAY_RULES}\n\
+         user {ADMIN_USER} on #{admin_digest} ~* &* +@all\n",
+        gateway = super::acl::sha256_hex(&credentials.gateway),
+        admin_digest = super::acl::sha256_hex(&credentials.admin),
+    )
+}
+
+/// The lines that make a Sentinel watch `master` at `master_address` (`host port`): the quorum and timings,
+/// and the admin user's password (`admin_password`), with which it logs in to the data nodes and the other
+/// Sentinels.
+#[must_use]
+pub fn sentinel_master_conf(master: &str, master_address: &str, admin_password: &str) -> String {
+    use super::acl::ADMIN_USER;
+    format!(
+        "sentinel monitor {master} {master_address} {SENTINEL_QUORUM}\n\
          sentinel auth-user {master} {ADMIN_USER}\n\
-         sentinel auth-pass {master} {admin}\n\
+         sentinel auth-pass {master} {admin_password}\n\
          sentinel down-after-milliseconds {master} {DOWN_AFTER_MS}\n\
          sentinel failover-timeout {master} 10000\n\
          sentinel parallel-syncs {master} 1\n\
          sentinel sentinel-user {ADMIN_USER}\n\
-         sentinel sentinel-pass {admin}\n\
-         user default off resetkeys resetchannels nocommands\n\
-         user {GATEWAY_USER} on #{gateway} {SENTINEL_GATEWAY_RULES}\n\
-         user {ADMIN_USER} on #{admin_digest} ~* &* +@all\n",
-        admin = credentials.admin,
-        gateway = super::acl::sha256_hex(&credentials.gateway),
-        admin_digest = super::acl::sha256_hex(&credentials.admin),
+         sentinel sentinel-pass {admin_password}\n"
     )
 }
 
@@ -226,7 +228,7 @@ mod tests {
         let three = Topology::Replicated { replicas: 3, min_replicas_to_write: 2 };
         assert_eq!(three.with_replicas(1).unwrap(), Topology::Replicated { replicas: 1, min_replicas_to_write: 1 });
         assert!(Topology::Standalone.with_replicas(2).is_err());
-        let conf = three.node_conf("pw");
+        let conf = three.node_conf();
         assert!(conf.lines().any(|l| l == "min-replicas-to-write 2"));
         assert!(conf.lines().any(|l| l == "masteruser redisgate-admin"));
     }

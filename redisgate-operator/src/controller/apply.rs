@@ -1,6 +1,7 @@
 //! The writes of a reconcile, in order: the password Secret (create-if-missing), the ConfigMap, the
-//! StatefulSet (keeping its immutable claim templates), the Services, the NetworkPolicy, a grown PVC, and
-//! finally the status. Everything but the Secret goes through server-side apply under one field manager,
+//! StatefulSet (keeping its immutable claim templates), the Services, the NetworkPolicy, a grown PVC, for a
+//! replicated instance the Sentinels' StatefulSet and Services and both PodDisruptionBudgets, and finally the
+//! status (with the master the Sentinels name). Everything but the Secret goes through server-side apply under one field manager,
 //! forced because the operator alone owns these objects.
 
 use std::fmt::Debug;
@@ -8,6 +9,7 @@ use std::fmt::Debug;
 use k8s_openapi::api::apps::v1::StatefulSet;
 use k8s_openapi::api::core::v1::{ConfigMap, PersistentVolumeClaim, Secret, Service};
 use k8s_openapi::api::networking::v1::NetworkPolicy;
+use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use kube::api::{Patch, PatchParams, PostParams};
 use kube::{Api, Resource, ResourceExt as _};
 use redisgate_core::provisioning::Credentials;
@@ -15,11 +17,12 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use super::Context;
-use crate::config::REDIS_PORT;
+use crate::config::{REDIS_PORT, SENTINEL_PORT};
 use crate::crd::{RedisHttpInstance, RedisHttpInstanceStatus, SecretRef, StatusEndpoint};
+use crate::master;
 use crate::naming::MANAGER;
 use crate::resources::secret::{self, PASSWORD_KEY};
-use crate::resources::{configmap, networkpolicy, service, statefulset, Desired};
+use crate::resources::{configmap, networkpolicy, pdb, sentinel, service, statefulset, Desired};
 use crate::status::{rollout, Rollout};
 use crate::{redis_conf, sizing, Error, Result};
 
@@ -28,6 +31,8 @@ pub(super) struct Applied {
     pub rollout: Rollout,
     pub endpoint: StatusEndpoint,
     pub secret: SecretRef,
+    /// A replicated instance's master (`host:port`), as its Sentinels name it now.
+    pub master: Option<String>,
 }
 
 /// Creates or updates every child of `instance`.
@@ -42,12 +47,20 @@ pub(super) async fn children(instance: &RedisHttpInstance, ctx: &Context) -> Res
         admin: ensure_secret(&secrets, &desired, &desired.names.admin_secret).await?,
     };
     let conf = redis_conf::with_users(&desired.conf, &credentials);
-    apply(&Api::<ConfigMap>::namespaced(client.clone(), ns), &configmap::build(&desired, &conf)).await?;
+    let map = configmap::build_for(&desired, &conf, &credentials);
+    apply(&Api::<ConfigMap>::namespaced(client.clone(), ns), &map).await?;
 
     let statefulsets = Api::<StatefulSet>::namespaced(client.clone(), ns);
     let existing = statefulsets.get_opt(&desired.names.instance).await?;
     let claims = existing.as_ref().and_then(|s| s.spec.as_ref()).and_then(|s| s.volume_claim_templates.clone());
-    let checksum = redis_conf::checksum(&conf, &credentials.gateway);
+    let replicated = !instance.spec.topology.is_standalone();
+    // A standalone instance's checksum stays what it was (redis.conf and the password), so upgrading the
+    // operator rolls no existing pod.
+    let checksum = if replicated {
+        redis_conf::checksum(&configmap::contents(&map), &credentials.gateway)
+    } else {
+        redis_conf::checksum(&conf, &credentials.gateway)
+    };
     let applied = apply(&statefulsets, &statefulset::build(&desired, &checksum, claims)).await?;
 
     let services = Api::<Service>::namespaced(client.clone(), ns);
@@ -57,13 +70,33 @@ pub(super) async fn children(instance: &RedisHttpInstance, ctx: &Context) -> Res
     if instance.spec.persistence.enabled {
         grow_claim(&Api::namespaced(client.clone(), ns), &desired).await?;
     }
+    let secret = SecretRef { name: desired.names.secret.clone(), key: PASSWORD_KEY.to_owned() };
+    if !replicated {
+        return Ok(Applied {
+            rollout: rollout(Some(&applied)),
+            endpoint: StatusEndpoint {
+                host: ctx.config.service_host(&desired.names.instance, ns),
+                port: i32::from(REDIS_PORT),
+            },
+            secret,
+            master: None,
+        });
+    }
+    let sentinels = apply(&statefulsets, &sentinel::statefulset(&desired, &checksum)).await?;
+    apply(&services, &sentinel::headless(&desired)).await?;
+    apply(&services, &sentinel::client(&desired)).await?;
+    let budgets = Api::<PodDisruptionBudget>::namespaced(client.clone(), ns);
+    apply(&budgets, &pdb::data(&desired)).await?;
+    apply(&budgets, &pdb::sentinels(&desired)).await?;
+    let host = ctx.config.service_host(&desired.names.sentinel, ns);
+    let master = master::named(&host, SENTINEL_PORT, &desired.names.instance, &credentials.admin)
+        .await
+        .or_else(|| instance.status.as_ref().and_then(|s| s.master.clone()));
     Ok(Applied {
-        rollout: rollout(Some(&applied)),
-        endpoint: StatusEndpoint {
-            host: ctx.config.service_host(&desired.names.instance, ns),
-            port: i32::from(REDIS_PORT),
-        },
-        secret: SecretRef { name: desired.names.secret.clone(), key: PASSWORD_KEY.to_owned() },
+        rollout: rollout(Some(&applied)).and(rollout(Some(&sentinels))),
+        endpoint: StatusEndpoint { host, port: i32::from(SENTINEL_PORT) },
+        secret,
+        master,
     })
 }
 

@@ -62,10 +62,17 @@ impl Cache {
         let password = password_of(&secret)?;
         let address = format!("{}:{}", endpoint.host, endpoint.port);
         let dial = connect.map_or_else(|| address.clone(), |map| map(&address));
-        Ok(Cached {
-            namespace,
-            name: instance.name_any(),
-            endpoint: Endpoint { url: format!("redis://{GATEWAY_USER}:{password}@{dial}"), address },
-        })
+        // A replicated instance's endpoint is its Sentinels' Service: the gateway asks them for the master,
+        // logging in to them, and to the master, as its own user.
+        let url = if instance.spec.topology.is_standalone() {
+            format!("redis://{GATEWAY_USER}:{password}@{dial}")
+        } else {
+            format!(
+                "redis+sentinel://{GATEWAY_USER}:{password}@{dial}/{name}?sentinel_username={GATEWAY_USER}&\
+                 sentinel_password={password}",
+                name = instance.name_any()
+            )
+        };
+        Ok(Cached { namespace, name: instance.name_any(), endpoint: Endpoint { url, address } })
     }
 }

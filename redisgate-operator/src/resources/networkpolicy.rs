@@ -1,5 +1,6 @@
 //! The NetworkPolicy of an instance: its pods accept connections on the Redis port only from the gateway's
-//! pods (namespace and pod labels from the operator's configuration), and nothing else. Enforcement needs a
+//! pods (namespace and pod labels from the operator's configuration), and nothing else. A replicated
+//! instance's pods (data and Sentinels) also accept each other, and the gateway, on the Sentinel port too. Enforcement needs a
 //! policy-capable CNI (Calico, Cilium); without one the policy is stored but has no effect.
 
 use std::collections::BTreeMap;
@@ -11,8 +12,8 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use super::Desired;
-use crate::config::REDIS_PORT;
-use crate::naming::selector_labels;
+use crate::config::{REDIS_PORT, SENTINEL_PORT};
+use crate::naming::{selector_labels, LABEL_INSTANCE};
 
 /// Label every namespace carries with its own name (Kubernetes ≥ 1.21).
 const NAMESPACE_NAME_LABEL: &str = "kubernetes.io/metadata.name";
@@ -34,22 +35,33 @@ pub fn build(desired: &Desired) -> NetworkPolicy {
         }),
         ..NetworkPolicyPeer::default()
     };
+    let port = |port: u16| NetworkPolicyPort {
+        port: Some(IntOrString::Int(i32::from(port))),
+        protocol: Some("TCP".to_owned()),
+        ..NetworkPolicyPort::default()
+    };
+    let (pods, ingress) = if desired.instance.spec.topology.is_standalone() {
+        let only_gateway = NetworkPolicyIngressRule { from: Some(vec![gateway]), ports: Some(vec![port(REDIS_PORT)]) };
+        (selector_labels(&desired.names.instance), vec![only_gateway])
+    } else {
+        // Every pod of the instance: data nodes and Sentinels (the instance label alone).
+        let instance = BTreeMap::from([(LABEL_INSTANCE.to_owned(), desired.names.instance.clone())]);
+        let siblings = NetworkPolicyPeer {
+            pod_selector: Some(LabelSelector { match_labels: Some(instance.clone()), ..LabelSelector::default() }),
+            ..NetworkPolicyPeer::default()
+        };
+        let rule = NetworkPolicyIngressRule {
+            from: Some(vec![gateway, siblings]),
+            ports: Some(vec![port(REDIS_PORT), port(SENTINEL_PORT)]),
+        };
+        (instance, vec![rule])
+    };
     NetworkPolicy {
         metadata: desired.meta(&desired.names.instance),
         spec: Some(NetworkPolicySpec {
-            pod_selector: Some(LabelSelector {
-                match_labels: Some(selector_labels(&desired.names.instance)),
-                ..LabelSelector::default()
-            }),
+            pod_selector: Some(LabelSelector { match_labels: Some(pods), ..LabelSelector::default() }),
             policy_types: Some(vec!["Ingress".to_owned()]),
-            ingress: Some(vec![NetworkPolicyIngressRule {
-                from: Some(vec![gateway]),
-                ports: Some(vec![NetworkPolicyPort {
-                    port: Some(IntOrString::Int(i32::from(REDIS_PORT))),
-                    protocol: Some("TCP".to_owned()),
-                    ..NetworkPolicyPort::default()
-                }]),
-            }]),
+            ingress: Some(ingress),
             ..NetworkPolicySpec::default()
         }),
     }

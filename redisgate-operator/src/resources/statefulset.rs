@@ -1,6 +1,8 @@
-//! The StatefulSet running one Redis pod.
+//! The StatefulSet running an instance's data pods: one for a standalone instance; a master and its replicas
+//! for a replicated one, each started by `start-data.sh` ([`redis_conf::start_data_script`]) in the role the
+//! Sentinels give it, spread over nodes by pod anti-affinity.
 //!
-//! One replica, the password only through `secretKeyRef`, memory request = limit, authenticated exec
+//! The password only through `secretKeyRef`, memory request = limit, authenticated exec
 //! probes, a non-root security context, and a checksum annotation on the pod template so that a new
 //! config or password rolls the pod. `volumeClaimTemplates` are immutable on a real API server, so an
 //! existing StatefulSet's templates are kept as they are (growth is applied to the PVC itself).
@@ -9,19 +11,20 @@ use std::collections::BTreeMap;
 
 use k8s_openapi::api::apps::v1::{StatefulSet, StatefulSetPersistentVolumeClaimRetentionPolicy, StatefulSetSpec};
 use k8s_openapi::api::core::v1::{
-    Capabilities, ConfigMapVolumeSource, Container, ContainerPort, EmptyDirVolumeSource, EnvVar, EnvVarSource,
-    ExecAction, PersistentVolumeClaim, PersistentVolumeClaimSpec, PodSecurityContext, PodSpec, PodTemplateSpec, Probe,
-    ResourceRequirements, SeccompProfile, SecretKeySelector, SecurityContext, Volume, VolumeMount,
-    VolumeResourceRequirements,
+    Affinity, Capabilities, ConfigMapVolumeSource, Container, ContainerPort, EmptyDirVolumeSource, EnvVar,
+    EnvVarSource, ExecAction, ObjectFieldSelector, PersistentVolumeClaim, PersistentVolumeClaimSpec, PodAffinityTerm,
+    PodAntiAffinity, PodSecurityContext, PodSpec, PodTemplateSpec, Probe, ResourceRequirements, SeccompProfile,
+    SecretKeySelector, SecurityContext, Volume, VolumeMount, VolumeResourceRequirements, WeightedPodAffinityTerm,
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 
 use super::secret::PASSWORD_KEY;
 use super::{Desired, CHECKSUM_ANNOTATION};
-use crate::config::REDIS_PORT;
+use crate::config::{REDIS_PORT, SENTINEL_PORT};
+use crate::crd::AntiAffinity;
 use crate::naming::{labels, selector_labels, DATA_VOLUME};
-use crate::redis_conf::{self, CONF_DIR, DATA_DIR, ENV_CLI_AUTH};
+use crate::redis_conf::{self, CONF_DIR, DATA_DIR, ENV_CLI_AUTH, START_DATA};
 
 /// The uid and gid of the `redis` user in the official images.
 pub const REDIS_UID: i64 = 999;
@@ -47,10 +50,19 @@ pub fn build(desired: &Desired, checksum: &str, existing_claims: Option<Vec<Pers
         });
     }
     let pod_labels = labels(&desired.names.instance);
+    let topology = &desired.instance.spec.topology;
+    let (replicas, affinity) = if topology.is_standalone() {
+        (1, None)
+    } else {
+        (
+            1 + i32::from(topology.replicas),
+            Some(anti_affinity(&selector_labels(&desired.names.instance), topology.anti_affinity)),
+        )
+    };
     StatefulSet {
         metadata: desired.meta(&desired.names.instance),
         spec: Some(StatefulSetSpec {
-            replicas: Some(1),
+            replicas: Some(replicas),
             service_name: Some(desired.names.headless.clone()),
             selector: LabelSelector {
                 match_labels: Some(selector_labels(&desired.names.instance)),
@@ -64,6 +76,7 @@ pub fn build(desired: &Desired, checksum: &str, existing_claims: Option<Vec<Pers
                 }),
                 spec: Some(PodSpec {
                     containers: vec![container(desired)],
+                    affinity,
                     volumes: Some(volumes),
                     automount_service_account_token: Some(false),
                     enable_service_links: Some(false),
@@ -110,12 +123,20 @@ fn container(desired: &Desired) -> Container {
         failure_threshold: Some(failures),
         ..Probe::default()
     };
+    let (command, args, env) = if desired.instance.spec.topology.is_standalone() {
+        (redis_conf::command(), redis_conf::args(), vec![password_env(desired, ENV_CLI_AUTH)])
+    } else {
+        let mut env = vec![password_env(desired, ENV_CLI_AUTH)];
+        env.extend(replication_env(desired, &desired.names.headless));
+        let args = vec![format!("{CONF_DIR}/{START_DATA}"), format!("{CONF_DIR}/redis.conf")];
+        (vec!["sh".to_owned()], args, env)
+    };
     Container {
         name: "redis".to_owned(),
         image: Some(desired.image.clone()),
-        command: Some(redis_conf::command()),
-        args: Some(redis_conf::args()),
-        env: Some(vec![password_env(desired, ENV_CLI_AUTH)]),
+        command: Some(command),
+        args: Some(args),
+        env: Some(env),
         ports: Some(vec![ContainerPort {
             name: Some("redis".to_owned()),
             container_port: i32::from(REDIS_PORT),
@@ -149,18 +170,80 @@ fn container(desired: &Desired) -> Container {
 }
 
 fn password_env(desired: &Desired, name: &str) -> EnvVar {
+    secret_env(name, &desired.names.secret)
+}
+
+/// `name` from the `password` key of Secret `secret`.
+fn secret_env(name: &str, secret: &str) -> EnvVar {
     EnvVar {
         name: name.to_owned(),
         value: None,
         value_from: Some(EnvVarSource {
             secret_key_ref: Some(SecretKeySelector {
-                name: desired.names.secret.clone(),
+                name: secret.to_owned(),
                 key: PASSWORD_KEY.to_owned(),
                 optional: Some(false),
             }),
             ..EnvVarSource::default()
         }),
     }
+}
+
+fn plain_env(name: &str, value: String) -> EnvVar {
+    EnvVar { name: name.to_owned(), value: Some(value), value_from: None }
+}
+
+/// What the start scripts of a replicated instance read ([`redis_conf::start_data_script`]): the admin
+/// password, the master's name, this pod's DNS name under `headless`, the first data pod's, and the
+/// Sentinels'.
+#[must_use]
+pub fn replication_env(desired: &Desired, headless: &str) -> Vec<EnvVar> {
+    let (ns, domain) = (&desired.namespace, &desired.config.cluster_domain);
+    let names = &desired.names;
+    let sentinels: Vec<String> = (0..redisgate_core::provisioning::topology::SENTINELS)
+        .map(|i| format!("{}-{i}.{}.{ns}.svc.{domain}:{SENTINEL_PORT}", names.sentinel, names.sentinel_headless))
+        .collect();
+    vec![
+        secret_env("ADMIN_PASSWORD", &names.admin_secret),
+        EnvVar {
+            name: "POD_NAME".to_owned(),
+            value: None,
+            value_from: Some(EnvVarSource {
+                field_ref: Some(ObjectFieldSelector { field_path: "metadata.name".to_owned(), api_version: None }),
+                ..EnvVarSource::default()
+            }),
+        },
+        plain_env("SELF_HOST", format!("$(POD_NAME).{headless}.{ns}.svc.{domain}")),
+        plain_env("FIRST_HOST", format!("{}-0.{}.{ns}.svc.{domain}", names.instance, names.headless)),
+        plain_env("REDIS_PORT", REDIS_PORT.to_string()),
+        plain_env("FIRST_PORT", REDIS_PORT.to_string()),
+        plain_env("MASTER_NAME", names.instance.clone()),
+        plain_env("SENTINELS", sentinels.join(" ")),
+    ]
+}
+
+/// Keeps pods matching `selector` on different nodes: when possible (`preferred`), or always (`required`).
+#[must_use]
+pub fn anti_affinity(selector: &BTreeMap<String, String>, strictness: AntiAffinity) -> Affinity {
+    let term = PodAffinityTerm {
+        label_selector: Some(LabelSelector { match_labels: Some(selector.clone()), ..LabelSelector::default() }),
+        topology_key: "kubernetes.io/hostname".to_owned(),
+        ..PodAffinityTerm::default()
+    };
+    let rule = match strictness {
+        AntiAffinity::Preferred => PodAntiAffinity {
+            preferred_during_scheduling_ignored_during_execution: Some(vec![WeightedPodAffinityTerm {
+                weight: 100,
+                pod_affinity_term: term,
+            }]),
+            ..PodAntiAffinity::default()
+        },
+        AntiAffinity::Required => PodAntiAffinity {
+            required_during_scheduling_ignored_during_execution: Some(vec![term]),
+            ..PodAntiAffinity::default()
+        },
+    };
+    Affinity { pod_anti_affinity: Some(rule), ..Affinity::default() }
 }
 
 /// The volume claim template of a persistent instance.

@@ -2,6 +2,7 @@
 //! password only travels through `secretKeyRef`, maxmemory follows the limit, PVC only when persistent.
 
 use k8s_openapi::api::apps::v1::StatefulSet;
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use kube::Resource as _;
 use serde_json::{json, Value};
 
@@ -173,4 +174,75 @@ fn names_and_missing_fields_are_refused() {
     let mut bad = instance(json!({"memory": "64Mi"}));
     bad.metadata.name = Some("9lives".into());
     assert!(matches!(Desired::new(&bad, &OperatorConfig::default()), Err(Error::InvalidSpec(_))));
+}
+
+#[test]
+fn a_replicated_instance_gets_replicas_sentinels_budgets_and_spread() {
+    let d =
+        desired(json!({"memory": "64Mi", "topology": {"mode": "replicated", "replicas": 2, "minReplicasToWrite": 1}}));
+    let data = statefulset(&d).spec.unwrap();
+    assert_eq!(data.replicas, Some(3), "a master and two replicas");
+    let pod = data.template.spec.unwrap();
+    let container = &pod.containers[0];
+    assert_eq!(container.command.as_deref(), Some(&["sh".to_owned()][..]));
+    assert_eq!(container.args.as_ref().unwrap()[0], "/etc/redis/start-data.sh");
+    let env = serde_json::to_value(&container.env).unwrap();
+    let admin = env.as_array().unwrap().iter().find(|e| e["name"] == "ADMIN_PASSWORD").unwrap();
+    assert_eq!(admin["valueFrom"]["secretKeyRef"]["name"], "cache-admin", "the admin password comes from its Secret");
+    let spread = serde_json::to_value(&pod.affinity).unwrap();
+    let preferred = &spread["podAntiAffinity"]["preferredDuringSchedulingIgnoredDuringExecution"][0];
+    assert_eq!(preferred["podAffinityTerm"]["topologyKey"], "kubernetes.io/hostname");
+    assert!(d.conf.contains("min-replicas-to-write 1") && d.conf.contains("masteruser redisgate-admin"));
+    assert!(!d.conf.contains("masterauth"), "no password in the ConfigMap");
+
+    let sentinels = sentinel::statefulset(&d, "sum").spec.unwrap();
+    assert_eq!(sentinels.replicas, Some(3));
+    assert_eq!(sentinels.pod_management_policy.as_deref(), Some("Parallel"));
+    let (data_selector, sentinel_selector) =
+        (data.selector.match_labels.unwrap(), sentinels.selector.match_labels.clone().unwrap());
+    assert_ne!(data_selector, sentinel_selector, "the two StatefulSets never select each other's pods");
+    let sentinel_labels = sentinels.template.metadata.unwrap().labels.unwrap();
+    assert!(sentinel_selector.iter().all(|(k, v)| sentinel_labels.get(k) == Some(v)));
+    assert!(data_selector.iter().any(|(k, v)| sentinel_labels.get(k) != Some(v)));
+    assert_eq!(sentinel::client(&d).spec.unwrap().ports.unwrap()[0].port, 26379);
+
+    for (budget, selector) in [(pdb::data(&d), &data_selector), (pdb::sentinels(&d), &sentinel_selector)] {
+        let spec = budget.spec.unwrap();
+        assert_eq!(spec.max_unavailable, Some(IntOrString::Int(1)));
+        assert_eq!(spec.selector.unwrap().match_labels.as_ref(), Some(selector));
+    }
+
+    let credentials = Credentials::generate();
+    let map = configmap::build_for(&d, &with_users(&d.conf, &credentials), &credentials);
+    let files = map.data.unwrap();
+    assert!(files.contains_key("start-data.sh") && files.contains_key("start-sentinel.sh"));
+    assert!(files.values().all(|f| !f.contains(&credentials.admin) && !f.contains(&credentials.gateway)));
+
+    let policy = serde_json::to_value(networkpolicy::build(&d).spec.unwrap()).unwrap();
+    assert_eq!(policy["podSelector"]["matchLabels"], json!({"app.kubernetes.io/instance": "cache"}));
+    assert_eq!(policy["ingress"][0]["from"].as_array().unwrap().len(), 2, "the gateway and the instance's own pods");
+    assert_eq!(policy["ingress"][0]["ports"][1]["port"], 26379);
+}
+
+#[test]
+fn required_anti_affinity_and_bounds() {
+    let d = desired(
+        json!({"memory": "64Mi", "topology": {"mode": "replicated", "replicas": 1, "antiAffinity": "required"}}),
+    );
+    let spread = serde_json::to_value(statefulset(&d).spec.unwrap().template.spec.unwrap().affinity).unwrap();
+    assert!(spread["podAntiAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"][0]["labelSelector"].is_object());
+    for bad in [
+        json!({"mode": "replicated", "replicas": 0}),
+        json!({"mode": "replicated", "replicas": 1, "minReplicasToWrite": 2}),
+    ] {
+        assert!(
+            Desired::new(&instance(json!({"memory": "64Mi", "topology": bad})), &OperatorConfig::default()).is_err()
+        );
+    }
+    // A standalone instance keeps its one pod, its command and no Sentinel objects in its ConfigMap.
+    let single = desired(json!({"memory": "64Mi"}));
+    assert_eq!(statefulset(&single).spec.unwrap().replicas, Some(1));
+    let credentials = Credentials::generate();
+    let map = configmap::build_for(&single, &single.conf, &credentials);
+    assert_eq!(map.data.unwrap().len(), 1);
 }

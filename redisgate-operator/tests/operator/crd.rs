@@ -51,3 +51,15 @@ fn storage_never_shrinks_and_persistence_never_toggles() {
         .is_err());
     assert!(validate_cel_update(&classed, &classed).is_ok());
 }
+
+#[test]
+fn the_topology_mode_never_changes_and_replicas_may() {
+    let with = |topology: serde_json::Value| instance("cache", json!({"memory": "64Mi", "topology": topology}));
+    let single = instance("cache", json!({"memory": "64Mi"}));
+    let two = with(json!({"mode": "replicated", "replicas": 2}));
+    assert!(validate_cel(&two).is_ok());
+    assert!(validate_cel_update(&with(json!({"mode": "replicated", "replicas": 3})), &two).is_ok());
+    assert!(validate_cel_update(&two, &single).is_err(), "standalone cannot become replicated");
+    assert!(validate_cel_update(&single, &two).is_err(), "replicated cannot become standalone");
+    assert!(validate_cel(&with(json!({"mode": "replicated", "replicas": 1, "minReplicasToWrite": 2}))).is_err());
+}

@@ -137,16 +137,17 @@ impl FakeApi {
         self.state.changes.subscribe()
     }
 
-    /// Plays the StatefulSet controller and kubelet: the current generation has one ready pod. A StatefulSet
-    /// deleted meanwhile (while its pod was starting) has nothing to mark.
+    /// Plays the StatefulSet controller and kubelet: the current generation has every pod it asks for ready.
+    /// A StatefulSet deleted meanwhile (while its pod was starting) has nothing to mark.
     pub fn mark_statefulset_ready(&self, namespace: &str, name: &str) {
         let key =
             Key { collection: "apis/apps/v1/statefulsets".into(), namespace: namespace.into(), name: name.into() };
         let result = self.write(|store| {
             let mut object = store.objects.get(&key).cloned().ok_or((404, "NotFound", name.to_owned()))?;
+            let n = object["spec"]["replicas"].as_i64().unwrap_or(1);
             object["status"] = json!({
                 "observedGeneration": object["metadata"]["generation"],
-                "replicas": 1, "readyReplicas": 1, "updatedReplicas": 1, "currentReplicas": 1,
+                "replicas": n, "readyReplicas": n, "updatedReplicas": n, "currentReplicas": n,
                 "currentRevision": "r", "updateRevision": "r",
             });
             store.update(&key, object)

@@ -14,3 +14,4 @@ mod pod;
 mod rbac;
 mod reconcile;
 mod redis_server;
+mod replicated;

@@ -11,7 +11,7 @@ use std::process::Command;
 
 use redisgate_operator::config::OperatorConfig;
 use redisgate_operator::crd::RedisHttpInstance;
-use redisgate_operator::resources::{configmap, networkpolicy, secret, service, statefulset, Desired};
+use redisgate_operator::resources::{configmap, networkpolicy, pdb, secret, sentinel, service, statefulset, Desired};
 use serde_json::json;
 
 const KUBERNETES: &str = "1.33.0";
@@ -56,7 +56,8 @@ fn every_manifest_under_deploy_validates() {
 
 #[test]
 fn every_built_child_validates() {
-    let spec = json!({"memory": "256Mi", "cpu": "100m", "persistence": {"enabled": true, "size": "1Gi"}});
+    let spec = json!({"memory": "256Mi", "cpu": "100m", "persistence": {"enabled": true, "size": "1Gi"},
+                      "topology": {"mode": "replicated", "replicas": 2, "antiAffinity": "required"}});
     let mut instance = RedisHttpInstance::new("cache", serde_json::from_value(spec).unwrap());
     instance.metadata.namespace = Some("tenant".into());
     instance.metadata.uid = Some("0b4c5c1e-0000-4000-8000-000000000001".into());
@@ -68,6 +69,11 @@ fn every_built_child_validates() {
         serde_yaml::to_string(&service::headless(&d)).unwrap(),
         serde_yaml::to_string(&service::client(&d)).unwrap(),
         serde_yaml::to_string(&networkpolicy::build(&d)).unwrap(),
+        serde_yaml::to_string(&sentinel::statefulset(&d, "sum")).unwrap(),
+        serde_yaml::to_string(&sentinel::headless(&d)).unwrap(),
+        serde_yaml::to_string(&sentinel::client(&d)).unwrap(),
+        serde_yaml::to_string(&pdb::data(&d)).unwrap(),
+        serde_yaml::to_string(&pdb::sentinels(&d)).unwrap(),
     ];
     let dir = tempfile::tempdir().unwrap();
     let files: Vec<PathBuf> = documents

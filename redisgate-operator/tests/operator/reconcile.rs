@@ -290,3 +290,35 @@ async fn the_controller_reconciles_from_watches() {
     stop.cancel();
     tokio::time::timeout(Duration::from_secs(10), controller).await.unwrap().unwrap();
 }
+
+#[tokio::test]
+async fn a_replicated_instance_gets_sentinels_and_budgets_and_is_ready_when_all_are() {
+    let (fake, ctx) = setup();
+    let spec = json!({"memory": "64Mi", "topology": {"mode": "replicated", "replicas": 2}});
+    reconcile(create(&fake, "ha", spec).await, ctx.clone()).await.unwrap();
+    for (collection, name) in [
+        (STATEFULSETS, "ha"),
+        (STATEFULSETS, "ha-sentinel"),
+        (SERVICES, "ha-sentinel"),
+        (SERVICES, "ha-sentinel-headless"),
+        (PDBS, "ha"),
+        (PDBS, "ha-sentinel"),
+    ] {
+        assert!(fake.get(collection, NS, name).is_some(), "{collection}/{name} missing");
+    }
+    assert_eq!(fake.get(STATEFULSETS, NS, "ha").unwrap()["spec"]["replicas"], json!(3));
+    let status = fetch(&fake, "ha").await.status.clone().unwrap();
+    let endpoint = status.endpoint.unwrap();
+    assert_eq!((endpoint.host.as_str(), endpoint.port), ("ha-sentinel.tenant.svc.cluster.local", 26379));
+    assert_eq!(status.master, None, "no Sentinel answers here");
+
+    // Ready only once the data pods and the Sentinels all are.
+    fake.mark_statefulset_ready(NS, "ha");
+    reconcile(fetch(&fake, "ha").await, ctx.clone()).await.unwrap();
+    let stored = fetch(&fake, "ha").await;
+    assert!(!stored.is_ready());
+    assert!(condition(&stored, "Ready").0 == "False");
+    fake.mark_statefulset_ready(NS, "ha-sentinel");
+    reconcile(fetch(&fake, "ha").await, ctx).await.unwrap();
+    assert!(fetch(&fake, "ha").await.is_ready());
+}

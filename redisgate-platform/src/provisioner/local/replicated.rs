@@ -22,7 +22,7 @@ use std::time::Duration;
 
 use redis::FromRedisValue;
 use redisgate_core::provisioning::acl::GATEWAY_USER;
-use redisgate_core::provisioning::topology::{sentinel_conf, SENTINELS};
+use redisgate_core::provisioning::topology::{sentinel_base_conf, sentinel_master_conf, SENTINELS};
 use redisgate_core::provisioning::{
     redis_conf, Credentials, Failover, InstanceSpec, Listen, Node, ProvisionError, Provisioned, Role,
 };
@@ -229,13 +229,8 @@ impl LocalProvisioner {
             let here = sentinel_dir(&dir, port);
             create_private_dir(&here).map_err(|e| invalid(format!("cannot create {}: {e}", here.display())))?;
             let listen = format!("bind 127.0.0.1\nport {port}\n");
-            let conf = sentinel_conf(
-                &listen,
-                &here.to_string_lossy(),
-                &layout.master,
-                &format!("127.0.0.1 {master}"),
-                &credentials,
-            );
+            let mut conf = sentinel_base_conf(&listen, &here.to_string_lossy(), &credentials);
+            conf.push_str(&sentinel_master_conf(&layout.master, &format!("127.0.0.1 {master}"), &credentials.admin));
             let file = here.join("sentinel.conf");
             write_private(&file, conf.as_bytes())
                 .map_err(|e| invalid(format!("cannot write {}: {e}", file.display())))?;
@@ -255,7 +250,8 @@ impl LocalProvisioner {
         let here = node_dir(dir, port);
         create_private_dir(&here).map_err(|e| invalid(format!("cannot create {}: {e}", here.display())))?;
         let mut conf = redis_conf(&Listen::Plain(port), credentials, spec.max_memory, &here.to_string_lossy());
-        conf.push_str(&spec.topology.node_conf(&credentials.admin));
+        conf.push_str(&spec.topology.node_conf());
+        conf.push_str(&format!("masterauth {}\n", credentials.admin));
         if let Some(master) = replica_of {
             conf.push_str(&format!("replicaof 127.0.0.1 {master}\n"));
         }

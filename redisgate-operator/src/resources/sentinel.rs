@@ -1,0 +1,196 @@
+//! A replicated instance's three Sentinels: a StatefulSet (each pod runs `start-sentinel.sh`,
+//! [`redis_conf::start_sentinel_script`], with its file in an `emptyDir` because Sentinel rewrites it), a
+//! headless Service that gives each its DNS name, and the client Service the gateway asks where the master is.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::apps::v1::{StatefulSet, StatefulSetSpec};
+use k8s_openapi::api::core::v1::{
+    Capabilities, ConfigMapVolumeSource, Container, ContainerPort, EmptyDirVolumeSource, ExecAction,
+    PodSecurityContext, PodSpec, PodTemplateSpec, Probe, ResourceRequirements, SeccompProfile, SecurityContext,
+    Service, ServicePort, ServiceSpec, Volume, VolumeMount,
+};
+use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+
+use super::statefulset::{anti_affinity, replication_env, REDIS_UID};
+use super::{Desired, CHECKSUM_ANNOTATION};
+use crate::config::SENTINEL_PORT;
+use crate::naming::{labels, sentinel_selector_labels};
+use crate::redis_conf::{CONF_DIR, DATA_DIR, SENTINEL_CONF, START_SENTINEL};
+
+/// Memory of a Sentinel container (requested and its limit): Sentinel keeps a few kilobytes of state.
+const SENTINEL_MEMORY: &str = "64Mi";
+
+fn pod_labels(desired: &Desired) -> BTreeMap<String, String> {
+    let mut labels = labels(&desired.names.instance);
+    labels.extend(sentinel_selector_labels(&desired.names.instance));
+    labels
+}
+
+/// The Sentinels' StatefulSet; `checksum` covers the ConfigMap, so a change restarts them.
+#[must_use]
+pub fn statefulset(desired: &Desired, checksum: &str) -> StatefulSet {
+    let selector = sentinel_selector_labels(&desired.names.instance);
+    let probe = |initial_delay, period, failures| {
+        Probe {
+        exec: Some(ExecAction {
+            command: Some(vec![
+                "sh".to_owned(),
+                "-c".to_owned(),
+                format!(
+                    "REDISCLI_AUTH=\"$ADMIN_PASSWORD\" redis-cli --user redisgate-admin -p {SENTINEL_PORT} ping | grep -q PONG"
+                ),
+            ]),
+        }),
+        initial_delay_seconds: Some(initial_delay),
+        period_seconds: Some(period),
+        timeout_seconds: Some(3),
+        failure_threshold: Some(failures),
+        ..Probe::default()
+    }
+    };
+    let mut env = replication_env(desired, &desired.names.sentinel_headless);
+    env.push(k8s_openapi::api::core::v1::EnvVar {
+        name: "SENTINEL_PORT".to_owned(),
+        value: Some(SENTINEL_PORT.to_string()),
+        value_from: None,
+    });
+    env.push(k8s_openapi::api::core::v1::EnvVar {
+        name: "SENTINEL_DIR".to_owned(),
+        value: Some(DATA_DIR.to_owned()),
+        value_from: None,
+    });
+    let memory = Quantity(SENTINEL_MEMORY.to_owned());
+    let container = Container {
+        name: "sentinel".to_owned(),
+        image: Some(desired.image.clone()),
+        command: Some(vec!["sh".to_owned()]),
+        args: Some(vec![format!("{CONF_DIR}/{START_SENTINEL}"), format!("{CONF_DIR}/{SENTINEL_CONF}")]),
+        env: Some(env),
+        ports: Some(vec![ContainerPort {
+            name: Some("sentinel".to_owned()),
+            container_port: i32::from(SENTINEL_PORT),
+            protocol: Some("TCP".to_owned()),
+            ..ContainerPort::default()
+        }]),
+        resources: Some(ResourceRequirements {
+            limits: Some(BTreeMap::from([("memory".to_owned(), memory.clone())])),
+            requests: Some(BTreeMap::from([("memory".to_owned(), memory)])),
+            ..ResourceRequirements::default()
+        }),
+        readiness_probe: Some(probe(2, 5, 3)),
+        liveness_probe: Some(probe(15, 10, 6)),
+        security_context: Some(SecurityContext {
+            allow_privilege_escalation: Some(false),
+            read_only_root_filesystem: Some(true),
+            capabilities: Some(Capabilities { drop: Some(vec!["ALL".to_owned()]), ..Capabilities::default() }),
+            ..SecurityContext::default()
+        }),
+        volume_mounts: Some(vec![
+            VolumeMount {
+                name: "config".to_owned(),
+                mount_path: CONF_DIR.to_owned(),
+                read_only: Some(true),
+                ..VolumeMount::default()
+            },
+            VolumeMount { name: "state".to_owned(), mount_path: DATA_DIR.to_owned(), ..VolumeMount::default() },
+        ]),
+        ..Container::default()
+    };
+    StatefulSet {
+        metadata: desired.meta(&desired.names.sentinel),
+        spec: Some(StatefulSetSpec {
+            replicas: Some(i32::try_from(redisgate_core::provisioning::topology::SENTINELS).unwrap_or(3)),
+            service_name: Some(desired.names.sentinel_headless.clone()),
+            // Sentinels do not depend on each other's start: all three come up at once.
+            pod_management_policy: Some("Parallel".to_owned()),
+            selector: LabelSelector { match_labels: Some(selector.clone()), ..LabelSelector::default() },
+            template: PodTemplateSpec {
+                metadata: Some(ObjectMeta {
+                    labels: Some(pod_labels(desired)),
+                    annotations: Some(BTreeMap::from([(CHECKSUM_ANNOTATION.to_owned(), checksum.to_owned())])),
+                    ..ObjectMeta::default()
+                }),
+                spec: Some(PodSpec {
+                    containers: vec![container],
+                    affinity: Some(anti_affinity(&selector, desired.instance.spec.topology.anti_affinity)),
+                    volumes: Some(vec![
+                        Volume {
+                            name: "config".to_owned(),
+                            config_map: Some(ConfigMapVolumeSource {
+                                name: desired.names.config.clone(),
+                                ..ConfigMapVolumeSource::default()
+                            }),
+                            ..Volume::default()
+                        },
+                        Volume {
+                            name: "state".to_owned(),
+                            empty_dir: Some(EmptyDirVolumeSource::default()),
+                            ..Volume::default()
+                        },
+                    ]),
+                    automount_service_account_token: Some(false),
+                    enable_service_links: Some(false),
+                    security_context: Some(PodSecurityContext {
+                        run_as_non_root: Some(true),
+                        run_as_user: Some(REDIS_UID),
+                        run_as_group: Some(REDIS_UID),
+                        fs_group: Some(REDIS_UID),
+                        seccomp_profile: Some(SeccompProfile {
+                            type_: "RuntimeDefault".to_owned(),
+                            ..SeccompProfile::default()
+                        }),
+                        ..PodSecurityContext::default()
+                    }),
+                    ..PodSpec::default()
+                }),
+            },
+            ..StatefulSetSpec::default()
+        }),
+        status: None,
+    }
+}
+
+fn ports() -> Vec<ServicePort> {
+    vec![ServicePort {
+        name: Some("sentinel".to_owned()),
+        port: i32::from(SENTINEL_PORT),
+        target_port: Some(IntOrString::String("sentinel".to_owned())),
+        protocol: Some("TCP".to_owned()),
+        ..ServicePort::default()
+    }]
+}
+
+/// The headless Service named in the Sentinels' `serviceName` (their DNS names exist before they are ready,
+/// so that they find each other while starting).
+#[must_use]
+pub fn headless(desired: &Desired) -> Service {
+    Service {
+        metadata: desired.meta(&desired.names.sentinel_headless),
+        spec: Some(ServiceSpec {
+            cluster_ip: Some("None".to_owned()),
+            selector: Some(sentinel_selector_labels(&desired.names.instance)),
+            ports: Some(ports()),
+            publish_not_ready_addresses: Some(true),
+            ..ServiceSpec::default()
+        }),
+        ..Service::default()
+    }
+}
+
+/// The ClusterIP Service the gateway asks (`redis+sentinel://…`).
+#[must_use]
+pub fn client(desired: &Desired) -> Service {
+    Service {
+        metadata: desired.meta(&desired.names.sentinel),
+        spec: Some(ServiceSpec {
+            type_: Some("ClusterIP".to_owned()),
+            selector: Some(sentinel_selector_labels(&desired.names.instance)),
+            ports: Some(ports()),
+            ..ServiceSpec::default()
+        }),
+        ..Service::default()
+    }
+}

@@ -139,7 +139,9 @@ impl Listen {
         }
     }
 
-    fn conf(&self) -> String {
+    /// The redis.conf lines.
+    #[must_use]
+    pub fn conf(&self) -> String {
         match self {
             Self::Plain(port) => format!("port {port}\n"),
             Self::Tls { port, cert, key, ca } => format!(

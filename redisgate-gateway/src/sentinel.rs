@@ -1,7 +1,9 @@
 //! A master that Redis Sentinel manages:
 //! `redis+sentinel://[user:pass@]host:port[,host:port…]/<master>[?sentinel_username=…&sentinel_password=…]`.
 //! The user and password before `@` log in to the master; Sentinels that require a login of their own
-//! (those RedisGate provisions do) get theirs from the query.
+//! (those RedisGate provisions do) get theirs from the query. `rediss+sentinel://` speaks TLS to the
+//! Sentinels and to the data nodes, verified with the upstream's CA and presenting its client certificate
+//! ([`RedisTls`]).
 //!
 //! redis-rs's Sentinel client finds the master (it asks each sentinel for its masters and checks the
 //! candidate's `ROLE`), but does not follow a failover by itself (redis-rs #1438). The upstream asks again
@@ -12,16 +14,24 @@
 
 use std::time::Duration;
 
-use redis::sentinel::{Sentinel, SentinelNodeConnectionInfo};
-use redis::{
-    Client, ErrorKind, IntoConnectionInfo as _, RedisConnectionInfo, RedisError, RedisResult, ServerErrorKind, Value,
-};
+use redis::sentinel::{SentinelClient, SentinelClientBuilder, SentinelServerType};
+use redis::{Client, ConnectionAddr, ErrorKind, RedisError, RedisResult, ServerErrorKind, TlsMode, Value};
+
+use crate::tls::RedisTls;
 
 /// The least time between two sentinel queries.
 pub const MIN_INTERVAL: Duration = Duration::from_millis(100);
 
 /// The scheme of a Sentinel-managed upstream.
 pub const SCHEME: &str = "redis+sentinel://";
+/// The same over TLS (to the Sentinels and to the data nodes).
+pub const TLS_SCHEME: &str = "rediss+sentinel://";
+
+/// Whether `url` names a Sentinel-managed master.
+#[must_use]
+pub fn is_sentinel_url(url: &str) -> bool {
+    url.starts_with(SCHEME) || url.starts_with(TLS_SCHEME)
+}
 
 /// A parsed `redis+sentinel://` URL.
 #[derive(Clone, PartialEq, Eq)]
@@ -39,6 +49,8 @@ pub struct SentinelUrl {
     pub sentinel_username: Option<String>,
     /// The Sentinels' password (`?sentinel_password=`).
     pub sentinel_password: Option<String>,
+    /// `rediss+sentinel://`: TLS to the Sentinels and to the data nodes.
+    pub tls: bool,
 }
 
 impl std::fmt::Debug for SentinelUrl {
@@ -49,6 +61,7 @@ impl std::fmt::Debug for SentinelUrl {
             .field("password", &self.password.as_ref().map(|_| "<redacted>"))
             .field("sentinel_username", &self.sentinel_username)
             .field("sentinel_password", &self.sentinel_password.as_ref().map(|_| "<redacted>"))
+            .field("tls", &self.tls)
             .finish_non_exhaustive()
     }
 }
@@ -81,7 +94,10 @@ impl SentinelUrl {
     /// # Errors
     /// An `InvalidClientConfig` error saying what is wrong.
     pub fn parse(url: &str) -> RedisResult<Self> {
-        let rest = url.strip_prefix(SCHEME).ok_or_else(|| invalid("it must start with redis+sentinel://"))?;
+        let (tls, rest) = match url.strip_prefix(TLS_SCHEME) {
+            Some(rest) => (true, rest),
+            None => (false, url.strip_prefix(SCHEME).ok_or_else(|| invalid("it must start with redis+sentinel://"))?),
+        };
         let (rest, query) = rest.split_once('?').unwrap_or((rest, ""));
         let (mut sentinel_username, mut sentinel_password) = (None, None);
         for pair in query.split('&').filter(|p| !p.is_empty()) {
@@ -111,39 +127,49 @@ impl SentinelUrl {
         if sentinels.iter().any(|s| s.rsplit_once(':').is_none_or(|(h, p)| h.is_empty() || p.parse::<u16>().is_err())) {
             return Err(invalid("each sentinel is host:port"));
         }
-        Ok(Self { sentinels, master: master.to_owned(), username, password, sentinel_username, sentinel_password })
+        Ok(Self { sentinels, master: master.to_owned(), username, password, sentinel_username, sentinel_password, tls })
     }
 
-    /// Sentinels to ask, and how to log in to the master they name.
+    /// Sentinels to ask, and how to log in (and, over TLS, with which certificates) to them and to the
+    /// master they name.
     ///
     /// # Errors
     /// A sentinel address redis-rs does not accept.
-    pub fn resolver(&self) -> RedisResult<Resolver> {
-        let mut login = RedisConnectionInfo::default();
-        if let Some(username) = &self.sentinel_username {
-            login = login.set_username(username);
-        }
-        if let Some(password) = &self.sentinel_password {
-            login = login.set_password(password);
-        }
-        let sentinels = self
-            .sentinels
-            .iter()
-            .map(|s| Ok(format!("redis://{s}").into_connection_info()?.set_redis_settings(login.clone())))
-            .collect::<RedisResult<Vec<_>>>()?;
-        let sentinel = Sentinel::build(sentinels)?;
-        let mut info = RedisConnectionInfo::default();
+    pub fn resolver(&self, certificates: &RedisTls) -> RedisResult<Resolver> {
+        let addresses = self.sentinels.iter().map(|sentinel| {
+            let (host, port) = sentinel.rsplit_once(':').unwrap_or((sentinel, "26379"));
+            let (host, port) = (host.to_owned(), port.parse().unwrap_or(26379));
+            if self.tls {
+                ConnectionAddr::TcpTls { host, port, insecure: false, tls_params: None }
+            } else {
+                ConnectionAddr::Tcp(host, port)
+            }
+        });
+        let mut builder = SentinelClientBuilder::new(addresses, &self.master, SentinelServerType::Master)?;
         if let Some(username) = &self.username {
-            info = info.set_username(username);
+            builder = builder.set_client_to_redis_username(username);
         }
         if let Some(password) = &self.password {
-            info = info.set_password(password);
+            builder = builder.set_client_to_redis_password(password);
         }
-        let node = SentinelNodeConnectionInfo::default().set_redis_connection_info(info);
+        if let Some(username) = &self.sentinel_username {
+            builder = builder.set_client_to_sentinel_username(username);
+        }
+        if let Some(password) = &self.sentinel_password {
+            builder = builder.set_client_to_sentinel_password(password);
+        }
+        if self.tls {
+            builder =
+                builder.set_client_to_sentinel_tls_mode(TlsMode::Secure).set_client_to_redis_tls_mode(TlsMode::Secure);
+            if !certificates.is_default() {
+                builder = builder
+                    .set_client_to_sentinel_certificates(certificates.certificates())
+                    .set_client_to_redis_certificates(certificates.certificates());
+            }
+        }
         Ok(Resolver {
-            sentinel: tokio::sync::Mutex::new(sentinel),
+            client: tokio::sync::Mutex::new(builder.build()?),
             master: self.master.clone(),
-            node,
             looking: std::sync::atomic::AtomicBool::new(false),
         })
     }
@@ -152,9 +178,8 @@ impl SentinelUrl {
 /// Asks the sentinels where the master is now.
 pub struct Resolver {
     /// Locked while a query runs, which makes queries single-flight.
-    sentinel: tokio::sync::Mutex<Sentinel>,
+    client: tokio::sync::Mutex<SentinelClient>,
     master: String,
-    node: SentinelNodeConnectionInfo,
     /// Set while a look-up after a failure runs and for [`MIN_INTERVAL`] after it started: failures
     /// meanwhile start none of their own.
     looking: std::sync::atomic::AtomicBool,
@@ -179,8 +204,8 @@ impl Resolver {
     /// No sentinel answered, none knows the master, or the one named is not a master: a
     /// [`failing_over`] error.
     pub async fn master(&self, timeout: Duration) -> RedisResult<Client> {
-        let mut sentinel = self.sentinel.lock().await;
-        match tokio::time::timeout(timeout, sentinel.async_master_for(&self.master, Some(&self.node))).await {
+        let mut client = self.client.lock().await;
+        match tokio::time::timeout(timeout, client.async_get_client()).await {
             Ok(Ok(client)) => Ok(client),
             Ok(Err(e)) => Err(failing_over(&format!("no master '{}' found: {e}", self.master))),
             Err(_) => Err(failing_over(&format!("the sentinels did not name master '{}' in time", self.master))),
@@ -236,6 +261,8 @@ mod tests {
             (Some("s"), Some("p&q"))
         );
         assert!(!format!("{logged_in:?}").contains("p&q"));
+        assert!(!logged_in.tls);
+        assert!(SentinelUrl::parse("rediss+sentinel://h:1/m").unwrap().tls);
         let only_password = SentinelUrl::parse("redis+sentinel://:secret@h:1/m").unwrap();
         assert_eq!((only_password.username, only_password.password.as_deref()), (None, Some("secret")));
         for bad in [
@@ -245,6 +272,7 @@ mod tests {
             "redis+sentinel://h/m",
             "redis+sentinel://h:x/m",
             "redis+sentinel://h:1/m?db=2",
+            "rediss://h:1/m",
         ] {
             assert!(SentinelUrl::parse(bad).is_err(), "{bad}");
         }

@@ -85,13 +85,13 @@ impl Node {
 impl Upstream {
     /// Prepares a connection to `url` without connecting: the first request connects, so the gateway
     /// starts (and answers 502) even while Redis is down. `redis://` and `rediss://` name one server,
-    /// `redis+sentinel://…/<master>` a master that Sentinel manages.
+    /// `redis+sentinel://…/<master>` (or `rediss+sentinel://`, over TLS) a master that Sentinel manages.
     ///
     /// # Errors
     /// When `url` is not a valid Redis URL.
     pub fn new(name: &str, url: &str, options: UpstreamOptions) -> RedisResult<Self> {
-        let (node, sentinel) = if url.starts_with(sentinel::SCHEME) {
-            (None, Some(Arc::new(SentinelUrl::parse(url)?.resolver()?)))
+        let (node, sentinel) = if sentinel::is_sentinel_url(url) {
+            (None, Some(Arc::new(SentinelUrl::parse(url)?.resolver(&options.tls)?)))
         } else {
             let client = if url.starts_with("rediss://") && !options.tls.is_default() {
                 Client::build_with_tls(url, options.tls.certificates())?

@@ -156,10 +156,7 @@ impl Provisioner for LocalProvisioner {
             }
             let tls = this.inner.tls.as_ref().is_some_and(|t| t.for_new);
             let result = if spec.topology.is_replicated() {
-                if tls {
-                    return Err(invalid("replicated instances do not run on TLS yet: start without --local-tls"));
-                }
-                this.create_replicated(id, &spec).await
+                this.create_replicated(id, &spec, tls).await
             } else {
                 this.start(id, &spec, &Credentials::generate(), None, tls).await
             };

@@ -102,6 +102,13 @@ impl LocalCa {
         )
     }
 
+    /// The client certificate and key the CA issued for the gateway and the control plane (a replicated TLS
+    /// instance's processes present it to each other too).
+    #[must_use]
+    pub fn client_files(&self) -> (PathBuf, PathBuf) {
+        (self.dir.join("gateway.pem"), self.dir.join("gateway-key.pem"))
+    }
+
     /// Writes a server certificate into `instance_dir` and says how the server listens on `port` with it.
     ///
     /// # Errors

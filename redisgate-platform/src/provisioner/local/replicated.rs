@@ -26,6 +26,7 @@ use redisgate_core::provisioning::topology::{sentinel_base_conf, sentinel_master
 use redisgate_core::provisioning::{
     redis_conf, Credentials, Failover, InstanceSpec, Listen, Node, ProvisionError, Provisioned, Role,
 };
+use redisgate_gateway::tls::RedisTls;
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 use uuid::Uuid;
@@ -54,6 +55,9 @@ pub struct Layout {
     pub nodes: Vec<u16>,
     /// The Sentinels' ports.
     pub sentinels: Vec<u16>,
+    /// Every link on TLS only (`tls-port`, client certificates required), Sentinels included.
+    #[serde(default)]
+    pub tls: bool,
 }
 
 impl Layout {
@@ -89,13 +93,35 @@ pub fn node_admin_urls(dir: &Path) -> Vec<(u16, String)> {
     let (Some(layout), Some(credentials)) = (Layout::read(dir), read_credentials(dir)) else {
         return Vec::new();
     };
-    layout.nodes.iter().map(|&port| (port, credentials.admin_url(&format!("127.0.0.1:{port}")))).collect()
+    let scheme = if layout.tls { "rediss" } else { "redis" };
+    layout.nodes.iter().map(|&port| (port, credentials.admin_url_over(scheme, &format!("127.0.0.1:{port}")))).collect()
+}
+
+/// How the control plane reaches an instance's processes: as the admin user, over TLS with the state
+/// directory's CA and client certificate when the instance is a TLS one.
+#[derive(Clone)]
+pub(super) struct Admin {
+    credentials: Credentials,
+    tls: Option<RedisTls>,
+}
+
+impl Admin {
+    fn client(&self, port: u16) -> Option<redis::Client> {
+        let address = format!("127.0.0.1:{port}");
+        match &self.tls {
+            Some(tls) => {
+                let url = self.credentials.admin_url_over("rediss", &address);
+                redis::Client::build_with_tls(url, tls.certificates()).ok()
+            }
+            None => redis::Client::open(self.credentials.admin_url(&address)).ok(),
+        }
+    }
 }
 
 /// Runs `command` as the admin user on the process at `port`, within [`ASK_TIMEOUT`]; `None` when it does
 /// not answer or refuses.
-async fn ask<T: FromRedisValue>(credentials: &Credentials, port: u16, command: &redis::Cmd) -> Option<T> {
-    let client = redis::Client::open(credentials.admin_url(&format!("127.0.0.1:{port}"))).ok()?;
+async fn ask<T: FromRedisValue>(admin: &Admin, port: u16, command: &redis::Cmd) -> Option<T> {
+    let client = admin.client(port)?;
     let work = async {
         let mut conn = client.get_multiplexed_async_connection().await.ok()?;
         command.query_async::<T>(&mut conn).await.ok()
@@ -113,11 +139,11 @@ pub async fn ping(client: &redis::Client) -> bool {
 }
 
 /// The port of the master the first Sentinel that answers names.
-async fn current_master(credentials: &Credentials, sentinels: &[u16], master: &str) -> Option<u16> {
+async fn current_master(admin: &Admin, sentinels: &[u16], master: &str) -> Option<u16> {
     let mut command = redis::cmd("SENTINEL");
     command.arg("GET-MASTER-ADDR-BY-NAME").arg(master);
     for &port in sentinels {
-        if let Some((_, master_port)) = ask::<Option<(String, u16)>>(credentials, port, &command).await.flatten() {
+        if let Some((_, master_port)) = ask::<Option<(String, u16)>>(admin, port, &command).await.flatten() {
             return Some(master_port);
         }
     }
@@ -125,10 +151,10 @@ async fn current_master(credentials: &Credentials, sentinels: &[u16], master: &s
 }
 
 /// `INFO replication` of a data node, as `field -> value`.
-async fn replication(credentials: &Credentials, port: u16) -> Option<HashMap<String, String>> {
+async fn replication(admin: &Admin, port: u16) -> Option<HashMap<String, String>> {
     let mut command = redis::cmd("INFO");
     command.arg("replication");
-    let text: String = ask(credentials, port, &command).await?;
+    let text: String = ask(admin, port, &command).await?;
     Some(
         text.lines()
             .filter_map(|line| line.split_once(':'))
@@ -206,8 +232,38 @@ fn free_ports(count: usize) -> Provisioned<Vec<u16>> {
 }
 
 impl LocalProvisioner {
-    /// Writes a new replicated instance's files and starts it.
-    pub(super) async fn create_replicated(&self, id: Uuid, spec: &InstanceSpec) -> Provisioned<super::Endpoint> {
+    /// How to reach an instance's processes as the admin user (`tls`: it is a TLS instance).
+    fn admin(&self, credentials: &Credentials, tls: bool) -> Provisioned<Admin> {
+        let tls = match (tls, &self.inner.tls) {
+            (false, _) => None,
+            (true, Some(config)) => Some(config.client.clone()),
+            (true, None) => return Err(invalid("a TLS instance, but the state directory has no CA")),
+        };
+        Ok(Admin { credentials: credentials.clone(), tls })
+    }
+
+    /// What a process of a TLS instance adds to how it listens: it connects to the others (replication,
+    /// Sentinels) over TLS, presenting the CA's client certificate.
+    fn tls_links(&self) -> String {
+        let Some(config) = &self.inner.tls else { return String::new() };
+        let (cert, key) = config.ca.client_files();
+        format!("tls-replication yes\ntls-client-cert-file {}\ntls-client-key-file {}\n", cert.display(), key.display())
+    }
+
+    /// How a process of the instance in `dir` listens on `port` (with its certificate there, for TLS), and
+    /// how it connects to the others.
+    fn listen_conf(&self, dir: &Path, port: u16, tls: bool) -> Provisioned<(Listen, String)> {
+        let listen = self.listen(dir, port, tls)?;
+        Ok((listen, if tls { self.tls_links() } else { String::new() }))
+    }
+
+    /// Writes a new replicated instance's files and starts it (`tls`: every link on TLS only).
+    pub(super) async fn create_replicated(
+        &self,
+        id: Uuid,
+        spec: &InstanceSpec,
+        tls: bool,
+    ) -> Provisioned<super::Endpoint> {
         let dir = self.dir(id);
         create_private_dir(&dir).map_err(|e| invalid(format!("cannot create {}: {e}", dir.display())))?;
         let credentials = Credentials::generate();
@@ -217,18 +273,23 @@ impl LocalProvisioner {
             .map_err(|e| invalid(format!("cannot write the credentials: {e}")))?;
         let nodes = 1 + usize::from(spec.topology.replicas());
         let ports = free_ports(nodes + SENTINELS)?;
-        let layout =
-            Layout { master: spec.name.clone(), nodes: ports[..nodes].to_vec(), sentinels: ports[nodes..].to_vec() };
+        let layout = Layout {
+            master: spec.name.clone(),
+            nodes: ports[..nodes].to_vec(),
+            sentinels: ports[nodes..].to_vec(),
+            tls,
+        };
         layout.write(&dir)?;
         let master = layout.nodes[0];
         for &port in &layout.nodes {
             let replica_of = (port != master).then_some(master);
-            self.write_node(&dir, port, spec, &credentials, replica_of)?;
+            self.write_node(&dir, port, spec, &credentials, replica_of, tls)?;
         }
         for &port in &layout.sentinels {
             let here = sentinel_dir(&dir, port);
             create_private_dir(&here).map_err(|e| invalid(format!("cannot create {}: {e}", here.display())))?;
-            let listen = format!("bind 127.0.0.1\nport {port}\n");
+            let (listen, links) = self.listen_conf(&here, port, tls)?;
+            let listen = format!("bind 127.0.0.1\n{}{links}", listen.conf());
             let mut conf = sentinel_base_conf(&listen, &here.to_string_lossy(), &credentials);
             conf.push_str(&sentinel_master_conf(&layout.master, &format!("127.0.0.1 {master}"), &credentials.admin));
             let file = here.join("sentinel.conf");
@@ -238,7 +299,8 @@ impl LocalProvisioner {
         self.run_replicated(id, &layout, &credentials).await
     }
 
-    /// A data node's directory and redis.conf (`replica_of`: the master's port, for a replica).
+    /// A data node's directory and redis.conf (`replica_of`: the master's port, for a replica; `tls`: on TLS
+    /// only, with its own server certificate).
     fn write_node(
         &self,
         dir: &Path,
@@ -246,10 +308,13 @@ impl LocalProvisioner {
         spec: &InstanceSpec,
         credentials: &Credentials,
         replica_of: Option<u16>,
+        tls: bool,
     ) -> Provisioned<()> {
         let here = node_dir(dir, port);
         create_private_dir(&here).map_err(|e| invalid(format!("cannot create {}: {e}", here.display())))?;
-        let mut conf = redis_conf(&Listen::Plain(port), credentials, spec.max_memory, &here.to_string_lossy());
+        let (listen, links) = self.listen_conf(&here, port, tls)?;
+        let mut conf = redis_conf(&listen, credentials, spec.max_memory, &here.to_string_lossy());
+        conf.push_str(&links);
         conf.push_str(&spec.topology.node_conf());
         conf.push_str(&format!("masterauth {}\n", credentials.admin));
         if let Some(master) = replica_of {
@@ -281,11 +346,11 @@ impl LocalProvisioner {
     /// Asks whatever still answers on the instance's ports (a crashed platform's processes) to exit: the
     /// Sentinels first, so that stopping the master starts no failover.
     pub(super) async fn shutdown_replicated_orphans(&self, id: Uuid, layout: &Layout) {
-        let Some(credentials) = read_credentials(&self.dir(id)) else {
+        let Some(Ok(admin)) = read_credentials(&self.dir(id)).map(|c| self.admin(&c, layout.tls)) else {
             return;
         };
         for &port in layout.sentinels.iter().chain(&layout.nodes) {
-            let _: Option<()> = ask(&credentials, port, &redis::cmd("SHUTDOWN")).await;
+            let _: Option<()> = ask(&admin, port, &redis::cmd("SHUTDOWN")).await;
             for _ in 0..50 {
                 if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_err() {
                     break;
@@ -304,12 +369,13 @@ impl LocalProvisioner {
         credentials: &Credentials,
     ) -> Provisioned<super::Endpoint> {
         let dir = self.dir(id);
+        let admin = self.admin(credentials, layout.tls)?;
         let mut processes = Vec::new();
         let started = async {
             for &port in &layout.nodes {
                 let launch = Launch::data(&self.inner.redis_server, node_dir(&dir, port).join("redis.conf"));
                 let child = launch.start(None).await.map_err(invalid)?;
-                processes.push(Supervised::new(child, port, self.node_restart(launch, port, layout, credentials), id));
+                processes.push(Supervised::new(child, port, self.node_restart(launch, port, layout, &admin), id));
             }
             for &port in &layout.sentinels {
                 let launch = Launch::sentinel(&self.inner.redis_server, sentinel_dir(&dir, port).join("sentinel.conf"));
@@ -321,7 +387,7 @@ impl LocalProvisioner {
                 });
                 processes.push(Supervised::new(child, port, restart, id));
             }
-            wait_until_ready(layout, credentials).await
+            wait_until_ready(layout, &admin).await
         };
         let master = match started.await {
             Ok(master) => master,
@@ -335,9 +401,10 @@ impl LocalProvisioner {
         self.inner.failovers.know(id, format!("127.0.0.1:{master}"));
         let hosts = layout.sentinel_hosts();
         let password = &credentials.gateway;
+        let scheme = if layout.tls { "rediss+sentinel" } else { "redis+sentinel" };
         let endpoint = super::Endpoint {
             url: format!(
-                "redis+sentinel://{GATEWAY_USER}:{password}@{hosts}/{name}?sentinel_username={GATEWAY_USER}&\
+                "{scheme}://{GATEWAY_USER}:{password}@{hosts}/{name}?sentinel_username={GATEWAY_USER}&\
                  sentinel_password={password}",
                 name = layout.master
             ),
@@ -353,15 +420,15 @@ impl LocalProvisioner {
     }
 
     /// How a data node comes back: as a replica of the master the Sentinels name, once they name another.
-    fn node_restart(&self, launch: Launch, port: u16, layout: &Layout, credentials: &Credentials) -> Restart {
-        let (sentinels, master, credentials) = (layout.sentinels.clone(), layout.master.clone(), credentials.clone());
+    fn node_restart(&self, launch: Launch, port: u16, layout: &Layout, admin: &Admin) -> Restart {
+        let (sentinels, master, admin) = (layout.sentinels.clone(), layout.master.clone(), admin.clone());
         Arc::new(move || {
-            let (mut launch, sentinels, master, credentials) =
-                (launch.clone(), sentinels.clone(), master.clone(), credentials.clone());
+            let (mut launch, sentinels, master, admin) =
+                (launch.clone(), sentinels.clone(), master.clone(), admin.clone());
             Box::pin(async move {
                 let deadline = tokio::time::Instant::now() + RESTART_GRACE;
                 let other = loop {
-                    match current_master(&credentials, &sentinels, &master).await {
+                    match current_master(&admin, &sentinels, &master).await {
                         Some(named) if named == port && tokio::time::Instant::now() < deadline => {
                             tokio::time::sleep(Duration::from_millis(200)).await;
                         }
@@ -384,16 +451,17 @@ impl LocalProvisioner {
         let mut layout =
             Layout::read(&dir).ok_or_else(|| ProvisionError::Gone(format!("instance {id} has no layout")))?;
         let credentials = read_credentials(&dir).ok_or_else(|| invalid("the instance's credentials are unreadable"))?;
-        let master = current_master(&credentials, &layout.sentinels, &layout.master)
+        let admin = self.admin(&credentials, layout.tls)?;
+        let master = current_master(&admin, &layout.sentinels, &layout.master)
             .await
             .ok_or_else(|| ProvisionError::Transient("no Sentinel names the master".to_owned()))?;
         let want = 1 + usize::from(spec.topology.replicas());
         while layout.nodes.len() < want {
             let port = free_ports(1)?[0];
-            self.write_node(&dir, port, spec, &credentials, Some(master))?;
+            self.write_node(&dir, port, spec, &credentials, Some(master), layout.tls)?;
             let launch = Launch::data(&self.inner.redis_server, node_dir(&dir, port).join("redis.conf"));
             let child = launch.start(None).await.map_err(invalid)?;
-            let process = Supervised::new(child, port, self.node_restart(launch, port, &layout, &credentials), id);
+            let process = Supervised::new(child, port, self.node_restart(launch, port, &layout, &admin), id);
             self.add_process(id, process);
             layout.nodes.push(port);
             layout.write(&dir)?;
@@ -414,7 +482,7 @@ impl LocalProvisioner {
             let mut reset = redis::cmd("SENTINEL");
             reset.arg("RESET").arg(&layout.master);
             for &port in &layout.sentinels {
-                let _: Option<i64> = ask(&credentials, port, &reset).await;
+                let _: Option<i64> = ask(&admin, port, &reset).await;
             }
         }
         for &port in &layout.nodes {
@@ -424,13 +492,13 @@ impl LocalProvisioner {
                 .arg(spec.max_memory)
                 .arg("min-replicas-to-write")
                 .arg(spec.topology.min_replicas_to_write());
-            ask::<()>(&credentials, port, &set)
+            ask::<()>(&admin, port, &set)
                 .await
                 .ok_or_else(|| ProvisionError::Transient(format!("node {port} did not take the new size")))?;
-            let _: Option<()> = ask(&credentials, port, redis::cmd("CONFIG").arg("REWRITE")).await;
+            let _: Option<()> = ask(&admin, port, redis::cmd("CONFIG").arg("REWRITE")).await;
             let mut info = redis::cmd("INFO");
             info.arg("server");
-            let text: Option<String> = ask(&credentials, port, &info).await;
+            let text: Option<String> = ask(&admin, port, &info).await;
             let pid = text.as_deref().and_then(|text| {
                 text.lines().find_map(|line| line.strip_prefix("process_id:")?.trim().parse::<u32>().ok())
             });
@@ -456,12 +524,12 @@ impl LocalProvisioner {
 
     /// Each data node's role, health and lag, then each Sentinel's health.
     pub(super) async fn replicated_nodes(&self, id: Uuid, layout: &Layout) -> Vec<Node> {
-        let Some(credentials) = read_credentials(&self.dir(id)) else {
+        let Some(Ok(admin)) = read_credentials(&self.dir(id)).map(|c| self.admin(&c, layout.tls)) else {
             return Vec::new();
         };
         let mut infos = Vec::new();
         for &port in &layout.nodes {
-            infos.push((port, replication(&credentials, port).await));
+            infos.push((port, replication(&admin, port).await));
         }
         let master_offset = infos.iter().find_map(|(_, info)| {
             let info = info.as_ref().filter(|i| i.get("role").is_some_and(|r| r == "master"))?;
@@ -484,7 +552,7 @@ impl LocalProvisioner {
             })
             .collect();
         for &port in &layout.sentinels {
-            let healthy = ask::<String>(&credentials, port, &redis::cmd("PING")).await.is_some();
+            let healthy = ask::<String>(&admin, port, &redis::cmd("PING")).await.is_some();
             nodes.push(Node { address: format!("127.0.0.1:{port}"), role: Role::Sentinel, healthy, lag_bytes: None });
         }
         nodes
@@ -493,11 +561,11 @@ impl LocalProvisioner {
 
 /// Waits until the Sentinels name a master of the layout, every other data node replicates from it with its
 /// link up, and every Sentinel knows all the replicas and the other Sentinels; returns the master's port.
-async fn wait_until_ready(layout: &Layout, credentials: &Credentials) -> Provisioned<u16> {
+async fn wait_until_ready(layout: &Layout, admin: &Admin) -> Provisioned<u16> {
     let deadline = tokio::time::Instant::now() + READY_TIMEOUT;
     let mut missing = String::new();
     while tokio::time::Instant::now() < deadline {
-        match readiness(layout, credentials).await {
+        match readiness(layout, admin).await {
             Ok(master) => return Ok(master),
             Err(what) => missing = what,
         }
@@ -506,13 +574,13 @@ async fn wait_until_ready(layout: &Layout, credentials: &Credentials) -> Provisi
     Err(ProvisionError::Transient(format!("the replicated instance did not come up: {missing}")))
 }
 
-async fn readiness(layout: &Layout, credentials: &Credentials) -> Result<u16, String> {
-    let master = current_master(credentials, &layout.sentinels, &layout.master)
+async fn readiness(layout: &Layout, admin: &Admin) -> Result<u16, String> {
+    let master = current_master(admin, &layout.sentinels, &layout.master)
         .await
         .filter(|m| layout.nodes.contains(m))
         .ok_or("no Sentinel names a master")?;
     for &port in layout.nodes.iter().filter(|&&p| p != master) {
-        let info = replication(credentials, port).await.unwrap_or_default();
+        let info = replication(admin, port).await.unwrap_or_default();
         let following = info.get("master_port").is_some_and(|p| *p == master.to_string());
         if !following || info.get("master_link_status").is_none_or(|s| s != "up") {
             return Err(format!("replica {port} is not in sync with the master"));
@@ -522,11 +590,11 @@ async fn readiness(layout: &Layout, credentials: &Credentials) -> Result<u16, St
     for &port in &layout.sentinels {
         let mut known = redis::cmd("SENTINEL");
         known.arg("REPLICAS").arg(&layout.master);
-        let listed: Vec<HashMap<String, String>> = ask(credentials, port, &known).await.unwrap_or_default();
+        let listed: Vec<HashMap<String, String>> = ask(admin, port, &known).await.unwrap_or_default();
         let up = listed.iter().filter(|r| r.get("flags").is_some_and(|f| f == "slave")).count();
         let mut others = redis::cmd("SENTINEL");
         others.arg("SENTINELS").arg(&layout.master);
-        let peers: Vec<HashMap<String, String>> = ask(credentials, port, &others).await.unwrap_or_default();
+        let peers: Vec<HashMap<String, String>> = ask(admin, port, &others).await.unwrap_or_default();
         if up < replicas || peers.len() < layout.sentinels.len() - 1 {
             return Err(format!(
                 "Sentinel {port} knows {up} of {replicas} replicas and {} other Sentinels",

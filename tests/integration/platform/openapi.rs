@@ -38,5 +38,12 @@ async fn every_route_is_documented_and_every_documented_route_is_served() {
     let (status, body) = platform.api("GET", "/api/no-such-route", None, None).await;
     assert_eq!((status, body["error"].as_str()), (404, Some("route not found")));
     assert!(doc["components"]["schemas"]["Instance"]["properties"]["status"].is_object());
+    // Replicated instances: the topology on creation and in answers, each node's role in GET.
+    for (schema, property) in
+        [("Instance", "topology"), ("Instance", "nodes"), ("NewInstance", "topology"), ("InstancePatch", "replicas")]
+    {
+        assert!(doc["components"]["schemas"][schema]["properties"][property].is_object(), "{schema}.{property}");
+    }
+    assert!(doc["components"]["schemas"]["Topology"].is_object() && doc["components"]["schemas"]["Node"].is_object());
     assert!(doc["components"]["securitySchemes"]["bearer"].is_object());
 }

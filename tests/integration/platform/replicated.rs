@@ -141,6 +141,19 @@ async fn replicas_are_added_and_removed_while_the_instance_serves() {
     .await;
     assert!(synced, "the new replica did not sync");
 
+    // A replica that dies is started again and resyncs.
+    let replica = nodes(&platform, &jwt, &org, &id, "replica").await[0].0.clone();
+    let pid = pid_at(&platform, &id, &replica).await;
+    rustix::process::kill_process(rustix::process::Pid::from_raw(pid).unwrap(), rustix::process::Signal::KILL).unwrap();
+    let resynced = within(Duration::from_secs(20), || async {
+        let replicas = nodes(&platform, &jwt, &org, &id, "replica").await;
+        replicas.len() == 2
+            && replicas.iter().all(|(_, healthy)| *healthy)
+            && pid_at(&platform, &id, &replica).await != pid
+    })
+    .await;
+    assert!(resynced, "the killed replica did not come back in sync");
+
     let (status, body) = platform.api("PATCH", &path, Some(&jwt), Some(json!({"replicas": 1}))).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(nodes(&platform, &jwt, &org, &id, "replica").await.len(), 1);

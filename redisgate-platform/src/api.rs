@@ -8,14 +8,14 @@
 //! an audit entry.
 
 mod api_keys;
-mod auth;
-mod extract;
-mod instances;
+pub(crate) mod auth;
+pub(crate) mod extract;
+pub(crate) mod instances;
 mod members;
 mod openapi;
-mod organizations;
+pub(crate) mod organizations;
 mod plans;
-mod principal;
+pub(crate) mod principal;
 pub mod throttle;
 mod usage;
 

@@ -10,6 +10,7 @@
 
 pub mod api;
 pub mod control;
+pub mod dashboard;
 pub mod db;
 pub mod directory;
 pub mod error;
@@ -32,9 +33,33 @@ pub use error::{Error, Result};
 pub use lifecycle::Lifecycle;
 pub use urls::PublicUrls;
 
-/// The platform's router: the management API under `/api` (its own 404s and 405s), then the data plane.
+/// The platform's router: the management API under `/api` (its own 404s and 405s), the web console under
+/// `/console` (a browser asking for `/` is sent there), then the data plane.
 pub fn platform_router(state: AppState, platform: Platform) -> Router {
-    redisgate_gateway::router_with(state, Router::new().nest_service("/api", api::router(platform)))
+    let routes = Router::new()
+        .nest_service("/api", api::router(platform.clone()))
+        .nest_service("/console", dashboard::router(platform));
+    redisgate_gateway::router_with(state, routes).layer(axum::middleware::from_fn(browsers_to_the_console))
+}
+
+/// `GET /` from a browser (HTML accepted, no credentials) goes to the console; everything else passes (the
+/// data plane's clients never ask for HTML).
+async fn browsers_to_the_console(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::http::header::{ACCEPT, AUTHORIZATION};
+    use axum::response::IntoResponse as _;
+    let headers = request.headers();
+    let html = headers.get(ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|accept| accept.contains("text/html"));
+    if request.method() == axum::http::Method::GET
+        && request.uri().path() == "/"
+        && html
+        && !headers.contains_key(AUTHORIZATION)
+    {
+        return axum::response::Redirect::to("/console/").into_response();
+    }
+    next.run(request).await
 }
 
 /// RedisGate's state directory under the XDG convention: `$XDG_STATE_HOME/redisgate`, else

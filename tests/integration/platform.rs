@@ -5,6 +5,7 @@ mod abuse;
 mod accounts;
 mod authz;
 mod containment;
+mod dashboard;
 mod journey;
 mod keep_alive;
 mod lifecycle;

@@ -49,8 +49,8 @@ fn strip_position(message: &str) -> String {
     message.split(" at line ").next().unwrap_or(message).to_owned()
 }
 
-/// `?limit=&offset=`.
-#[derive(Debug, Deserialize)]
+/// `?limit=&offset=` (the default: the first page).
+#[derive(Debug, Default, Deserialize)]
 pub struct Pagination {
     limit: Option<i64>,
     offset: Option<i64>,

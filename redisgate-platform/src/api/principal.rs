@@ -70,6 +70,17 @@ impl FromRequestParts<Platform> for Principal {
     async fn from_request_parts(parts: &mut Parts, platform: &Platform) -> Result<Self, Self::Rejection> {
         let header = parts.headers.get(AUTHORIZATION).ok_or(no_session())?.as_bytes();
         let token = bearer(header).and_then(|t| std::str::from_utf8(t).ok()).ok_or(no_session())?;
+        Self::from_token(platform, token).await
+    }
+}
+
+impl Principal {
+    /// The caller a session token or an `rgk_` API key names (the dashboard's session cookie holds a session
+    /// token).
+    ///
+    /// # Errors
+    /// [`ApiError::BadCredentials`] when it names nobody (or a session that ended), database errors.
+    pub async fn from_token(platform: &Platform, token: &str) -> Result<Self, ApiError> {
         let mut conn = platform.pool.get().await?;
         if token.starts_with(API_KEY_PREFIX) {
             let hash = TokenHash::of(token.as_bytes());
@@ -81,9 +92,7 @@ impl FromRequestParts<Platform> for Principal {
         let user = User::find(&mut conn, id).await?.filter(|u| i64::from(u.session_version) == claims.version);
         user.map(Self::User).ok_or(no_session())
     }
-}
 
-impl Principal {
     /// The user, for routes only a user may call (a key gets 403).
     ///
     /// # Errors

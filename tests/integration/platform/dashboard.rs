@@ -1,0 +1,163 @@
+//! The web console over plain HTTP: the session cookie's flags, the security headers, CSRF and cross-site
+//! refusals, tokens shown once, and a logout that ends the session on the server. (`browser.rs` drives the
+//! same pages in Chromium.)
+
+use std::time::Duration;
+
+use redisgate_test_support::TestPlatform;
+use reqwest::header::{HeaderMap, CONTENT_TYPE, COOKIE, LOCATION, ORIGIN, SET_COOKIE};
+use reqwest::redirect::Policy;
+
+use super::{data, within};
+
+/// A client that does not follow redirects (their targets are asserted).
+fn client() -> reqwest::Client {
+    reqwest::Client::builder().redirect(Policy::none()).build().unwrap()
+}
+
+/// POSTs a form as a same-origin browser would.
+async fn form(platform: &TestPlatform, path: &str, cookie: Option<&str>, pairs: &[(&str, &str)]) -> reqwest::Response {
+    let body: String = pairs
+        .iter()
+        .map(|(k, v)| {
+            format!("{k}={}", v.replace('%', "%25").replace('&', "%26").replace('+', "%2B").replace(' ', "+"))
+        })
+        .collect::<Vec<_>>()
+        .join("&");
+    let mut request = client()
+        .post(format!("{}{path}", platform.url()))
+        .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .header(ORIGIN, platform.url())
+        .body(body);
+    if let Some(cookie) = cookie {
+        request = request.header(COOKIE, cookie);
+    }
+    request.send().await.unwrap()
+}
+
+async fn get(platform: &TestPlatform, path: &str, cookie: &str) -> reqwest::Response {
+    client().get(format!("{}{path}", platform.url())).header(COOKIE, cookie).send().await.unwrap()
+}
+
+/// `rg_session=…` from a response's `Set-Cookie`.
+fn session_cookie(headers: &HeaderMap) -> String {
+    let set = headers[SET_COOKIE].to_str().unwrap();
+    set.split(';').next().unwrap().to_owned()
+}
+
+/// The value of the hidden `csrf` input on a page.
+fn csrf(html: &str) -> String {
+    let at = html.find("name=\"csrf\" value=\"").expect("a form with a CSRF token") + 19;
+    html[at..].split('"').next().unwrap().to_owned()
+}
+
+/// The text of the element with `id`.
+fn text_of(html: &str, id: &str) -> String {
+    let at = html.find(&format!("id=\"{id}\"")).unwrap_or_else(|| panic!("no #{id}"));
+    html[at..].split_once('>').unwrap().1.split('<').next().unwrap().to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_console_guards_its_session_and_shows_tokens_once() {
+    let platform = TestPlatform::start().await;
+    // A browser asking for / is sent to the console; the console sends it to the login page.
+    let root = client().get(platform.url()).header("accept", "text/html").send().await.unwrap();
+    assert_eq!((root.status().as_u16(), root.headers()[LOCATION].to_str().unwrap()), (303, "/console/"));
+    let index = client().get(format!("{}/console/", platform.url())).send().await.unwrap();
+    assert_eq!(index.headers()[LOCATION], "/console/login");
+
+    // Sign up: the session cookie is HttpOnly, SameSite=Strict and scoped to the console.
+    let weak = form(&platform, "/console/signup", None, &[("email", "ada@example.com"), ("password", "short")]).await;
+    assert_eq!(weak.status(), 422);
+    assert!(weak.text().await.unwrap().contains("field-password-error"), "the error sits next to its field");
+    let signed =
+        form(&platform, "/console/signup", None, &[("email", "ada@example.com"), ("password", "correct horse 1")])
+            .await;
+    assert_eq!((signed.status().as_u16(), signed.headers()[LOCATION].to_str().unwrap()), (303, "/console/orgs"));
+    let set = signed.headers()[SET_COOKIE].to_str().unwrap().to_owned();
+    for flag in ["HttpOnly", "SameSite=Strict", "Path=/console"] {
+        assert!(set.contains(flag), "{flag} missing from {set}");
+    }
+    let cookie = session_cookie(signed.headers());
+
+    let orgs = get(&platform, "/console/orgs", &cookie).await;
+    assert_eq!(orgs.status(), 200);
+    let policy = orgs.headers()["content-security-policy"].to_str().unwrap().to_owned();
+    assert!(policy.contains("script-src 'self'") && !policy.contains("unsafe-inline"), "{policy}");
+    assert_eq!(orgs.headers()["x-frame-options"], "DENY");
+    let token = csrf(&orgs.text().await.unwrap());
+
+    // A change needs the session's CSRF token, and comes from the console's own origin.
+    let forged =
+        form(&platform, "/console/orgs", Some(&cookie), &[("csrf", "0"), ("name", "x"), ("slug", "forged")]).await;
+    assert_eq!(forged.status(), 403);
+    let cross = client()
+        .post(format!("{}/console/orgs", platform.url()))
+        .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .header(ORIGIN, "https://evil.example")
+        .header(COOKIE, &cookie)
+        .body(format!("csrf={token}&name=x&slug=cross"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cross.status(), 403, "a cross-site form is refused even with the right token");
+    let fetched = client()
+        .post(format!("{}/console/orgs", platform.url()))
+        .header("sec-fetch-site", "cross-site")
+        .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .header(COOKIE, &cookie)
+        .body(format!("csrf={token}&name=x&slug=fetched"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(fetched.status(), 403);
+    let listed = get(&platform, "/console/orgs", &cookie).await.text().await.unwrap();
+    assert!(!listed.contains("forged") && !listed.contains("cross") && !listed.contains("fetched"), "{listed}");
+
+    let created =
+        form(&platform, "/console/orgs", Some(&cookie), &[("csrf", &token), ("name", "Acme"), ("slug", "acme")]).await;
+    assert_eq!(created.status(), 303);
+    let instances = created.headers()[LOCATION].to_str().unwrap().to_owned();
+    let made = form(
+        &platform,
+        &instances,
+        Some(&cookie),
+        &[("csrf", &token), ("name", "console-db"), ("memory_mib", "16"), ("replicas", "0")],
+    )
+    .await;
+    assert_eq!(made.status(), 201);
+    let page = made.text().await.unwrap();
+    let first = text_of(&page, "token");
+    assert!(first.starts_with("rgt_"), "{first}");
+    assert!(text_of(&page, "snippet").contains("@upstash/redis"));
+    let running =
+        within(Duration::from_secs(15), || async { data(&platform, "console-db", &first, "/set/k/v").await.0 == 200 })
+            .await;
+    assert!(running, "the token shown works on the data plane");
+
+    // Shown once: the instance's page carries no token; a rotation shows new ones and the old one stops.
+    let listed = get(&platform, &instances, &cookie).await.text().await.unwrap();
+    let link = listed
+        .split("href=\"")
+        .map(|s| s.split('"').next().unwrap())
+        .find(|h| h.contains("/instances/"))
+        .unwrap()
+        .to_owned();
+    let shown = get(&platform, &link, &cookie).await.text().await.unwrap();
+    assert!(!shown.contains(&first) && !shown.contains("id=\"token\""));
+    let rotated = form(&platform, &format!("{link}/rotate"), Some(&cookie), &[("csrf", &token)]).await;
+    assert_eq!(rotated.status(), 200);
+    let second = text_of(&rotated.text().await.unwrap(), "token");
+    assert_ne!(second, first);
+    let revoked =
+        within(Duration::from_secs(5), || async { data(&platform, "console-db", &first, "/get/k").await.0 == 401 })
+            .await;
+    assert!(revoked, "the old token still works");
+
+    // Logging out ends the session on the server: the same cookie no longer opens a page.
+    let out = form(&platform, "/console/logout", Some(&cookie), &[("csrf", &token)]).await;
+    assert_eq!(out.headers()[LOCATION], "/console/login");
+    assert!(out.headers()[SET_COOKIE].to_str().unwrap().contains("Max-Age=0"));
+    let after = get(&platform, "/console/orgs", &cookie).await;
+    assert_eq!((after.status().as_u16(), after.headers()[LOCATION].to_str().unwrap()), (303, "/console/login"));
+}

@@ -64,6 +64,12 @@ deps_compat() {
     fi
 }
 
+deps_browser() {
+    # The console's browser tests: Debian's Chromium, headless, driven by its chromedriver (nothing downloads
+    # a browser).
+    apt_install chromium:chromium chromedriver:chromium-driver
+}
+
 deps_k8s() {
     # Offline validation of the Kubernetes manifests (ships the API schemas).
     command -v kubernetes-validate >/dev/null 2>&1 \

@@ -6,7 +6,7 @@
 #   2. the doc tests,
 #   3. the OpenTelemetry export of a gateway built with the `otel` feature,
 #   4. every test of the workspace (unit, integration, operator, client, CLI, the @upstash/redis and
-#      upstash-redis suites) against redis-server 8.2 with RedisJSON.
+#      upstash-redis suites, the console in headless Chromium) against redis-server 8.2 with RedisJSON.
 # Usage: scripts/test.sh [extra nextest arguments]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,6 +16,7 @@ deps_postgres
 deps_redis8
 deps_compat
 deps_k8s
+deps_browser
 deps_cargo
 command -v cargo-nextest >/dev/null 2>&1 || cargo install --locked cargo-nextest
 

@@ -4,6 +4,7 @@
 mod abuse;
 mod accounts;
 mod authz;
+mod browser;
 mod containment;
 mod dashboard;
 mod journey;

@@ -189,7 +189,7 @@ fn print_summary(ctx: &Context, base: &str, saved: &SavedInstance, profile: &str
     if ctx.output.json {
         println!(
             "{}",
-            serde_json::json!({"management_url": format!("{base}/api"), "rest_url": saved.rest_url, "token": saved.token, "readonly_token": saved.readonly_token, "profile": profile})
+            serde_json::json!({"management_url": format!("{base}/api"), "console_url": format!("{base}/console/"), "rest_url": saved.rest_url, "token": saved.token, "readonly_token": saved.readonly_token, "profile": profile})
         );
         return;
     }
@@ -197,6 +197,7 @@ fn print_summary(ctx: &Context, base: &str, saved: &SavedInstance, profile: &str
     println!(
         "RedisGate is running.
 
+  console         {base}/console/   (open it in a browser and sign up)
   management API  {base}/api   (OpenAPI: {base}/api/openapi.json)
   REST URL        {url}
   token           {token}

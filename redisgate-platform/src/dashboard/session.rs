@@ -111,10 +111,9 @@ pub async fn same_origin_only(request: Request, next: Next) -> Response {
 }
 
 fn same_origin(headers: &HeaderMap) -> bool {
+    // Browsers set `Sec-Fetch-Site` themselves (no page can forge it); older ones only send `Origin`.
     if let Some(site) = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) {
-        if site != "same-origin" && site != "none" {
-            return false;
-        }
+        return site == "same-origin" || site == "none";
     }
     match (headers.get(ORIGIN).and_then(|v| v.to_str().ok()), headers.get(HOST).and_then(|v| v.to_str().ok())) {
         (Some(origin), Some(host)) => origin.split_once("://").is_some_and(|(_, authority)| authority == host),
@@ -124,7 +123,7 @@ fn same_origin(headers: &HeaderMap) -> bool {
 }
 
 /// Headers on every console response: a strict Content-Security-Policy (scripts and styles from the console
-/// only, nothing inline, no framing), no referrer, no MIME sniffing, no caching of pages that may hold a
+/// only, nothing inline, no framing), no referrer to other sites, no MIME sniffing, no caching of pages that may hold a
 /// token.
 pub async fn security_headers(request: Request, next: Next) -> Response {
     let mut response = next.run(request).await;
@@ -136,7 +135,8 @@ pub async fn security_headers(request: Request, next: Next) -> Response {
              form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
         ),
     );
-    headers.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
+    // `same-origin`, not `no-referrer`: with the latter a browser sends `Origin: null` on the console's own forms.
+    headers.insert("referrer-policy", HeaderValue::from_static("same-origin"));
     headers.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
     headers.insert("x-frame-options", HeaderValue::from_static("DENY"));
     headers.entry("cache-control").or_insert(HeaderValue::from_static("no-store"));
@@ -165,6 +165,9 @@ mod tests {
         assert!(!same_origin(&headers(&[("host", "gw:8080"), ("origin", "https://evil.example")])));
         assert!(!same_origin(&headers(&[("sec-fetch-site", "cross-site")])));
         assert!(same_origin(&headers(&[("sec-fetch-site", "same-origin")])));
+        // A browser's own word wins over an `Origin: null` (sent under some referrer policies).
+        assert!(same_origin(&headers(&[("sec-fetch-site", "same-origin"), ("origin", "null"), ("host", "gw")])));
+        assert!(!same_origin(&headers(&[("origin", "null"), ("host", "gw")])));
         assert!(same_origin(&headers(&[])));
     }
 }

@@ -1,0 +1,174 @@
+//! The console in a real browser: Debian's `chromium`, headless, driven over WebDriver by its
+//! `chromedriver` (`apt-get install chromium chromium-driver`; scripts/test.sh installs them, and nothing
+//! downloads a browser). Sign up → organization → instance (until it runs) → copy the snippet → the token
+//! works over REST → rotate (the old token gets 401) → log out (the session no longer works), and the pages
+//! fit a 375 px screen. With `REDISGATE_SCREENSHOTS=<dir>`, each page is saved there as a PNG
+//! (docs/dashboard.md shows them).
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use redisgate_test_support::TestPlatform;
+use tokio::io::{AsyncBufReadExt as _, BufReader};
+
+use super::{data, within};
+
+/// `chromedriver` on a free loopback port, once it says it listens; killed on drop.
+async fn chromedriver() -> (tokio::process::Child, u16) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mut child = tokio::process::Command::new("chromedriver")
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("chromedriver is missing: apt-get install chromium chromium-driver (scripts/test.sh does)");
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let started = tokio::time::timeout(Duration::from_secs(20), async {
+        while let Ok(Some(line)) = lines.next_line().await {
+            if line.contains("started successfully") {
+                return true;
+            }
+        }
+        false
+    })
+    .await;
+    assert_eq!(started, Ok(true), "chromedriver did not start");
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    (child, port)
+}
+
+async fn browser(port: u16) -> Client {
+    let capabilities = serde_json::json!({"goog:chromeOptions": {
+        "binary": "/usr/bin/chromium",
+        "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1200,900"],
+    }});
+    let serde_json::Value::Object(capabilities) = capabilities else { unreachable!() };
+    ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+        .capabilities(capabilities)
+        .connect(&format!("http://127.0.0.1:{port}"))
+        .await
+        .expect("chromedriver did not start chromium")
+}
+
+/// Saves the page as `<name>.png` when `REDISGATE_SCREENSHOTS` names a directory.
+async fn screenshot(client: &Client, name: &str) {
+    if let Some(dir) = std::env::var_os("REDISGATE_SCREENSHOTS") {
+        let png = client.screenshot().await.unwrap();
+        std::fs::write(std::path::Path::new(&dir).join(format!("{name}.png")), png).unwrap();
+    }
+}
+
+async fn fill(client: &Client, id: &str, value: &str) {
+    let field = client.find(Locator::Id(id)).await.unwrap();
+    field.clear().await.unwrap();
+    field.send_keys(value).await.unwrap();
+}
+
+async fn press(client: &Client, label: &str) {
+    client
+        .find(Locator::XPath(&format!("//button[normalize-space()='{label}']")))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+}
+
+/// Waits for the page that has the element `id` (the next page after a submit or a click).
+async fn arrive(client: &Client, id: &str) {
+    client.wait().at_most(Duration::from_secs(20)).for_element(Locator::Id(id)).await.unwrap_or_else(|e| {
+        panic!("no #{id} after 20 s: {e}");
+    });
+}
+
+async fn text(client: &Client, id: &str) -> String {
+    client.find(Locator::Id(id)).await.unwrap().text().await.unwrap()
+}
+
+async fn path(client: &Client) -> String {
+    client.current_url().await.unwrap().path().to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_console_in_chromium_from_sign_up_to_log_out() {
+    let platform = TestPlatform::start().await;
+    let (_driver, port) = chromedriver().await;
+    let client = browser(port).await;
+
+    client.goto(&platform.url()).await.unwrap();
+    arrive(&client, "field-email").await;
+    assert_eq!(path(&client).await, "/console/login", "a browser at / lands on the login page");
+    screenshot(&client, "login").await;
+    client.find(Locator::LinkText("No account yet? Sign up")).await.unwrap().click().await.unwrap();
+    client
+        .wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::LinkText("Already have an account? Log in"))
+        .await
+        .unwrap();
+    fill(&client, "field-email", "grace@example.com").await;
+    fill(&client, "field-password", "correct horse 1").await;
+    press(&client, "Sign up").await;
+    arrive(&client, "field-slug").await;
+    assert_eq!(path(&client).await, "/console/orgs");
+
+    fill(&client, "field-name", "Acme").await;
+    fill(&client, "field-slug", "acme").await;
+    screenshot(&client, "organizations").await;
+    press(&client, "Create organization").await;
+    arrive(&client, "field-memory").await;
+    let instances = path(&client).await;
+    assert!(instances.ends_with("/instances"), "{instances}");
+
+    fill(&client, "field-name", "browser-db").await;
+    fill(&client, "field-memory", "16").await;
+    press(&client, "Create instance").await;
+    arrive(&client, "token").await;
+    let token = text(&client, "token").await;
+    assert!(token.starts_with("rgt_"), "{token}");
+    screenshot(&client, "instance-created").await;
+    // The one script runs under the CSP: the copy button answers.
+    press(&client, "Copy snippet").await;
+    let copy = client.find(Locator::Css("button[data-copy]")).await.unwrap().text().await.unwrap();
+    assert_ne!(copy, "Copy snippet", "console.js did not run");
+    assert!(text(&client, "snippet").await.contains(&token));
+
+    let works =
+        within(Duration::from_secs(20), || async { data(&platform, "browser-db", &token, "/set/k/v").await.0 == 200 })
+            .await;
+    assert!(works, "the token shown does not open the instance");
+    client.goto(&format!("{}{instances}", platform.url())).await.unwrap();
+    assert!(client.find(Locator::Css("td .status.running")).await.is_ok(), "the list shows the instance running");
+    screenshot(&client, "instances").await;
+    client.find(Locator::LinkText("browser-db")).await.unwrap().click().await.unwrap();
+    arrive(&client, "rest-url").await;
+    assert!(client.find(Locator::Id("token")).await.is_err(), "a token is shown only once");
+    screenshot(&client, "instance").await;
+
+    press(&client, "Rotate tokens").await;
+    arrive(&client, "token").await;
+    let rotated = text(&client, "token").await;
+    assert_ne!(rotated, token);
+    let revoked =
+        within(Duration::from_secs(5), || async { data(&platform, "browser-db", &token, "/get/k").await.0 == 401 })
+            .await;
+    assert!(revoked, "the old token still works after the rotation");
+
+    // 375 px wide: nothing overflows sideways.
+    client.set_window_size(375, 800).await.unwrap();
+    let fits =
+        client.execute("return document.documentElement.scrollWidth <= window.innerWidth;", vec![]).await.unwrap();
+    assert_eq!(fits, serde_json::json!(true), "the page is wider than a 375 px screen");
+    screenshot(&client, "instance-narrow").await;
+    client.set_window_size(1200, 900).await.unwrap();
+
+    press(&client, "Log out").await;
+    arrive(&client, "field-email").await;
+    assert_eq!(path(&client).await, "/console/login");
+    client.goto(&format!("{}/console/orgs", platform.url())).await.unwrap();
+    arrive(&client, "field-email").await;
+    assert_eq!(path(&client).await, "/console/login", "the session still opens pages after logging out");
+    client.close().await.unwrap();
+}

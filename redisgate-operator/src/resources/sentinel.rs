@@ -6,15 +6,14 @@ use std::collections::BTreeMap;
 
 use k8s_openapi::api::apps::v1::{StatefulSet, StatefulSetSpec};
 use k8s_openapi::api::core::v1::{
-    Capabilities, ConfigMapVolumeSource, Container, ContainerPort, EmptyDirVolumeSource, ExecAction,
-    PodSecurityContext, PodSpec, PodTemplateSpec, Probe, ResourceRequirements, SeccompProfile, SecurityContext,
-    Service, ServicePort, ServiceSpec, Volume, VolumeMount,
+    ConfigMapVolumeSource, Container, ContainerPort, EmptyDirVolumeSource, ExecAction, PodSpec, PodTemplateSpec, Probe,
+    ResourceRequirements, Service, Volume, VolumeMount,
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
-use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
-use super::statefulset::{anti_affinity, replication_env, REDIS_UID};
+use super::service::{client_for, headless_for, Exposed};
+use super::statefulset::{anti_affinity, container_security, pod_security, replication_env};
 use super::{Desired, CHECKSUM_ANNOTATION};
 use crate::config::SENTINEL_PORT;
 use crate::naming::{labels, sentinel_selector_labels};
@@ -82,12 +81,7 @@ pub fn statefulset(desired: &Desired, checksum: &str) -> StatefulSet {
         }),
         readiness_probe: Some(probe(2, 5, 3)),
         liveness_probe: Some(probe(15, 10, 6)),
-        security_context: Some(SecurityContext {
-            allow_privilege_escalation: Some(false),
-            read_only_root_filesystem: Some(true),
-            capabilities: Some(Capabilities { drop: Some(vec!["ALL".to_owned()]), ..Capabilities::default() }),
-            ..SecurityContext::default()
-        }),
+        security_context: Some(container_security()),
         volume_mounts: Some(vec![
             VolumeMount {
                 name: "config".to_owned(),
@@ -133,17 +127,7 @@ pub fn statefulset(desired: &Desired, checksum: &str) -> StatefulSet {
                     ]),
                     automount_service_account_token: Some(false),
                     enable_service_links: Some(false),
-                    security_context: Some(PodSecurityContext {
-                        run_as_non_root: Some(true),
-                        run_as_user: Some(REDIS_UID),
-                        run_as_group: Some(REDIS_UID),
-                        fs_group: Some(REDIS_UID),
-                        seccomp_profile: Some(SeccompProfile {
-                            type_: "RuntimeDefault".to_owned(),
-                            ..SeccompProfile::default()
-                        }),
-                        ..PodSecurityContext::default()
-                    }),
+                    security_context: Some(pod_security()),
                     ..PodSpec::default()
                 }),
             },
@@ -153,44 +137,19 @@ pub fn statefulset(desired: &Desired, checksum: &str) -> StatefulSet {
     }
 }
 
-fn ports() -> Vec<ServicePort> {
-    vec![ServicePort {
-        name: Some("sentinel".to_owned()),
-        port: i32::from(SENTINEL_PORT),
-        target_port: Some(IntOrString::String("sentinel".to_owned())),
-        protocol: Some("TCP".to_owned()),
-        ..ServicePort::default()
-    }]
+fn exposed<'a>(desired: &Desired, name: &'a str) -> Exposed<'a> {
+    Exposed { name, selector: sentinel_selector_labels(&desired.names.instance), port: ("sentinel", SENTINEL_PORT) }
 }
 
 /// The headless Service named in the Sentinels' `serviceName` (their DNS names exist before they are ready,
 /// so that they find each other while starting).
 #[must_use]
 pub fn headless(desired: &Desired) -> Service {
-    Service {
-        metadata: desired.meta(&desired.names.sentinel_headless),
-        spec: Some(ServiceSpec {
-            cluster_ip: Some("None".to_owned()),
-            selector: Some(sentinel_selector_labels(&desired.names.instance)),
-            ports: Some(ports()),
-            publish_not_ready_addresses: Some(true),
-            ..ServiceSpec::default()
-        }),
-        ..Service::default()
-    }
+    headless_for(desired, exposed(desired, &desired.names.sentinel_headless))
 }
 
 /// The ClusterIP Service the gateway asks (`redis+sentinel://…`).
 #[must_use]
 pub fn client(desired: &Desired) -> Service {
-    Service {
-        metadata: desired.meta(&desired.names.sentinel),
-        spec: Some(ServiceSpec {
-            type_: Some("ClusterIP".to_owned()),
-            selector: Some(sentinel_selector_labels(&desired.names.instance)),
-            ports: Some(ports()),
-            ..ServiceSpec::default()
-        }),
-        ..Service::default()
-    }
+    client_for(desired, exposed(desired, &desired.names.sentinel))
 }

@@ -81,17 +81,7 @@ pub fn build(desired: &Desired, checksum: &str, existing_claims: Option<Vec<Pers
                     automount_service_account_token: Some(false),
                     enable_service_links: Some(false),
                     termination_grace_period_seconds: Some(30),
-                    security_context: Some(PodSecurityContext {
-                        run_as_non_root: Some(true),
-                        run_as_user: Some(REDIS_UID),
-                        run_as_group: Some(REDIS_UID),
-                        fs_group: Some(REDIS_UID),
-                        seccomp_profile: Some(SeccompProfile {
-                            type_: "RuntimeDefault".to_owned(),
-                            ..SeccompProfile::default()
-                        }),
-                        ..PodSecurityContext::default()
-                    }),
+                    security_context: Some(pod_security()),
                     ..PodSpec::default()
                 }),
             },
@@ -150,12 +140,7 @@ fn container(desired: &Desired) -> Container {
         }),
         readiness_probe: Some(probe(2, 5, 3)),
         liveness_probe: Some(probe(15, 10, 6)),
-        security_context: Some(SecurityContext {
-            allow_privilege_escalation: Some(false),
-            read_only_root_filesystem: Some(true),
-            capabilities: Some(Capabilities { drop: Some(vec!["ALL".to_owned()]), ..Capabilities::default() }),
-            ..SecurityContext::default()
-        }),
+        security_context: Some(container_security()),
         volume_mounts: Some(vec![
             VolumeMount {
                 name: "config".to_owned(),
@@ -166,6 +151,30 @@ fn container(desired: &Desired) -> Container {
             VolumeMount { name: DATA_VOLUME.to_owned(), mount_path: DATA_DIR.to_owned(), ..VolumeMount::default() },
         ]),
         ..Container::default()
+    }
+}
+
+/// Every pod of an instance runs as the image's `redis` user, never root, with the runtime's seccomp profile.
+#[must_use]
+pub fn pod_security() -> PodSecurityContext {
+    PodSecurityContext {
+        run_as_non_root: Some(true),
+        run_as_user: Some(REDIS_UID),
+        run_as_group: Some(REDIS_UID),
+        fs_group: Some(REDIS_UID),
+        seccomp_profile: Some(SeccompProfile { type_: "RuntimeDefault".to_owned(), ..SeccompProfile::default() }),
+        ..PodSecurityContext::default()
+    }
+}
+
+/// Every container: no privilege escalation, a read-only root, no capability.
+#[must_use]
+pub fn container_security() -> SecurityContext {
+    SecurityContext {
+        allow_privilege_escalation: Some(false),
+        read_only_root_filesystem: Some(true),
+        capabilities: Some(Capabilities { drop: Some(vec!["ALL".to_owned()]), ..Capabilities::default() }),
+        ..SecurityContext::default()
     }
 }
 

@@ -7,17 +7,17 @@
 //! 403). Queries live on the store's models; handlers only decide and translate. Every mutating call writes
 //! an audit entry.
 
-mod api_keys;
+pub(crate) mod api_keys;
 pub(crate) mod auth;
 pub(crate) mod extract;
 pub(crate) mod instances;
 mod members;
 mod openapi;
 pub(crate) mod organizations;
-mod plans;
+pub(crate) mod plans;
 pub(crate) mod principal;
 pub mod throttle;
-mod usage;
+pub(crate) mod usage;
 
 use std::sync::Arc;
 

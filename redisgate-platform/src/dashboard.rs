@@ -7,6 +7,7 @@
 //! tokens shown once at creation and rotation. `GET /` sends a browser (an `Accept: text/html` request
 //! without credentials) here; every other request to `/` is the data plane's.
 
+mod organization;
 mod pages;
 pub mod session;
 
@@ -26,7 +27,8 @@ use uuid::Uuid;
 use self::pages::Problems;
 use self::session::Session;
 use crate::api::extract::{ApiJson, ApiPath, Pagination};
-use crate::api::{auth, instances, organizations, Platform};
+use crate::api::usage::UsageQuery;
+use crate::api::{auth, instances, organizations, usage, Platform};
 
 const CSS: &str = include_str!("dashboard/assets/console.css");
 const JS: &str = include_str!("dashboard/assets/console.js");
@@ -42,6 +44,11 @@ pub fn router(platform: Platform) -> Router {
         .route("/orgs/{org}/instances", get(instance_list).post(create_instance))
         .route("/orgs/{org}/instances/{id}", get(instance_page))
         .route("/orgs/{org}/instances/{id}/rotate", post(rotate))
+        .route("/orgs/{org}/instances/{id}/resize", post(resize))
+        .route("/orgs/{org}/instances/{id}/delete", post(delete))
+        .route("/orgs/{org}/keys", get(organization::keys).post(organization::create_key))
+        .route("/orgs/{org}/keys/{key}/revoke", post(organization::revoke_key))
+        .route("/orgs/{org}/audit", get(organization::audit))
         .route("/static/console.css", get(|| async { ([(CONTENT_TYPE, "text/css; charset=utf-8")], CSS) }))
         .route("/static/console.js", get(|| async { ([(CONTENT_TYPE, "text/javascript; charset=utf-8")], JS) }))
         .fallback(|| async {
@@ -53,7 +60,7 @@ pub fn router(platform: Platform) -> Router {
 }
 
 /// What an API refusal shows on a form: an error per field for a validation failure, else one message.
-fn problems(error: &ApiError) -> Problems {
+pub(super) fn problems(error: &ApiError) -> Problems {
     match error {
         ApiError::Protocol(redisgate_core::Error::Validation(fields)) => {
             Problems { fields: fields.clone(), general: None }
@@ -62,7 +69,7 @@ fn problems(error: &ApiError) -> Problems {
     }
 }
 
-fn page(status: StatusCode, markup: maud::Markup) -> Response {
+pub(super) fn page(status: StatusCode, markup: maud::Markup) -> Response {
     (status, Html(markup.into_string())).into_response()
 }
 
@@ -119,11 +126,11 @@ async fn signup(State(platform): State<Platform>, peer: Peer, Form(form): Form<C
 }
 
 #[derive(Deserialize)]
-struct Csrf {
-    csrf: String,
+pub(super) struct Csrf {
+    pub(super) csrf: String,
 }
 
-fn bad_csrf(session: &Session) -> Response {
+pub(super) fn bad_csrf(session: &Session) -> Response {
     let message = "This form has expired or did not come from this console. Go back and try again.";
     page(StatusCode::FORBIDDEN, pages::failure("Refused", message, Some(&session.csrf())))
 }
@@ -175,7 +182,7 @@ async fn create_org(State(platform): State<Platform>, session: Session, Form(for
 }
 
 /// The organization `org` as the caller sees it (404 when the caller is not a member, as in the API).
-async fn find_org(platform: &Platform, session: &Session, org: Uuid) -> Result<api::Organization, ApiError> {
+pub(super) async fn find_org(platform: &Platform, session: &Session, org: Uuid) -> Result<api::Organization, ApiError> {
     list_orgs(platform, session).await?.into_iter().find(|o| o.id == org).ok_or(ApiError::NotFound("organization"))
 }
 
@@ -231,7 +238,7 @@ async fn create_instance(
     let principal = session.principal.clone();
     match instances::create_instance(State(platform.clone()), principal, ApiPath(org), ApiJson(body)).await {
         Ok((status, axum::Json(created))) => {
-            page(status, pages::instance(&found, &created.instance, Some(&created.credentials), &session.csrf()))
+            page(status, pages::instance(&found, &created.instance, Some(&created.credentials), None, &session.csrf()))
         }
         Err(e) => {
             let items = list_instances(&platform, &session, org).await.unwrap_or_default();
@@ -249,11 +256,15 @@ async fn instance_page(
         let found = find_org(&platform, &session, org).await?;
         let principal = session.principal.clone();
         let axum::Json(instance) =
-            instances::get_instance(State(platform.clone()), principal, ApiPath((org, id))).await?;
-        Ok::<_, ApiError>((found, instance))
+            instances::get_instance(State(platform.clone()), principal.clone(), ApiPath((org, id))).await?;
+        let week = Ok(axum::extract::Query(UsageQuery { days: Some(7) }));
+        let used = usage::get_usage(State(platform.clone()), principal, ApiPath((org, id)), week).await.ok();
+        Ok::<_, ApiError>((found, instance, used.map(|u| u.0)))
     };
     match shown.await {
-        Ok((org, instance)) => page(StatusCode::OK, pages::instance(&org, &instance, None, &session.csrf())),
+        Ok((org, instance, used)) => {
+            page(StatusCode::OK, pages::instance(&org, &instance, None, used.as_ref(), &session.csrf()))
+        }
         Err(e) => page(e.status(), pages::failure("Instance", &e.to_string(), Some(&session.csrf()))),
     }
 }
@@ -278,8 +289,67 @@ async fn rotate(
     };
     match rotated.await {
         Ok((org, instance, secrets)) => {
-            page(StatusCode::OK, pages::instance(&org, &instance, Some(&secrets), &session.csrf()))
+            page(StatusCode::OK, pages::instance(&org, &instance, Some(&secrets), None, &session.csrf()))
         }
         Err(e) => page(e.status(), pages::failure("Rotate tokens", &e.to_string(), Some(&session.csrf()))),
+    }
+}
+
+#[derive(Deserialize)]
+struct Resize {
+    csrf: String,
+    memory_mib: i64,
+}
+
+async fn resize(
+    State(platform): State<Platform>,
+    session: Session,
+    ApiPath((org, id)): ApiPath<(Uuid, Uuid)>,
+    Form(form): Form<Resize>,
+) -> Response {
+    if !session.csrf_ok(&form.csrf) {
+        return bad_csrf(&session);
+    }
+    let patch = api::InstancePatch { max_memory: Some(form.memory_mib.saturating_mul(1 << 20)), ..Default::default() };
+    let principal = session.principal.clone();
+    match instances::update_instance(State(platform), principal, ApiPath((org, id)), ApiJson(patch)).await {
+        Ok(_) => Redirect::to(&format!("/console/orgs/{org}/instances/{id}")).into_response(),
+        Err(e) => page(e.status(), pages::failure("Resize", &e.to_string(), Some(&session.csrf()))),
+    }
+}
+
+#[derive(Deserialize)]
+struct Delete {
+    csrf: String,
+    confirm: String,
+}
+
+/// Deletes the instance once its name was typed again.
+async fn delete(
+    State(platform): State<Platform>,
+    session: Session,
+    ApiPath((org, id)): ApiPath<(Uuid, Uuid)>,
+    Form(form): Form<Delete>,
+) -> Response {
+    if !session.csrf_ok(&form.csrf) {
+        return bad_csrf(&session);
+    }
+    let deleted = async {
+        let found = find_org(&platform, &session, org).await?;
+        let principal = session.principal.clone();
+        let axum::Json(instance) =
+            instances::get_instance(State(platform.clone()), principal.clone(), ApiPath((org, id))).await?;
+        if form.confirm.trim() != instance.name {
+            return Ok(Some((found, instance)));
+        }
+        let _deleting = instances::delete_instance(State(platform.clone()), principal, ApiPath((org, id))).await?;
+        Ok::<_, ApiError>(None)
+    };
+    match deleted.await {
+        Ok(None) => Redirect::to(&format!("/console/orgs/{org}/instances")).into_response(),
+        Ok(Some((found, instance))) => {
+            page(StatusCode::UNPROCESSABLE_ENTITY, pages::confirm_delete(&found, &instance, &session.csrf()))
+        }
+        Err(e) => page(e.status(), pages::failure("Delete", &e.to_string(), Some(&session.csrf()))),
     }
 }

@@ -25,7 +25,8 @@ const MAX_DAYS: u64 = 90;
 /// `?days=N`: how many days, ending today (default 30).
 #[derive(Debug, Deserialize)]
 pub struct UsageQuery {
-    days: Option<u64>,
+    /// Days, ending today.
+    pub days: Option<u64>,
 }
 
 /// Commands the instance ran per day.

@@ -135,6 +135,19 @@ pub fn organizations(orgs: &[api::Organization], csrf: &str, problems: &Problems
     )
 }
 
+/// The links between an organization's pages.
+fn org_nav(org: &api::Organization, here: &str) -> Markup {
+    let base = format!("/console/orgs/{}", org.id);
+    let links = [("instances", "Instances"), ("keys", "API keys"), ("audit", "Audit log")];
+    html! {
+        nav.tabs aria-label="organization" {
+            @for (path, label) in links {
+                a href={ (base) "/" (path) } aria-current=[(path == here).then_some("page")] { (label) }
+            }
+        }
+    }
+}
+
 /// `standalone`, or `1 master + 2 replicas`.
 fn topology(topology: api::Topology) -> String {
     match topology {
@@ -155,7 +168,8 @@ pub fn instances(
         &org.name,
         Some(csrf),
         &html! {
-            h1 { (org.name) ": instances" }
+            h1 { (org.name) }
+            (org_nav(org, "instances"))
             @if items.is_empty() {
                 p { "No instance yet." }
             } @else {
@@ -196,7 +210,13 @@ pub fn instances(
 
 /// One instance: where to reach it, a snippet for `@upstash/redis`, its nodes, and its tokens when they were
 /// just made (`secrets`: at creation and rotation, the one time they are shown).
-pub fn instance(org: &api::Organization, i: &api::Instance, secrets: Option<&api::Secrets>, csrf: &str) -> Markup {
+pub fn instance(
+    org: &api::Organization,
+    i: &api::Instance,
+    secrets: Option<&api::Secrets>,
+    usage: Option<&api::Usage>,
+    csrf: &str,
+) -> Markup {
     let token = secrets.map_or("process.env.UPSTASH_REDIS_REST_TOKEN", |s| s.token.as_str());
     let token = if secrets.is_some() { format!("\"{token}\"") } else { token.to_owned() };
     let snippet = format!(
@@ -245,12 +265,162 @@ pub fn instance(org: &api::Organization, i: &api::Instance, secrets: Option<&api
                     }
                 }
             }
+            @if let Some(usage) = usage {
+                h2 { "Commands, last 7 days" }
+                (usage_chart(usage))
+            }
             h2 { "Credentials" }
             form.card method="post" action={ "/console/orgs/" (org.id) "/instances/" (i.id) "/rotate" } {
                 input type="hidden" name="csrf" value=(csrf);
                 p { "Rotating replaces both tokens; the old ones stop working within a second." }
                 button type="submit" { "Rotate tokens" }
             }
+            h2 { "Size" }
+            form.card method="post" action={ "/console/orgs/" (org.id) "/instances/" (i.id) "/resize" } {
+                input type="hidden" name="csrf" value=(csrf);
+                div.field {
+                    label for="field-resize" { "Memory (MiB)" }
+                    input id="field-resize" name="memory_mib" type="number" min="1" max="65536" value=(i.max_memory >> 20) required;
+                }
+                button type="submit" { "Resize" }
+            }
+            h2 { "Delete" }
+            form.card method="post" action={ "/console/orgs/" (org.id) "/instances/" (i.id) "/delete" } {
+                input type="hidden" name="csrf" value=(csrf);
+                p { "Deleting stops the server and removes its data for good." }
+                div.field {
+                    label for="field-confirm" { "Type the instance's name to confirm" }
+                    input id="field-confirm" name="confirm" type="text" required autocomplete="off";
+                }
+                button.danger type="submit" { "Delete instance" }
+            }
+        },
+    )
+}
+
+/// Commands per day as bars, drawn on the server (SVG: no script, no library).
+fn usage_chart(usage: &api::Usage) -> Markup {
+    let (width, height, gap) = (560_u64, 160_u64, 8_u64);
+    let days = usage.days.len().max(1) as u64;
+    let bar = (width - gap * (days + 1)) / days;
+    let top = usage.days.iter().map(|d| d.commands).max().unwrap_or(0).max(1);
+    let label = format!("{} commands in the last {} days", usage.total, usage.days.len());
+    html! {
+        figure.chart {
+            svg viewBox={ "0 0 " (width) " " (height + 40) } role="img" aria-label=(label) {
+                @for (n, day) in usage.days.iter().enumerate() {
+                    @let h = (day.commands * height) / top;
+                    @let x = gap + n as u64 * (bar + gap);
+                    rect x=(x) y=(height - h) width=(bar) height=(h.max(1)) class="bar" {
+                        title { (day.day) ": " (day.commands) " commands" }
+                    }
+                    text x=(x + bar / 2) y=(height + 16) text-anchor="middle" class="axis" { (day.day.format("%d %b")) }
+                    text x=(x + bar / 2) y=(height + 34) text-anchor="middle" class="axis" { (day.commands) }
+                }
+            }
+            figcaption { (label) }
+        }
+    }
+}
+
+/// The organization's API keys, the form to make one, and a new key's secret when one was just made.
+pub fn keys(
+    org: &api::Organization,
+    items: &[api::ApiKey],
+    created: Option<&api::CreatedApiKey>,
+    csrf: &str,
+    problems: &Problems,
+) -> Markup {
+    layout(
+        "API keys",
+        Some(csrf),
+        &html! {
+            h1 { (org.name) }
+            (org_nav(org, "keys"))
+            @if let Some(created) = created {
+                section.secrets aria-labelledby="key-title" {
+                    h2 id="key-title" { "Key " (created.key.name) " (shown this once)" }
+                    p { code id="key-secret" { (created.secret) } }
+                }
+            }
+            @if items.is_empty() {
+                p { "No API key." }
+            } @else {
+                table {
+                    thead { tr { th scope="col" { "Name" } th scope="col" { "Prefix" } th scope="col" { "Scopes" } th scope="col" { "Created" } th scope="col" { span.visually-hidden { "Actions" } } } }
+                    tbody {
+                        @for key in items {
+                            tr {
+                                td { (key.name) }
+                                td { code { (key.prefix) } }
+                                td { (key.scopes.join(", ")) }
+                                td { (key.created_at.format("%Y-%m-%d %H:%M")) }
+                                td {
+                                    form method="post" action={ "/console/orgs/" (org.id) "/keys/" (key.id) "/revoke" } {
+                                        input type="hidden" name="csrf" value=(csrf);
+                                        button.danger type="submit" aria-label={ "Revoke " (key.name) } { "Revoke" }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            h2 { "New API key" }
+            (banner(problems))
+            form.card method="post" action={ "/console/orgs/" (org.id) "/keys" } {
+                input type="hidden" name="csrf" value=(csrf);
+                (field("Name", "name", "text", "", problems, None))
+                fieldset {
+                    legend { "Scopes" }
+                    @for (scope, what) in [("instances:manage", "create and change instances"), ("data:write", "read and write the data"), ("data:read", "read the data")] {
+                        div.check {
+                            input type="checkbox" id={ "scope-" (scope.replace(':', "-")) } name="scope" value=(scope);
+                            label for={ "scope-" (scope.replace(':', "-")) } { code { (scope) } " — " (what) }
+                        }
+                    }
+                    @if let Some(error) = problems.of("scopes") { p.field-error { (error) } }
+                }
+                button type="submit" { "Create key" }
+            }
+        },
+    )
+}
+
+/// The organization's audit log, newest first.
+pub fn audit(org: &api::Organization, entries: &[api::AuditEntry], csrf: &str) -> Markup {
+    layout(
+        "Audit log",
+        Some(csrf),
+        &html! {
+            h1 { (org.name) }
+            (org_nav(org, "audit"))
+            table {
+                thead { tr { th scope="col" { "When (UTC)" } th scope="col" { "Action" } th scope="col" { "Target" } th scope="col" { "Details" } } }
+                tbody {
+                    @for entry in entries {
+                        tr {
+                            td { (entry.created_at.format("%Y-%m-%d %H:%M:%S")) }
+                            td { code { (entry.action) } }
+                            td { (entry.target_type) @if let Some(id) = entry.target_id { " " code { (id.to_string()[..8]) } } }
+                            td { code { (entry.details) } }
+                        }
+                    }
+                }
+            }
+        },
+    )
+}
+
+/// The page that asks again before deleting (the name typed did not match).
+pub fn confirm_delete(org: &api::Organization, i: &api::Instance, csrf: &str) -> Markup {
+    layout(
+        "Delete",
+        Some(csrf),
+        &html! {
+            h1 { "Delete " (i.name) "?" }
+            p.error role="alert" { "The name typed does not match: nothing was deleted." }
+            p { a href={ "/console/orgs/" (org.id) "/instances/" (i.id) } { "Back to " (i.name) } }
         },
     )
 }

@@ -156,12 +156,44 @@ async fn the_console_in_chromium_from_sign_up_to_log_out() {
             .await;
     assert!(revoked, "the old token still works after the rotation");
 
+    // An API key: made with its scopes (its secret shown once, and it works on the API), then revoked.
+    client.find(Locator::LinkText("← Acme")).await.unwrap().click().await.unwrap();
+    arrive(&client, "field-memory").await;
+    client.find(Locator::LinkText("API keys")).await.unwrap().click().await.unwrap();
+    arrive(&client, "scope-instances-manage").await;
+    fill(&client, "field-name", "ci").await;
+    client.find(Locator::Id("scope-instances-manage")).await.unwrap().click().await.unwrap();
+    press(&client, "Create key").await;
+    arrive(&client, "key-secret").await;
+    let secret = text(&client, "key-secret").await;
+    screenshot(&client, "api-keys").await;
+    let org_path = instances.trim_end_matches("/instances").trim_start_matches("/console/orgs/").to_owned();
+    let listed = format!("/api/organizations/{org_path}/redis-instances");
+    assert_eq!(platform.api("GET", &listed, Some(&secret), None).await.0, 200);
+    client.find(Locator::Css("button[aria-label='Revoke ci']")).await.unwrap().click().await.unwrap();
+    client
+        .wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::XPath("//p[text()='No API key.']"))
+        .await
+        .unwrap();
+    assert_eq!(platform.api("GET", &listed, Some(&secret), None).await.0, 401, "a revoked key still works");
+    client.find(Locator::LinkText("Audit log")).await.unwrap().click().await.unwrap();
+    client
+        .wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::XPath("//code[text()='api_key.revoke']"))
+        .await
+        .unwrap();
+    screenshot(&client, "audit-log").await;
+    client.back().await.unwrap();
+
     // 375 px wide: nothing overflows sideways.
     client.set_window_size(375, 800).await.unwrap();
     let fits =
         client.execute("return document.documentElement.scrollWidth <= window.innerWidth;", vec![]).await.unwrap();
     assert_eq!(fits, serde_json::json!(true), "the page is wider than a 375 px screen");
-    screenshot(&client, "instance-narrow").await;
+    screenshot(&client, "narrow").await;
     client.set_window_size(1200, 900).await.unwrap();
 
     press(&client, "Log out").await;

@@ -161,3 +161,92 @@ async fn the_console_guards_its_session_and_shows_tokens_once() {
     let after = get(&platform, "/console/orgs", &cookie).await;
     assert_eq!((after.status().as_u16(), after.headers()[LOCATION].to_str().unwrap()), (303, "/console/login"));
 }
+
+/// Logs in through the console; returns the session cookie and the CSRF token of its pages.
+async fn console_login(platform: &TestPlatform, email: &str) -> (String, String) {
+    let done = form(platform, "/console/login", None, &[("email", email), ("password", "correct horse 1")]).await;
+    assert_eq!(done.status(), 303, "{email} could not log in");
+    let cookie = session_cookie(done.headers());
+    let token = csrf(&get(platform, "/console/orgs", &cookie).await.text().await.unwrap());
+    (cookie, token)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keys_audit_resize_and_delete_follow_the_roles_of_the_api() {
+    let platform = TestPlatform::start().await;
+    let owner = platform.user("owner@example.com").await;
+    let org = platform.organization(&owner, "roles").await;
+    let created = platform.running_instance(&owner, &org, "roles-db").await;
+    let id = created["instance"]["id"].as_str().unwrap().to_owned();
+    let member = platform.user("member@example.com").await;
+    platform.join(&owner, &org, &member, "member@example.com", "member").await;
+    let base = format!("/console/orgs/{org}");
+
+    let (cookie, token) = console_login(&platform, "owner@example.com").await;
+    // An API key: the secret shown once works on the API, and stops when revoked.
+    let made = form(
+        &platform,
+        &format!("{base}/keys"),
+        Some(&cookie),
+        &[("csrf", &token), ("name", "ci"), ("scope", "instances:manage"), ("scope", "data:read")],
+    )
+    .await;
+    assert_eq!(made.status(), 201);
+    let page = made.text().await.unwrap();
+    let secret = text_of(&page, "key-secret");
+    assert!(secret.starts_with("rgk_"), "{secret}");
+    let (status, _) =
+        platform.api("GET", &format!("/api/organizations/{org}/redis-instances"), Some(&secret), None).await;
+    assert_eq!(status, 200);
+    let listed = get(&platform, &format!("{base}/keys"), &cookie).await.text().await.unwrap();
+    assert!(!listed.contains(&secret), "a key's secret is shown once");
+    let revoke = listed
+        .split("action=\"")
+        .map(|s| s.split('"').next().unwrap())
+        .find(|a| a.ends_with("/revoke"))
+        .unwrap()
+        .to_owned();
+    assert_eq!(form(&platform, &revoke, Some(&cookie), &[("csrf", &token)]).await.status(), 303);
+    let (status, _) =
+        platform.api("GET", &format!("/api/organizations/{org}/redis-instances"), Some(&secret), None).await;
+    assert_eq!(status, 401, "a revoked key still works");
+
+    // The audit log shows what was done, the usage chart is drawn, a resize applies.
+    let audit = get(&platform, &format!("{base}/audit"), &cookie).await.text().await.unwrap();
+    for action in ["instance.create", "api_key.create", "api_key.revoke"] {
+        assert!(audit.contains(action), "{action} missing from the audit page");
+    }
+    let instance = format!("{base}/instances/{id}");
+    let shown = get(&platform, &instance, &cookie).await.text().await.unwrap();
+    assert!(shown.contains("<svg") && shown.contains("commands in the last 7 days"), "no usage chart");
+    let resized =
+        form(&platform, &format!("{instance}/resize"), Some(&cookie), &[("csrf", &token), ("memory_mib", "32")]).await;
+    assert_eq!(resized.status(), 303);
+    assert!(get(&platform, &instance, &cookie).await.text().await.unwrap().contains("32 MiB"));
+
+    // A member sees the instances, but may not delete one nor see the keys: the API's roles hold.
+    let (member_cookie, member_token) = console_login(&platform, "member@example.com").await;
+    assert_eq!(get(&platform, &instance, &member_cookie).await.status(), 200);
+    assert_eq!(get(&platform, &format!("{base}/keys"), &member_cookie).await.status(), 403);
+    let refused = form(
+        &platform,
+        &format!("{instance}/delete"),
+        Some(&member_cookie),
+        &[("csrf", &member_token), ("confirm", "roles-db")],
+    )
+    .await;
+    assert_eq!(refused.status(), 403);
+    let rotate = form(&platform, &format!("{instance}/rotate"), Some(&member_cookie), &[("csrf", &member_token)]).await;
+    assert_eq!(rotate.status(), 403);
+
+    // Deleting asks for the name; the wrong one deletes nothing.
+    let wrong =
+        form(&platform, &format!("{instance}/delete"), Some(&cookie), &[("csrf", &token), ("confirm", "other")]).await;
+    assert_eq!(wrong.status(), 422);
+    assert_eq!(platform.wait_status(&owner, &org, &id, "running").await, "running");
+    let deleted =
+        form(&platform, &format!("{instance}/delete"), Some(&cookie), &[("csrf", &token), ("confirm", "roles-db")])
+            .await;
+    assert_eq!(deleted.status(), 303);
+    assert_eq!(platform.wait_status(&owner, &org, &id, "gone").await, "gone");
+}

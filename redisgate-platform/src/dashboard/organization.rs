@@ -1,0 +1,116 @@
+//! An organization's API keys (created with their scopes, the secret shown once; revoked) and its audit
+//! log, through the management API's handlers (so only admins and owners get them, as in the API).
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::Form;
+use redisgate_core::api;
+use redisgate_gateway::ApiError;
+use uuid::Uuid;
+
+use super::pages::{self, Problems};
+use super::session::Session;
+use super::{bad_csrf, find_org, page, problems, Csrf};
+use crate::api::extract::{ApiJson, ApiPath, Pagination};
+use crate::api::{api_keys, plans, Platform};
+
+async fn list_keys(platform: &Platform, session: &Session, org: Uuid) -> Result<Vec<api::ApiKey>, ApiError> {
+    let page = api_keys::list_api_keys(
+        State(platform.clone()),
+        session.principal.clone(),
+        ApiPath(org),
+        Pagination::default(),
+    )
+    .await?;
+    Ok(page.0.items)
+}
+
+fn failed(title: &str, error: &ApiError, session: &Session) -> Response {
+    page(error.status(), pages::failure(title, &error.to_string(), Some(&session.csrf())))
+}
+
+pub(super) async fn keys(State(platform): State<Platform>, session: Session, ApiPath(org): ApiPath<Uuid>) -> Response {
+    let listed = async {
+        Ok::<_, ApiError>((find_org(&platform, &session, org).await?, list_keys(&platform, &session, org).await?))
+    };
+    match listed.await {
+        Ok((found, items)) => {
+            page(StatusCode::OK, pages::keys(&found, &items, None, &session.csrf(), &Problems::default()))
+        }
+        Err(e) => failed("API keys", &e, &session),
+    }
+}
+
+/// The key form: a name and any number of `scope` checkboxes (a repeated field, so parsed by hand).
+fn key_form(body: &str) -> (Option<String>, String, Vec<String>) {
+    let (mut csrf, mut name, mut scopes) = (None, String::new(), Vec::new());
+    for (key, value) in form_urlencoded(body) {
+        match key.as_str() {
+            "csrf" => csrf = Some(value),
+            "name" => name = value,
+            "scope" => scopes.push(value),
+            _ => {}
+        }
+    }
+    (csrf, name, scopes)
+}
+
+fn form_urlencoded(body: &str) -> Vec<(String, String)> {
+    serde_urlencoded::from_str::<Vec<(String, String)>>(body).unwrap_or_default()
+}
+
+pub(super) async fn create_key(
+    State(platform): State<Platform>,
+    session: Session,
+    ApiPath(org): ApiPath<Uuid>,
+    body: String,
+) -> Response {
+    let (csrf, name, scopes) = key_form(&body);
+    if !csrf.is_some_and(|csrf| session.csrf_ok(&csrf)) {
+        return bad_csrf(&session);
+    }
+    let found = match find_org(&platform, &session, org).await {
+        Ok(found) => found,
+        Err(e) => return failed("API keys", &e, &session),
+    };
+    let new = api::NewApiKey::new(name, scopes);
+    let created =
+        api_keys::create_api_key(State(platform.clone()), session.principal.clone(), ApiPath(org), ApiJson(new)).await;
+    let items = list_keys(&platform, &session, org).await.unwrap_or_default();
+    match created {
+        Ok((status, axum::Json(created))) => {
+            page(status, pages::keys(&found, &items, Some(&created), &session.csrf(), &Problems::default()))
+        }
+        Err(e) => page(e.status(), pages::keys(&found, &items, None, &session.csrf(), &problems(&e))),
+    }
+}
+
+pub(super) async fn revoke_key(
+    State(platform): State<Platform>,
+    session: Session,
+    ApiPath((org, key)): ApiPath<(Uuid, Uuid)>,
+    Form(form): Form<Csrf>,
+) -> Response {
+    if !session.csrf_ok(&form.csrf) {
+        return bad_csrf(&session);
+    }
+    match api_keys::revoke_api_key(State(platform), session.principal.clone(), ApiPath((org, key))).await {
+        Ok(_) => Redirect::to(&format!("/console/orgs/{org}/keys")).into_response(),
+        Err(e) => failed("Revoke", &e, &session),
+    }
+}
+
+pub(super) async fn audit(State(platform): State<Platform>, session: Session, ApiPath(org): ApiPath<Uuid>) -> Response {
+    let listed = async {
+        let found = find_org(&platform, &session, org).await?;
+        let principal = session.principal.clone();
+        let entries =
+            plans::get_audit_log(State(platform.clone()), principal, ApiPath(org), Pagination::default()).await?;
+        Ok::<_, ApiError>((found, entries.0.items))
+    };
+    match listed.await {
+        Ok((found, entries)) => page(StatusCode::OK, pages::audit(&found, &entries, &session.csrf())),
+        Err(e) => failed("Audit log", &e, &session),
+    }
+}

@@ -11,7 +11,7 @@ pub(crate) mod api_keys;
 pub(crate) mod auth;
 pub(crate) mod extract;
 pub(crate) mod instances;
-mod members;
+pub(crate) mod members;
 mod openapi;
 pub(crate) mod organizations;
 pub(crate) mod plans;

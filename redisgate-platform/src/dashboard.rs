@@ -49,6 +49,10 @@ pub fn router(platform: Platform) -> Router {
         .route("/orgs/{org}/keys", get(organization::keys).post(organization::create_key))
         .route("/orgs/{org}/keys/{key}/revoke", post(organization::revoke_key))
         .route("/orgs/{org}/audit", get(organization::audit))
+        .route("/orgs/{org}/members", get(organization::members).post(organization::invite))
+        .route("/orgs/{org}/members/{user}/role", post(organization::change_role))
+        .route("/orgs/{org}/members/{user}/remove", post(organization::remove_member))
+        .route("/invitations", get(organization::accept_page).post(organization::accept))
         .route("/static/console.css", get(|| async { ([(CONTENT_TYPE, "text/css; charset=utf-8")], CSS) }))
         .route("/static/console.js", get(|| async { ([(CONTENT_TYPE, "text/javascript; charset=utf-8")], JS) }))
         .fallback(|| async {
@@ -197,6 +201,23 @@ async fn list_instances(platform: &Platform, session: &Session, org: Uuid) -> Re
     Ok(page.0.items)
 }
 
+/// Each instance with the commands it ran today (`None` when unknown).
+async fn with_today(
+    platform: &Platform,
+    session: &Session,
+    org: Uuid,
+    items: Vec<api::Instance>,
+) -> Vec<(api::Instance, Option<u64>)> {
+    let mut rows = Vec::with_capacity(items.len());
+    for item in items {
+        let today = Ok(axum::extract::Query(UsageQuery { days: Some(1) }));
+        let principal = session.principal.clone();
+        let used = usage::get_usage(State(platform.clone()), principal, ApiPath((org, item.id)), today).await;
+        rows.push((item, used.ok().map(|u| u.0.total)));
+    }
+    rows
+}
+
 async fn instance_list(State(platform): State<Platform>, session: Session, ApiPath(org): ApiPath<Uuid>) -> Response {
     let listed = async {
         let found = find_org(&platform, &session, org).await?;
@@ -204,7 +225,8 @@ async fn instance_list(State(platform): State<Platform>, session: Session, ApiPa
     };
     match listed.await {
         Ok((items, org)) => {
-            page(StatusCode::OK, pages::instances(&org, &items, &session.csrf(), &Problems::default(), ""))
+            let rows = with_today(&platform, &session, org.id, items).await;
+            page(StatusCode::OK, pages::instances(&org, &rows, &session.csrf(), &Problems::default(), ""))
         }
         Err(e) => page(e.status(), pages::failure("Instances", &e.to_string(), Some(&session.csrf()))),
     }
@@ -242,7 +264,8 @@ async fn create_instance(
         }
         Err(e) => {
             let items = list_instances(&platform, &session, org).await.unwrap_or_default();
-            page(refused(&e), pages::instances(&found, &items, &session.csrf(), &problems(&e), &form.name))
+            let rows = with_today(&platform, &session, org, items).await;
+            page(refused(&e), pages::instances(&found, &rows, &session.csrf(), &problems(&e), &form.name))
         }
     }
 }

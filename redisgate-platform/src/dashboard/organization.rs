@@ -1,5 +1,6 @@
-//! An organization's API keys (created with their scopes, the secret shown once; revoked) and its audit
-//! log, through the management API's handlers (so only admins and owners get them, as in the API).
+//! An organization's members (invited with a code shown once, roles changed, removed), its API keys
+//! (created with their scopes, the secret shown once; revoked) and its audit log, through the management
+//! API's handlers (so only admins and owners change them, as in the API).
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -13,7 +14,7 @@ use super::pages::{self, Problems};
 use super::session::Session;
 use super::{bad_csrf, find_org, page, problems, Csrf};
 use crate::api::extract::{ApiJson, ApiPath, Pagination};
-use crate::api::{api_keys, plans, Platform};
+use crate::api::{api_keys, members as member_api, plans, Platform};
 
 async fn list_keys(platform: &Platform, session: &Session, org: Uuid) -> Result<Vec<api::ApiKey>, ApiError> {
     let page = api_keys::list_api_keys(
@@ -112,5 +113,118 @@ pub(super) async fn audit(State(platform): State<Platform>, session: Session, Ap
     match listed.await {
         Ok((found, entries)) => page(StatusCode::OK, pages::audit(&found, &entries, &session.csrf())),
         Err(e) => failed("Audit log", &e, &session),
+    }
+}
+
+async fn list_members(platform: &Platform, session: &Session, org: Uuid) -> Result<Vec<api::Member>, ApiError> {
+    let principal = session.principal.clone();
+    let page =
+        member_api::list_members(State(platform.clone()), principal, ApiPath(org), Pagination::default()).await?;
+    Ok(page.0.items)
+}
+
+pub(super) async fn members(
+    State(platform): State<Platform>,
+    session: Session,
+    ApiPath(org): ApiPath<Uuid>,
+) -> Response {
+    let listed = async {
+        Ok::<_, ApiError>((find_org(&platform, &session, org).await?, list_members(&platform, &session, org).await?))
+    };
+    match listed.await {
+        Ok((found, items)) => {
+            page(StatusCode::OK, pages::members(&found, &items, None, &session.csrf(), &Problems::default()))
+        }
+        Err(e) => failed("Members", &e, &session),
+    }
+}
+
+#[derive(serde::Deserialize)]
+pub(super) struct Invite {
+    csrf: String,
+    email: String,
+    role: String,
+}
+
+pub(super) async fn invite(
+    State(platform): State<Platform>,
+    session: Session,
+    ApiPath(org): ApiPath<Uuid>,
+    Form(form): Form<Invite>,
+) -> Response {
+    if !session.csrf_ok(&form.csrf) {
+        return bad_csrf(&session);
+    }
+    let found = match find_org(&platform, &session, org).await {
+        Ok(found) => found,
+        Err(e) => return failed("Members", &e, &session),
+    };
+    let body = api::NewInvitation { email: form.email, role: form.role };
+    let made =
+        member_api::invite(State(platform.clone()), session.principal.clone(), ApiPath(org), ApiJson(body)).await;
+    let items = list_members(&platform, &session, org).await.unwrap_or_default();
+    match made {
+        Ok((status, axum::Json(invited))) => {
+            page(status, pages::members(&found, &items, Some(&invited), &session.csrf(), &Problems::default()))
+        }
+        Err(e) => page(e.status(), pages::members(&found, &items, None, &session.csrf(), &problems(&e))),
+    }
+}
+
+#[derive(serde::Deserialize)]
+pub(super) struct Role {
+    csrf: String,
+    role: String,
+}
+
+pub(super) async fn change_role(
+    State(platform): State<Platform>,
+    session: Session,
+    ApiPath((org, user)): ApiPath<(Uuid, Uuid)>,
+    Form(form): Form<Role>,
+) -> Response {
+    if !session.csrf_ok(&form.csrf) {
+        return bad_csrf(&session);
+    }
+    let change = ApiJson(api::RoleChange { role: form.role });
+    match member_api::update_member(State(platform), session.principal.clone(), ApiPath((org, user)), change).await {
+        Ok(_) => Redirect::to(&format!("/console/orgs/{org}/members")).into_response(),
+        Err(e) => failed("Change a role", &e, &session),
+    }
+}
+
+pub(super) async fn remove_member(
+    State(platform): State<Platform>,
+    session: Session,
+    ApiPath((org, user)): ApiPath<(Uuid, Uuid)>,
+    Form(form): Form<Csrf>,
+) -> Response {
+    if !session.csrf_ok(&form.csrf) {
+        return bad_csrf(&session);
+    }
+    match member_api::remove_member(State(platform), session.principal.clone(), ApiPath((org, user))).await {
+        Ok(_) => Redirect::to("/console/orgs").into_response(),
+        Err(e) => failed("Remove a member", &e, &session),
+    }
+}
+
+pub(super) async fn accept_page(session: Session) -> Response {
+    page(StatusCode::OK, pages::accept(&session.csrf(), &Problems::default()))
+}
+
+#[derive(serde::Deserialize)]
+pub(super) struct Code {
+    csrf: String,
+    code: String,
+}
+
+pub(super) async fn accept(State(platform): State<Platform>, session: Session, Form(form): Form<Code>) -> Response {
+    if !session.csrf_ok(&form.csrf) {
+        return bad_csrf(&session);
+    }
+    let code = ApiJson(api::InvitationCode { code: form.code.trim().to_owned() });
+    match member_api::accept_invitation(State(platform), session.principal.clone(), code).await {
+        Ok((_, axum::Json(org))) => Redirect::to(&format!("/console/orgs/{}/instances", org.id)).into_response(),
+        Err(e) => page(e.status(), pages::accept(&session.csrf(), &problems(&e))),
     }
 }

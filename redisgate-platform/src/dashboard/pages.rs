@@ -110,6 +110,7 @@ pub fn organizations(orgs: &[api::Organization], csrf: &str, problems: &Problems
         Some(csrf),
         &html! {
             h1 { "Organizations" }
+            p { a href="/console/invitations" { "Accept an invitation" } }
             @if orgs.is_empty() {
                 p { "You belong to no organization yet. Create one to run instances." }
             } @else {
@@ -138,7 +139,7 @@ pub fn organizations(orgs: &[api::Organization], csrf: &str, problems: &Problems
 /// The links between an organization's pages.
 fn org_nav(org: &api::Organization, here: &str) -> Markup {
     let base = format!("/console/orgs/{}", org.id);
-    let links = [("instances", "Instances"), ("keys", "API keys"), ("audit", "Audit log")];
+    let links = [("instances", "Instances"), ("members", "Members"), ("keys", "API keys"), ("audit", "Audit log")];
     html! {
         nav.tabs aria-label="organization" {
             @for (path, label) in links {
@@ -159,7 +160,7 @@ fn topology(topology: api::Topology) -> String {
 /// An organization's instances and the form to create one.
 pub fn instances(
     org: &api::Organization,
-    items: &[api::Instance],
+    items: &[(api::Instance, Option<u64>)],
     csrf: &str,
     problems: &Problems,
     name: &str,
@@ -174,14 +175,15 @@ pub fn instances(
                 p { "No instance yet." }
             } @else {
                 table {
-                    thead { tr { th scope="col" { "Name" } th scope="col" { "Status" } th scope="col" { "Memory" } th scope="col" { "Topology" } } }
+                    thead { tr { th scope="col" { "Name" } th scope="col" { "Status" } th scope="col" { "Memory" } th scope="col" { "Topology" } th scope="col" { "Commands today" } } }
                     tbody {
-                        @for i in items {
+                        @for (i, today) in items {
                             tr {
                                 td { a href={ "/console/orgs/" (org.id) "/instances/" (i.id) } { (i.name) } }
                                 td { span class={ "status " (i.status) } { (i.status) } }
                                 td { (i.max_memory >> 20) " MiB" }
                                 td { (topology(i.topology)) }
+                                td { @if let Some(today) = today { (today) } @else { "—" } }
                             }
                         }
                     }
@@ -382,6 +384,87 @@ pub fn keys(
                     @if let Some(error) = problems.of("scopes") { p.field-error { (error) } }
                 }
                 button type="submit" { "Create key" }
+            }
+        },
+    )
+}
+
+/// The organization's members (with forms to change a role or remove one), and an invitation form; a new
+/// invitation's code is shown once.
+pub fn members(
+    org: &api::Organization,
+    items: &[api::Member],
+    invited: Option<&api::CreatedInvitation>,
+    csrf: &str,
+    problems: &Problems,
+) -> Markup {
+    let roles = ["member", "admin", "owner"];
+    layout(
+        "Members",
+        Some(csrf),
+        &html! {
+            h1 { (org.name) }
+            (org_nav(org, "members"))
+            @if let Some(invited) = invited {
+                section.secrets aria-labelledby="invite-title" {
+                    h2 id="invite-title" { "Invitation for " (invited.invitation.email) " (shown this once)" }
+                    p { "Give them this code; they accept it under Accept an invitation, logged in with that email." }
+                    p { code id="invitation-code" { (invited.code) } }
+                }
+            }
+            table {
+                thead { tr { th scope="col" { "Email" } th scope="col" { "Role" } th scope="col" { span.visually-hidden { "Actions" } } } }
+                tbody {
+                    @for m in items {
+                        tr {
+                            td { (m.email) }
+                            td {
+                                form.inline method="post" action={ "/console/orgs/" (org.id) "/members/" (m.user_id) "/role" } {
+                                    input type="hidden" name="csrf" value=(csrf);
+                                    label.visually-hidden for={ "role-" (m.user_id) } { "Role of " (m.email) }
+                                    select id={ "role-" (m.user_id) } name="role" {
+                                        @for role in roles { option value=(role) selected[role == m.role] { (role) } }
+                                    }
+                                    button type="submit" aria-label={ "Change the role of " (m.email) } { "Change" }
+                                }
+                            }
+                            td {
+                                form method="post" action={ "/console/orgs/" (org.id) "/members/" (m.user_id) "/remove" } {
+                                    input type="hidden" name="csrf" value=(csrf);
+                                    button.danger type="submit" aria-label={ "Remove " (m.email) } { "Remove" }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            h2 { "Invite someone" }
+            (banner(problems))
+            form.card method="post" action={ "/console/orgs/" (org.id) "/members" } {
+                input type="hidden" name="csrf" value=(csrf);
+                (field("Email", "email", "email", "", problems, None))
+                div.field {
+                    label for="field-role" { "Role" }
+                    select id="field-role" name="role" { @for role in roles { option value=(role) { (role) } } }
+                }
+                button type="submit" { "Invite" }
+            }
+        },
+    )
+}
+
+/// The form that accepts an invitation's code.
+pub fn accept(csrf: &str, problems: &Problems) -> Markup {
+    layout(
+        "Accept an invitation",
+        Some(csrf),
+        &html! {
+            h1 { "Accept an invitation" }
+            (banner(problems))
+            form.card method="post" action="/console/invitations" {
+                input type="hidden" name="csrf" value=(csrf);
+                (field("Invitation code", "code", "text", "", problems, Some("off")))
+                button type="submit" { "Join" }
             }
         },
     )

@@ -137,6 +137,7 @@ async fn the_console_guards_its_session_and_shows_tokens_once() {
 
     // Shown once: the instance's page carries no token; a rotation shows new ones and the old one stops.
     let listed = get(&platform, &instances, &cookie).await.text().await.unwrap();
+    assert!(listed.contains("Commands today") && listed.contains("console-db"), "{listed}");
     let link = listed
         .split("href=\"")
         .map(|s| s.split('"').next().unwrap())
@@ -249,4 +250,48 @@ async fn keys_audit_resize_and_delete_follow_the_roles_of_the_api() {
             .await;
     assert_eq!(deleted.status(), 303);
     assert_eq!(platform.wait_status(&owner, &org, &id, "gone").await, "gone");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn members_are_invited_promoted_and_removed_in_the_console() {
+    let platform = TestPlatform::start().await;
+    let owner = platform.user("boss@example.com").await;
+    let org = platform.organization(&owner, "team").await;
+    platform.user("newcomer@example.com").await;
+    let (cookie, token) = console_login(&platform, "boss@example.com").await;
+    let members = format!("/console/orgs/{org}/members");
+
+    let invited = form(
+        &platform,
+        &members,
+        Some(&cookie),
+        &[("csrf", &token), ("email", "newcomer@example.com"), ("role", "member")],
+    )
+    .await;
+    assert_eq!(invited.status(), 201);
+    let code = text_of(&invited.text().await.unwrap(), "invitation-code");
+    assert!(!get(&platform, &members, &cookie).await.text().await.unwrap().contains(&code), "a code is shown once");
+
+    let (their_cookie, their_token) = console_login(&platform, "newcomer@example.com").await;
+    let wrong =
+        form(&platform, "/console/invitations", Some(&their_cookie), &[("csrf", &their_token), ("code", "nope")]).await;
+    assert!(wrong.status().is_client_error());
+    let joined =
+        form(&platform, "/console/invitations", Some(&their_cookie), &[("csrf", &their_token), ("code", &code)]).await;
+    assert_eq!(joined.status(), 303);
+    let keys = format!("/console/orgs/{org}/keys");
+    assert_eq!(get(&platform, &keys, &their_cookie).await.status(), 403, "a member does not see the keys");
+
+    // Promoted to admin, they do; removed, they see nothing of the organization.
+    let listed = get(&platform, &members, &cookie).await.text().await.unwrap();
+    // The newcomer's row: the first role form after their email.
+    let row = &listed[listed.find("newcomer@example.com").unwrap()..];
+    let role_form = row.split("action=\"").nth(1).unwrap().split('"').next().unwrap();
+    let newcomer = role_form.split('/').nth(5).unwrap().to_owned();
+    let promote = format!("/console/orgs/{org}/members/{newcomer}/role");
+    assert_eq!(form(&platform, &promote, Some(&cookie), &[("csrf", &token), ("role", "admin")]).await.status(), 303);
+    assert_eq!(get(&platform, &keys, &their_cookie).await.status(), 200);
+    let remove = format!("/console/orgs/{org}/members/{newcomer}/remove");
+    assert_eq!(form(&platform, &remove, Some(&cookie), &[("csrf", &token)]).await.status(), 303);
+    assert_eq!(get(&platform, &format!("/console/orgs/{org}/instances"), &their_cookie).await.status(), 404);
 }

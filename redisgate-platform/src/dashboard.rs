@@ -7,6 +7,7 @@
 //! tokens shown once at creation and rotation. `GET /` sends a browser (an `Accept: text/html` request
 //! without credentials) here; every other request to `/` is the data plane's.
 
+mod data;
 mod organization;
 mod pages;
 pub mod session;
@@ -32,6 +33,7 @@ use crate::api::{auth, instances, organizations, usage, Platform};
 
 const CSS: &str = include_str!("dashboard/assets/console.css");
 const JS: &str = include_str!("dashboard/assets/console.js");
+const DATA_JS: &str = include_str!("dashboard/assets/data.js");
 
 /// The console's routes; nest them under `/console`.
 pub fn router(platform: Platform) -> Router {
@@ -55,6 +57,9 @@ pub fn router(platform: Platform) -> Router {
         .route("/invitations", get(organization::accept_page).post(organization::accept))
         .route("/static/console.css", get(|| async { ([(CONTENT_TYPE, "text/css; charset=utf-8")], CSS) }))
         .route("/static/console.js", get(|| async { ([(CONTENT_TYPE, "text/javascript; charset=utf-8")], JS) }))
+        .route("/static/data.js", get(|| async { ([(CONTENT_TYPE, "text/javascript; charset=utf-8")], DATA_JS) }))
+        .route("/orgs/{org}/instances/{id}/data", get(data::data_page))
+        .route("/orgs/{org}/instances/{id}/data-token", post(data::data_token))
         .fallback(|| async {
             (StatusCode::NOT_FOUND, Html(pages::failure("Not found", "No such page.", None).into_string()))
         })

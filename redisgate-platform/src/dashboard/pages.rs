@@ -32,6 +32,7 @@ pub fn layout(title: &str, csrf: Option<&str>, body: &Markup) -> Markup {
                 title { (title) " · RedisGate" }
                 link rel="stylesheet" href="/console/static/console.css";
                 script src="/console/static/console.js" defer {}
+                script src="/console/static/data.js" defer {}
             }
             body {
                 header {
@@ -248,6 +249,7 @@ pub fn instance(
                     }
                 }
             }
+            p { a href={ "/console/orgs/" (org.id) "/instances/" (i.id) "/data" } { "Data browser and console" } }
             h2 { "Use it from JavaScript" }
             pre { code id="snippet" { (snippet) } }
             button type="button" data-copy="snippet" { "Copy snippet" }
@@ -514,5 +516,59 @@ pub fn failure(title: &str, message: &str, csrf: Option<&str>) -> Markup {
         title,
         csrf,
         &html! { h1 { (title) } p.error role="alert" { (message) } p { a href="/console/" { "Back" } } },
+    )
+}
+
+/// The data browser and command console of an instance (`data.js` does the work, through the REST data
+/// plane with a short-lived token it asks `token_url` for).
+pub fn data(org: &api::Organization, i: &api::Instance, csrf: &str) -> Markup {
+    let token_url = format!("/console/orgs/{}/instances/{}/data-token", org.id, i.id);
+    layout(
+        &format!("{} data", i.name),
+        Some(csrf),
+        &html! {
+            p { a href={ "/console/orgs/" (org.id) "/instances/" (i.id) } { "← " (i.name) } }
+            h1 { (i.name) ": data" }
+            div #data data-csrf=(csrf) data-token-url=(token_url) {
+                section aria-labelledby="browser-title" {
+                    h2 #browser-title { "Keys" }
+                    form #scan.inline {
+                        label for="scan-pattern" { "Pattern" }
+                        input #scan-pattern type="text" value="*";
+                        label for="scan-type" { "Type" }
+                        select #scan-type {
+                            option value="" { "any" }
+                            @for t in ["string", "hash", "list", "set", "zset", "stream", "ReJSON-RL"] { option value=(t) { (t) } }
+                        }
+                        button type="submit" { "Scan" }
+                    }
+                    ul #keys.list {}
+                    button #more type="button" hidden { "More" }
+                }
+                section #value.card hidden aria-labelledby="value-key" {
+                    h2 { code #value-key {} }
+                    p { "Type " code #value-type {} " · TTL " span #value-ttl {} }
+                    label for="value-text" { "Value" }
+                    textarea #value-text rows="8" {}
+                    div.actions {
+                        button #value-save type="button" { "Save" }
+                        label for="value-seconds" { "TTL (s, empty: none)" }
+                        input #value-seconds type="number" min="1";
+                        button #value-expire type="button" { "Set TTL" }
+                        button #value-delete.danger type="button" { "Delete key" }
+                    }
+                    p #value-status role="status" {}
+                }
+                section aria-labelledby="cli-title" {
+                    h2 #cli-title { "Console" }
+                    pre #cli-output aria-live="polite" {}
+                    form #cli.inline {
+                        label for="cli-input" { "Command" }
+                        input #cli-input type="text" autocomplete="off" spellcheck="false" placeholder="SET greeting hello";
+                        button type="submit" { "Run" }
+                    }
+                }
+            }
+        },
     )
 }

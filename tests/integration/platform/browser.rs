@@ -156,6 +156,48 @@ async fn the_console_in_chromium_from_sign_up_to_log_out() {
             .await;
     assert!(revoked, "the old token still works after the rotation");
 
+    // The command console and the data browser, through the REST data plane with the page's own token.
+    client.find(Locator::LinkText("Data browser and console")).await.unwrap().click().await.unwrap();
+    arrive(&client, "cli-input").await;
+    fill(&client, "cli-input", "SET greeting \"hello world\"").await;
+    press(&client, "Run").await;
+    client
+        .wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::XPath("//pre[@id='cli-output' and contains(., '\"OK\"')]"))
+        .await
+        .unwrap();
+    fill(&client, "scan-pattern", "greet*").await;
+    press(&client, "Scan").await;
+    client
+        .wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::XPath("//ul[@id='keys']//button[text()='greeting']"))
+        .await
+        .unwrap();
+    client.find(Locator::XPath("//ul[@id='keys']//button[text()='greeting']")).await.unwrap().click().await.unwrap();
+    client
+        .wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::XPath("//code[@id='value-type' and text()='string']"))
+        .await
+        .unwrap();
+    let editor = client.find(Locator::Id("value-text")).await.unwrap();
+    assert_eq!(editor.prop("value").await.unwrap().as_deref(), Some("hello world"));
+    editor.clear().await.unwrap();
+    editor.send_keys("edited").await.unwrap();
+    press(&client, "Save").await;
+    client
+        .wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::XPath("//p[@id='value-status' and text()='Saved.']"))
+        .await
+        .unwrap();
+    screenshot(&client, "data").await;
+    assert_eq!(data(&platform, "browser-db", &rotated, "/get/greeting").await.1["result"], "edited");
+    client.find(Locator::LinkText("← browser-db")).await.unwrap().click().await.unwrap();
+    arrive(&client, "rest-url").await;
+
     // An API key: made with its scopes (its secret shown once, and it works on the API), then revoked.
     client.find(Locator::LinkText("← Acme")).await.unwrap().click().await.unwrap();
     arrive(&client, "field-memory").await;

@@ -240,6 +240,33 @@ async fn keys_audit_resize_and_delete_follow_the_roles_of_the_api() {
     let rotate = form(&platform, &format!("{instance}/rotate"), Some(&member_cookie), &[("csrf", &member_token)]).await;
     assert_eq!(rotate.status(), 403);
 
+    // The data page's token: only with the session's CSRF header; read-only for a member, full for an owner;
+    // a rotation ends it with the instance's other tokens.
+    let data_token = |cookie: String, csrf: Option<String>| {
+        let mut request = client()
+            .post(format!("{}{instance}/data-token", platform.url()))
+            .header(ORIGIN, platform.url())
+            .header(COOKIE, cookie);
+        if let Some(csrf) = csrf {
+            request = request.header("x-csrf-token", csrf);
+        }
+        async move { request.send().await.unwrap() }
+    };
+    assert_eq!(data_token(cookie.clone(), None).await.status(), 403);
+    let read =
+        data_token(member_cookie.clone(), Some(member_token.clone())).await.json::<serde_json::Value>().await.unwrap();
+    let read = read["token"].as_str().unwrap().to_owned();
+    assert_eq!(data(&platform, "roles-db", &read, "/get/k").await.0, 200);
+    assert_eq!(data(&platform, "roles-db", &read, "/set/k/v").await.0, 400, "a member's token writes");
+    let full = data_token(cookie.clone(), Some(token.clone())).await.json::<serde_json::Value>().await.unwrap();
+    assert_eq!(full["url"], "/db/roles-db");
+    let full = full["token"].as_str().unwrap().to_owned();
+    assert_eq!(data(&platform, "roles-db", &full, "/set/k/v").await.0, 200);
+    assert_eq!(form(&platform, &format!("{instance}/rotate"), Some(&cookie), &[("csrf", &token)]).await.status(), 200);
+    let ended =
+        within(Duration::from_secs(5), || async { data(&platform, "roles-db", &full, "/get/k").await.0 == 401 }).await;
+    assert!(ended, "the console's token outlived a rotation");
+
     // Deleting asks for the name; the wrong one deletes nothing.
     let wrong =
         form(&platform, &format!("{instance}/delete"), Some(&cookie), &[("csrf", &token), ("confirm", "other")]).await;

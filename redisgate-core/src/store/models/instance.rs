@@ -93,7 +93,7 @@ pub struct InstanceToken {
     pub token_hash: Vec<u8>,
     /// Creation time.
     pub created_at: DateTime<Utc>,
-    /// Set when rotated away.
+    /// When it stops working: set when rotated away, or ahead of time for a temporary token.
     pub revoked_at: Option<DateTime<Utc>>,
 }
 
@@ -288,7 +288,7 @@ impl InstanceToken {
         use diesel_async::AsyncConnection as _;
         conn.transaction(async move |conn| {
             diesel::update(instance_tokens::table.filter(instance_tokens::instance_id.eq(instance)))
-                .filter(instance_tokens::revoked_at.is_null())
+                .filter(instance_tokens::revoked_at.is_null().or(instance_tokens::revoked_at.gt(Utc::now())))
                 .set(instance_tokens::revoked_at.eq(Some(Utc::now())))
                 .execute(&mut *conn)
                 .await?;
@@ -316,18 +316,45 @@ impl InstanceToken {
     pub async fn active_for(conn: &mut AsyncPgConnection, instance: Uuid) -> QueryResult<Vec<Self>> {
         instance_tokens::table
             .filter(instance_tokens::instance_id.eq(instance))
-            .filter(instance_tokens::revoked_at.is_null())
+            .filter(instance_tokens::revoked_at.is_null().or(instance_tokens::revoked_at.gt(Utc::now())))
             .order(instance_tokens::created_at.asc())
             .select(Self::as_select())
             .load(conn)
             .await
     }
 
-    /// Every token that is not revoked (the gateway's directory).
+    /// Every token that works now: not revoked, or revoked only later (the gateway's directory).
     ///
     /// # Errors
     /// Database errors.
     pub async fn all_active(conn: &mut AsyncPgConnection) -> QueryResult<Vec<Self>> {
-        instance_tokens::table.filter(instance_tokens::revoked_at.is_null()).select(Self::as_select()).load(conn).await
+        instance_tokens::table
+            .filter(instance_tokens::revoked_at.is_null().or(instance_tokens::revoked_at.gt(Utc::now())))
+            .select(Self::as_select())
+            .load(conn)
+            .await
+    }
+
+    /// Adds a token of `instance` with `access` that stops working at `until` (the console's: its
+    /// `revoked_at` lies ahead), besides the instance's others.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn issue_until(
+        conn: &mut AsyncPgConnection,
+        instance: Uuid,
+        access: &str,
+        token_hash: Vec<u8>,
+        until: DateTime<Utc>,
+    ) -> QueryResult<()> {
+        let row = Self {
+            id: Uuid::new_v4(),
+            instance_id: instance,
+            access: access.to_owned(),
+            token_hash,
+            created_at: Utc::now(),
+            revoked_at: Some(until),
+        };
+        diesel::insert_into(instance_tokens::table).values(row).execute(conn).await.map(|_| ())
     }
 }

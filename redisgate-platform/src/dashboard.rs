@@ -195,7 +195,11 @@ pub(super) async fn find_org(platform: &Platform, session: &Session, org: Uuid) 
     list_orgs(platform, session).await?.into_iter().find(|o| o.id == org).ok_or(ApiError::NotFound("organization"))
 }
 
-async fn list_instances(platform: &Platform, session: &Session, org: Uuid) -> Result<Vec<api::Instance>, ApiError> {
+pub(super) async fn list_instances(
+    platform: &Platform,
+    session: &Session,
+    org: Uuid,
+) -> Result<Vec<api::Instance>, ApiError> {
     let page = instances::list_instances(
         State(platform.clone()),
         session.principal.clone(),

@@ -200,7 +200,16 @@ impl TestRedis {
     /// When the server does not answer.
     #[must_use]
     pub fn connection(&self) -> redis::Connection {
-        redis::Client::open(self.admin_url()).unwrap().get_connection().unwrap()
+        self.try_connection().unwrap()
+    }
+
+    /// As [`TestRedis::connection`], for a server that may drop its clients just now (Sentinel kills every
+    /// client of the nodes it reconfigures during a failover).
+    ///
+    /// # Errors
+    /// When the server does not answer, or dropped the connection.
+    pub fn try_connection(&self) -> redis::RedisResult<redis::Connection> {
+        redis::Client::open(self.admin_url())?.get_connection()
     }
 
     /// Kills the server (SIGKILL), as a crash would.

@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use super::pages::{self, Problems};
 use super::session::Session;
-use super::{bad_csrf, find_org, page, problems, Csrf};
+use super::{bad_csrf, find_org, list_instances, page, problems, Csrf};
 use crate::api::extract::{ApiJson, ApiPath, Pagination};
 use crate::api::{api_keys, members as member_api, plans, Platform};
 
@@ -33,28 +33,34 @@ fn failed(title: &str, error: &ApiError, session: &Session) -> Response {
 
 pub(super) async fn keys(State(platform): State<Platform>, session: Session, ApiPath(org): ApiPath<Uuid>) -> Response {
     let listed = async {
-        Ok::<_, ApiError>((find_org(&platform, &session, org).await?, list_keys(&platform, &session, org).await?))
+        let found = find_org(&platform, &session, org).await?;
+        let keys = list_keys(&platform, &session, org).await?;
+        Ok::<_, ApiError>((found, keys, list_instances(&platform, &session, org).await?))
     };
     match listed.await {
-        Ok((found, items)) => {
-            page(StatusCode::OK, pages::keys(&found, &items, None, &session.csrf(), &Problems::default()))
+        Ok((found, items, instances)) => {
+            page(StatusCode::OK, pages::keys(&found, &items, &instances, None, &session.csrf(), &Problems::default()))
         }
         Err(e) => failed("API keys", &e, &session),
     }
 }
 
-/// The key form: a name and any number of `scope` checkboxes (a repeated field, so parsed by hand).
-fn key_form(body: &str) -> (Option<String>, String, Vec<String>) {
-    let (mut csrf, mut name, mut scopes) = (None, String::new(), Vec::new());
+/// The key form: a name, any number of `scope` checkboxes (a repeated field, so parsed by hand), and the
+/// one instance it is limited to, if any.
+fn key_form(body: &str) -> (Option<String>, api::NewApiKey) {
+    let (mut csrf, mut name, mut scopes, mut instance) = (None, String::new(), Vec::new(), None);
     for (key, value) in form_urlencoded(body) {
         match key.as_str() {
             "csrf" => csrf = Some(value),
             "name" => name = value,
             "scope" => scopes.push(value),
+            "instance" => instance = Uuid::parse_str(&value).ok(),
             _ => {}
         }
     }
-    (csrf, name, scopes)
+    let mut new = api::NewApiKey::new(name, scopes);
+    new.instance_id = instance;
+    (csrf, new)
 }
 
 fn form_urlencoded(body: &str) -> Vec<(String, String)> {
@@ -67,7 +73,7 @@ pub(super) async fn create_key(
     ApiPath(org): ApiPath<Uuid>,
     body: String,
 ) -> Response {
-    let (csrf, name, scopes) = key_form(&body);
+    let (csrf, new) = key_form(&body);
     if !csrf.is_some_and(|csrf| session.csrf_ok(&csrf)) {
         return bad_csrf(&session);
     }
@@ -75,15 +81,15 @@ pub(super) async fn create_key(
         Ok(found) => found,
         Err(e) => return failed("API keys", &e, &session),
     };
-    let new = api::NewApiKey::new(name, scopes);
     let created =
         api_keys::create_api_key(State(platform.clone()), session.principal.clone(), ApiPath(org), ApiJson(new)).await;
     let items = list_keys(&platform, &session, org).await.unwrap_or_default();
+    let instances = list_instances(&platform, &session, org).await.unwrap_or_default();
     match created {
         Ok((status, axum::Json(created))) => {
-            page(status, pages::keys(&found, &items, Some(&created), &session.csrf(), &Problems::default()))
+            page(status, pages::keys(&found, &items, &instances, Some(&created), &session.csrf(), &Problems::default()))
         }
-        Err(e) => page(e.status(), pages::keys(&found, &items, None, &session.csrf(), &problems(&e))),
+        Err(e) => page(e.status(), pages::keys(&found, &items, &instances, None, &session.csrf(), &problems(&e))),
     }
 }
 

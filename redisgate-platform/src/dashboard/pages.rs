@@ -238,6 +238,7 @@ pub fn instance(
                 dt { "Memory" } dd { (i.max_memory >> 20) " MiB" }
                 dt { "Topology" } dd { (topology(i.topology)) }
                 dt { "REST URL" } dd { code id="rest-url" { (i.rest_url) } }
+                dt { "Limits" } dd { (limits(&i.limits)) }
             }
             @if let Some(secrets) = secrets {
                 section.secrets aria-labelledby="secrets-title" {
@@ -302,6 +303,20 @@ pub fn instance(
     )
 }
 
+/// The limits that apply (the instance's own, clamped to its plan's), each by its API name.
+fn limits(limits: &redisgate_core::limits::Limits) -> Markup {
+    let set = serde_json::to_value(limits).ok().and_then(|v| v.as_object().cloned()).unwrap_or_default();
+    html! {
+        @if set.is_empty() {
+            "none"
+        } @else {
+            ul.limits {
+                @for (name, value) in &set { li { code { (name) } " " (value) } }
+            }
+        }
+    }
+}
+
 /// Commands per day as bars, drawn on the server (SVG: no script, no library).
 fn usage_chart(usage: &api::Usage) -> Markup {
     let (width, height, gap) = (560_u64, 160_u64, 8_u64);
@@ -331,6 +346,7 @@ fn usage_chart(usage: &api::Usage) -> Markup {
 pub fn keys(
     org: &api::Organization,
     items: &[api::ApiKey],
+    instances: &[api::Instance],
     created: Option<&api::CreatedApiKey>,
     csrf: &str,
     problems: &Problems,
@@ -351,13 +367,19 @@ pub fn keys(
                 p { "No API key." }
             } @else {
                 table {
-                    thead { tr { th scope="col" { "Name" } th scope="col" { "Prefix" } th scope="col" { "Scopes" } th scope="col" { "Created" } th scope="col" { span.visually-hidden { "Actions" } } } }
+                    thead { tr { th scope="col" { "Name" } th scope="col" { "Prefix" } th scope="col" { "Scopes" } th scope="col" { "Instance" } th scope="col" { "Created" } th scope="col" { span.visually-hidden { "Actions" } } } }
                     tbody {
                         @for key in items {
                             tr {
                                 td { (key.name) }
                                 td { code { (key.prefix) } }
                                 td { (key.scopes.join(", ")) }
+                                td {
+                                    @match key.instance_id.and_then(|id| instances.iter().find(|i| i.id == id)) {
+                                        Some(i) => (i.name),
+                                        None => @if key.instance_id.is_some() { "(deleted)" } @else { "all" },
+                                    }
+                                }
                                 td { (key.created_at.format("%Y-%m-%d %H:%M")) }
                                 td {
                                     form method="post" action={ "/console/orgs/" (org.id) "/keys/" (key.id) "/revoke" } {
@@ -384,6 +406,13 @@ pub fn keys(
                         }
                     }
                     @if let Some(error) = problems.of("scopes") { p.field-error { (error) } }
+                }
+                div.field {
+                    label for="field-instance" { "Instance" }
+                    select id="field-instance" name="instance" {
+                        option value="" { "every instance of the organization" }
+                        @for i in instances { option value=(i.id) { "only " (i.name) } }
+                    }
                 }
                 button type="submit" { "Create key" }
             }

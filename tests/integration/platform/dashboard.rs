@@ -189,7 +189,7 @@ async fn keys_audit_resize_and_delete_follow_the_roles_of_the_api() {
         &platform,
         &format!("{base}/keys"),
         Some(&cookie),
-        &[("csrf", &token), ("name", "ci"), ("scope", "instances:manage"), ("scope", "data:read")],
+        &[("csrf", &token), ("name", "ci"), ("scope", "instances:manage"), ("scope", "data:read"), ("instance", &id)],
     )
     .await;
     assert_eq!(made.status(), 201);
@@ -201,6 +201,7 @@ async fn keys_audit_resize_and_delete_follow_the_roles_of_the_api() {
     assert_eq!(status, 200);
     let listed = get(&platform, &format!("{base}/keys"), &cookie).await.text().await.unwrap();
     assert!(!listed.contains(&secret), "a key's secret is shown once");
+    assert!(listed.contains("<td>roles-db</td>"), "the key is limited to the instance chosen: {listed}");
     let revoke = listed
         .split("action=\"")
         .map(|s| s.split('"').next().unwrap())
@@ -220,6 +221,7 @@ async fn keys_audit_resize_and_delete_follow_the_roles_of_the_api() {
     let instance = format!("{base}/instances/{id}");
     let shown = get(&platform, &instance, &cookie).await.text().await.unwrap();
     assert!(shown.contains("<svg") && shown.contains("commands in the last 7 days"), "no usage chart");
+    assert!(shown.contains("<dt>Limits</dt>"), "the limits are shown");
     let resized =
         form(&platform, &format!("{instance}/resize"), Some(&cookie), &[("csrf", &token), ("memory_mib", "32")]).await;
     assert_eq!(resized.status(), 303);

@@ -220,6 +220,14 @@ async fn the_console_in_chromium_from_sign_up_to_log_out() {
         .await
         .unwrap();
     assert_eq!(platform.api("GET", &listed, Some(&secret), None).await.0, 401, "a revoked key still works");
+    client.find(Locator::LinkText("Members")).await.unwrap().click().await.unwrap();
+    client
+        .wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::XPath("//td[text()='grace@example.com']"))
+        .await
+        .unwrap();
+    screenshot(&client, "members").await;
     client.find(Locator::LinkText("Audit log")).await.unwrap().click().await.unwrap();
     client
         .wait()
@@ -234,7 +242,14 @@ async fn the_console_in_chromium_from_sign_up_to_log_out() {
     client.set_window_size(375, 800).await.unwrap();
     let fits =
         client.execute("return document.documentElement.scrollWidth <= window.innerWidth;", vec![]).await.unwrap();
-    assert_eq!(fits, serde_json::json!(true), "the page is wider than a 375 px screen");
+    let wide = client
+        .execute(
+            "return [...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right > window.innerWidth).map(e => e.tagName + '.' + e.className + '#' + e.id).slice(0, 8);",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(fits, serde_json::json!(true), "the page is wider than a 375 px screen: {wide}");
     screenshot(&client, "narrow").await;
     client.set_window_size(1200, 900).await.unwrap();
 

@@ -258,11 +258,20 @@ async fn keys_audit_resize_and_delete_follow_the_roles_of_the_api() {
     let read =
         data_token(member_cookie.clone(), Some(member_token.clone())).await.json::<serde_json::Value>().await.unwrap();
     let read = read["token"].as_str().unwrap().to_owned();
-    assert_eq!(data(&platform, "roles-db", &read, "/get/k").await.0, 200);
+    // A new token works once the gateway's directory has it (it reloads on the change, within a second).
+    let works = |token: String| {
+        let platform = &platform;
+        async move {
+            within(Duration::from_secs(2), || async { data(platform, "roles-db", &token, "/get/k").await.0 == 200 })
+                .await
+        }
+    };
+    assert!(works(read.clone()).await, "a member's data token does not read");
     assert_eq!(data(&platform, "roles-db", &read, "/set/k/v").await.0, 400, "a member's token writes");
     let full = data_token(cookie.clone(), Some(token.clone())).await.json::<serde_json::Value>().await.unwrap();
     assert_eq!(full["url"], "/db/roles-db");
     let full = full["token"].as_str().unwrap().to_owned();
+    assert!(works(full.clone()).await, "an owner's data token does not work");
     assert_eq!(data(&platform, "roles-db", &full, "/set/k/v").await.0, 200);
     assert_eq!(form(&platform, &format!("{instance}/rotate"), Some(&cookie), &[("csrf", &token)]).await.status(), 200);
     let ended =

@@ -15,14 +15,20 @@
     return session;
   }
 
-  // One command through the REST API: ["SET", "k", "v"] → the result, or an Error with Redis's text.
+  // One command through the REST API: ["SET", "k", "v"] → the result, or an Error with Redis's text. A new
+  // token reaches the gateways within a second: a 401 is retried for that long.
   async function run(args) {
     const { token: bearer, url } = await token();
-    const response = await fetch(url, {
+    const send = () => fetch(url, {
       method: "POST",
       headers: { authorization: `Bearer ${bearer}`, "content-type": "application/json" },
       body: JSON.stringify(args),
     });
+    let response = await send();
+    for (let wait = 0; response.status === 401 && wait < 4; wait++) {
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      response = await send();
+    }
     const body = await response.json().catch(() => ({ error: `HTTP ${response.status}` }));
     if (body.error !== undefined) throw new Error(body.error);
     return body.result;

@@ -108,6 +108,7 @@ async fn the_console_in_chromium_from_sign_up_to_log_out() {
         .for_element(Locator::LinkText("Already have an account? Log in"))
         .await
         .unwrap();
+    screenshot(&client, "signup").await;
     fill(&client, "field-email", "grace@example.com").await;
     fill(&client, "field-password", "correct horse 1").await;
     press(&client, "Sign up").await;

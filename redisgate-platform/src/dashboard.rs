@@ -78,6 +78,24 @@ pub(super) fn problems(error: &ApiError) -> Problems {
     }
 }
 
+/// A page that only says why `title` could not be done.
+pub(super) fn failed(title: &str, error: &ApiError, session: &Session) -> Response {
+    page(error.status(), pages::failure(title, &error.to_string(), Some(&session.csrf())))
+}
+
+/// The organization and one of its instances, as the caller may see them.
+pub(super) async fn org_and_instance(
+    platform: &Platform,
+    session: &Session,
+    org: Uuid,
+    id: Uuid,
+) -> Result<(api::Organization, api::Instance), ApiError> {
+    let found = find_org(platform, session, org).await?;
+    let principal = session.principal.clone();
+    let axum::Json(instance) = instances::get_instance(State(platform.clone()), principal, ApiPath((org, id))).await?;
+    Ok((found, instance))
+}
+
 pub(super) fn page(status: StatusCode, markup: maud::Markup) -> Response {
     (status, Html(markup.into_string())).into_response()
 }
@@ -165,7 +183,7 @@ async fn list_orgs(platform: &Platform, session: &Session) -> Result<Vec<api::Or
 async fn orgs(State(platform): State<Platform>, session: Session) -> Response {
     match list_orgs(&platform, &session).await {
         Ok(orgs) => page(StatusCode::OK, pages::organizations(&orgs, &session.csrf(), &Problems::default(), "")),
-        Err(e) => page(e.status(), pages::failure("Organizations", &e.to_string(), Some(&session.csrf()))),
+        Err(e) => failed("Organizations", &e, &session),
     }
 }
 
@@ -237,7 +255,7 @@ async fn instance_list(State(platform): State<Platform>, session: Session, ApiPa
             let rows = with_today(&platform, &session, org.id, items).await;
             page(StatusCode::OK, pages::instances(&org, &rows, &session.csrf(), &Problems::default(), ""))
         }
-        Err(e) => page(e.status(), pages::failure("Instances", &e.to_string(), Some(&session.csrf()))),
+        Err(e) => failed("Instances", &e, &session),
     }
 }
 
@@ -260,7 +278,7 @@ async fn create_instance(
     }
     let found = match find_org(&platform, &session, org).await {
         Ok(found) => found,
-        Err(e) => return page(e.status(), pages::failure("Instances", &e.to_string(), Some(&session.csrf()))),
+        Err(e) => return failed("Instances", &e, &session),
     };
     let mut body = api::NewInstance::new(&form.name, form.memory_mib.saturating_mul(1 << 20), "7.2");
     if form.replicas > 0 {
@@ -285,10 +303,8 @@ async fn instance_page(
     ApiPath((org, id)): ApiPath<(Uuid, Uuid)>,
 ) -> Response {
     let shown = async {
-        let found = find_org(&platform, &session, org).await?;
+        let (found, instance) = org_and_instance(&platform, &session, org, id).await?;
         let principal = session.principal.clone();
-        let axum::Json(instance) =
-            instances::get_instance(State(platform.clone()), principal.clone(), ApiPath((org, id))).await?;
         let week = Ok(axum::extract::Query(UsageQuery { days: Some(7) }));
         let used = usage::get_usage(State(platform.clone()), principal, ApiPath((org, id)), week).await.ok();
         Ok::<_, ApiError>((found, instance, used.map(|u| u.0)))
@@ -297,7 +313,7 @@ async fn instance_page(
         Ok((org, instance, used)) => {
             page(StatusCode::OK, pages::instance(&org, &instance, None, used.as_ref(), &session.csrf()))
         }
-        Err(e) => page(e.status(), pages::failure("Instance", &e.to_string(), Some(&session.csrf()))),
+        Err(e) => failed("Instance", &e, &session),
     }
 }
 
@@ -323,7 +339,7 @@ async fn rotate(
         Ok((org, instance, secrets)) => {
             page(StatusCode::OK, pages::instance(&org, &instance, Some(&secrets), None, &session.csrf()))
         }
-        Err(e) => page(e.status(), pages::failure("Rotate tokens", &e.to_string(), Some(&session.csrf()))),
+        Err(e) => failed("Rotate tokens", &e, &session),
     }
 }
 
@@ -346,7 +362,7 @@ async fn resize(
     let principal = session.principal.clone();
     match instances::update_instance(State(platform), principal, ApiPath((org, id)), ApiJson(patch)).await {
         Ok(_) => Redirect::to(&format!("/console/orgs/{org}/instances/{id}")).into_response(),
-        Err(e) => page(e.status(), pages::failure("Resize", &e.to_string(), Some(&session.csrf()))),
+        Err(e) => failed("Resize", &e, &session),
     }
 }
 
@@ -367,10 +383,8 @@ async fn delete(
         return bad_csrf(&session);
     }
     let deleted = async {
-        let found = find_org(&platform, &session, org).await?;
+        let (found, instance) = org_and_instance(&platform, &session, org, id).await?;
         let principal = session.principal.clone();
-        let axum::Json(instance) =
-            instances::get_instance(State(platform.clone()), principal.clone(), ApiPath((org, id))).await?;
         if form.confirm.trim() != instance.name {
             return Ok(Some((found, instance)));
         }
@@ -382,6 +396,6 @@ async fn delete(
         Ok(Some((found, instance))) => {
             page(StatusCode::UNPROCESSABLE_ENTITY, pages::confirm_delete(&found, &instance, &session.csrf()))
         }
-        Err(e) => page(e.status(), pages::failure("Delete", &e.to_string(), Some(&session.csrf()))),
+        Err(e) => failed("Delete", &e, &session),
     }
 }

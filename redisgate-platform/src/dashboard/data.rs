@@ -21,9 +21,8 @@ use uuid::Uuid;
 
 use super::pages;
 use super::session::Session;
-use super::{find_org, page};
+use super::{failed, org_and_instance, page};
 use crate::api::extract::ApiPath;
-use crate::api::instances;
 use crate::api::principal::Need;
 use crate::api::Platform;
 
@@ -35,16 +34,9 @@ pub(super) async fn data_page(
     session: Session,
     ApiPath((org, id)): ApiPath<(Uuid, Uuid)>,
 ) -> Response {
-    let shown = async {
-        let found = find_org(&platform, &session, org).await?;
-        let principal = session.principal.clone();
-        let axum::Json(instance) =
-            instances::get_instance(State(platform.clone()), principal, ApiPath((org, id))).await?;
-        Ok::<_, ApiError>((found, instance))
-    };
-    match shown.await {
+    match org_and_instance(&platform, &session, org, id).await {
         Ok((found, instance)) => page(StatusCode::OK, pages::data(&found, &instance, &session.csrf())),
-        Err(e) => page(e.status(), pages::failure("Data", &e.to_string(), Some(&session.csrf()))),
+        Err(e) => failed("Data", &e, &session),
     }
 }
 

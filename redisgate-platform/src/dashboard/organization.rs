@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use super::pages::{self, Problems};
 use super::session::Session;
-use super::{bad_csrf, find_org, list_instances, page, problems, Csrf};
+use super::{bad_csrf, failed, find_org, list_instances, page, problems, Csrf};
 use crate::api::extract::{ApiJson, ApiPath, Pagination};
 use crate::api::{api_keys, members as member_api, plans, Platform};
 
@@ -25,10 +25,6 @@ async fn list_keys(platform: &Platform, session: &Session, org: Uuid) -> Result<
     )
     .await?;
     Ok(page.0.items)
-}
-
-fn failed(title: &str, error: &ApiError, session: &Session) -> Response {
-    page(error.status(), pages::failure(title, &error.to_string(), Some(&session.csrf())))
 }
 
 pub(super) async fn keys(State(platform): State<Platform>, session: Session, ApiPath(org): ApiPath<Uuid>) -> Response {

@@ -27,6 +27,18 @@ def free_port():
         return s.getsockname()[1]
 
 
+def start_dev(cli, prefix):
+    """`redisgate dev` (the platform, its PostgreSQL, a first instance) in a fresh state directory, the CLI
+    logged in there; returns (process, its JSON summary, the env for further CLI calls, the state directory).
+    Stop it with SIGINT."""
+    import json
+    state = tempfile.mkdtemp(prefix=prefix)
+    env = dict(os.environ, REDISGATE_CONFIG_DIR=os.path.join(state, "cli"), RUST_LOG="warn")
+    dev = subprocess.Popen([cli, "--json", "dev", "--listen", "127.0.0.1:0", "--state-dir", state],
+                           stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env)
+    return dev, json.loads(dev.stdout.readline()), env, state
+
+
 def cpu_seconds(pid):
     fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / CLK_TCK

@@ -27,7 +27,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from bench import TOKEN, free_port, wait_port  # noqa: E402
+from bench import TOKEN, free_port, start_dev, wait_port  # noqa: E402
 
 
 def redis(port, *args):
@@ -94,12 +94,8 @@ def run(args):
 
 def run_platform(args):
     """`redisgate dev`, a replicated instance made with the CLI, and a SIGKILL of the master it names."""
-    state = tempfile.mkdtemp(prefix="redisgate-bench-failover-")
-    env = dict(os.environ, REDISGATE_CONFIG_DIR=os.path.join(state, "cli"), RUST_LOG="warn")
-    dev = subprocess.Popen([args.platform, "--json", "dev", "--listen", "127.0.0.1:0", "--state-dir", state],
-                           stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env)
+    dev, summary, env, state = start_dev(args.platform, "redisgate-bench-failover-")
     try:
-        summary = json.loads(dev.stdout.readline())
         port = int(summary["rest_url"].split("//")[1].split("/")[0].split(":")[1])
         cli = lambda *a: json.loads(subprocess.run([args.platform, "--json", *a], env=env, check=True,  # noqa: E731
                                                    capture_output=True, text=True).stdout)

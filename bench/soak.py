@@ -8,14 +8,15 @@ Usage: bench/soak.py --cli ~/.cache/redisgate/target/release/redisgate [--second
 """
 import argparse
 import asyncio
-import json
 import os
 import re
 import subprocess
-import tempfile
+import sys
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from bench import start_dev  # noqa: E402
 
 
 def rss_mib(pid):
@@ -49,12 +50,8 @@ async def main():
     parser.add_argument("--connections", type=int, default=256)
     args = parser.parse_args()
 
-    state = tempfile.mkdtemp(prefix="redisgate-soak-")
-    env = dict(os.environ, REDISGATE_CONFIG_DIR=os.path.join(state, "cli"), RUST_LOG="warn")
-    dev = subprocess.Popen([args.cli, "--json", "dev", "--listen", "127.0.0.1:0", "--state-dir", state],
-                           stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env)
+    dev, summary, _, _ = start_dev(args.cli, "redisgate-soak-")
     try:
-        summary = json.loads(dev.stdout.readline())
         url, token = summary["rest_url"], summary["token"]
         host_port, prefix = re.match(r"http://([^/]+)(/.*)", url).groups()
         host, port = host_port.split(":")

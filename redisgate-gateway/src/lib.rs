@@ -33,6 +33,8 @@ mod early_answer;
 pub mod error;
 pub mod fanout;
 mod handlers;
+/// The data plane's handler: the router's fallback, which an embedder may also route to explicitly.
+pub use handlers::data_plane::handle as data_plane;
 pub mod metrics;
 pub mod quota;
 pub mod replies;

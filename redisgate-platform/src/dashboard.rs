@@ -21,6 +21,8 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{middleware, Extension, Form, Router};
 use redisgate_core::api;
+use redisgate_core::store::DailyUsage;
+use redisgate_gateway::quota::today;
 use redisgate_gateway::ApiError;
 use serde::Deserialize;
 use uuid::Uuid;
@@ -210,7 +212,8 @@ async fn create_org(State(platform): State<Platform>, session: Session, Form(for
 
 /// The organization `org` as the caller sees it (404 when the caller is not a member, as in the API).
 pub(super) async fn find_org(platform: &Platform, session: &Session, org: Uuid) -> Result<api::Organization, ApiError> {
-    list_orgs(platform, session).await?.into_iter().find(|o| o.id == org).ok_or(ApiError::NotFound("organization"))
+    let principal = session.principal.clone();
+    Ok(organizations::get_organization(State(platform.clone()), principal, ApiPath(org)).await?.0)
 }
 
 pub(super) async fn list_instances(
@@ -228,21 +231,23 @@ pub(super) async fn list_instances(
     Ok(page.0.items)
 }
 
-/// Each instance with the commands it ran today (`None` when unknown).
-async fn with_today(
-    platform: &Platform,
-    session: &Session,
-    org: Uuid,
-    items: Vec<api::Instance>,
-) -> Vec<(api::Instance, Option<u64>)> {
-    let mut rows = Vec::with_capacity(items.len());
-    for item in items {
-        let today = Ok(axum::extract::Query(UsageQuery { days: Some(1) }));
-        let principal = session.principal.clone();
-        let used = usage::get_usage(State(platform.clone()), principal, ApiPath((org, item.id)), today).await;
-        rows.push((item, used.ok().map(|u| u.0.total)));
-    }
-    rows
+/// Each instance (already listed for the caller) with the commands it ran today, read in one query
+/// (`None` when the database cannot tell).
+async fn with_today(platform: &Platform, items: Vec<api::Instance>) -> Vec<(api::Instance, Option<u64>)> {
+    let ids: Vec<Uuid> = items.iter().map(|i| i.id).collect();
+    let counts = match platform.pool.get().await {
+        Ok(mut conn) => DailyUsage::of_day(&mut conn, crate::usage::date(today()), &ids).await.ok(),
+        Err(_) => None,
+    };
+    items
+        .into_iter()
+        .map(|item| {
+            let today = counts.as_ref().map(|counts| {
+                counts.iter().find(|(id, _)| *id == item.id).map_or(0, |(_, n)| u64::try_from(*n).unwrap_or(0))
+            });
+            (item, today)
+        })
+        .collect()
 }
 
 async fn instance_list(State(platform): State<Platform>, session: Session, ApiPath(org): ApiPath<Uuid>) -> Response {
@@ -252,7 +257,7 @@ async fn instance_list(State(platform): State<Platform>, session: Session, ApiPa
     };
     match listed.await {
         Ok((items, org)) => {
-            let rows = with_today(&platform, &session, org.id, items).await;
+            let rows = with_today(&platform, items).await;
             page(StatusCode::OK, pages::instances(&org, &rows, &session.csrf(), &Problems::default(), ""))
         }
         Err(e) => failed("Instances", &e, &session),
@@ -291,7 +296,7 @@ async fn create_instance(
         }
         Err(e) => {
             let items = list_instances(&platform, &session, org).await.unwrap_or_default();
-            let rows = with_today(&platform, &session, org, items).await;
+            let rows = with_today(&platform, items).await;
             page(refused(&e), pages::instances(&found, &rows, &session.csrf(), &problems(&e), &form.name))
         }
     }

@@ -38,28 +38,26 @@ pub use urls::PublicUrls;
 pub fn platform_router(state: AppState, platform: Platform) -> Router {
     let routes = Router::new()
         .nest_service("/api", api::router(platform.clone()))
-        .nest_service("/console", dashboard::router(platform));
-    redisgate_gateway::router_with(state, routes).layer(axum::middleware::from_fn(browsers_to_the_console))
+        .nest_service("/console", dashboard::router(platform))
+        // Only `GET /` looks at who asks; every other request goes straight to the data plane.
+        .route("/", axum::routing::get(browser_or_data_plane).fallback(redisgate_gateway::data_plane));
+    redisgate_gateway::router_with(state, routes)
 }
 
-/// `GET /` from a browser (HTML accepted, no credentials) goes to the console; everything else passes (the
-/// data plane's clients never ask for HTML).
-async fn browsers_to_the_console(
+/// `GET /`: a browser (HTML accepted, no credentials) goes to the console; anything else is the data plane's
+/// (its clients never ask for HTML).
+async fn browser_or_data_plane(
+    state: axum::extract::State<AppState>,
     request: axum::extract::Request,
-    next: axum::middleware::Next,
 ) -> axum::response::Response {
     use axum::http::header::{ACCEPT, AUTHORIZATION};
     use axum::response::IntoResponse as _;
     let headers = request.headers();
     let html = headers.get(ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|accept| accept.contains("text/html"));
-    if request.method() == axum::http::Method::GET
-        && request.uri().path() == "/"
-        && html
-        && !headers.contains_key(AUTHORIZATION)
-    {
+    if html && !headers.contains_key(AUTHORIZATION) {
         return axum::response::Redirect::to("/console/").into_response();
     }
-    next.run(request).await
+    redisgate_gateway::data_plane(state, request).await
 }
 
 /// RedisGate's state directory under the XDG convention: `$XDG_STATE_HOME/redisgate`, else

@@ -235,6 +235,7 @@ impl Provisioner for LocalProvisioner {
         let (this, id) = (self.clone(), target.id);
         self.on_runtime(async move {
             let running = this.inner.running.lock().unwrap_or_else(PoisonError::into_inner).remove(&id);
+            this.inner.failovers.forget(id);
             if let Some(running) = running {
                 running.stop().await;
             } else if let Some(layout) = replicated::Layout::read(&this.dir(id)) {

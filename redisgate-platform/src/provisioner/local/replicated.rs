@@ -187,6 +187,11 @@ impl Failovers {
         }
     }
 
+    /// Forgets a deleted instance.
+    pub(super) fn forget(&self, instance: Uuid) {
+        self.masters.lock().unwrap_or_else(PoisonError::into_inner).remove(&instance);
+    }
+
     /// Records that `instance`'s master is at `address` (after a start), without reporting a move.
     fn know(&self, instance: Uuid, address: String) {
         self.masters.lock().unwrap_or_else(PoisonError::into_inner).insert(instance, address);

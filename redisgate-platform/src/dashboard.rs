@@ -2,15 +2,17 @@
 //! handlers, so a page obeys exactly the API's rules (validation, roles, plans, throttles) and writes the same
 //! audit entries. Sessions, CSRF and the security headers are in [`session`].
 //!
-//! This first part covers signing up, logging in and out, organizations, and instances: list, create
-//! (memory, replicas), their page (REST URL, an `@upstash/redis` snippet with a copy button, nodes), the
-//! tokens shown once at creation and rotation. `GET /` sends a browser (an `Accept: text/html` request
+//! It covers signing up, logging in and out, organizations, and instances: list, create (memory, replicas),
+//! their page (REST URL, an `@upstash/redis` snippet with a copy button, nodes, usage), the tokens shown once
+//! at creation and rotation, and their settings ([`settings`]). Members, API keys and the audit log are in
+//! [`organization`], the data browser and command console in [`data`]. `GET /` sends a browser (an `Accept: text/html` request
 //! without credentials) here; every other request to `/` is the data plane's.
 
 mod data;
 mod organization;
 mod pages;
 pub mod session;
+mod settings;
 
 use std::net::SocketAddr;
 
@@ -48,7 +50,7 @@ pub fn router(platform: Platform) -> Router {
         .route("/orgs/{org}/instances", get(instance_list).post(create_instance))
         .route("/orgs/{org}/instances/{id}", get(instance_page))
         .route("/orgs/{org}/instances/{id}/rotate", post(rotate))
-        .route("/orgs/{org}/instances/{id}/resize", post(resize))
+        .route("/orgs/{org}/instances/{id}/settings", post(settings::update))
         .route("/orgs/{org}/instances/{id}/delete", post(delete))
         .route("/orgs/{org}/keys", get(organization::keys).post(organization::create_key))
         .route("/orgs/{org}/keys/{key}/revoke", post(organization::revoke_key))
@@ -270,6 +272,8 @@ struct NewInstance {
     name: String,
     memory_mib: i64,
     replicas: u8,
+    #[serde(default)]
+    min_replicas_to_write: u8,
 }
 
 async fn create_instance(
@@ -287,13 +291,24 @@ async fn create_instance(
     };
     let mut body = api::NewInstance::new(&form.name, form.memory_mib.saturating_mul(1 << 20), "7.2");
     if form.replicas > 0 {
-        body = body.with_topology(api::Topology::Replicated { replicas: form.replicas, min_replicas_to_write: 0 });
+        body = body.with_topology(api::Topology::Replicated {
+            replicas: form.replicas,
+            min_replicas_to_write: form.min_replicas_to_write,
+        });
     }
     let principal = session.principal.clone();
     match instances::create_instance(State(platform.clone()), principal, ApiPath(org), ApiJson(body)).await {
-        Ok((status, axum::Json(created))) => {
-            page(status, pages::instance(&found, &created.instance, Some(&created.credentials), None, &session.csrf()))
-        }
+        Ok((status, axum::Json(created))) => page(
+            status,
+            pages::instance(
+                &found,
+                &created.instance,
+                Some(&created.credentials),
+                None,
+                &session.csrf(),
+                &Problems::default(),
+            ),
+        ),
         Err(e) => {
             let items = list_instances(&platform, &session, org).await.unwrap_or_default();
             let rows = with_today(&platform, items).await;
@@ -315,9 +330,10 @@ async fn instance_page(
         Ok::<_, ApiError>((found, instance, used.map(|u| u.0)))
     };
     match shown.await {
-        Ok((org, instance, used)) => {
-            page(StatusCode::OK, pages::instance(&org, &instance, None, used.as_ref(), &session.csrf()))
-        }
+        Ok((org, instance, used)) => page(
+            StatusCode::OK,
+            pages::instance(&org, &instance, None, used.as_ref(), &session.csrf(), &Problems::default()),
+        ),
         Err(e) => failed("Instance", &e, &session),
     }
 }
@@ -341,33 +357,11 @@ async fn rotate(
         Ok::<_, ApiError>((found, instance, secrets))
     };
     match rotated.await {
-        Ok((org, instance, secrets)) => {
-            page(StatusCode::OK, pages::instance(&org, &instance, Some(&secrets), None, &session.csrf()))
-        }
+        Ok((org, instance, secrets)) => page(
+            StatusCode::OK,
+            pages::instance(&org, &instance, Some(&secrets), None, &session.csrf(), &Problems::default()),
+        ),
         Err(e) => failed("Rotate tokens", &e, &session),
-    }
-}
-
-#[derive(Deserialize)]
-struct Resize {
-    csrf: String,
-    memory_mib: i64,
-}
-
-async fn resize(
-    State(platform): State<Platform>,
-    session: Session,
-    ApiPath((org, id)): ApiPath<(Uuid, Uuid)>,
-    Form(form): Form<Resize>,
-) -> Response {
-    if !session.csrf_ok(&form.csrf) {
-        return bad_csrf(&session);
-    }
-    let patch = api::InstancePatch { max_memory: Some(form.memory_mib.saturating_mul(1 << 20)), ..Default::default() };
-    let principal = session.principal.clone();
-    match instances::update_instance(State(platform), principal, ApiPath((org, id)), ApiJson(patch)).await {
-        Ok(_) => Redirect::to(&format!("/console/orgs/{org}/instances/{id}")).into_response(),
-        Err(e) => failed("Resize", &e, &session),
     }
 }
 

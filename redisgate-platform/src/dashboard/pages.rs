@@ -6,6 +6,8 @@ use std::collections::BTreeMap;
 use maud::{html, Markup, DOCTYPE};
 use redisgate_core::api;
 
+use super::settings::LIMIT_LABELS;
+
 /// What a form shows after a refusal: an error per field, and one for the whole form.
 #[derive(Debug, Default)]
 pub struct Problems {
@@ -205,6 +207,10 @@ pub fn instances(
                     input id="field-replicas" name="replicas" type="number" min="0" max="5" value="0" required;
                     @if let Some(error) = problems.of("topology") { p.field-error { (error) } }
                 }
+                div.field {
+                    label for="field-min-replicas" { "Replicas that must confirm a write (0: none)" }
+                    input id="field-min-replicas" name="min_replicas_to_write" type="number" min="0" max="5" value="0" required;
+                }
                 button type="submit" { "Create instance" }
             }
         },
@@ -219,6 +225,7 @@ pub fn instance(
     secrets: Option<&api::Secrets>,
     usage: Option<&api::Usage>,
     csrf: &str,
+    problems: &Problems,
 ) -> Markup {
     let token = secrets.map_or("process.env.UPSTASH_REDIS_REST_TOKEN", |s| s.token.as_str());
     let token = if secrets.is_some() { format!("\"{token}\"") } else { token.to_owned() };
@@ -280,15 +287,8 @@ pub fn instance(
                 p { "Rotating replaces both tokens; the old ones stop working within a second." }
                 button type="submit" { "Rotate tokens" }
             }
-            h2 { "Size" }
-            form.card method="post" action={ "/console/orgs/" (org.id) "/instances/" (i.id) "/resize" } {
-                input type="hidden" name="csrf" value=(csrf);
-                div.field {
-                    label for="field-resize" { "Memory (MiB)" }
-                    input id="field-resize" name="memory_mib" type="number" min="1" max="65536" value=(i.max_memory >> 20) required;
-                }
-                button type="submit" { "Resize" }
-            }
+            h2 #settings-title { "Settings" }
+            (settings(org, i, csrf, problems))
             h2 { "Delete" }
             form.card method="post" action={ "/console/orgs/" (org.id) "/instances/" (i.id) "/delete" } {
                 input type="hidden" name="csrf" value=(csrf);
@@ -304,6 +304,45 @@ pub fn instance(
 }
 
 /// The limits that apply (the instance's own, clamped to its plan's), each by its API name.
+/// Memory, replicas (of a replicated instance) and every limit, in one form; an empty limit is none.
+fn settings(org: &api::Organization, i: &api::Instance, csrf: &str, problems: &Problems) -> Markup {
+    let set = serde_json::to_value(i.limits).ok().and_then(|v| v.as_object().cloned()).unwrap_or_default();
+    let error = |name: &str| problems.of(name).map(|e| html! { p.field-error id={ "field-" (name) "-error" } { (e) } });
+    html! {
+        (banner(problems))
+        form.card method="post" action={ "/console/orgs/" (org.id) "/instances/" (i.id) "/settings" } aria-labelledby="settings-title" {
+            input type="hidden" name="csrf" value=(csrf);
+            div.field {
+                label for="field-memory_mib" { "Memory (MiB)" }
+                input id="field-memory_mib" name="memory_mib" type="number" min="1" max="65536" value=(i.max_memory >> 20) required;
+                (error("max_memory").unwrap_or_default())
+            }
+            @if let api::Topology::Replicated { replicas, .. } = i.topology {
+                div.field {
+                    label for="field-replicas" { "Replicas" }
+                    input id="field-replicas" name="replicas" type="number" min="1" max="5" value=(replicas) required;
+                    (error("topology").unwrap_or_default())
+                }
+            }
+            fieldset {
+                legend { "Limits (empty: no limit)" }
+                @for (name, label) in LIMIT_LABELS {
+                    @let id = format!("field-{name}");
+                    @let value = set.get(name).map(ToString::to_string).unwrap_or_default();
+                    div.field {
+                        label for=(id) { (label) }
+                        input id=(id) name=(name) type="number" min="1" value=(value)
+                            aria-invalid=[problems.of(name).map(|_| "true")]
+                            aria-describedby=[problems.of(name).map(|_| format!("{id}-error"))];
+                        (error(name).unwrap_or_default())
+                    }
+                }
+            }
+            button type="submit" { "Save settings" }
+        }
+    }
+}
+
 fn limits(limits: &redisgate_core::limits::Limits) -> Markup {
     let set = serde_json::to_value(limits).ok().and_then(|v| v.as_object().cloned()).unwrap_or_default();
     html! {

@@ -173,7 +173,7 @@ async fn console_login(platform: &TestPlatform, email: &str) -> (String, String)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn keys_audit_resize_and_delete_follow_the_roles_of_the_api() {
+async fn keys_audit_settings_and_delete_follow_the_roles_of_the_api() {
     let platform = TestPlatform::start().await;
     let owner = platform.user("owner@example.com").await;
     let org = platform.organization(&owner, "roles").await;
@@ -213,7 +213,7 @@ async fn keys_audit_resize_and_delete_follow_the_roles_of_the_api() {
         platform.api("GET", &format!("/api/organizations/{org}/redis-instances"), Some(&secret), None).await;
     assert_eq!(status, 401, "a revoked key still works");
 
-    // The audit log shows what was done, the usage chart is drawn, a resize applies.
+    // The audit log shows what was done, the usage chart is drawn, the settings apply.
     let audit = get(&platform, &format!("{base}/audit"), &cookie).await.text().await.unwrap();
     for action in ["instance.create", "api_key.create", "api_key.revoke"] {
         assert!(audit.contains(action), "{action} missing from the audit page");
@@ -222,10 +222,24 @@ async fn keys_audit_resize_and_delete_follow_the_roles_of_the_api() {
     let shown = get(&platform, &instance, &cookie).await.text().await.unwrap();
     assert!(shown.contains("<svg") && shown.contains("commands in the last 7 days"), "no usage chart");
     assert!(shown.contains("<dt>Limits</dt>"), "the limits are shown");
-    let resized =
-        form(&platform, &format!("{instance}/resize"), Some(&cookie), &[("csrf", &token), ("memory_mib", "32")]).await;
-    assert_eq!(resized.status(), 303);
-    assert!(get(&platform, &instance, &cookie).await.text().await.unwrap().contains("32 MiB"));
+    let settings = format!("{instance}/settings");
+    let saved = [("csrf", token.as_str()), ("memory_mib", "32"), ("max_daily_requests", "5000"), ("max_key_size", "")];
+    assert_eq!(form(&platform, &settings, Some(&cookie), &saved).await.status(), 303);
+    let shown = get(&platform, &instance, &cookie).await.text().await.unwrap();
+    assert!(shown.contains("32 MiB") && shown.contains("value=\"5000\""), "the settings were not applied");
+    let (code, body) =
+        platform.api("GET", &format!("/api/organizations/{org}/redis-instances/{id}"), Some(&owner), None).await;
+    assert_eq!((code, body["limits"].clone()), (200, serde_json::json!({"max_daily_requests": 5000})));
+    // A bad limit is named next to its field, and nothing changes.
+    let bad =
+        form(&platform, &settings, Some(&cookie), &[("csrf", &token), ("memory_mib", "16"), ("max_key_size", "0")])
+            .await;
+    assert_eq!(bad.status(), 422);
+    assert!(bad.text().await.unwrap().contains("id=\"field-max_key_size-error\""), "no error next to the field");
+    assert!(
+        get(&platform, &instance, &cookie).await.text().await.unwrap().contains("32 MiB"),
+        "a refused form changed the size"
+    );
 
     // A member sees the instances, but may not delete one nor see the keys: the API's roles hold.
     let (member_cookie, member_token) = console_login(&platform, "member@example.com").await;
@@ -241,6 +255,8 @@ async fn keys_audit_resize_and_delete_follow_the_roles_of_the_api() {
     assert_eq!(refused.status(), 403);
     let rotate = form(&platform, &format!("{instance}/rotate"), Some(&member_cookie), &[("csrf", &member_token)]).await;
     assert_eq!(rotate.status(), 403);
+    let member_settings = [("csrf", member_token.as_str()), ("memory_mib", "64")];
+    assert_eq!(form(&platform, &settings, Some(&member_cookie), &member_settings).await.status(), 403);
 
     // The data page's token: only with the session's CSRF header; read-only for a member, full for an owner;
     // a rotation ends it with the instance's other tokens.

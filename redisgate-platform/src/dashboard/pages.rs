@@ -616,10 +616,18 @@ pub fn data(org: &api::Organization, i: &api::Instance, csrf: &str) -> Markup {
                 section #value.card hidden aria-labelledby="value-key" {
                     h2 { code #value-key {} }
                     p { "Type " code #value-type {} " · TTL " span #value-ttl {} }
-                    label for="value-text" { "Value" }
-                    textarea #value-text rows="8" {}
-                    div.actions {
+                    div #value-whole {
+                        label for="value-text" { "Value" }
+                        textarea #value-text rows="8" {}
                         button #value-save type="button" { "Save" }
+                    }
+                    div #value-elements hidden {
+                        p #value-count {}
+                        table #value-items {}
+                        h3 { "Add" }
+                        form #value-add {}
+                    }
+                    div.actions {
                         label for="value-seconds" { "TTL (s, empty: none)" }
                         input #value-seconds type="number" min="1";
                         button #value-expire type="button" { "Set TTL" }

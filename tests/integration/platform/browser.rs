@@ -83,6 +83,48 @@ async fn arrive(client: &Client, id: &str) {
     });
 }
 
+/// Runs `line` in the data page's command console and waits for `reply` in its output.
+async fn run_in_console(client: &Client, line: &str, reply: &str) {
+    fill(client, "cli-input", line).await;
+    press(client, "Run").await;
+    let output = format!("//pre[@id='cli-output' and contains(., '> {line}\n{reply}')]");
+    client.wait().at_most(Duration::from_secs(20)).for_element(Locator::XPath(&output)).await.unwrap();
+}
+
+/// Finds `key` with the data browser's scan and opens it, waiting for its type.
+async fn open_key(client: &Client, key: &str, kind: &str) {
+    fill(client, "scan-pattern", key).await;
+    press(client, "Scan").await;
+    let listed = format!("//ul[@id='keys']//button[text()='{key}']");
+    client.wait().at_most(Duration::from_secs(20)).for_element(Locator::XPath(&listed)).await.unwrap();
+    client.find(Locator::XPath(&listed)).await.unwrap().click().await.unwrap();
+    let typed = format!("//code[@id='value-type' and text()='{kind}']");
+    client.wait().at_most(Duration::from_secs(20)).for_element(Locator::XPath(&typed)).await.unwrap();
+    client.wait().at_most(Duration::from_secs(20)).for_element(Locator::Css("#value-items tbody tr")).await.unwrap();
+}
+
+/// The element whose accessible name (`aria-label`) is `label`: what a screen reader announces.
+async fn labelled(client: &Client, label: &str) -> fantoccini::elements::Element {
+    let css = format!("[aria-label='{label}']");
+    client.wait().at_most(Duration::from_secs(20)).for_element(Locator::Css(&css)).await.unwrap()
+}
+
+async fn fill_labelled(client: &Client, label: &str, value: &str) {
+    let field = labelled(client, label).await;
+    field.clear().await.unwrap();
+    field.send_keys(value).await.unwrap();
+}
+
+async fn click_labelled(client: &Client, label: &str) {
+    labelled(client, label).await.click().await.unwrap();
+}
+
+/// Waits for the data browser to report `message` (what it says once a change is made).
+async fn status_is(client: &Client, message: &str) {
+    let status = format!("//p[@id='value-status' and text()='{message}']");
+    client.wait().at_most(Duration::from_secs(20)).for_element(Locator::XPath(&status)).await.unwrap();
+}
+
 async fn text(client: &Client, id: &str) -> String {
     client.find(Locator::Id(id)).await.unwrap().text().await.unwrap()
 }
@@ -196,6 +238,36 @@ async fn the_console_in_chromium_from_sign_up_to_log_out() {
         .unwrap();
     screenshot(&client, "data").await;
     assert_eq!(data(&platform, "browser-db", &rotated, "/get/greeting").await.1["result"], "edited");
+
+    // A hash, edited one field at a time: a value changed, a field added, another removed.
+    run_in_console(&client, "HSET profile name ada lang rust", "(integer) 2").await;
+    open_key(&client, "profile", "hash").await;
+    fill_labelled(&client, "Value of name", "grace").await;
+    click_labelled(&client, "Save name").await;
+    status_is(&client, "Saved.").await;
+    assert_eq!(data(&platform, "browser-db", &rotated, "/hget/profile/name").await.1["result"], "grace");
+    fill(&client, "value-add-0", "city").await;
+    fill(&client, "value-add-1", "london").await;
+    press(&client, "Add").await;
+    status_is(&client, "Added.").await;
+    click_labelled(&client, "Remove lang").await;
+    status_is(&client, "Removed.").await;
+    let (_, fields) = data(&platform, "browser-db", &rotated, "/hgetall/profile").await;
+    assert_eq!(fields["result"], serde_json::json!(["name", "grace", "city", "london"]));
+    screenshot(&client, "data-hash").await;
+    // A list element removed by its index (one transaction), and a sorted set's score changed.
+    run_in_console(&client, "RPUSH queue a b c", "(integer) 3").await;
+    open_key(&client, "queue", "list").await;
+    click_labelled(&client, "Remove 1").await;
+    status_is(&client, "Removed.").await;
+    let (_, list) = data(&platform, "browser-db", &rotated, "/lrange/queue/0/-1").await;
+    assert_eq!(list["result"], serde_json::json!(["a", "c"]));
+    run_in_console(&client, "ZADD board 1 ann 2 bob", "(integer) 2").await;
+    open_key(&client, "board", "zset").await;
+    fill_labelled(&client, "Score of ann", "5").await;
+    click_labelled(&client, "Save ann").await;
+    status_is(&client, "Saved.").await;
+    assert_eq!(data(&platform, "browser-db", &rotated, "/zscore/board/ann").await.1["result"], "5");
     client.find(Locator::LinkText("← browser-db")).await.unwrap().click().await.unwrap();
     arrive(&client, "rest-url").await;
 

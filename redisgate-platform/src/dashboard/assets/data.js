@@ -109,7 +109,7 @@
         button.type = "button";
         button.className = "link";
         button.textContent = key;
-        button.addEventListener("click", () => show(key));
+        button.addEventListener("click", () => { document.getElementById("value-status").textContent = ""; show(key); });
         item.append(button);
         keys.append(item);
       }
@@ -120,30 +120,152 @@
   scan.addEventListener("submit", (event) => { event.preventDefault(); page(true); });
   more.addEventListener("click", () => page(false));
 
-  const readers = {
-    string: (k) => run(["GET", k]),
-    hash: (k) => run(["HGETALL", k]),
-    list: (k) => run(["LRANGE", k, "0", "99"]),
-    set: (k) => run(["SSCAN", k, "0", "COUNT", "100"]).then(([, members]) => members),
-    zset: (k) => run(["ZRANGE", k, "0", "99", "WITHSCORES"]),
-    stream: (k) => run(["XRANGE", k, "-", "+", "COUNT", "50"]),
-    "ReJSON-RL": (k) => run(["JSON.GET", k]),
+  // Every command of `commands` in one MULTI/EXEC: all apply or none does.
+  async function transaction(commands) {
+    const { token: bearer, url } = await token();
+    const response = await fetch(`${url}/multi-exec`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${bearer}`, "content-type": "application/json" },
+      body: JSON.stringify(commands),
+    });
+    const body = await response.json().catch(() => ({ error: `HTTP ${response.status}` }));
+    if (!Array.isArray(body)) throw new Error(body.error ?? `HTTP ${response.status}`);
+    const failed = body.find((reply) => reply.error !== undefined);
+    if (failed) throw new Error(failed.error);
+    return body.map((reply) => reply.result);
+  }
+
+  const pairs = (flat) => flat.reduce((rows, item, i) => (i % 2 ? rows[rows.length - 1].push(item) : rows.push([item]), rows), []);
+  // Removing one list element by its index: mark it with a value no user writes, then remove the mark.
+  const TOMBSTONE = "__redisgate_console_removed__";
+  const SHOWN = 100;
+
+  // Strings and JSON are edited as a whole; the collections one element at a time. Each kind says which
+  // columns it shows (and which of them can be edited), how to read the first SHOWN elements and how many
+  // there are, and the commands that save an edited row, remove a row and add one.
+  const whole = {
+    string: { read: (k) => run(["GET", k]), write: (k, text) => run(["SET", k, text, "KEEPTTL"]) },
+    "ReJSON-RL": { read: (k) => run(["JSON.GET", k]), write: (k, text) => run(["JSON.SET", k, "$", text]) },
   };
+  const collections = {
+    hash: {
+      columns: ["Field", "Value"], editable: [false, true],
+      read: (k) => run(["HSCAN", k, "0", "COUNT", String(SHOWN)]).then(([, flat]) => pairs(flat)),
+      size: (k) => run(["HLEN", k]),
+      save: (k, [field], [, value]) => run(["HSET", k, field, value]),
+      remove: (k, [field]) => run(["HDEL", k, field]),
+      add: ["Field", "Value"], insert: (k, [field, value]) => run(["HSET", k, field, value]),
+    },
+    list: {
+      columns: ["Index", "Value"], editable: [false, true],
+      read: (k) => run(["LRANGE", k, "0", String(SHOWN - 1)]).then((items) => items.map((v, i) => [String(i), v])),
+      size: (k) => run(["LLEN", k]),
+      save: (k, [index], [, value]) => run(["LSET", k, index, value]),
+      remove: (k, [index]) => transaction([["LSET", k, index, TOMBSTONE], ["LREM", k, "1", TOMBSTONE]]),
+      add: ["Value (appended)"], insert: (k, [value]) => run(["RPUSH", k, value]),
+    },
+    set: {
+      columns: ["Member"], editable: [true],
+      read: (k) => run(["SSCAN", k, "0", "COUNT", String(SHOWN)]).then(([, members]) => members.map((m) => [m])),
+      size: (k) => run(["SCARD", k]),
+      save: (k, [old], [member]) => transaction([["SREM", k, old], ["SADD", k, member]]),
+      remove: (k, [member]) => run(["SREM", k, member]),
+      add: ["Member"], insert: (k, [member]) => run(["SADD", k, member]),
+    },
+    zset: {
+      columns: ["Member", "Score"], editable: [false, true],
+      read: (k) => run(["ZRANGE", k, "0", String(SHOWN - 1), "WITHSCORES"]).then(pairs),
+      size: (k) => run(["ZCARD", k]),
+      save: (k, [member], [, score]) => run(["ZADD", k, "XX", score, member]),
+      remove: (k, [member]) => run(["ZREM", k, member]),
+      add: ["Member", "Score"], insert: (k, [member, score]) => run(["ZADD", k, score, member]),
+    },
+    stream: {
+      // Entries are never changed in place in a stream: they are added and removed.
+      columns: ["ID", "Fields"], editable: [false, false],
+      read: (k) => run(["XRANGE", k, "-", "+", "COUNT", String(SHOWN)])
+        .then((entries) => entries.map(([id, fields]) => [id, pairs(fields).map(([f, v]) => `${f}=${v}`).join(" ")])),
+      size: (k) => run(["XLEN", k]),
+      remove: (k, [id]) => run(["XDEL", k, id]),
+      add: ["Fields (field value …)"], insert: (k, [fields]) => run(["XADD", k, "*", ...split(fields)]),
+    },
+  };
+
+  function element(tag, props = {}, ...children) {
+    const made = Object.assign(document.createElement(tag), props);
+    made.append(...children);
+    return made;
+  }
+
+  // The table of a collection's first elements, each row with its own Save and Remove.
+  function rows(key, kind, items) {
+    const table = document.getElementById("value-items");
+    const head = element("tr", {}, ...kind.columns.map((c) => element("th", { scope: "col", textContent: c })),
+      element("th", { scope: "col", textContent: "Actions" }));
+    const body = items.map((cells) => {
+      const name = cells[0];
+      const inputs = [];
+      const tds = cells.map((cell, i) => {
+        if (!kind.editable[i]) return element("td", {}, element("code", { textContent: cell }));
+        const input = element("input", { type: "text", value: cell });
+        input.setAttribute("aria-label", `${kind.columns[i]} of ${name}`);
+        inputs[i] = input;
+        return element("td", {}, input);
+      });
+      const actions = element("td", { className: "row-actions" });
+      if (kind.save) {
+        const save = element("button", { type: "button", textContent: "Save" });
+        save.setAttribute("aria-label", `Save ${name}`);
+        save.addEventListener("click", () => act(
+          () => kind.save(key, cells, cells.map((cell, i) => inputs[i]?.value ?? cell)), "Saved.").then(() => show(key)));
+        actions.append(save);
+      }
+      const remove = element("button", { type: "button", className: "danger", textContent: "Remove" });
+      remove.setAttribute("aria-label", `Remove ${name}`);
+      remove.addEventListener("click", () => act(() => kind.remove(key, cells), "Removed.").then(() => show(key)));
+      actions.append(remove);
+      return element("tr", {}, ...tds, actions);
+    });
+    table.replaceChildren(element("thead", {}, head), element("tbody", {}, ...body));
+  }
+
+  // The form that adds an element: one labelled input per part.
+  function adder(key, kind) {
+    const form = document.getElementById("value-add");
+    const inputs = kind.add.map((_, i) => element("input", { id: `value-add-${i}`, type: "text", required: true }));
+    const fields = kind.add.map((label, i) =>
+      element("div", { className: "field" }, element("label", { htmlFor: `value-add-${i}`, textContent: label }), inputs[i]));
+    const button = element("button", { type: "submit", textContent: "Add" });
+    form.replaceChildren(...fields, button);
+    form.onsubmit = (event) => {
+      event.preventDefault();
+      act(() => kind.insert(key, inputs.map((input) => input.value)), "Added.").then(() => show(key));
+    };
+  }
 
   async function show(key) {
     panel.hidden = false;
     document.getElementById("value-key").textContent = key;
-    const type = await run(["TYPE", key]);
-    const ttl = await run(["TTL", key]);
+    const [type, ttl] = await Promise.all([run(["TYPE", key]), run(["TTL", key])]);
     document.getElementById("value-type").textContent = type;
     document.getElementById("value-ttl").textContent = ttl < 0 ? "none" : `${ttl} s`;
-    const read = readers[type];
-    const value = read ? await read(key) : null;
-    const editor = document.getElementById("value-text");
-    editor.value = typeof value === "string" ? value : JSON.stringify(value, null, 2);
-    editor.readOnly = type !== "string" && type !== "ReJSON-RL";
-    document.getElementById("value-save").hidden = editor.readOnly;
-    document.getElementById("value-status").textContent = "";
+    const editor = document.getElementById("value-whole");
+    const items = document.getElementById("value-elements");
+    const kind = collections[type];
+    editor.hidden = !whole[type];
+    items.hidden = !kind;
+    if (whole[type]) {
+      const value = await whole[type].read(key);
+      document.getElementById("value-text").value = typeof value === "string" ? value : JSON.stringify(value, null, 2);
+    } else if (kind) {
+      const [found, size] = await Promise.all([kind.read(key), kind.size(key)]);
+      document.getElementById("value-count").textContent =
+        size > found.length ? `The first ${found.length} of ${size}.` : `${size} in all.`;
+      rows(key, kind, found);
+      adder(key, kind);
+    } else if (type === "none") {
+      document.getElementById("value-status").textContent = "This key no longer exists.";
+    }
   }
 
   async function act(work, done) {
@@ -153,9 +275,7 @@
   document.getElementById("value-save").addEventListener("click", () => {
     const key = document.getElementById("value-key").textContent;
     const type = document.getElementById("value-type").textContent;
-    const text = document.getElementById("value-text").value;
-    const write = type === "ReJSON-RL" ? ["JSON.SET", key, "$", text] : ["SET", key, text, "KEEPTTL"];
-    act(() => run(write), "Saved.");
+    act(() => whole[type].write(key, document.getElementById("value-text").value), "Saved.");
   });
   document.getElementById("value-expire").addEventListener("click", () => {
     const key = document.getElementById("value-key").textContent;

@@ -217,12 +217,12 @@
         const save = element("button", { type: "button", textContent: "Save" });
         save.setAttribute("aria-label", `Save ${name}`);
         save.addEventListener("click", () => act(
-          () => kind.save(key, cells, cells.map((cell, i) => inputs[i]?.value ?? cell)), "Saved.").then(() => show(key)));
+          () => kind.save(key, cells, cells.map((cell, i) => inputs[i]?.value ?? cell)), "Saved.", key));
         actions.append(save);
       }
       const remove = element("button", { type: "button", className: "danger", textContent: "Remove" });
       remove.setAttribute("aria-label", `Remove ${name}`);
-      remove.addEventListener("click", () => act(() => kind.remove(key, cells), "Removed.").then(() => show(key)));
+      remove.addEventListener("click", () => act(() => kind.remove(key, cells), "Removed.", key));
       actions.append(remove);
       return element("tr", {}, ...tds, actions);
     });
@@ -239,7 +239,7 @@
     form.replaceChildren(...fields, button);
     form.onsubmit = (event) => {
       event.preventDefault();
-      act(() => kind.insert(key, inputs.map((input) => input.value)), "Added.").then(() => show(key));
+      act(() => kind.insert(key, inputs.map((input) => input.value)), "Added.", key);
     };
   }
 
@@ -252,6 +252,7 @@
     const editor = document.getElementById("value-whole");
     const items = document.getElementById("value-elements");
     const kind = collections[type];
+    document.getElementById("value-items").replaceChildren();
     editor.hidden = !whole[type];
     items.hidden = !kind;
     if (whole[type]) {
@@ -268,9 +269,15 @@
     }
   }
 
-  async function act(work, done) {
+  // Runs a change, then (given `key`) shows that key again, and only then says `done`: once the status
+  // reads "Saved.", the page shows what was saved.
+  async function act(work, done, key) {
     const status = document.getElementById("value-status");
-    try { await work(); status.textContent = done; } catch (e) { status.textContent = `(error) ${e.message}`; }
+    try {
+      await work();
+      if (key !== undefined) await show(key);
+      status.textContent = done;
+    } catch (e) { status.textContent = `(error) ${e.message}`; }
   }
   document.getElementById("value-save").addEventListener("click", () => {
     const key = document.getElementById("value-key").textContent;
@@ -280,8 +287,7 @@
   document.getElementById("value-expire").addEventListener("click", () => {
     const key = document.getElementById("value-key").textContent;
     const seconds = document.getElementById("value-seconds").value;
-    act(() => run(seconds ? ["EXPIRE", key, seconds] : ["PERSIST", key]), seconds ? "TTL set." : "TTL removed.")
-      .then(() => show(key));
+    act(() => run(seconds ? ["EXPIRE", key, seconds] : ["PERSIST", key]), seconds ? "TTL set." : "TTL removed.", key);
   });
   document.getElementById("value-delete").addEventListener("click", () => {
     const key = document.getElementById("value-key").textContent;

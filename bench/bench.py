@@ -3,9 +3,10 @@
 
 Layout (2-core machine): redis-server and the gateway pinned to core 0, load generators pinned to core 1.
 For each scenario it reports requests/s, p50/p99 latency, and CPU-microseconds per request spent by the
-gateway and by Redis (from utime+stime in /proc/<pid>/stat), plus the gateway's RSS. With `--floor`
-(`examples/http_floor`, built), it adds the same HTTP stack answering a fixed body without Redis: how far
-each GET row is from the cost of HTTP itself on this kernel.
+gateway and by Redis (from utime+stime in /proc/<pid>/stat), plus the gateway's RSS. With `--floor`, it
+adds the gateway's floor (the same binary with `--bench-floor`: its runtimes, accept loop, admission and
+header timer answering a fixed body without Redis): how far each GET row is from the cost of serving HTTP
+at all. `bench/workloads.py` compares every workload with the floor.
 """
 import argparse
 import os
@@ -111,7 +112,8 @@ def main():
     parser.add_argument("--gateway", required=True)
     parser.add_argument("--seconds", type=int, default=5)
     parser.add_argument("--redis-server", default="redis-server")
-    parser.add_argument("--floor", help="examples/http_floor, built: the same HTTP stack answering a fixed body")
+    parser.add_argument("--floor", action="store_true",
+                        help="also measure the gateway's floor (--bench-floor): a fixed body, no Redis")
     args = parser.parse_args()
 
     tmp = tempfile.mkdtemp(prefix="redisgate-bench-")
@@ -155,8 +157,9 @@ def main():
         loaded_rss = rss_mib(gateway.pid)
         if args.floor:
             floor_port = free_port()
-            floor = subprocess.Popen(["taskset", "-c", "0", args.floor, f"127.0.0.1:{floor_port}"],
-                                     stderr=subprocess.DEVNULL)
+            floor = subprocess.Popen(["taskset", "-c", "0", args.gateway, "--listen", f"127.0.0.1:{floor_port}",
+                                      "--redis-url", f"redis://127.0.0.1:{redis_port}", "--token", TOKEN,
+                                      "--workers", "1", "--bench-floor"], stderr=subprocess.DEVNULL)
             try:
                 wait_port(floor_port)
                 for conns in (1, 16, 64):

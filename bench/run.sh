@@ -9,4 +9,4 @@ deps_redis
 apt_install wrk:wrk taskset:util-linux
 deps_cargo
 cargo build --release --quiet -p redisgate-server
-exec python3 bench/bench.py --gateway "$CARGO_TARGET_DIR/release/redisgate-gateway" --seconds "${1:-5}"
+exec python3 bench/bench.py --gateway "$CARGO_TARGET_DIR/release/redisgate-gateway" --seconds "${1:-5}" --floor

@@ -28,6 +28,7 @@
 mod client_socket;
 pub mod config;
 pub mod connections;
+mod cors;
 pub mod directory;
 mod early_answer;
 pub mod error;

@@ -2,16 +2,15 @@
 //! shadow a command path; everything else is the data plane.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use axum::extract::{Request, State};
-use axum::http::{header, HeaderName, HeaderValue, Method};
+use axum::http::{header, HeaderName, HeaderValue};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{middleware, Router};
 use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::cors::{AllowHeaders, Any, CorsLayer};
 
 use tracing::Instrument as _;
 
@@ -60,7 +59,7 @@ pub fn router_with(state: AppState, routes: Router<AppState>) -> Router {
         .fallback(data_plane::handle)
         .layer(CatchPanicLayer::custom(|_| ApiError::Internal("a handler panicked".into()).into_response()))
         .layer(middleware::from_fn_with_state(Arc::clone(&state.metrics), observe))
-        .layer(cors())
+        .layer(crate::cors::for_browsers())
         .with_state(state)
 }
 
@@ -113,16 +112,4 @@ fn fresh_id() -> HeaderValue {
         value >>= 4;
     }
     HeaderValue::from_bytes(&digits).unwrap_or(HeaderValue::from_static("-"))
-}
-
-/// Browsers call the REST API with the read-only token (protocol.md §N): every call is preflighted.
-/// Requested headers are mirrored rather than listed, so headers a client adds later (`@upstash/redis`
-/// sends `Upstash-Telemetry-Retry` on retries) keep working; `Authorization` could not be covered by `*`.
-fn cors() -> CorsLayer {
-    CorsLayer::new()
-        .allow_origin(Any)
-        .allow_methods([Method::GET, Method::POST, Method::PUT, Method::HEAD, Method::OPTIONS])
-        .allow_headers(AllowHeaders::mirror_request())
-        .expose_headers([SYNC_TOKEN, REQUEST_ID, header::CONTENT_TYPE])
-        .max_age(Duration::from_secs(86_400))
 }

@@ -73,6 +73,9 @@ pub struct Args {
     /// Seconds between keepalive comments on SSE streams.
     #[arg(long, env = "REDISGATE_SSE_KEEPALIVE_SECS", default_value_t = 15.0)]
     pub sse_keepalive_secs: f64,
+    /// Benchmarks only: serve a fixed body without Redis (the floor `bench/` compares the gateway with).
+    #[arg(long, hide = true)]
+    pub bench_floor: bool,
     /// Worker threads (default: one per core).
     #[arg(long, env = "REDISGATE_WORKERS")]
     pub workers: Option<usize>,

@@ -25,6 +25,7 @@ use tracing_subscriber::EnvFilter;
 use crate::args::{Args, LogFormat, ProvisionerKind};
 
 mod args;
+mod floor;
 #[cfg(feature = "otel")]
 mod telemetry;
 
@@ -209,6 +210,10 @@ fn worker(
         let directory = args.directory(meters).map_err(config)?;
         let state = AppState::new(Arc::new(directory)).with_limits(args.limits().map_err(config)?);
         let state = state.with_shutdown(shutdown.clone()).with_shared(shared).with_tls(tls);
+        if args.bench_floor {
+            let floor = floor::router();
+            return serve_router(listener, floor, &state, shutdown.cancelled_owned()).await.context("server failed");
+        }
         serve(listener, state, shutdown.cancelled_owned()).await.context("server failed")
     })
 }

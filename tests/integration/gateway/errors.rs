@@ -157,6 +157,10 @@ async fn cors_preflight_allows_the_upstash_headers() {
         .unwrap();
     let exposed = actual.headers()["access-control-expose-headers"].to_str().unwrap();
     assert!(exposed.contains("upstash-sync-token"));
+    // A request without Origin (a server, curl) takes no part in CORS and gets none of its headers.
+    let server = gw.http().post(gw.url()).bearer_auth(TOKEN).body(r#"["ping"]"#).send().await.unwrap();
+    assert_eq!(server.status(), 200);
+    assert!(!server.headers().contains_key("access-control-allow-origin"));
 }
 
 #[tokio::test]

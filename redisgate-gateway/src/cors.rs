@@ -17,7 +17,7 @@ use futures_util::future::Either;
 use tower::{Layer, Service};
 use tower_http::cors::{AllowHeaders, Any, Cors, CorsLayer};
 
-use crate::routes::{REQUEST_ID, SYNC_TOKEN};
+use crate::observe::{REQUEST_ID, SYNC_TOKEN};
 
 /// The gateway's CORS policy, applied to requests that carry `Origin`. Requested headers are mirrored
 /// rather than listed, so headers a client adds later (`@upstash/redis` sends `Upstash-Telemetry-Retry` on

@@ -37,6 +37,7 @@ mod handlers;
 /// The data plane's handler: the router's fallback, which an embedder may also route to explicitly.
 pub use handlers::data_plane::handle as data_plane;
 pub mod metrics;
+mod observe;
 pub mod quota;
 pub mod replies;
 mod routes;

@@ -280,6 +280,15 @@ proptest! {
         prop_assert_eq!(STANDARD.decode(encoded).unwrap(), bytes);
     }
 
+    /// A value's text is written exactly as serde_json writes it (the unescaped fast path included), and
+    /// invalid UTF-8 as its lossy decoding.
+    #[test]
+    fn text_replies_are_serde_json_strings(bytes in proptest::collection::vec(prop_oneof![Just(b'"'), Just(b'\\'), Just(b'a'), Just(0x1f_u8), any::<u8>()], 0..80)) {
+        let body = json::result(&Value::BulkString(bytes.clone()), false, usize::MAX).unwrap();
+        let expected = format!("{{\"result\":{}}}", serde_json::to_string(&String::from_utf8_lossy(&bytes)).unwrap());
+        prop_assert_eq!(String::from_utf8(body).unwrap(), expected);
+    }
+
     /// Any bytes as a JSON body never panic the parser.
     #[test]
     fn parser_never_panics(body in proptest::collection::vec(any::<u8>(), 0..64)) {

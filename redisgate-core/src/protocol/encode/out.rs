@@ -56,14 +56,12 @@ impl Out {
         }
     }
 
-    /// Appends up to `n` bytes written by `fill` into a zeroed slice of that length; `fill` returns how many
-    /// it wrote.
-    pub(super) fn append_with(&mut self, n: usize, fill: impl FnOnce(&mut [u8]) -> usize) {
+    /// Appends exactly `n` bytes that `fill` writes at the end of the buffer (no zeroing first).
+    pub(super) fn append_exactly(&mut self, n: usize, fill: impl FnOnce(&mut Vec<u8>)) {
         if self.fits(n) {
             let start = self.buf.len();
-            self.buf.resize(start + n, 0);
-            let written = fill(&mut self.buf[start..]);
-            self.buf.truncate(start + written.min(n));
+            fill(&mut self.buf);
+            debug_assert_eq!(self.buf.len(), start + n);
         }
     }
 }

@@ -170,6 +170,9 @@ impl<'de> Visitor<'de> for CommandSeed<'_> {
 fn arg(raw: &RawValue) -> Result<Vec<u8>> {
     let text = raw.get();
     match text.as_bytes().first() {
+        // A string without an escape is its text between the quotes (`RawValue` has checked it is a valid
+        // JSON string); only one with escapes is read again to unescape it.
+        Some(b'"') if !text.as_bytes().contains(&b'\\') => Ok(text.as_bytes()[1..text.len() - 1].to_vec()),
         Some(b'"') => serde_json::from_str::<String>(text)
             .map(String::into_bytes)
             .map_err(|e| Error::invalid(format!("invalid string argument: {e}"))),

@@ -407,3 +407,17 @@ fn replies_stop_at_their_limit_whatever_their_escapes() {
     assert_eq!(resp2::reply(&values[0], 607), Err(Error::ResponseTooLarge(607)));
     assert_eq!(Error::ResponseTooLarge(607).to_string(), "ERR max response size exceeded. Limit: 607 bytes");
 }
+
+#[test]
+fn unescaped_strings_are_still_checked() {
+    // The fast path for strings without escapes relies on the JSON reader's own checks.
+    for body in [&b"[\"SET\",\"k\",\"a\x01b\"]"[..], b"[\"SET\",\"k\",\"\xff\"]", b"[\"SET\",\"k\",\"open]"] {
+        assert!(parse(&req(Method::Post, "/", None, body)).is_err(), "{}", String::from_utf8_lossy(body));
+    }
+    let parsed = command(parse(&req(Method::Post, "/", None, br#"["SET","k","caf\u00e9 \"x\""]"#)).unwrap());
+    assert_eq!(parsed[2], "café \"x\"".as_bytes());
+    assert_eq!(
+        command(parse(&req(Method::Post, "/", None, "[\"SET\",\"k\",\"café\"]".as_bytes())).unwrap())[2],
+        "café".as_bytes()
+    );
+}

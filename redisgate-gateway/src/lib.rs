@@ -26,6 +26,7 @@
 //! - [`tls`]: the HTTPS listener's reloading certificate, and the certificates for `rediss://` upstreams.
 
 mod client_socket;
+mod coarse_timer;
 pub mod config;
 pub mod connections;
 mod cors;

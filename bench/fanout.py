@@ -68,7 +68,8 @@ async def main():
                              stdout=subprocess.DEVNULL)
     gateway = subprocess.Popen([args.gateway, "--listen", f"127.0.0.1:{gw_port}", "--redis-url",
                                 f"redis://127.0.0.1:{redis_port}", "--token", TOKEN, "--workers", "1",
-                                "--sse-keepalive-secs", "300"], stderr=subprocess.DEVNULL)
+                                "--sse-keepalive-secs", "300", "--idle-timeout-secs", "600",
+                                "--max-connections-per-address", "100000"], stderr=subprocess.DEVNULL)
     try:
         await wait_port(redis_port)
         await wait_port(gw_port)

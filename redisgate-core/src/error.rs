@@ -5,7 +5,6 @@
 
 /// Errors produced while turning a request into commands or while checking a command against the policy.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
 pub enum Error {
     /// The request could not be understood: malformed JSON, wrong argument types, an empty command.
     #[error("ERR {0}")]

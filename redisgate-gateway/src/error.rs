@@ -17,7 +17,6 @@ pub const UNAUTHORIZED: &str = "WRONGPASS invalid or missing auth token";
 
 /// A failed request.
 #[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
 pub enum ApiError {
     /// The request or command was refused by the protocol layer (bad JSON, refused command, NOPERM...).
     #[error(transparent)]

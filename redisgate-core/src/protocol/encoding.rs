@@ -4,7 +4,6 @@ use crate::{Error, Result};
 
 /// How replies are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
 pub enum ResponseFormat {
     /// `{"result": ...}` with strings as UTF-8 text (invalid bytes become U+FFFD).
     Json,

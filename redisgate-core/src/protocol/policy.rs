@@ -12,7 +12,6 @@ use crate::{Error, Result};
 
 /// What a token allows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
 pub enum Access {
     /// Every command the policy allows.
     Full,

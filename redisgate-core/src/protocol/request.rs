@@ -18,7 +18,6 @@ use crate::{Error, Result};
 
 /// The HTTP methods the data plane serves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
 pub enum Method {
     /// `GET`
     Get,
@@ -45,7 +44,6 @@ pub struct RestRequest<'a> {
 
 /// What a request asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
 pub enum Endpoint {
     /// One command (`/` with a JSON body, or a path command).
     Command(Command),

@@ -94,7 +94,6 @@ async fn dispatch(state: AppState, request: Request, observed: &mut Observed) ->
         Endpoint::Subscribe(channel) => subscribe::stream(&state, &instance, subscribe::Topic::Channel(channel)).await,
         Endpoint::PSubscribe(pattern) => subscribe::stream(&state, &instance, subscribe::Topic::Pattern(pattern)).await,
         Endpoint::Monitor => monitor::stream(&state, &instance, access).await,
-        _ => Err(ApiError::Internal("unknown endpoint".into())),
     };
     if let Some((started, charged)) = scripted {
         let busy_ms = usize::try_from(started.elapsed().as_millis()).unwrap_or(usize::MAX);

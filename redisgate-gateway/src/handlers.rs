@@ -1,52 +1,26 @@
-//! Request handlers, one file per endpoint kind, and the helpers they share to write replies.
-
-use std::sync::Arc;
+//! Request handlers, one file per endpoint kind, and the helpers they share to write replies; the gate every
+//! command passes is in [`gate`].
 
 use axum::body::Body;
 use axum::http::{header, HeaderValue};
 use axum::response::Response;
 use redis::Value;
-use redisgate_core::limits::Limits;
-use redisgate_core::protocol::compat::ScriptAliases;
 use redisgate_core::protocol::encode::{error_text, json, resp2};
-use redisgate_core::protocol::{Access, Command, ResponseFormat};
+use redisgate_core::protocol::ResponseFormat;
 
-use crate::replies::{held_bytes, ReplyBytes};
+use crate::replies::held_bytes;
 use crate::{ApiError, AppState};
 
 pub mod command;
 pub mod data_plane;
+mod gate;
 pub mod health;
 pub mod monitor;
 pub mod pipeline;
 pub mod subscribe;
 pub mod transaction;
 
-/// What every command of one request passes before it runs. Every endpoint that runs commands goes through
-/// [`Gate::ready`].
-pub struct Gate<'a> {
-    /// The token's access.
-    pub access: Access,
-    /// The instance's and the key's limits combined.
-    pub limits: &'a Limits,
-    /// The process's script aliases.
-    pub scripts: &'a ScriptAliases,
-    /// Most bytes this request's answer may take (the server's `--max-response-bytes`, or the instance's
-    /// `max_response_size` if smaller).
-    pub max_response: usize,
-    /// The process's reply budget, and its size.
-    pub replies: (&'a Arc<ReplyBytes>, usize),
-}
-
-impl Gate<'_> {
-    /// Readies one command: the REST policy and the token's access, the size limits, then the Upstash
-    /// emulations (script aliases, SCAN WITHTYPE...).
-    fn ready(&self, command: Command) -> Result<Command, redisgate_core::Error> {
-        command.check(self.access)?;
-        self.limits.check_command(&command)?;
-        Ok(self.scripts.prepare(command))
-    }
-}
+pub use gate::Gate;
 
 /// A 200 response with one command's reply; an error reply from Redis becomes a 400 `{"error"}`, or a 503
 /// with `Retry-After` when it says Redis cannot serve for a moment ([`ApiError::Unready`]).

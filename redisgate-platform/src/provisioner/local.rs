@@ -3,7 +3,7 @@
 //! Each instance gets `<state-dir>/instances/<id>/` holding its `redis.conf` (with the digests of its users'
 //! passwords), `credentials.json` (mode 0600: the passwords of the gateway's and the admin user, see
 //! [`redisgate_core::provisioning::acl`]), its append-only file and RDB snapshots. An instance made before
-//! the users existed (a `requirepass` in its redis.conf) is migrated when it is adopted: the old password
+//! the users existed (a `requirepass` in its redis.conf) is migrated when it is adopted ([`previous`]): the old password
 //! becomes the gateway user's, and a new admin password is generated. A supervisor task restarts the server if it
 //! dies. On a platform restart [`LocalProvisioner::adopt`] starts the server again from its directory
 //! (shutting down a server left running by a crashed platform first). All process work runs on the runtime
@@ -18,7 +18,6 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use redisgate_core::auth::token::redis_password;
 use redisgate_core::provisioning::{
     redis_conf, Credentials, Failover, InstanceSpec, Listen, Node, ProvisionError, Provisioned, Role,
 };
@@ -32,8 +31,11 @@ use super::process::{Launch, Supervised};
 use super::{BoxFuture, Endpoint, Provisioner, Target};
 use crate::os::{create_private_dir, free_port, write_private};
 
+mod previous;
 mod replicated;
 
+use previous::Previous;
+pub use previous::{admin_url, read_credentials, CREDENTIALS_FILE};
 use replicated::Failovers;
 pub use replicated::{node_admin_urls, Layout};
 
@@ -353,72 +355,4 @@ impl LocalProvisioner {
 
 fn invalid(message: impl Into<String>) -> ProvisionError {
     ProvisionError::Invalid(message.into())
-}
-
-/// The file holding an instance's passwords.
-pub const CREDENTIALS_FILE: &str = "credentials.json";
-
-/// What an instance's directory says about a server that ran before.
-struct Previous {
-    port: u16,
-    /// Whether it listens on TLS only (`tls-port`).
-    tls: bool,
-    credentials: Credentials,
-    /// The `requirepass` of a server made before instances had users (its `default` user's password).
-    legacy_password: Option<String>,
-}
-
-impl Previous {
-    /// Reads `dir`'s redis.conf and credentials; the error says which file is missing or wrong, and is
-    /// [`ProvisionError::Gone`] when there is no redis.conf at all.
-    fn read(dir: &Path) -> Provisioned<Self> {
-        let conf = dir.join("redis.conf");
-        let text = std::fs::read_to_string(&conf).map_err(|e| {
-            let message = format!("cannot read {}: {e}", conf.display());
-            if e.kind() == std::io::ErrorKind::NotFound {
-                ProvisionError::Gone(message)
-            } else {
-                invalid(message)
-            }
-        })?;
-        let value = |key: &str| text.lines().find_map(|l| l.strip_prefix(key)).map(str::trim).map(str::to_owned);
-        let tls_port = value("tls-port ").and_then(|p| p.parse::<u16>().ok());
-        let port = tls_port
-            .or_else(|| value("port ").and_then(|p| p.parse().ok()))
-            .ok_or_else(|| invalid(format!("{} names no port", conf.display())))?;
-        let tls = tls_port.is_some();
-        if let Some(password) = value("requirepass ") {
-            let credentials = Credentials { gateway: password.clone(), admin: redis_password() };
-            return Ok(Self { port, tls, credentials, legacy_password: Some(password) });
-        }
-        let credentials = read_credentials(dir).ok_or_else(|| {
-            invalid(format!(
-                "{} is missing or unreadable: nobody can log in to this server",
-                dir.join(CREDENTIALS_FILE).display()
-            ))
-        })?;
-        Ok(Self { port, tls, credentials, legacy_password: None })
-    }
-
-    /// The connection with every permission on the server as it runs now.
-    fn admin_url(&self) -> String {
-        let address = format!("127.0.0.1:{}", self.port);
-        match &self.legacy_password {
-            Some(password) => format!("redis://:{password}@{address}"),
-            None => self.credentials.admin_url_over(if self.tls { "rediss" } else { "redis" }, &address),
-        }
-    }
-}
-
-/// The URL of the admin user of the server whose instance directory is `dir` (for tests and operators:
-/// the way in for maintenance), as the provisioner itself connects.
-#[must_use]
-pub fn admin_url(dir: &Path) -> Option<String> {
-    Previous::read(dir).ok().map(|previous| previous.admin_url())
-}
-
-/// The credentials stored in an instance's directory.
-#[must_use]
-pub fn read_credentials(dir: &Path) -> Option<Credentials> {
-    serde_json::from_str(&std::fs::read_to_string(dir.join(CREDENTIALS_FILE)).ok()?).ok()
 }

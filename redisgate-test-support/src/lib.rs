@@ -8,6 +8,7 @@
 //! - [`TestCa`] issues certificates for TLS tests; [`TestRedis::start_tls`] runs a TLS-only `redis-server`.
 
 mod database;
+mod eventually;
 mod gateway;
 mod platform;
 mod redis_server;
@@ -15,6 +16,7 @@ mod sentinel;
 mod tls;
 
 pub use database::TestDatabase;
+pub use eventually::eventually;
 pub use gateway::{instance, TestGateway, READONLY_TOKEN, TOKEN};
 pub use platform::{TestPlatform, JWT_SECRET};
 pub use redis_server::{binary as redis_server_binary, TestRedis, TlsServer};

@@ -17,27 +17,9 @@ mod replicated;
 mod tls;
 mod validation;
 
-use std::time::{Duration, Instant};
-
 use redisgate_test_support::TestPlatform;
 
-/// Polls `check` until it holds (or `within` passes): used for "stops working within one second".
-pub async fn within<F, Fut>(within: Duration, mut check: F) -> bool
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let deadline = Instant::now() + within;
-    loop {
-        if check().await {
-            return true;
-        }
-        if Instant::now() > deadline {
-            return false;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
+pub use redisgate_test_support::eventually;
 
 /// POSTs `body` (as it is: it need not be JSON) to `path` with `token`; returns the status and the JSON answer.
 pub async fn post(platform: &TestPlatform, path: &str, token: &str, body: &str) -> (u16, serde_json::Value) {

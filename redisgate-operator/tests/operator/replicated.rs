@@ -10,7 +10,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use k8s_openapi::api::core::v1::ConfigMap;
 use redisgate_core::provisioning::Credentials;
@@ -19,6 +19,7 @@ use redisgate_operator::crd::RedisHttpInstance;
 use redisgate_operator::master;
 use redisgate_operator::redis_conf::{with_users, SENTINEL_CONF, START_DATA, START_SENTINEL};
 use redisgate_operator::resources::{configmap, secret, sentinel, statefulset, Desired};
+use redisgate_test_support::eventually;
 use serde_json::json;
 use tokio::io::{AsyncBufReadExt as _, BufReader};
 use tokio::process::{Child, Command};
@@ -172,14 +173,8 @@ async fn start(here: &Path, script: &str, conf: &str, env: BTreeMap<String, Stri
     child
 }
 
-/// Polls `check` every 100 ms for up to 30 s.
-async fn eventually<F: std::future::Future<Output = bool>>(what: &str, mut check: impl FnMut() -> F) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !check().await {
-        assert!(Instant::now() < deadline, "{what}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
+/// How long replication and the Sentinels may take to settle.
+const SETTLE: Duration = Duration::from_secs(30);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_scripts_replicate_elect_and_bring_an_old_master_back_as_a_replica() {
@@ -191,12 +186,13 @@ async fn the_scripts_replicate_elect_and_bring_an_old_master_back_as_a_replica()
     for index in 0..3 {
         sentinels.push(layout.sentinel(index).await);
     }
-    eventually("the second pod did not replicate the first", || async {
+    let held = eventually(SETTLE, || async {
         let info = layout.replication(second).await;
         info.contains(&format!("master_port:{first}")) && info.contains("master_link_status:up")
     })
     .await;
-    eventually("the Sentinels did not find the replica and each other", || async {
+    assert!(held, "the second pod did not replicate the first");
+    let held = eventually(SETTLE, || async {
         let mut known = true;
         for port in layout.sentinels {
             let mut sentinel = layout.admin(port).await;
@@ -209,6 +205,7 @@ async fn the_scripts_replicate_elect_and_bring_an_old_master_back_as_a_replica()
         known
     })
     .await;
+    assert!(held, "the Sentinels did not find the replica and each other");
     let named = master::named("127.0.0.1", layout.sentinels[0], NAME, &layout.credentials.admin).await;
     assert_eq!(named, Some(format!("127.0.0.1:{first}")));
     assert_eq!(master::named("127.0.0.1", layout.sentinels[0], NAME, "wrong").await, None);
@@ -227,20 +224,22 @@ async fn the_scripts_replicate_elect_and_bring_an_old_master_back_as_a_replica()
 
     master.start_kill().unwrap();
     master.wait().await.unwrap();
-    eventually("the Sentinels did not promote the replica", || async {
+    let held = eventually(SETTLE, || async {
         master::named("127.0.0.1", layout.sentinels[0], NAME, &layout.credentials.admin).await
             == Some(format!("127.0.0.1:{second}"))
     })
     .await;
+    assert!(held, "the Sentinels did not promote the replica");
     // The restarted pod asks the Sentinels and follows the new master.
     let _back = layout.data(0).await;
-    eventually("the old master did not come back as a replica of the new one", || async {
+    let held = eventually(SETTLE, || async {
         let info = layout.replication(first).await;
         info.contains("role:slave")
             && info.contains(&format!("master_port:{second}"))
             && info.contains("master_link_status:up")
     })
     .await;
+    assert!(held, "the old master did not come back as a replica of the new one");
     let kept: String = redis::cmd("GET").arg("kept").query_async(&mut layout.admin(first).await).await.unwrap();
     assert_eq!(kept, "yes");
 }

@@ -4,25 +4,8 @@ use std::time::{Duration, Instant};
 
 use redisgate_gateway::upstream::UpstreamOptions;
 use redisgate_gateway::ServerLimits;
-use redisgate_test_support::{TestGateway, TestRedis};
+use redisgate_test_support::{eventually, TestGateway, TestRedis};
 use serde_json::json;
-
-/// Retries `check` until it holds or `deadline` passes (an event we can only observe by asking).
-async fn eventually<F, Fut>(deadline: Duration, mut check: F) -> bool
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let until = Instant::now() + deadline;
-    while Instant::now() < until {
-        if check().await {
-            return true;
-        }
-        tokio::task::yield_now().await;
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    false
-}
 
 #[tokio::test]
 async fn redis_down_is_a_prompt_502_and_service_resumes_when_it_returns() {

@@ -7,7 +7,7 @@ use std::time::Duration;
 use redisgate_test_support::TestPlatform;
 use serde_json::{json, Value};
 
-use super::{data, within};
+use super::{data, eventually};
 
 async fn login(platform: &TestPlatform, email: &str, password: &str) -> (u16, Value) {
     platform.api("POST", "/api/auth/login", None, Some(json!({"email": email, "password": password}))).await
@@ -141,10 +141,10 @@ async fn api_keys_expire_and_leave_with_the_member_who_made_them() {
     let expiring = expiring["secret"].as_str().unwrap().to_owned();
     assert_eq!(data(&platform, "keys-db", &expiring, "/ping").await.0, 200);
     assert_eq!(me(&platform, &expiring).await, 200);
-    assert!(within(Duration::from_secs(15), || async { me(&platform, &expiring).await == 401 }).await);
+    assert!(eventually(Duration::from_secs(15), || async { me(&platform, &expiring).await == 401 }).await);
     // The data plane drops it at its next reload (at most 10 s).
     assert!(
-        within(Duration::from_secs(15), || async { data(&platform, "keys-db", &expiring, "/ping").await.0 == 401 })
+        eventually(Duration::from_secs(15), || async { data(&platform, "keys-db", &expiring, "/ping").await.0 == 401 })
             .await
     );
 
@@ -162,7 +162,8 @@ async fn api_keys_expire_and_leave_with_the_member_who_made_them() {
     assert_eq!(removal.0, 204, "{removal:?}");
     assert_eq!(me(&platform, admins).await, 401);
     assert!(
-        within(Duration::from_secs(2), || async { data(&platform, "keys-db", admins, "/ping").await.0 == 401 }).await
+        eventually(Duration::from_secs(2), || async { data(&platform, "keys-db", admins, "/ping").await.0 == 401 })
+            .await
     );
     assert_eq!((me(&platform, owners).await, data(&platform, "keys-db", owners, "/ping").await.0), (200, 200));
 
@@ -236,7 +237,8 @@ async fn a_demoted_members_api_keys_are_revoked() {
     role("member").await;
     assert_eq!(me(&platform, &key).await, 401, "the demoted member's key is revoked");
     assert!(
-        within(Duration::from_secs(2), || async { data(&platform, "demote-db", &key, "/ping").await.0 == 401 }).await
+        eventually(Duration::from_secs(2), || async { data(&platform, "demote-db", &key, "/ping").await.0 == 401 })
+            .await
     );
     let (_, log) = platform.api("GET", &format!("/api/organizations/{org}/audit-log"), Some(&owner), None).await;
     assert_eq!(log["items"][0]["action"], "member.update");

@@ -12,7 +12,7 @@ use fantoccini::{Client, ClientBuilder, Locator};
 use redisgate_test_support::TestPlatform;
 use tokio::io::{AsyncBufReadExt as _, BufReader};
 
-use super::{data, within};
+use super::{data, eventually};
 
 /// `chromedriver` on a free loopback port, once it says it listens; killed on drop.
 async fn chromedriver() -> (tokio::process::Child, u16) {
@@ -178,9 +178,10 @@ async fn the_console_in_chromium_from_sign_up_to_log_out() {
     assert_ne!(copy, "Copy snippet", "console.js did not run");
     assert!(text(&client, "snippet").await.contains(&token));
 
-    let works =
-        within(Duration::from_secs(20), || async { data(&platform, "browser-db", &token, "/set/k/v").await.0 == 200 })
-            .await;
+    let works = eventually(Duration::from_secs(20), || async {
+        data(&platform, "browser-db", &token, "/set/k/v").await.0 == 200
+    })
+    .await;
     assert!(works, "the token shown does not open the instance");
     client.goto(&format!("{}{instances}", platform.url())).await.unwrap();
     assert!(client.find(Locator::Css("td .status.running")).await.is_ok(), "the list shows the instance running");
@@ -195,7 +196,7 @@ async fn the_console_in_chromium_from_sign_up_to_log_out() {
     let rotated = text(&client, "token").await;
     assert_ne!(rotated, token);
     let revoked =
-        within(Duration::from_secs(5), || async { data(&platform, "browser-db", &token, "/get/k").await.0 == 401 })
+        eventually(Duration::from_secs(5), || async { data(&platform, "browser-db", &token, "/get/k").await.0 == 401 })
             .await;
     assert!(revoked, "the old token still works after the rotation");
 

@@ -8,7 +8,7 @@ use redisgate_test_support::TestPlatform;
 use reqwest::header::{HeaderMap, CONTENT_TYPE, COOKIE, LOCATION, ORIGIN, SET_COOKIE};
 use reqwest::redirect::Policy;
 
-use super::{data, within};
+use super::{data, eventually};
 
 /// A client that does not follow redirects (their targets are asserted).
 fn client() -> reqwest::Client {
@@ -130,9 +130,10 @@ async fn the_console_guards_its_session_and_shows_tokens_once() {
     let first = text_of(&page, "token");
     assert!(first.starts_with("rgt_"), "{first}");
     assert!(text_of(&page, "snippet").contains("@upstash/redis"));
-    let running =
-        within(Duration::from_secs(15), || async { data(&platform, "console-db", &first, "/set/k/v").await.0 == 200 })
-            .await;
+    let running = eventually(Duration::from_secs(15), || async {
+        data(&platform, "console-db", &first, "/set/k/v").await.0 == 200
+    })
+    .await;
     assert!(running, "the token shown works on the data plane");
 
     // Shown once: the instance's page carries no token; a rotation shows new ones and the old one stops.
@@ -151,7 +152,7 @@ async fn the_console_guards_its_session_and_shows_tokens_once() {
     let second = text_of(&rotated.text().await.unwrap(), "token");
     assert_ne!(second, first);
     let revoked =
-        within(Duration::from_secs(5), || async { data(&platform, "console-db", &first, "/get/k").await.0 == 401 })
+        eventually(Duration::from_secs(5), || async { data(&platform, "console-db", &first, "/get/k").await.0 == 401 })
             .await;
     assert!(revoked, "the old token still works");
 
@@ -278,7 +279,7 @@ async fn keys_audit_settings_and_delete_follow_the_roles_of_the_api() {
     let works = |token: String| {
         let platform = &platform;
         async move {
-            within(Duration::from_secs(2), || async { data(platform, "roles-db", &token, "/get/k").await.0 == 200 })
+            eventually(Duration::from_secs(2), || async { data(platform, "roles-db", &token, "/get/k").await.0 == 200 })
                 .await
         }
     };
@@ -291,7 +292,8 @@ async fn keys_audit_settings_and_delete_follow_the_roles_of_the_api() {
     assert_eq!(data(&platform, "roles-db", &full, "/set/k/v").await.0, 200);
     assert_eq!(form(&platform, &format!("{instance}/rotate"), Some(&cookie), &[("csrf", &token)]).await.status(), 200);
     let ended =
-        within(Duration::from_secs(5), || async { data(&platform, "roles-db", &full, "/get/k").await.0 == 401 }).await;
+        eventually(Duration::from_secs(5), || async { data(&platform, "roles-db", &full, "/get/k").await.0 == 401 })
+            .await;
     assert!(ended, "the console's token outlived a rotation");
 
     // Deleting asks for the name; the wrong one deletes nothing.

@@ -7,7 +7,7 @@ use std::time::Duration;
 use redisgate_test_support::TestPlatform;
 use serde_json::json;
 
-use super::{data, within};
+use super::{data, eventually};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn register_to_delete_with_the_real_client() {
@@ -67,7 +67,8 @@ async fn register_to_delete_with_the_real_client() {
     assert_eq!(status, 200);
     let new_token = rotated["token"].as_str().unwrap().to_owned();
     assert!(
-        within(Duration::from_secs(1), || async { data(&platform, "journey", &token, "/ping").await.0 == 401 }).await
+        eventually(Duration::from_secs(1), || async { data(&platform, "journey", &token, "/ping").await.0 == 401 })
+            .await
     );
     // The new token works on its very first request: a miss makes the directory catch up at once.
     assert_eq!(data(&platform, "journey", &new_token, "/ping").await.0, 200);
@@ -79,7 +80,7 @@ async fn register_to_delete_with_the_real_client() {
     assert_eq!(status, 201, "{key}");
     let secret = key["secret"].as_str().unwrap().to_owned();
     assert!(
-        within(Duration::from_secs(1), || async { data(&platform, "journey", &secret, "/set/k/v").await.0 == 200 })
+        eventually(Duration::from_secs(1), || async { data(&platform, "journey", &secret, "/set/k/v").await.0 == 200 })
             .await
     );
     let (_, listed) = platform.api("GET", &keys, Some(&jwt), None).await;
@@ -87,7 +88,8 @@ async fn register_to_delete_with_the_real_client() {
     let key_id = key["id"].as_str().unwrap();
     assert_eq!(platform.api("DELETE", &format!("{keys}/{key_id}"), Some(&jwt), None).await.0, 204);
     assert!(
-        within(Duration::from_secs(1), || async { data(&platform, "journey", &secret, "/ping").await.0 == 401 }).await
+        eventually(Duration::from_secs(1), || async { data(&platform, "journey", &secret, "/ping").await.0 == 401 })
+            .await
     );
 
     // Delete: 202, then the server is gone and its URL answers as a wrong token does (401).
@@ -98,7 +100,7 @@ async fn register_to_delete_with_the_real_client() {
     assert_eq!(platform.api("DELETE", &base, Some(&jwt), None).await.0, 202);
     assert_eq!(platform.wait_status(&jwt, &org, &id, "gone").await, "gone");
     assert!(
-        within(Duration::from_secs(1), || async { data(&platform, "journey", &new_token, "/ping").await.0 == 401 })
+        eventually(Duration::from_secs(1), || async { data(&platform, "journey", &new_token, "/ping").await.0 == 401 })
             .await
     );
     assert!(tokio::net::TcpStream::connect(&endpoint).await.is_err(), "the redis-server still listens on {endpoint}");

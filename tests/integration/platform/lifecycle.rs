@@ -164,7 +164,7 @@ async fn a_database_outage_keeps_the_data_plane_serving_and_the_api_answers_503(
     assert_eq!(data(&platform, "cached", "rgt_unknown", "/get/k").await.0, 401);
 
     platform.database().resume();
-    let back = super::within(std::time::Duration::from_secs(15), || async {
+    let back = super::eventually(std::time::Duration::from_secs(15), || async {
         platform.api("GET", "/api/organizations", Some(&jwt), None).await.0 == 200
     })
     .await;

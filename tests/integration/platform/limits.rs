@@ -8,7 +8,7 @@ use redisgate_core::store::DailyUsage;
 use redisgate_test_support::TestPlatform;
 use serde_json::{json, Value};
 
-use super::{data, within};
+use super::{data, eventually};
 
 /// `GET …/usage` until its total satisfies `done` (usage is flushed every 100 ms in tests), at most 5 s.
 async fn usage_until(platform: &TestPlatform, jwt: &str, path: &str, mut done: impl FnMut(u64) -> bool) -> Value {
@@ -52,7 +52,8 @@ async fn limits_apply_to_the_data_plane_and_usage_is_recorded_per_day() {
     assert_eq!(status, 200, "{view}");
     assert_eq!(view["limits"], json!({"max_daily_requests": 1000, "max_requests_per_second": 500}));
     assert!(
-        within(Duration::from_secs(1), || async { data(&platform, "metered", &token, long_key).await.0 == 200 }).await
+        eventually(Duration::from_secs(1), || async { data(&platform, "metered", &token, long_key).await.0 == 200 })
+            .await
     );
     let (status, refused) =
         platform.api("PATCH", &base, Some(&jwt), Some(json!({"limits": {"max_key_size": 0}}))).await;
@@ -109,7 +110,7 @@ async fn limits_apply_to_the_data_plane_and_usage_is_recorded_per_day() {
         commands: 990,
     };
     DailyUsage::add(&mut conn, &[elsewhere]).await.unwrap();
-    let refused = within(Duration::from_secs(2), || async {
+    let refused = eventually(Duration::from_secs(2), || async {
         let (status, body) = data(&platform, "metered", &token, "/ping").await;
         status == 429
             && body["error"].as_str().unwrap().starts_with("ERR max daily request limit exceeded. Limit: 1000")
@@ -171,7 +172,7 @@ async fn an_api_key_carries_limits_of_its_own() {
         .execute(&mut conn)
         .await
         .unwrap();
-    let applied = within(Duration::from_secs(2), || async {
+    let applied = eventually(Duration::from_secs(2), || async {
         data(&platform, "keyed", token, "/set/longer-key/v").await.0 == 400
     })
     .await;

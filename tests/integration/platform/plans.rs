@@ -8,7 +8,7 @@ use diesel_async::{AsyncConnection as _, AsyncPgConnection, RunQueryDsl as _};
 use redisgate_test_support::TestPlatform;
 use serde_json::{json, Value};
 
-use super::{data, within};
+use super::{data, eventually};
 
 /// What the operator does with `redisgate admin plan set`: here straight in SQL.
 async fn set_default_plan(platform: &TestPlatform, max_instances: i32, max_memory: i64, limits: &str) {
@@ -76,7 +76,7 @@ async fn an_organization_stays_within_its_plan_whatever_it_asks() {
 
     // The operator lifts the plan's rate: the gateway follows without a restart.
     set_default_plan(&platform, 2, 48 * MIB, "{}").await;
-    let lifted = within(Duration::from_secs(3), || async {
+    let lifted = eventually(Duration::from_secs(3), || async {
         let mut all = true;
         for _ in 0..20 {
             all &= data(&platform, name, token, "/ping").await.0 == 200;

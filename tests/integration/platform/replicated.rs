@@ -7,7 +7,7 @@ use redisgate_platform::provisioner::local::node_admin_urls;
 use redisgate_test_support::TestPlatform;
 use serde_json::{json, Value};
 
-use super::{data, within};
+use super::{data, eventually};
 
 /// Creates a replicated instance named `name` and waits until it runs; returns (id, token).
 async fn replicated(platform: &TestPlatform, jwt: &str, org: &str, name: &str, topology: Value) -> (String, String) {
@@ -96,7 +96,7 @@ async fn a_replicated_instance_survives_a_sigkill_of_its_master() {
     assert_ne!(new_master[0].0, old_master, "GET names the new master");
 
     // The old master is started again, as a replica of the new one.
-    let rejoined = within(Duration::from_secs(30), || async {
+    let rejoined = eventually(Duration::from_secs(30), || async {
         nodes(&platform, &jwt, &org, &id, "replica")
             .await
             .iter()
@@ -134,7 +134,7 @@ async fn replicas_are_added_and_removed_while_the_instance_serves() {
     let (status, body) = platform.api("PATCH", &path, Some(&jwt), Some(json!({"replicas": 2}))).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["topology"], json!({"mode": "replicated", "replicas": 2, "min_replicas_to_write": 0}));
-    let synced = within(Duration::from_secs(20), || async {
+    let synced = eventually(Duration::from_secs(20), || async {
         let replicas = nodes(&platform, &jwt, &org, &id, "replica").await;
         replicas.len() == 2 && replicas.iter().all(|(_, healthy)| *healthy)
     })
@@ -145,7 +145,7 @@ async fn replicas_are_added_and_removed_while_the_instance_serves() {
     let replica = nodes(&platform, &jwt, &org, &id, "replica").await[0].0.clone();
     let pid = pid_at(&platform, &id, &replica).await;
     rustix::process::kill_process(rustix::process::Pid::from_raw(pid).unwrap(), rustix::process::Signal::KILL).unwrap();
-    let resynced = within(Duration::from_secs(20), || async {
+    let resynced = eventually(Duration::from_secs(20), || async {
         let replicas = nodes(&platform, &jwt, &org, &id, "replica").await;
         replicas.len() == 2
             && replicas.iter().all(|(_, healthy)| *healthy)
@@ -186,7 +186,7 @@ async fn a_replicated_instance_is_adopted_after_a_platform_restart_and_deleted_w
     let platform = platform.restart().await;
     let status = platform.wait_status(&jwt, &org, &id, "running").await;
     assert_eq!(status, "running");
-    let back = within(Duration::from_secs(20), || async {
+    let back = eventually(Duration::from_secs(20), || async {
         data(&platform, "kept-ha", &token, "/get/kept").await.1["result"] == "yes"
     })
     .await;

@@ -103,7 +103,7 @@ async fn a_replicated_tls_instance_runs_every_link_on_tls_and_fails_over() {
     let pid: i32 = info.lines().find_map(|l| l.strip_prefix("process_id:")).unwrap().trim().parse().unwrap();
     let killed = std::time::Instant::now();
     rustix::process::kill_process(rustix::process::Pid::from_raw(pid).unwrap(), rustix::process::Signal::KILL).unwrap();
-    let back = super::within(Duration::from_secs(10), || async {
+    let back = super::eventually(Duration::from_secs(10), || async {
         data(&platform, "sealed-ha", &token, "/set/after/1").await.0 == 200
     })
     .await;

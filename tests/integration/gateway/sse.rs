@@ -7,7 +7,7 @@ use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
 use redisgate_gateway::upstream::UpstreamOptions;
 use redisgate_gateway::ServerLimits;
-use redisgate_test_support::{TestGateway, TestRedis, TOKEN};
+use redisgate_test_support::{eventually, TestGateway, TestRedis, TOKEN};
 use serde_json::json;
 
 type ByteStream = Pin<Box<dyn Stream<Item = reqwest::Result<Bytes>> + Send>>;
@@ -88,11 +88,8 @@ async fn subscribe_streams_messages_and_releases_the_subscription_on_disconnect(
     assert_eq!(second.next_data().await.unwrap(), "data: message,chat,hello, world");
     drop(first);
     drop(second);
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
-    while numsub(&gw, "chat").await > 0 {
-        assert!(tokio::time::Instant::now() < deadline, "the Redis subscription outlived its client");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    let held = eventually(Duration::from_secs(5), || async { numsub(&gw, "chat").await == 0 }).await;
+    assert!(held, "the Redis subscription outlived its client");
 }
 
 #[tokio::test]
@@ -172,11 +169,8 @@ async fn many_subscribers_share_one_redis_subscription() {
     assert_eq!(pattern.next_data().await.unwrap(), "data: pmessage,fa*,fan,out");
     drop(streams);
     drop(pattern);
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    while numsub(&gw, "fan").await > 0 {
-        assert!(tokio::time::Instant::now() < deadline, "the shared subscription outlived its last subscriber");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    let held = eventually(Duration::from_secs(20), || async { numsub(&gw, "fan").await == 0 }).await;
+    assert!(held, "the shared subscription outlived its last subscriber");
 }
 
 /// The clients of `redis` in MONITOR mode (`CLIENT LIST`'s `cmd=monitor`; REST does not offer CLIENT).
@@ -202,11 +196,8 @@ async fn monitor_streams_share_one_redis_connection() {
     }
     // The last one to leave closes it (the next command wakes nobody: the stream's end does).
     drop(streams);
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
-    while monitors(&redis).await > 0 {
-        assert!(tokio::time::Instant::now() < deadline, "the MONITOR connection outlived its last stream");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    let held = eventually(Duration::from_secs(5), || async { monitors(&redis).await == 0 }).await;
+    assert!(held, "the MONITOR connection outlived its last stream");
     let mut again = Events::open(&gw, "/monitor").await;
     assert_eq!(again.next_data().await.unwrap(), "data: \"OK\"");
     assert_eq!(monitors(&redis).await, 1);

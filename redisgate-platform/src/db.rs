@@ -34,13 +34,26 @@ pub fn pool(url: &str, size: usize) -> Result<Pool> {
 /// The database is unreachable or a migration fails.
 pub async fn migrate(url: &str) -> Result<()> {
     let url = url.to_owned();
-    tokio::task::spawn_blocking(move || {
-        let mut conn = AsyncConnectionWrapper::<AsyncPgConnection>::establish(&url)
-            .map_err(|e| Error::Database(format!("cannot connect to the database: {e}")))?;
-        conn.run_pending_migrations(MIGRATIONS)
-            .map(|_| ())
-            .map_err(|e| Error::Database(format!("migration failed: {e}")))
-    })
-    .await
-    .map_err(|e| Error::Database(format!("migration task failed: {e}")))?
+    tokio::task::spawn_blocking(move || migrate_blocking(&url))
+        .await
+        .map_err(|e| Error::Database(format!("migration task failed: {e}")))?
+}
+
+/// Applies pending migrations on the calling thread, which must not be inside a tokio runtime (the
+/// connection wrapper runs one of its own).
+///
+/// # Errors
+/// The database is unreachable or a migration fails.
+pub fn migrate_blocking(url: &str) -> Result<()> {
+    let mut conn = AsyncConnectionWrapper::<AsyncPgConnection>::establish(url)
+        .map_err(|e| Error::Database(format!("cannot connect to the database: {e}")))?;
+    conn.run_pending_migrations(MIGRATIONS).map(|_| ()).map_err(|e| Error::Database(format!("migration failed: {e}")))
+}
+
+/// The names of the embedded migrations, in order: what a migrated database's schema is made of.
+#[must_use]
+pub fn migration_names() -> Vec<String> {
+    diesel::migration::MigrationSource::<diesel::pg::Pg>::migrations(&MIGRATIONS)
+        .map(|all| all.iter().map(|m| m.name().to_string()).collect())
+        .unwrap_or_default()
 }

@@ -19,7 +19,7 @@ use crate::directory::PlatformDirectory;
 use crate::provisioner::local::LocalProvisioner;
 use crate::provisioner::local_ca::LocalCa;
 use crate::provisioner::Provisioner;
-use crate::{db, usage, Lifecycle, Pool, PublicUrls};
+use crate::{db, usage, Lifecycle, PublicUrls};
 use crate::{Error, Result};
 
 /// Everything platform mode needs to start.
@@ -69,9 +69,10 @@ pub struct ControlPlane {
     config: PlatformConfig,
     jwt: Arc<JwtKeys>,
     lifecycle: Lifecycle,
-    pool: Pool,
     /// Limits and usage of every instance, shared by the workers' directories.
     meters: Arc<Meters>,
+    /// Writes the usage counts to the database (every `usage_flush`, and on demand).
+    usage: Arc<usage::Flusher>,
     /// Stops the usage flusher.
     stop: CancellationToken,
     /// Login attempts per email, shared by every worker.
@@ -134,13 +135,14 @@ impl ControlPlane {
             done.cancel();
         });
         let (meters, stop) = (Arc::new(Meters::default()), CancellationToken::new());
-        tokio::spawn(usage::run(pool.clone(), Arc::clone(&meters), config.usage_flush, stop.clone()));
+        let usage = Arc::new(usage::Flusher::new(pool, Arc::clone(&meters)));
+        tokio::spawn(usage::run(Arc::clone(&usage), config.usage_flush, stop.clone()));
         Ok(Self {
             config,
             jwt,
             lifecycle,
-            pool,
             meters,
+            usage,
             stop,
             login_throttle: Arc::default(),
             accounts: Arc::default(),
@@ -195,11 +197,20 @@ impl ControlPlane {
         Ok((crate::platform_router(state.clone(), platform), state))
     }
 
+    /// Writes the usage counted so far now, as the background flusher does every `usage_flush` (tests read
+    /// the day's totals right after).
+    ///
+    /// # Errors
+    /// Database errors: the counts are kept for the next flush.
+    pub async fn flush_usage(&self) -> crate::Result<()> {
+        self.usage.flush().await
+    }
+
     /// Records the last usage counts, then stops every instance's server (their data stays for the next
     /// start).
     pub async fn shutdown(&self) {
         self.stop.cancel();
-        if let Err(e) = usage::flush(&self.pool, &self.meters).await {
+        if let Err(e) = self.usage.flush().await {
             tracing::warn!(error = %e, "could not record the last usage counts");
         }
         self.lifecycle.provisioner().shutdown().await;

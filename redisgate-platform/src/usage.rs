@@ -68,11 +68,36 @@ pub async fn flush(pool: &Pool, meters: &Meters) -> crate::Result<()> {
     Ok(())
 }
 
+/// The process's counts and where they go, flushed one flush at a time: the background task and an
+/// explicit flush never interleave, so a flush that returns has written every count taken before it began.
+pub struct Flusher {
+    pool: Pool,
+    meters: Arc<Meters>,
+    turn: tokio::sync::Mutex<()>,
+}
+
+impl Flusher {
+    /// Flushes `meters` into `pool`'s database.
+    #[must_use]
+    pub fn new(pool: Pool, meters: Arc<Meters>) -> Self {
+        Self { pool, meters, turn: tokio::sync::Mutex::new(()) }
+    }
+
+    /// [`flush`], after any flush in progress.
+    ///
+    /// # Errors
+    /// Database errors: the counts are kept for the next flush.
+    pub async fn flush(&self) -> crate::Result<()> {
+        let _turn = self.turn.lock().await;
+        flush(&self.pool, &self.meters).await
+    }
+}
+
 /// Flushes every `interval` until `stop` (the last flush is the stopping code's: see
 /// [`super::ControlPlane::shutdown`]).
-pub async fn run(pool: Pool, meters: Arc<Meters>, interval: Duration, stop: CancellationToken) {
+pub async fn run(flusher: Arc<Flusher>, interval: Duration, stop: CancellationToken) {
     while stop.run_until_cancelled(tokio::time::sleep(interval)).await.is_some() {
-        if let Err(e) = flush(&pool, &meters).await {
+        if let Err(e) = flusher.flush().await {
             tracing::warn!(error = %e, "could not record usage; will retry");
         }
     }

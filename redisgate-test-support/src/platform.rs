@@ -134,6 +134,14 @@ impl TestPlatform {
         }
     }
 
+    /// Writes the usage counted so far to the database now (instead of waiting for the flusher).
+    ///
+    /// # Panics
+    /// When the database refuses the counts.
+    pub async fn flush_usage(&self) {
+        self.control.flush_usage().await.unwrap();
+    }
+
     /// Stops everything (servers keep their data) and starts again on the same database and state.
     pub async fn restart(self) -> Self {
         self.restart_with(|| {}).await

@@ -7,6 +7,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use redisgate_core::api;
+use redisgate_core::limits::Limits;
 use redisgate_gateway::ApiError;
 use uuid::Uuid;
 
@@ -43,9 +44,11 @@ pub(super) async fn keys(State(platform): State<Platform>, session: Session, Api
 
 /// The key form: a name, any number of `scope` checkboxes (a repeated field, so parsed by hand), and the
 /// one instance it is limited to, if any.
-fn key_form(body: &str) -> (Option<String>, api::NewApiKey) {
+fn key_form(body: &str) -> (Option<String>, Result<api::NewApiKey, Problems>) {
     let (mut csrf, mut name, mut scopes, mut instance) = (None, String::new(), Vec::new(), None);
-    for (key, value) in form_urlencoded(body) {
+    let fields = form_urlencoded(body);
+    let limits = super::settings::limits_of(&fields);
+    for (key, value) in fields {
         match key.as_str() {
             "csrf" => csrf = Some(value),
             "name" => name = value,
@@ -56,6 +59,10 @@ fn key_form(body: &str) -> (Option<String>, api::NewApiKey) {
     }
     let mut new = api::NewApiKey::new(name, scopes);
     new.instance_id = instance;
+    let new = limits.map(|limits| {
+        new.limits = (limits != Limits::default()).then_some(limits);
+        new
+    });
     (csrf, new)
 }
 
@@ -77,15 +84,23 @@ pub(super) async fn create_key(
         Ok(found) => found,
         Err(e) => return failed("API keys", &e, &session),
     };
-    let created =
-        api_keys::create_api_key(State(platform.clone()), session.principal.clone(), ApiPath(org), ApiJson(new)).await;
+    let created = match new {
+        Ok(new) => {
+            api_keys::create_api_key(State(platform.clone()), session.principal.clone(), ApiPath(org), ApiJson(new))
+                .await
+                .map_err(|e| (e.status(), problems(&e)))
+        }
+        Err(refused) => Err((StatusCode::UNPROCESSABLE_ENTITY, refused)),
+    };
     let items = list_keys(&platform, &session, org).await.unwrap_or_default();
     let instances = list_instances(&platform, &session, org).await.unwrap_or_default();
     match created {
         Ok((status, axum::Json(created))) => {
             page(status, pages::keys(&found, &items, &instances, Some(&created), &session.csrf(), &Problems::default()))
         }
-        Err(e) => page(e.status(), pages::keys(&found, &items, &instances, None, &session.csrf(), &problems(&e))),
+        Err((status, refused)) => {
+            page(status, pages::keys(&found, &items, &instances, None, &session.csrf(), &refused))
+        }
     }
 }
 

@@ -324,21 +324,34 @@ fn settings(org: &api::Organization, i: &api::Instance, csrf: &str, problems: &P
                     (error("topology").unwrap_or_default())
                 }
             }
-            fieldset {
-                legend { "Limits (empty: no limit)" }
-                @for (name, label) in LIMIT_LABELS {
-                    @let id = format!("field-{name}");
-                    @let value = set.get(name).map(ToString::to_string).unwrap_or_default();
-                    div.field {
-                        label for=(id) { (label) }
-                        input id=(id) name=(name) type="number" min="1" value=(value)
-                            aria-invalid=[problems.of(name).map(|_| "true")]
-                            aria-describedby=[problems.of(name).map(|_| format!("{id}-error"))];
-                        (error(name).unwrap_or_default())
-                    }
+            (limit_fields("Limits (empty: no limit)", &set, &LIMIT_LABELS, problems))
+            button type="submit" { "Save settings" }
+        }
+    }
+}
+
+/// A fieldset of limit inputs (`labels`: field name and label), filled from `set`, each with its error.
+fn limit_fields(
+    legend: &str,
+    set: &serde_json::Map<String, serde_json::Value>,
+    labels: &[(&str, &str)],
+    problems: &Problems,
+) -> Markup {
+    html! {
+        fieldset {
+            legend { (legend) }
+            @for (name, label) in labels {
+                @let id = format!("field-{name}");
+                @let value = set.get(*name).map(ToString::to_string).unwrap_or_default();
+                @let error = problems.of(name);
+                div.field {
+                    label for=(id) { (label) }
+                    input id=(id) name=(name) type="number" min="1" value=(value)
+                        aria-invalid=[error.map(|_| "true")]
+                        aria-describedby=[error.map(|_| format!("{id}-error"))];
+                    @if let Some(error) = error { p.field-error id={ (id) "-error" } { (error) } }
                 }
             }
-            button type="submit" { "Save settings" }
         }
     }
 }
@@ -406,7 +419,7 @@ pub fn keys(
                 p { "No API key." }
             } @else {
                 table {
-                    thead { tr { th scope="col" { "Name" } th scope="col" { "Prefix" } th scope="col" { "Scopes" } th scope="col" { "Instance" } th scope="col" { "Created" } th scope="col" { span.visually-hidden { "Actions" } } } }
+                    thead { tr { th scope="col" { "Name" } th scope="col" { "Prefix" } th scope="col" { "Scopes" } th scope="col" { "Instance" } th scope="col" { "Limits" } th scope="col" { "Created" } th scope="col" { span.visually-hidden { "Actions" } } } }
                     tbody {
                         @for key in items {
                             tr {
@@ -419,6 +432,7 @@ pub fn keys(
                                         None => @if key.instance_id.is_some() { "(deleted)" } @else { "all" },
                                     }
                                 }
+                                td { (limits(&key.limits)) }
                                 td { (key.created_at.format("%Y-%m-%d %H:%M")) }
                                 td {
                                     form method="post" action={ "/console/orgs/" (org.id) "/keys/" (key.id) "/revoke" } {
@@ -453,6 +467,10 @@ pub fn keys(
                         @for i in instances { option value=(i.id) { "only " (i.name) } }
                     }
                 }
+                // A key's own limits apply on top of its instance's; daily quotas are the instance's alone.
+                @let key_labels: Vec<(&str, &str)> =
+                    LIMIT_LABELS.iter().copied().filter(|(name, _)| *name != "max_daily_requests").collect();
+                (limit_fields("Limits of this key (empty: only the instance's)", &serde_json::Map::new(), &key_labels, problems))
                 button type="submit" { "Create key" }
             }
         },

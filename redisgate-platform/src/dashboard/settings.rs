@@ -29,11 +29,33 @@ pub const LIMIT_LABELS: [(&str, &str); 7] = [
 
 const NOT_A_LIMIT: &str = "a whole number above 0, or empty for no limit";
 
+/// The limit fields among a form's `fields` (an empty one is no limit), or the problem of each that is not
+/// a number above zero. Shared by the settings form and the API key form.
+pub(super) fn limits_of(fields: &[(String, String)]) -> Result<Limits, Problems> {
+    let mut problems = Problems::default();
+    let mut limits = Map::new();
+    for (name, value) in fields {
+        let value = value.trim();
+        if !Limits::FIELDS.contains(&name.as_str()) || value.is_empty() {
+            continue;
+        }
+        match value.parse::<u64>() {
+            Ok(n) if n > 0 => _ = limits.insert(name.clone(), Value::from(n)),
+            _ => _ = problems.fields.insert(name.clone(), NOT_A_LIMIT.into()),
+        }
+    }
+    if !problems.fields.is_empty() {
+        return Err(problems);
+    }
+    // Every field was checked above, so only a value out of a field's range can still be refused here.
+    serde_json::from_value(Value::Object(limits))
+        .map_err(|e| Problems { fields: Default::default(), general: Some(format!("limits: {e}")) })
+}
+
 /// The form's fields as a patch, or the problems of each field that is not a number.
 fn patch_of(fields: &[(String, String)]) -> Result<api::InstancePatch, Problems> {
     let mut problems = Problems::default();
     let mut patch = api::InstancePatch::default();
-    let mut limits = Map::new();
     for (name, value) in fields {
         let value = value.trim();
         match name.as_str() {
@@ -45,21 +67,20 @@ fn patch_of(fields: &[(String, String)]) -> Result<api::InstancePatch, Problems>
                 Ok(replicas) => patch.replicas = Some(replicas),
                 Err(_) => _ = problems.fields.insert("topology".into(), "a whole number from 1 to 5".into()),
             },
-            limit if Limits::FIELDS.contains(&limit) && !value.is_empty() => match value.parse::<u64>() {
-                Ok(n) if n > 0 => _ = limits.insert(limit.to_owned(), Value::from(n)),
-                _ => _ = problems.fields.insert(limit.to_owned(), NOT_A_LIMIT.into()),
-            },
             _ => {}
         }
     }
-    if !problems.fields.is_empty() {
+    match limits_of(fields) {
+        Ok(limits) if problems.fields.is_empty() => patch.limits = Some(limits),
+        Ok(_) => {}
+        Err(more) => {
+            problems.fields.extend(more.fields);
+            problems.general = problems.general.or(more.general);
+        }
+    }
+    if !problems.fields.is_empty() || problems.general.is_some() {
         return Err(problems);
     }
-    // Every field was checked above, so only a value out of a field's range can still be refused here.
-    patch.limits = Some(
-        serde_json::from_value(Value::Object(limits))
-            .map_err(|e| Problems { fields: Default::default(), general: Some(format!("limits: {e}")) })?,
-    );
     Ok(patch)
 }
 

@@ -202,6 +202,17 @@ async fn keys_audit_settings_and_delete_follow_the_roles_of_the_api() {
     assert_eq!(status, 200);
     let listed = get(&platform, &format!("{base}/keys"), &cookie).await.text().await.unwrap();
     assert!(!listed.contains(&secret), "a key's secret is shown once");
+    // A key with limits of its own: kept by the API; a bad limit is named next to its field.
+    let limited =
+        [("csrf", token.as_str()), ("name", "slow"), ("scope", "data:read"), ("max_requests_per_second", "2")];
+    assert_eq!(form(&platform, &format!("{base}/keys"), Some(&cookie), &limited).await.status(), 201);
+    let (_, keys) = platform.api("GET", &format!("/api/organizations/{org}/api-keys"), Some(&owner), None).await;
+    let slow = keys["items"].as_array().unwrap().iter().find(|k| k["name"] == "slow").unwrap().clone();
+    assert_eq!(slow["limits"], serde_json::json!({"max_requests_per_second": 2}));
+    let bad = [("csrf", token.as_str()), ("name", "bad"), ("scope", "data:read"), ("max_key_size", "-1")];
+    let refused = form(&platform, &format!("{base}/keys"), Some(&cookie), &bad).await;
+    assert_eq!(refused.status(), 422);
+    assert!(refused.text().await.unwrap().contains("id=\"field-max_key_size-error\""), "no error next to the field");
     assert!(listed.contains("<td>roles-db</td>"), "the key is limited to the instance chosen: {listed}");
     let revoke = listed
         .split("action=\"")

@@ -12,14 +12,14 @@ use axum::http::HeaderValue;
 use axum::response::Response;
 use axum::Router;
 
-/// The floor's router.
-pub fn router() -> Router {
+/// The floor's router; bodies are read up to `max_body` bytes, as the gateway's are.
+pub fn router(max_body: usize) -> Router {
     let body = Bytes::from(format!("{{\"result\":\"{}\"}}", "v".repeat(100)));
     Router::new().fallback(move |request: Request| {
         let body = body.clone();
         async move {
             // Read what the client sent, as the gateway does before it answers.
-            let _ = axum::body::to_bytes(request.into_body(), usize::MAX).await;
+            let _ = axum::body::to_bytes(request.into_body(), max_body).await;
             let mut response = Response::new(Body::from(body));
             response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
             response

@@ -211,7 +211,7 @@ fn worker(
         let state = AppState::new(Arc::new(directory)).with_limits(args.limits().map_err(config)?);
         let state = state.with_shutdown(shutdown.clone()).with_shared(shared).with_tls(tls);
         if args.bench_floor {
-            let floor = floor::router();
+            let floor = floor::router(state.limits.max_body_bytes);
             return serve_router(listener, floor, &state, shutdown.cancelled_owned()).await.context("server failed");
         }
         serve(listener, state, shutdown.cancelled_owned()).await.context("server failed")

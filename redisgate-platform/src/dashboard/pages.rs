@@ -63,6 +63,17 @@ fn banner(problems: &Problems) -> Markup {
     }
 }
 
+/// A one-button form that POSTs to `action` (with the CSRF token): `label` shown, "`label` `what`" as its
+/// accessible name, so a screen reader tells the rows' buttons apart.
+fn danger_button(action: &str, csrf: &str, label: &str, what: &str) -> Markup {
+    html! {
+        form method="post" action=(action) {
+            input type="hidden" name="csrf" value=(csrf);
+            button.danger type="submit" aria-label={ (label) " " (what) } { (label) }
+        }
+    }
+}
+
 /// A labelled input with its error under it.
 fn field(label: &str, name: &str, kind: &str, value: &str, problems: &Problems, extra: Option<&str>) -> Markup {
     let id = format!("field-{name}");
@@ -435,10 +446,7 @@ pub fn keys(
                                 td { (limits(&key.limits)) }
                                 td { (key.created_at.format("%Y-%m-%d %H:%M")) }
                                 td {
-                                    form method="post" action={ "/console/orgs/" (org.id) "/keys/" (key.id) "/revoke" } {
-                                        input type="hidden" name="csrf" value=(csrf);
-                                        button.danger type="submit" aria-label={ "Revoke " (key.name) } { "Revoke" }
-                                    }
+                                    (danger_button(&format!("/console/orgs/{}/keys/{}/revoke", org.id, key.id), csrf, "Revoke", &key.name))
                                 }
                             }
                         }
@@ -517,10 +525,7 @@ pub fn members(
                                 }
                             }
                             td {
-                                form method="post" action={ "/console/orgs/" (org.id) "/members/" (m.user_id) "/remove" } {
-                                    input type="hidden" name="csrf" value=(csrf);
-                                    button.danger type="submit" aria-label={ "Remove " (m.email) } { "Remove" }
-                                }
+                                (danger_button(&format!("/console/orgs/{}/members/{}/remove", org.id, m.user_id), csrf, "Remove", &m.email))
                             }
                         }
                     }

@@ -76,11 +76,17 @@ async fn press(client: &Client, label: &str) {
         .unwrap();
 }
 
+/// Waits up to 20 s for the element `locator` finds, and answers it.
+async fn appears(client: &Client, locator: Locator<'_>) -> fantoccini::elements::Element {
+    let what = format!("{locator:?}");
+    client.wait().at_most(Duration::from_secs(20)).for_element(locator).await.unwrap_or_else(|e| {
+        panic!("no {what} after 20 s: {e}");
+    })
+}
+
 /// Waits for the page that has the element `id` (the next page after a submit or a click).
 async fn arrive(client: &Client, id: &str) {
-    client.wait().at_most(Duration::from_secs(20)).for_element(Locator::Id(id)).await.unwrap_or_else(|e| {
-        panic!("no #{id} after 20 s: {e}");
-    });
+    appears(client, Locator::Id(id)).await;
 }
 
 /// Runs `line` in the data page's command console and waits for `reply` in its output.
@@ -88,7 +94,7 @@ async fn run_in_console(client: &Client, line: &str, reply: &str) {
     fill(client, "cli-input", line).await;
     press(client, "Run").await;
     let output = format!("//pre[@id='cli-output' and contains(., '> {line}\n{reply}')]");
-    client.wait().at_most(Duration::from_secs(20)).for_element(Locator::XPath(&output)).await.unwrap();
+    appears(client, Locator::XPath(&output)).await;
 }
 
 /// Finds `key` with the data browser's scan and opens it, waiting for its type.
@@ -96,17 +102,17 @@ async fn open_key(client: &Client, key: &str, kind: &str) {
     fill(client, "scan-pattern", key).await;
     press(client, "Scan").await;
     let listed = format!("//ul[@id='keys']//button[text()='{key}']");
-    client.wait().at_most(Duration::from_secs(20)).for_element(Locator::XPath(&listed)).await.unwrap();
+    appears(client, Locator::XPath(&listed)).await;
     client.find(Locator::XPath(&listed)).await.unwrap().click().await.unwrap();
     let typed = format!("//code[@id='value-type' and text()='{kind}']");
-    client.wait().at_most(Duration::from_secs(20)).for_element(Locator::XPath(&typed)).await.unwrap();
-    client.wait().at_most(Duration::from_secs(20)).for_element(Locator::Css("#value-items tbody tr")).await.unwrap();
+    appears(client, Locator::XPath(&typed)).await;
+    appears(client, Locator::Css("#value-items tbody tr")).await;
 }
 
 /// The element whose accessible name (`aria-label`) is `label`: what a screen reader announces.
 async fn labelled(client: &Client, label: &str) -> fantoccini::elements::Element {
     let css = format!("[aria-label='{label}']");
-    client.wait().at_most(Duration::from_secs(20)).for_element(Locator::Css(&css)).await.unwrap()
+    appears(client, Locator::Css(&css)).await
 }
 
 async fn fill_labelled(client: &Client, label: &str, value: &str) {
@@ -122,7 +128,7 @@ async fn click_labelled(client: &Client, label: &str) {
 /// Waits for the data browser to report `message` (what it says once a change is made).
 async fn status_is(client: &Client, message: &str) {
     let status = format!("//p[@id='value-status' and text()='{message}']");
-    client.wait().at_most(Duration::from_secs(20)).for_element(Locator::XPath(&status)).await.unwrap();
+    appears(client, Locator::XPath(&status)).await;
 }
 
 async fn text(client: &Client, id: &str) -> String {
@@ -144,12 +150,7 @@ async fn the_console_in_chromium_from_sign_up_to_log_out() {
     assert_eq!(path(&client).await, "/console/login", "a browser at / lands on the login page");
     screenshot(&client, "login").await;
     client.find(Locator::LinkText("No account yet? Sign up")).await.unwrap().click().await.unwrap();
-    client
-        .wait()
-        .at_most(Duration::from_secs(20))
-        .for_element(Locator::LinkText("Already have an account? Log in"))
-        .await
-        .unwrap();
+    appears(&client, Locator::LinkText("Already have an account? Log in")).await;
     screenshot(&client, "signup").await;
     fill(&client, "field-email", "grace@example.com").await;
     fill(&client, "field-password", "correct horse 1").await;
@@ -205,38 +206,18 @@ async fn the_console_in_chromium_from_sign_up_to_log_out() {
     arrive(&client, "cli-input").await;
     fill(&client, "cli-input", "SET greeting \"hello world\"").await;
     press(&client, "Run").await;
-    client
-        .wait()
-        .at_most(Duration::from_secs(20))
-        .for_element(Locator::XPath("//pre[@id='cli-output' and contains(., '\"OK\"')]"))
-        .await
-        .unwrap();
+    appears(&client, Locator::XPath("//pre[@id='cli-output' and contains(., '\"OK\"')]")).await;
     fill(&client, "scan-pattern", "greet*").await;
     press(&client, "Scan").await;
-    client
-        .wait()
-        .at_most(Duration::from_secs(20))
-        .for_element(Locator::XPath("//ul[@id='keys']//button[text()='greeting']"))
-        .await
-        .unwrap();
+    appears(&client, Locator::XPath("//ul[@id='keys']//button[text()='greeting']")).await;
     client.find(Locator::XPath("//ul[@id='keys']//button[text()='greeting']")).await.unwrap().click().await.unwrap();
-    client
-        .wait()
-        .at_most(Duration::from_secs(20))
-        .for_element(Locator::XPath("//code[@id='value-type' and text()='string']"))
-        .await
-        .unwrap();
+    appears(&client, Locator::XPath("//code[@id='value-type' and text()='string']")).await;
     let editor = client.find(Locator::Id("value-text")).await.unwrap();
     assert_eq!(editor.prop("value").await.unwrap().as_deref(), Some("hello world"));
     editor.clear().await.unwrap();
     editor.send_keys("edited").await.unwrap();
     press(&client, "Save").await;
-    client
-        .wait()
-        .at_most(Duration::from_secs(20))
-        .for_element(Locator::XPath("//p[@id='value-status' and text()='Saved.']"))
-        .await
-        .unwrap();
+    appears(&client, Locator::XPath("//p[@id='value-status' and text()='Saved.']")).await;
     screenshot(&client, "data").await;
     assert_eq!(data(&platform, "browser-db", &rotated, "/get/greeting").await.1["result"], "edited");
 
@@ -287,28 +268,13 @@ async fn the_console_in_chromium_from_sign_up_to_log_out() {
     let listed = format!("/api/organizations/{org_path}/redis-instances");
     assert_eq!(platform.api("GET", &listed, Some(&secret), None).await.0, 200);
     client.find(Locator::Css("button[aria-label='Revoke ci']")).await.unwrap().click().await.unwrap();
-    client
-        .wait()
-        .at_most(Duration::from_secs(20))
-        .for_element(Locator::XPath("//p[text()='No API key.']"))
-        .await
-        .unwrap();
+    appears(&client, Locator::XPath("//p[text()='No API key.']")).await;
     assert_eq!(platform.api("GET", &listed, Some(&secret), None).await.0, 401, "a revoked key still works");
     client.find(Locator::LinkText("Members")).await.unwrap().click().await.unwrap();
-    client
-        .wait()
-        .at_most(Duration::from_secs(20))
-        .for_element(Locator::XPath("//td[text()='grace@example.com']"))
-        .await
-        .unwrap();
+    appears(&client, Locator::XPath("//td[text()='grace@example.com']")).await;
     screenshot(&client, "members").await;
     client.find(Locator::LinkText("Audit log")).await.unwrap().click().await.unwrap();
-    client
-        .wait()
-        .at_most(Duration::from_secs(20))
-        .for_element(Locator::XPath("//code[text()='api_key.revoke']"))
-        .await
-        .unwrap();
+    appears(&client, Locator::XPath("//code[text()='api_key.revoke']")).await;
     screenshot(&client, "audit-log").await;
     client.back().await.unwrap();
 

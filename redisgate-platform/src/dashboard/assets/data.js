@@ -15,21 +15,26 @@
     return session;
   }
 
-  // One command through the REST API: ["SET", "k", "v"] → the result, or an Error with Redis's text. A new
-  // token reaches the gateways within a second: a 401 is retried for that long.
-  async function run(args) {
+  // POSTs `body` as JSON to the instance's data plane at `path` ("" for one command) and answers the parsed
+  // reply. A new token reaches the gateways within a second: a 401 is retried for that long.
+  async function post(path, body) {
     const { token: bearer, url } = await token();
-    const send = () => fetch(url, {
+    const send = () => fetch(`${url}${path}`, {
       method: "POST",
       headers: { authorization: `Bearer ${bearer}`, "content-type": "application/json" },
-      body: JSON.stringify(args),
+      body: JSON.stringify(body),
     });
     let response = await send();
     for (let wait = 0; response.status === 401 && wait < 4; wait++) {
       await new Promise((resolve) => setTimeout(resolve, 250));
       response = await send();
     }
-    const body = await response.json().catch(() => ({ error: `HTTP ${response.status}` }));
+    return response.json().catch(() => ({ error: `HTTP ${response.status}` }));
+  }
+
+  // One command: ["SET", "k", "v"] → the result, or an Error with Redis's text.
+  async function run(args) {
+    const body = await post("", args);
     if (body.error !== undefined) throw new Error(body.error);
     return body.result;
   }
@@ -109,7 +114,8 @@
         button.type = "button";
         button.className = "link";
         button.textContent = key;
-        button.addEventListener("click", () => { document.getElementById("value-status").textContent = ""; show(key); });
+        // Opening a key says nothing unless it fails (a lost token, a key of a type that cannot be read).
+        button.addEventListener("click", () => act(() => show(key)));
         item.append(button);
         keys.append(item);
       }
@@ -122,14 +128,8 @@
 
   // Every command of `commands` in one MULTI/EXEC: all apply or none does.
   async function transaction(commands) {
-    const { token: bearer, url } = await token();
-    const response = await fetch(`${url}/multi-exec`, {
-      method: "POST",
-      headers: { authorization: `Bearer ${bearer}`, "content-type": "application/json" },
-      body: JSON.stringify(commands),
-    });
-    const body = await response.json().catch(() => ({ error: `HTTP ${response.status}` }));
-    if (!Array.isArray(body)) throw new Error(body.error ?? `HTTP ${response.status}`);
+    const body = await post("/multi-exec", commands);
+    if (!Array.isArray(body)) throw new Error(body.error ?? "the transaction was refused");
     const failed = body.find((reply) => reply.error !== undefined);
     if (failed) throw new Error(failed.error);
     return body.map((reply) => reply.result);
@@ -273,10 +273,11 @@
   // reads "Saved.", the page shows what was saved.
   async function act(work, done, key) {
     const status = document.getElementById("value-status");
+    status.textContent = "";
     try {
       await work();
       if (key !== undefined) await show(key);
-      status.textContent = done;
+      if (done) status.textContent = done;
     } catch (e) { status.textContent = `(error) ${e.message}`; }
   }
   document.getElementById("value-save").addEventListener("click", () => {

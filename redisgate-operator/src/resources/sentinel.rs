@@ -6,14 +6,14 @@ use std::collections::BTreeMap;
 
 use k8s_openapi::api::apps::v1::{StatefulSet, StatefulSetSpec};
 use k8s_openapi::api::core::v1::{
-    ConfigMapVolumeSource, Container, ContainerPort, EmptyDirVolumeSource, ExecAction, PodSpec, PodTemplateSpec, Probe,
-    ResourceRequirements, Service, Volume, VolumeMount,
+    ConfigMapVolumeSource, Container, EmptyDirVolumeSource, PodSpec, PodTemplateSpec, ResourceRequirements, Service,
+    Volume,
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 
 use super::service::{client_for, headless_for, Exposed};
-use super::statefulset::{anti_affinity, container_security, pod_security, replication_env};
+use super::statefulset::{anti_affinity, container_base, plain_env, pod_security, replication_env};
 use super::{Desired, CHECKSUM_ANNOTATION};
 use crate::config::SENTINEL_PORT;
 use crate::naming::{labels, sentinel_selector_labels};
@@ -32,66 +32,28 @@ fn pod_labels(desired: &Desired) -> BTreeMap<String, String> {
 #[must_use]
 pub fn statefulset(desired: &Desired, checksum: &str) -> StatefulSet {
     let selector = sentinel_selector_labels(&desired.names.instance);
-    let probe = |initial_delay, period, failures| {
-        Probe {
-        exec: Some(ExecAction {
-            command: Some(vec![
-                "sh".to_owned(),
-                "-c".to_owned(),
-                format!(
-                    "REDISCLI_AUTH=\"$ADMIN_PASSWORD\" redis-cli --user redisgate-admin -p {SENTINEL_PORT} ping | grep -q PONG"
-                ),
-            ]),
-        }),
-        initial_delay_seconds: Some(initial_delay),
-        period_seconds: Some(period),
-        timeout_seconds: Some(3),
-        failure_threshold: Some(failures),
-        ..Probe::default()
-    }
-    };
+    let probe = [
+        "sh".to_owned(),
+        "-c".to_owned(),
+        format!(
+            "REDISCLI_AUTH=\"$ADMIN_PASSWORD\" redis-cli --user redisgate-admin -p {SENTINEL_PORT} ping | grep -q PONG"
+        ),
+    ];
     let mut env = replication_env(desired, &desired.names.sentinel_headless);
-    env.push(k8s_openapi::api::core::v1::EnvVar {
-        name: "SENTINEL_PORT".to_owned(),
-        value: Some(SENTINEL_PORT.to_string()),
-        value_from: None,
-    });
-    env.push(k8s_openapi::api::core::v1::EnvVar {
-        name: "SENTINEL_DIR".to_owned(),
-        value: Some(DATA_DIR.to_owned()),
-        value_from: None,
-    });
+    env.push(plain_env("SENTINEL_PORT", SENTINEL_PORT.to_string()));
+    env.push(plain_env("SENTINEL_DIR", DATA_DIR.to_owned()));
     let memory = Quantity(SENTINEL_MEMORY.to_owned());
     let container = Container {
         name: "sentinel".to_owned(),
-        image: Some(desired.image.clone()),
         command: Some(vec!["sh".to_owned()]),
         args: Some(vec![format!("{CONF_DIR}/{START_SENTINEL}"), format!("{CONF_DIR}/{SENTINEL_CONF}")]),
         env: Some(env),
-        ports: Some(vec![ContainerPort {
-            name: Some("sentinel".to_owned()),
-            container_port: i32::from(SENTINEL_PORT),
-            protocol: Some("TCP".to_owned()),
-            ..ContainerPort::default()
-        }]),
         resources: Some(ResourceRequirements {
             limits: Some(BTreeMap::from([("memory".to_owned(), memory.clone())])),
             requests: Some(BTreeMap::from([("memory".to_owned(), memory)])),
             ..ResourceRequirements::default()
         }),
-        readiness_probe: Some(probe(2, 5, 3)),
-        liveness_probe: Some(probe(15, 10, 6)),
-        security_context: Some(container_security()),
-        volume_mounts: Some(vec![
-            VolumeMount {
-                name: "config".to_owned(),
-                mount_path: CONF_DIR.to_owned(),
-                read_only: Some(true),
-                ..VolumeMount::default()
-            },
-            VolumeMount { name: "state".to_owned(), mount_path: DATA_DIR.to_owned(), ..VolumeMount::default() },
-        ]),
-        ..Container::default()
+        ..container_base(desired, ("sentinel", SENTINEL_PORT), &probe, "state")
     };
     StatefulSet {
         metadata: desired.meta(&desired.names.sentinel),

@@ -105,14 +105,6 @@ fn container(desired: &Desired) -> Container {
     if let Some(cpu) = &desired.instance.spec.cpu {
         requests.insert("cpu".to_owned(), Quantity(cpu.clone()));
     }
-    let probe = |initial_delay, period, failures| Probe {
-        exec: Some(ExecAction { command: Some(redis_conf::probe_command(REDIS_PORT)) }),
-        initial_delay_seconds: Some(initial_delay),
-        period_seconds: Some(period),
-        timeout_seconds: Some(3),
-        failure_threshold: Some(failures),
-        ..Probe::default()
-    };
     let (command, args, env) = if desired.instance.spec.topology.is_standalone() {
         (redis_conf::command(), redis_conf::args(), vec![password_env(desired, ENV_CLI_AUTH)])
     } else {
@@ -123,21 +115,40 @@ fn container(desired: &Desired) -> Container {
     };
     Container {
         name: "redis".to_owned(),
-        image: Some(desired.image.clone()),
         command: Some(command),
         args: Some(args),
         env: Some(env),
-        ports: Some(vec![ContainerPort {
-            name: Some("redis".to_owned()),
-            container_port: i32::from(REDIS_PORT),
-            protocol: Some("TCP".to_owned()),
-            ..ContainerPort::default()
-        }]),
         resources: Some(ResourceRequirements {
             limits: Some(BTreeMap::from([("memory".to_owned(), memory)])),
             requests: Some(requests),
             ..ResourceRequirements::default()
         }),
+        ..container_base(desired, ("redis", REDIS_PORT), &redis_conf::probe_command(REDIS_PORT), DATA_VOLUME)
+    }
+}
+
+/// What the data and the Sentinel containers share: the image, one TCP port, readiness and liveness probes
+/// that run `probe_command`, the non-root security context, and the configuration (read-only, at
+/// [`CONF_DIR`]) and `data_volume` (at [`DATA_DIR`]) mounts. Callers add their name, command, arguments,
+/// environment and resources.
+#[must_use]
+pub fn container_base(desired: &Desired, port: (&str, u16), probe_command: &[String], data_volume: &str) -> Container {
+    let probe = |initial_delay, period, failures| Probe {
+        exec: Some(ExecAction { command: Some(probe_command.to_vec()) }),
+        initial_delay_seconds: Some(initial_delay),
+        period_seconds: Some(period),
+        timeout_seconds: Some(3),
+        failure_threshold: Some(failures),
+        ..Probe::default()
+    };
+    Container {
+        image: Some(desired.image.clone()),
+        ports: Some(vec![ContainerPort {
+            name: Some(port.0.to_owned()),
+            container_port: i32::from(port.1),
+            protocol: Some("TCP".to_owned()),
+            ..ContainerPort::default()
+        }]),
         readiness_probe: Some(probe(2, 5, 3)),
         liveness_probe: Some(probe(15, 10, 6)),
         security_context: Some(container_security()),
@@ -148,7 +159,7 @@ fn container(desired: &Desired) -> Container {
                 read_only: Some(true),
                 ..VolumeMount::default()
             },
-            VolumeMount { name: DATA_VOLUME.to_owned(), mount_path: DATA_DIR.to_owned(), ..VolumeMount::default() },
+            VolumeMount { name: data_volume.to_owned(), mount_path: DATA_DIR.to_owned(), ..VolumeMount::default() },
         ]),
         ..Container::default()
     }
@@ -198,7 +209,9 @@ fn secret_env(name: &str, secret: &str) -> EnvVar {
     }
 }
 
-fn plain_env(name: &str, value: String) -> EnvVar {
+/// `name=value`.
+#[must_use]
+pub fn plain_env(name: &str, value: String) -> EnvVar {
     EnvVar { name: name.to_owned(), value: Some(value), value_from: None }
 }
 

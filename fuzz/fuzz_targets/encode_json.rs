@@ -8,7 +8,7 @@
 
 use arbitrary::Unstructured;
 use libfuzzer_sys::fuzz_target;
-use redisgate_core::protocol::encode::json;
+use redisgate_core::protocol::encode::{json, Reply};
 use redisgate_fuzz::{expected_json, values};
 use serde_json::Value as Json;
 
@@ -25,7 +25,8 @@ fuzz_target!(|data: &[u8]| {
         assert_eq!(parsed, expected_json(reply, base64), "for {reply:?}");
     }
 
-    let out = json::results(&replies, base64, usize::MAX).expect("every generated reply is encodable");
+    let all: Vec<Reply> = replies.iter().cloned().map(Reply::Value).collect();
+    let out = json::results(&all, base64, usize::MAX).expect("every generated reply is encodable");
     let parsed: Json = serde_json::from_slice(&out).expect("json::results wrote invalid JSON");
     let expected: Vec<Json> = replies.iter().map(|r| expected_json(r, base64)).collect();
     assert_eq!(parsed, Json::Array(expected));

@@ -8,7 +8,7 @@
 
 use arbitrary::Unstructured;
 use libfuzzer_sys::fuzz_target;
-use redisgate_core::protocol::encode::resp2;
+use redisgate_core::protocol::encode::{resp2, Reply};
 use redisgate_fuzz::{expected_resp2, same, values};
 
 fuzz_target!(|data: &[u8]| {
@@ -30,5 +30,6 @@ fuzz_target!(|data: &[u8]| {
         assert_eq!(next, Some(redis::Value::SimpleString("END".into())), "{reply:?} → {out:?} runs on");
         all.extend_from_slice(&out);
     }
+    let replies: Vec<Reply> = replies.into_iter().map(Reply::Value).collect();
     assert_eq!(resp2::replies(&replies, usize::MAX).expect("every generated reply is encodable"), all);
 });

@@ -5,7 +5,7 @@ use arbitrary::{Result, Unstructured};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use redis::{PushKind, Value, VerbatimFormat};
-use redisgate_core::protocol::encode::{error_text, server_error};
+use redisgate_core::protocol::encode::error_text;
 use serde_json::{json, Value as Json};
 
 /// How deep generated replies nest (Redis's own replies rarely go past 3 levels).
@@ -58,7 +58,17 @@ fn status(text: String) -> String {
     text.replace("\r\n", " ")
 }
 
-/// An error reply, as the gateway builds one with `server_error`; its text must come back unchanged.
+/// An error reply carrying `message` (`"ERR something"` → code `ERR`, detail `something`).
+pub fn server_error(message: &str) -> Value {
+    let (code, detail) = match message.split_once(' ') {
+        Some((code, detail)) => (code.to_owned(), Some(detail.to_owned())),
+        None => (message.to_owned(), None),
+    };
+    let errors = redis::make_extension_error(code, detail).into_server_errors().expect("a server error");
+    Value::ServerError(errors[0].1.clone())
+}
+
+/// An error reply; its text must come back unchanged.
 fn error(message: String) -> Value {
     let value = server_error(&message);
     match &value {

@@ -7,10 +7,11 @@
 
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use redisgate_core::protocol::encode::{error_text, json, resp2, server_error};
+use redisgate_core::protocol::encode::{json, resp2};
 use redisgate_core::provisioning::ProvisionError;
 
 use crate::metrics::Incident;
+use crate::upstream::UpstreamError;
 
 /// The message Upstash sends for a missing or wrong token (clients and docs quote it).
 pub const UNAUTHORIZED: &str = "WRONGPASS invalid or missing auth token";
@@ -63,28 +64,14 @@ pub enum ApiError {
     /// The instance or key has as many requests in progress as it may.
     #[error("ERR max concurrent connections exceeded")]
     TooManyConnections,
-    /// Redis could not be reached, or the connection broke.
-    #[error("ERR redis unavailable")]
-    Unavailable(#[source] redis::RedisError),
-    /// The connection closed while a request was in flight: Redis stopped, or closed the connection because
-    /// a reply outgrew its `client-output-buffer-limit` (64 MiB on the instances RedisGate provisions).
-    #[error("ERR redis closed the connection before replying: it stopped, or the reply was over its output limit ({} MiB on RedisGate's instances)", redisgate_core::provisioning::acl::MAX_REPLY_BYTES >> 20)]
-    Closed(#[source] redis::RedisError),
-    /// The Sentinel-managed master this instance uses is gone and the sentinels name no other yet (a
-    /// failover in progress); retrying in a second may succeed.
-    #[error("ERR redis master is failing over, try again in a second")]
-    FailingOver(#[source] redis::RedisError),
+    /// Redis gave no reply ([`UpstreamError`] says why), or refused a transaction as a whole.
+    #[error(transparent)]
+    Upstream(#[from] UpstreamError),
     /// Redis answered that it cannot serve writes or reads for a moment: too few replicas for
     /// `min-replicas-to-write` (`NOREPLICAS`), a replica cut off from its master (`MASTERDOWN`), or a server
     /// loading its data (`LOADING`). Its text is passed through; retrying in a second may succeed.
     #[error("{0}")]
     Unready(String),
-    /// Redis did not answer in time.
-    #[error("ERR redis timed out")]
-    Timeout(#[source] redis::RedisError),
-    /// The TLS handshake with Redis failed; the text says why (logged once by the upstream).
-    #[error("ERR TLS to redis failed: {0}")]
-    UpstreamTls(String),
     /// The gateway is shutting down or not ready.
     #[error("ERR service unavailable: {0}")]
     NotReady(&'static str),
@@ -138,11 +125,15 @@ impl ApiError {
                 StatusCode::TOO_MANY_REQUESTS
             }
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            Self::Unavailable(_) | Self::Closed(_) | Self::UpstreamTls(_) => StatusCode::BAD_GATEWAY,
-            Self::Timeout(_) => StatusCode::GATEWAY_TIMEOUT,
-            Self::NotReady(_) | Self::Busy(_) | Self::FailingOver(_) | Self::Unready(_) => {
-                StatusCode::SERVICE_UNAVAILABLE
-            }
+            Self::Upstream(failure) => match failure {
+                UpstreamError::Refused(_) => StatusCode::BAD_REQUEST,
+                UpstreamError::Unavailable(_) | UpstreamError::Closed(_) | UpstreamError::Tls(_) => {
+                    StatusCode::BAD_GATEWAY
+                }
+                UpstreamError::Timeout(_) => StatusCode::GATEWAY_TIMEOUT,
+                UpstreamError::FailingOver(_) => StatusCode::SERVICE_UNAVAILABLE,
+            },
+            Self::NotReady(_) | Self::Busy(_) | Self::Unready(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::Forbidden(_) | Self::PlanExceeded(_) => StatusCode::FORBIDDEN,
             Self::Conflict(_) => StatusCode::CONFLICT,
@@ -155,40 +146,18 @@ impl ApiError {
     }
 }
 
-impl From<redis::RedisError> for ApiError {
-    /// Classifies a client-side Redis error (server error replies never get here: they arrive as values).
-    fn from(error: redis::RedisError) -> Self {
-        if crate::sentinel::is_failing_over(&error) {
-            Self::FailingOver(error)
-        } else if let Some(problem) = crate::tls::tls_problem(&error) {
-            Self::UpstreamTls(problem)
-        } else if error.is_timeout() {
-            Self::Timeout(error)
-        } else if closed_in_flight(&error) {
-            Self::Closed(error)
-        } else if error.code().is_some() {
-            // A server error surfaced as an `Err`: an aborted transaction carries the queued commands' errors,
-            // and the first of them says what was wrong.
-            let code = error.code().unwrap_or_default().to_owned();
-            let detail = error.detail().map(str::to_owned);
-            let first = error.into_server_errors().and_then(|errors| errors.first().map(|(_, e)| error_text(e)));
-            Self::Redis(first.unwrap_or_else(|| match detail {
-                Some(detail) => format!("{code} {detail}"),
-                None => code,
-            }))
-        } else {
-            Self::Unavailable(error)
-        }
-    }
-}
-
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();
         // A TLS failure is logged once by its upstream, not with every request it fails; shedding load (Busy)
         // is not a failure to log.
         let logged = status.is_server_error()
-            && !matches!(self, Self::UpstreamTls(_) | Self::Busy(_) | Self::FailingOver(_) | Self::Unready(_));
+            && !matches!(
+                self,
+                Self::Upstream(UpstreamError::Tls(_) | UpstreamError::FailingOver(_))
+                    | Self::Busy(_)
+                    | Self::Unready(_)
+            );
         let detail = logged.then(|| ErrorDetail(format!("{self:?}")));
         let body = match &self {
             Self::Protocol(redisgate_core::Error::Validation(fields)) => {
@@ -196,8 +165,7 @@ impl IntoResponse for ApiError {
             }
             Self::Protocol(redisgate_core::Error::Internal(_)) | Self::Internal(_) => json::error("ERR internal error"),
             Self::Provisioning(e) => json::error(&format!("provisioning failed: {}", e.public_message())),
-            Self::Resp2(failure) => resp2::reply(&server_error(&failure.to_string()), usize::MAX)
-                .unwrap_or_else(|_| b"-ERR internal error\r\n".to_vec()),
+            Self::Resp2(failure) => resp2::error(&failure.to_string()),
             _ => json::error(&self.to_string()),
         };
         let content_type = if matches!(self, Self::Resp2(_)) { "application/octet-stream" } else { "application/json" };
@@ -212,7 +180,7 @@ impl IntoResponse for ApiError {
         let retry_after = match self {
             Self::RateLimited { retry: true } => Some(1),
             Self::Throttled(_, secs) => Some(secs),
-            Self::Busy(_) | Self::FailingOver(_) | Self::Unready(_) => Some(1),
+            Self::Busy(_) | Self::Upstream(UpstreamError::FailingOver(_)) | Self::Unready(_) => Some(1),
             _ => None,
         };
         if let Some(secs) = retry_after {
@@ -229,19 +197,10 @@ impl ApiError {
             Self::RateLimited { .. } => Some(Incident::Limited("rate")),
             Self::DailyLimit { .. } => Some(Incident::Limited("daily")),
             Self::TooManyConnections => Some(Incident::Limited("concurrent")),
-            Self::Unavailable(e) | Self::Closed(e) | Self::Timeout(e) if e.is_unrecoverable_error() => {
-                Some(Incident::BrokenConnection)
-            }
+            Self::Upstream(failure) if failure.broke_connection() => Some(Incident::BrokenConnection),
             _ => None,
         }
     }
-}
-
-/// Whether the connection closed under a request already sent. redis-rs reports that as a broken pipe (its
-/// `closed_connection_error`); a server that cannot be reached at all is "connection refused" instead. The
-/// kind is only in the text: redis-rs keeps the `io::Error` private.
-fn closed_in_flight(error: &redis::RedisError) -> bool {
-    error.kind() == redis::ErrorKind::Io && error.to_string().to_ascii_lowercase().contains("broken pipe")
 }
 
 /// The internal detail of a 5xx answer: logged (with the request id) by the observing middleware, never

@@ -5,7 +5,7 @@ use axum::body::Body;
 use axum::http::{header, HeaderValue};
 use axum::response::Response;
 use redis::Value;
-use redisgate_core::protocol::encode::{error_text, json, resp2};
+use redisgate_core::protocol::encode::{error_text, json, resp2, Reply};
 use redisgate_core::protocol::ResponseFormat;
 
 use crate::replies::held_bytes;
@@ -41,15 +41,19 @@ fn reply(format: ResponseFormat, value: &Value, gate: &Gate<'_>) -> Result<Respo
     }
 }
 
-/// A 200 response with several replies in order, errors in place.
-fn replies(format: ResponseFormat, values: &[Value], gate: &Gate<'_>) -> Result<Response, ApiError> {
+/// A 200 response with several replies in order, errors and refusals in place.
+fn replies(format: ResponseFormat, replies: &[Reply], gate: &Gate<'_>) -> Result<Response, ApiError> {
     match format {
         ResponseFormat::Resp2 => {
-            let hint = values.iter().map(|value| json::size_hint(value, false)).sum();
-            encoded(gate, hint, OCTETS, |limit| resp2::replies(values, limit))
+            let values = replies.iter().filter_map(|reply| match reply {
+                Reply::Value(value) => Some(value),
+                Reply::Refused(_) => None,
+            });
+            let hint = values.map(|value| json::size_hint(value, false)).sum();
+            encoded(gate, hint, OCTETS, |limit| resp2::replies(replies, limit))
         }
-        _ => encoded(gate, json::results_hint(values, format.is_base64()), JSON, |limit| {
-            json::results(values, format.is_base64(), limit)
+        _ => encoded(gate, json::results_hint(replies, format.is_base64()), JSON, |limit| {
+            json::results(replies, format.is_base64(), limit)
         }),
     }
 }

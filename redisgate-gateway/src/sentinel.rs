@@ -15,9 +15,10 @@
 use std::time::Duration;
 
 use redis::sentinel::{SentinelClient, SentinelClientBuilder, SentinelServerType};
-use redis::{Client, ConnectionAddr, ErrorKind, RedisError, RedisResult, ServerErrorKind, TlsMode, Value};
+use redis::{Client, ConnectionAddr, ErrorKind, RedisError, RedisResult, TlsMode, Value};
 
 use crate::tls::RedisTls;
+use crate::upstream::UpstreamError;
 
 /// The least time between two sentinel queries.
 pub const MIN_INTERVAL: Duration = Duration::from_millis(100);
@@ -201,35 +202,17 @@ impl Resolver {
     /// The current master, within `timeout`.
     ///
     /// # Errors
-    /// No sentinel answered, none knows the master, or the one named is not a master: a
-    /// [`failing_over`] error.
-    pub async fn master(&self, timeout: Duration) -> RedisResult<Client> {
+    /// No sentinel answered, none knows the master, or the one named is not a master:
+    /// [`UpstreamError::FailingOver`].
+    pub async fn master(&self, timeout: Duration) -> Result<Client, UpstreamError> {
         let mut client = self.client.lock().await;
         match tokio::time::timeout(timeout, client.async_get_client()).await {
             Ok(Ok(client)) => Ok(client),
-            Ok(Err(e)) => Err(failing_over(&format!("no master '{}' found: {e}", self.master))),
-            Err(_) => Err(failing_over(&format!("the sentinels did not name master '{}' in time", self.master))),
+            Ok(Err(e)) => Err(UpstreamError::FailingOver(format!("no master '{}' found: {e}", self.master))),
+            Err(_) => {
+                Err(UpstreamError::FailingOver(format!("the sentinels did not name master '{}' in time", self.master)))
+            }
         }
-    }
-}
-
-/// The error of a request that found the master gone: the gateway answers it 503 with `Retry-After`.
-#[must_use]
-pub fn failing_over(detail: &str) -> RedisError {
-    RedisError::from((ErrorKind::Server(ServerErrorKind::MasterDown), "the master is failing over", detail.to_owned()))
-}
-
-/// Whether `error` is what [`failing_over`] made.
-#[must_use]
-pub fn is_failing_over(error: &RedisError) -> bool {
-    error.kind() == ErrorKind::Server(ServerErrorKind::MasterDown)
-}
-
-/// Whether a request's outcome says the master it went to is no longer the master.
-pub fn lost_master(result: &RedisResult<Value>) -> bool {
-    match result {
-        Err(e) => e.is_io_error() || e.is_connection_dropped() || e.is_connection_refusal() || e.is_timeout(),
-        Ok(value) => is_readonly(value),
     }
 }
 

@@ -3,8 +3,8 @@
 //! Both are rustls on ring. The listener negotiates HTTP/2 or HTTP/1.1 by ALPN and re-reads its certificate
 //! when the files change ([`ReloadingCert`]: cert-manager renews a mounted Secret in place): each new
 //! connection gets the certificate on disk, open connections keep theirs, nothing restarts. Toward Redis,
-//! [`RedisTls`] adds a private CA and a client certificate (mTLS) to redis-rs's `rediss://` support, and
-//! [`tls_problem`] tells a handshake failure from other connection errors, in words.
+//! [`RedisTls`] adds a private CA and a client certificate (mTLS) to redis-rs's `rediss://` support (a
+//! handshake failure is told apart, in words, by [`crate::upstream::UpstreamError`]).
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -166,48 +166,4 @@ impl RedisTls {
             root_cert: self.ca_cert.as_ref().map(|ca| ca.to_vec()),
         }
     }
-}
-
-/// The rustls error `error` is or wraps: redis-rs keeps an `io::Error` (in an `Arc`) whose payload is the
-/// rustls error, and `io::Error::source` skips the payload, so each wrapper is opened by hand.
-fn rustls_error<'a>(error: &'a (dyn std::error::Error + 'static)) -> Option<&'a rustls::Error> {
-    type Shared = Arc<dyn std::error::Error + Send + Sync>;
-    if let Some(tls) = error.downcast_ref::<rustls::Error>() {
-        return Some(tls);
-    }
-    if let Some(io) = error.downcast_ref::<std::io::Error>() {
-        return io.get_ref().and_then(|inner| rustls_error(inner));
-    }
-    error.downcast_ref::<Shared>().and_then(|inner| rustls_error(&**inner))
-}
-
-/// What went wrong in the TLS handshake with Redis, in words, or `None` when `error` is not a TLS failure.
-#[must_use]
-pub fn tls_problem(error: &redis::RedisError) -> Option<String> {
-    use rustls::{AlertDescription, CertificateError, Error as Tls};
-    let mut source: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(error);
-    while let Some(current) = source {
-        if let Some(tls) = rustls_error(current) {
-            return Some(match tls {
-                Tls::InvalidCertificate(CertificateError::UnknownIssuer) => {
-                    "the server's certificate is not signed by a trusted CA (unknown issuer)".to_owned()
-                }
-                Tls::InvalidCertificate(CertificateError::Expired | CertificateError::ExpiredContext { .. }) => {
-                    "the server's certificate has expired".to_owned()
-                }
-                Tls::InvalidCertificate(
-                    CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
-                ) => "the server's certificate is not valid for its address (name mismatch)".to_owned(),
-                Tls::AlertReceived(AlertDescription::CertificateRequired | AlertDescription::HandshakeFailure) => {
-                    "the server refused the handshake: it requires a client certificate".to_owned()
-                }
-                Tls::AlertReceived(AlertDescription::UnknownCA | AlertDescription::BadCertificate) => {
-                    "the server refused the client certificate".to_owned()
-                }
-                other => other.to_string(),
-            });
-        }
-        source = current.source();
-    }
-    None
 }

@@ -6,21 +6,25 @@
 //! connection because MULTI, its commands and EXEC are written as one contiguous block and Redis runs a
 //! connection's commands in order; WATCH (which would need a connection of its own) is not offered.
 //! Subscriptions share one pub/sub connection per instance, and `/monitor` streams one MONITOR connection
-//! ([`crate::fanout`]). A reply that finds the connection broken
-//! becomes an `ApiError` the metrics count (`redisgate_upstream_reconnects`).
+//! ([`crate::fanout`]). A request that gets no reply fails with an [`UpstreamError`], classified once here;
+//! one that found the connection broken is counted by the metrics (`redisgate_upstream_reconnects`).
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use arc_swap::ArcSwapOption;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use redis::{Client, Pipeline, RedisResult, Value};
+use redis::{Client, Pipeline, RedisError, RedisResult, Value};
 use redisgate_core::protocol::Command;
 use tracing::Instrument as _;
 
 use crate::fanout::{Hub, Topic};
 use crate::sentinel::{self, Resolver, SentinelUrl};
-use crate::tls::{tls_problem, RedisTls};
+use crate::tls::RedisTls;
+
+mod error;
+
+pub use error::UpstreamError;
 
 /// Timeouts and TLS certificates for one upstream.
 #[derive(Debug, Clone)]
@@ -112,7 +116,7 @@ impl Upstream {
     }
 
     /// The server to send to: the fixed one, or the master the sentinels name (asked on first use).
-    async fn node(&self) -> RedisResult<Arc<Node>> {
+    async fn node(&self) -> Result<Arc<Node>, UpstreamError> {
         if let Some(node) = self.node.load_full() {
             return Ok(node);
         }
@@ -121,9 +125,9 @@ impl Upstream {
 
     /// Asks the sentinels for the master, unless another request did since `failed` stopped answering;
     /// replaces the node when the master moved.
-    async fn find_master(&self, failed: Option<&Arc<Node>>) -> RedisResult<Arc<Node>> {
+    async fn find_master(&self, failed: Option<&Arc<Node>>) -> Result<Arc<Node>, UpstreamError> {
         let Some(resolver) = &self.sentinel else {
-            return self.node.load_full().ok_or_else(|| sentinel::failing_over("no server"));
+            return self.node.load_full().ok_or_else(|| UpstreamError::FailingOver("no server".to_owned()));
         };
         let current = self.node.load_full();
         if let Some(current) = &current {
@@ -151,17 +155,30 @@ impl Upstream {
         Ok(node)
     }
 
-    /// After a request to `node`: for a Sentinel-managed master that seems gone, asks where it is now (in
-    /// the background, at most every [`sentinel::MIN_INTERVAL`]) and answers this request as failing over.
-    fn followed(&self, node: &Arc<Node>, result: RedisResult<Value>) -> RedisResult<Value> {
-        if self.sentinel.is_none() || !sentinel::lost_master(&result) {
-            return result;
+    /// The outcome of a request to `node`, its failure classified once ([`UpstreamError`]): a TLS failure is
+    /// logged once, and for a Sentinel-managed master that seems gone, the new one is looked for and the
+    /// request answered as failing over (a transaction refused with READONLY keeps its refusal).
+    fn finish<T>(&self, node: &Arc<Node>, result: RedisResult<T>) -> Result<T, UpstreamError> {
+        let error = match result {
+            Ok(value) => {
+                if self.tls_failing.load(std::sync::atomic::Ordering::Relaxed) {
+                    self.note_tls(None);
+                }
+                return Ok(value);
+            }
+            Err(error) => UpstreamError::from(error),
+        };
+        self.note_tls(Some(&error));
+        if self.sentinel.is_none() || !error.lost_server() {
+            return Err(error);
         }
         self.look_for_master(node);
-        Err(sentinel::failing_over(&match result {
-            Err(e) => e.to_string(),
-            Ok(_) => "the server answered READONLY: it is a replica now".to_owned(),
-        }))
+        Err(match error {
+            UpstreamError::Timeout(e) | UpstreamError::Closed(e) | UpstreamError::Unavailable(e) => {
+                UpstreamError::FailingOver(e.to_string())
+            }
+            other => other,
+        })
     }
 
     /// One look-up in the background, unless one runs or started less than [`sentinel::MIN_INTERVAL`] ago:
@@ -181,38 +198,46 @@ impl Upstream {
         });
     }
 
-    /// Logs a TLS failure the first time it happens (and again when it changes or after a success).
-    fn checked<T>(&self, result: RedisResult<T>) -> RedisResult<T> {
+    /// Logs a TLS failure the first time it happens (and again when it changes or after a success, which
+    /// `failure` of `None` reports).
+    fn note_tls(&self, failure: Option<&UpstreamError>) {
         use std::sync::atomic::Ordering::Relaxed;
-        if result.is_ok() && !self.tls_failing.load(Relaxed) {
-            return result;
+        let problem = match failure {
+            Some(UpstreamError::Tls(problem)) => Some(problem),
+            _ => None,
+        };
+        if problem.is_none() && !self.tls_failing.load(Relaxed) {
+            return;
         }
-        let problem = result.as_ref().err().and_then(tls_problem);
         self.tls_failing.store(problem.is_some(), Relaxed);
         let mut logged = self.tls_logged.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        if problem.is_some() && *logged != problem {
-            tracing::error!(instance = %self.name, problem = problem.as_deref().unwrap_or_default(), "TLS to Redis failed");
+        if problem.is_some() && logged.as_ref() != problem {
+            tracing::error!(instance = %self.name, problem = problem.map(String::as_str).unwrap_or_default(), "TLS to Redis failed");
         }
-        if problem.is_some() || result.is_ok() {
-            *logged = problem;
+        if problem.is_some() || failure.is_none() {
+            *logged = problem.cloned();
         }
-        result
     }
 
     /// Runs one command. A Redis error reply comes back as `Ok(Value::ServerError)`.
     ///
     /// # Errors
-    /// Connection failures and timeouts.
-    pub async fn run(&self, command: &Command) -> RedisResult<Value> {
+    /// Connection failures and timeouts; a READONLY reply from a Sentinel-managed master (it is a replica
+    /// now) is [`UpstreamError::FailingOver`].
+    pub async fn run(&self, command: &Command) -> Result<Value, UpstreamError> {
         let node = self.node().await?;
         let span = tracing::debug_span!("redis", instance = %self.name, command = %command.name_str());
         let (cmd, mut shared) = (command.to_cmd(), node.shared.clone());
         let reply = shared.send_packed_command(&cmd).instrument(span);
-        let result = self.checked(self.watched(&node, command.is_script(), reply).await);
-        if result.as_ref().is_ok_and(is_busy) {
+        let value = self.finish(&node, self.watched(&node, command.is_script(), reply).await)?;
+        if is_busy(&value) {
             self.stop_long_script(&node);
         }
-        self.followed(&node, result)
+        if self.sentinel.is_some() && sentinel::is_readonly(&value) {
+            self.look_for_master(&node);
+            return Err(UpstreamError::FailingOver("the server answered READONLY: it is a replica now".to_owned()));
+        }
+        Ok(value)
     }
 
     /// Awaits a reply; when the request runs scripts (`scripted`) and the reply takes longer than
@@ -260,7 +285,7 @@ impl Upstream {
                         break;
                     }
                 }
-                Ok::<_, redis::RedisError>(())
+                Ok::<_, RedisError>(())
             };
             let _ = tokio::time::timeout(timeout, kill).await;
         });
@@ -270,7 +295,7 @@ impl Upstream {
     ///
     /// # Errors
     /// Connection failures and timeouts.
-    pub async fn pipeline(&self, commands: &[Command]) -> RedisResult<Vec<Value>> {
+    pub async fn pipeline(&self, commands: &[Command]) -> Result<Vec<Value>, UpstreamError> {
         let mut pipe = Pipeline::with_capacity(commands.len());
         for command in commands {
             pipe.add_command(command.to_cmd());
@@ -280,28 +305,23 @@ impl Upstream {
         let mut shared = node.shared.clone();
         let replies = shared.send_packed_commands(&pipe, 0, commands.len()).instrument(span);
         let scripted = commands.iter().any(Command::is_script);
-        let result = self.checked(self.watched(&node, scripted, replies).await);
+        let replies = self.finish(&node, self.watched(&node, scripted, replies).await)?;
         // Replies stay in place (a READONLY among them included); a master that seems gone is looked for.
-        match result {
-            Ok(replies) => {
-                if self.sentinel.is_some() && replies.iter().any(sentinel::is_readonly) {
-                    self.look_for_master(&node);
-                }
-                if replies.iter().any(is_busy) {
-                    self.stop_long_script(&node);
-                }
-                Ok(replies)
-            }
-            Err(e) => self.followed(&node, Err(e)).map(|_| Vec::new()),
+        if self.sentinel.is_some() && replies.iter().any(sentinel::is_readonly) {
+            self.look_for_master(&node);
         }
+        if replies.iter().any(is_busy) {
+            self.stop_long_script(&node);
+        }
+        Ok(replies)
     }
 
     /// Runs commands as one MULTI/EXEC transaction; per-command runtime errors are in place.
     ///
     /// # Errors
-    /// A transaction Redis refused as a whole (EXECABORT) is an `Err` carrying the first queued error;
-    /// connection failures and timeouts.
-    pub async fn transaction(&self, commands: &[Command]) -> RedisResult<Vec<Value>> {
+    /// A transaction Redis refused as a whole (EXECABORT) is [`UpstreamError::Refused`] with the first
+    /// queued error; connection failures and timeouts.
+    pub async fn transaction(&self, commands: &[Command]) -> Result<Vec<Value>, UpstreamError> {
         let mut pipe = Pipeline::with_capacity(commands.len());
         pipe.atomic();
         for command in commands {
@@ -312,27 +332,20 @@ impl Upstream {
         let mut shared = node.shared.clone();
         let sent = shared.send_packed_commands(&pipe, commands.len() + 1, 1).instrument(span);
         let sent = self.watched(&node, commands.iter().any(Command::is_script), sent).await;
-        let mut replies = match self.checked(sent) {
-            Ok(replies) => replies,
-            // A connection failure: perhaps the master is gone.
-            Err(e) if e.code().is_none() => return self.followed(&node, Err(e)).map(|_| Vec::new()),
-            // Refused as a whole; queued on a replica, its commands were READONLY.
-            Err(e) => {
-                if e.code() == Some("BUSY") {
-                    self.stop_long_script(&node);
-                }
-                if self.sentinel.is_some() && e.to_string().contains("READONLY") {
-                    self.look_for_master(&node);
-                }
-                return Err(e);
+        // Refused as a whole: queued on a replica, its commands were READONLY (the master is looked for).
+        let mut replies = self.finish(&node, sent).inspect_err(|e| {
+            if matches!(e, UpstreamError::Refused(e) if e.code() == "BUSY") {
+                self.stop_long_script(&node);
             }
-        };
+        })?;
         match replies.pop() {
             Some(Value::Array(results)) => Ok(results),
             Some(Value::ServerError(e)) => Err(e.into()),
-            other => {
-                Err(redis::RedisError::from((redis::ErrorKind::Client, "unexpected EXEC reply", format!("{other:?}"))))
-            }
+            other => Err(UpstreamError::Unavailable(RedisError::from((
+                redis::ErrorKind::Client,
+                "unexpected EXEC reply",
+                format!("{other:?}"),
+            )))),
         }
     }
 
@@ -344,16 +357,18 @@ impl Upstream {
     pub async fn subscribe(
         &self,
         topic: Topic,
-    ) -> RedisResult<impl futures_util::Stream<Item = bytes::Bytes> + Send + 'static> {
-        self.node().await?.hub.subscribe(topic).await
+    ) -> Result<impl futures_util::Stream<Item = bytes::Bytes> + Send + 'static, UpstreamError> {
+        Ok(self.node().await?.hub.subscribe(topic).await?)
     }
 
     /// Joins the instance's shared MONITOR connection; the stream yields rendered SSE events.
     ///
     /// # Errors
     /// Connection failures.
-    pub async fn monitor(&self) -> RedisResult<impl futures_util::Stream<Item = bytes::Bytes> + Send + 'static> {
-        self.node().await?.hub.monitor().await
+    pub async fn monitor(
+        &self,
+    ) -> Result<impl futures_util::Stream<Item = bytes::Bytes> + Send + 'static, UpstreamError> {
+        Ok(self.node().await?.hub.monitor().await?)
     }
 }
 

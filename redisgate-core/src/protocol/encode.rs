@@ -3,7 +3,8 @@
 //! Replies are given the RESP2 shapes Upstash clients expect whatever protocol the gateway speaks to Redis:
 //! RESP3 maps become flat `[k, v, ...]` arrays, sets become arrays, booleans become `1`/`0`, doubles and big
 //! numbers become strings. A `ServerError` at the top level is the caller's to turn into `{"error"}`; one
-//! nested inside an array (a script's table, say) is written as its error text.
+//! nested inside an array (a script's table, say) is written as its error text. A pipeline's answer holds
+//! [`Reply`]s: a refusal by the gateway is written in place exactly like an error reply from Redis.
 //!
 //! Every encoder takes the most bytes the reply may take, and stops there (`out`): a reply is bounded
 //! while it is written, whatever its escapes.
@@ -22,16 +23,12 @@ pub fn error_text(error: &redis::ServerError) -> String {
     }
 }
 
-/// A `Value::ServerError` carrying `message` (`"ERR something"` → code `ERR`, detail `something`), so that a
-/// refusal decided by the gateway sits in a pipeline's replies exactly like an error reply from Redis.
-#[must_use]
-pub fn server_error(message: &str) -> redis::Value {
-    let (code, detail) = match message.split_once(' ') {
-        Some((code, detail)) => (code.to_owned(), Some(detail.to_owned())),
-        None => (message.to_owned(), None),
-    };
-    redis::make_extension_error(code, detail)
-        .into_server_errors()
-        .and_then(|errors| errors.first().map(|(_, e)| redis::Value::ServerError(e.clone())))
-        .unwrap_or(redis::Value::Nil)
+/// One command's outcome in a pipeline or a transaction: what Redis answered (an error reply included), or
+/// the gateway's refusal of the command before it ran (the policy, a size limit).
+#[derive(Debug, PartialEq)]
+pub enum Reply {
+    /// Redis's reply.
+    Value(redis::Value),
+    /// Why the gateway did not run the command; written in place as an error reply.
+    Refused(crate::Error),
 }

@@ -5,7 +5,7 @@ use base64::Engine as _;
 use proptest::prelude::*;
 use redis::Value;
 
-use super::encode::{json, resp2};
+use super::encode::{json, resp2, Reply};
 use super::request::{parse, query_token};
 use super::*;
 use crate::Error;
@@ -223,11 +223,24 @@ fn base64_encodes_every_string_but_a_top_level_ok() {
 fn pipeline_results_keep_errors_in_place_and_never_encode_them() {
     let err = redis::make_extension_error("ERR".into(), Some("boom".into()));
     let server_error = err.into_server_errors().unwrap()[0].1.clone();
-    let values = [Value::Okay, Value::ServerError(server_error), bulk("v")];
+    let replies = [
+        Reply::Value(Value::Okay),
+        Reply::Value(Value::ServerError(server_error)),
+        Reply::Refused(Error::RequestTooLarge),
+        Reply::Value(bulk("v")),
+    ];
     assert_eq!(
-        text(json::results(&values, true, usize::MAX).unwrap()),
-        r#"[{"result":"OK"},{"error":"ERR boom"},{"result":"dg=="}]"#
+        text(json::results(&replies, true, usize::MAX).unwrap()),
+        format!(
+            r#"[{{"result":"OK"}},{{"error":"ERR boom"}},{{"error":"{}"}},{{"result":"dg=="}}]"#,
+            Error::RequestTooLarge
+        )
     );
+    assert_eq!(
+        resp2::replies(&replies, usize::MAX).unwrap(),
+        format!("+OK\r\n-ERR boom\r\n-{}\r\n$1\r\nv\r\n", Error::RequestTooLarge).into_bytes()
+    );
+    assert_eq!(resp2::error("ERR a\r\nb"), b"-ERR a  b\r\n");
     assert_eq!(text(json::error("ERR x\n\"y\"")), r#"{"error":"ERR x\n\"y\""}"#);
 }
 
@@ -238,7 +251,10 @@ fn resp2_encoding() {
     assert_eq!(resp2::reply(&Value::Nil, usize::MAX).unwrap(), b"$-1\r\n");
     let arr = Value::Array(vec![Value::Int(7), bulk("")]);
     assert_eq!(resp2::reply(&arr, usize::MAX).unwrap(), b"*2\r\n:7\r\n$0\r\n\r\n");
-    assert_eq!(resp2::replies(&[Value::Okay, Value::Int(1)], usize::MAX).unwrap(), b"+OK\r\n:1\r\n");
+    assert_eq!(
+        resp2::replies(&[Reply::Value(Value::Okay), Reply::Value(Value::Int(1))], usize::MAX).unwrap(),
+        b"+OK\r\n:1\r\n"
+    );
 }
 
 fn arg_strategy() -> impl Strategy<Value = String> {
@@ -399,12 +415,13 @@ fn replies_stop_at_their_limit_whatever_their_escapes() {
     assert_eq!(json::result(&nuls, true, 1400).map(|out| out.len()), Ok(1349));
     assert_eq!(json::result(&nuls, true, 1000), Err(Error::ResponseTooLarge(1000)));
     // A pipeline's answer counts in all.
-    let values = vec![bulk(&"x".repeat(600)), bulk(&"y".repeat(600))];
+    let values = vec![Reply::Value(bulk(&"x".repeat(600))), Reply::Value(bulk(&"y".repeat(600)))];
     assert_eq!(json::results(&values, false, 1000), Err(Error::ResponseTooLarge(1000)));
     assert!(json::results(&values, false, 1300).is_ok());
     assert_eq!(resp2::replies(&values, 1000), Err(Error::ResponseTooLarge(1000)));
-    assert_eq!(resp2::reply(&values[0], 608).map(|out| out.len()), Ok(608));
-    assert_eq!(resp2::reply(&values[0], 607), Err(Error::ResponseTooLarge(607)));
+    let x = bulk(&"x".repeat(600));
+    assert_eq!(resp2::reply(&x, 608).map(|out| out.len()), Ok(608));
+    assert_eq!(resp2::reply(&x, 607), Err(Error::ResponseTooLarge(607)));
     assert_eq!(Error::ResponseTooLarge(607).to_string(), "ERR max response size exceeded. Limit: 607 bytes");
 }
 

@@ -5,6 +5,7 @@ use redisgate_core::protocol::{redact, Command, ResponseFormat};
 
 use super::Gate;
 use crate::directory::Instance;
+use crate::upstream::UpstreamError;
 use crate::ApiError;
 
 /// Checks the command against the policy and the size limits, runs it and encodes the reply. In resp2
@@ -21,7 +22,9 @@ pub async fn run(
         super::reply(format, &value, gate)
     };
     match ran.await {
-        Err(failure @ (ApiError::Protocol(_) | ApiError::Redis(_))) if format == ResponseFormat::Resp2 => {
+        Err(failure @ (ApiError::Protocol(_) | ApiError::Redis(_) | ApiError::Upstream(UpstreamError::Refused(_))))
+            if format == ResponseFormat::Resp2 =>
+        {
             Err(ApiError::Resp2(Box::new(failure)))
         }
         answer => answer,

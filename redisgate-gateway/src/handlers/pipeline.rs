@@ -5,8 +5,7 @@
 //! 200 to carry an array.
 
 use axum::response::Response;
-use redis::Value;
-use redisgate_core::protocol::encode::server_error;
+use redisgate_core::protocol::encode::Reply;
 use redisgate_core::protocol::{redact, Command, ResponseFormat};
 
 use super::Gate;
@@ -25,13 +24,12 @@ pub async fn run(
     let refusals: Vec<_> =
         commands.into_iter().map(|command| gate.ready(command).map(|command| allowed.push(command)).err()).collect();
     let replies = if allowed.is_empty() { Vec::new() } else { instance.upstream().pipeline(&allowed).await? };
-    let mut replies = allowed.iter().zip(replies).map(|(command, reply)| redact::reply(command, reply));
-    let values: Vec<Value> = refusals
+    let mut replies = allowed.iter().zip(replies).map(|(command, reply)| Reply::Value(redact::reply(command, reply)));
+    // Redis answers every command of a pipeline it ran, so `replies` has one for each `None`.
+    let answers: Vec<Reply> = refusals
         .into_iter()
-        .map(|refusal| match refusal {
-            None => replies.next().unwrap_or(Value::Nil),
-            Some(refusal) => server_error(&refusal.to_string()),
-        })
-        .collect();
-    super::replies(format, &values, gate)
+        .map(|refusal| refusal.map(Reply::Refused).or_else(|| replies.next()))
+        .collect::<Option<_>>()
+        .ok_or_else(|| ApiError::Internal("redis answered fewer commands than the pipeline held".to_owned()))?;
+    super::replies(format, &answers, gate)
 }

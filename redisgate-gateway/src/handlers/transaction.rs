@@ -5,6 +5,7 @@
 //! `Upstash-Response-Format: resp2` does not apply here (protocol.md §G1): the answer is always JSON.
 
 use axum::response::Response;
+use redisgate_core::protocol::encode::Reply;
 use redisgate_core::protocol::{redact, Command, ResponseFormat};
 
 use super::Gate;
@@ -21,6 +22,7 @@ pub async fn run(
     let format = if format == ResponseFormat::Resp2 { ResponseFormat::Json } else { format };
     let commands = commands.into_iter().map(|c| gate.ready(c)).collect::<Result<Vec<Command>, _>>()?;
     let values = instance.upstream().transaction(&commands).await?;
-    let values: Vec<_> = commands.iter().zip(values).map(|(command, value)| redact::reply(command, value)).collect();
-    super::replies(format, &values, gate)
+    let replies: Vec<_> =
+        commands.iter().zip(values).map(|(command, value)| Reply::Value(redact::reply(command, value))).collect();
+    super::replies(format, &replies, gate)
 }

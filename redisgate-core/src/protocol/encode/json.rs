@@ -3,8 +3,8 @@
 use redis::Value;
 
 use super::base64::{self as b64, Depth};
-use super::error_text;
 use super::out::Out;
+use super::{error_text, Reply};
 use crate::{Error, Result};
 
 /// `{"result": <value>}`, at most `limit` bytes of it.
@@ -24,23 +24,30 @@ pub fn result(value: &Value, base64: bool, limit: usize) -> Result<Vec<u8>> {
 /// # Errors
 /// [`Error::UnsupportedReply`] for a reply type the protocol cannot express, [`Error::ResponseTooLarge`]
 /// past `limit`.
-pub fn results(values: &[Value], base64: bool, limit: usize) -> Result<Vec<u8>> {
-    let mut out = Out::new(results_hint(values, base64), limit)?;
+pub fn results(replies: &[Reply], base64: bool, limit: usize) -> Result<Vec<u8>> {
+    let mut out = Out::new(results_hint(replies, base64), limit)?;
     out.push(b'[');
-    for (i, value) in values.iter().enumerate() {
+    for (i, reply) in replies.iter().enumerate() {
         if i > 0 {
             out.push(b',');
         }
-        write_result(&mut out, value, base64)?;
+        match reply {
+            Reply::Value(value) => write_result(&mut out, value, base64)?,
+            Reply::Refused(refusal) => write_error(&mut out, &refusal.to_string()),
+        }
     }
     out.push(b']');
     out.finish()
 }
 
-/// About how many bytes `values` take as a pipeline's JSON answer (never more than they do).
+/// About how many bytes `replies` take as a pipeline's JSON answer (never more than they do).
 #[must_use]
-pub fn results_hint(values: &[Value], base64: bool) -> usize {
-    2 + values.iter().map(|v| 13 + size_hint(v, base64)).sum::<usize>()
+pub fn results_hint(replies: &[Reply], base64: bool) -> usize {
+    let hint = |reply: &Reply| match reply {
+        Reply::Value(value) => size_hint(value, base64),
+        Reply::Refused(_) => 0,
+    };
+    2 + replies.iter().map(|reply| 13 + hint(reply)).sum::<usize>()
 }
 
 /// About how many bytes `value` takes in JSON, so the output is allocated once in the common cases (strings
@@ -70,15 +77,19 @@ pub fn error(message: &str) -> Vec<u8> {
 
 fn write_result(out: &mut Out, value: &Value, base64: bool) -> Result<()> {
     if let Value::ServerError(e) = value {
-        out.extend_from_slice(b"{\"error\":");
-        write_text(out, &error_text(e));
-        out.push(b'}');
+        write_error(out, &error_text(e));
         return Ok(());
     }
     out.extend_from_slice(b"{\"result\":");
     write_value(out, value, base64.then_some(Depth::Top))?;
     out.push(b'}');
     Ok(())
+}
+
+fn write_error(out: &mut Out, message: &str) {
+    out.extend_from_slice(b"{\"error\":");
+    write_text(out, message);
+    out.push(b'}');
 }
 
 /// Writes one value; `base64` is `None` for plain text, or the depth for base64 mode.

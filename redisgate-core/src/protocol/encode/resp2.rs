@@ -2,9 +2,9 @@
 
 use redis::Value;
 
-use super::error_text;
 use super::json::{self, variant_name};
 use super::out::Out;
+use super::{error_text, Reply};
 use crate::{Error, Result};
 
 /// The RESP2 bytes of one reply, at most `limit` of them.
@@ -13,7 +13,19 @@ use crate::{Error, Result};
 /// [`Error::UnsupportedReply`] for a reply type RESP2 cannot express, [`Error::ResponseTooLarge`] past
 /// `limit`.
 pub fn reply(value: &Value, limit: usize) -> Result<Vec<u8>> {
-    replies(std::slice::from_ref(value), limit)
+    let mut out = Out::new(json::size_hint(value, false), limit)?;
+    write(&mut out, value)?;
+    out.finish()
+}
+
+/// The RESP2 error reply carrying `message` (`-ERR …\r\n`), as a TCP client reads a refused command.
+#[must_use]
+pub fn error(message: &str) -> Vec<u8> {
+    let mut out = Vec::with_capacity(message.len() + 3);
+    out.push(b'-');
+    out.extend_from_slice(message.replace(['\r', '\n'], " ").as_bytes());
+    out.extend_from_slice(b"\r\n");
+    out
 }
 
 /// The RESP2 bytes of several replies, concatenated (a pipeline's replies, as Redis itself sends them), at
@@ -22,10 +34,17 @@ pub fn reply(value: &Value, limit: usize) -> Result<Vec<u8>> {
 /// # Errors
 /// [`Error::UnsupportedReply`] for a reply type RESP2 cannot express, [`Error::ResponseTooLarge`] past
 /// `limit`.
-pub fn replies(values: &[Value], limit: usize) -> Result<Vec<u8>> {
-    let mut out = Out::new(values.iter().map(|v| json::size_hint(v, false)).sum(), limit)?;
-    for value in values {
-        write(&mut out, value)?;
+pub fn replies(replies: &[Reply], limit: usize) -> Result<Vec<u8>> {
+    let hint = |reply: &Reply| match reply {
+        Reply::Value(value) => json::size_hint(value, false),
+        Reply::Refused(_) => 0,
+    };
+    let mut out = Out::new(replies.iter().map(hint).sum(), limit)?;
+    for reply in replies {
+        match reply {
+            Reply::Value(value) => write(&mut out, value)?,
+            Reply::Refused(refusal) => line(&mut out, b'-', refusal.to_string().replace(['\r', '\n'], " ").as_bytes()),
+        }
     }
     out.finish()
 }

@@ -1,14 +1,12 @@
-//! `ApiError`: every failure of the data plane and the management API, and the one place where HTTP status
-//! codes are decided.
+//! `ApiError`: every failure of the data plane, and the one place where its HTTP status codes are decided
+//! (the management API's own errors, and their table, are the platform's).
 //!
-//! Every non-2xx response is JSON `{"error": "..."}` (the management API adds `"fields"` for validation
-//! errors), because `@upstash/redis` parses the body of every response and reports anything else as an
+//! Every non-2xx response is JSON `{"error": "..."}` (`"fields"` is added for validation errors), because `@upstash/redis` parses the body of every response and reports anything else as an
 //! unparseable body. Details of 5xx errors are logged, not sent.
 
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use redisgate_core::protocol::encode::{json, resp2};
-use redisgate_core::provisioning::ProvisionError;
 
 use crate::metrics::Incident;
 use crate::upstream::UpstreamError;
@@ -34,9 +32,6 @@ pub enum ApiError {
     /// names none: the same answer, so names cannot be probed.
     #[error("{UNAUTHORIZED}")]
     Unauthorized,
-    /// Management API: no valid session or key, or a failed login; the text says what to send instead.
-    #[error("{0}")]
-    BadCredentials(&'static str),
     /// The request names no instance and there is no default one.
     #[error("ERR no database named: address one as /db/<name>/... (or by its host name, <name>.<domain>)")]
     NoInstanceNamed,
@@ -75,32 +70,9 @@ pub enum ApiError {
     /// The gateway is shutting down or not ready.
     #[error("ERR service unavailable: {0}")]
     NotReady(&'static str),
-    /// Management API: too many requests of a kind (login attempts for one account, account requests from one
-    /// address or in all); the next one is allowed in this many seconds.
-    #[error("too many {0}, try again in {1} s")]
-    Throttled(&'static str, u64),
     /// The server is at capacity for this kind of work right now; retrying in a second may succeed.
     #[error("ERR busy: {0}, try again in a second")]
     Busy(&'static str),
-    /// Management API: the resource does not exist, or the caller may not learn that it does.
-    #[error("{0} not found")]
-    NotFound(&'static str),
-    /// Management API: the caller is known but its role or scopes do not allow this.
-    #[error("forbidden: {0}")]
-    Forbidden(&'static str),
-    /// Management API: the organization's plan does not allow this (more instances or memory); the text says
-    /// which allowance.
-    #[error("{0}")]
-    PlanExceeded(String),
-    /// Management API: the request conflicts with existing state (a duplicate name, the last owner...).
-    #[error("{0}")]
-    Conflict(String),
-    /// PostgreSQL failed or is unreachable.
-    #[error("ERR database unavailable")]
-    Database(#[source] Box<dyn std::error::Error + Send + Sync>),
-    /// The provisioner could not do what was asked.
-    #[error("provisioning failed: {0}")]
-    Provisioning(#[from] redisgate_core::provisioning::ProvisionError),
     /// A bug or an unexpected failure of the gateway itself.
     #[error("ERR internal error")]
     Internal(String),
@@ -118,10 +90,10 @@ impl ApiError {
             Self::Protocol(redisgate_core::Error::UnsupportedReply(_)) => StatusCode::BAD_GATEWAY,
             Self::Protocol(_) | Self::Redis(_) => StatusCode::BAD_REQUEST,
             Self::Resp2(failure) => failure.status(),
-            Self::Unauthorized | Self::BadCredentials(_) => StatusCode::UNAUTHORIZED,
+            Self::Unauthorized => StatusCode::UNAUTHORIZED,
             Self::NoInstanceNamed => StatusCode::NOT_FOUND,
             Self::BodyTimeout => StatusCode::REQUEST_TIMEOUT,
-            Self::RateLimited { .. } | Self::DailyLimit { .. } | Self::TooManyConnections | Self::Throttled(..) => {
+            Self::RateLimited { .. } | Self::DailyLimit { .. } | Self::TooManyConnections => {
                 StatusCode::TOO_MANY_REQUESTS
             }
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
@@ -134,13 +106,6 @@ impl ApiError {
                 UpstreamError::FailingOver(_) => StatusCode::SERVICE_UNAVAILABLE,
             },
             Self::NotReady(_) | Self::Busy(_) | Self::Unready(_) => StatusCode::SERVICE_UNAVAILABLE,
-            Self::NotFound(_) => StatusCode::NOT_FOUND,
-            Self::Forbidden(_) | Self::PlanExceeded(_) => StatusCode::FORBIDDEN,
-            Self::Conflict(_) => StatusCode::CONFLICT,
-            Self::Database(_) => StatusCode::SERVICE_UNAVAILABLE,
-            Self::Provisioning(ProvisionError::Transient(_)) => StatusCode::SERVICE_UNAVAILABLE,
-            Self::Provisioning(ProvisionError::Gone(_)) => StatusCode::CONFLICT,
-            Self::Provisioning(ProvisionError::Invalid(_)) => StatusCode::BAD_GATEWAY,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -164,7 +129,6 @@ impl IntoResponse for ApiError {
                 serde_json::json!({ "error": "validation failed", "fields": fields }).to_string().into_bytes()
             }
             Self::Protocol(redisgate_core::Error::Internal(_)) | Self::Internal(_) => json::error("ERR internal error"),
-            Self::Provisioning(e) => json::error(&format!("provisioning failed: {}", e.public_message())),
             Self::Resp2(failure) => resp2::error(&failure.to_string()),
             _ => json::error(&self.to_string()),
         };
@@ -179,7 +143,6 @@ impl IntoResponse for ApiError {
         }
         let retry_after = match self {
             Self::RateLimited { retry: true } => Some(1),
-            Self::Throttled(_, secs) => Some(secs),
             Self::Busy(_) | Self::Upstream(UpstreamError::FailingOver(_)) | Self::Unready(_) => Some(1),
             _ => None,
         };
@@ -212,22 +175,5 @@ impl ApiError {
     /// A validation error for one field.
     pub fn field(field: &str, message: impl Into<String>) -> Self {
         Self::Protocol(redisgate_core::Error::Validation([(field.to_owned(), message.into())].into_iter().collect()))
-    }
-}
-
-#[cfg(feature = "database")]
-impl From<diesel::result::Error> for ApiError {
-    fn from(error: diesel::result::Error) -> Self {
-        match error {
-            diesel::result::Error::NotFound => Self::NotFound("resource"),
-            other => Self::Database(Box::new(other)),
-        }
-    }
-}
-
-#[cfg(feature = "database")]
-impl From<diesel_async::pooled_connection::deadpool::PoolError> for ApiError {
-    fn from(error: diesel_async::pooled_connection::deadpool::PoolError) -> Self {
-        Self::Database(Box::new(error))
     }
 }

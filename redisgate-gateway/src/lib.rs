@@ -50,7 +50,7 @@ pub mod tls;
 pub mod upstream;
 
 pub use connections::Connections;
-pub use error::ApiError;
+pub use error::{ApiError, ErrorDetail};
 pub use routes::{admin_router, router, router_with};
 pub use serve::{serve, serve_router, shutdown_signal};
 pub use state::{AppState, ServerLimits, Shared};

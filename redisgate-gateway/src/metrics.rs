@@ -30,8 +30,9 @@ pub enum Kind {
     Subscribe,
     /// `/monitor`.
     Monitor,
-    /// The management API (`/api/...`).
-    Api,
+    /// Routes mounted beside the data plane, named by whoever mounts them (the platform's management API
+    /// is `api`), and tagged by them with an [`Observed`].
+    Mounted(&'static str),
     /// Health checks (`/-/...`).
     Health,
     /// A response that carries no [`Observed`]: a handler that panicked, or a route outside the data plane,
@@ -40,17 +41,9 @@ pub enum Kind {
 }
 
 impl Kind {
-    /// Every kind, for the histograms made at start.
-    const ALL: [Self; 8] = [
-        Self::Command,
-        Self::Pipeline,
-        Self::MultiExec,
-        Self::Subscribe,
-        Self::Monitor,
-        Self::Api,
-        Self::Health,
-        Self::Data,
-    ];
+    /// The data plane's kinds, for the histograms made at start.
+    const ALL: [Self; 7] =
+        [Self::Command, Self::Pipeline, Self::MultiExec, Self::Subscribe, Self::Monitor, Self::Health, Self::Data];
 
     /// The label value.
     #[must_use]
@@ -61,7 +54,7 @@ impl Kind {
             Self::MultiExec => "multi_exec",
             Self::Subscribe => "subscribe",
             Self::Monitor => "monitor",
-            Self::Api => "api",
+            Self::Mounted(name) => name,
             Self::Health => "health",
             Self::Data => "data",
         }
@@ -83,7 +76,6 @@ impl Kind {
     #[must_use]
     pub fn of_path(path: &str) -> Self {
         match path {
-            p if p.starts_with("/api/") || p == "/api" => Self::Api,
             p if p.starts_with("/-/") => Self::Health,
             _ => Self::Data,
         }
@@ -152,8 +144,11 @@ struct OutcomeLabels {
 pub struct Metrics {
     registry: Registry,
     requests: Family<RequestLabels, Counter>,
-    /// The duration histogram of each kind, looked up once at start (no hashing or locking per request).
+    /// The duration histogram of each of the data plane's kinds, looked up once at start (no hashing or
+    /// locking per request).
     durations: Vec<(Kind, Histogram)>,
+    /// Every kind's duration histogram (mounted routes' are looked up here).
+    duration: Family<KindLabels, Histogram>,
     upstream_errors: Family<UpstreamLabels, Counter>,
     reconnects: Family<InstanceLabels, Counter>,
     limited: Family<LimitLabels, Counter>,
@@ -227,6 +222,7 @@ impl Metrics {
             registry,
             requests,
             durations,
+            duration,
             upstream_errors,
             reconnects,
             limited,
@@ -269,8 +265,9 @@ impl Metrics {
             _ => {}
         }
         self.requests.get_or_create(&RequestLabels { kind: kind.as_str(), status: class, instance }).inc();
-        if let Some((_, histogram)) = self.durations.iter().find(|(k, _)| *k == kind) {
-            histogram.observe(elapsed.as_secs_f64());
+        match self.durations.iter().find(|(k, _)| *k == kind) {
+            Some((_, histogram)) => histogram.observe(elapsed.as_secs_f64()),
+            None => self.duration.get_or_create(&KindLabels { kind: kind.as_str() }).observe(elapsed.as_secs_f64()),
         }
     }
 
@@ -311,5 +308,22 @@ pub struct GaugeGuard(Gauge);
 impl Drop for GaugeGuard {
     fn drop(&mut self) {
         self.0.dec();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mounted_routes_are_counted_under_their_own_name() {
+        let metrics = Metrics::new();
+        let api = Observed { kind: Kind::Mounted("api"), instance: None };
+        metrics.request(&api, None, 201, Duration::from_millis(3));
+        metrics.request(&Observed { kind: Kind::Command, instance: None }, None, 200, Duration::from_millis(1));
+        let text = metrics.encode();
+        assert!(text.contains(r#"redisgate_requests_total{kind="api",status="2xx",instance=""} 1"#), "{text}");
+        assert!(text.contains(r#"redisgate_request_duration_seconds_count{kind="api"} 1"#), "{text}");
+        assert!(text.contains(r#"redisgate_request_duration_seconds_count{kind="command"} 1"#), "{text}");
     }
 }

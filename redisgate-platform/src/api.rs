@@ -26,7 +26,10 @@ use axum::routing::get;
 use axum::Router;
 use bytes::Bytes;
 use redisgate_core::auth::jwt::JwtKeys;
+use redisgate_gateway::metrics::{Kind, Observed};
 use redisgate_gateway::ApiError;
+
+use crate::Error;
 use utoipa::OpenApi as _;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -34,9 +37,9 @@ use utoipa_axum::routes;
 pub use openapi::ApiDoc;
 
 /// A unique violation as the 409 that says what exists already; any other database error as itself.
-fn duplicate(error: diesel::result::Error, what: &str) -> ApiError {
+fn duplicate(error: diesel::result::Error, what: &str) -> Error {
     if redisgate_core::store::is_unique_violation(&error) {
-        ApiError::Conflict(what.to_owned())
+        Error::Conflict(what.to_owned())
     } else {
         error.into()
     }
@@ -116,6 +119,13 @@ pub fn router(platform: Platform) -> Router {
             }),
         )
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
-        .fallback(|| async { ApiError::NotFound("route") })
+        .fallback(|| async { Error::NotFound("route") })
+        .layer(axum::middleware::map_response(counted_as_api))
         .with_state(platform)
+}
+
+/// Tags a response for the gateway's metrics and logs as the management API's (kind `api`).
+async fn counted_as_api(mut response: axum::response::Response) -> axum::response::Response {
+    response.extensions_mut().insert(Observed { kind: Kind::Mounted("api"), instance: None });
+    response
 }

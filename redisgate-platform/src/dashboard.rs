@@ -26,6 +26,8 @@ use redisgate_core::api;
 use redisgate_core::store::DailyUsage;
 use redisgate_gateway::quota::today;
 use redisgate_gateway::ApiError;
+
+use crate::Error;
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -73,9 +75,9 @@ pub fn router(platform: Platform) -> Router {
 }
 
 /// What an API refusal shows on a form: an error per field for a validation failure, else one message.
-pub(super) fn problems(error: &ApiError) -> Problems {
+pub(super) fn problems(error: &Error) -> Problems {
     match error {
-        ApiError::Protocol(redisgate_core::Error::Validation(fields)) => {
+        Error::Gateway(ApiError::Protocol(redisgate_core::Error::Validation(fields))) => {
             Problems { fields: fields.clone(), general: None }
         }
         other => Problems { fields: Default::default(), general: Some(other.to_string()) },
@@ -83,7 +85,7 @@ pub(super) fn problems(error: &ApiError) -> Problems {
 }
 
 /// A page that only says why `title` could not be done.
-pub(super) fn failed(title: &str, error: &ApiError, session: &Session) -> Response {
+pub(super) fn failed(title: &str, error: &Error, session: &Session) -> Response {
     page(error.status(), pages::failure(title, &error.to_string(), Some(&session.csrf())))
 }
 
@@ -93,7 +95,7 @@ pub(super) async fn org_and_instance(
     session: &Session,
     org: Uuid,
     id: Uuid,
-) -> Result<(api::Organization, api::Instance), ApiError> {
+) -> Result<(api::Organization, api::Instance), Error> {
     let found = find_org(platform, session, org).await?;
     let principal = session.principal.clone();
     let axum::Json(instance) = instances::get_instance(State(platform.clone()), principal, ApiPath((org, id))).await?;
@@ -105,7 +107,7 @@ pub(super) fn page(status: StatusCode, markup: maud::Markup) -> Response {
 }
 
 /// A refusal's status on a re-rendered form (a validation failure is a 422, as in the API).
-fn refused(error: &ApiError) -> StatusCode {
+fn refused(error: &Error) -> StatusCode {
     error.status()
 }
 
@@ -177,7 +179,7 @@ async fn logout(State(platform): State<Platform>, session: Session, Form(form): 
     response
 }
 
-async fn list_orgs(platform: &Platform, session: &Session) -> Result<Vec<api::Organization>, ApiError> {
+async fn list_orgs(platform: &Platform, session: &Session) -> Result<Vec<api::Organization>, Error> {
     let page =
         organizations::list_organizations(State(platform.clone()), session.principal.clone(), Pagination::default())
             .await?;
@@ -213,7 +215,7 @@ async fn create_org(State(platform): State<Platform>, session: Session, Form(for
 }
 
 /// The organization `org` as the caller sees it (404 when the caller is not a member, as in the API).
-pub(super) async fn find_org(platform: &Platform, session: &Session, org: Uuid) -> Result<api::Organization, ApiError> {
+pub(super) async fn find_org(platform: &Platform, session: &Session, org: Uuid) -> Result<api::Organization, Error> {
     let principal = session.principal.clone();
     Ok(organizations::get_organization(State(platform.clone()), principal, ApiPath(org)).await?.0)
 }
@@ -222,7 +224,7 @@ pub(super) async fn list_instances(
     platform: &Platform,
     session: &Session,
     org: Uuid,
-) -> Result<Vec<api::Instance>, ApiError> {
+) -> Result<Vec<api::Instance>, Error> {
     let page = instances::list_instances(
         State(platform.clone()),
         session.principal.clone(),
@@ -255,7 +257,7 @@ async fn with_today(platform: &Platform, items: Vec<api::Instance>) -> Vec<(api:
 async fn instance_list(State(platform): State<Platform>, session: Session, ApiPath(org): ApiPath<Uuid>) -> Response {
     let listed = async {
         let found = find_org(&platform, &session, org).await?;
-        Ok::<_, ApiError>((list_instances(&platform, &session, org).await?, found))
+        Ok::<_, Error>((list_instances(&platform, &session, org).await?, found))
     };
     match listed.await {
         Ok((items, org)) => {
@@ -327,7 +329,7 @@ async fn instance_page(
         let principal = session.principal.clone();
         let week = Ok(axum::extract::Query(UsageQuery { days: Some(7) }));
         let used = usage::get_usage(State(platform.clone()), principal, ApiPath((org, id)), week).await.ok();
-        Ok::<_, ApiError>((found, instance, used.map(|u| u.0)))
+        Ok::<_, Error>((found, instance, used.map(|u| u.0)))
     };
     match shown.await {
         Ok((org, instance, used)) => page(
@@ -354,7 +356,7 @@ async fn rotate(
             instances::rotate_credentials(State(platform.clone()), principal.clone(), ApiPath((org, id))).await?;
         let axum::Json(instance) =
             instances::get_instance(State(platform.clone()), principal, ApiPath((org, id))).await?;
-        Ok::<_, ApiError>((found, instance, secrets))
+        Ok::<_, Error>((found, instance, secrets))
     };
     match rotated.await {
         Ok((org, instance, secrets)) => page(
@@ -388,7 +390,7 @@ async fn delete(
             return Ok(Some((found, instance)));
         }
         let _deleting = instances::delete_instance(State(platform.clone()), principal, ApiPath((org, id))).await?;
-        Ok::<_, ApiError>(None)
+        Ok::<_, Error>(None)
     };
     match deleted.await {
         Ok(None) => Redirect::to(&format!("/console/orgs/{org}/instances")).into_response(),

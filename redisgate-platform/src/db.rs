@@ -36,7 +36,7 @@ pub async fn migrate(url: &str) -> Result<()> {
     let url = url.to_owned();
     tokio::task::spawn_blocking(move || migrate_blocking(&url))
         .await
-        .map_err(|e| Error::Database(format!("migration task failed: {e}")))?
+        .map_err(|e| Error::database(format!("migration task failed: {e}")))?
 }
 
 /// Applies pending migrations on the calling thread, which must not be inside a tokio runtime (the
@@ -46,8 +46,8 @@ pub async fn migrate(url: &str) -> Result<()> {
 /// The database is unreachable or a migration fails.
 pub fn migrate_blocking(url: &str) -> Result<()> {
     let mut conn = AsyncConnectionWrapper::<AsyncPgConnection>::establish(url)
-        .map_err(|e| Error::Database(format!("cannot connect to the database: {e}")))?;
-    conn.run_pending_migrations(MIGRATIONS).map(|_| ()).map_err(|e| Error::Database(format!("migration failed: {e}")))
+        .map_err(|e| Error::database(format!("cannot connect to the database: {e}")))?;
+    conn.run_pending_migrations(MIGRATIONS).map(|_| ()).map_err(|e| Error::database(format!("migration failed: {e}")))
 }
 
 /// The names of the embedded migrations, in order: what a migrated database's schema is made of.

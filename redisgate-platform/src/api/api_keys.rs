@@ -1,13 +1,13 @@
 //! `/api/organizations/{org_id}/api-keys`: scoped organization keys, shown once, optionally expiring; a key
 //! is revoked when the member who made it leaves the organization.
 
+use crate::Error;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use redisgate_core::api::{self, Page};
 use redisgate_core::auth::token::{generate, API_KEY_PREFIX};
 use redisgate_core::store::{ApiKey, Instance, NewApiKey};
-use redisgate_gateway::ApiError;
 use serde_json::json;
 use uuid::Uuid;
 
@@ -24,7 +24,7 @@ pub async fn list_api_keys(
     principal: Principal,
     ApiPath(org_id): ApiPath<Uuid>,
     pagination: Pagination,
-) -> Result<Json<Page<api::ApiKey>>, ApiError> {
+) -> Result<Json<Page<api::ApiKey>>, Error> {
     let mut conn = platform.pool.get().await?;
     principal.authorize(&mut conn, org_id, Need::Administer).await?;
     let page = pagination.page();
@@ -41,7 +41,7 @@ pub async fn create_api_key(
     principal: Principal,
     ApiPath(org_id): ApiPath<Uuid>,
     ApiJson(body): ApiJson<api::NewApiKey>,
-) -> Result<(StatusCode, Json<api::CreatedApiKey>), ApiError> {
+) -> Result<(StatusCode, Json<api::CreatedApiKey>), Error> {
     let mut conn = platform.pool.get().await?;
     principal.authorize(&mut conn, org_id, Need::Administer).await?;
     let mut fields = std::collections::BTreeMap::new();
@@ -62,7 +62,7 @@ pub async fn create_api_key(
         return Err(redisgate_core::Error::Validation(fields).into());
     }
     if let Some(instance) = body.instance_id {
-        Instance::find_in(&mut conn, org_id, instance).await?.ok_or(ApiError::NotFound("instance"))?;
+        Instance::find_in(&mut conn, org_id, instance).await?.ok_or(Error::NotFound("instance"))?;
     }
     let mut scopes = body.scopes.clone();
     scopes.sort();
@@ -84,7 +84,7 @@ pub async fn create_api_key(
     .insert_within(&mut conn, MAX_KEYS_PER_ORGANIZATION)
     .await?
     .ok_or_else(|| {
-        ApiError::PlanExceeded(format!(
+        Error::PlanExceeded(format!(
             "an organization may have {MAX_KEYS_PER_ORGANIZATION} active API keys; revoke one to make another"
         ))
     })?;
@@ -106,11 +106,11 @@ pub async fn revoke_api_key(
     State(platform): State<Platform>,
     principal: Principal,
     ApiPath((org_id, key_id)): ApiPath<(Uuid, Uuid)>,
-) -> Result<StatusCode, ApiError> {
+) -> Result<StatusCode, Error> {
     let mut conn = platform.pool.get().await?;
     principal.authorize(&mut conn, org_id, Need::Administer).await?;
     if !ApiKey::revoke(&mut conn, org_id, key_id).await? {
-        return Err(ApiError::NotFound("API key"));
+        return Err(Error::NotFound("API key"));
     }
     principal.audit(&mut conn, Some(org_id), "api_key.revoke", "api_key", Some(key_id), json!({})).await?;
     Ok(StatusCode::NO_CONTENT)

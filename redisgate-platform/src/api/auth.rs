@@ -15,6 +15,8 @@ use redisgate_core::api;
 use redisgate_core::auth::password;
 use redisgate_core::store::{Organization, Page as StorePage, User};
 use redisgate_gateway::ApiError;
+
+use crate::Error;
 use serde_json::json;
 
 use super::extract::ApiJson;
@@ -47,7 +49,7 @@ pub async fn register(
     State(platform): State<Platform>,
     peer: Option<Extension<ConnectInfo<SocketAddr>>>,
     ApiJson(body): ApiJson<api::Login>,
-) -> Result<(StatusCode, Json<api::User>), ApiError> {
+) -> Result<(StatusCode, Json<api::User>), Error> {
     platform.accounts.attempt(peer.map(|Extension(ConnectInfo(address))| address.ip()))?;
     let mut fields = BTreeMap::new();
     let email = normalize_email(&body.email).map_err(|e| fields.insert("email".to_owned(), e)).ok();
@@ -79,10 +81,10 @@ pub async fn login(
     State(platform): State<Platform>,
     peer: Option<Extension<ConnectInfo<SocketAddr>>>,
     ApiJson(body): ApiJson<api::Login>,
-) -> Result<Json<api::Session>, ApiError> {
+) -> Result<Json<api::Session>, Error> {
     let address = peer.map(|Extension(ConnectInfo(address))| address.ip());
     platform.accounts.attempt(address)?;
-    let email = normalize_email(&body.email).map_err(|_| ApiError::BadCredentials("wrong email or password"))?;
+    let email = normalize_email(&body.email).map_err(|_| Error::BadCredentials("wrong email or password"))?;
     platform.login_throttle.attempt(&email)?;
     let mut conn = platform.pool.get().await?;
     let user = User::find_by_email(&mut conn, &email).await?;
@@ -96,13 +98,13 @@ pub async fn login(
     })
     .await
     .map_err(|e| ApiError::Internal(e.to_string()))?;
-    let user = user.filter(|_| ok).ok_or(ApiError::BadCredentials("wrong email or password"))?;
+    let user = user.filter(|_| ok).ok_or(Error::BadCredentials("wrong email or password"))?;
     platform.accounts.logged_in(address);
     Ok(Json(session(&platform, &user, user.session_version)?))
 }
 
 /// A new session token for `user` at session version `version`.
-fn session(platform: &Platform, user: &User, version: i32) -> Result<api::Session, ApiError> {
+fn session(platform: &Platform, user: &User, version: i32) -> Result<api::Session, Error> {
     let now = Utc::now();
     let token = platform.jwt.issue(&user.id.to_string(), version.into(), now.timestamp(), platform.jwt_ttl_secs)?;
     let expires_at = now + chrono::Duration::seconds(platform.jwt_ttl_secs);
@@ -112,7 +114,7 @@ fn session(platform: &Platform, user: &User, version: i32) -> Result<api::Sessio
 /// Ends every session of the caller (this one included).
 #[utoipa::path(post, path = "/auth/logout", tag = "auth", security(("bearer" = [])),
     responses((status = 204, description = "every session of the user has ended"), (status = 401, description = "not authenticated"), (status = 403, description = "an API key, not a session")))]
-pub async fn logout(State(platform): State<Platform>, principal: Principal) -> Result<StatusCode, ApiError> {
+pub async fn logout(State(platform): State<Platform>, principal: Principal) -> Result<StatusCode, Error> {
     let user = principal.user()?;
     let mut conn = platform.pool.get().await?;
     User::end_sessions(&mut conn, user.id, None).await?;
@@ -127,10 +129,10 @@ pub async fn change_password(
     State(platform): State<Platform>,
     principal: Principal,
     ApiJson(body): ApiJson<api::PasswordChange>,
-) -> Result<Json<api::Session>, ApiError> {
+) -> Result<Json<api::Session>, Error> {
     let user = principal.user()?.clone();
     if let Some(weak) = password::weakness(&body.new_password, &user.email) {
-        return Err(ApiError::field("new_password", weak));
+        return Err(Error::field("new_password", weak));
     }
     platform.login_throttle.attempt(&user.email)?;
     let (current, new, stored, permit) =
@@ -141,7 +143,7 @@ pub async fn change_password(
     })
     .await
     .map_err(|e| ApiError::Internal(e.to_string()))??
-    .ok_or(ApiError::BadCredentials("the current password is wrong"))?;
+    .ok_or(Error::BadCredentials("the current password is wrong"))?;
     let mut conn = platform.pool.get().await?;
     let version = User::end_sessions(&mut conn, user.id, Some(&hash)).await?;
     principal.audit(&mut conn, None, "user.password", "user", Some(user.id), json!({})).await?;
@@ -155,7 +157,7 @@ static DUMMY_HASH: std::sync::LazyLock<String> =
 /// The caller and its organizations.
 #[utoipa::path(get, path = "/me", tag = "auth", security(("bearer" = [])),
     responses((status = 200, body = api::Me), (status = 401, description = "not authenticated")))]
-pub async fn me(State(platform): State<Platform>, principal: Principal) -> Result<Json<api::Me>, ApiError> {
+pub async fn me(State(platform): State<Platform>, principal: Principal) -> Result<Json<api::Me>, Error> {
     let mut conn = platform.pool.get().await?;
     let (user, organizations) = match &principal {
         Principal::User(user) => {

@@ -8,6 +8,8 @@ use serde::Deserialize;
 
 use redisgate_gateway::ApiError;
 
+use crate::Error;
+
 /// Largest management request body.
 const MAX_BODY: usize = 64 * 1024;
 /// Longest a client may take to send a management body (64 KiB at most): a client that stalls is answered
@@ -19,7 +21,7 @@ const BODY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 pub struct ApiJson<T>(pub T);
 
 impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
-    type Rejection = ApiError;
+    type Rejection = Error;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
         let bytes = tokio::time::timeout(BODY_TIMEOUT, axum::body::to_bytes(request.into_body(), MAX_BODY))
@@ -31,7 +33,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
     }
 }
 
-fn parse<T: DeserializeOwned>(bytes: &Bytes) -> Result<T, ApiError> {
+fn parse<T: DeserializeOwned>(bytes: &Bytes) -> Result<T, Error> {
     let deserializer = &mut serde_json::Deserializer::from_slice(bytes);
     serde_path_to_error::deserialize(deserializer).map_err(|e| {
         let path = e.path().to_string();
@@ -40,7 +42,7 @@ fn parse<T: DeserializeOwned>(bytes: &Bytes) -> Result<T, ApiError> {
             redisgate_core::Error::invalid(format!("malformed JSON: {inner}")).into()
         } else {
             let field = if path == "." { "body".to_owned() } else { path };
-            ApiError::field(&field, strip_position(&inner.to_string()))
+            Error::field(&field, strip_position(&inner.to_string()))
         }
     })
 }
@@ -57,13 +59,13 @@ pub struct Pagination {
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for Pagination {
-    type Rejection = ApiError;
+    type Rejection = Error;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
         axum::extract::Query::<Self>::from_request_parts(parts, &())
             .await
             .map(|q| q.0)
-            .map_err(|_| ApiError::field("limit", "limit and offset must be non-negative integers"))
+            .map_err(|_| Error::field("limit", "limit and offset must be non-negative integers"))
     }
 }
 
@@ -78,12 +80,12 @@ impl Pagination {
 pub struct ApiPath<T>(pub T);
 
 impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for ApiPath<T> {
-    type Rejection = ApiError;
+    type Rejection = Error;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         axum::extract::Path::<T>::from_request_parts(parts, state)
             .await
             .map(|p| Self(p.0))
-            .map_err(|_| ApiError::NotFound("resource"))
+            .map_err(|_| Error::NotFound("resource"))
     }
 }

@@ -5,6 +5,7 @@
 //! only their hashes are kept), and provisions in the background; poll `/status` until `running`.
 //! Deletion answers 202 and removes the server, then the row.
 
+use crate::Error;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
@@ -15,7 +16,6 @@ use redisgate_core::auth::token::{generate, INSTANCE_TOKEN_PREFIX, READONLY_TOKE
 use redisgate_core::limits::Limits;
 use redisgate_core::provisioning::{max_memory_problem, InstanceSpec, InstanceStatus};
 use redisgate_core::store::{Instance, InstanceChanges, InstanceToken, NewInstance, Plan};
-use redisgate_gateway::ApiError;
 use serde_json::json;
 use uuid::Uuid;
 
@@ -40,11 +40,11 @@ fn secrets(platform: &Platform, name: &str, token: String, readonly_token: Strin
     }
 }
 
-async fn find(conn: &mut diesel_async::AsyncPgConnection, access: &OrgAccess, id: Uuid) -> Result<Instance, ApiError> {
+async fn find(conn: &mut diesel_async::AsyncPgConnection, access: &OrgAccess, id: Uuid) -> Result<Instance, Error> {
     if access.only_instance.is_some_and(|only| only != id) {
-        return Err(ApiError::NotFound("instance"));
+        return Err(Error::NotFound("instance"));
     }
-    Instance::find_in(conn, access.org.id, id).await?.ok_or(ApiError::NotFound("instance"))
+    Instance::find_in(conn, access.org.id, id).await?.ok_or(Error::NotFound("instance"))
 }
 
 /// A connection and the instance `id` of `org`, if the caller may do `need` with it (404 otherwise, as
@@ -55,7 +55,7 @@ pub(super) async fn locate(
     org: Uuid,
     id: Uuid,
     need: Need,
-) -> Result<(Object<AsyncPgConnection>, Instance), ApiError> {
+) -> Result<(Object<AsyncPgConnection>, Instance), Error> {
     let mut conn = platform.pool.get().await?;
     let access = principal.authorize(&mut conn, org, need).await?;
     let instance = find(&mut conn, &access, id).await?;
@@ -79,7 +79,7 @@ pub async fn list_instances(
     principal: Principal,
     ApiPath(org_id): ApiPath<Uuid>,
     pagination: Pagination,
-) -> Result<Json<Page<api::Instance>>, ApiError> {
+) -> Result<Json<Page<api::Instance>>, Error> {
     let mut conn = platform.pool.get().await?;
     let access = principal.authorize(&mut conn, org_id, Need::Read).await?;
     let page = pagination.page();
@@ -103,15 +103,15 @@ pub async fn create_instance(
     principal: Principal,
     ApiPath(org_id): ApiPath<Uuid>,
     ApiJson(body): ApiJson<api::NewInstance>,
-) -> Result<(StatusCode, Json<api::CreatedInstance>), ApiError> {
+) -> Result<(StatusCode, Json<api::CreatedInstance>), Error> {
     let mut conn = platform.pool.get().await?;
     // The answer carries a full data token, as a rotation does: a key needs data:write too.
     let access = principal.authorize(&mut conn, org_id, Need::Credentials).await?;
     if access.only_instance.is_some() {
-        return Err(ApiError::Forbidden("a key limited to one instance cannot create instances"));
+        return Err(Error::Forbidden("a key limited to one instance cannot create instances"));
     }
     if body.organization_id.is_some_and(|o| o != org_id) {
-        return Err(ApiError::field("organization_id", "must match the organization in the path"));
+        return Err(Error::field("organization_id", "must match the organization in the path"));
     }
     let topology = body.topology.unwrap_or_default();
     let spec = InstanceSpec::new(&body.name, body.slug.as_deref(), body.max_memory, &body.redis_version, topology)?;
@@ -134,7 +134,7 @@ pub async fn create_instance(
             let taken = "an instance with this name (or slug in this organization) already exists";
             let instance = row.insert(conn).await.map_err(|e| super::duplicate(e, taken))?;
             InstanceToken::replace(conn, id, hashes).await?;
-            Ok::<_, ApiError>((instance, plan))
+            Ok::<_, Error>((instance, plan))
         })
         .await?;
     principal
@@ -161,7 +161,7 @@ pub async fn get_instance(
     State(platform): State<Platform>,
     principal: Principal,
     ApiPath((org_id, id)): ApiPath<(Uuid, Uuid)>,
-) -> Result<Json<api::Instance>, ApiError> {
+) -> Result<Json<api::Instance>, Error> {
     let (mut conn, instance) = locate(&platform, &principal, org_id, id, Need::Read).await?;
     let plan = Plan::of(&mut conn, org_id).await?.limits;
     drop(conn);
@@ -187,16 +187,16 @@ pub async fn update_instance(
     principal: Principal,
     ApiPath((org_id, id)): ApiPath<(Uuid, Uuid)>,
     ApiJson(body): ApiJson<api::InstancePatch>,
-) -> Result<Json<api::Instance>, ApiError> {
+) -> Result<Json<api::Instance>, Error> {
     let (mut conn, instance) = locate(&platform, &principal, org_id, id, Need::ManageInstances).await?;
     if let Some(problem) = body.max_memory.and_then(max_memory_problem) {
-        return Err(ApiError::field("max_memory", problem));
+        return Err(Error::field("max_memory", problem));
     }
     let topology = match body.replicas.map(|n| instance.topology.with_replicas(n)) {
         None => None,
-        Some(Err(problem)) => return Err(ApiError::field("replicas", problem)),
+        Some(Err(problem)) => return Err(Error::field("replicas", problem)),
         Some(Ok(topology)) => match topology.problem() {
-            Some(problem) => return Err(ApiError::field("replicas", problem)),
+            Some(problem) => return Err(Error::field("replicas", problem)),
             None => Some(topology).filter(|t| *t != instance.topology),
         },
     };
@@ -224,7 +224,7 @@ pub async fn update_instance(
                 provisioner.resize(instance.target(), spec).await?;
             }
             let changes = InstanceChanges { max_memory: body.max_memory, limits: body.limits, topology };
-            Ok::<_, ApiError>((Instance::update(conn, id, &changes).await?, plan))
+            Ok::<_, Error>((Instance::update(conn, id, &changes).await?, plan))
         })
         .await?;
     principal
@@ -248,11 +248,11 @@ pub async fn delete_instance(
     State(platform): State<Platform>,
     principal: Principal,
     ApiPath((org_id, id)): ApiPath<(Uuid, Uuid)>,
-) -> Result<(StatusCode, Json<api::Instance>), ApiError> {
+) -> Result<(StatusCode, Json<api::Instance>), Error> {
     let (mut conn, _) = locate(&platform, &principal, org_id, id, Need::ManageInstances).await?;
     let instance = Instance::set_status(&mut conn, id, InstanceStatus::Deleting, None, None)
         .await?
-        .ok_or(ApiError::NotFound("instance"))?;
+        .ok_or(Error::NotFound("instance"))?;
     principal.audit(&mut conn, Some(org_id), "instance.delete", "instance", Some(id), json!({})).await?;
     platform.lifecycle.delete(id);
     let plan = Plan::of(&mut conn, org_id).await?.limits;
@@ -267,7 +267,7 @@ pub async fn get_status(
     State(platform): State<Platform>,
     principal: Principal,
     ApiPath((org_id, id)): ApiPath<(Uuid, Uuid)>,
-) -> Result<Json<api::Status>, ApiError> {
+) -> Result<Json<api::Status>, Error> {
     let (_, i) = locate(&platform, &principal, org_id, id, Need::Read).await?;
     Ok(Json(i.into()))
 }
@@ -281,7 +281,7 @@ pub async fn put_status(
     State(platform): State<Platform>,
     principal: Principal,
     ApiPath((org_id, id)): ApiPath<(Uuid, Uuid)>,
-) -> Result<(StatusCode, Json<api::Status>), ApiError> {
+) -> Result<(StatusCode, Json<api::Status>), Error> {
     let (mut conn, mut i) = locate(&platform, &principal, org_id, id, Need::ManageInstances).await?;
     let live = platform.lifecycle.provisioner().endpoint(id);
     let code = match (i.status, &live) {
@@ -290,7 +290,7 @@ pub async fn put_status(
                 // Recorded before answering, so a client polling after the 202 does not read the old failure.
                 i = Instance::set_status(&mut conn, id, InstanceStatus::Provisioning, None, None)
                     .await?
-                    .ok_or(ApiError::NotFound("instance"))?;
+                    .ok_or(Error::NotFound("instance"))?;
             }
             principal.audit(&mut conn, Some(org_id), "instance.sync", "instance", Some(id), json!({})).await?;
             platform.lifecycle.provision_again(id);
@@ -309,7 +309,7 @@ pub async fn get_credentials(
     State(platform): State<Platform>,
     principal: Principal,
     ApiPath((org_id, id)): ApiPath<(Uuid, Uuid)>,
-) -> Result<Json<api::InstanceCredentials>, ApiError> {
+) -> Result<Json<api::InstanceCredentials>, Error> {
     let (mut conn, i) = locate(&platform, &principal, org_id, id, Need::ManageInstances).await?;
     let tokens = InstanceToken::active_for(&mut conn, id).await?.into_iter().map(api::TokenInfo::from).collect();
     Ok(Json(api::InstanceCredentials {
@@ -328,7 +328,7 @@ pub async fn rotate_credentials(
     State(platform): State<Platform>,
     principal: Principal,
     ApiPath((org_id, id)): ApiPath<(Uuid, Uuid)>,
-) -> Result<Json<api::Secrets>, ApiError> {
+) -> Result<Json<api::Secrets>, Error> {
     let (mut conn, i) = locate(&platform, &principal, org_id, id, Need::Credentials).await?;
     let (token, readonly_token, hashes) = new_secrets();
     InstanceToken::replace(&mut conn, id, hashes).await?;

@@ -6,6 +6,7 @@
 //! demoted (checked with the owners locked, so two changes at once cannot both pass). A member who leaves
 //! takes the API keys they made with them.
 
+use crate::Error;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
@@ -15,7 +16,6 @@ use redisgate_core::api::{self, Page};
 use redisgate_core::auth::token::{generate, INVITATION_PREFIX};
 use redisgate_core::auth::TokenHash;
 use redisgate_core::store::{ApiKey, Invitation, Membership, Organization, User};
-use redisgate_gateway::ApiError;
 use serde_json::json;
 use uuid::Uuid;
 
@@ -27,12 +27,12 @@ use super::Platform;
 /// How long an invitation can be accepted.
 const INVITATION_DAYS: u64 = 7;
 
-fn check_role(role: &str, access: &OrgAccess) -> Result<(), ApiError> {
+fn check_role(role: &str, access: &OrgAccess) -> Result<(), Error> {
     if !matches!(role, "owner" | "admin" | "member") {
-        return Err(ApiError::field("role", "must be owner, admin or member"));
+        return Err(Error::field("role", "must be owner, admin or member"));
     }
     if role == "owner" && access.role.as_deref() != Some("owner") {
-        return Err(ApiError::Forbidden("only owners can make owners"));
+        return Err(Error::Forbidden("only owners can make owners"));
     }
     Ok(())
 }
@@ -46,7 +46,7 @@ pub async fn list_members(
     principal: Principal,
     ApiPath(org_id): ApiPath<Uuid>,
     pagination: Pagination,
-) -> Result<Json<Page<api::Member>>, ApiError> {
+) -> Result<Json<Page<api::Member>>, Error> {
     let mut conn = platform.pool.get().await?;
     principal.authorize(&mut conn, org_id, Need::Read).await?;
     principal.user()?;
@@ -69,10 +69,10 @@ pub async fn invite(
     principal: Principal,
     ApiPath(org_id): ApiPath<Uuid>,
     ApiJson(body): ApiJson<api::NewInvitation>,
-) -> Result<(StatusCode, Json<api::CreatedInvitation>), ApiError> {
+) -> Result<(StatusCode, Json<api::CreatedInvitation>), Error> {
     let mut conn = platform.pool.get().await?;
     let access = principal.authorize(&mut conn, org_id, Need::Administer).await?;
-    let email = normalize_email(&body.email).map_err(|e| ApiError::field("email", e))?;
+    let email = normalize_email(&body.email).map_err(|e| Error::field("email", e))?;
     check_role(&body.role, &access)?;
     let (code, hash) = generate(INVITATION_PREFIX);
     let now = Utc::now();
@@ -102,7 +102,7 @@ pub async fn list_invitations(
     principal: Principal,
     ApiPath(org_id): ApiPath<Uuid>,
     pagination: Pagination,
-) -> Result<Json<Page<api::Invitation>>, ApiError> {
+) -> Result<Json<Page<api::Invitation>>, Error> {
     let mut conn = platform.pool.get().await?;
     principal.authorize(&mut conn, org_id, Need::Administer).await?;
     let page = pagination.page();
@@ -118,11 +118,11 @@ pub async fn withdraw_invitation(
     State(platform): State<Platform>,
     principal: Principal,
     ApiPath((org_id, id)): ApiPath<(Uuid, Uuid)>,
-) -> Result<StatusCode, ApiError> {
+) -> Result<StatusCode, Error> {
     let mut conn = platform.pool.get().await?;
     principal.authorize(&mut conn, org_id, Need::Administer).await?;
     if !Invitation::delete(&mut conn, org_id, id).await? {
-        return Err(ApiError::NotFound("invitation"));
+        return Err(Error::NotFound("invitation"));
     }
     principal.audit(&mut conn, Some(org_id), "invitation.withdraw", "invitation", Some(id), json!({})).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -136,14 +136,14 @@ pub async fn accept_invitation(
     State(platform): State<Platform>,
     principal: Principal,
     ApiJson(body): ApiJson<api::InvitationCode>,
-) -> Result<(StatusCode, Json<api::Organization>), ApiError> {
+) -> Result<(StatusCode, Json<api::Organization>), Error> {
     let user = principal.user()?;
     let hash = TokenHash::of(body.code.as_bytes());
     let mut conn = platform.pool.get().await?;
     let (invitation, org) = conn
         .transaction(async |conn| {
             let invitation =
-                Invitation::take(conn, hash.as_bytes(), &user.email).await?.ok_or(ApiError::NotFound("invitation"))?;
+                Invitation::take(conn, hash.as_bytes(), &user.email).await?.ok_or(Error::NotFound("invitation"))?;
             if invitation.role == "owner" {
                 owner_room(conn, user.id, platform.max_organizations_per_user).await?;
             }
@@ -151,8 +151,8 @@ pub async fn accept_invitation(
                 .await
                 .map_err(|e| super::duplicate(e, "already a member"))?;
             let org =
-                Organization::find(conn, invitation.organization_id).await?.ok_or(ApiError::NotFound("invitation"))?;
-            Ok::<_, ApiError>((invitation, org))
+                Organization::find(conn, invitation.organization_id).await?.ok_or(Error::NotFound("invitation"))?;
+            Ok::<_, Error>((invitation, org))
         })
         .await?;
     let details = json!({"role": invitation.role, "invitation": invitation.id});
@@ -170,19 +170,19 @@ pub async fn update_member(
     principal: Principal,
     ApiPath((org_id, user_id)): ApiPath<(Uuid, Uuid)>,
     ApiJson(body): ApiJson<api::RoleChange>,
-) -> Result<Json<api::Member>, ApiError> {
+) -> Result<Json<api::Member>, Error> {
     let mut conn = platform.pool.get().await?;
     let access = principal.authorize(&mut conn, org_id, Need::Administer).await?;
     check_role(&body.role, &access)?;
     let (membership, revoked) = conn
         .transaction(async |conn| {
             let owners = Membership::lock_owners(conn, org_id).await?;
-            let current = Membership::find(conn, org_id, user_id).await?.ok_or(ApiError::NotFound("member"))?;
+            let current = Membership::find(conn, org_id, user_id).await?.ok_or(Error::NotFound("member"))?;
             if current.role == "owner" && access.role.as_deref() != Some("owner") {
-                return Err(ApiError::Forbidden("only owners can change an owner's role"));
+                return Err(Error::Forbidden("only owners can change an owner's role"));
             }
             if current.role == "owner" && body.role != "owner" && owners <= 1 {
-                return Err(ApiError::Conflict("the last owner cannot be demoted".into()));
+                return Err(Error::Conflict("the last owner cannot be demoted".into()));
             }
             if body.role == "owner" && current.role != "owner" {
                 owner_room(conn, user_id, platform.max_organizations_per_user).await?;
@@ -210,7 +210,7 @@ pub async fn remove_member(
     State(platform): State<Platform>,
     principal: Principal,
     ApiPath((org_id, user_id)): ApiPath<(Uuid, Uuid)>,
-) -> Result<StatusCode, ApiError> {
+) -> Result<StatusCode, Error> {
     let mut conn = platform.pool.get().await?;
     let me = principal.user().ok().map(|u| u.id);
     let need = if me == Some(user_id) { Need::Read } else { Need::Administer };
@@ -218,13 +218,13 @@ pub async fn remove_member(
     let revoked = conn
         .transaction(async |conn| {
             let owners = Membership::lock_owners(conn, org_id).await?;
-            let current = Membership::find(conn, org_id, user_id).await?.ok_or(ApiError::NotFound("member"))?;
+            let current = Membership::find(conn, org_id, user_id).await?.ok_or(Error::NotFound("member"))?;
             if current.role == "owner" {
                 if access.role.as_deref() != Some("owner") {
-                    return Err(ApiError::Forbidden("only owners can remove an owner"));
+                    return Err(Error::Forbidden("only owners can remove an owner"));
                 }
                 if owners <= 1 {
-                    return Err(ApiError::Conflict("the last owner cannot leave".into()));
+                    return Err(Error::Conflict("the last owner cannot leave".into()));
                 }
             }
             Membership::delete(conn, org_id, user_id).await?;
@@ -247,9 +247,9 @@ fn rank(role: &str) -> u8 {
 
 /// Refuses to make `user` an owner of one more organization when they own as many as a user may (the same
 /// cap as creating one).
-async fn owner_room(conn: &mut diesel_async::AsyncPgConnection, user: Uuid, max: i64) -> Result<(), ApiError> {
+async fn owner_room(conn: &mut diesel_async::AsyncPgConnection, user: Uuid, max: i64) -> Result<(), Error> {
     if Organization::may_own_another(conn, user, max).await? {
         return Ok(());
     }
-    Err(ApiError::PlanExceeded(format!("a user may own at most {max} organizations")))
+    Err(Error::PlanExceeded(format!("a user may own at most {max} organizations")))
 }

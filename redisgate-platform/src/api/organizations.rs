@@ -1,12 +1,12 @@
 //! `/api/organizations` and `/api/organizations/{org_id}`.
 
+use crate::Error;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use redisgate_core::api::{self, Page};
 use redisgate_core::provisioning::dns_label_problem;
 use redisgate_core::store::{Instance, Organization};
-use redisgate_gateway::ApiError;
 use serde_json::json;
 use uuid::Uuid;
 
@@ -14,7 +14,7 @@ use super::extract::{ApiJson, ApiPath, Pagination};
 use super::principal::{Need, Principal};
 use super::Platform;
 
-fn validate(name: Option<&str>, slug: Option<&str>) -> Result<(), ApiError> {
+fn validate(name: Option<&str>, slug: Option<&str>) -> Result<(), Error> {
     let mut fields = std::collections::BTreeMap::new();
     if let Some(name) = name {
         if name.trim().is_empty() || name.chars().count() > 100 {
@@ -41,7 +41,7 @@ pub async fn list_organizations(
     State(platform): State<Platform>,
     principal: Principal,
     pagination: Pagination,
-) -> Result<Json<Page<api::Organization>>, ApiError> {
+) -> Result<Json<Page<api::Organization>>, Error> {
     let mut conn = platform.pool.get().await?;
     let page = pagination.page();
     let items = match &principal {
@@ -66,7 +66,7 @@ pub async fn create_organization(
     State(platform): State<Platform>,
     principal: Principal,
     ApiJson(body): ApiJson<api::NewOrganization>,
-) -> Result<(StatusCode, Json<api::Organization>), ApiError> {
+) -> Result<(StatusCode, Json<api::Organization>), Error> {
     let user = principal.user()?;
     validate(Some(&body.name), Some(&body.slug))?;
     let mut conn = platform.pool.get().await?;
@@ -74,7 +74,7 @@ pub async fn create_organization(
     let org = Organization::create(&mut conn, body.name.trim(), &body.slug, user.id, max)
         .await
         .map_err(|e| super::duplicate(e, SLUG_TAKEN))?
-        .ok_or_else(|| ApiError::PlanExceeded(format!("a user may own at most {max} organizations")))?;
+        .ok_or_else(|| Error::PlanExceeded(format!("a user may own at most {max} organizations")))?;
     principal
         .audit(&mut conn, Some(org.id), "organization.create", "organization", Some(org.id), json!({"slug": org.slug}))
         .await?;
@@ -89,7 +89,7 @@ pub async fn get_organization(
     State(platform): State<Platform>,
     principal: Principal,
     ApiPath(org_id): ApiPath<Uuid>,
-) -> Result<Json<api::Organization>, ApiError> {
+) -> Result<Json<api::Organization>, Error> {
     let mut conn = platform.pool.get().await?;
     let access = principal.authorize(&mut conn, org_id, Need::Read).await?;
     Ok(Json(access.org.into_api(access.role)))
@@ -104,7 +104,7 @@ pub async fn update_organization(
     principal: Principal,
     ApiPath(org_id): ApiPath<Uuid>,
     ApiJson(body): ApiJson<api::OrganizationPatch>,
-) -> Result<Json<api::Organization>, ApiError> {
+) -> Result<Json<api::Organization>, Error> {
     let mut conn = platform.pool.get().await?;
     let access = principal.authorize(&mut conn, org_id, Need::Own).await?;
     validate(body.name.as_deref(), body.slug.as_deref())?;
@@ -123,11 +123,11 @@ pub async fn delete_organization(
     State(platform): State<Platform>,
     principal: Principal,
     ApiPath(org_id): ApiPath<Uuid>,
-) -> Result<StatusCode, ApiError> {
+) -> Result<StatusCode, Error> {
     let mut conn = platform.pool.get().await?;
     principal.authorize(&mut conn, org_id, Need::Own).await?;
     if !Instance::list_in(&mut conn, org_id, redisgate_core::store::Page::new(Some(1), None)).await?.is_empty() {
-        return Err(ApiError::Conflict("delete the organization's instances first".into()));
+        return Err(Error::Conflict("delete the organization's instances first".into()));
     }
     Organization::delete(&mut conn, org_id).await?;
     principal.audit(&mut conn, Some(org_id), "organization.delete", "organization", Some(org_id), json!({})).await?;

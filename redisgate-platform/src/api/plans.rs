@@ -3,12 +3,12 @@
 //!
 //! Plans belong to the platform's operator (`redisgate admin plan`): no route changes one.
 
+use crate::Error;
 use axum::extract::State;
 use axum::Json;
 use diesel_async::AsyncPgConnection;
 use redisgate_core::api::{self, Page};
 use redisgate_core::store::{AuditRecord, Instance, Plan, PlanUse};
-use redisgate_gateway::ApiError;
 use uuid::Uuid;
 
 use super::extract::{ApiPath, Pagination};
@@ -23,7 +23,7 @@ pub async fn get_plan(
     State(platform): State<Platform>,
     principal: Principal,
     ApiPath(org_id): ApiPath<Uuid>,
-) -> Result<Json<api::Plan>, ApiError> {
+) -> Result<Json<api::Plan>, Error> {
     let mut conn = platform.pool.get().await?;
     principal.authorize(&mut conn, org_id, Need::Read).await?;
     let plan = Plan::of(&mut conn, org_id).await?;
@@ -47,7 +47,7 @@ pub async fn get_audit_log(
     principal: Principal,
     ApiPath(org_id): ApiPath<Uuid>,
     pagination: Pagination,
-) -> Result<Json<Page<api::AuditEntry>>, ApiError> {
+) -> Result<Json<Page<api::AuditEntry>>, Error> {
     let mut conn = platform.pool.get().await?;
     principal.authorize(&mut conn, org_id, Need::Administer).await?;
     let page = pagination.page();
@@ -62,30 +62,30 @@ pub async fn get_audit_log(
 /// from the same stale size.
 ///
 /// # Errors
-/// [`ApiError::PlanExceeded`] saying which allowance is used up.
+/// [`Error::PlanExceeded`] saying which allowance is used up.
 pub(super) async fn check_room(
     conn: &mut AsyncPgConnection,
     org: Uuid,
     memory: i64,
     resizing: Option<Uuid>,
-) -> Result<Plan, ApiError> {
+) -> Result<Plan, Error> {
     let (plan, PlanUse { instances, memory: used }) = Plan::lock_for(conn, org).await?;
     let replacing = match resizing {
         Some(id) => {
-            let instance = Instance::find_in(conn, org, id).await?.ok_or(ApiError::NotFound("instance"))?;
+            let instance = Instance::find_in(conn, org, id).await?.ok_or(Error::NotFound("instance"))?;
             Some(instance.max_memory * instance.topology.data_nodes())
         }
         None => None,
     };
     if replacing.is_none() && instances >= i64::from(plan.max_instances) {
-        return Err(ApiError::PlanExceeded(format!(
+        return Err(Error::PlanExceeded(format!(
             "the organization's plan '{}' allows {} instances",
             plan.name, plan.max_instances
         )));
     }
     let total = used - replacing.unwrap_or(0) + memory;
     if total > plan.max_memory {
-        return Err(ApiError::PlanExceeded(format!(
+        return Err(Error::PlanExceeded(format!(
             "the organization's plan '{}' allows {} bytes of memory in all; its instances would have {total}",
             plan.name, plan.max_memory
         )));

@@ -4,6 +4,7 @@
 //! answers 404 for anything outside the caller's organizations, so existence never leaks; 403 only when the
 //! caller can see the thing but its role or scopes do not allow the action.
 
+use crate::Error;
 use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
@@ -11,7 +12,6 @@ use diesel_async::AsyncPgConnection;
 use redisgate_core::auth::token::API_KEY_PREFIX;
 use redisgate_core::auth::{bearer, TokenHash};
 use redisgate_core::store::{ApiKey, AuditEntry, Organization, User};
-use redisgate_gateway::ApiError;
 use uuid::Uuid;
 
 use super::Platform;
@@ -58,14 +58,14 @@ pub struct OrgAccess {
 }
 
 /// The 401 of a management route, saying what to send.
-fn no_session() -> ApiError {
-    ApiError::BadCredentials(
+fn no_session() -> Error {
+    Error::BadCredentials(
         "missing, invalid or expired credentials: send Authorization: Bearer <token from POST /api/auth/login, or an rgk_ API key>",
     )
 }
 
 impl FromRequestParts<Platform> for Principal {
-    type Rejection = ApiError;
+    type Rejection = Error;
 
     async fn from_request_parts(parts: &mut Parts, platform: &Platform) -> Result<Self, Self::Rejection> {
         let header = parts.headers.get(AUTHORIZATION).ok_or(no_session())?.as_bytes();
@@ -79,8 +79,8 @@ impl Principal {
     /// token).
     ///
     /// # Errors
-    /// [`ApiError::BadCredentials`] when it names nobody (or a session that ended), database errors.
-    pub async fn from_token(platform: &Platform, token: &str) -> Result<Self, ApiError> {
+    /// [`Error::BadCredentials`] when it names nobody (or a session that ended), database errors.
+    pub async fn from_token(platform: &Platform, token: &str) -> Result<Self, Error> {
         let mut conn = platform.pool.get().await?;
         if token.starts_with(API_KEY_PREFIX) {
             let hash = TokenHash::of(token.as_bytes());
@@ -96,11 +96,11 @@ impl Principal {
     /// The user, for routes only a user may call (a key gets 403).
     ///
     /// # Errors
-    /// [`ApiError::Forbidden`] for an API key.
-    pub fn user(&self) -> Result<&User, ApiError> {
+    /// [`Error::Forbidden`] for an API key.
+    pub fn user(&self) -> Result<&User, Error> {
         match self {
             Self::User(user) => Ok(user),
-            Self::Key(_) => Err(ApiError::Forbidden("this route needs a user's session, not an API key")),
+            Self::Key(_) => Err(Error::Forbidden("this route needs a user's session, not an API key")),
         }
     }
 
@@ -108,26 +108,26 @@ impl Principal {
     ///
     /// # Errors
     /// 404 when the caller is not in the organization, 403 when it is but may not do this.
-    pub async fn authorize(&self, conn: &mut AsyncPgConnection, org: Uuid, need: Need) -> Result<OrgAccess, ApiError> {
+    pub async fn authorize(&self, conn: &mut AsyncPgConnection, org: Uuid, need: Need) -> Result<OrgAccess, Error> {
         match self {
             Self::User(user) => {
                 let (org, role) =
-                    Organization::find_for_user(conn, org, user.id).await?.ok_or(ApiError::NotFound("organization"))?;
+                    Organization::find_for_user(conn, org, user.id).await?.ok_or(Error::NotFound("organization"))?;
                 let allowed = match need {
                     Need::Read => true,
                     Need::ManageInstances | Need::Credentials | Need::Administer => role == "owner" || role == "admin",
                     Need::Own => role == "owner",
                 };
                 if !allowed {
-                    return Err(ApiError::Forbidden("your role in this organization does not allow this"));
+                    return Err(Error::Forbidden("your role in this organization does not allow this"));
                 }
                 Ok(OrgAccess { org, role: Some(role), only_instance: None })
             }
             Self::Key(key) => {
                 if key.organization_id != org {
-                    return Err(ApiError::NotFound("organization"));
+                    return Err(Error::NotFound("organization"));
                 }
-                let org = Organization::find(conn, org).await?.ok_or(ApiError::NotFound("organization"))?;
+                let org = Organization::find(conn, org).await?.ok_or(Error::NotFound("organization"))?;
                 let has = |scope: &str| key.scopes.iter().any(|s| s == scope);
                 let allowed = match need {
                     Need::Read | Need::ManageInstances => has(SCOPE_INSTANCES),
@@ -136,7 +136,7 @@ impl Principal {
                     Need::Administer | Need::Own => false,
                 };
                 if !allowed {
-                    return Err(ApiError::Forbidden("this API key's scopes do not allow this"));
+                    return Err(Error::Forbidden("this API key's scopes do not allow this"));
                 }
                 Ok(OrgAccess { org, role: None, only_instance: key.instance_id })
             }
@@ -155,7 +155,7 @@ impl Principal {
         target_type: &str,
         target_id: Option<Uuid>,
         details: serde_json::Value,
-    ) -> Result<(), ApiError> {
+    ) -> Result<(), Error> {
         let (user, key) = match self {
             Self::User(user) => (Some(user.id), None),
             Self::Key(key) => (None, Some(key.id)),

@@ -23,6 +23,8 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use redisgate_gateway::ApiError;
 
+use crate::Error;
+
 /// Attempts allowed in a row for one email.
 pub const BURST: NonZeroU32 = NonZeroU32::new(10).expect("non-zero");
 /// Time to earn one more attempt.
@@ -54,14 +56,14 @@ impl LoginThrottle {
     /// Counts an attempt to log in as `email` (normalised).
     ///
     /// # Errors
-    /// [`ApiError::Throttled`] with the seconds until the next attempt is allowed.
-    pub fn attempt(&self, email: &str) -> Result<(), ApiError> {
+    /// [`Error::Throttled`] with the seconds until the next attempt is allowed.
+    pub fn attempt(&self, email: &str) -> Result<(), Error> {
         if self.attempts.fetch_add(1, Ordering::Relaxed) % PRUNE_EVERY == PRUNE_EVERY - 1 {
             self.limiter.retain_recent();
         }
         self.limiter.check_key(&self.hasher.hash_one(email)).map_err(|not_until| {
             let wait = not_until.wait_time_from(self.clock.now());
-            ApiError::Throttled("login attempts for this account", wait.as_secs() + 1)
+            Error::Throttled("login attempts for this account", wait.as_secs() + 1)
         })
     }
 }
@@ -115,8 +117,8 @@ impl AccountThrottle {
     /// IPv6 address counts by its /64 network.
     ///
     /// # Errors
-    /// [`ApiError::Throttled`] with the seconds to wait.
-    pub fn attempt(&self, address: Option<IpAddr>) -> Result<(), ApiError> {
+    /// [`Error::Throttled`] with the seconds to wait.
+    pub fn attempt(&self, address: Option<IpAddr>) -> Result<(), Error> {
         if self.attempts.fetch_add(1, Ordering::Relaxed) % PRUNE_EVERY == PRUNE_EVERY - 1 {
             self.per_address.retain_recent();
         }
@@ -124,13 +126,13 @@ impl AccountThrottle {
         if let Some(network) = network {
             self.per_address.check_key(&network).map_err(|not_until| {
                 let wait = not_until.wait_time_from(self.clock.now());
-                ApiError::Throttled("account requests from this address", wait.as_secs() + 1)
+                Error::Throttled("account requests from this address", wait.as_secs() + 1)
             })?;
         }
         let known = network
             .is_some_and(|network| self.trusted_networks().get(&network).is_some_and(|at| at.elapsed() < TRUST_FOR));
         let global = if known { &self.global_known } else { &self.global };
-        global.check().map_err(|_| ApiError::Throttled("account requests", 1))
+        global.check().map_err(|_| Error::Throttled("account requests", 1))
     }
 
     /// Remembers that `address`'s network logged in successfully: its attempts draw on the known networks'
@@ -154,8 +156,10 @@ impl AccountThrottle {
     ///
     /// # Errors
     /// [`ApiError::Busy`] when every core is hashing already.
-    pub fn hashing(&self) -> Result<OwnedSemaphorePermit, ApiError> {
-        Arc::clone(&self.hashing).try_acquire_owned().map_err(|_| ApiError::Busy("every core is hashing passwords"))
+    pub fn hashing(&self) -> Result<OwnedSemaphorePermit, Error> {
+        Arc::clone(&self.hashing)
+            .try_acquire_owned()
+            .map_err(|_| ApiError::Busy("every core is hashing passwords").into())
     }
 }
 
@@ -196,7 +200,7 @@ mod tests {
             throttle.attempt("a@example.com").unwrap();
         }
         let refused = throttle.attempt("a@example.com").unwrap_err();
-        assert!(matches!(refused, ApiError::Throttled(_, secs) if (1..=31).contains(&secs)), "{refused:?}");
+        assert!(matches!(refused, Error::Throttled(_, secs) if (1..=31).contains(&secs)), "{refused:?}");
         throttle.attempt("b@example.com").unwrap();
     }
 }

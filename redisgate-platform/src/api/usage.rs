@@ -2,6 +2,7 @@
 //! the product is priced by. Gateways write their counts every few seconds (`--usage-flush-secs`), so today's
 //! figure lags by at most that much.
 
+use crate::Error;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::Json;
@@ -9,7 +10,6 @@ use chrono::Days;
 use redisgate_core::api::{DayUsage, Usage};
 use redisgate_core::store::DailyUsage;
 use redisgate_gateway::quota::today;
-use redisgate_gateway::ApiError;
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -38,9 +38,9 @@ pub async fn get_usage(
     principal: Principal,
     ApiPath((org_id, id)): ApiPath<(Uuid, Uuid)>,
     query: Result<Query<UsageQuery>, QueryRejection>,
-) -> Result<Json<Usage>, ApiError> {
+) -> Result<Json<Usage>, Error> {
     let days = query.ok().and_then(|q| q.0.days.map_or(Some(30), Some)).filter(|d| (1..=MAX_DAYS).contains(d));
-    let days = days.ok_or_else(|| ApiError::field("days", format!("must be an integer from 1 to {MAX_DAYS}")))?;
+    let days = days.ok_or_else(|| Error::field("days", format!("must be an integer from 1 to {MAX_DAYS}")))?;
     let (mut conn, _) = locate(&platform, &principal, org_id, id, Need::Read).await?;
     let last = date(today());
     let first = last.checked_sub_days(Days::new(days - 1)).unwrap_or(last);

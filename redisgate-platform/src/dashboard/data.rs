@@ -8,6 +8,7 @@
 //! rotation ends it with the others. Gateways drop it at their first directory reload after it expires
 //! (within 10 s).
 
+use crate::Error;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -15,7 +16,6 @@ use axum::Json;
 use chrono::Utc;
 use redisgate_core::auth::token::{generate, INSTANCE_TOKEN_PREFIX, READONLY_TOKEN_PREFIX};
 use redisgate_core::store::{Instance, InstanceToken};
-use redisgate_gateway::ApiError;
 use serde_json::json;
 use uuid::Uuid;
 
@@ -49,24 +49,19 @@ pub(super) async fn data_token(
 ) -> Response {
     let presented = headers.get("x-csrf-token").and_then(|v| v.to_str().ok()).unwrap_or_default();
     if !session.csrf_ok(presented) {
-        return ApiError::Forbidden("this request did not come from the console").into_response();
+        return Error::Forbidden("this request did not come from the console").into_response();
     }
     issue(&platform, &session, org, id).await.map_or_else(IntoResponse::into_response, IntoResponse::into_response)
 }
 
-async fn issue(
-    platform: &Platform,
-    session: &Session,
-    org: Uuid,
-    id: Uuid,
-) -> Result<Json<serde_json::Value>, ApiError> {
+async fn issue(platform: &Platform, session: &Session, org: Uuid, id: Uuid) -> Result<Json<serde_json::Value>, Error> {
     let mut conn = platform.pool.get().await?;
     let principal = &session.principal;
     let full = principal.authorize(&mut conn, org, Need::Credentials).await.is_ok();
     if !full {
         principal.authorize(&mut conn, org, Need::Read).await?;
     }
-    let instance = Instance::find_in(&mut conn, org, id).await?.ok_or(ApiError::NotFound("instance"))?;
+    let instance = Instance::find_in(&mut conn, org, id).await?.ok_or(Error::NotFound("instance"))?;
     let (prefix, access) = if full { (INSTANCE_TOKEN_PREFIX, "full") } else { (READONLY_TOKEN_PREFIX, "readonly") };
     let (token, hash) = generate(prefix);
     let until = Utc::now() + TOKEN_LIFETIME;

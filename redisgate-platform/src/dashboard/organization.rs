@@ -2,13 +2,13 @@
 //! (created with their scopes, the secret shown once; revoked) and its audit log, through the management
 //! API's handlers (so only admins and owners change them, as in the API).
 
+use crate::Error;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use redisgate_core::api;
 use redisgate_core::limits::Limits;
-use redisgate_gateway::ApiError;
 use uuid::Uuid;
 
 use super::pages::{self, Problems};
@@ -17,7 +17,7 @@ use super::{bad_csrf, failed, find_org, list_instances, page, problems, Csrf};
 use crate::api::extract::{ApiJson, ApiPath, Pagination};
 use crate::api::{api_keys, members as member_api, plans, Platform};
 
-async fn list_keys(platform: &Platform, session: &Session, org: Uuid) -> Result<Vec<api::ApiKey>, ApiError> {
+async fn list_keys(platform: &Platform, session: &Session, org: Uuid) -> Result<Vec<api::ApiKey>, Error> {
     let page = api_keys::list_api_keys(
         State(platform.clone()),
         session.principal.clone(),
@@ -32,7 +32,7 @@ pub(super) async fn keys(State(platform): State<Platform>, session: Session, Api
     let listed = async {
         let found = find_org(&platform, &session, org).await?;
         let keys = list_keys(&platform, &session, org).await?;
-        Ok::<_, ApiError>((found, keys, list_instances(&platform, &session, org).await?))
+        Ok::<_, Error>((found, keys, list_instances(&platform, &session, org).await?))
     };
     match listed.await {
         Ok((found, items, instances)) => {
@@ -125,7 +125,7 @@ pub(super) async fn audit(State(platform): State<Platform>, session: Session, Ap
         let principal = session.principal.clone();
         let entries =
             plans::get_audit_log(State(platform.clone()), principal, ApiPath(org), Pagination::default()).await?;
-        Ok::<_, ApiError>((found, entries.0.items))
+        Ok::<_, Error>((found, entries.0.items))
     };
     match listed.await {
         Ok((found, entries)) => page(StatusCode::OK, pages::audit(&found, &entries, &session.csrf())),
@@ -133,7 +133,7 @@ pub(super) async fn audit(State(platform): State<Platform>, session: Session, Ap
     }
 }
 
-async fn list_members(platform: &Platform, session: &Session, org: Uuid) -> Result<Vec<api::Member>, ApiError> {
+async fn list_members(platform: &Platform, session: &Session, org: Uuid) -> Result<Vec<api::Member>, Error> {
     let principal = session.principal.clone();
     let page =
         member_api::list_members(State(platform.clone()), principal, ApiPath(org), Pagination::default()).await?;
@@ -146,7 +146,7 @@ pub(super) async fn members(
     ApiPath(org): ApiPath<Uuid>,
 ) -> Response {
     let listed = async {
-        Ok::<_, ApiError>((find_org(&platform, &session, org).await?, list_members(&platform, &session, org).await?))
+        Ok::<_, Error>((find_org(&platform, &session, org).await?, list_members(&platform, &session, org).await?))
     };
     match listed.await {
         Ok((found, items)) => {

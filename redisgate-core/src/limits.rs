@@ -94,8 +94,9 @@ impl Limits {
             if command.args().iter().any(|arg| arg.len() as u64 > max.get()) {
                 return Err(Error::RecordTooLarge);
             }
-            // SETRANGE and SETBIT grow a value to their offset in one small command.
-            if grown_size(command).is_some_and(|size| size > max.get()) {
+            // SETRANGE, SETBIT and BITFIELD grow a value to their offset in one small command (their row's growth).
+            let grown = command.row().and_then(|row| row.growth?.size(command.args()));
+            if grown.is_some_and(|size| size > max.get()) {
                 return Err(Error::RecordTooLarge);
             }
         }
@@ -126,46 +127,6 @@ impl Limits {
             max_response_size: min(self.max_response_size, other.max_response_size),
         }
     }
-}
-
-/// The size in bytes a value reaches through SETRANGE (`offset + len`), SETBIT (`offset / 8 + 1`) or
-/// BITFIELD's SET and INCRBY (the end of the furthest field).
-fn grown_size(command: &Command) -> Option<u64> {
-    let number = |i: usize| std::str::from_utf8(command.args().get(i)?).ok()?.parse::<u64>().ok();
-    match command.name() {
-        b"setrange" => Some(number(1)?.saturating_add(command.args().get(2)?.len() as u64)),
-        b"setbit" => Some(number(1)? / 8 + 1),
-        b"bitfield" => bitfield_end(command.args()),
-        _ => None,
-    }
-}
-
-/// `BITFIELD key [GET type offset] [SET type offset value] [INCRBY type offset increment] [OVERFLOW how]`:
-/// the byte past the furthest field that SET or INCRBY writes. A type is `i<bits>` or `u<bits>`; an offset
-/// is in bits, or `#<n>` for the n-th field of the type's width.
-fn bitfield_end(args: &[Vec<u8>]) -> Option<u64> {
-    let text = |i: usize| args.get(i).and_then(|a| std::str::from_utf8(a).ok());
-    let mut end: Option<u64> = None;
-    let mut i = 1;
-    while i < args.len() {
-        match args[i].to_ascii_lowercase().as_slice() {
-            b"set" | b"incrby" => {
-                let width: u64 = text(i + 1).and_then(|t| t.get(1..)?.parse().ok()).unwrap_or(0);
-                let offset = text(i + 2).and_then(|t| match t.strip_prefix('#') {
-                    Some(n) => n.parse::<u64>().ok()?.checked_mul(width),
-                    None => t.parse::<u64>().ok(),
-                });
-                // An offset that does not parse is Redis's to refuse; an unparseably large one is huge.
-                let bits = offset.unwrap_or(u64::MAX).saturating_add(width);
-                end = end.max(Some(bits.div_ceil(8)));
-                i += 4;
-            }
-            b"get" => i += 3,
-            b"overflow" => i += 2,
-            _ => i += 1,
-        }
-    }
-    end
 }
 
 #[cfg(test)]

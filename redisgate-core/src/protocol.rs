@@ -6,16 +6,15 @@
 //! the wire format chosen by [`ResponseFormat::from_headers`]. The contract itself is written up in
 //! `docs/protocol.md`.
 
-pub mod catalog;
 pub mod command;
 pub mod compat;
 pub mod encode;
 pub mod encoding;
-pub mod keys;
 pub mod parse;
 pub mod policy;
 pub mod redact;
 pub mod request;
+pub mod table;
 
 pub use command::Command;
 pub use encoding::ResponseFormat;

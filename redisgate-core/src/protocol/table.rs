@@ -1,0 +1,102 @@
+//! The command table: one row for each Redis command (and each subcommand of a command whose subcommands
+//! differ), with all the gateway knows about it — whether it runs and for whom, which arguments are keys,
+//! and whether it grows a value beyond its arguments. Adding a command is adding one row to [`ROWS`].
+//!
+//! The rows cover every command of Redis 7.0 and 8.2 (with RedisJSON and vector sets). A command without a
+//! row is unclassified: the gateway forwards it (a module of a Redis run in standalone mode may add commands),
+//! and on the instances RedisGate provisions the gateway's Redis user still lacks every `@admin` and
+//! `@dangerous` command ([`crate::provisioning::acl`]). The integration test
+//! `every_command_of_this_redis_is_classified` reads `COMMAND` from the Redis it runs against and fails on any
+//! name without a row, so a new Redis version cannot add a command nobody looked at.
+
+mod growth;
+mod guard;
+mod keys;
+mod rows;
+
+use std::cmp::Ordering;
+
+use crate::protocol::Command;
+
+pub use growth::Growth;
+pub use guard::Guard;
+pub use keys::Keys;
+pub use rows::ROWS;
+
+/// What the gateway knows about one command.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Row {
+    /// The command's name in lower case, `name|subcommand` for a subcommand that differs from its command.
+    pub name: &'static str,
+    /// Whether it runs, and for which tokens.
+    pub class: Class,
+    /// Which of its arguments are keys (for the key size limit).
+    pub keys: Keys,
+    /// How it grows a value beyond the size of its arguments (for the record size limit), if it does.
+    pub growth: Option<Growth>,
+    /// What refuses it for some arguments only, if anything does.
+    pub guard: Option<Guard>,
+}
+
+/// How the REST policy treats one command.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Class {
+    /// It runs, also with a read-only token.
+    Read,
+    /// It runs with a full token only: a write, or a read withheld from read-only tokens (KEYS, SCAN...).
+    Write,
+    /// It is refused for everyone, for this reason.
+    Refused(&'static str),
+}
+
+impl Row {
+    /// Why this row refuses `command` (a command of this row: its arguments may matter), or `None` when it
+    /// may run.
+    #[must_use]
+    pub fn refusal(&self, command: &Command) -> Option<&'static str> {
+        match self.class {
+            Class::Refused(reason) => Some(reason),
+            Class::Read | Class::Write => self.guard.and_then(|guard| guard.refusal(command)),
+        }
+    }
+}
+
+/// The row of the command `name` whose first argument is `subcommand` (both in any case): the subcommand's
+/// own row if it has one, else the command's; `None` when nobody classified it.
+#[must_use]
+pub fn find(name: &str, subcommand: Option<&str>) -> Option<&'static Row> {
+    lookup(name.as_bytes(), subcommand.map(str::as_bytes))
+}
+
+impl Command {
+    /// This command's row in [`ROWS`], or `None` when nobody classified it.
+    #[must_use]
+    pub fn row(&self) -> Option<&'static Row> {
+        lookup(self.name(), self.args().first().map(Vec::as_slice))
+    }
+}
+
+/// [`find`] on bytes.
+fn lookup(name: &[u8], first: Option<&[u8]>) -> Option<&'static Row> {
+    first.and_then(|sub| search(name, Some(sub))).or_else(|| search(name, None))
+}
+
+/// The row named exactly `name` (or `name|sub`), by binary search.
+fn search(name: &[u8], sub: Option<&[u8]>) -> Option<&'static Row> {
+    ROWS.binary_search_by(|row| compare(row.name, name, sub)).ok().map(|at| &ROWS[at])
+}
+
+/// Orders a row's name against `name|sub` (lower-cased), without building that string.
+fn compare(row: &str, name: &[u8], sub: Option<&[u8]>) -> Ordering {
+    let sub = sub.into_iter().flat_map(|sub| std::iter::once(b'|').chain(sub.iter().map(u8::to_ascii_lowercase)));
+    row.bytes().cmp(name.iter().map(u8::to_ascii_lowercase).chain(sub))
+}
+
+/// Whether some row is a subcommand of `name` (SCRIPT's, ACL's...): the first argument of such a command
+/// names a subcommand, never a key.
+fn has_subcommands(name: &[u8]) -> bool {
+    ROWS.iter().any(|row| row.name.split_once('|').is_some_and(|(command, _)| command.as_bytes() == name))
+}
+
+#[cfg(test)]
+mod tests;

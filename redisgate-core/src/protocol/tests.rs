@@ -163,6 +163,10 @@ fn read_only_access_runs_reads_only() {
     check(&["GET", "k"], Access::ReadOnly).unwrap();
     check(&["hgetall", "k"], Access::ReadOnly).unwrap();
     check(&["xread", "STREAMS", "s", "0"], Access::ReadOnly).unwrap();
+    // Every command Redis flags read-only, the modules' included.
+    for read in [&["vcard", "v"][..], &["vsim", "v", "ELE", "a"], &["sort_ro", "l"], &["json.debug", "memory", "j"]] {
+        check(read, Access::ReadOnly).unwrap();
+    }
     for args in [&["set", "k", "v"][..], &["del", "k"], &["keys", "*"], &["scan", "0"], &["eval", "return 1", "0"]] {
         let err = check(args, Access::ReadOnly).unwrap_err();
         assert_eq!(err.to_string(), format!("NOPERM this user has no permissions to run the '{}' command", args[0]));

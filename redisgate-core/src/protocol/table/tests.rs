@@ -84,7 +84,7 @@ fn rows_say_what_the_code_before_the_table_said() {
         ("lcs", None, Write, Keys::Range { first: 1, last: 2, step: 1 }, None, None),
         ("ping", None, Read, Keys::Keyless, None, None),
         ("publish", None, Write, Keys::Keyless, None, None),
-        ("vsim", None, Write, first, None, None),
+        ("vsim", None, Read, first, None, None),
         ("json.get", None, Read, first, None, None),
         ("acl", Some("whoami"), Write, Keys::Keyless, None, None),
         ("acl", Some("list"), Refused("access is managed by RedisGate's tokens"), Keys::Keyless, None, None),

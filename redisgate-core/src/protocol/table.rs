@@ -14,7 +14,9 @@ mod guard;
 mod keys;
 mod rows;
 
-use std::cmp::Ordering;
+use std::sync::LazyLock;
+
+use rustc_hash::FxHashMap;
 
 use crate::protocol::Command;
 
@@ -65,37 +67,62 @@ impl Row {
 /// own row if it has one, else the command's; `None` when nobody classified it.
 #[must_use]
 pub fn find(name: &str, subcommand: Option<&str>) -> Option<&'static Row> {
-    lookup(name.as_bytes(), subcommand.map(str::as_bytes))
+    lookup(name.to_ascii_lowercase().as_bytes(), subcommand.map(str::as_bytes))
 }
 
 impl Command {
     /// This command's row in [`ROWS`], or `None` when nobody classified it.
     #[must_use]
     pub fn row(&self) -> Option<&'static Row> {
+        // A command's name is lower case already (`Command::new`).
         lookup(self.name(), self.args().first().map(Vec::as_slice))
     }
 }
 
-/// [`find`] on bytes.
+/// The longest `name|subcommand` a row has room for (longer ones have no row).
+const LONGEST: usize = 48;
+
+/// What the index knows under one name: its row, and whether the command has rows for subcommands.
+#[derive(Default)]
+struct Entry {
+    row: Option<&'static Row>,
+    has_subcommands: bool,
+}
+
+/// Every row by its name (`name` and `name|subcommand`), built once from [`ROWS`]: a command is found by
+/// one hash of its name, and a subcommand looked for only when its command has some.
+static INDEX: LazyLock<FxHashMap<&'static [u8], Entry>> = LazyLock::new(|| {
+    let mut index = FxHashMap::<&'static [u8], Entry>::default();
+    for row in ROWS {
+        index.entry(row.name.as_bytes()).or_default().row = Some(row);
+        if let Some((command, _)) = row.name.split_once('|') {
+            index.entry(command.as_bytes()).or_default().has_subcommands = true;
+        }
+    }
+    index
+});
+
+/// [`find`] with `name` in lower case: the `name|first` row (`first` in any case), else the `name` row.
 fn lookup(name: &[u8], first: Option<&[u8]>) -> Option<&'static Row> {
-    first.and_then(|sub| search(name, Some(sub))).or_else(|| search(name, None))
-}
-
-/// The row named exactly `name` (or `name|sub`), by binary search.
-fn search(name: &[u8], sub: Option<&[u8]>) -> Option<&'static Row> {
-    ROWS.binary_search_by(|row| compare(row.name, name, sub)).ok().map(|at| &ROWS[at])
-}
-
-/// Orders a row's name against `name|sub` (lower-cased), without building that string.
-fn compare(row: &str, name: &[u8], sub: Option<&[u8]>) -> Ordering {
-    let sub = sub.into_iter().flat_map(|sub| std::iter::once(b'|').chain(sub.iter().map(u8::to_ascii_lowercase)));
-    row.bytes().cmp(name.iter().map(u8::to_ascii_lowercase).chain(sub))
+    let entry = INDEX.get(name)?;
+    let sub = first.filter(|sub| entry.has_subcommands && name.len() + 1 + sub.len() <= LONGEST);
+    let subcommand = sub.and_then(|sub| {
+        let mut key = [0_u8; LONGEST];
+        let (head, tail) = key.split_at_mut(name.len() + 1);
+        head[..name.len()].copy_from_slice(name);
+        head[name.len()] = b'|';
+        for (to, from) in tail.iter_mut().zip(sub) {
+            *to = from.to_ascii_lowercase();
+        }
+        INDEX.get(&key[..name.len() + 1 + sub.len()])?.row
+    });
+    subcommand.or(entry.row)
 }
 
 /// Whether some row is a subcommand of `name` (SCRIPT's, ACL's...): the first argument of such a command
 /// names a subcommand, never a key.
 fn has_subcommands(name: &[u8]) -> bool {
-    ROWS.iter().any(|row| row.name.split_once('|').is_some_and(|(command, _)| command.as_bytes() == name))
+    INDEX.get(name).is_some_and(|entry| entry.has_subcommands)
 }
 
 #[cfg(test)]

@@ -1,4 +1,4 @@
-//! The rows of the command table, sorted by name (the table is searched by binary search), and the reasons
+//! The rows of the command table, sorted by name (for the reader, and so a duplicate shows), and the reasons
 //! of its refusals, as `docs/protocol.md` lists them.
 //!
 //! A read is what a read-only token may run: the commands Redis flags `readonly`, except a few commented

@@ -6,7 +6,13 @@ use super::*;
 #[test]
 fn the_rows_are_sorted_without_duplicates() {
     for pair in ROWS.windows(2) {
-        assert!(pair[0].name < pair[1].name, "ROWS must be sorted (binary search): {} {}", pair[0].name, pair[1].name);
+        assert!(
+            pair[0].name < pair[1].name,
+            "ROWS must be sorted (a duplicate is then a neighbour): {} {}",
+            pair[0].name,
+            pair[1].name
+        );
+        assert!(pair[1].name.len() <= LONGEST, "{} is longer than the lookup has room for", pair[1].name);
     }
 }
 

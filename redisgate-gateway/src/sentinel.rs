@@ -18,7 +18,6 @@ use redis::sentinel::{SentinelClient, SentinelClientBuilder, SentinelServerType}
 use redis::{Client, ConnectionAddr, ErrorKind, RedisError, RedisResult, TlsMode, Value};
 
 use crate::tls::RedisTls;
-use crate::upstream::UpstreamError;
 
 /// The least time between two sentinel queries.
 pub const MIN_INTERVAL: Duration = Duration::from_millis(100);
@@ -202,19 +201,20 @@ impl Resolver {
     /// The current master, within `timeout`.
     ///
     /// # Errors
-    /// No sentinel answered, none knows the master, or the one named is not a master:
-    /// [`UpstreamError::FailingOver`].
-    pub async fn master(&self, timeout: Duration) -> Result<Client, UpstreamError> {
+    /// [`NoMaster`]: no sentinel answered, none knows the master, or the one named is not a master.
+    pub async fn master(&self, timeout: Duration) -> Result<Client, NoMaster> {
         let mut client = self.client.lock().await;
         match tokio::time::timeout(timeout, client.async_get_client()).await {
             Ok(Ok(client)) => Ok(client),
-            Ok(Err(e)) => Err(UpstreamError::FailingOver(format!("no master '{}' found: {e}", self.master))),
-            Err(_) => {
-                Err(UpstreamError::FailingOver(format!("the sentinels did not name master '{}' in time", self.master)))
-            }
+            Ok(Err(e)) => Err(NoMaster(format!("no master '{}' found: {e}", self.master))),
+            Err(_) => Err(NoMaster(format!("the sentinels did not name master '{}' in time", self.master))),
         }
     }
 }
+
+/// The sentinels name no master now (a failover in progress, or none configured): what was seen.
+#[derive(Debug)]
+pub struct NoMaster(pub String);
 
 /// A `READONLY` error reply (a write reached a replica).
 pub fn is_readonly(value: &Value) -> bool {

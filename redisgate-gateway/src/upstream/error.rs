@@ -82,6 +82,12 @@ impl From<RedisError> for UpstreamError {
     }
 }
 
+impl From<crate::sentinel::NoMaster> for UpstreamError {
+    fn from(crate::sentinel::NoMaster(detail): crate::sentinel::NoMaster) -> Self {
+        Self::FailingOver(detail)
+    }
+}
+
 impl From<redis::ServerError> for UpstreamError {
     fn from(error: redis::ServerError) -> Self {
         Self::Refused(error)

@@ -99,41 +99,147 @@ impl FileInstance {
     }
 }
 
-/// Parses and validates the TOML config file; instance limits are enforced through `meters`.
+/// The instances to serve, checked: plain data, from which each worker builds its own directory (its own
+/// connections to Redis) with [`DirectoryConfig::build`].
+#[derive(Debug, Clone)]
+pub struct DirectoryConfig {
+    /// Every instance.
+    pub instances: Vec<InstanceConfig>,
+    /// The instance a request that names none goes to (the only one, when there is one).
+    pub default: Option<String>,
+    /// `<name>.<domain>` reaches instance `<name>`.
+    pub domain: Option<String>,
+}
+
+/// One instance, checked: its name, its Redis, its tokens' digests and its limits.
+#[derive(Debug, Clone)]
+pub struct InstanceConfig {
+    name: String,
+    url: String,
+    credentials: Vec<(TokenHash, Access)>,
+    limits: Option<Limits>,
+    options: UpstreamOptions,
+}
+
+impl DirectoryConfig {
+    /// Parses and checks the TOML config file.
+    ///
+    /// # Errors
+    /// Syntax errors, unknown fields, invalid names, URLs, tokens or limits, duplicates.
+    pub fn from_toml(text: &str, options: &UpstreamOptions) -> Result<Self, ConfigError> {
+        let file: FileConfig =
+            toml::from_str(text).map_err(|e| ConfigError::new(format!("invalid config file: {e}")))?;
+        if file.instances.is_empty() {
+            return Err(ConfigError::new("the config file declares no [[instance]]"));
+        }
+        let mut names = std::collections::HashSet::new();
+        let mut tokens = std::collections::HashSet::new();
+        let mut instances = Vec::new();
+        for i in &file.instances {
+            if !names.insert(i.name.as_str()) {
+                return Err(ConfigError::new(format!("instance '{}' is declared twice", i.name)));
+            }
+            for token in std::iter::once(&i.token).chain(&i.readonly_token) {
+                if !tokens.insert(token.as_str()) {
+                    return Err(ConfigError::new(format!("instance '{}' reuses a token of another instance", i.name)));
+                }
+            }
+            let instance =
+                InstanceConfig::new(&i.name, &i.redis_url, &i.token, i.readonly_token.as_deref(), i.options(options)?)?;
+            instances.push(InstanceConfig { limits: Some(i.limits), ..instance });
+        }
+        let default = (instances.len() == 1).then(|| file.instances[0].name.clone());
+        Ok(Self { instances, default, domain: file.domain })
+    }
+
+    /// One instance, served as the default.
+    #[must_use]
+    pub fn single(instance: InstanceConfig) -> Self {
+        Self { default: Some(instance.name.clone()), instances: vec![instance], domain: None }
+    }
+
+    /// The directory of one worker: its own upstreams, limits enforced through `meters` (share one registry
+    /// between the workers of a process).
+    ///
+    /// # Errors
+    /// A Redis URL redis-rs refuses (checked already, so not expected).
+    pub fn build(&self, meters: &Meters) -> Result<StaticDirectory, ConfigError> {
+        let instances = self
+            .instances
+            .iter()
+            .map(|i| {
+                let instance = i.build()?;
+                Ok(match i.limits {
+                    Some(limits) => instance.with_meter(meters.instance(&i.name, None, limits)),
+                    None => instance,
+                })
+            })
+            .collect::<Result<Vec<_>, ConfigError>>()?;
+        Ok(StaticDirectory::new(instances, self.default.as_deref(), self.domain.clone()))
+    }
+}
+
+impl InstanceConfig {
+    /// An instance with its tokens (hashed here), checked as the config file's instances are.
+    ///
+    /// # Errors
+    /// An invalid name, token pair or Redis URL.
+    pub fn new(
+        name: &str,
+        url: &str,
+        token: &str,
+        readonly: Option<&str>,
+        options: UpstreamOptions,
+    ) -> Result<Self, ConfigError> {
+        if let Some(problem) = dns_label_problem(name, 1, 63) {
+            return Err(ConfigError::new(format!(
+                "instance name '{name}' must be 1-63 characters of a-z, 0-9 and '-' ({problem})"
+            )));
+        }
+        for t in std::iter::once(token).chain(readonly) {
+            if t.trim().is_empty() || t.trim() != t {
+                return Err(ConfigError::new(format!(
+                    "instance '{name}': tokens must be non-empty, without surrounding spaces"
+                )));
+            }
+        }
+        if readonly == Some(token) {
+            return Err(ConfigError::new(format!(
+                "instance '{name}': the read-only token must differ from the standard token"
+            )));
+        }
+        Upstream::check(url, &options)
+            .map_err(|e| ConfigError::new(format!("instance '{name}': invalid Redis URL: {e}")))?;
+        let mut credentials = vec![(TokenHash::of(token.as_bytes()), Access::Full)];
+        credentials.extend(readonly.map(|t| (TokenHash::of(t.as_bytes()), Access::ReadOnly)));
+        Ok(Self { name: name.to_owned(), url: url.to_owned(), credentials, limits: None, options })
+    }
+
+    /// The instance, with an upstream of its own (connected on first use).
+    ///
+    /// # Errors
+    /// A Redis URL redis-rs refuses (checked already, so not expected).
+    pub fn build(&self) -> Result<Instance, ConfigError> {
+        let upstream = Upstream::new(&self.name, &self.url, self.options.clone())
+            .map_err(|e| ConfigError::new(format!("instance '{}': invalid Redis URL: {e}", self.name)))?;
+        Ok(Instance::new(&self.name, upstream, self.credentials.clone()))
+    }
+}
+
+/// Parses and validates the TOML config file, and builds its directory; instance limits are enforced through
+/// `meters`.
 ///
 /// # Errors
-/// Syntax errors, unknown fields, invalid names, URLs, tokens or limits, duplicates.
+/// As [`DirectoryConfig::from_toml`].
 pub fn directory_from_toml(
     text: &str,
     options: UpstreamOptions,
     meters: &Meters,
 ) -> Result<StaticDirectory, ConfigError> {
-    let file: FileConfig = toml::from_str(text).map_err(|e| ConfigError::new(format!("invalid config file: {e}")))?;
-    if file.instances.is_empty() {
-        return Err(ConfigError::new("the config file declares no [[instance]]"));
-    }
-    let mut names = std::collections::HashSet::new();
-    let mut tokens = std::collections::HashSet::new();
-    let mut instances = Vec::new();
-    for i in &file.instances {
-        if !names.insert(i.name.as_str()) {
-            return Err(ConfigError::new(format!("instance '{}' is declared twice", i.name)));
-        }
-        for token in std::iter::once(&i.token).chain(&i.readonly_token) {
-            if !tokens.insert(token.as_str()) {
-                return Err(ConfigError::new(format!("instance '{}' reuses a token of another instance", i.name)));
-            }
-        }
-        let meter = meters.instance(&i.name, None, i.limits);
-        let options = i.options(&options)?;
-        instances
-            .push(instance(&i.name, &i.redis_url, &i.token, i.readonly_token.as_deref(), options)?.with_meter(meter));
-    }
-    let default = (instances.len() == 1).then(|| file.instances[0].name.as_str());
-    Ok(StaticDirectory::new(instances, default, file.domain))
+    DirectoryConfig::from_toml(text, &options)?.build(meters)
 }
 
-/// An instance with its tokens (hashed here), checked as the config file's instances are.
+/// An instance with its tokens, checked and built ([`InstanceConfig::new`], [`InstanceConfig::build`]).
 ///
 /// # Errors
 /// An invalid name, token pair or Redis URL.
@@ -144,28 +250,7 @@ pub fn instance(
     readonly: Option<&str>,
     options: UpstreamOptions,
 ) -> Result<Instance, ConfigError> {
-    if let Some(problem) = dns_label_problem(name, 1, 63) {
-        return Err(ConfigError::new(format!(
-            "instance name '{name}' must be 1-63 characters of a-z, 0-9 and '-' ({problem})"
-        )));
-    }
-    for t in std::iter::once(token).chain(readonly) {
-        if t.trim().is_empty() || t.trim() != t {
-            return Err(ConfigError::new(format!(
-                "instance '{name}': tokens must be non-empty, without surrounding spaces"
-            )));
-        }
-    }
-    if readonly == Some(token) {
-        return Err(ConfigError::new(format!(
-            "instance '{name}': the read-only token must differ from the standard token"
-        )));
-    }
-    let upstream = Upstream::new(name, url, options)
-        .map_err(|e| ConfigError::new(format!("instance '{name}': invalid Redis URL: {e}")))?;
-    let mut credentials = vec![(TokenHash::of(token.as_bytes()), Access::Full)];
-    credentials.extend(readonly.map(|t| (TokenHash::of(t.as_bytes()), Access::ReadOnly)));
-    Ok(Instance::new(name, upstream, credentials))
+    InstanceConfig::new(name, url, token, readonly, options)?.build()
 }
 
 /// `value` seconds as a duration, for the flag named `flag`.

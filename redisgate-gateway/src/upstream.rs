@@ -97,12 +97,7 @@ impl Upstream {
         let (node, sentinel) = if sentinel::is_sentinel_url(url) {
             (None, Some(Arc::new(SentinelUrl::parse(url)?.resolver(&options.tls)?)))
         } else {
-            let client = if url.starts_with("rediss://") && !options.tls.is_default() {
-                Client::build_with_tls(url, options.tls.certificates())?
-            } else {
-                Client::open(url)?
-            };
-            (Some(Arc::new(Node::new(client, &options)?)), None)
+            (Some(Arc::new(Node::new(client(url, &options)?, &options)?)), None)
         };
         Ok(Self {
             name: Arc::from(name),
@@ -113,6 +108,18 @@ impl Upstream {
             tls_failing: Arc::default(),
             last_kill: Arc::default(),
         })
+    }
+
+    /// Checks `url` and the certificates as [`Upstream::new`] reads them, without preparing a connection.
+    ///
+    /// # Errors
+    /// When `url` is not a valid Redis URL, or redis-rs refuses the certificates.
+    pub fn check(url: &str, options: &UpstreamOptions) -> RedisResult<()> {
+        if sentinel::is_sentinel_url(url) {
+            SentinelUrl::parse(url)?.resolver(&options.tls).map(drop)
+        } else {
+            client(url, options).map(drop)
+        }
     }
 
     /// The server to send to: the fixed one, or the master the sentinels name (asked on first use).
@@ -369,6 +376,15 @@ impl Upstream {
         &self,
     ) -> Result<impl futures_util::Stream<Item = bytes::Bytes> + Send + 'static, UpstreamError> {
         Ok(self.node().await?.hub.monitor().await?)
+    }
+}
+
+/// The client of one fixed server: with the options' CA and client certificate for `rediss://`.
+fn client(url: &str, options: &UpstreamOptions) -> RedisResult<Client> {
+    if url.starts_with("rediss://") && !options.tls.is_default() {
+        Client::build_with_tls(url, options.tls.certificates())
+    } else {
+        Client::open(url)
     }
 }
 

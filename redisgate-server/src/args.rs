@@ -5,9 +5,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use redisgate_gateway::config::{directory_from_toml, instance, secs, ConfigError, DEFAULT_INSTANCE};
-use redisgate_gateway::directory::StaticDirectory;
-use redisgate_gateway::quota::Meters;
+use redisgate_gateway::config::{secs, ConfigError, DirectoryConfig, InstanceConfig, DEFAULT_INSTANCE};
 use redisgate_gateway::tls::{server_config, RedisTls, TlsFiles};
 use redisgate_gateway::upstream::UpstreamOptions;
 use redisgate_gateway::ServerLimits;
@@ -236,16 +234,6 @@ impl Args {
         server_config(&files).map(Some).map_err(|e| ConfigError::new(format!("--tls-cert/--tls-key: {e}")))
     }
 
-    /// `https` with --tls-cert, else `http`.
-    #[must_use]
-    pub fn scheme(&self) -> &'static str {
-        if self.tls_cert.is_some() {
-            "https"
-        } else {
-            "http"
-        }
-    }
-
     /// The JWT secret of platform mode: the configured one, or in `--dev` mode a generated one.
     ///
     /// # Errors
@@ -288,17 +276,16 @@ impl Args {
         secs("usage-flush-secs", self.usage_flush_secs)
     }
 
-    /// The instances to serve, from the flags or the config file, with limits enforced through `meters`
-    /// (share one registry between the workers of a process).
+    /// The instances to serve, from the flags or the config file, checked.
     ///
     /// # Errors
     /// A missing token or URL, an unreadable or invalid file, duplicate names or tokens.
-    pub fn directory(&self, meters: &Meters) -> Result<StaticDirectory, ConfigError> {
+    pub fn directory(&self) -> Result<DirectoryConfig, ConfigError> {
         let options = self.upstream_options()?;
         if let Some(path) = &self.config {
             let text = std::fs::read_to_string(path)
                 .map_err(|e| ConfigError::new(format!("cannot read config file {}: {e}", path.display())))?;
-            return directory_from_toml(&text, options, meters);
+            return DirectoryConfig::from_toml(&text, &options);
         }
         let url = self.redis_url.as_deref().ok_or_else(|| {
             ConfigError::new(
@@ -307,8 +294,8 @@ impl Args {
         })?;
         let token =
             self.token.as_deref().ok_or_else(|| ConfigError::new("--token (or REDISGATE_TOKEN) is required"))?;
-        let instance = instance(DEFAULT_INSTANCE, url, token, self.readonly_token.as_deref(), options)?;
-        Ok(StaticDirectory::new(vec![instance], Some(DEFAULT_INSTANCE), None))
+        let instance = InstanceConfig::new(DEFAULT_INSTANCE, url, token, self.readonly_token.as_deref(), options)?;
+        Ok(DirectoryConfig::single(instance))
     }
 }
 

@@ -14,17 +14,19 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use clap::Parser as _;
-use redisgate_gateway::config::ConfigError;
+use redisgate_gateway::directory::StaticDirectory;
 use redisgate_gateway::quota::Meters;
 use redisgate_gateway::{serve, serve_router, shutdown_signal, AppState, Shared};
-use redisgate_platform::{ControlPlane, PlatformConfig, PublicUrls};
+use redisgate_platform::{ControlPlane, PlatformConfig};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tracing_subscriber::EnvFilter;
 
 use crate::args::{Args, LogFormat, ProvisionerKind};
+use crate::config::{Config, Mode};
 
 mod args;
+mod config;
 mod floor;
 #[cfg(feature = "otel")]
 mod telemetry;
@@ -42,27 +44,19 @@ fn main() -> ExitCode {
     let args = Args::parse();
     // Dropped when `main` returns, after the workers stopped: exports the last spans (feature `otel`).
     let _telemetry = init_tracing(args.log_format);
+    // Everything is checked and built once, before anything starts.
+    let config = match Config::try_from(&args) {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!("redisgate-gateway: invalid configuration: {e}");
+            return ExitCode::from(EXIT_CONFIG);
+        }
+    };
     let Ok(control) = tokio::runtime::Builder::new_current_thread().enable_all().build() else {
         eprintln!("redisgate-gateway: cannot start the runtime");
         return ExitCode::FAILURE;
     };
-    // Validate everything once, before a worker starts (connections to Redis are lazy: nothing connects).
-    let checked = control.block_on(async {
-        if args.database_url.is_some() {
-            args.check_platform()
-                .and_then(|()| args.upstream_options())
-                .and_then(|_| args.usage_flush())
-                .and_then(|_| args.limits())
-        } else {
-            args.directory(&Meters::default()).and_then(|_| args.limits())
-        }
-        .and_then(|_| args.tls())
-    });
-    if let Err(e) = checked {
-        eprintln!("redisgate-gateway: invalid configuration: {e}");
-        return ExitCode::from(EXIT_CONFIG);
-    }
-    match control.block_on(run(args)) {
+    match control.block_on(run(config)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("redisgate-gateway: {e:#}");
@@ -71,22 +65,23 @@ fn main() -> ExitCode {
     }
 }
 
-async fn run(args: Args) -> anyhow::Result<()> {
+async fn run(config: Config) -> anyhow::Result<()> {
     let listener =
-        std::net::TcpListener::bind(args.listen).with_context(|| format!("cannot listen on {}", args.listen))?;
+        std::net::TcpListener::bind(config.listen).with_context(|| format!("cannot listen on {}", config.listen))?;
     listener.set_nonblocking(true)?;
     let address = listener.local_addr()?;
-    // Read once: every worker serves the same certificate, which follows its files.
-    let tls = args.tls().map_err(config)?;
-    let workers = args.workers.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())).max(1);
-    let control = match &args.database_url {
-        Some(url) => Some(start_platform(&args, url, address).await?),
-        None => None,
+    let workers = config.workers;
+    let control = match &config.mode {
+        Mode::Platform { config: platform, provisioner } => {
+            let scheme = if config.tls.is_some() { "https" } else { "http" };
+            Some(start_platform(platform, *provisioner, scheme, address).await?)
+        }
+        Mode::Standalone(_) | Mode::Floor => None,
     };
     tracing::info!(%address, workers, platform = control.is_some(), "redisgate-gateway listening");
     // One registry of metrics and script aliases for every worker (the platform's, in platform mode).
     let shared = control.as_ref().map_or_else(Shared::default, |c| c.shared().clone());
-    if let Some(admin) = args.admin_listen {
+    if let Some(admin) = config.admin_listen {
         let listener =
             tokio::net::TcpListener::bind(admin).await.with_context(|| format!("cannot listen on {admin}"))?;
         tracing::info!(admin = %listener.local_addr()?, "metrics at /metrics");
@@ -98,11 +93,13 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let (done, mut finished) = mpsc::unbounded_channel::<anyhow::Result<()>>();
     // Standalone mode: one registry of limits for every worker, so a limit holds for the whole process.
     let meters = Arc::new(Meters::default());
+    let config = Arc::new(config);
     for index in 0..workers {
-        let (args, listener, shutdown, done) = (args.clone(), listener.try_clone()?, shutdown.clone(), done.clone());
-        let (control, meters, shared, tls) = (control.clone(), Arc::clone(&meters), shared.clone(), tls.clone());
+        let (config, listener, shutdown, done) =
+            (Arc::clone(&config), listener.try_clone()?, shutdown.clone(), done.clone());
+        let (control, meters, shared) = (control.clone(), Arc::clone(&meters), shared.clone());
         std::thread::Builder::new().name(format!("redisgate-worker-{index}")).spawn(move || {
-            let _ = done.send(worker(&args, listener, shutdown, control, &meters, &shared, tls));
+            let _ = done.send(worker(&config, listener, shutdown, control, &meters, &shared));
         })?;
     }
     drop((listener, done));
@@ -116,7 +113,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         Some(result) => result.unwrap_or(Ok(())).and_then(|()| Err(anyhow::anyhow!("a worker stopped unexpectedly"))),
         None => {
             tracing::info!("shutting down: draining in-flight requests");
-            drain(&args, workers, &mut finished).await
+            drain(config.drain, workers, &mut finished).await
         }
     };
     if let Some(control) = &control {
@@ -126,13 +123,12 @@ async fn run(args: Args) -> anyhow::Result<()> {
     outcome
 }
 
-/// Waits for the workers to finish, at most `--drain-secs`.
+/// Waits for the workers to finish, at most `drain` (`--drain-secs`).
 async fn drain(
-    args: &Args,
+    drain: Duration,
     workers: usize,
     finished: &mut mpsc::UnboundedReceiver<anyhow::Result<()>>,
 ) -> anyhow::Result<()> {
-    let drain = Duration::try_from_secs_f64(args.drain_secs).unwrap_or(Duration::from_secs(10));
     let deadline = Instant::now() + drain;
     for _ in 0..workers {
         match tokio::time::timeout_at(deadline.into(), finished.recv()).await {
@@ -147,28 +143,19 @@ async fn drain(
     Ok(())
 }
 
-/// Platform mode: migrate, start the provisioner on this (control) runtime, re-adopt instances.
-async fn start_platform(args: &Args, database_url: &str, address: SocketAddr) -> anyhow::Result<ControlPlane> {
-    if args.dev && args.jwt_secret.is_none() {
-        tracing::warn!("dev mode: using a generated JWT secret; sessions end when the process stops");
+/// Platform mode: migrate, start the provisioner on this (control) runtime, re-adopt instances. Without a
+/// configured public URL, credentials name the listener's address.
+async fn start_platform(
+    config: &PlatformConfig,
+    provisioner: ProvisionerKind,
+    scheme: &str,
+    address: SocketAddr,
+) -> anyhow::Result<ControlPlane> {
+    let mut config = config.clone();
+    if config.urls.base.is_empty() {
+        config.urls.base = format!("{scheme}://{address}");
     }
-    let config = PlatformConfig {
-        database_url: database_url.to_owned(),
-        jwt_secret: args.jwt_secret().map_err(config)?,
-        jwt_ttl_secs: args.jwt_ttl_secs,
-        state_dir: args.state_dir(),
-        redis_server_bin: args.redis_server_bin.clone(),
-        urls: PublicUrls {
-            base: args.public_url.clone().unwrap_or_else(|| format!("{}://{address}", args.scheme())),
-            domain: args.domain.clone(),
-        },
-        upstream: args.upstream_options().map_err(config)?,
-        limits: args.limits().map_err(config)?,
-        usage_flush: args.usage_flush().map_err(config)?,
-        local_tls: args.local_tls,
-        max_organizations_per_user: args.max_organizations_per_user,
-    };
-    let control = match args.provisioner {
+    let control = match provisioner {
         ProvisionerKind::Local => ControlPlane::start(config).await,
         ProvisionerKind::Kubernetes => ControlPlane::start_with(config, kubernetes_provisioner().await?).await,
     };
@@ -189,37 +176,37 @@ async fn kubernetes_provisioner() -> anyhow::Result<Arc<dyn redisgate_platform::
     anyhow::bail!("this build has no Kubernetes support")
 }
 
-/// One worker: a current-thread runtime serving its share of the connections until `shutdown`.
+/// One worker: a current-thread runtime serving its share of the connections until `shutdown`; it builds
+/// only its runtime objects (its directory and connections) from the checked `config`.
 fn worker(
-    args: &Args,
+    config: &Config,
     listener: std::net::TcpListener,
     shutdown: CancellationToken,
     control: Option<ControlPlane>,
     meters: &Meters,
     shared: &Shared,
-    tls: Option<Arc<rustls::ServerConfig>>,
 ) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     runtime.block_on(async {
         let listener = tokio::net::TcpListener::from_std(listener)?;
+        let tls = config.tls.clone();
         if let Some(control) = control {
             let (app, state) = control.app(shutdown.clone()).await.map_err(|e| anyhow::anyhow!(e))?;
             let state = state.with_tls(tls);
             return serve_router(listener, app, &state, shutdown.cancelled_owned()).await.context("server failed");
         }
-        let directory = args.directory(meters).map_err(config)?;
-        let state = AppState::new(Arc::new(directory)).with_limits(args.limits().map_err(config)?);
+        let directory = match &config.mode {
+            Mode::Standalone(directory) => directory.build(meters)?,
+            Mode::Floor | Mode::Platform { .. } => StaticDirectory::new(Vec::new(), None, None),
+        };
+        let state = AppState::new(Arc::new(directory)).with_limits(config.limits.clone());
         let state = state.with_shutdown(shutdown.clone()).with_shared(shared).with_tls(tls);
-        if args.bench_floor {
+        if matches!(config.mode, Mode::Floor) {
             let floor = floor::router(state.limits.max_body_bytes);
             return serve_router(listener, floor, &state, shutdown.cancelled_owned()).await.context("server failed");
         }
         serve(listener, state, shutdown.cancelled_owned()).await.context("server failed")
     })
-}
-
-fn config(error: ConfigError) -> anyhow::Error {
-    anyhow::anyhow!("invalid configuration: {error}")
 }
 
 /// What [`init_tracing`] returns, to keep until the end: the OpenTelemetry exporter when there is one.

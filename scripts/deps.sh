@@ -81,11 +81,15 @@ deps_cargo() {
         # A stable target directory outside the clone: CI's fresh clones reuse earlier builds.
         export CARGO_TARGET_DIR="$REDISGATE_CACHE/target"
     fi
-    # Keep it bounded: incremental data grows with every change (13 GiB were seen, and a full disk stops
-    # everything). Above 40 GiB it goes; the next build only recompiles the workspace's own crates.
-    if [ -d "$CARGO_TARGET_DIR/debug/incremental" ] \
+    # Keep it bounded: incremental data grows with every change (13 GiB were seen), and so do the workspace's
+    # own libraries and test binaries, one set per build (75 GiB were seen; a full disk stops everything).
+    # Above 40 GiB both go (the workspace's artifacts only when untouched for a day); the next build only
+    # recompiles the workspace's own crates.
+    if [ -d "$CARGO_TARGET_DIR/debug" ] \
         && [ "$(du -sk "$CARGO_TARGET_DIR" 2>/dev/null | cut -f1)" -gt $((40 * 1024 * 1024)) ]; then
-        echo "==> $CARGO_TARGET_DIR is over 40 GiB: removing its incremental data" >&2
+        echo "==> $CARGO_TARGET_DIR is over 40 GiB: removing its incremental data and stale workspace builds" >&2
         rm -rf "$CARGO_TARGET_DIR/debug/incremental"
+        find "$CARGO_TARGET_DIR/debug/deps" -maxdepth 1 -type f -mtime +0 \
+            \( -name 'redisgate*' -o -name 'libredisgate*' -o -name 'integration-*' \) -delete 2>/dev/null || true
     fi
 }

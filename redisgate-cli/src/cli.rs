@@ -376,7 +376,7 @@ pub enum KeyCommand {
         name: String,
         /// Scopes: instances:manage, data:write, data:read (repeat or comma-separate).
         #[arg(long = "scope", required = true, value_delimiter = ',')]
-        scopes: Vec<String>,
+        scopes: Vec<redisgate_core::api::Scope>,
         /// Limit it to one instance.
         #[arg(long)]
         instance: Option<String>,

@@ -21,18 +21,23 @@
 use std::time::Duration;
 
 pub use redisgate_core::api::{
-    ApiKey, AuditEntry, CreatedApiKey, CreatedInstance, CreatedInvitation, DayUsage, Instance, InstanceCredentials,
-    Invitation, Me, NewApiKey, NewInstance, Node, Organization, Plan, Role, Secrets, Session, TokenInfo, Topology,
-    Usage, User,
+    Access, ApiKey, AuditEntry, CreatedApiKey, CreatedInstance, CreatedInvitation, DayUsage, Instance,
+    InstanceCredentials, Invitation, Me, NewApiKey, NewInstance, Node, NodeRole, Organization, Plan, Role, Scope,
+    Secrets, Session, TokenInfo, Topology, Usage, User,
 };
+use redisgate_core::api::{InstancePatch, InvitationCode, Login, NewInvitation, NewOrganization, PasswordChange};
 pub use redisgate_core::limits::Limits;
 pub use redisgate_core::provisioning::InstanceStatus;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
-use serde_json::json;
 use uuid::Uuid;
 
 use crate::{Error, Result};
+
+/// A request body: the management API's own wire type, as JSON.
+fn body(value: &impl serde::Serialize) -> Result<serde_json::Value> {
+    serde_json::to_value(value).map_err(|e| Error::Decode(e.to_string()))
+}
 
 /// A client for the management API at a gateway's base URL.
 #[derive(Clone)]
@@ -127,7 +132,12 @@ impl Management {
     /// # Errors
     /// [`Error::Validation`] (email, password), [`Error::Http`] 409 for a taken email, transport errors.
     pub async fn register(&self, email: &str, password: &str) -> Result<User> {
-        self.call(reqwest::Method::POST, "/auth/register", Some(json!({"email": email, "password": password}))).await
+        self.call(
+            reqwest::Method::POST,
+            "/auth/register",
+            Some(body(&Login { email: email.to_owned(), password: password.to_owned() })?),
+        )
+        .await
     }
 
     /// Logs in; returns a client carrying the session.
@@ -144,7 +154,8 @@ impl Management {
     /// # Errors
     /// [`Error::Auth`] for wrong credentials.
     pub async fn session(&self, email: &str, password: &str) -> Result<Session> {
-        self.call(reqwest::Method::POST, "/auth/login", Some(json!({"email": email, "password": password}))).await
+        let login = Login { email: email.to_owned(), password: password.to_owned() };
+        self.call(reqwest::Method::POST, "/auth/login", Some(body(&login)?)).await
     }
 
     /// The caller and its organizations.
@@ -168,7 +179,8 @@ impl Management {
     /// # Errors
     /// [`Error::Validation`], 409 for a taken slug.
     pub async fn create_organization(&self, name: &str, slug: &str) -> Result<Organization> {
-        self.call(reqwest::Method::POST, "/organizations", Some(json!({"name": name, "slug": slug}))).await
+        let new = NewOrganization { name: name.to_owned(), slug: slug.to_owned() };
+        self.call(reqwest::Method::POST, "/organizations", Some(body(&new)?)).await
     }
 
     /// Deletes an organization (it must have no instances).
@@ -195,8 +207,7 @@ impl Management {
     /// # Errors
     /// [`Error::Validation`], 409 for a taken name.
     pub async fn create_instance(&self, org: Uuid, instance: &NewInstance) -> Result<CreatedInstance> {
-        let body = serde_json::to_value(instance).map_err(|e| Error::Decode(e.to_string()))?;
-        self.call(reqwest::Method::POST, &format!("/organizations/{org}/redis-instances"), Some(body)).await
+        self.call(reqwest::Method::POST, &format!("/organizations/{org}/redis-instances"), Some(body(instance)?)).await
     }
 
     /// One instance.
@@ -224,7 +235,8 @@ impl Management {
     /// [`Error::Validation`] for a 0 (fields named `limits.<field>`), 403/404 as [`Error::Http`].
     pub async fn set_instance_limits(&self, org: Uuid, id: Uuid, limits: &Limits) -> Result<Instance> {
         let path = format!("/organizations/{org}/redis-instances/{id}");
-        self.call(reqwest::Method::PATCH, &path, Some(json!({ "limits": limits }))).await
+        let patch = InstancePatch { limits: Some(*limits), ..InstancePatch::default() };
+        self.call(reqwest::Method::PATCH, &path, Some(body(&patch)?)).await
     }
 
     /// Gives a replicated instance `replicas` replicas (1 to 5), added or removed while it serves. Returns
@@ -235,7 +247,8 @@ impl Management {
     /// plan's memory, which counts every replica) and 404 as [`Error::Http`].
     pub async fn set_replicas(&self, org: Uuid, id: Uuid, replicas: u8) -> Result<Instance> {
         let path = format!("/organizations/{org}/redis-instances/{id}");
-        self.call(reqwest::Method::PATCH, &path, Some(json!({ "replicas": replicas }))).await
+        let patch = InstancePatch { replicas: Some(replicas), ..InstancePatch::default() };
+        self.call(reqwest::Method::PATCH, &path, Some(body(&patch)?)).await
     }
 
     /// Commands run on an instance per UTC day over the last `days` days (1 to 90), today included.
@@ -309,7 +322,7 @@ impl Management {
         &self,
         org: Uuid,
         name: &str,
-        scopes: &[&str],
+        scopes: &[Scope],
         instance: Option<Uuid>,
     ) -> Result<CreatedApiKey> {
         let mut key = NewApiKey::new(name, scopes.iter().copied());
@@ -323,8 +336,7 @@ impl Management {
     /// # Errors
     /// [`Error::Validation`] for unknown scopes or invalid limits (`max_daily_requests` among them).
     pub async fn create_api_key_with(&self, org: Uuid, key: &NewApiKey) -> Result<CreatedApiKey> {
-        let body = serde_json::to_value(key).map_err(|e| Error::Decode(e.to_string()))?;
-        self.call(reqwest::Method::POST, &format!("/organizations/{org}/api-keys"), Some(body)).await
+        self.call(reqwest::Method::POST, &format!("/organizations/{org}/api-keys"), Some(body(key)?)).await
     }
 
     /// An organization's active keys.
@@ -361,8 +373,8 @@ impl Management {
     /// # Errors
     /// 401 for a wrong current password, [`Error::Validation`] for a weak new one.
     pub async fn change_password(&self, current: &str, new: &str) -> Result<Session> {
-        let body = json!({"current_password": current, "new_password": new});
-        self.call(reqwest::Method::POST, "/auth/password", Some(body)).await
+        let change = PasswordChange { current_password: current.to_owned(), new_password: new.to_owned() };
+        self.call(reqwest::Method::POST, "/auth/password", Some(body(&change)?)).await
     }
 
     /// The organization's plan and what it uses of it.
@@ -386,9 +398,9 @@ impl Management {
     ///
     /// # Errors
     /// 403 unless the caller administers the organization; [`Error::Validation`] for a bad email or role.
-    pub async fn invite(&self, org: Uuid, email: &str, role: &str) -> Result<CreatedInvitation> {
-        let body = json!({"email": email, "role": role});
-        self.call(reqwest::Method::POST, &format!("/organizations/{org}/invitations"), Some(body)).await
+    pub async fn invite(&self, org: Uuid, email: &str, role: Role) -> Result<CreatedInvitation> {
+        let invitation = NewInvitation { email: email.to_owned(), role };
+        self.call(reqwest::Method::POST, &format!("/organizations/{org}/invitations"), Some(body(&invitation)?)).await
     }
 
     /// Accepts an invitation to the caller's email with its code; the caller joins the organization.
@@ -396,13 +408,16 @@ impl Management {
     /// # Errors
     /// 404 for an unknown or lapsed code (or one made for another email), 409 when already a member.
     pub async fn accept_invitation(&self, code: &str) -> Result<Organization> {
-        self.call(reqwest::Method::POST, "/invitations/accept", Some(json!({"code": code}))).await
+        let code = InvitationCode { code: code.to_owned() };
+        self.call(reqwest::Method::POST, "/invitations/accept", Some(body(&code)?)).await
     }
 }
 
 #[cfg(test)]
 mod tests {
     use std::num::NonZeroU64;
+
+    use serde_json::json;
 
     use super::*;
 
@@ -432,9 +447,9 @@ mod tests {
         let limited = NewInstance::new("a", 1 << 20, "7.2")
             .with_limits(Limits { max_daily_requests: NonZeroU64::new(10), ..Limits::default() });
         assert_eq!(serde_json::to_value(limited).unwrap()["limits"], json!({"max_daily_requests": 10}));
-        let key = serde_json::to_value(NewApiKey::new("k", ["data:read"])).unwrap();
+        let key = serde_json::to_value(NewApiKey::new("k", [Scope::DataRead])).unwrap();
         assert_eq!(key, json!({"name": "k", "scopes": ["data:read"], "instance_id": null}));
-        let key = NewApiKey::new("k", ["data:read"])
+        let key = NewApiKey::new("k", [Scope::DataRead])
             .for_instance(Uuid::nil())
             .with_limits(Limits { max_request_size: NonZeroU64::new(1 << 20), ..Limits::default() });
         let key = serde_json::to_value(key).unwrap();

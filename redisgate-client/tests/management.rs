@@ -4,7 +4,7 @@
 use std::num::{NonZeroU32, NonZeroU64};
 use std::time::Duration;
 
-use redisgate_client::management::{InstanceStatus, Limits, Management, NewApiKey, NewInstance};
+use redisgate_client::management::{InstanceStatus, Limits, Management, NewApiKey, NewInstance, Scope};
 use redisgate_client::{Client, Error};
 use redisgate_test_support::TestPlatform;
 
@@ -38,7 +38,7 @@ async fn register_to_delete_through_the_client() {
     let fresh = Client::new(&rotated.rest_url_path, &rotated.token).unwrap();
     assert_eq!(fresh.get::<String>("k").await.unwrap(), "v");
 
-    let key = api.create_api_key(org.id, "ci", &["data:read"], Some(created.instance.id)).await.unwrap();
+    let key = api.create_api_key(org.id, "ci", &[Scope::DataRead], Some(created.instance.id)).await.unwrap();
     assert!(key.secret.starts_with("rgk_"));
     let listed = api.api_keys(org.id).await.unwrap();
     assert_eq!(listed, std::slice::from_ref(&key.key), "a listed key is the created one without its secret");
@@ -109,10 +109,10 @@ async fn limits_and_usage_through_the_client() {
     assert!(api.instance(org.id, created.instance.id).await.unwrap().limits.is_unlimited());
 
     let key_limits = Limits { max_concurrent_connections: NonZeroU32::new(4), ..Limits::default() };
-    let key = NewApiKey::new("slow", ["data:read"]).for_instance(created.instance.id).with_limits(key_limits);
+    let key = NewApiKey::new("slow", [Scope::DataRead]).for_instance(created.instance.id).with_limits(key_limits);
     let key = api.create_api_key_with(org.id, &key).await.unwrap();
     assert_eq!(key.key.limits, key_limits);
     assert_eq!(api.api_keys(org.id).await.unwrap()[0].limits, key_limits);
-    let daily = NewApiKey::new("daily", ["data:read"]).with_limits(replaced);
+    let daily = NewApiKey::new("daily", [Scope::DataRead]).with_limits(replaced);
     assert!(matches!(api.create_api_key_with(org.id, &daily).await, Err(Error::Validation { .. })));
 }

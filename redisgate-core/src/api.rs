@@ -10,10 +10,12 @@ mod accounts;
 mod instances;
 mod keys;
 mod plans;
+mod roles;
 
 use serde::{Deserialize, Serialize};
 
-pub use crate::provisioning::{Node, Role, Topology};
+pub use crate::protocol::Access;
+pub use crate::provisioning::{Node, Role as NodeRole, Topology};
 pub use accounts::{
     CreatedInvitation, Invitation, InvitationCode, Login, Me, Member, NewInvitation, NewOrganization, Organization,
     OrganizationPatch, PasswordChange, RoleChange, Session, User,
@@ -24,6 +26,7 @@ pub use instances::{
 };
 pub use keys::{ApiKey, CreatedApiKey, NewApiKey};
 pub use plans::{AuditEntry, Plan};
+pub use roles::{Need, Role, Scope};
 
 /// A page of a list (`?limit=&offset=`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -16,6 +16,9 @@
 //! - `store` (feature `store`): diesel models, queries and the embedded migrations of the control plane.
 //! - [`error`]: the crate's one error type.
 
+#[macro_use]
+mod text_enum;
+
 #[cfg(feature = "api")]
 pub mod api;
 pub mod auth;

@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use diesel_async::{AsyncConnection as _, AsyncPgConnection, RunQueryDsl as _};
 use futures_util::{FutureExt as _, StreamExt as _};
+use redisgate_core::api::Scope;
 use redisgate_core::auth::TokenHash;
 use redisgate_core::protocol::Access;
 use redisgate_core::store::{ApiKey, Instance as InstanceRow, InstanceToken};
@@ -23,10 +24,6 @@ use uuid::Uuid;
 use super::Pool;
 use crate::provisioner::Provisioner;
 
-/// Scope that lets an API key run every command on its organization's instances.
-pub const SCOPE_DATA_WRITE: &str = "data:write";
-/// Scope that lets an API key run read commands.
-pub const SCOPE_DATA_READ: &str = "data:read";
 /// How often the snapshot is rebuilt even without a notification.
 const PERIODIC_RELOAD: Duration = Duration::from_secs(10);
 
@@ -86,9 +83,8 @@ impl PlatformDirectory {
 
         let mut credentials: HashMap<Uuid, Vec<(TokenHash, Access)>> = HashMap::new();
         for token in tokens {
-            let access = if token.access == "readonly" { Access::ReadOnly } else { Access::Full };
             if let Some(hash) = TokenHash::from_bytes(&token.token_hash) {
-                credentials.entry(token.instance_id).or_default().push((hash, access));
+                credentials.entry(token.instance_id).or_default().push((hash, token.access));
             }
         }
         let mut keys_by_org: HashMap<Uuid, Vec<&ApiKey>> = HashMap::new();
@@ -120,11 +116,7 @@ impl PlatformDirectory {
                 if key.instance_id.is_some_and(|only| only != row.id) {
                     continue;
                 }
-                let access = if key.scopes.iter().any(|s| s == SCOPE_DATA_WRITE) {
-                    Access::Full
-                } else if key.scopes.iter().any(|s| s == SCOPE_DATA_READ) {
-                    Access::ReadOnly
-                } else {
+                let Some(access) = Scope::data_access(&key.scopes) else {
                     continue;
                 };
                 let Some(hash) = TokenHash::from_bytes(&key.key_hash) else {

@@ -11,16 +11,16 @@ use crate::cli::KeyCommand;
 pub async fn run(ctx: &Context, command: &KeyCommand) -> Result<()> {
     let api = ctx.management()?;
     match command {
-        KeyCommand::Create { name, scopes, instance, org, limits: flags } => {
+        KeyCommand::Create { name, scopes: granted, instance, org, limits: flags } => {
             let org = ctx.org(&api, org.as_deref()).await?;
-            let mut new = NewApiKey::new(name, scopes);
+            let mut new = NewApiKey::new(name, granted.iter().copied());
             if let Some(name) = instance {
                 new = new.for_instance(ctx.instance(&api, name).await?.id);
             }
             new.limits = flags.for_new();
             let created = api.create_api_key_with(org.id, &new).await?;
             let key = &created.key;
-            let mut fields = vec![("id", key.id.to_string()), ("scopes", key.scopes.join(","))];
+            let mut fields = vec![("id", key.id.to_string()), ("scopes", scopes(&key.scopes))];
             if !key.limits.is_unlimited() {
                 fields.push(("limits", limits::summary(&key.limits)));
             }
@@ -38,7 +38,7 @@ pub async fn run(ctx: &Context, command: &KeyCommand) -> Result<()> {
                         k.id.to_string(),
                         k.name.clone(),
                         k.prefix.clone(),
-                        k.scopes.join(","),
+                        scopes(&k.scopes),
                         k.instance_id.map(|i| i.to_string()).unwrap_or_default(),
                     ]
                 })
@@ -57,4 +57,9 @@ pub async fn run(ctx: &Context, command: &KeyCommand) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Scopes as the flags take them: comma-separated.
+fn scopes(scopes: &[redisgate_core::api::Scope]) -> String {
+    scopes.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(",")
 }

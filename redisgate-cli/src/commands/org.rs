@@ -14,7 +14,14 @@ pub async fn run(ctx: &Context, command: &OrgCommand) -> Result<()> {
             let orgs = api.organizations().await?;
             let rows = orgs
                 .iter()
-                .map(|o| vec![o.slug.clone(), o.name.clone(), o.role.clone().unwrap_or_default(), o.id.to_string()])
+                .map(|o| {
+                    vec![
+                        o.slug.clone(),
+                        o.name.clone(),
+                        o.role.map(|r| r.to_string()).unwrap_or_default(),
+                        o.id.to_string(),
+                    ]
+                })
                 .collect();
             ctx.output.table(&["SLUG", "NAME", "ROLE", "ID"], rows, serde_json::to_value(&orgs)?);
         }

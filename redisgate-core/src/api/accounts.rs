@@ -71,7 +71,7 @@ pub struct Organization {
     /// Unique slug.
     pub slug: String,
     /// The caller's role (absent for an API key).
-    pub role: Option<String>,
+    pub role: Option<super::Role>,
     /// Its plan, which the platform's operator sets (`GET .../plan` shows what it allows).
     #[serde(default)]
     pub plan: String,
@@ -112,7 +112,7 @@ pub struct Member {
     /// Their email.
     pub email: String,
     /// `owner`, `admin` or `member`.
-    pub role: String,
+    pub role: super::Role,
     /// When they joined.
     pub joined_at: DateTime<Utc>,
 }
@@ -125,7 +125,7 @@ pub struct NewInvitation {
     /// The invitee's email: only the account with this email can accept.
     pub email: String,
     /// `owner`, `admin` or `member`.
-    pub role: String,
+    pub role: super::Role,
 }
 
 /// A pending invitation.
@@ -139,7 +139,7 @@ pub struct Invitation {
     /// Who may accept it.
     pub email: String,
     /// The role the invitee gets.
-    pub role: String,
+    pub role: super::Role,
     /// The admin who made it.
     pub invited_by: Option<Uuid>,
     /// When it was made.
@@ -174,5 +174,5 @@ pub struct InvitationCode {
 #[serde(deny_unknown_fields)]
 pub struct RoleChange {
     /// `owner`, `admin` or `member`.
-    pub role: String,
+    pub role: super::Role,
 }

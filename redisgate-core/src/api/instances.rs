@@ -174,7 +174,7 @@ pub struct InstanceCredentials {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TokenInfo {
     /// `full` or `readonly`.
-    pub access: String,
+    pub access: super::Access,
     /// Creation time.
     pub created_at: DateTime<Utc>,
 }

@@ -17,7 +17,7 @@ pub struct ApiKey {
     /// The key's first characters, to recognise it.
     pub prefix: String,
     /// Granted scopes.
-    pub scopes: Vec<String>,
+    pub scopes: Vec<super::Scope>,
     /// The one instance it is limited to, if any.
     pub instance_id: Option<Uuid>,
     /// The member who made it (its keys are revoked when they leave the organization).
@@ -54,7 +54,7 @@ pub struct NewApiKey {
     /// A name for people (1–100 characters).
     pub name: String,
     /// Any of `instances:manage`, `data:write`, `data:read`.
-    pub scopes: Vec<String>,
+    pub scopes: Vec<super::Scope>,
     /// Limit the key to one instance of the organization.
     #[serde(default)]
     pub instance_id: Option<Uuid>,
@@ -70,10 +70,10 @@ pub struct NewApiKey {
 
 impl NewApiKey {
     /// A key called `name` with `scopes`, for every instance of the organization, without limits.
-    pub fn new<S: Into<String>>(name: impl Into<String>, scopes: impl IntoIterator<Item = S>) -> Self {
+    pub fn new(name: impl Into<String>, scopes: impl IntoIterator<Item = super::Scope>) -> Self {
         Self {
             name: name.into(),
-            scopes: scopes.into_iter().map(Into::into).collect(),
+            scopes: scopes.into_iter().collect(),
             instance_id: None,
             limits: None,
             expires_at: None,

@@ -14,13 +14,14 @@ use crate::protocol::table::Class;
 use crate::protocol::Command;
 use crate::{Error, Result};
 
-/// What a token allows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Access {
-    /// Every command the policy allows.
-    Full,
-    /// Read commands only, and not the "powerful" reads (KEYS, SCAN) — as Upstash's read-only token.
-    ReadOnly,
+text_enum! {
+    /// What a token allows.
+    pub enum Access {
+        /// Every command the policy allows.
+        Full = "full",
+        /// Read commands only, and not the "powerful" reads (KEYS, SCAN) — as Upstash's read-only token.
+        ReadOnly = "readonly",
+    }
 }
 
 impl Command {

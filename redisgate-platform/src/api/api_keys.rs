@@ -5,14 +5,14 @@ use crate::Error;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
-use redisgate_core::api::{self, Page};
+use redisgate_core::api::{self, Page, Scope};
 use redisgate_core::auth::token::{generate, API_KEY_PREFIX};
 use redisgate_core::store::{ApiKey, Instance, NewApiKey};
 use serde_json::json;
 use uuid::Uuid;
 
 use super::extract::{ApiJson, ApiPath, Pagination};
-use super::principal::{Need, Principal, SCOPES};
+use super::principal::{Need, Principal};
 use super::Platform;
 
 /// The organization's active keys.
@@ -48,8 +48,9 @@ pub async fn create_api_key(
     if body.name.trim().is_empty() || body.name.chars().count() > 100 {
         fields.insert("name".to_owned(), "must be 1 to 100 characters".to_owned());
     }
-    if body.scopes.is_empty() || body.scopes.iter().any(|s| !SCOPES.contains(&s.as_str())) {
-        fields.insert("scopes".to_owned(), format!("must be a non-empty list of: {}", SCOPES.join(", ")));
+    if body.scopes.is_empty() {
+        let scopes: Vec<_> = Scope::ALL.iter().map(|s| s.as_str()).collect();
+        fields.insert("scopes".to_owned(), format!("must be a non-empty list of: {}", scopes.join(", ")));
     }
     let limits = body.limits.unwrap_or_default();
     if body.expires_at.is_some_and(|at| at <= chrono::Utc::now()) {

@@ -41,7 +41,9 @@ fn parse<T: DeserializeOwned>(bytes: &Bytes) -> Result<T, Error> {
         if inner.is_syntax() || inner.is_eof() {
             redisgate_core::Error::invalid(format!("malformed JSON: {inner}")).into()
         } else {
-            let field = if path == "." { "body".to_owned() } else { path };
+            // A field, not an element of it: `scopes[1]` is a bad `scopes`.
+            let field =
+                if path == "." { "body".to_owned() } else { path.split('[').next().unwrap_or(&path).to_owned() };
             Error::field(&field, strip_position(&inner.to_string()))
         }
     })

@@ -11,7 +11,7 @@ use axum::http::StatusCode;
 use axum::Json;
 use diesel_async::pooled_connection::deadpool::Object;
 use diesel_async::{AsyncConnection as _, AsyncPgConnection};
-use redisgate_core::api::{self, Page};
+use redisgate_core::api::{self, Access, Page};
 use redisgate_core::auth::token::{generate, INSTANCE_TOKEN_PREFIX, READONLY_TOKEN_PREFIX};
 use redisgate_core::limits::Limits;
 use redisgate_core::provisioning::{max_memory_problem, InstanceSpec, InstanceStatus};
@@ -62,11 +62,10 @@ pub(super) async fn locate(
     Ok((conn, instance))
 }
 
-fn new_secrets() -> (String, String, Vec<(String, Vec<u8>)>) {
+fn new_secrets() -> (String, String, Vec<(Access, Vec<u8>)>) {
     let (token, hash) = generate(INSTANCE_TOKEN_PREFIX);
     let (readonly, ro_hash) = generate(READONLY_TOKEN_PREFIX);
-    let hashes =
-        vec![("full".to_owned(), hash.as_bytes().to_vec()), ("readonly".to_owned(), ro_hash.as_bytes().to_vec())];
+    let hashes = vec![(Access::Full, hash.as_bytes().to_vec()), (Access::ReadOnly, ro_hash.as_bytes().to_vec())];
     (token, readonly, hashes)
 }
 

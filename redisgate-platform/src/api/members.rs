@@ -12,7 +12,7 @@ use axum::http::StatusCode;
 use axum::Json;
 use chrono::Utc;
 use diesel_async::AsyncConnection as _;
-use redisgate_core::api::{self, Page};
+use redisgate_core::api::{self, Page, Role};
 use redisgate_core::auth::token::{generate, INVITATION_PREFIX};
 use redisgate_core::auth::TokenHash;
 use redisgate_core::store::{ApiKey, Invitation, Membership, Organization, User};
@@ -27,11 +27,8 @@ use super::Platform;
 /// How long an invitation can be accepted.
 const INVITATION_DAYS: u64 = 7;
 
-fn check_role(role: &str, access: &OrgAccess) -> Result<(), Error> {
-    if !matches!(role, "owner" | "admin" | "member") {
-        return Err(Error::field("role", "must be owner, admin or member"));
-    }
-    if role == "owner" && access.role.as_deref() != Some("owner") {
+fn check_role(role: Role, access: &OrgAccess) -> Result<(), Error> {
+    if role == Role::Owner && access.role != Some(Role::Owner) {
         return Err(Error::Forbidden("only owners can make owners"));
     }
     Ok(())
@@ -73,7 +70,7 @@ pub async fn invite(
     let mut conn = platform.pool.get().await?;
     let access = principal.authorize(&mut conn, org_id, Need::Administer).await?;
     let email = normalize_email(&body.email).map_err(|e| Error::field("email", e))?;
-    check_role(&body.role, &access)?;
+    check_role(body.role, &access)?;
     let (code, hash) = generate(INVITATION_PREFIX);
     let now = Utc::now();
     let invitation = Invitation {
@@ -144,10 +141,10 @@ pub async fn accept_invitation(
         .transaction(async |conn| {
             let invitation =
                 Invitation::take(conn, hash.as_bytes(), &user.email).await?.ok_or(Error::NotFound("invitation"))?;
-            if invitation.role == "owner" {
+            if invitation.role == Role::Owner {
                 owner_room(conn, user.id, platform.max_organizations_per_user).await?;
             }
-            Membership::insert(conn, invitation.organization_id, user.id, &invitation.role)
+            Membership::insert(conn, invitation.organization_id, user.id, invitation.role)
                 .await
                 .map_err(|e| super::duplicate(e, "already a member"))?;
             let org =
@@ -173,26 +170,23 @@ pub async fn update_member(
 ) -> Result<Json<api::Member>, Error> {
     let mut conn = platform.pool.get().await?;
     let access = principal.authorize(&mut conn, org_id, Need::Administer).await?;
-    check_role(&body.role, &access)?;
+    check_role(body.role, &access)?;
     let (membership, revoked) = conn
         .transaction(async |conn| {
             let owners = Membership::lock_owners(conn, org_id).await?;
             let current = Membership::find(conn, org_id, user_id).await?.ok_or(Error::NotFound("member"))?;
-            if current.role == "owner" && access.role.as_deref() != Some("owner") {
+            if current.role == Role::Owner && access.role != Some(Role::Owner) {
                 return Err(Error::Forbidden("only owners can change an owner's role"));
             }
-            if current.role == "owner" && body.role != "owner" && owners <= 1 {
+            if current.role == Role::Owner && body.role != Role::Owner && owners <= 1 {
                 return Err(Error::Conflict("the last owner cannot be demoted".into()));
             }
-            if body.role == "owner" && current.role != "owner" {
+            if body.role == Role::Owner && current.role != Role::Owner {
                 owner_room(conn, user_id, platform.max_organizations_per_user).await?;
             }
-            let membership = Membership::set_role(conn, org_id, user_id, &body.role).await?;
-            let revoked = if rank(&body.role) < rank(&current.role) {
-                ApiKey::revoke_made_by(conn, org_id, user_id).await?
-            } else {
-                0
-            };
+            let membership = Membership::set_role(conn, org_id, user_id, body.role).await?;
+            let revoked =
+                if body.role < current.role { ApiKey::revoke_made_by(conn, org_id, user_id).await? } else { 0 };
             Ok((membership, revoked))
         })
         .await?;
@@ -219,8 +213,8 @@ pub async fn remove_member(
         .transaction(async |conn| {
             let owners = Membership::lock_owners(conn, org_id).await?;
             let current = Membership::find(conn, org_id, user_id).await?.ok_or(Error::NotFound("member"))?;
-            if current.role == "owner" {
-                if access.role.as_deref() != Some("owner") {
+            if current.role == Role::Owner {
+                if access.role != Some(Role::Owner) {
                     return Err(Error::Forbidden("only owners can remove an owner"));
                 }
                 if owners <= 1 {
@@ -234,15 +228,6 @@ pub async fn remove_member(
     let details = json!({"revoked_api_keys": revoked});
     principal.audit(&mut conn, Some(org_id), "member.remove", "user", Some(user_id), details).await?;
     Ok(StatusCode::NO_CONTENT)
-}
-
-/// How much a role may do: owner > admin > member.
-fn rank(role: &str) -> u8 {
-    match role {
-        "owner" => 3,
-        "admin" => 2,
-        _ => 1,
-    }
 }
 
 /// Refuses to make `user` an owner of one more organization when they own as many as a user may (the same

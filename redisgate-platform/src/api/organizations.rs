@@ -4,7 +4,7 @@ use crate::Error;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
-use redisgate_core::api::{self, Page};
+use redisgate_core::api::{self, Page, Role};
 use redisgate_core::provisioning::dns_label_problem;
 use redisgate_core::store::{Instance, Organization};
 use serde_json::json;
@@ -78,7 +78,7 @@ pub async fn create_organization(
     principal
         .audit(&mut conn, Some(org.id), "organization.create", "organization", Some(org.id), json!({"slug": org.slug}))
         .await?;
-    Ok((StatusCode::CREATED, Json(org.into_api(Some("owner".into())))))
+    Ok((StatusCode::CREATED, Json(org.into_api(Some(Role::Owner)))))
 }
 
 /// One organization.

@@ -9,17 +9,14 @@ use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use diesel_async::AsyncPgConnection;
+pub use redisgate_core::api::Need;
+use redisgate_core::api::{Role, Scope};
 use redisgate_core::auth::token::API_KEY_PREFIX;
 use redisgate_core::auth::{bearer, TokenHash};
 use redisgate_core::store::{ApiKey, AuditEntry, Organization, User};
 use uuid::Uuid;
 
 use super::Platform;
-
-/// Scope: create, read, change and delete instances and their credentials.
-pub const SCOPE_INSTANCES: &str = "instances:manage";
-/// Every scope a key may carry.
-pub const SCOPES: [&str; 3] = [SCOPE_INSTANCES, crate::directory::SCOPE_DATA_WRITE, crate::directory::SCOPE_DATA_READ];
 
 /// The authenticated caller.
 #[derive(Debug, Clone)]
@@ -30,29 +27,13 @@ pub enum Principal {
     Key(ApiKey),
 }
 
-/// What an action needs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Need {
-    /// See the organization and its instances.
-    Read,
-    /// Create, change, delete instances; see which tokens exist.
-    ManageInstances,
-    /// Rotate an instance's tokens, which hands out a full data token: managers, and keys that may also
-    /// write the organization's data (`instances:manage` and `data:write`).
-    Credentials,
-    /// Create and revoke API keys; add and remove members.
-    Administer,
-    /// Rename or delete the organization; make owners.
-    Own,
-}
-
 /// The caller's standing in one organization.
 #[derive(Debug, Clone)]
 pub struct OrgAccess {
     /// The organization.
     pub org: Organization,
     /// The user's role (`None` for an API key).
-    pub role: Option<String>,
+    pub role: Option<Role>,
     /// The key's single instance, if it is limited to one.
     pub only_instance: Option<Uuid>,
 }
@@ -113,12 +94,7 @@ impl Principal {
             Self::User(user) => {
                 let (org, role) =
                     Organization::find_for_user(conn, org, user.id).await?.ok_or(Error::NotFound("organization"))?;
-                let allowed = match need {
-                    Need::Read => true,
-                    Need::ManageInstances | Need::Credentials | Need::Administer => role == "owner" || role == "admin",
-                    Need::Own => role == "owner",
-                };
-                if !allowed {
+                if !role.allows(need) {
                     return Err(Error::Forbidden("your role in this organization does not allow this"));
                 }
                 Ok(OrgAccess { org, role: Some(role), only_instance: None })
@@ -128,14 +104,7 @@ impl Principal {
                     return Err(Error::NotFound("organization"));
                 }
                 let org = Organization::find(conn, org).await?.ok_or(Error::NotFound("organization"))?;
-                let has = |scope: &str| key.scopes.iter().any(|s| s == scope);
-                let allowed = match need {
-                    Need::Read | Need::ManageInstances => has(SCOPE_INSTANCES),
-                    // A new full token reads and writes the data: a key without data:write must not mint one.
-                    Need::Credentials => has(SCOPE_INSTANCES) && has(crate::directory::SCOPE_DATA_WRITE),
-                    Need::Administer | Need::Own => false,
-                };
-                if !allowed {
+                if !Scope::allow(&key.scopes, need) {
                     return Err(Error::Forbidden("this API key's scopes do not allow this"));
                 }
                 Ok(OrgAccess { org, role: None, only_instance: key.instance_id })

@@ -14,6 +14,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chrono::Utc;
+use redisgate_core::api::Access;
 use redisgate_core::auth::token::{generate, INSTANCE_TOKEN_PREFIX, READONLY_TOKEN_PREFIX};
 use redisgate_core::store::{Instance, InstanceToken};
 use serde_json::json;
@@ -62,7 +63,8 @@ async fn issue(platform: &Platform, session: &Session, org: Uuid, id: Uuid) -> R
         principal.authorize(&mut conn, org, Need::Read).await?;
     }
     let instance = Instance::find_in(&mut conn, org, id).await?.ok_or(Error::NotFound("instance"))?;
-    let (prefix, access) = if full { (INSTANCE_TOKEN_PREFIX, "full") } else { (READONLY_TOKEN_PREFIX, "readonly") };
+    let (prefix, access) =
+        if full { (INSTANCE_TOKEN_PREFIX, Access::Full) } else { (READONLY_TOKEN_PREFIX, Access::ReadOnly) };
     let (token, hash) = generate(prefix);
     let until = Utc::now() + TOKEN_LIFETIME;
     InstanceToken::issue_until(&mut conn, id, access, hash.as_bytes().to_vec(), until).await?;

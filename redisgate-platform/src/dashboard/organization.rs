@@ -47,12 +47,17 @@ pub(super) async fn keys(State(platform): State<Platform>, session: Session, Api
 fn key_form(body: &str) -> (Option<String>, Result<api::NewApiKey, Problems>) {
     let (mut csrf, mut name, mut scopes, mut instance) = (None, String::new(), Vec::new(), None);
     let fields = form_urlencoded(body);
-    let limits = super::settings::limits_of(&fields);
+    let mut limits = super::settings::limits_of(&fields);
     for (key, value) in fields {
         match key.as_str() {
             "csrf" => csrf = Some(value),
             "name" => name = value,
-            "scope" => scopes.push(value),
+            "scope" => match value.parse::<api::Scope>() {
+                Ok(scope) => scopes.push(scope),
+                Err(problem) => {
+                    limits = Err(Problems { fields: [("scopes".to_owned(), problem)].into(), general: None });
+                }
+            },
             "instance" => instance = Uuid::parse_str(&value).ok(),
             _ => {}
         }
@@ -160,7 +165,7 @@ pub(super) async fn members(
 pub(super) struct Invite {
     csrf: String,
     email: String,
-    role: String,
+    role: api::Role,
 }
 
 pub(super) async fn invite(
@@ -191,7 +196,7 @@ pub(super) async fn invite(
 #[derive(serde::Deserialize)]
 pub(super) struct Role {
     csrf: String,
-    role: String,
+    role: api::Role,
 }
 
 pub(super) async fn change_role(

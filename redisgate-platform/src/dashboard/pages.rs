@@ -436,7 +436,7 @@ pub fn keys(
                             tr {
                                 td { (key.name) }
                                 td { code { (key.prefix) } }
-                                td { (key.scopes.join(", ")) }
+                                td { (key.scopes.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")) }
                                 td {
                                     @match key.instance_id.and_then(|id| instances.iter().find(|i| i.id == id)) {
                                         Some(i) => (i.name),
@@ -460,10 +460,10 @@ pub fn keys(
                 (field("Name", "name", "text", "", problems, None))
                 fieldset {
                     legend { "Scopes" }
-                    @for (scope, what) in [("instances:manage", "create and change instances"), ("data:write", "read and write the data"), ("data:read", "read the data")] {
+                    @for (scope, what) in [(api::Scope::InstancesManage, "create and change instances"), (api::Scope::DataWrite, "read and write the data"), (api::Scope::DataRead, "read the data")] {
                         div.check {
-                            input type="checkbox" id={ "scope-" (scope.replace(':', "-")) } name="scope" value=(scope);
-                            label for={ "scope-" (scope.replace(':', "-")) } { code { (scope) } " — " (what) }
+                            input type="checkbox" id={ "scope-" (scope.as_str().replace(':', "-")) } name="scope" value=(scope);
+                            label for={ "scope-" (scope.as_str().replace(':', "-")) } { code { (scope) } " — " (what) }
                         }
                     }
                     @if let Some(error) = problems.of("scopes") { p.field-error { (error) } }
@@ -494,7 +494,6 @@ pub fn members(
     csrf: &str,
     problems: &Problems,
 ) -> Markup {
-    let roles = ["member", "admin", "owner"];
     layout(
         "Members",
         Some(csrf),
@@ -519,7 +518,7 @@ pub fn members(
                                     input type="hidden" name="csrf" value=(csrf);
                                     label.visually-hidden for={ "role-" (m.user_id) } { "Role of " (m.email) }
                                     select id={ "role-" (m.user_id) } name="role" {
-                                        @for role in roles { option value=(role) selected[role == m.role] { (role) } }
+                                        @for role in api::Role::ALL { option value=(role) selected[*role == m.role] { (role) } }
                                     }
                                     button type="submit" aria-label={ "Change the role of " (m.email) } { "Change" }
                                 }
@@ -538,7 +537,7 @@ pub fn members(
                 (field("Email", "email", "email", "", problems, None))
                 div.field {
                     label for="field-role" { "Role" }
-                    select id="field-role" name="role" { @for role in roles { option value=(role) { (role) } } }
+                    select id="field-role" name="role" { @for role in api::Role::ALL { option value=(role) { (role) } } }
                 }
                 button type="submit" { "Invite" }
             }

@@ -26,7 +26,7 @@ pub struct ApiKey {
     /// SHA-256 of the key.
     pub key_hash: Vec<u8>,
     /// Granted scopes.
-    pub scopes: Vec<String>,
+    pub scopes: Vec<crate::api::Scope>,
     /// The user who created it.
     pub created_by: Option<Uuid>,
     /// Creation time.
@@ -56,7 +56,7 @@ pub struct NewApiKey<'a> {
     /// SHA-256 of the key.
     pub key_hash: &'a [u8],
     /// Granted scopes.
-    pub scopes: &'a [String],
+    pub scopes: &'a [crate::api::Scope],
     /// The creating user.
     pub created_by: Option<Uuid>,
     /// Limits of requests made with this key.

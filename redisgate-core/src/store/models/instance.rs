@@ -88,7 +88,7 @@ pub struct InstanceToken {
     /// The instance it opens.
     pub instance_id: Uuid,
     /// `full` or `readonly`.
-    pub access: String,
+    pub access: crate::protocol::Access,
     /// SHA-256 of the token.
     pub token_hash: Vec<u8>,
     /// Creation time.
@@ -283,7 +283,7 @@ impl InstanceToken {
     pub async fn replace(
         conn: &mut AsyncPgConnection,
         instance: Uuid,
-        tokens: Vec<(String, Vec<u8>)>,
+        tokens: Vec<(crate::protocol::Access, Vec<u8>)>,
     ) -> QueryResult<()> {
         use diesel_async::AsyncConnection as _;
         conn.transaction(async move |conn| {
@@ -343,14 +343,14 @@ impl InstanceToken {
     pub async fn issue_until(
         conn: &mut AsyncPgConnection,
         instance: Uuid,
-        access: &str,
+        access: crate::protocol::Access,
         token_hash: Vec<u8>,
         until: DateTime<Utc>,
     ) -> QueryResult<()> {
         let row = Self {
             id: Uuid::new_v4(),
             instance_id: instance,
-            access: access.to_owned(),
+            access,
             token_hash,
             created_at: Utc::now(),
             revoked_at: Some(until),

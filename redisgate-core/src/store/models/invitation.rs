@@ -20,7 +20,7 @@ pub struct Invitation {
     /// Who may accept it (lower-cased).
     pub email: String,
     /// The role the invitee gets.
-    pub role: String,
+    pub role: crate::api::Role,
     /// SHA-256 of the code.
     pub code_hash: Vec<u8>,
     /// The admin who made it.

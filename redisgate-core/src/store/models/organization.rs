@@ -5,6 +5,7 @@ use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
+use crate::api::Role;
 use crate::store::schema::{memberships, organizations, users};
 use crate::store::Page;
 
@@ -33,7 +34,7 @@ pub struct Membership {
     /// The member.
     pub user_id: Uuid,
     /// `owner`, `admin` or `member`.
-    pub role: String,
+    pub role: Role,
     /// When the user joined.
     pub created_at: DateTime<Utc>,
 }
@@ -41,7 +42,7 @@ pub struct Membership {
 impl Organization {
     /// The organization as the management API shows it to a caller with `role`.
     #[must_use]
-    pub fn into_api(self, role: Option<String>) -> crate::api::Organization {
+    pub fn into_api(self, role: Option<Role>) -> crate::api::Organization {
         crate::api::Organization {
             id: self.id,
             name: self.name,
@@ -84,7 +85,7 @@ impl Organization {
                 .returning(Self::as_returning())
                 .get_result(&mut *conn)
                 .await?;
-            Membership::insert(conn, org.id, owner, "owner").await?;
+            Membership::insert(conn, org.id, owner, Role::Owner).await?;
             Ok(Some(org))
         })
         .await
@@ -98,7 +99,7 @@ impl Organization {
         conn: &mut AsyncPgConnection,
         id: Uuid,
         user: Uuid,
-    ) -> QueryResult<Option<(Self, String)>> {
+    ) -> QueryResult<Option<(Self, Role)>> {
         organizations::table
             .inner_join(memberships::table)
             .filter(organizations::id.eq(id))
@@ -127,7 +128,7 @@ impl Organization {
     pub async fn count_owned_by(conn: &mut AsyncPgConnection, user: Uuid) -> QueryResult<i64> {
         memberships::table
             .filter(memberships::user_id.eq(user))
-            .filter(memberships::role.eq("owner"))
+            .filter(memberships::role.eq(Role::Owner))
             .count()
             .get_result(conn)
             .await
@@ -145,11 +146,7 @@ impl Organization {
     ///
     /// # Errors
     /// Database errors.
-    pub async fn list_for_user(
-        conn: &mut AsyncPgConnection,
-        user: Uuid,
-        page: Page,
-    ) -> QueryResult<Vec<(Self, String)>> {
+    pub async fn list_for_user(conn: &mut AsyncPgConnection, user: Uuid, page: Page) -> QueryResult<Vec<(Self, Role)>> {
         organizations::table
             .inner_join(memberships::table)
             .filter(memberships::user_id.eq(user))
@@ -196,8 +193,8 @@ impl Membership {
     ///
     /// # Errors
     /// Database errors; an existing membership is a unique violation.
-    pub async fn insert(conn: &mut AsyncPgConnection, org: Uuid, user: Uuid, role: &str) -> QueryResult<Self> {
-        let membership = Self { organization_id: org, user_id: user, role: role.to_owned(), created_at: Utc::now() };
+    pub async fn insert(conn: &mut AsyncPgConnection, org: Uuid, user: Uuid, role: Role) -> QueryResult<Self> {
+        let membership = Self { organization_id: org, user_id: user, role, created_at: Utc::now() };
         diesel::insert_into(memberships::table)
             .values(&membership)
             .returning(Self::as_returning())
@@ -233,7 +230,7 @@ impl Membership {
     ///
     /// # Errors
     /// Database errors.
-    pub async fn set_role(conn: &mut AsyncPgConnection, org: Uuid, user: Uuid, role: &str) -> QueryResult<Self> {
+    pub async fn set_role(conn: &mut AsyncPgConnection, org: Uuid, user: Uuid, role: Role) -> QueryResult<Self> {
         diesel::update(memberships::table.find((org, user)))
             .set(memberships::role.eq(role))
             .returning(Self::as_returning())
@@ -258,7 +255,7 @@ impl Membership {
     pub async fn lock_owners(conn: &mut AsyncPgConnection, org: Uuid) -> QueryResult<usize> {
         let owners: Vec<Uuid> = memberships::table
             .filter(memberships::organization_id.eq(org))
-            .filter(memberships::role.eq("owner"))
+            .filter(memberships::role.eq(Role::Owner))
             .select(memberships::user_id)
             .for_update()
             .load(conn)

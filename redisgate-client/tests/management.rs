@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use redisgate_client::management::{InstanceStatus, Limits, Management, NewApiKey, NewInstance, Scope};
 use redisgate_client::{Client, Error};
-use redisgate_test_support::TestPlatform;
+use redisgate_test_support::{eventually, TestPlatform};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn register_to_delete_through_the_client() {
@@ -47,15 +47,10 @@ async fn register_to_delete_through_the_client() {
 
     let deleting = api.delete_instance(org.id, created.instance.id).await.unwrap();
     assert_eq!(deleting.status, InstanceStatus::Deleting);
-    let gone = async {
-        loop {
-            if matches!(api.instance(org.id, created.instance.id).await, Err(Error::Http { status: 404, .. })) {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    };
-    tokio::time::timeout(Duration::from_secs(10), gone).await.unwrap();
+    let gone = eventually(Duration::from_secs(10), || async {
+        matches!(api.instance(org.id, created.instance.id).await, Err(Error::Http { status: 404, .. }))
+    });
+    assert!(gone.await, "the deleted instance is still there");
     api.delete_organization(org.id).await.unwrap();
     assert!(api.organizations().await.unwrap().is_empty());
 }

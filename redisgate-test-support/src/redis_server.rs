@@ -248,5 +248,6 @@ pub fn binary() -> PathBuf {
 
 /// A loopback port nothing listens on right now (another process may take it before it is used).
 pub(crate) fn free_port() -> u16 {
-    redisgate_platform::os::free_port().expect("no free loopback port")
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("no free loopback port");
+    listener.local_addr().expect("a bound socket has an address").port()
 }

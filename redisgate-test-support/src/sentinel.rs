@@ -22,12 +22,17 @@ pub struct TestSentinels {
 
 impl TestSentinels {
     /// Starts them all and waits until every sentinel knows the replica and the other two sentinels (so a
-    /// failover can be agreed on).
+    /// failover can be agreed on). The waiting runs on a blocking thread, never on the test's runtime.
     ///
     /// # Panics
     /// When a server does not start or the sentinels do not find each other within 30 s.
-    #[must_use]
-    pub fn start() -> Self {
+    pub async fn start() -> Self {
+        tokio::task::spawn_blocking(Self::start_blocking)
+            .await
+            .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))
+    }
+
+    fn start_blocking() -> Self {
         let master = TestRedis::start();
         let replica = TestRedis::start_replica_of(master.port());
         let sentinels = (0..3).map(|_| spawn_sentinel(master.port())).collect();

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use redisgate_test_support::{TestGateway, TestRedis, TOKEN};
+use redisgate_test_support::{eventually, TestGateway, TestRedis, TOKEN};
 use serde_json::json;
 use tower::ServiceExt as _;
 
@@ -60,12 +60,10 @@ async fn metrics_count_requests_failures_connections_and_streams() {
     assert!(sample(&text, "redisgate_open_connections").unwrap() >= 1.0);
     assert!(text.contains(r#"redisgate_request_duration_seconds_count{kind="command"} 4"#), "{text}");
     drop(stream);
-    let closed = async {
-        while sample(&metrics(&gw).await, "redisgate_sse_streams") != Some(0.0) {
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    };
-    tokio::time::timeout(Duration::from_secs(20), closed).await.expect("the SSE gauge never went back to 0");
+    let closed = eventually(Duration::from_secs(20), || async {
+        sample(&metrics(&gw).await, "redisgate_sse_streams") == Some(0.0)
+    });
+    assert!(closed.await, "the SSE gauge never went back to 0");
     redis.kill();
     assert_eq!(gw.command(json!(["ping"])).await.0, 502);
     let text = metrics(&gw).await;

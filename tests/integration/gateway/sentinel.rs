@@ -3,21 +3,21 @@
 
 use std::time::{Duration, Instant};
 
-use redisgate_test_support::{TestGateway, TestSentinels};
+use redisgate_test_support::{eventually, TestGateway, TestSentinels};
 use serde_json::json;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_killed_master_is_followed_to_the_replica_sentinel_promotes() {
-    let mut cluster = TestSentinels::start();
+    let mut cluster = TestSentinels::start().await;
     let gw = TestGateway::single(&cluster.url()).await;
     assert_eq!(gw.command(json!(["SET", "before", "kept"])).await, (200, json!({"result": "OK"})));
     // The write reached the replica before the master dies (replication is asynchronous).
-    let mut replica = cluster.replica.connection();
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while redis::cmd("GET").arg("before").query::<Option<String>>(&mut replica).unwrap().is_none() {
-        assert!(Instant::now() < deadline, "the write never reached the replica");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    let replica = std::cell::RefCell::new(cluster.replica.connection());
+    let reached = eventually(Duration::from_secs(5), || async {
+        redis::cmd("GET").arg("before").query::<Option<String>>(&mut *replica.borrow_mut()).unwrap().is_some()
+    })
+    .await;
+    assert!(reached, "the write never reached the replica");
 
     cluster.master.kill();
     let killed = Instant::now();
@@ -67,7 +67,7 @@ async fn a_sentinel_url_that_names_nothing_is_a_prompt_503() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_switchover_to_the_replica_is_followed_while_the_old_master_lives_on_as_a_replica() {
-    let cluster = TestSentinels::start();
+    let cluster = TestSentinels::start().await;
     let gw = TestGateway::single(&cluster.url()).await;
     assert_eq!(gw.command(json!(["SET", "k", "1"])).await.0, 200);
     // An operator's switchover: the old master stays up and becomes a read-only replica.

@@ -221,9 +221,7 @@ async fn a_stalled_subscriber_is_dropped_and_pins_little() {
     stalled.write_all(request.as_bytes()).await.unwrap();
     let mut reader = Events::open(&gw, "/subscribe/flood").await;
     assert_eq!(reader.next_data().await.unwrap(), "data: subscribe,flood,1");
-    while numsub(&gw, "flood").await < 1 {
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
+    assert!(eventually(Duration::from_secs(10), || async { numsub(&gw, "flood").await >= 1 }).await);
 
     let rss = || {
         std::fs::read_to_string("/proc/self/statm").unwrap().split(' ').nth(1).unwrap().parse::<u64>().unwrap() * 4096
@@ -307,7 +305,7 @@ async fn streams_end_with_an_error_event_when_redis_goes_away() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn streams_end_with_an_error_event_when_the_master_moves() {
     use redisgate_test_support::{TestSentinels, MASTER};
-    let cluster = TestSentinels::start();
+    let cluster = TestSentinels::start().await;
     let gw = TestGateway::single(&cluster.url()).await;
     assert_eq!(gw.command(json!(["SET", "k", "1"])).await.0, 200);
     let mut subscribed = Events::open(&gw, "/subscribe/news").await;

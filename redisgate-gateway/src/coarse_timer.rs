@@ -1,4 +1,5 @@
-//! A coarse timer for hyper's header deadline: set for every request, reached by almost none.
+//! A coarse timer for the deadlines set for every request and reached by almost none: hyper's header
+//! deadline, and the upstream's response timeout ([`sleep`]).
 //!
 //! hyper arms its header-read timeout for every request on a connection: a tokio `Sleep` created, entered
 //! into the runtime's timer wheel when first polled, and taken out again when the request's head has
@@ -24,6 +25,18 @@ type Shared = Arc<Mutex<Deadlines>>;
 
 fn lock(deadlines: &Mutex<Deadlines>) -> std::sync::MutexGuard<'_, Deadlines> {
     deadlines.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+thread_local! {
+    /// The timer of the serve loop on this thread (a worker's current-thread runtime), for [`sleep`].
+    static CURRENT: std::cell::RefCell<Weak<Mutex<Deadlines>>> = const { std::cell::RefCell::new(Weak::new()) };
+}
+
+/// A sleep of `duration` on the timer of the serve loop running on this thread, or `None` where none runs (a
+/// multi-threaded runtime's other threads, a test without a serve loop). It may end up to one tick late.
+pub fn sleep(duration: Duration) -> Option<CoarseSleep> {
+    let deadlines = CURRENT.with(|current| current.borrow().upgrade())?;
+    Some(CoarseSleep { deadline: Instant::now() + duration, slot: None, deadlines })
 }
 
 /// A `hyper::rt::Timer` whose sleeps are woken by a task of the current runtime every `tick`.
@@ -58,6 +71,11 @@ impl CoarseTimer {
         });
         Self { deadlines }
     }
+
+    /// Makes this the timer [`sleep`] uses on this thread.
+    pub fn serve_this_thread(&self) {
+        CURRENT.with(|current| *current.borrow_mut() = Arc::downgrade(&self.deadlines));
+    }
 }
 
 impl hyper::rt::Timer for CoarseTimer {
@@ -71,7 +89,7 @@ impl hyper::rt::Timer for CoarseTimer {
 }
 
 /// One deadline of a [`CoarseTimer`].
-struct CoarseSleep {
+pub struct CoarseSleep {
     deadline: Instant,
     /// Its slot, once it waits.
     slot: Option<usize>,
@@ -155,5 +173,17 @@ mod tests {
         let mut next = timer.sleep(Duration::from_secs(60));
         assert!(next.as_mut().now_or_never().is_none());
         assert_eq!(lock(&timer.deadlines).slots.len(), 1);
+    }
+
+    #[tokio::test]
+    async fn sleep_uses_the_timer_of_the_serve_loop_on_this_thread() {
+        std::thread::spawn(|| assert!(super::sleep(Duration::from_secs(1)).is_none(), "no serve loop there"))
+            .join()
+            .unwrap();
+        let timer = CoarseTimer::start(Duration::from_millis(20));
+        timer.serve_this_thread();
+        let started = Instant::now();
+        super::sleep(Duration::from_millis(60)).expect("this thread's timer").await;
+        assert!(started.elapsed() >= Duration::from_millis(60), "woken early: {:?}", started.elapsed());
     }
 }

@@ -94,7 +94,10 @@ where
     let mut builder = auto::Builder::new(TokioExecutor::new());
     // hyper arms the header deadline for every request: a coarse timer of this loop's own keeps it cheap.
     let tick = (state.limits.header_timeout / 4).clamp(Duration::from_millis(10), Duration::from_millis(250));
-    builder.http1().timer(CoarseTimer::start(tick)).header_read_timeout(state.limits.header_timeout);
+    let timer = CoarseTimer::start(tick);
+    // The upstreams' response timeouts on this thread use it too.
+    timer.serve_this_thread();
+    builder.http1().timer(timer).header_read_timeout(state.limits.header_timeout);
     // A few concurrent streams per HTTP/2 connection, so that the connection caps bound the requests in
     // progress (hyper's default is 200 per connection). Idle connections are closed by their socket.
     builder.http2().timer(TokioTimer::new()).max_concurrent_streams(state.limits.max_streams_per_connection);

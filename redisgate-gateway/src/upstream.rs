@@ -12,7 +12,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use arc_swap::ArcSwapOption;
+use arc_swap::{ArcSwap, ArcSwapOption};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{Client, Pipeline, RedisError, RedisResult, Value};
 use redisgate_core::protocol::Command;
@@ -22,7 +22,10 @@ use crate::fanout::{Hub, Topic};
 use crate::sentinel::{self, Resolver, SentinelUrl};
 use crate::tls::RedisTls;
 
+mod deadline;
 mod error;
+
+use deadline::Deadline;
 
 pub use error::UpstreamError;
 
@@ -68,7 +71,9 @@ pub struct Upstream {
 /// One server: its client (for dedicated connections), the shared connection and the pub/sub hub.
 struct Node {
     client: Client,
-    shared: ConnectionManager,
+    /// The shared connection. A reply that times out replaces it ([`Node::replace`]).
+    shared: ArcSwap<ConnectionManager>,
+    config: ConnectionManagerConfig,
     hub: Arc<Hub>,
 }
 
@@ -76,14 +81,31 @@ impl Node {
     fn new(client: Client, options: &UpstreamOptions) -> RedisResult<Self> {
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(options.connect_timeout))
-            .set_response_timeout(Some(options.response_timeout))
+            // The response timeout is the upstream's own ([`Upstream::timed`]), on the serve loop's coarse
+            // timer: redis-rs's would enter a timer into the runtime's wheel for every command.
+            .set_response_timeout(None)
             // Fail fast while Redis is down; the next request triggers the next attempt.
             .set_number_of_retries(1)
             .set_min_delay(Duration::from_millis(20))
             .set_max_delay(Duration::from_millis(100));
-        let shared = ConnectionManager::new_lazy_with_config(client.clone(), config)?;
-        Ok(Self { hub: Arc::new(Hub::new(client.clone())), client, shared })
+        let shared = ArcSwap::from_pointee(ConnectionManager::new_lazy_with_config(client.clone(), config.clone())?);
+        Ok(Self { hub: Arc::new(Hub::new(client.clone())), client, shared, config })
     }
+
+    /// Replaces the shared connection `used` by a new one, unless another request did already: a server
+    /// that stopped answering without closing the socket (a host gone, a network cut) is reached again on a
+    /// new connection, as redis-rs does after a timeout of its own.
+    fn replace(&self, used: &Arc<ConnectionManager>) {
+        match ConnectionManager::new_lazy_with_config(self.client.clone(), self.config.clone()) {
+            Ok(fresh) => drop(self.shared.compare_and_swap(used, Arc::new(fresh))),
+            Err(e) => tracing::warn!(error = %e, "cannot replace the connection to Redis"),
+        }
+    }
+}
+
+/// The error of a reply that did not come within the response timeout (what redis-rs's own timeout gives).
+fn timed_out() -> RedisError {
+    RedisError::from(std::io::Error::from(std::io::ErrorKind::TimedOut))
 }
 
 impl Upstream {
@@ -234,9 +256,13 @@ impl Upstream {
     pub async fn run(&self, command: &Command) -> Result<Value, UpstreamError> {
         let node = self.node().await?;
         let span = tracing::debug_span!("redis", instance = %self.name, command = %command.name_str());
-        let (cmd, mut shared) = (command.to_cmd(), node.shared.clone());
+        let (cmd, used) = (command.to_cmd(), node.shared.load_full());
+        let mut shared = ConnectionManager::clone(&used);
         let reply = shared.send_packed_command(&cmd).instrument(span);
-        let value = self.finish(&node, self.watched(&node, command.is_script(), reply).await)?;
+        let reply = Deadline::new(reply, self.options.response_timeout)
+            .stopping_scripts(SCRIPT_TIME_LIMIT, self.script_stop(&node, command.is_script()))
+            .await;
+        let value = self.finish(&node, reply.unwrap_or_else(|| Self::too_late(&node, &used)))?;
         if is_busy(&value) {
             self.stop_long_script(&node);
         }
@@ -247,24 +273,17 @@ impl Upstream {
         Ok(value)
     }
 
-    /// Awaits a reply; when the request runs scripts (`scripted`) and the reply takes longer than
-    /// [`SCRIPT_TIME_LIMIT`], the script is stopped ([`Upstream::stop_long_script`]) and the reply (Redis's
-    /// "killed" error) awaited.
-    async fn watched<T>(
-        &self,
-        node: &Arc<Node>,
-        scripted: bool,
-        reply: impl std::future::Future<Output = RedisResult<T>>,
-    ) -> RedisResult<T> {
-        if !scripted {
-            return reply.await;
-        }
-        let mut reply = std::pin::pin!(reply);
-        tokio::select! {
-            result = &mut reply => return result,
-            () = tokio::time::sleep(SCRIPT_TIME_LIMIT) => self.stop_long_script(node),
-        }
-        reply.await
+    /// The outcome of a request whose reply did not come in time; the shared connection `used` is replaced.
+    fn too_late<T>(node: &Node, used: &Arc<ConnectionManager>) -> RedisResult<T> {
+        node.replace(used);
+        Err(timed_out())
+    }
+
+    /// For a request that runs scripts (`scripted`): what stops them once they have run longer than
+    /// [`SCRIPT_TIME_LIMIT`] ([`Upstream::stop_long_script`]); the reply (Redis's "killed" error) is awaited
+    /// on.
+    fn script_stop<'a>(&'a self, node: &'a Arc<Node>, scripted: bool) -> Option<Box<dyn FnOnce() + Send + 'a>> {
+        scripted.then(|| Box::new(move || self.stop_long_script(node)) as Box<dyn FnOnce() + Send + 'a>)
     }
 
     /// Stops the script or function that keeps the instance busy (it ran past [`SCRIPT_TIME_LIMIT`], or Redis
@@ -309,10 +328,14 @@ impl Upstream {
         }
         let node = self.node().await?;
         let span = tracing::debug_span!("redis", instance = %self.name, pipeline = commands.len());
-        let mut shared = node.shared.clone();
+        let used = node.shared.load_full();
+        let mut shared = ConnectionManager::clone(&used);
         let replies = shared.send_packed_commands(&pipe, 0, commands.len()).instrument(span);
         let scripted = commands.iter().any(Command::is_script);
-        let replies = self.finish(&node, self.watched(&node, scripted, replies).await)?;
+        let replies = Deadline::new(replies, self.options.response_timeout)
+            .stopping_scripts(SCRIPT_TIME_LIMIT, self.script_stop(&node, scripted))
+            .await;
+        let replies = self.finish(&node, replies.unwrap_or_else(|| Self::too_late(&node, &used)))?;
         // Replies stay in place (a READONLY among them included); a master that seems gone is looked for.
         if self.sentinel.is_some() && replies.iter().any(sentinel::is_readonly) {
             self.look_for_master(&node);
@@ -336,9 +359,14 @@ impl Upstream {
         }
         let node = self.node().await?;
         let span = tracing::debug_span!("redis", instance = %self.name, transaction = commands.len());
-        let mut shared = node.shared.clone();
+        let used = node.shared.load_full();
+        let mut shared = ConnectionManager::clone(&used);
         let sent = shared.send_packed_commands(&pipe, commands.len() + 1, 1).instrument(span);
-        let sent = self.watched(&node, commands.iter().any(Command::is_script), sent).await;
+        let scripted = commands.iter().any(Command::is_script);
+        let sent = Deadline::new(sent, self.options.response_timeout)
+            .stopping_scripts(SCRIPT_TIME_LIMIT, self.script_stop(&node, scripted))
+            .await
+            .unwrap_or_else(|| Self::too_late(&node, &used));
         // Refused as a whole: queued on a replica, its commands were READONLY (the master is looked for).
         let mut replies = self.finish(&node, sent).inspect_err(|e| {
             if matches!(e, UpstreamError::Refused(e) if e.code() == "BUSY") {

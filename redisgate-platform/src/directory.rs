@@ -48,7 +48,22 @@ struct Snapshot {
     by_name: HashMap<String, Arc<Instance>>,
     /// Connections kept across reloads, by instance id and URL.
     upstreams: HashMap<Uuid, (String, Upstream)>,
+    /// When the first credential in it stops working (an API key's expiry, a token revoked ahead of time):
+    /// the next reload is due then, not at the next periodic one.
+    next_expiry: Option<chrono::DateTime<chrono::Utc>>,
 }
+
+impl Snapshot {
+    /// How long until the next reload: the periodic interval, or less when a credential expires sooner (at
+    /// least [`MIN_EXPIRY_WAIT`], so clocks that disagree with the database's cannot make it spin).
+    fn next_reload(&self) -> Duration {
+        let until_expiry = self.next_expiry.map(|at| (at - chrono::Utc::now()).to_std().unwrap_or_default());
+        until_expiry.map_or(PERIODIC_RELOAD, |wait| wait.clamp(MIN_EXPIRY_WAIT, PERIODIC_RELOAD))
+    }
+}
+
+/// The least time between two reloads caused by expiries.
+const MIN_EXPIRY_WAIT: Duration = Duration::from_millis(100);
 
 impl PlatformDirectory {
     /// An empty directory; call [`PlatformDirectory::reload`] or [`PlatformDirectory::watch`].
@@ -81,6 +96,9 @@ impl PlatformDirectory {
         let keys = ApiKey::all_active(&mut conn).await?;
         drop(conn);
 
+        let now = chrono::Utc::now();
+        let expiries = tokens.iter().filter_map(|t| t.revoked_at).chain(keys.iter().filter_map(|k| k.expires_at));
+        let next_expiry = expiries.filter(|at| *at > now).min();
         let mut credentials: HashMap<Uuid, Vec<(TokenHash, Access)>> = HashMap::new();
         for token in tokens {
             if let Some(hash) = TokenHash::from_bytes(&token.token_hash) {
@@ -92,7 +110,7 @@ impl PlatformDirectory {
             keys_by_org.entry(key.organization_id).or_default().push(key);
         }
         let previous = self.current();
-        let mut next = Snapshot::default();
+        let mut next = Snapshot { next_expiry, ..Snapshot::default() };
         for row in instances {
             let Some(endpoint) = self.provisioner.endpoint(row.id) else {
                 continue;
@@ -152,7 +170,7 @@ impl PlatformDirectory {
     }
 
     /// Keeps the snapshot fresh until the runtime stops: LISTEN for change notifications (reconnecting when
-    /// the database goes away) and reload periodically.
+    /// the database goes away), reload periodically, and when a credential in it expires.
     pub async fn watch(self: Arc<Self>, database_url: String) {
         loop {
             if let Err(e) = self.reload().await {
@@ -177,7 +195,7 @@ impl PlatformDirectory {
                                 }
                                 Some(Err(_)) | None => break,
                             },
-                            () = tokio::time::sleep(PERIODIC_RELOAD) => {}
+                            () = tokio::time::sleep(self.current().next_reload()) => {}
                         }
                         if let Err(e) = self.reload().await {
                             tracing::warn!(error = %e, "directory reload failed; reconnecting");
@@ -213,5 +231,24 @@ impl Directory for PlatformDirectory {
 
     fn refresh(&self) -> std::pin::Pin<Box<dyn std::future::Future<Output = bool> + Send + '_>> {
         Box::pin(self.reload_after_miss())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_next_reload_comes_with_the_first_expiry() {
+        let expiring = |secs: i64| Snapshot {
+            next_expiry: Some(chrono::Utc::now() + chrono::Duration::seconds(secs)),
+            ..Snapshot::default()
+        };
+        assert_eq!(Snapshot::default().next_reload(), PERIODIC_RELOAD);
+        assert_eq!(expiring(60).next_reload(), PERIODIC_RELOAD);
+        let soon = expiring(2).next_reload();
+        assert!(soon > Duration::from_secs(1) && soon <= Duration::from_secs(2), "{soon:?}");
+        // Already past (the database's clock behind this one): not a spin.
+        assert_eq!(expiring(-5).next_reload(), MIN_EXPIRY_WAIT);
     }
 }

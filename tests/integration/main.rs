@@ -3,6 +3,7 @@
 //! Each test starts its own Redis and gateway on free loopback ports (see `redisgate-test-support`).
 #![allow(missing_docs)]
 
+mod client;
 mod compat;
 mod gateway;
 mod platform;

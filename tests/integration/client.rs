@@ -1,5 +1,5 @@
-//! The management client against the real platform (PostgreSQL, local provisioner, gateway).
-#![allow(missing_docs)]
+//! `redisgate-client`'s management client against the real platform (PostgreSQL, local provisioner, gateway).
+//! Here rather than in the client's own tests, which then compile neither diesel nor the platform.
 
 use std::num::{NonZeroU32, NonZeroU64};
 use std::time::Duration;

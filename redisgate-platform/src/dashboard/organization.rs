@@ -45,18 +45,16 @@ pub(super) async fn keys(State(platform): State<Platform>, session: Session, Api
 /// The key form: a name, any number of `scope` checkboxes (a repeated field, so parsed by hand), and the
 /// one instance it is limited to, if any.
 fn key_form(body: &str) -> (Option<String>, Result<api::NewApiKey, Problems>) {
-    let (mut csrf, mut name, mut scopes, mut instance) = (None, String::new(), Vec::new(), None);
+    let (mut csrf, mut name, mut scopes, mut instance, mut bad_scope) = (None, String::new(), Vec::new(), None, None);
     let fields = form_urlencoded(body);
-    let mut limits = super::settings::limits_of(&fields);
+    let limits = super::settings::limits_of(&fields);
     for (key, value) in fields {
         match key.as_str() {
             "csrf" => csrf = Some(value),
             "name" => name = value,
             "scope" => match value.parse::<api::Scope>() {
                 Ok(scope) => scopes.push(scope),
-                Err(problem) => {
-                    limits = Err(Problems { fields: [("scopes".to_owned(), problem)].into(), general: None });
-                }
+                Err(problem) => bad_scope = Some(problem),
             },
             "instance" => instance = Uuid::parse_str(&value).ok(),
             _ => {}
@@ -64,10 +62,18 @@ fn key_form(body: &str) -> (Option<String>, Result<api::NewApiKey, Problems>) {
     }
     let mut new = api::NewApiKey::new(name, scopes);
     new.instance_id = instance;
-    let new = limits.map(|limits| {
-        new.limits = (limits != Limits::default()).then_some(limits);
-        new
-    });
+    let new = match (limits, bad_scope) {
+        (Ok(limits), None) => {
+            new.limits = (limits != Limits::default()).then_some(limits);
+            Ok(new)
+        }
+        // Every problem at once: the limits' and the scopes'.
+        (limits, bad_scope) => {
+            let mut problems = limits.err().unwrap_or_default();
+            problems.fields.extend(bad_scope.map(|problem| ("scopes".to_owned(), problem)));
+            Err(problems)
+        }
+    };
     (csrf, new)
 }
 
@@ -248,5 +254,20 @@ pub(super) async fn accept(State(platform): State<Platform>, session: Session, F
     match member_api::accept_invitation(State(platform), session.principal.clone(), code).await {
         Ok((_, axum::Json(org))) => Redirect::to(&format!("/console/orgs/{}/instances", org.id)).into_response(),
         Err(e) => page(e.status(), pages::accept(&session.csrf(), &problems(&e))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_key_form_names_every_problem_at_once() {
+        let (csrf, new) = super::key_form("csrf=c&name=k&scope=data%3Aread&scope=root&max_key_size=abc");
+        assert_eq!(csrf.as_deref(), Some("c"));
+        let problems = new.expect_err("a bad scope and a bad limit");
+        assert!(problems.fields.contains_key("scopes") && problems.fields.contains_key("max_key_size"), "{problems:?}");
+        let (_, new) = super::key_form("csrf=c&name=k&scope=data%3Aread&max_key_size=64");
+        let new = new.expect("a valid key");
+        assert_eq!(new.scopes, [redisgate_core::api::Scope::DataRead]);
+        assert_eq!(new.limits.and_then(|l| l.max_key_size).map(u64::from), Some(64));
     }
 }

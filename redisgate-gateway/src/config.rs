@@ -226,33 +226,6 @@ impl InstanceConfig {
     }
 }
 
-/// Parses and validates the TOML config file, and builds its directory; instance limits are enforced through
-/// `meters`.
-///
-/// # Errors
-/// As [`DirectoryConfig::from_toml`].
-pub fn directory_from_toml(
-    text: &str,
-    options: UpstreamOptions,
-    meters: &Meters,
-) -> Result<StaticDirectory, ConfigError> {
-    DirectoryConfig::from_toml(text, &options)?.build(meters)
-}
-
-/// An instance with its tokens, checked and built ([`InstanceConfig::new`], [`InstanceConfig::build`]).
-///
-/// # Errors
-/// An invalid name, token pair or Redis URL.
-pub fn instance(
-    name: &str,
-    url: &str,
-    token: &str,
-    readonly: Option<&str>,
-    options: UpstreamOptions,
-) -> Result<Instance, ConfigError> {
-    InstanceConfig::new(name, url, token, readonly, options)?.build()
-}
-
 /// `value` seconds as a duration, for the flag named `flag`.
 ///
 /// # Errors

@@ -45,12 +45,7 @@ fn reply(format: ResponseFormat, value: &Value, gate: &Gate<'_>) -> Result<Respo
 fn replies(format: ResponseFormat, replies: &[Reply], gate: &Gate<'_>) -> Result<Response, ApiError> {
     match format {
         ResponseFormat::Resp2 => {
-            let values = replies.iter().filter_map(|reply| match reply {
-                Reply::Value(value) => Some(value),
-                Reply::Refused(_) => None,
-            });
-            let hint = values.map(|value| json::size_hint(value, false)).sum();
-            encoded(gate, hint, OCTETS, |limit| resp2::replies(replies, limit))
+            encoded(gate, resp2::replies_hint(replies), OCTETS, |limit| resp2::replies(replies, limit))
         }
         _ => encoded(gate, json::results_hint(replies, format.is_base64()), JSON, |limit| {
             json::results(replies, format.is_base64(), limit)

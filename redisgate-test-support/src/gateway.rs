@@ -146,5 +146,7 @@ impl Drop for TestGateway {
 /// When the URL is invalid.
 #[must_use]
 pub fn instance(name: &str, url: &str, token: &str, readonly: Option<&str>, options: UpstreamOptions) -> Instance {
-    redisgate_gateway::config::instance(name, url, token, readonly, options).unwrap_or_else(|e| panic!("{e}"))
+    redisgate_gateway::config::InstanceConfig::new(name, url, token, readonly, options)
+        .and_then(|instance| instance.build())
+        .unwrap_or_else(|e| panic!("{e}"))
 }

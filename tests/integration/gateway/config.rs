@@ -1,12 +1,13 @@
 //! The multi-instance config file: what is accepted, and what stops the process at start.
 
-use redisgate_gateway::config::directory_from_toml;
+use redisgate_gateway::config::DirectoryConfig;
 use redisgate_gateway::directory::Directory;
 use redisgate_gateway::quota::Meters;
 use redisgate_gateway::upstream::UpstreamOptions;
 
 fn load(text: &str) -> Result<Box<dyn Directory>, String> {
-    directory_from_toml(text, UpstreamOptions::default(), &Meters::default())
+    DirectoryConfig::from_toml(text, &UpstreamOptions::default())
+        .and_then(|config| config.build(&Meters::default()))
         .map(|d| Box::new(d) as Box<dyn Directory>)
         .map_err(|e| e.to_string())
 }

@@ -8,7 +8,7 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 
-use redisgate_gateway::config::directory_from_toml;
+use redisgate_gateway::config::DirectoryConfig;
 use redisgate_gateway::quota::Meters;
 use redisgate_gateway::upstream::UpstreamOptions;
 use redisgate_gateway::{AppState, ServerLimits};
@@ -30,7 +30,8 @@ async fn gateway(redis: &TestRedis) -> TestGateway {
          [instance.limits]\nmax_requests_per_second = 1\n",
         url = redis.url()
     );
-    let directory = directory_from_toml(&config, UpstreamOptions::default(), &Meters::default()).unwrap();
+    let directory =
+        DirectoryConfig::from_toml(&config, &UpstreamOptions::default()).unwrap().build(&Meters::default()).unwrap();
     let limits = ServerLimits { max_body_bytes: 16 * 1024, ..ServerLimits::default() };
     TestGateway::start(AppState::new(Arc::new(directory)).with_limits(limits)).await
 }

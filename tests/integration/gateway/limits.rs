@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt as _;
-use redisgate_gateway::config::directory_from_toml;
+use redisgate_gateway::config::DirectoryConfig;
 use redisgate_gateway::quota::Meters;
 use redisgate_gateway::upstream::UpstreamOptions;
 use redisgate_test_support::{eventually, TestGateway, TestRedis, TOKEN};
@@ -18,7 +18,8 @@ async fn limited(limits: &str) -> (TestRedis, TestGateway) {
         "[[instance]]\nname = \"limited\"\nredis_url = \"{}\"\ntoken = \"{TOKEN}\"\n[instance.limits]\n{limits}\n",
         redis.url()
     );
-    let directory = directory_from_toml(&config, UpstreamOptions::default(), &Meters::default()).unwrap();
+    let directory =
+        DirectoryConfig::from_toml(&config, &UpstreamOptions::default()).unwrap().build(&Meters::default()).unwrap();
     (redis, TestGateway::with_directory(Arc::new(directory)).await)
 }
 

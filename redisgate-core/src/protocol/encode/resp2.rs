@@ -35,11 +35,7 @@ pub fn error(message: &str) -> Vec<u8> {
 /// [`Error::UnsupportedReply`] for a reply type RESP2 cannot express, [`Error::ResponseTooLarge`] past
 /// `limit`.
 pub fn replies(replies: &[Reply], limit: usize) -> Result<Vec<u8>> {
-    let hint = |reply: &Reply| match reply {
-        Reply::Value(value) => json::size_hint(value, false),
-        Reply::Refused(_) => 0,
-    };
-    let mut out = Out::new(replies.iter().map(hint).sum(), limit)?;
+    let mut out = Out::new(replies_hint(replies), limit)?;
     for reply in replies {
         match reply {
             Reply::Value(value) => write(&mut out, value)?,
@@ -47,6 +43,16 @@ pub fn replies(replies: &[Reply], limit: usize) -> Result<Vec<u8>> {
         }
     }
     out.finish()
+}
+
+/// About how many bytes `replies` take in RESP2 (never more than they do).
+#[must_use]
+pub fn replies_hint(replies: &[Reply]) -> usize {
+    let hint = |reply: &Reply| match reply {
+        Reply::Value(value) => json::size_hint(value, false),
+        Reply::Refused(_) => 0,
+    };
+    replies.iter().map(hint).sum()
 }
 
 fn write(out: &mut Out, value: &Value) -> Result<()> {

@@ -12,6 +12,7 @@ use uuid::Uuid;
 use crate::{Error, Result};
 
 pub mod acl;
+pub mod cluster;
 pub mod status;
 pub mod topology;
 

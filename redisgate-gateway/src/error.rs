@@ -98,7 +98,7 @@ impl ApiError {
             }
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::Upstream(failure) => match failure {
-                UpstreamError::Refused(_) => StatusCode::BAD_REQUEST,
+                UpstreamError::Refused(_) | UpstreamError::CrossSlot => StatusCode::BAD_REQUEST,
                 UpstreamError::Unavailable(_) | UpstreamError::Closed(_) | UpstreamError::Tls(_) => {
                     StatusCode::BAD_GATEWAY
                 }

@@ -1,4 +1,5 @@
-//! The connection to one Redis: a fixed server, or the master Sentinel names ([`crate::sentinel`]).
+//! The connection to one Redis: a fixed server, the master Sentinel names ([`crate::sentinel`]), or a Redis
+//! Cluster ([`cluster`]).
 //!
 //! Ordinary commands, pipelines and transactions share one multiplexed connection (redis-rs's
 //! `ConnectionManager`): many concurrent HTTP requests are written to Redis in batches on one socket, and a
@@ -22,8 +23,11 @@ use crate::fanout::{Hub, Topic};
 use crate::sentinel::{self, Resolver, SentinelUrl};
 use crate::tls::RedisTls;
 
+mod cluster;
 mod deadline;
 mod error;
+
+use cluster::Cluster;
 
 use deadline::Deadline;
 
@@ -51,10 +55,12 @@ impl Default for UpstreamOptions {
 }
 
 /// A Redis server reached through a shared multiplexed connection: one fixed server, or the master a set of
-/// Sentinels names ([`crate::sentinel`]), followed across failovers.
+/// Sentinels names ([`crate::sentinel`]), followed across failovers; or a Redis Cluster ([`cluster`]).
 #[derive(Clone)]
 pub struct Upstream {
     name: Arc<str>,
+    /// For a Redis Cluster: the cluster, and no `node` nor `sentinel`.
+    cluster: Option<Arc<Cluster>>,
     /// The server requests go to now (`None` until a Sentinel-managed master is first found).
     node: Arc<ArcSwapOption<Node>>,
     /// For a Sentinel-managed master: who to ask where it is.
@@ -116,13 +122,17 @@ impl Upstream {
     /// # Errors
     /// When `url` is not a valid Redis URL.
     pub fn new(name: &str, url: &str, options: UpstreamOptions) -> RedisResult<Self> {
-        let (node, sentinel) = if sentinel::is_sentinel_url(url) {
-            (None, Some(Arc::new(SentinelUrl::parse(url)?.resolver(&options.tls)?)))
+        let (mut node, mut sentinel, mut cluster) = (None, None, None);
+        if sentinel::is_sentinel_url(url) {
+            sentinel = Some(Arc::new(SentinelUrl::parse(url)?.resolver(&options.tls)?));
+        } else if cluster::is_cluster_url(url) {
+            cluster = Some(Arc::new(Cluster::new(url, &options)?));
         } else {
-            (Some(Arc::new(Node::new(client(url, &options)?, &options)?)), None)
-        };
+            node = Some(Arc::new(Node::new(client(url, &options)?, &options)?));
+        }
         Ok(Self {
             name: Arc::from(name),
+            cluster,
             node: Arc::new(ArcSwapOption::new(node)),
             sentinel,
             options: Arc::new(options),
@@ -139,6 +149,8 @@ impl Upstream {
     pub fn check(url: &str, options: &UpstreamOptions) -> RedisResult<()> {
         if sentinel::is_sentinel_url(url) {
             SentinelUrl::parse(url)?.resolver(&options.tls).map(drop)
+        } else if cluster::is_cluster_url(url) {
+            Cluster::check(url, options)
         } else {
             client(url, options).map(drop)
         }
@@ -254,6 +266,9 @@ impl Upstream {
     /// Connection failures and timeouts; a READONLY reply from a Sentinel-managed master (it is a replica
     /// now) is [`UpstreamError::FailingOver`].
     pub async fn run(&self, command: &Command) -> Result<Value, UpstreamError> {
+        if let Some(cluster) = &self.cluster {
+            return cluster.run(command).await;
+        }
         let node = self.node().await?;
         let span = tracing::debug_span!("redis", instance = %self.name, command = %command.name_str());
         let (cmd, used) = (command.to_cmd(), node.shared.load_full());
@@ -322,6 +337,9 @@ impl Upstream {
     /// # Errors
     /// Connection failures and timeouts.
     pub async fn pipeline(&self, commands: &[Command]) -> Result<Vec<Value>, UpstreamError> {
+        if let Some(cluster) = &self.cluster {
+            return cluster.pipeline(commands).await;
+        }
         let mut pipe = Pipeline::with_capacity(commands.len());
         for command in commands {
             pipe.add_command(command.to_cmd());
@@ -350,8 +368,12 @@ impl Upstream {
     ///
     /// # Errors
     /// A transaction Redis refused as a whole (EXECABORT) is [`UpstreamError::Refused`] with the first
-    /// queued error; connection failures and timeouts.
+    /// queued error; on a cluster, one whose keys span slots is [`UpstreamError::CrossSlot`]; connection
+    /// failures and timeouts.
     pub async fn transaction(&self, commands: &[Command]) -> Result<Vec<Value>, UpstreamError> {
+        if let Some(cluster) = &self.cluster {
+            return cluster.transaction(commands).await;
+        }
         let mut pipe = Pipeline::with_capacity(commands.len());
         pipe.atomic();
         for command in commands {
@@ -368,20 +390,12 @@ impl Upstream {
             .await
             .unwrap_or_else(|| Self::too_late(&node, &used));
         // Refused as a whole: queued on a replica, its commands were READONLY (the master is looked for).
-        let mut replies = self.finish(&node, sent).inspect_err(|e| {
+        let replies = self.finish(&node, sent).inspect_err(|e| {
             if matches!(e, UpstreamError::Refused(e) if e.code() == "BUSY") {
                 self.stop_long_script(&node);
             }
         })?;
-        match replies.pop() {
-            Some(Value::Array(results)) => Ok(results),
-            Some(Value::ServerError(e)) => Err(e.into()),
-            other => Err(UpstreamError::Unavailable(RedisError::from((
-                redis::ErrorKind::Client,
-                "unexpected EXEC reply",
-                format!("{other:?}"),
-            )))),
-        }
+        exec_reply(replies)
     }
 
     /// Joins a channel or pattern on the instance's shared pub/sub connection; the stream yields rendered
@@ -393,7 +407,7 @@ impl Upstream {
         &self,
         topic: Topic,
     ) -> Result<impl futures_util::Stream<Item = bytes::Bytes> + Send + 'static, UpstreamError> {
-        Ok(self.node().await?.hub.subscribe(topic).await?)
+        Ok(self.hub().await?.subscribe(topic).await?)
     }
 
     /// Joins the instance's shared MONITOR connection; the stream yields rendered SSE events.
@@ -403,7 +417,29 @@ impl Upstream {
     pub async fn monitor(
         &self,
     ) -> Result<impl futures_util::Stream<Item = bytes::Bytes> + Send + 'static, UpstreamError> {
-        Ok(self.node().await?.hub.monitor().await?)
+        Ok(self.hub().await?.monitor().await?)
+    }
+
+    /// The pub/sub and MONITOR hub: the server's, or the first node's of a cluster.
+    async fn hub(&self) -> Result<Arc<Hub>, UpstreamError> {
+        match &self.cluster {
+            Some(cluster) => Ok(Arc::clone(&cluster.hub)),
+            None => Ok(Arc::clone(&self.node().await?.hub)),
+        }
+    }
+}
+
+/// The replies of a transaction sent as MULTI, its commands and EXEC, of which only EXEC's was kept: its
+/// commands' replies, or the error that aborted it.
+fn exec_reply(mut replies: Vec<Value>) -> Result<Vec<Value>, UpstreamError> {
+    match replies.pop() {
+        Some(Value::Array(results)) => Ok(results),
+        Some(Value::ServerError(e)) => Err(e.into()),
+        other => Err(UpstreamError::Unavailable(RedisError::from((
+            redis::ErrorKind::Client,
+            "unexpected EXEC reply",
+            format!("{other:?}"),
+        )))),
     }
 }
 

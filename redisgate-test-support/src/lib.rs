@@ -6,8 +6,11 @@
 //! - With the feature `platform`: `TestDatabase` gives a test its own PostgreSQL database, and `TestPlatform`
 //!   runs the whole platform (management API, local provisioner, data plane) on it. Without it, the
 //!   harness compiles neither diesel nor the platform (the gateway's own tests).
+//! - [`TestCluster`] forms a Redis Cluster of such servers; [`TestSentinels`] a master and replica under three
+//!   Sentinels.
 //! - [`TestCa`] issues certificates for TLS tests; [`TestRedis::start_tls`] runs a TLS-only `redis-server`.
 
+mod cluster;
 #[cfg(feature = "platform")]
 mod database;
 mod eventually;
@@ -18,6 +21,7 @@ mod redis_server;
 mod sentinel;
 mod tls;
 
+pub use cluster::TestCluster;
 #[cfg(feature = "platform")]
 pub use database::TestDatabase;
 pub use eventually::eventually;

@@ -88,6 +88,18 @@ impl TestRedis {
         Self::start_inner(Auth::None, None, vec!["--replicaof".into(), "127.0.0.1".into(), master_port.to_string()])
     }
 
+    /// Starts a server with `cluster-enabled yes`, its cluster bus on `bus_port`, in no cluster yet.
+    ///
+    /// # Panics
+    /// As [`TestRedis::start`].
+    #[must_use]
+    pub fn start_cluster_node(bus_port: u16) -> Self {
+        let extra = ["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf", "--cluster-port"];
+        let mut extra: Vec<String> = extra.iter().map(|a| (*a).to_owned()).collect();
+        extra.push(bus_port.to_string());
+        Self::start_inner(Auth::None, None, extra)
+    }
+
     fn start_with(auth: Auth) -> Self {
         Self::start_inner(auth, None, Vec::new())
     }

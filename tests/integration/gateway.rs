@@ -3,6 +3,7 @@
 mod abuse;
 mod auth;
 mod budgets;
+mod cluster;
 mod commands;
 mod config;
 mod errors;

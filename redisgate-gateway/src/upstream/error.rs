@@ -33,6 +33,9 @@ pub enum UpstreamError {
     /// Redis refused a transaction as a whole (EXECABORT): the first queued command's error reply.
     #[error("{}", redisgate_core::protocol::encode::error_text(.0))]
     Refused(redis::ServerError),
+    /// A transaction on a Redis Cluster whose keys span slots: no one node can run it atomically.
+    #[error("CROSSSLOT a /multi-exec on a Redis Cluster needs all its keys in one hash slot: give them a common hash tag, such as {{user1}}:a and {{user1}}:b")]
+    CrossSlot,
 }
 
 impl UpstreamError {
@@ -41,7 +44,7 @@ impl UpstreamError {
     pub fn broke_connection(&self) -> bool {
         match self {
             Self::Timeout(e) | Self::Closed(e) | Self::Unavailable(e) => e.is_unrecoverable_error(),
-            Self::FailingOver(_) | Self::Tls(_) | Self::Refused(_) => false,
+            Self::FailingOver(_) | Self::Tls(_) | Self::Refused(_) | Self::CrossSlot => false,
         }
     }
 
@@ -53,7 +56,7 @@ impl UpstreamError {
             Self::Timeout(_) | Self::Closed(_) => true,
             Self::Unavailable(e) => e.is_io_error() || e.is_connection_refusal(),
             Self::Refused(e) => e.code() == "READONLY",
-            Self::FailingOver(_) | Self::Tls(_) => false,
+            Self::FailingOver(_) | Self::Tls(_) | Self::CrossSlot => false,
         }
     }
 }

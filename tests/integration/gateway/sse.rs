@@ -13,13 +13,13 @@ use serde_json::json;
 type ByteStream = Pin<Box<dyn Stream<Item = reqwest::Result<Bytes>> + Send>>;
 
 /// An open SSE response, read block by block (`\n\n`-terminated).
-struct Events {
+pub(super) struct Events {
     stream: ByteStream,
     buffer: String,
 }
 
 impl Events {
-    async fn open(gw: &TestGateway, path: &str) -> Self {
+    pub(super) async fn open(gw: &TestGateway, path: &str) -> Self {
         let response = gw
             .http()
             .post(format!("{}{path}", gw.url()))
@@ -52,7 +52,7 @@ impl Events {
     }
 
     /// The next block that is not a keepalive comment.
-    async fn next_data(&mut self) -> Option<String> {
+    pub(super) async fn next_data(&mut self) -> Option<String> {
         loop {
             let block = self.next().await?;
             if !block.starts_with(':') {

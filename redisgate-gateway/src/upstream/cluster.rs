@@ -1,0 +1,262 @@
+//! A Redis Cluster (`redis+cluster://`): redis-rs's cluster client keeps the slot map and follows the
+//! topology (MOVED, ASK, a master that failed over); this module decides where each REST request goes, so
+//! that the cluster answers as one database would where it can, and says why where it cannot.
+//!
+//! - A command goes to the master of its first key's slot. A command whose keys span slots gets Redis's
+//!   own CROSSSLOT error (redis-rs would split MGET, MSET and DEL into one command per slot, which makes
+//!   MSET and DEL no longer atomic; a cluster's own clients get CROSSSLOT too).
+//! - A keyless command goes where redis-rs routes it: DBSIZE, KEYS, FLUSHDB and SCRIPT LOAD to every master
+//!   (their replies summed, merged or checked), RANDOMKEY to the masters until one has a key, the rest to
+//!   any node. SCAN walks the masters one after the other ([`scan`]).
+//! - A `/pipeline` runs each slot's commands as one pipeline to its master, in order, the slots in parallel:
+//!   commands on different slots touch different keys, so only their order within a slot can be seen. A
+//!   keyless command in it runs alone, after what precedes it and before what follows.
+//! - A `/multi-exec` needs all its keys in one slot (a hash tag: `{user1}:a`, `{user1}:b`).
+//! - SUBSCRIBE and MONITOR use the first node of the URL: a cluster forwards every PUBLISH to every node.
+//!   PUBLISH and PUBSUB go there too, so that PUBLISH counts the gateway's subscribers.
+
+use std::collections::HashMap;
+use std::sync::{Arc, OnceLock};
+
+use futures_util::future::try_join_all;
+use redis::aio::ConnectionLike as _;
+use redis::cluster::{ClusterClient, ClusterClientBuilder};
+use redis::cluster_async::ClusterConnection;
+use redis::cluster_routing::{Route, RoutingInfo, SingleNodeRoutingInfo, Slot, SlotAddr};
+use redis::{ErrorKind, Pipeline, RedisError, RedisResult, Value};
+use redisgate_core::protocol::Command;
+
+use super::{exec_reply, UpstreamError, UpstreamOptions};
+use crate::fanout::Hub;
+
+mod scan;
+
+const SCHEME: &str = "redis+cluster://";
+const TLS_SCHEME: &str = "rediss+cluster://";
+
+/// Whether `url` names a Redis Cluster.
+pub fn is_cluster_url(url: &str) -> bool {
+    url.starts_with(SCHEME) || url.starts_with(TLS_SCHEME)
+}
+
+/// The URL of each seed node of `redis+cluster://[user:pass@]host:port[,host:port…]` (or `rediss+cluster://`),
+/// with the credentials as they were written (redis-rs decodes them).
+fn seed_urls(url: &str) -> RedisResult<Vec<String>> {
+    let invalid = |message: &str| {
+        RedisError::from((ErrorKind::InvalidClientConfig, "invalid redis+cluster:// URL", message.to_owned()))
+    };
+    let (scheme, rest) = match url.strip_prefix(TLS_SCHEME) {
+        Some(rest) => ("rediss", rest),
+        None => ("redis", url.strip_prefix(SCHEME).ok_or_else(|| invalid("it must start with redis+cluster://"))?),
+    };
+    let authority = rest.strip_suffix('/').unwrap_or(rest);
+    if authority.contains(['/', '?', '#']) {
+        return Err(invalid("a cluster has one database: the URL ends after its nodes (host:port,host:port)"));
+    }
+    let (credentials, hosts) = match authority.rsplit_once('@') {
+        Some((credentials, hosts)) => (format!("{credentials}@"), hosts),
+        None => (String::new(), authority),
+    };
+    let nodes: Vec<String> = hosts.split(',').map(str::trim).map(|h| format!("{scheme}://{credentials}{h}")).collect();
+    if hosts
+        .split(',')
+        .any(|h| h.trim().rsplit_once(':').is_none_or(|(h, p)| h.is_empty() || p.parse::<u16>().is_err()))
+    {
+        return Err(invalid("each node is host:port"));
+    }
+    Ok(nodes)
+}
+
+/// The cluster's client, its shared connection (made on first use, inside the worker's runtime) and the
+/// pub/sub hub on the first node.
+pub(super) struct Cluster {
+    client: ClusterClient,
+    connection: OnceLock<ClusterConnection>,
+    /// Subscriptions and MONITOR, on the first node of the URL.
+    pub(super) hub: Arc<Hub>,
+    /// Where PUBLISH and PUBSUB go: the first node, where the hub subscribes, so that PUBLISH counts the
+    /// gateway's subscribers (a node counts only its own, though it forwards the message to all).
+    pub_sub: RoutingInfo,
+}
+
+impl Cluster {
+    /// Prepares the client without connecting.
+    pub(super) fn new(url: &str, options: &UpstreamOptions) -> RedisResult<Self> {
+        let seeds = seed_urls(url)?;
+        let mut builder = ClusterClientBuilder::new(seeds.iter().map(String::as_str))
+            .connection_timeout(options.connect_timeout)
+            .response_timeout(options.response_timeout)
+            .overall_response_timeout(Some(options.response_timeout))
+            // Fail fast while a master is down; the next request asks again.
+            .retries(2)
+            .min_retry_wait(20)
+            .max_retry_wait(100);
+        if seeds[0].starts_with("rediss://") && !options.tls.is_default() {
+            builder = builder.certs(options.tls.certificates());
+        }
+        let seed = super::client(&seeds[0], options)?;
+        let (host, port) = match seed.get_connection_info().addr() {
+            redis::ConnectionAddr::Tcp(host, port) | redis::ConnectionAddr::TcpTls { host, port, .. } => {
+                (host.clone(), *port)
+            }
+            _ => return Err(RedisError::from((ErrorKind::InvalidClientConfig, "a cluster's nodes are host:port"))),
+        };
+        Ok(Self {
+            client: builder.build()?,
+            connection: OnceLock::new(),
+            hub: Arc::new(Hub::new(seed)),
+            pub_sub: RoutingInfo::SingleNode(SingleNodeRoutingInfo::ByAddress { host, port }),
+        })
+    }
+
+    /// Checks `url` as [`Cluster::new`] reads it.
+    pub(super) fn check(url: &str, options: &UpstreamOptions) -> RedisResult<()> {
+        Self::new(url, options).map(drop)
+    }
+
+    /// The shared connection: it connects in the background on first use, and reconnects by itself.
+    fn connection(&self) -> ClusterConnection {
+        self.connection.get_or_init(|| self.client.get_pending_async_connection_with_config(Default::default())).clone()
+    }
+
+    /// Runs one command where it belongs. A Redis error reply comes back as `Ok(Value::ServerError)`.
+    pub(super) async fn run(&self, command: &Command) -> Result<Value, UpstreamError> {
+        let mut connection = self.connection();
+        let reply = if command.name() == b"scan" {
+            scan::run(&mut connection, command).await
+        } else if matches!(command.name(), b"publish" | b"pubsub") {
+            connection.route_command(command.to_cmd(), self.pub_sub.clone()).await
+        } else if let Some(slot) = slot(command) {
+            connection.route_command(command.to_cmd(), to_master(slot)).await
+        } else {
+            // Keyless: where redis-rs routes it (every master for DBSIZE, KEYS, FLUSHDB; any node for most).
+            connection.req_packed_command(&command.to_cmd()).await
+        };
+        reply.map_err(failure)
+    }
+
+    /// Runs commands in order within each slot, the slots in parallel; each reply in request order.
+    pub(super) async fn pipeline(&self, commands: &[Command]) -> Result<Vec<Value>, UpstreamError> {
+        let mut replies = Vec::with_capacity(commands.len());
+        let mut rest = commands;
+        while let Some(first) = rest.first() {
+            if slot(first).is_none() {
+                replies.push(self.run(first).await?);
+                rest = &rest[1..];
+                continue;
+            }
+            let end = rest.iter().position(|command| slot(command).is_none()).unwrap_or(rest.len());
+            replies.extend(self.by_slot(&rest[..end]).await?);
+            rest = &rest[end..];
+        }
+        Ok(replies)
+    }
+
+    /// Runs commands that each have a slot: one pipeline per slot, all at once.
+    async fn by_slot(&self, commands: &[Command]) -> Result<Vec<Value>, UpstreamError> {
+        let mut groups: HashMap<Slot, Vec<usize>> = HashMap::new();
+        for (at, command) in commands.iter().enumerate() {
+            groups.entry(slot(command).expect("every command here has a slot")).or_default().push(at);
+        }
+        let connection = self.connection();
+        let mut sent = Vec::with_capacity(groups.len());
+        for (slot, members) in groups {
+            let mut pipe = Pipeline::with_capacity(members.len());
+            for &at in &members {
+                pipe.add_command(commands[at].to_cmd());
+            }
+            sent.push(run_on(connection.clone(), slot, pipe, members));
+        }
+        let mut replies = vec![Value::Nil; commands.len()];
+        for (at, reply) in try_join_all(sent).await.map_err(failure)?.into_iter().flatten() {
+            replies[at] = reply;
+        }
+        Ok(replies)
+    }
+
+    /// Runs commands as one MULTI/EXEC transaction on the master of their slot.
+    ///
+    /// # Errors
+    /// [`UpstreamError::CrossSlot`] when their keys span slots; else as [`super::Upstream::transaction`].
+    pub(super) async fn transaction(&self, commands: &[Command]) -> Result<Vec<Value>, UpstreamError> {
+        let slot = one_slot(commands)?;
+        let route = slot.map_or(SingleNodeRoutingInfo::Random, |slot| {
+            SingleNodeRoutingInfo::SpecificNode(Route::with_slot(slot, SlotAddr::Master))
+        });
+        let mut pipe = Pipeline::with_capacity(commands.len());
+        pipe.atomic();
+        for command in commands {
+            pipe.add_command(command.to_cmd());
+        }
+        let sent = self.connection().route_pipeline(pipe, commands.len() + 1, 1, route).await;
+        exec_reply(sent.map_err(failure)?)
+    }
+}
+
+/// Runs `pipe`, the commands at `members` of a request, on the master of `slot`; their replies by place.
+async fn run_on(
+    mut connection: ClusterConnection,
+    slot: Slot,
+    pipe: Pipeline,
+    members: Vec<usize>,
+) -> RedisResult<std::iter::Zip<std::vec::IntoIter<usize>, std::vec::IntoIter<Value>>> {
+    let route = SingleNodeRoutingInfo::SpecificNode(Route::with_slot(slot, SlotAddr::Master));
+    let replies = connection.route_pipeline(pipe, 0, members.len(), route).await?;
+    Ok(members.into_iter().zip(replies))
+}
+
+/// The one slot of all the keys of `commands` (`None` when they have none).
+///
+/// # Errors
+/// [`UpstreamError::CrossSlot`] when their keys span slots.
+fn one_slot(commands: &[Command]) -> Result<Option<Slot>, UpstreamError> {
+    let mut slots = commands.iter().flat_map(|command| command.keys().into_iter().map(Slot::for_key));
+    let slot = slots.next();
+    if slots.any(|other| Some(other) != slot) {
+        return Err(UpstreamError::CrossSlot);
+    }
+    Ok(slot)
+}
+
+/// The route to the master of `slot`.
+fn to_master(slot: Slot) -> RoutingInfo {
+    RoutingInfo::SingleNode(SingleNodeRoutingInfo::SpecificNode(Route::with_slot(slot, SlotAddr::Master)))
+}
+
+/// The slot of a command's first key; `None` for a keyless command.
+fn slot(command: &Command) -> Option<Slot> {
+    command.keys().first().map(Slot::for_key)
+}
+
+/// A failure of a request to the cluster: one that lost its node is a failover in progress (redis-rs asks
+/// the cluster for the new slot map), answered as Sentinel's is.
+fn failure(error: RedisError) -> UpstreamError {
+    let failure = UpstreamError::from(error);
+    match failure {
+        UpstreamError::Timeout(ref e) | UpstreamError::Closed(ref e) | UpstreamError::Unavailable(ref e)
+            if failure.lost_server() =>
+        {
+            UpstreamError::FailingOver(e.to_string())
+        }
+        UpstreamError::Refused(ref e) if e.code() == "CLUSTERDOWN" => UpstreamError::FailingOver(e.to_string()),
+        other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::seed_urls;
+
+    #[test]
+    fn a_cluster_url_names_each_seed_node_with_the_same_credentials() {
+        assert_eq!(
+            seed_urls("redis+cluster://gw:p%40ss@10.0.0.1:7000,10.0.0.2:7001/").unwrap(),
+            ["redis://gw:p%40ss@10.0.0.1:7000", "redis://gw:p%40ss@10.0.0.2:7001"]
+        );
+        assert_eq!(seed_urls("rediss+cluster://h:6379").unwrap(), ["rediss://h:6379"]);
+        assert!(seed_urls("redis+cluster://h:6379/1").is_err(), "a cluster has only database 0");
+        assert!(seed_urls("redis+cluster://h").is_err());
+        assert!(seed_urls("redis+cluster://h:1,:2").is_err());
+        assert!(seed_urls("redis://h:1").is_err());
+    }
+}

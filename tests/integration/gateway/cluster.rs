@@ -1,0 +1,150 @@
+//! A Redis Cluster behind the gateway (`redis+cluster://`): commands go to their slot's master, pipelines
+//! spread over the masters and keep their order, transactions need one slot, keyless commands answer for
+//! the whole cluster, and SCAN walks every master.
+
+use std::collections::BTreeSet;
+
+use redisgate_test_support::{TestCluster, TestGateway, TOKEN};
+use serde_json::{json, Value};
+
+async fn setup() -> (TestCluster, TestGateway) {
+    let cluster = TestCluster::start(3).await;
+    let gateway = TestGateway::single(&cluster.url()).await;
+    (cluster, gateway)
+}
+
+/// Each master's own DBSIZE.
+fn sizes(cluster: &TestCluster) -> Vec<i64> {
+    cluster.masters.iter().map(|m| redis::cmd("DBSIZE").query(&mut m.connection()).unwrap()).collect()
+}
+
+#[tokio::test]
+async fn commands_go_to_their_slots_master_and_keyless_ones_answer_for_the_cluster() {
+    let (cluster, gw) = setup().await;
+    for i in 0..30 {
+        assert_eq!(gw.command(json!(["SET", format!("key:{i}"), i])).await, (200, json!({"result": "OK"})));
+    }
+    for i in 0..30 {
+        assert_eq!(gw.command(json!(["GET", format!("key:{i}")])).await, (200, json!({"result": i.to_string()})));
+    }
+    let sizes = sizes(&cluster);
+    assert!(sizes.iter().all(|&n| n > 0), "every master holds some of the keys: {sizes:?}");
+    assert_eq!(sizes.iter().sum::<i64>(), 30);
+
+    assert_eq!(gw.command(json!(["DBSIZE"])).await, (200, json!({"result": 30})), "summed over the masters");
+    let (status, keys) = gw.command(json!(["KEYS", "key:*"])).await;
+    assert_eq!(status, 200);
+    let keys: BTreeSet<&str> = keys["result"].as_array().unwrap().iter().map(|k| k.as_str().unwrap()).collect();
+    assert_eq!(keys, (0..30).map(|i| format!("key:{i}")).collect::<BTreeSet<_>>().iter().map(String::as_str).collect());
+    let (_, random) = gw.command(json!(["RANDOMKEY"])).await;
+    assert!(random["result"].as_str().unwrap().starts_with("key:"), "{random}");
+
+    assert_eq!(gw.command(json!(["FLUSHDB"])).await, (200, json!({"result": "OK"})));
+    assert_eq!(self::sizes(&cluster), [0, 0, 0], "FLUSHDB empties every master");
+}
+
+#[tokio::test]
+async fn a_pipeline_spreads_over_the_masters_and_keeps_its_order() {
+    let (cluster, gw) = setup().await;
+    let commands = json!([
+        ["SET", "a", "1"],
+        ["SET", "b", "x"],
+        ["INCR", "a"],
+        ["SET", "c", "y"],
+        ["GET", "a"],
+        ["GET", "b"],
+        ["DBSIZE"],
+        ["DEL", "a"],
+        ["GET", "a"],
+        ["APPEND", "c", "z"],
+        ["GET", "c"]
+    ]);
+    let (status, body) = gw.post("/pipeline", &commands.to_string(), TOKEN).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body,
+        json!([
+            {"result": "OK"}, {"result": "OK"}, {"result": 2}, {"result": "OK"}, {"result": "2"}, {"result": "x"},
+            {"result": 3},
+            {"result": 1}, {"result": null}, {"result": 2}, {"result": "yz"}
+        ])
+    );
+    assert_eq!(sizes(&cluster).iter().filter(|&&n| n > 0).count(), 2, "b and c live on two masters");
+}
+
+#[tokio::test]
+async fn a_multi_key_command_across_slots_gets_crossslot_and_a_hash_tag_makes_it_work() {
+    let (_cluster, gw) = setup().await;
+    let (status, body) = gw.command(json!(["MSET", "a", "1", "b", "2"])).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body["error"].as_str().unwrap().starts_with("CROSSSLOT"), "{body}");
+    assert_eq!(gw.command(json!(["GET", "a"])).await, (200, json!({"result": null})), "nothing was written");
+
+    assert_eq!(gw.command(json!(["MSET", "{u1}a", "1", "{u1}b", "2"])).await, (200, json!({"result": "OK"})));
+    assert_eq!(gw.command(json!(["MGET", "{u1}a", "{u1}b"])).await, (200, json!({"result": ["1", "2"]})));
+}
+
+#[tokio::test]
+async fn a_transaction_runs_on_one_slot_and_is_refused_across_slots() {
+    let (_cluster, gw) = setup().await;
+    let (status, body) =
+        gw.post("/multi-exec", r#"[["SET","{cart}:n","1"],["INCR","{cart}:n"],["GET","{cart}:n"]]"#, TOKEN).await;
+    assert_eq!((status, body), (200, json!([{"result": "OK"}, {"result": 2}, {"result": "2"}])));
+
+    let (status, body) = gw.post("/multi-exec", r#"[["SET","a","1"],["SET","b","2"]]"#, TOKEN).await;
+    assert_eq!(status, 400, "{body}");
+    let error = body["error"].as_str().unwrap();
+    assert!(error.starts_with("CROSSSLOT") && error.contains("hash tag"), "says why and what to do: {error}");
+    assert_eq!(gw.command(json!(["EXISTS", "a"])).await, (200, json!({"result": 0})), "nothing was written");
+}
+
+#[tokio::test]
+async fn scan_walks_every_master_in_one_loop_of_cursors() {
+    let (cluster, gw) = setup().await;
+    let written: BTreeSet<String> = (0..200).map(|i| format!("s:{i}")).collect();
+    let sets: Vec<Value> = written.iter().map(|k| json!(["SET", k, "v"])).collect();
+    let (status, _) = gw.post("/pipeline", &Value::Array(sets).to_string(), TOKEN).await;
+    assert_eq!(status, 200);
+    assert!(sizes(&cluster).iter().all(|&n| n > 0));
+
+    let (mut cursor, mut seen, mut rounds) = ("0".to_owned(), Vec::new(), 0);
+    loop {
+        let (status, body) = gw.command(json!(["SCAN", cursor, "MATCH", "s:*", "COUNT", 25])).await;
+        assert_eq!(status, 200, "{body}");
+        cursor = body["result"][0].as_str().unwrap().to_owned();
+        seen.extend(body["result"][1].as_array().unwrap().iter().map(|k| k.as_str().unwrap().to_owned()));
+        rounds += 1;
+        if cursor == "0" {
+            break;
+        }
+        assert!(rounds < 100, "the scan never ends");
+    }
+    assert_eq!(seen.len(), 200, "no key twice");
+    assert_eq!(seen.into_iter().collect::<BTreeSet<_>>(), written);
+
+    let (status, body) = gw.command(json!(["SCAN", "1023"])).await;
+    assert_eq!(status, 400);
+    assert_eq!(body, json!({"error": "ERR invalid cursor"}), "a cursor naming a master that does not exist");
+}
+
+#[tokio::test]
+async fn scripts_run_on_the_master_of_their_keys() {
+    let (cluster, gw) = setup().await;
+    let script = "return redis.call('SET', KEYS[1], ARGV[1])";
+    for key in ["a", "b", "c", "d"] {
+        assert_eq!(gw.command(json!(["EVAL", script, 1, key, key])).await, (200, json!({"result": "OK"})));
+    }
+    for key in ["a", "b", "c", "d"] {
+        assert_eq!(gw.command(json!(["GET", key])).await, (200, json!({"result": key})));
+    }
+    assert!(sizes(&cluster).iter().filter(|&&n| n > 0).count() >= 2, "the keys are on more than one master");
+}
+
+#[tokio::test]
+async fn subscribers_get_what_is_published_through_the_gateway() {
+    let (_cluster, gw) = setup().await;
+    let mut events = super::sse::Events::open(&gw, "/subscribe/news").await;
+    assert_eq!(events.next_data().await.unwrap(), "data: subscribe,news,1");
+    assert_eq!(gw.post("/publish/news/hello", "", TOKEN).await, (200, json!({"result": 1})), "counts the subscriber");
+    assert_eq!(events.next_data().await.unwrap(), "data: message,news,hello");
+}

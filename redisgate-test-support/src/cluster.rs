@@ -1,5 +1,5 @@
-//! `TestCluster`: a Redis Cluster of masters on free loopback ports, formed by the same code the
-//! provisioners use ([`redisgate_core::provisioning::cluster`]).
+//! `TestCluster`: a Redis Cluster on free loopback ports, formed by the same code the provisioners use
+//! ([`redisgate_core::provisioning::cluster`]).
 
 use std::time::Duration;
 
@@ -8,10 +8,15 @@ use redisgate_core::provisioning::cluster::{self, Member, Shard};
 use crate::redis_server::free_port;
 use crate::TestRedis;
 
+/// A server of the cluster, and how the others reach it.
+type Node = (TestRedis, Member);
+
 /// A formed cluster; every server is killed on drop.
 pub struct TestCluster {
-    /// The masters, in slot order: the first owns slot 0.
+    /// The masters at start, in slot order: the first owns slot 0.
     pub masters: Vec<TestRedis>,
+    /// The replicas of each master at start.
+    pub replicas: Vec<Vec<TestRedis>>,
 }
 
 impl TestCluster {
@@ -20,35 +25,45 @@ impl TestCluster {
     /// # Panics
     /// When a server does not start or the cluster is not healthy within 30 s.
     pub async fn start(shards: usize) -> Self {
-        tokio::task::spawn_blocking(move || Self::start_blocking(shards))
+        Self::start_replicated(shards, 0).await
+    }
+
+    /// As [`TestCluster::start`], each master with `replicas` replicas.
+    ///
+    /// # Panics
+    /// As [`TestCluster::start`].
+    pub async fn start_replicated(shards: usize, replicas: usize) -> Self {
+        tokio::task::spawn_blocking(move || Self::start_blocking(shards, replicas))
             .await
             .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))
     }
 
-    fn start_blocking(shards: usize) -> Self {
-        let started: Vec<(TestRedis, u16)> = (0..shards)
-            .map(|_| {
-                let bus_port = free_port();
-                (TestRedis::start_cluster_node(bus_port), bus_port)
-            })
-            .collect();
-        let members: Vec<Shard> = started
+    fn start_blocking(shards: usize, replicas: usize) -> Self {
+        let node = || {
+            let bus_port = free_port();
+            let server = TestRedis::start_cluster_node(bus_port);
+            let member =
+                Member { url: server.admin_url(), host: "127.0.0.1".to_owned(), port: server.port(), bus_port };
+            (server, member)
+        };
+        let mut started: Vec<(Node, Vec<Node>)> =
+            (0..shards).map(|_| (node(), (0..replicas).map(|_| node()).collect())).collect();
+        let layout: Vec<Shard> = started
             .iter()
-            .map(|(server, bus_port)| Shard {
-                master: Member {
-                    url: server.admin_url(),
-                    host: "127.0.0.1".to_owned(),
-                    port: server.port(),
-                    bus_port: *bus_port,
-                },
-                replicas: Vec::new(),
+            .map(|(master, replicas)| Shard {
+                master: master.1.clone(),
+                replicas: replicas.iter().map(|(_, member)| member.clone()).collect(),
             })
             .collect();
-        cluster::form(&members, Duration::from_secs(30)).unwrap_or_else(|e| panic!("{e}"));
-        Self { masters: started.into_iter().map(|(server, _)| server).collect() }
+        cluster::form(&layout, Duration::from_secs(30)).unwrap_or_else(|e| panic!("{e}"));
+        let (masters, replicas) = started
+            .drain(..)
+            .map(|((master, _), replicas)| (master, replicas.into_iter().map(|(server, _)| server).collect()))
+            .unzip();
+        Self { masters, replicas }
     }
 
-    /// `redis+cluster://127.0.0.1:<p1>,…`.
+    /// `redis+cluster://127.0.0.1:<p1>,…` (the masters at start).
     #[must_use]
     pub fn url(&self) -> String {
         let nodes: Vec<String> = self.masters.iter().map(|m| format!("127.0.0.1:{}", m.port())).collect();

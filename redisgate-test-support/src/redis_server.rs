@@ -88,13 +88,22 @@ impl TestRedis {
         Self::start_inner(Auth::None, None, vec!["--replicaof".into(), "127.0.0.1".into(), master_port.to_string()])
     }
 
-    /// Starts a server with `cluster-enabled yes`, its cluster bus on `bus_port`, in no cluster yet.
+    /// Starts a server with `cluster-enabled yes`, its cluster bus on `bus_port`, in no cluster yet. Its peers
+    /// call it failed after 1 s of silence (`cluster-node-timeout`), so a test sees a failover within seconds.
     ///
     /// # Panics
     /// As [`TestRedis::start`].
     #[must_use]
     pub fn start_cluster_node(bus_port: u16) -> Self {
-        let extra = ["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf", "--cluster-port"];
+        let extra = [
+            "--cluster-enabled",
+            "yes",
+            "--cluster-config-file",
+            "nodes.conf",
+            "--cluster-node-timeout",
+            "1000",
+            "--cluster-port",
+        ];
         let mut extra: Vec<String> = extra.iter().map(|a| (*a).to_owned()).collect();
         extra.push(bus_port.to_string());
         Self::start_inner(Auth::None, None, extra)
@@ -259,7 +268,18 @@ pub fn binary() -> PathBuf {
 }
 
 /// A loopback port nothing listens on right now (another process may take it before it is used).
+///
+/// Drawn at random below the kernel's ephemeral range (32768–60999 on Linux), which the local provisioner
+/// draws its servers' ports from: the servers a test harness starts never take the port a provisioner of
+/// another test has chosen and not yet bound.
 pub(crate) fn free_port() -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("no free loopback port");
-    listener.local_addr().expect("a bound socket has an address").port()
+    const FIRST: u16 = 20_000;
+    const COUNT: u16 = 12_000;
+    for _ in 0..1_000 {
+        let port = FIRST + (uuid::Uuid::new_v4().as_u128() % u128::from(COUNT)) as u16;
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no free loopback port between {FIRST} and {}", FIRST + COUNT);
 }

@@ -88,7 +88,7 @@ impl Cluster {
             .response_timeout(options.response_timeout)
             .overall_response_timeout(Some(options.response_timeout))
             // Fail fast while a master is down; the next request asks again.
-            .retries(2)
+            .retries(3)
             .min_retry_wait(20)
             .max_retry_wait(100);
         if seeds[0].starts_with("rediss://") && !options.tls.is_default() {
@@ -132,7 +132,10 @@ impl Cluster {
             // Keyless: where redis-rs routes it (every master for DBSIZE, KEYS, FLUSHDB; any node for most).
             connection.req_packed_command(&command.to_cmd()).await
         };
-        reply.map_err(failure)
+        match reply.map_err(failure)? {
+            Value::ServerError(e) if MOVING.contains(&e.code()) => Err(UpstreamError::FailingOver(e.to_string())),
+            value => Ok(value),
+        }
     }
 
     /// Runs commands in order within each slot, the slots in parallel; each reply in request order.
@@ -223,6 +226,10 @@ fn to_master(slot: Slot) -> RoutingInfo {
     RoutingInfo::SingleNode(SingleNodeRoutingInfo::SpecificNode(Route::with_slot(slot, SlotAddr::Master)))
 }
 
+/// Redis's answers while a slot's master changes, once redis-rs has used its retries following them: the
+/// request is answered as failing over (a pipeline keeps them in place, as it keeps READONLY behind Sentinel).
+const MOVING: [&str; 4] = ["MOVED", "ASK", "TRYAGAIN", "CLUSTERDOWN"];
+
 /// The slot of a command's first key; `None` for a keyless command.
 fn slot(command: &Command) -> Option<Slot> {
     command.keys().first().map(Slot::for_key)
@@ -238,7 +245,7 @@ fn failure(error: RedisError) -> UpstreamError {
         {
             UpstreamError::FailingOver(e.to_string())
         }
-        UpstreamError::Refused(ref e) if e.code() == "CLUSTERDOWN" => UpstreamError::FailingOver(e.to_string()),
+        UpstreamError::Refused(ref e) if MOVING.contains(&e.code()) => UpstreamError::FailingOver(e.to_string()),
         other => other,
     }
 }

@@ -3,8 +3,9 @@
 //! the whole cluster, and SCAN walks every master.
 
 use std::collections::BTreeSet;
+use std::time::{Duration, Instant};
 
-use redisgate_test_support::{TestCluster, TestGateway, TOKEN};
+use redisgate_test_support::{eventually, TestCluster, TestGateway, TOKEN};
 use serde_json::{json, Value};
 
 async fn setup() -> (TestCluster, TestGateway) {
@@ -147,4 +148,43 @@ async fn subscribers_get_what_is_published_through_the_gateway() {
     assert_eq!(events.next_data().await.unwrap(), "data: subscribe,news,1");
     assert_eq!(gw.post("/publish/news/hello", "", TOKEN).await, (200, json!({"result": 1})), "counts the subscriber");
     assert_eq!(events.next_data().await.unwrap(), "data: message,news,hello");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_master_is_followed_to_the_replica_the_cluster_promotes() {
+    let mut cluster = TestCluster::start_replicated(3, 1).await;
+    let gw = TestGateway::single(&cluster.url()).await;
+    // "b" is in slot 3300, the first master's.
+    assert_eq!(gw.command(json!(["SET", "b", "kept"])).await, (200, json!({"result": "OK"})));
+    let replica = std::cell::RefCell::new(cluster.replicas[0][0].connection());
+    let reached = eventually(Duration::from_secs(5), || async {
+        redis::cmd("READONLY").exec(&mut *replica.borrow_mut()).unwrap();
+        redis::cmd("GET").arg("b").query::<Option<String>>(&mut *replica.borrow_mut()).unwrap().is_some()
+    })
+    .await;
+    assert!(reached, "the write never reached the replica");
+
+    cluster.masters[0].kill();
+    let killed = Instant::now();
+    let mut failures = 0;
+    loop {
+        let started = Instant::now();
+        let response =
+            gw.http().post(format!("{}/incr/b-counter{{b}}", gw.url())).bearer_auth(TOKEN).send().await.unwrap();
+        assert!(started.elapsed() < Duration::from_secs(3), "a request hung for {:?}", started.elapsed());
+        let status = response.status().as_u16();
+        let retry_after = response.headers().get("retry-after").is_some();
+        let body: Value = response.json().await.unwrap();
+        if status == 200 {
+            break;
+        }
+        assert_eq!(status, 503, "{body}");
+        assert!(retry_after, "a 503 says when to retry");
+        assert!(body["error"].as_str().unwrap().contains("failing over"), "{body}");
+        failures += 1;
+        assert!(killed.elapsed() < Duration::from_secs(20), "no new master after 20 s ({failures} failures)");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    println!("writes succeeded again {:?} after the kill; {failures} failures meanwhile", killed.elapsed());
+    assert_eq!(gw.command(json!(["GET", "b"])).await, (200, json!({"result": "kept"})), "the replica had it");
 }

@@ -161,6 +161,12 @@ pub enum InstanceCommand {
         /// With --replicas: replicas that must be connected for the master to accept a write.
         #[arg(long, requires = "replicas", default_value_t = 0)]
         min_replicas_to_write: u8,
+        /// A Redis Cluster of this many shards (3 to 16), sharing the hash slots.
+        #[arg(long, conflicts_with = "replicas")]
+        shards: Option<u8>,
+        /// With --shards: replicas of each shard's master (0 to 2), promoted when it is lost.
+        #[arg(long, requires = "shards", default_value_t = 0)]
+        replicas_per_shard: u8,
         /// Return at once instead of waiting until it runs.
         #[arg(long)]
         no_wait: bool,

@@ -130,7 +130,9 @@ impl TopologySpec {
 impl From<redisgate_core::provisioning::Topology> for TopologySpec {
     fn from(topology: redisgate_core::provisioning::Topology) -> Self {
         match topology {
-            redisgate_core::provisioning::Topology::Standalone => Self::default(),
+            // A cluster has no form here yet: the Kubernetes provisioner refuses to create one.
+            redisgate_core::provisioning::Topology::Standalone
+            | redisgate_core::provisioning::Topology::Cluster { .. } => Self::default(),
             redisgate_core::provisioning::Topology::Replicated { replicas, min_replicas_to_write } => {
                 Self { mode: TopologyMode::Replicated, replicas, min_replicas_to_write, ..Self::default() }
             }

@@ -156,6 +156,11 @@ impl KubernetesProvisioner {
     }
 
     async fn create_inner(&self, target: Target, spec: &InstanceSpec) -> Result<Endpoint> {
+        if spec.topology.is_cluster() {
+            return Err(Error::InvalidSpec(
+                "Redis Cluster instances are not offered on Kubernetes yet; the local provisioner runs them".to_owned(),
+            ));
+        }
         let namespace = &self.config.namespace;
         let api = self.instances();
         let instance = self.resource(target, spec);
@@ -257,7 +262,16 @@ impl KubernetesProvisioner {
         let Some(instance) = self.instances().get_opt(&cached.name).await? else { return Ok(Vec::new()) };
         let master = instance.status.as_ref().and_then(|s| s.master.clone());
         Ok(master
-            .map(|address| vec![Node { address, role: Role::Master, healthy: instance.is_ready(), lag_bytes: None }])
+            .map(|address| {
+                vec![Node {
+                    address,
+                    role: Role::Master,
+                    healthy: instance.is_ready(),
+                    lag_bytes: None,
+                    shard: None,
+                    slots: Vec::new(),
+                }]
+            })
             .unwrap_or_default())
     }
 

@@ -20,7 +20,7 @@ async fn run_suite(program: &str, args: &[&str], dir: PathBuf) {
     // Logged in as the gateway's Redis user of a provisioned instance: scripts, functions, JSON and streams
     // must work within its ACL.
     let redis = TestRedis::start_contained();
-    run_suite_on(&redis.url(), program, args, dir).await;
+    run_suite_on(&redis.url(), program, args, dir, false).await;
 }
 
 /// A replicated instance as the local provisioner runs it (a master, a replica, three Sentinels): the gateway
@@ -36,12 +36,19 @@ async fn run_suite_replicated(program: &str, args: &[&str], dir: PathBuf) {
     let target = Target { id: uuid::Uuid::new_v4(), organization_id: uuid::Uuid::new_v4() };
     let endpoint = provisioner.create(target, spec).await.expect("the replicated instance starts");
     assert!(endpoint.url.starts_with("redis+sentinel://"));
-    run_suite_on(&endpoint.url, program, args, dir).await;
+    run_suite_on(&endpoint.url, program, args, dir, false).await;
     provisioner.delete(target).await.unwrap();
 }
 
-/// Runs a suite against a gateway in front of `url`.
-async fn run_suite_on(url: &str, program: &str, args: &[&str], dir: PathBuf) {
+/// A Redis Cluster of three masters: each test's keys share a hash tag (`REDISGATE_CLUSTER=1`), as a
+/// cluster's users write multi-key commands; the cases that differ without one are in docs/protocol.md.
+async fn run_suite_on_cluster(program: &str, args: &[&str], dir: PathBuf) {
+    let cluster = redisgate_test_support::TestCluster::start(3).await;
+    run_suite_on(&cluster.url(), program, args, dir, true).await;
+}
+
+/// Runs a suite against a gateway in front of `url` (`cluster`: a Redis Cluster).
+async fn run_suite_on(url: &str, program: &str, args: &[&str], dir: PathBuf, cluster: bool) {
     // `default`, and `limited` (the same Redis) with limits for the clients' error texts.
     let options = UpstreamOptions::default();
     let limits = serde_json::from_value(serde_json::json!(
@@ -62,6 +69,7 @@ async fn run_suite_on(url: &str, program: &str, args: &[&str], dir: PathBuf) {
         .env("REDISGATE_PREFIXED_URL", format!("{}/db/default", gw.url()))
         .env("REDISGATE_LIMITED_URL", format!("{}/db/limited", gw.url()))
         .env("UPSTASH_DISABLE_TELEMETRY", "1")
+        .env("REDISGATE_CLUSTER", if cluster { "1" } else { "0" })
         .stdin(Stdio::null())
         .output()
         .await
@@ -104,6 +112,18 @@ async fn upstash_redis_npm_client_on_a_replicated_instance() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn upstash_redis_python_client_on_a_replicated_instance() {
     run_suite_replicated("python3", &["-m", "pytest", "-q", "-p", "no:cacheprovider"], suite_dir("python")).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn upstash_redis_npm_client_on_a_cluster() {
+    let dir = suite_dir("js");
+    assert!(dir.join("node_modules/@upstash/redis").exists(), "@upstash/redis is not installed: run scripts/test.sh");
+    run_suite_on_cluster("node", &["--test", "--test-concurrency=1"], dir).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn upstash_redis_python_client_on_a_cluster() {
+    run_suite_on_cluster("python3", &["-m", "pytest", "-q", "-p", "no:cacheprovider"], suite_dir("python")).await;
 }
 
 /// `AB:CD:…`: the SHA-256 of the certificate in `pem`, as node prints it.

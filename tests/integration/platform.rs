@@ -5,6 +5,7 @@ mod abuse;
 mod accounts;
 mod authz;
 mod browser;
+mod cluster;
 mod containment;
 mod dashboard;
 mod journey;

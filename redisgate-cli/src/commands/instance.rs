@@ -22,6 +22,8 @@ pub async fn run(ctx: &Context, command: &InstanceCommand) -> Result<()> {
             redis_version,
             replicas,
             min_replicas_to_write,
+            shards,
+            replicas_per_shard,
             no_wait,
             timeout,
             limits: flags,
@@ -31,7 +33,8 @@ pub async fn run(ctx: &Context, command: &InstanceCommand) -> Result<()> {
             let mut new = NewInstance::new(name, max_memory, redis_version);
             new.limits = flags.for_new();
             new.topology = replicas
-                .map(|replicas| Topology::Replicated { replicas, min_replicas_to_write: *min_replicas_to_write });
+                .map(|replicas| Topology::Replicated { replicas, min_replicas_to_write: *min_replicas_to_write })
+                .or(shards.map(|shards| Topology::Cluster { shards, replicas_per_shard: *replicas_per_shard }));
             let created = api.create_instance(org.id, &new).await?;
             save(ctx, name, &created.credentials)?;
             let instance =
@@ -182,7 +185,7 @@ fn show(ctx: &Context, i: &Instance) -> Result<()> {
     Ok(())
 }
 
-/// `standalone`, or `replicated: 2 replicas (writes need 1)`.
+/// `standalone`, `replicated: 2 replicas (writes need 1)`, or `cluster: 3 shards, 1 replica each`.
 fn topology(topology: Topology) -> String {
     match topology {
         Topology::Standalone => "standalone".to_owned(),
@@ -193,6 +196,12 @@ fn topology(topology: Topology) -> String {
                 String::new()
             };
             format!("replicated: {replicas} replica{}{writes}", if replicas == 1 { "" } else { "s" })
+        }
+        Topology::Cluster { shards, replicas_per_shard } => {
+            format!(
+                "cluster: {shards} shards, {replicas_per_shard} replica{} each",
+                if replicas_per_shard == 1 { "" } else { "s" }
+            )
         }
     }
 }

@@ -57,7 +57,8 @@ pub struct Emulated {
     pub script_alias: Option<(String, String)>,
 }
 
-const SCAN_WITHTYPE: &str = "local r = redis.call('SCAN', unpack(ARGV)) \
+/// The script `SCAN … WITHTYPE` becomes: `EVAL SCAN_WITHTYPE 0 <cursor> <SCAN's other arguments>`.
+pub const SCAN_WITHTYPE: &str = "local r = redis.call('SCAN', unpack(ARGV)) \
 local out = {} \
 for _, k in ipairs(r[2]) do out[#out + 1] = k; out[#out + 1] = redis.call('TYPE', k).ok end \
 return {r[1], out}";

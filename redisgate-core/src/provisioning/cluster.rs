@@ -89,6 +89,53 @@ pub fn form(shards: &[Shard], timeout: Duration) -> Result<()> {
                 .map_err(|e| failed("making a replica", e))?;
         }
     }
+    wait(&mut connections, deadline, |info| info.contains("cluster_state:ok"))?;
+    let mut replicas = shards
+        .iter()
+        .flat_map(|s| &s.replicas)
+        .map(|r| connect(&r.url))
+        .collect::<RedisResult<Vec<_>>>()
+        .map_err(|e| failed("connecting", e))?;
+    wait_replication(&mut replicas, deadline)
+}
+
+/// Waits until every replica of `replicas` has its link to its master up (its first sync done).
+fn wait_replication(replicas: &mut [Connection], deadline: Instant) -> Result<()> {
+    for replica in replicas {
+        loop {
+            let info: String = redis::cmd("INFO").arg("replication").query(replica).unwrap_or_default();
+            if info.contains("master_link_status:up") {
+                break;
+            }
+            if Instant::now() > deadline {
+                return Err(Error::Internal("a replica did not finish its first sync".to_owned()));
+            }
+            // Replication progress has no event to wait on either.
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+    Ok(())
+}
+
+/// Waits until every server at `urls` says the cluster is healthy (`cluster_state:ok`): a cluster whose
+/// servers were started again from their `nodes.conf`.
+///
+/// # Errors
+/// [`Error::Internal`] when a server cannot be reached or the cluster is not healthy within `timeout`.
+pub fn wait_healthy(urls: &[String], timeout: Duration) -> Result<()> {
+    let deadline = Instant::now() + timeout;
+    let mut connections = Vec::with_capacity(urls.len());
+    for url in urls {
+        loop {
+            match connect(url) {
+                Ok(connection) => break connections.push(connection),
+                Err(e) if Instant::now() > deadline => {
+                    return Err(Error::Internal(format!("a server of the cluster does not answer: {e}")));
+                }
+                Err(_) => std::thread::sleep(Duration::from_millis(50)),
+            }
+        }
+    }
     wait(&mut connections, deadline, |info| info.contains("cluster_state:ok"))
 }
 

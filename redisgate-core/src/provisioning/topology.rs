@@ -1,16 +1,25 @@
-//! How an instance is laid out: one server, or a master with replicas under three Sentinels, and what each
-//! of its nodes is doing now.
+//! How an instance is laid out: one server, a master with replicas under three Sentinels, or a Redis Cluster
+//! of shards; and what each of its nodes is doing now.
 //!
 //! `{"mode": "standalone"}` is the default. `{"mode": "replicated", "replicas": 2, "min_replicas_to_write": 1}`
 //! runs a master and `replicas` replicas (1 to [`MAX_REPLICAS`]) that Redis Sentinel fails over; with
 //! `min_replicas_to_write` > 0 the master refuses writes unless that many replicas are connected and less than
 //! [`MIN_REPLICAS_MAX_LAG`] seconds behind (a write is then on two machines before the next one is accepted,
 //! at the cost of refusing writes while too few replicas are up).
+//! `{"mode": "cluster", "shards": 3, "replicas_per_shard": 1}` runs a Redis Cluster: `shards` masters
+//! ([`MIN_SHARDS`] to [`MAX_SHARDS`]) sharing the 16,384 hash slots, each with `replicas_per_shard` replicas (0
+//! to [`MAX_REPLICAS_PER_SHARD`]) that the cluster promotes when their master is lost.
 
 use serde::{Deserialize, Serialize};
 
 /// The most replicas an instance may have.
 pub const MAX_REPLICAS: u8 = 5;
+/// The fewest shards of a cluster (Redis Cluster needs a majority of masters to agree on a failover).
+pub const MIN_SHARDS: u8 = 3;
+/// The most shards of a cluster.
+pub const MAX_SHARDS: u8 = 16;
+/// The most replicas each shard of a cluster may have.
+pub const MAX_REPLICAS_PER_SHARD: u8 = 2;
 /// How many Sentinels watch a replicated instance (a majority of them, [`SENTINEL_QUORUM`], must agree that
 /// the master is down).
 pub const SENTINELS: usize = 3;
@@ -41,6 +50,14 @@ pub enum Topology {
         #[serde(default)]
         min_replicas_to_write: u8,
     },
+    /// A Redis Cluster: `shards` masters sharing the hash slots, each with `replicas_per_shard` replicas.
+    Cluster {
+        /// Masters, 3 to 16.
+        shards: u8,
+        /// Replicas of each master, 0 to 2 (0, the default: a lost master loses its slots until it is back).
+        #[serde(default)]
+        replicas_per_shard: u8,
+    },
 }
 
 impl Topology {
@@ -48,15 +65,25 @@ impl Topology {
     #[must_use]
     pub fn replicas(self) -> u8 {
         match self {
-            Self::Standalone => 0,
+            Self::Standalone | Self::Cluster { .. } => 0,
             Self::Replicated { replicas, .. } => replicas,
         }
     }
 
-    /// Redis servers holding the data: the master and its replicas (what a plan's memory counts).
+    /// Redis servers holding the data: the masters and their replicas (what a plan's memory counts, each
+    /// server having the instance's `max_memory`).
     #[must_use]
     pub fn data_nodes(self) -> i64 {
-        1 + i64::from(self.replicas())
+        match self {
+            Self::Cluster { shards, replicas_per_shard } => i64::from(shards) * (1 + i64::from(replicas_per_shard)),
+            _ => 1 + i64::from(self.replicas()),
+        }
+    }
+
+    /// Whether it is a Redis Cluster.
+    #[must_use]
+    pub fn is_cluster(self) -> bool {
+        matches!(self, Self::Cluster { .. })
     }
 
     /// Whether Sentinels watch it.
@@ -69,7 +96,7 @@ impl Topology {
     #[must_use]
     pub fn min_replicas_to_write(self) -> u8 {
         match self {
-            Self::Standalone => 0,
+            Self::Standalone | Self::Cluster { .. } => 0,
             Self::Replicated { min_replicas_to_write, .. } => min_replicas_to_write,
         }
     }
@@ -81,6 +108,7 @@ impl Topology {
     pub fn with_replicas(self, replicas: u8) -> Result<Self, String> {
         match self {
             Self::Standalone => Err("a standalone instance has no replicas; create a replicated one".to_owned()),
+            Self::Cluster { .. } => Err("a cluster's replicas are set per shard when it is created".to_owned()),
             Self::Replicated { min_replicas_to_write, .. } => {
                 Ok(Self::Replicated { replicas, min_replicas_to_write: min_replicas_to_write.min(replicas) })
             }
@@ -99,6 +127,13 @@ impl Topology {
                 Some("min_replicas_to_write must not exceed replicas".to_owned())
             }
             Self::Replicated { .. } => None,
+            Self::Cluster { shards, .. } if !(MIN_SHARDS..=MAX_SHARDS).contains(&shards) => {
+                Some(format!("shards must be between {MIN_SHARDS} and {MAX_SHARDS}"))
+            }
+            Self::Cluster { replicas_per_shard, .. } if replicas_per_shard > MAX_REPLICAS_PER_SHARD => {
+                Some(format!("replicas_per_shard must be between 0 and {MAX_REPLICAS_PER_SHARD}"))
+            }
+            Self::Cluster { .. } => None,
         }
     }
 
@@ -190,6 +225,12 @@ pub struct Node {
     /// A replica's replication lag: bytes of the master's stream it has not yet applied.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lag_bytes: Option<u64>,
+    /// A cluster's node: its shard, numbered from 0 in the order of the shards' lowest slots.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<u8>,
+    /// A cluster's master: the hash slots it owns, as ranges (`"0-5460"`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub slots: Vec<String>,
 }
 
 /// A master that moved: the provisioner reports it, the platform writes it to the audit log.
@@ -213,7 +254,17 @@ mod tests {
         assert_eq!(parsed, Topology::Replicated { replicas: 2, min_replicas_to_write: 0 });
         assert_eq!(serde_json::to_string(&Topology::Standalone).unwrap(), r#"{"mode":"standalone"}"#);
         assert!(serde_json::from_str::<Topology>(r#"{"mode":"replicated","replicas":2,"x":1}"#).is_err());
-        assert!(serde_json::from_str::<Topology>(r#"{"mode":"cluster"}"#).is_err());
+        assert!(serde_json::from_str::<Topology>(r#"{"mode":"cluster"}"#).is_err(), "shards are required");
+        let cluster: Topology = serde_json::from_str(r#"{"mode":"cluster","shards":3}"#).unwrap();
+        assert_eq!(cluster, Topology::Cluster { shards: 3, replicas_per_shard: 0 });
+        assert_eq!(Topology::Cluster { shards: 4, replicas_per_shard: 2 }.data_nodes(), 12);
+        assert_eq!(
+            Topology::Cluster { shards: 2, replicas_per_shard: 0 }.problem().unwrap(),
+            "shards must be between 3 and 16"
+        );
+        assert!(Topology::Cluster { shards: 17, replicas_per_shard: 0 }.problem().is_some());
+        assert!(Topology::Cluster { shards: 16, replicas_per_shard: 3 }.problem().is_some());
+        assert!(Topology::Cluster { shards: 16, replicas_per_shard: 2 }.problem().is_none());
         assert_eq!(
             Topology::Replicated { replicas: 0, min_replicas_to_write: 0 }.problem().unwrap(),
             "replicas must be between 1 and 5"

@@ -13,7 +13,8 @@
 //!   keyless command in it runs alone, after what precedes it and before what follows.
 //! - A `/multi-exec` needs all its keys in one slot (a hash tag: `{user1}:a`, `{user1}:b`).
 //! - SUBSCRIBE and MONITOR use the first node of the URL: a cluster forwards every PUBLISH to every node.
-//!   PUBLISH and PUBSUB go there too, so that PUBLISH counts the gateway's subscribers.
+//!   PUBLISH and PUBSUB go there too, so that PUBLISH counts the gateway's subscribers, and so do scripts
+//!   without keys and SCRIPT EXISTS (SCRIPT LOAD and FLUSH go to every node).
 
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
@@ -74,9 +75,10 @@ pub(super) struct Cluster {
     connection: OnceLock<ClusterConnection>,
     /// Subscriptions and MONITOR, on the first node of the URL.
     pub(super) hub: Arc<Hub>,
-    /// Where PUBLISH and PUBSUB go: the first node, where the hub subscribes, so that PUBLISH counts the
-    /// gateway's subscribers (a node counts only its own, though it forwards the message to all).
-    pub_sub: RoutingInfo,
+    /// Where PUBLISH and PUBSUB go (the first node, where the hub subscribes, so that PUBLISH counts the
+    /// gateway's subscribers: a node counts only its own, though it forwards the message to all), and scripts
+    /// without keys.
+    first_node: RoutingInfo,
 }
 
 impl Cluster {
@@ -105,7 +107,7 @@ impl Cluster {
             client: builder.build()?,
             connection: OnceLock::new(),
             hub: Arc::new(Hub::new(seed)),
-            pub_sub: RoutingInfo::SingleNode(SingleNodeRoutingInfo::ByAddress { host, port }),
+            first_node: RoutingInfo::SingleNode(SingleNodeRoutingInfo::ByAddress { host, port }),
         })
     }
 
@@ -122,12 +124,12 @@ impl Cluster {
     /// Runs one command where it belongs. A Redis error reply comes back as `Ok(Value::ServerError)`.
     pub(super) async fn run(&self, command: &Command) -> Result<Value, UpstreamError> {
         let mut connection = self.connection();
-        let reply = if command.name() == b"scan" {
-            scan::run(&mut connection, command).await
-        } else if matches!(command.name(), b"publish" | b"pubsub") {
-            connection.route_command(command.to_cmd(), self.pub_sub.clone()).await
+        let reply = if let Some(cursor_at) = scan::cursor_at(command) {
+            scan::run(&mut connection, command, cursor_at).await
         } else if let Some(slot) = slot(command) {
             connection.route_command(command.to_cmd(), to_master(slot)).await
+        } else if on_first_node(command) {
+            connection.route_command(command.to_cmd(), self.first_node.clone()).await
         } else {
             // Keyless: where redis-rs routes it (every master for DBSIZE, KEYS, FLUSHDB; any node for most).
             connection.req_packed_command(&command.to_cmd()).await
@@ -219,6 +221,16 @@ fn one_slot(commands: &[Command]) -> Result<Option<Slot>, UpstreamError> {
         return Err(UpstreamError::CrossSlot);
     }
     Ok(slot)
+}
+
+/// Whether a keyless command goes to the first node: PUBLISH and PUBSUB (where the gateway subscribes), and
+/// scripts without keys and SCRIPT EXISTS, so that EVAL then EVALSHA find the script where it was cached.
+fn on_first_node(command: &Command) -> bool {
+    match command.name() {
+        b"publish" | b"pubsub" => true,
+        b"script" => command.args().first().is_some_and(|a| a.eq_ignore_ascii_case(b"exists")),
+        _ => command.is_script(),
+    }
 }
 
 /// The route to the master of `slot`.

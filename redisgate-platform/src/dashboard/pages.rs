@@ -163,11 +163,14 @@ fn org_nav(org: &api::Organization, here: &str) -> Markup {
     }
 }
 
-/// `standalone`, or `1 master + 2 replicas`.
+/// `standalone`, `1 master + 2 replicas`, or `cluster: 3 shards × (1 master + 1 replica(s))`.
 fn topology(topology: api::Topology) -> String {
     match topology {
         api::Topology::Standalone => "standalone".to_owned(),
         api::Topology::Replicated { replicas, .. } => format!("1 master + {replicas} replica(s)"),
+        api::Topology::Cluster { shards, replicas_per_shard } => {
+            format!("cluster: {shards} shards × (1 master + {replicas_per_shard} replica(s))")
+        }
     }
 }
 

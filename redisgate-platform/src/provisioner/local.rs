@@ -1,4 +1,5 @@
-//! The local provisioner: one supervised `redis-server` per instance, on a free loopback port.
+//! The local provisioner: one supervised `redis-server` per instance, on a free loopback port (a replicated
+//! instance's servers and Sentinels: [`replicated`]; a Redis Cluster's servers: [`cluster`]).
 //!
 //! Each instance gets `<state-dir>/instances/<id>/` holding its `redis.conf` (with the digests of its users'
 //! passwords), `credentials.json` (mode 0600: the passwords of the gateway's and the admin user, see
@@ -31,9 +32,11 @@ use super::process::{Launch, Supervised};
 use super::{BoxFuture, Endpoint, Provisioner, Target};
 use crate::os::{create_private_dir, free_port, write_private};
 
+mod cluster;
 mod previous;
 mod replicated;
 
+use cluster::ClusterLayout;
 use previous::Previous;
 pub use previous::{admin_url, read_credentials, CREDENTIALS_FILE};
 use replicated::Failovers;
@@ -159,6 +162,8 @@ impl Provisioner for LocalProvisioner {
             let tls = this.inner.tls.as_ref().is_some_and(|t| t.for_new);
             let result = if spec.topology.is_replicated() {
                 this.create_replicated(id, &spec, tls).await
+            } else if spec.topology.is_cluster() {
+                this.create_cluster(id, &spec, tls).await
             } else {
                 this.start(id, &spec, &Credentials::generate(), None, tls).await
             };
@@ -179,6 +184,9 @@ impl Provisioner for LocalProvisioner {
             if spec.topology.is_replicated() {
                 return this.adopt_replicated(id, &spec).await;
             }
+            if spec.topology.is_cluster() {
+                return this.adopt_cluster(id).await;
+            }
             let previous =
                 Previous::read(&this.dir(id)).map_err(|e| e.context(&format!("instance {id} cannot be adopted")))?;
             // A server left behind by a crashed platform still holds the port: ask it to save and exit.
@@ -192,6 +200,9 @@ impl Provisioner for LocalProvisioner {
         self.on_runtime(async move {
             if spec.topology.is_replicated() {
                 return this.resize_replicated(id, &spec).await;
+            }
+            if let Some(layout) = ClusterLayout::read(&this.dir(id)) {
+                return this.resize_cluster(id, &spec, &layout).await;
             }
             let dir = this.dir(id);
             let conf = dir.join("redis.conf");
@@ -242,6 +253,8 @@ impl Provisioner for LocalProvisioner {
                 running.stop().await;
             } else if let Some(layout) = replicated::Layout::read(&this.dir(id)) {
                 this.shutdown_replicated_orphans(id, &layout).await;
+            } else if let Some(layout) = ClusterLayout::read(&this.dir(id)) {
+                this.shutdown_cluster_orphans(id, &layout).await;
             } else if let Ok(previous) = Previous::read(&this.dir(id)) {
                 this.shutdown_orphan(&previous).await;
             }
@@ -274,13 +287,16 @@ impl Provisioner for LocalProvisioner {
             if let Some(layout) = replicated::Layout::read(&this.dir(id)) {
                 return Ok(this.replicated_nodes(id, &layout).await);
             }
+            if let Some(layout) = ClusterLayout::read(&this.dir(id)) {
+                return Ok(this.cluster_nodes(id, &layout).await);
+            }
             let previous = Previous::read(&this.dir(id))?;
             let address = format!("127.0.0.1:{}", previous.port);
             let healthy = match this.client(&previous.admin_url()) {
                 Ok(client) => replicated::ping(&client).await,
                 Err(_) => false,
             };
-            Ok(vec![Node { address, role: Role::Master, healthy, lag_bytes: None }])
+            Ok(vec![Node { address, role: Role::Master, healthy, lag_bytes: None, shard: None, slots: Vec::new() }])
         })
     }
 

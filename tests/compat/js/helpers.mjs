@@ -25,9 +25,17 @@ export const PREFIXED_URL = requireEnv("REDISGATE_PREFIXED_URL");
 /** An instance with limits (see limits.test.mjs). */
 export const LIMITED_URL = requireEnv("REDISGATE_LIMITED_URL");
 
-/** A fresh key prefix, unique per call, so tests never collide (the Redis is shared and never flushed). */
+/** Whether the gateway serves a Redis Cluster: see uniquePrefix. */
+export const CLUSTER = process.env.REDISGATE_CLUSTER === "1";
+
+/**
+ * A fresh key prefix, unique per call, so tests never collide (the Redis is shared and never flushed).
+ * On a Redis Cluster it is a hash tag, `{rgjs:…}:`, so that a test's keys share one slot, as a cluster's
+ * users write multi-key commands and transactions; different tests still land on different masters.
+ */
 export function uniquePrefix(tag = "t") {
-  return `rgjs:${tag}:${randomBytes(6).toString("hex")}:`;
+  const id = `rgjs:${tag}:${randomBytes(6).toString("hex")}`;
+  return CLUSTER ? `{${id}}:` : `${id}:`;
 }
 
 /**

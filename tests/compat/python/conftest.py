@@ -51,8 +51,13 @@ def prefixed_url() -> str:
 
 @pytest.fixture
 def prefix() -> str:
-    """A key prefix unique to the test: the Redis is shared and never flushed."""
-    return f"rgpy:{secrets.token_hex(6)}:"
+    """A key prefix unique to the test: the Redis is shared and never flushed.
+
+    On a Redis Cluster (REDISGATE_CLUSTER=1) it is a hash tag, so that a test's keys share one slot, as a
+    cluster's users write multi-key commands and transactions; different tests land on different masters.
+    """
+    id = f"rgpy:{secrets.token_hex(6)}"
+    return f"{{{id}}}:" if os.environ.get("REDISGATE_CLUSTER") == "1" else f"{id}:"
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@
 use redis::cluster_async::ClusterConnection;
 use redis::cluster_routing::{Route, RoutingInfo, SingleNodeRoutingInfo, SlotAddr};
 use redis::{RedisResult, Value};
+use redisgate_core::protocol::compat::SCAN_WITHTYPE;
 use redisgate_core::protocol::Command;
 
 /// Bits of the cursor that say which master it scans: up to 1,024 masters.
@@ -30,17 +31,31 @@ fn join(shard: usize, shards: usize, next: u64) -> Option<u64> {
     }
 }
 
-/// Runs `SCAN cursor [options]` on the master the cursor names, and answers with the cluster's cursor.
-pub(super) async fn run(connection: &mut ClusterConnection, command: &Command) -> RedisResult<Value> {
+/// Where the cursor is among the arguments of a command that scans: `SCAN <cursor>`, and the script
+/// `SCAN … WITHTYPE` becomes (`EVAL <script> 0 <cursor>`); `None` for any other command.
+pub(super) fn cursor_at(command: &Command) -> Option<usize> {
+    match command.name() {
+        b"scan" => Some(0),
+        b"eval" if command.args().first().is_some_and(|s| s == SCAN_WITHTYPE.as_bytes()) => Some(2),
+        _ => None,
+    }
+}
+
+/// Runs a command that scans (its cursor at argument `cursor_at`) on the master the cursor names, with that
+/// master's own cursor, and answers with the cluster's cursor.
+pub(super) async fn run(connection: &mut ClusterConnection, command: &Command, cursor_at: usize) -> RedisResult<Value> {
     let masters = masters(connection).await?;
-    let cursor = command.args().first().and_then(|c| std::str::from_utf8(c).ok()?.parse::<u64>().ok());
+    let cursor = command.args().get(cursor_at).and_then(|c| std::str::from_utf8(c).ok()?.parse::<u64>().ok());
     let Some((shard, inner)) = cursor.map(split).filter(|(shard, _)| *shard < masters.len()) else {
         return Ok(error("ERR invalid cursor"));
     };
-    let mut cmd = redis::cmd("SCAN");
-    cmd.arg(inner);
-    for arg in &command.args()[1..] {
-        cmd.arg(&arg[..]);
+    let mut cmd = redis::cmd(&String::from_utf8_lossy(command.name()));
+    for (at, arg) in command.args().iter().enumerate() {
+        if at == cursor_at {
+            cmd.arg(inner);
+        } else {
+            cmd.arg(&arg[..]);
+        }
     }
     let route = Route::new(masters[shard], SlotAddr::Master);
     let reply =

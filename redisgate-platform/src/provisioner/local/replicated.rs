@@ -78,7 +78,7 @@ impl Layout {
     }
 }
 
-fn node_dir(dir: &Path, port: u16) -> PathBuf {
+pub(super) fn node_dir(dir: &Path, port: u16) -> PathBuf {
     dir.join(format!("node-{port}"))
 }
 
@@ -120,7 +120,7 @@ impl Admin {
 
 /// Runs `command` as the admin user on the process at `port`, within [`ASK_TIMEOUT`]; `None` when it does
 /// not answer or refuses.
-async fn ask<T: FromRedisValue>(admin: &Admin, port: u16, command: &redis::Cmd) -> Option<T> {
+pub(super) async fn ask<T: FromRedisValue>(admin: &Admin, port: u16, command: &redis::Cmd) -> Option<T> {
     let client = admin.client(port)?;
     let work = async {
         let mut conn = client.get_multiplexed_async_connection().await.ok()?;
@@ -222,7 +222,7 @@ impl Failovers {
 }
 
 /// `count` distinct free loopback ports.
-fn free_ports(count: usize) -> Provisioned<Vec<u16>> {
+pub(super) fn free_ports(count: usize) -> Provisioned<Vec<u16>> {
     let mut ports = BTreeSet::new();
     for _ in 0..count * 20 {
         if ports.len() == count {
@@ -238,7 +238,7 @@ fn free_ports(count: usize) -> Provisioned<Vec<u16>> {
 
 impl LocalProvisioner {
     /// How to reach an instance's processes as the admin user (`tls`: it is a TLS instance).
-    fn admin(&self, credentials: &Credentials, tls: bool) -> Provisioned<Admin> {
+    pub(super) fn admin(&self, credentials: &Credentials, tls: bool) -> Provisioned<Admin> {
         let tls = match (tls, &self.inner.tls) {
             (false, _) => None,
             (true, Some(config)) => Some(config.client.clone()),
@@ -545,20 +545,41 @@ impl LocalProvisioner {
             .map(|(port, info)| {
                 let address = format!("127.0.0.1:{port}");
                 let Some(info) = info else {
-                    return Node { address, role: Role::Replica, healthy: false, lag_bytes: None };
+                    return Node {
+                        address,
+                        role: Role::Replica,
+                        healthy: false,
+                        lag_bytes: None,
+                        shard: None,
+                        slots: Vec::new(),
+                    };
                 };
                 if info.get("role").is_some_and(|r| r == "master") {
-                    return Node { address, role: Role::Master, healthy: true, lag_bytes: None };
+                    return Node {
+                        address,
+                        role: Role::Master,
+                        healthy: true,
+                        lag_bytes: None,
+                        shard: None,
+                        slots: Vec::new(),
+                    };
                 }
                 let healthy = info.get("master_link_status").is_some_and(|s| s == "up");
                 let offset = info.get("slave_repl_offset").and_then(|o| o.parse::<u64>().ok());
                 let lag_bytes = master_offset.zip(offset).map(|(m, r)| m.saturating_sub(r));
-                Node { address, role: Role::Replica, healthy, lag_bytes }
+                Node { address, role: Role::Replica, healthy, lag_bytes, shard: None, slots: Vec::new() }
             })
             .collect();
         for &port in &layout.sentinels {
             let healthy = ask::<String>(&admin, port, &redis::cmd("PING")).await.is_some();
-            nodes.push(Node { address: format!("127.0.0.1:{port}"), role: Role::Sentinel, healthy, lag_bytes: None });
+            nodes.push(Node {
+                address: format!("127.0.0.1:{port}"),
+                role: Role::Sentinel,
+                healthy,
+                lag_bytes: None,
+                shard: None,
+                slots: Vec::new(),
+            });
         }
         nodes
     }

@@ -1,0 +1,342 @@
+//! Cluster local instances: a Redis Cluster of `shards` masters and their replicas, each a supervised
+//! `redis-server` with `cluster-enabled yes` on a loopback port of its own and its cluster bus on another.
+//!
+//! `<instance>/cluster.json` ([`ClusterLayout`]) names the ports; each node lives in `node-<port>/`, with its
+//! redis.conf (the instance's users, as on every instance, and the cluster's settings), written once, and
+//! its `nodes.conf`, Redis's own record of the cluster, rewritten as the cluster changes. The cluster is
+//! formed by [`redisgate_core::provisioning::cluster::form`]. A node that dies is started again and rejoins
+//! from its `nodes.conf`, as a replica if one of its replicas took over meanwhile; a platform restart starts
+//! every node again the same way.
+//!
+//! The gateway reaches the instance as `redis+cluster://`, every node a seed, logged in as the gateway's
+//! user. TLS-only cluster instances are not offered yet.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::{Arc, PoisonError};
+use std::time::Duration;
+
+use redis::Value;
+use redisgate_core::provisioning::acl::GATEWAY_USER;
+use redisgate_core::provisioning::cluster::{self, Member, Shard};
+use redisgate_core::provisioning::{
+    redis_conf, Credentials, InstanceSpec, Listen, Node, ProvisionError, Provisioned, Role, Topology,
+};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::super::process::{Launch, Restart, Supervised};
+use super::replicated::{ask, free_ports, node_dir};
+use super::{invalid, read_credentials, LocalProvisioner, Running, CREDENTIALS_FILE};
+use crate::os::{create_private_dir, write_private};
+
+/// The file naming a cluster instance's ports.
+pub const CLUSTER_FILE: &str = "cluster.json";
+/// How long a new or adopted cluster may take to be healthy.
+const READY_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long a master may be silent before the others call it failed and promote its replica.
+const NODE_TIMEOUT_MS: u64 = 2000;
+
+/// Where a cluster instance's servers listen.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClusterLayout {
+    /// The shards as formed: each master's port first, then its replicas' (the roles change with failovers;
+    /// Redis keeps the current ones in each node's `nodes.conf`).
+    pub shards: Vec<Vec<u16>>,
+    /// Each node's cluster bus port, by its port.
+    pub bus: BTreeMap<u16, u16>,
+}
+
+impl ClusterLayout {
+    /// The layout stored in instance directory `dir`, if it is a cluster instance's.
+    #[must_use]
+    pub fn read(dir: &Path) -> Option<Self> {
+        serde_json::from_str(&std::fs::read_to_string(dir.join(CLUSTER_FILE)).ok()?).ok()
+    }
+
+    fn write(&self, dir: &Path) -> Provisioned<()> {
+        let json = serde_json::to_vec(self).map_err(|e| invalid(format!("cannot encode the layout: {e}")))?;
+        write_private(&dir.join(CLUSTER_FILE), &json).map_err(|e| invalid(format!("cannot write the layout: {e}")))
+    }
+
+    /// Every node's port.
+    fn ports(&self) -> impl Iterator<Item = u16> + '_ {
+        self.shards.iter().flatten().copied()
+    }
+}
+
+/// A cluster node's redis.conf: the instance's, the cluster's settings, and how replicas log in to masters.
+fn node_conf(port: u16, bus: u16, spec: &InstanceSpec, credentials: &Credentials, dir: &Path) -> String {
+    let mut conf = redis_conf(&Listen::Plain(port), credentials, spec.max_memory, &dir.to_string_lossy());
+    conf.push_str(&format!(
+        "# Redis Cluster: Redis keeps the cluster's state in nodes.conf.\n\
+         cluster-enabled yes\n\
+         cluster-config-file nodes.conf\n\
+         cluster-port {bus}\n\
+         cluster-node-timeout {NODE_TIMEOUT_MS}\n"
+    ));
+    conf.push_str(&spec.topology.node_conf());
+    conf.push_str(&format!("masterauth {}\n", credentials.admin));
+    conf
+}
+
+impl LocalProvisioner {
+    /// Writes a new cluster instance's files, starts its servers and forms the cluster.
+    pub(super) async fn create_cluster(
+        &self,
+        id: Uuid,
+        spec: &InstanceSpec,
+        tls: bool,
+    ) -> Provisioned<super::Endpoint> {
+        let Topology::Cluster { shards, replicas_per_shard } = spec.topology else {
+            return Err(invalid("not a cluster"));
+        };
+        if tls {
+            return Err(invalid(
+                "TLS-only cluster instances are not offered yet; create a standalone or replicated one",
+            ));
+        }
+        let dir = self.dir(id);
+        create_private_dir(&dir).map_err(|e| invalid(format!("cannot create {}: {e}", dir.display())))?;
+        let credentials = Credentials::generate();
+        let json =
+            serde_json::to_string(&credentials).map_err(|e| invalid(format!("cannot encode credentials: {e}")))?;
+        write_private(&dir.join(CREDENTIALS_FILE), json.as_bytes())
+            .map_err(|e| invalid(format!("cannot write the credentials: {e}")))?;
+        let per_shard = 1 + usize::from(replicas_per_shard);
+        let nodes = usize::from(shards) * per_shard;
+        let ports = free_ports(2 * nodes)?;
+        let layout = ClusterLayout {
+            shards: ports[..nodes].chunks(per_shard).map(<[u16]>::to_vec).collect(),
+            bus: ports[..nodes].iter().copied().zip(ports[nodes..].iter().copied()).collect(),
+        };
+        layout.write(&dir)?;
+        for port in layout.ports() {
+            let here = node_dir(&dir, port);
+            create_private_dir(&here).map_err(|e| invalid(format!("cannot create {}: {e}", here.display())))?;
+            let conf = node_conf(port, layout.bus[&port], spec, &credentials, &here);
+            let file = here.join("redis.conf");
+            write_private(&file, conf.as_bytes())
+                .map_err(|e| invalid(format!("cannot write {}: {e}", file.display())))?;
+        }
+        self.run_cluster(id, &layout, &credentials, true).await
+    }
+
+    /// Starts an existing cluster instance again after a platform restart (stopping what a crashed platform
+    /// left running first); its servers rejoin from their `nodes.conf`.
+    pub(super) async fn adopt_cluster(&self, id: Uuid) -> Provisioned<super::Endpoint> {
+        let dir = self.dir(id);
+        let layout = ClusterLayout::read(&dir)
+            .ok_or_else(|| ProvisionError::Gone(format!("{} is missing", dir.join(CLUSTER_FILE).display())))?;
+        let credentials = read_credentials(&dir)
+            .ok_or_else(|| invalid(format!("{} is missing or unreadable", dir.join(CREDENTIALS_FILE).display())))?;
+        self.shutdown_cluster_orphans(id, &layout).await;
+        self.run_cluster(id, &layout, &credentials, false).await
+    }
+
+    /// Asks whatever still answers on the instance's ports (a crashed platform's servers) to exit.
+    pub(super) async fn shutdown_cluster_orphans(&self, id: Uuid, layout: &ClusterLayout) {
+        let Some(Ok(admin)) = read_credentials(&self.dir(id)).map(|c| self.admin(&c, false)) else {
+            return;
+        };
+        for port in layout.ports() {
+            let _: Option<()> = ask(&admin, port, &redis::cmd("SHUTDOWN")).await;
+            for _ in 0..50 {
+                if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_err() {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    }
+
+    /// Starts every server, then forms the cluster (`form`) or waits until the servers, started again, say
+    /// it is healthy; on failure stops what it started.
+    async fn run_cluster(
+        &self,
+        id: Uuid,
+        layout: &ClusterLayout,
+        credentials: &Credentials,
+        form: bool,
+    ) -> Provisioned<super::Endpoint> {
+        let dir = self.dir(id);
+        let address = |port: u16| format!("127.0.0.1:{port}");
+        let mut processes = Vec::new();
+        let started = async {
+            for port in layout.ports() {
+                let launch = Launch::data(&self.inner.redis_server, node_dir(&dir, port).join("redis.conf"));
+                let child = launch.start(None).await.map_err(invalid)?;
+                let restart: Restart = Arc::new(move || {
+                    let launch = launch.clone();
+                    Box::pin(async move { launch.start(None).await })
+                });
+                processes.push(Supervised::new(child, port, restart, id));
+            }
+            let member = |port: u16| Member {
+                url: credentials.admin_url(&address(port)),
+                host: "127.0.0.1".to_owned(),
+                port,
+                bus_port: layout.bus[&port],
+            };
+            let shards: Vec<Shard> = layout
+                .shards
+                .iter()
+                .map(|ports| Shard {
+                    master: member(ports[0]),
+                    replicas: ports[1..].iter().map(|&p| member(p)).collect(),
+                })
+                .collect();
+            let urls: Vec<String> = layout.ports().map(|port| credentials.admin_url(&address(port))).collect();
+            let formed = tokio::task::spawn_blocking(move || {
+                if form {
+                    cluster::form(&shards, READY_TIMEOUT)
+                } else {
+                    cluster::wait_healthy(&urls, READY_TIMEOUT)
+                }
+            });
+            formed
+                .await
+                .map_err(|e| invalid(format!("forming the cluster failed: {e}")))?
+                .map_err(|e| invalid(e.to_string()))
+        };
+        if let Err(e) = started.await {
+            for process in processes.into_iter().rev() {
+                process.stop().await;
+            }
+            return Err(e);
+        }
+        let hosts = layout.ports().map(address).collect::<Vec<_>>().join(",");
+        let endpoint = super::Endpoint {
+            url: format!("redis+cluster://{GATEWAY_USER}:{}@{hosts}", credentials.gateway),
+            address: hosts,
+        };
+        self.inner
+            .running
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(id, Running { endpoint: endpoint.clone(), processes });
+        tracing::info!(%id, shards = layout.shards.len(), "cluster instance running");
+        Ok(endpoint)
+    }
+
+    /// Sets every server's `maxmemory`, in its file and live. A different number of shards or replicas is
+    /// refused: resharding is not offered yet.
+    pub(super) async fn resize_cluster(
+        &self,
+        id: Uuid,
+        spec: &InstanceSpec,
+        layout: &ClusterLayout,
+    ) -> Provisioned<()> {
+        let Topology::Cluster { shards, replicas_per_shard } = spec.topology else {
+            return Err(invalid("an instance cannot become a cluster"));
+        };
+        if usize::from(shards) != layout.shards.len()
+            || layout.shards.iter().any(|s| s.len() != 1 + usize::from(replicas_per_shard))
+        {
+            return Err(invalid("a cluster's shards and replicas cannot be changed yet"));
+        }
+        let dir = self.dir(id);
+        let credentials = read_credentials(&dir).ok_or_else(|| invalid("the instance's credentials are unreadable"))?;
+        let admin = self.admin(&credentials, false)?;
+        for port in layout.ports() {
+            let here = node_dir(&dir, port);
+            let file = here.join("redis.conf");
+            write_private(&file, node_conf(port, layout.bus[&port], spec, &credentials, &here).as_bytes())
+                .map_err(|e| invalid(format!("cannot write {}: {e}", file.display())))?;
+            let set: Option<()> =
+                ask(&admin, port, redis::cmd("CONFIG").arg("SET").arg("maxmemory").arg(spec.max_memory)).await;
+            set.ok_or_else(|| ProvisionError::Transient(format!("cannot set maxmemory on 127.0.0.1:{port}")))?;
+        }
+        Ok(())
+    }
+
+    /// Each server as the cluster sees it (`CLUSTER SHARDS` of the first that answers): its shard, role and
+    /// health, and each master's slots. A server no one lists is reported unhealthy.
+    pub(super) async fn cluster_nodes(&self, id: Uuid, layout: &ClusterLayout) -> Vec<Node> {
+        let Some(Ok(admin)) = read_credentials(&self.dir(id)).map(|c| self.admin(&c, false)) else {
+            return Vec::new();
+        };
+        let mut shards = None;
+        for port in layout.ports() {
+            shards = ask::<Value>(&admin, port, redis::cmd("CLUSTER").arg("SHARDS")).await;
+            if shards.is_some() {
+                break;
+            }
+        }
+        let mut nodes = shards.map(|reply| parse_shards(&reply)).unwrap_or_default();
+        for port in layout.ports() {
+            let address = format!("127.0.0.1:{port}");
+            if !nodes.iter().any(|n| n.address == address) {
+                nodes.push(Node {
+                    address,
+                    role: Role::Replica,
+                    healthy: false,
+                    lag_bytes: None,
+                    shard: None,
+                    slots: Vec::new(),
+                });
+            }
+        }
+        nodes
+    }
+}
+
+/// A shard's slot ranges, `(first, last)`.
+type Slots = Vec<(i64, i64)>;
+
+/// The nodes of a `CLUSTER SHARDS` reply, shards numbered in the order of their lowest slot.
+fn parse_shards(reply: &Value) -> Vec<Node> {
+    let Value::Array(shards) = reply else { return Vec::new() };
+    let mut shards: Vec<(Slots, &[Value])> = shards
+        .iter()
+        .filter_map(|shard| {
+            let Value::Array(fields) = shard else { return None };
+            let slots = match field(fields, "slots") {
+                Some(Value::Array(bounds)) => bounds
+                    .chunks(2)
+                    .filter_map(|pair| match pair {
+                        [Value::Int(start), Value::Int(end)] => Some((*start, *end)),
+                        _ => None,
+                    })
+                    .collect(),
+                _ => Vec::new(),
+            };
+            match field(fields, "nodes") {
+                Some(Value::Array(nodes)) => Some((slots, nodes.as_slice())),
+                _ => None,
+            }
+        })
+        .collect();
+    shards.sort_by_key(|(slots, _)| slots.first().map_or(i64::MAX, |(start, _)| *start));
+    let mut out = Vec::new();
+    for (index, (slots, nodes)) in shards.iter().enumerate() {
+        for node in *nodes {
+            let Value::Array(fields) = node else { continue };
+            let text = |name: &str| match field(fields, name) {
+                Some(Value::BulkString(b)) => String::from_utf8_lossy(b).into_owned(),
+                Some(Value::SimpleString(s)) => s.clone(),
+                Some(Value::Int(n)) => n.to_string(),
+                _ => String::new(),
+            };
+            let master = text("role") == "master";
+            out.push(Node {
+                address: format!("{}:{}", text("ip"), text("port")),
+                role: if master { Role::Master } else { Role::Replica },
+                healthy: text("health") == "online",
+                lag_bytes: None,
+                shard: u8::try_from(index).ok(),
+                slots: if master { slots.iter().map(|(s, e)| format!("{s}-{e}")).collect() } else { Vec::new() },
+            });
+        }
+    }
+    out
+}
+
+/// The value after `name` in a flat list of names and values (a map in RESP2).
+fn field<'a>(fields: &'a [Value], name: &str) -> Option<&'a Value> {
+    fields.chunks(2).find_map(|pair| match pair {
+        [Value::BulkString(key), value] if key == name.as_bytes() => Some(value),
+        [Value::SimpleString(key), value] if key == name => Some(value),
+        _ => None,
+    })
+}

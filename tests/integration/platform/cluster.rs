@@ -1,0 +1,86 @@
+//! Cluster instances: a Redis Cluster the local provisioner forms out of supervised servers, with the
+//! instance's users on every node, served by the gateway and described shard by shard.
+
+use redisgate_test_support::TestPlatform;
+use serde_json::{json, Value};
+
+use super::{data, eventually, post};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cluster_instance_is_formed_served_and_described_shard_by_shard() {
+    let platform = TestPlatform::start().await;
+    let jwt = platform.user("shards@example.com").await;
+    let org = platform.organization(&jwt, "shards-org").await;
+    let topology = json!({"mode": "cluster", "shards": 3, "replicas_per_shard": 1});
+    let body = json!({"name": "sharded", "max_memory": 16 << 20, "redis_version": "7.2", "topology": topology});
+    let created = platform.create_running(&jwt, &org, body).await;
+    let id = created["instance"]["id"].as_str().unwrap().to_owned();
+    let token = created["credentials"]["token"].as_str().unwrap().to_owned();
+    assert_eq!(created["instance"]["topology"], topology);
+
+    // The data plane: keys spread over the shards, a pipeline across them, a transaction on one slot.
+    for i in 0..20 {
+        assert_eq!(
+            data(&platform, "sharded", &token, &format!("/set/k{i}/v{i}")).await,
+            (200, json!({"result": "OK"}))
+        );
+    }
+    let pipeline: Vec<Value> = (0..20).map(|i| json!(["GET", format!("k{i}")])).collect();
+    let (status, replies) = post(&platform, "/db/sharded/pipeline", &token, &Value::Array(pipeline).to_string()).await;
+    assert_eq!(status, 200, "{replies}");
+    let expected: Vec<Value> = (0..20).map(|i| json!({"result": format!("v{i}")})).collect();
+    assert_eq!(replies, Value::Array(expected));
+    assert_eq!(data(&platform, "sharded", &token, "/dbsize").await, (200, json!({"result": 20})));
+    // Contained as every instance is: the gateway's user cannot reconfigure the cluster.
+    let (status, refused) = post(&platform, "/db/sharded", &token, r#"["CLUSTER","FORGET","x"]"#).await;
+    assert_eq!(status, 400, "{refused}");
+
+    // GET shows each shard: its master's slots, its replica, all healthy once the nodes' gossip has spread
+    // the replicas' replication offsets (a replica is "loading" to the others until then).
+    let path = format!("/api/organizations/{org}/redis-instances/{id}");
+    let described = std::cell::RefCell::new(Value::Null);
+    let healthy = eventually(std::time::Duration::from_secs(10), || async {
+        let (status, instance) = platform.api("GET", &path, Some(&jwt), None).await;
+        assert_eq!(status, 200, "{instance}");
+        let all = instance["nodes"].as_array().is_some_and(|n| n.len() == 6 && n.iter().all(|n| n["healthy"] == true));
+        *described.borrow_mut() = instance;
+        all
+    })
+    .await;
+    let instance = described.into_inner();
+    assert!(healthy, "six healthy nodes: {instance}");
+    let nodes = instance["nodes"].as_array().unwrap();
+    for shard in 0..3 {
+        let in_shard: Vec<&Value> = nodes.iter().filter(|n| n["shard"] == shard).collect();
+        let roles: Vec<&str> = in_shard.iter().map(|n| n["role"].as_str().unwrap()).collect();
+        assert_eq!(roles.iter().filter(|r| **r == "master").count(), 1, "shard {shard}: {instance}");
+        assert_eq!(roles.iter().filter(|r| **r == "replica").count(), 1, "shard {shard}: {instance}");
+    }
+    let slots: Vec<&str> =
+        nodes.iter().flat_map(|n| n["slots"].as_array().into_iter().flatten()).map(|s| s.as_str().unwrap()).collect();
+    assert_eq!(slots, ["0-5460", "5461-10921", "10922-16383"]);
+
+    // Deleting stops every server and removes the files.
+    let ports: Vec<u16> =
+        nodes.iter().map(|n| n["address"].as_str().unwrap().rsplit_once(':').unwrap().1.parse().unwrap()).collect();
+    let (status, _) = platform.api("DELETE", &path, Some(&jwt), None).await;
+    assert_eq!(status, 202);
+    assert_eq!(platform.wait_status(&jwt, &org, &id, "gone").await, "gone");
+    assert!(!platform.state_dir().join("instances").join(&id).exists(), "the instance's files are removed");
+    for port in ports {
+        assert!(std::net::TcpStream::connect(("127.0.0.1", port)).is_err(), "node {port} still listens");
+    }
+}
+
+#[tokio::test]
+async fn a_cluster_needs_three_to_sixteen_shards() {
+    let platform = TestPlatform::start().await;
+    let jwt = platform.user("few@example.com").await;
+    let org = platform.organization(&jwt, "few-org").await;
+    let topology = json!({"mode": "cluster", "shards": 2});
+    let body = json!({"name": "two", "max_memory": 16 << 20, "redis_version": "7.2", "topology": topology});
+    let (status, answer) =
+        platform.api("POST", &format!("/api/organizations/{org}/redis-instances"), Some(&jwt), Some(body)).await;
+    assert_eq!(status, 422, "{answer}");
+    assert!(answer.to_string().contains("shards must be between 3 and 16"), "{answer}");
+}

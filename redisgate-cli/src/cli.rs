@@ -189,13 +189,16 @@ pub enum InstanceCommand {
         /// Name.
         name: String,
     },
-    /// Change a replicated instance's replica count while it serves.
+    /// Change a replicated instance's replica count, or grow a cluster's shards, while it serves.
     Scale {
         /// Name.
         name: String,
-        /// Replicas besides the master (1 to 5).
+        /// A replicated instance: replicas besides the master (1 to 5).
+        #[arg(long, required_unless_present = "shards", conflicts_with = "shards")]
+        replicas: Option<u8>,
+        /// A cluster: grow to this many shards (up to 16); slots move to the new ones while it serves.
         #[arg(long)]
-        replicas: u8,
+        shards: Option<u8>,
     },
     /// Delete an instance and its data.
     Delete {

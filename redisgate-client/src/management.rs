@@ -251,6 +251,18 @@ impl Management {
         self.call(reqwest::Method::PATCH, &path, Some(body(&patch)?)).await
     }
 
+    /// Grows a cluster instance to `shards` shards: the new shards' servers start, and slots move to them,
+    /// keys and all, while the instance serves (the call returns once they have moved).
+    ///
+    /// # Errors
+    /// [`Error::Validation`] (field `shards`) for fewer shards than now, more than 16, or an instance that is
+    /// not a cluster; 403 (the plan's memory, which counts every server) and 404 as [`Error::Http`].
+    pub async fn set_shards(&self, org: Uuid, id: Uuid, shards: u8) -> Result<Instance> {
+        let path = format!("/organizations/{org}/redis-instances/{id}");
+        let patch = InstancePatch { shards: Some(shards), ..InstancePatch::default() };
+        self.call(reqwest::Method::PATCH, &path, Some(body(&patch)?)).await
+    }
+
     /// Commands run on an instance per UTC day over the last `days` days (1 to 90), today included.
     ///
     /// Gateways report their counts every few seconds, so the last seconds may be missing.

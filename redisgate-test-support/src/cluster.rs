@@ -17,6 +17,8 @@ pub struct TestCluster {
     pub masters: Vec<TestRedis>,
     /// The replicas of each master at start.
     pub replicas: Vec<Vec<TestRedis>>,
+    /// How to reach each of `masters`.
+    members: Vec<Member>,
 }
 
 impl TestCluster {
@@ -56,11 +58,34 @@ impl TestCluster {
             })
             .collect();
         cluster::form(&layout, Duration::from_secs(30)).unwrap_or_else(|e| panic!("{e}"));
+        let members = layout.into_iter().map(|shard| shard.master).collect();
         let (masters, replicas) = started
             .drain(..)
             .map(|((master, _), replicas)| (master, replicas.into_iter().map(|(server, _)| server).collect()))
             .unzip();
-        Self { masters, replicas }
+        Self { masters, replicas, members }
+    }
+
+    /// Adds a shard of one new master and moves it its share of the slots, keys and all, while the cluster
+    /// serves ([`cluster::add_shard`]); the new master is last in `masters`.
+    ///
+    /// # Panics
+    /// When the server does not start or the move fails.
+    pub async fn add_shard(&mut self) {
+        let members = self.members.clone();
+        let (server, member) = tokio::task::spawn_blocking(move || {
+            let bus_port = free_port();
+            let server = TestRedis::start_cluster_node(bus_port);
+            let member =
+                Member { url: server.admin_url(), host: "127.0.0.1".to_owned(), port: server.port(), bus_port };
+            let shard = Shard { master: member.clone(), replicas: Vec::new() };
+            cluster::add_shard(&members, &shard, Duration::from_secs(120)).unwrap_or_else(|e| panic!("{e}"));
+            (server, member)
+        })
+        .await
+        .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
+        self.masters.push(server);
+        self.members.push(member);
     }
 
     /// `redis+cluster://127.0.0.1:<p1>,…` (the masters at start).

@@ -88,9 +88,14 @@ pub async fn run(ctx: &Context, command: &InstanceCommand) -> Result<()> {
             let instance = api.instance(found.organization_id, found.id).await?;
             show(ctx, &instance)?;
         }
-        InstanceCommand::Scale { name, replicas } => {
+        InstanceCommand::Scale { name, replicas, shards } => {
             let instance = ctx.instance(&api, name).await?;
-            let instance = api.set_replicas(instance.organization_id, instance.id, *replicas).await?;
+            let (org, id) = (instance.organization_id, instance.id);
+            let instance = match (replicas, shards) {
+                (Some(replicas), _) => api.set_replicas(org, id, *replicas).await?,
+                (None, Some(shards)) => api.set_shards(org, id, *shards).await?,
+                (None, None) => return Err(anyhow!(crate::UsageError("give --replicas or --shards".to_owned()))),
+            };
             show(ctx, &instance)?;
         }
         InstanceCommand::Delete { name } => {

@@ -116,6 +116,9 @@ pub struct InstancePatch {
     /// A replicated instance's new replica count (replicas are added or removed while it serves).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub replicas: Option<u8>,
+    /// A cluster's new shard count, more than now: shards are added and slots moved to them while it serves.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shards: Option<u8>,
 }
 
 /// Secrets of an instance, shown once (at creation and rotation).

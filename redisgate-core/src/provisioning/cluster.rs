@@ -1,7 +1,8 @@
 //! Forming a Redis Cluster out of fresh servers started with `cluster-enabled yes`: each master takes an
 //! equal share of the 16,384 slots (`CLUSTER ADDSLOTSRANGE`), the first meets the others (`CLUSTER MEET`,
-//! which the cluster bus then spreads), and each replica follows its master (`CLUSTER REPLICATE`). Blocking:
-//! run it on a blocking thread.
+//! which the cluster bus then spreads), and each replica follows its master (`CLUSTER REPLICATE`); and
+//! growing it online by a shard ([`add_shard`]), moving slots with their keys as `redis-cli --cluster
+//! reshard` does. Blocking: run it on a blocking thread.
 
 use std::time::{Duration, Instant};
 
@@ -96,7 +97,184 @@ pub fn form(shards: &[Shard], timeout: Duration) -> Result<()> {
         .map(|r| connect(&r.url))
         .collect::<RedisResult<Vec<_>>>()
         .map_err(|e| failed("connecting", e))?;
-    wait_replication(&mut replicas, deadline)
+    wait_replication(&mut replicas, deadline)?;
+    wait_masters(&mut connections, deadline, shards.len())
+}
+
+/// Waits until every server's `CLUSTER NODES` counts `masters` masters: the replicas' roles have reached
+/// every server by the cluster bus's gossip.
+fn wait_masters(connections: &mut [Connection], deadline: Instant, masters: usize) -> Result<()> {
+    for connection in connections {
+        loop {
+            let nodes: String = redis::cmd("CLUSTER").arg("NODES").query(connection).unwrap_or_default();
+            let seen = nodes
+                .lines()
+                .filter(|l| l.split(' ').nth(2).is_some_and(|f| f.split(',').any(|f| f == "master")))
+                .count();
+            if seen == masters {
+                break;
+            }
+            if Instant::now() > deadline {
+                return Err(Error::Internal(format!("the servers did not agree on {masters} masters")));
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+    Ok(())
+}
+
+/// Adds `shard` (fresh servers) to the cluster whose masters are `masters`, and moves it an equal share of
+/// the slots, taken evenly from the others, keys and all, while the cluster serves: a slot being moved answers
+/// ASK for the keys already on the new master, which clients follow (redis-rs does), and the move of each
+/// key is atomic (`MIGRATE`). The servers log in to each other as the user of the masters' URLs.
+///
+/// # Errors
+/// [`Error::Internal`] when a server refuses or the cluster does not settle within `timeout`.
+pub fn add_shard(masters: &[Member], shard: &Shard, timeout: Duration) -> Result<()> {
+    let failed = |what: &str, e: redis::RedisError| Error::Internal(format!("adding a shard: {what}: {e}"));
+    let deadline = Instant::now() + timeout;
+    let mut olds = masters
+        .iter()
+        .map(|m| connect(&m.url))
+        .collect::<RedisResult<Vec<_>>>()
+        .map_err(|e| failed("connecting", e))?;
+    let newcomers: Vec<&Member> = std::iter::once(&shard.master).chain(&shard.replicas).collect();
+    for member in &newcomers {
+        redis::cmd("CLUSTER")
+            .arg("MEET")
+            .arg(&member.host)
+            .arg(member.port)
+            .arg(member.bus_port)
+            .exec(&mut olds[0])
+            .map_err(|e| failed("meeting", e))?;
+    }
+    let mut everyone = olds;
+    for member in &newcomers {
+        everyone.push(connect(&member.url).map_err(|e| failed("connecting", e))?);
+    }
+    let total = everyone.len() + count_replicas(&mut everyone[0]).map_err(|e| failed("counting replicas", e))?;
+    // The newcomers learn the slots by gossip: until they have, they answer CLUSTERDOWN (to MIGRATE too).
+    wait(&mut everyone, deadline, |info| known_nodes(info) >= Some(total) && info.contains("cluster_state:ok"))?;
+    let new_id = my_id(&mut everyone[masters.len()]).map_err(|e| failed("asking the new master's id", e))?;
+    for replica in &shard.replicas {
+        redis::cmd("CLUSTER")
+            .arg("REPLICATE")
+            .arg(&new_id)
+            .exec(&mut connect(&replica.url).map_err(|e| failed("connecting", e))?)
+            .map_err(|e| failed("making a replica", e))?;
+    }
+    let info = redis::IntoConnectionInfo::into_connection_info(masters[0].url.as_str())
+        .map_err(|e| failed("reading a URL", e))?;
+    let auth =
+        (info.redis_settings().username().map(str::to_owned), info.redis_settings().password().map(str::to_owned));
+    // The new master ends with an equal share; each old one gives an equal part of it.
+    let wanted = usize::from(SLOTS) / (masters.len() + 1);
+    let mut target = connect(&shard.master.url).map_err(|e| failed("connecting", e))?;
+    for (index, old) in masters.iter().enumerate() {
+        let give = wanted / masters.len() + usize::from(index < wanted % masters.len());
+        let mut source = connect(&old.url).map_err(|e| failed("connecting", e))?;
+        let source_id = my_id(&mut source).map_err(|e| failed("asking a master's id", e))?;
+        let owned = owned_slots(&mut source, &source_id).map_err(|e| failed("reading the slots", e))?;
+        for &slot in &owned[owned.len() - give.min(owned.len())..] {
+            move_slot(slot, (&mut source, &source_id), (&mut target, &new_id, &shard.master), &auth)
+                .map_err(|e| failed(&format!("moving slot {slot}"), e))?;
+        }
+    }
+    wait(&mut everyone, deadline, |info| info.contains("cluster_state:ok"))?;
+    let mut replicas = shard
+        .replicas
+        .iter()
+        .map(|r| connect(&r.url))
+        .collect::<RedisResult<Vec<_>>>()
+        .map_err(|e| failed("connecting", e))?;
+    wait_replication(&mut replicas, deadline)?;
+    wait_masters(&mut everyone, deadline, masters.len() + 1)
+}
+
+/// The masters of the cluster now, as `(host, port)`, from `CLUSTER NODES` of the server at `url` (masters
+/// that are failed are left out: their replicas take over).
+///
+/// # Errors
+/// [`Error::Internal`] when the server does not answer.
+pub fn masters(url: &str) -> Result<Vec<(String, u16)>> {
+    let nodes: String = connect(url)
+        .and_then(|mut c| redis::cmd("CLUSTER").arg("NODES").query(&mut c))
+        .map_err(|e| Error::Internal(format!("asking the cluster's nodes: {e}")))?;
+    Ok(nodes
+        .lines()
+        .filter_map(|line| {
+            let mut fields = line.split(' ');
+            let address = fields.nth(1)?;
+            let flags = fields.next()?;
+            if !flags.split(',').any(|f| f == "master") || flags.contains("fail") {
+                return None;
+            }
+            // `host:port@bus[,hostname]`
+            let (host, port) = address.split('@').next()?.rsplit_once(':')?;
+            Some((host.to_owned(), port.parse().ok()?))
+        })
+        .collect())
+}
+
+/// Moves `slot` from `source` to `target` with its keys (`IMPORTING`/`MIGRATING`, `MIGRATE` in batches of
+/// 100 keys, then `NODE` on both ends; the cluster bus tells the others).
+fn move_slot(
+    slot: u16,
+    (source, source_id): (&mut Connection, &str),
+    (target, target_id, at): (&mut Connection, &str, &Member),
+    (user, password): &(Option<String>, Option<String>),
+) -> RedisResult<()> {
+    redis::cmd("CLUSTER").arg("SETSLOT").arg(slot).arg("IMPORTING").arg(source_id).exec(target)?;
+    redis::cmd("CLUSTER").arg("SETSLOT").arg(slot).arg("MIGRATING").arg(target_id).exec(source)?;
+    loop {
+        let keys: Vec<Vec<u8>> = redis::cmd("CLUSTER").arg("GETKEYSINSLOT").arg(slot).arg(100).query(source)?;
+        if keys.is_empty() {
+            break;
+        }
+        let mut migrate = redis::cmd("MIGRATE");
+        migrate.arg(&at.host).arg(at.port).arg("").arg(0).arg(5000);
+        match (user, password) {
+            (Some(user), Some(password)) => drop(migrate.arg("AUTH2").arg(user).arg(password)),
+            (None, Some(password)) => drop(migrate.arg("AUTH").arg(password)),
+            _ => {}
+        }
+        migrate.arg("KEYS").arg(keys).exec(source)?;
+    }
+    redis::cmd("CLUSTER").arg("SETSLOT").arg(slot).arg("NODE").arg(target_id).exec(target)?;
+    redis::cmd("CLUSTER").arg("SETSLOT").arg(slot).arg("NODE").arg(target_id).exec(source)
+}
+
+/// The slots the master `id` owns, in order (`CLUSTER SLOTS` of `connection`).
+fn owned_slots(connection: &mut Connection, id: &str) -> RedisResult<Vec<u16>> {
+    let ranges: Vec<Vec<redis::Value>> = redis::cmd("CLUSTER").arg("SLOTS").query(connection)?;
+    let mut slots = Vec::new();
+    for range in ranges {
+        let (Some(redis::Value::Int(start)), Some(redis::Value::Int(end)), Some(redis::Value::Array(master))) =
+            (range.first(), range.get(1), range.get(2))
+        else {
+            continue;
+        };
+        let owner = match master.get(2) {
+            Some(redis::Value::BulkString(owner)) => owner.as_slice(),
+            Some(redis::Value::SimpleString(owner)) => owner.as_bytes(),
+            _ => &[],
+        };
+        if owner == id.as_bytes() {
+            slots.extend((*start as u16)..=(*end as u16));
+        }
+    }
+    slots.sort_unstable();
+    Ok(slots)
+}
+
+fn my_id(connection: &mut Connection) -> RedisResult<String> {
+    redis::cmd("CLUSTER").arg("MYID").query(connection)
+}
+
+/// How many replicas the cluster has now (`CLUSTER NODES` of `connection`).
+fn count_replicas(connection: &mut Connection) -> RedisResult<usize> {
+    let nodes: String = redis::cmd("CLUSTER").arg("NODES").query(connection)?;
+    Ok(nodes.lines().filter(|line| line.split(' ').nth(2).is_some_and(|flags| flags.contains("slave"))).count())
 }
 
 /// Waits until every replica of `replicas` has its link to its master up (its first sync done).

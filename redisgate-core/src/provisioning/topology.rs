@@ -115,6 +115,20 @@ impl Topology {
         }
     }
 
+    /// The same cluster with `shards` shards.
+    ///
+    /// # Errors
+    /// Not a cluster, or fewer shards than now (removing shards is not offered).
+    pub fn with_shards(self, shards: u8) -> Result<Self, String> {
+        match self {
+            Self::Cluster { shards: now, .. } if shards < now => {
+                Err(format!("a cluster's shards can only grow (it has {now}); removing shards is not offered yet"))
+            }
+            Self::Cluster { replicas_per_shard, .. } => Ok(Self::Cluster { shards, replicas_per_shard }),
+            _ => Err("only a cluster has shards; create a cluster instance".to_owned()),
+        }
+    }
+
     /// Why this is not a layout RedisGate runs, or `None`.
     #[must_use]
     pub fn problem(self) -> Option<String> {
@@ -272,6 +286,14 @@ mod tests {
         assert!(Topology::Replicated { replicas: 6, min_replicas_to_write: 0 }.problem().is_some());
         assert!(Topology::Replicated { replicas: 1, min_replicas_to_write: 2 }.problem().is_some());
         assert!(Topology::Replicated { replicas: 5, min_replicas_to_write: 5 }.problem().is_none());
+    }
+
+    #[test]
+    fn a_cluster_grows_by_shards_only() {
+        let three = Topology::Cluster { shards: 3, replicas_per_shard: 1 };
+        assert_eq!(three.with_shards(4).unwrap(), Topology::Cluster { shards: 4, replicas_per_shard: 1 });
+        assert!(three.with_shards(2).unwrap_err().contains("only grow"));
+        assert!(Topology::Standalone.with_shards(4).is_err());
     }
 
     #[test]

@@ -8,9 +8,10 @@
 //! - A keyless command goes where redis-rs routes it: DBSIZE, KEYS, FLUSHDB and SCRIPT LOAD to every master
 //!   (their replies summed, merged or checked), RANDOMKEY to the masters until one has a key, the rest to
 //!   any node. SCAN walks the masters one after the other ([`scan`]).
-//! - A `/pipeline` runs each slot's commands as one pipeline to its master, in order, the slots in parallel:
-//!   commands on different slots touch different keys, so only their order within a slot can be seen. A
-//!   keyless command in it runs alone, after what precedes it and before what follows.
+//! - A `/pipeline` runs each slot's commands in order on its master, the slots in parallel: commands on
+//!   different slots touch different keys, so only their order within a slot can be seen. A keyless command
+//!   in it runs alone, after what precedes it and before what follows. Each command is its own request to
+//!   redis-rs, so that one redirected while its slot moves is sent again alone ([`run_on`]).
 //! - A `/multi-exec` needs all its keys in one slot (a hash tag: `{user1}:a`, `{user1}:b`).
 //! - SUBSCRIBE and MONITOR use the first node of the URL: a cluster forwards every PUBLISH to every node.
 //!   PUBLISH and PUBSUB go there too, so that PUBLISH counts the gateway's subscribers, and so do scripts
@@ -25,6 +26,7 @@ use redis::cluster::{ClusterClient, ClusterClientBuilder};
 use redis::cluster_async::ClusterConnection;
 use redis::cluster_routing::{Route, RoutingInfo, SingleNodeRoutingInfo, Slot, SlotAddr};
 use redis::{ErrorKind, Pipeline, RedisError, RedisResult, Value};
+use redisgate_core::protocol::table::Class;
 use redisgate_core::protocol::Command;
 
 use super::{exec_reply, UpstreamError, UpstreamOptions};
@@ -157,7 +159,7 @@ impl Cluster {
         Ok(replies)
     }
 
-    /// Runs commands that each have a slot: one pipeline per slot, all at once.
+    /// Runs commands that each have a slot: each slot's commands in order, the slots at once.
     async fn by_slot(&self, commands: &[Command]) -> Result<Vec<Value>, UpstreamError> {
         let mut groups: HashMap<Slot, Vec<usize>> = HashMap::new();
         for (at, command) in commands.iter().enumerate() {
@@ -166,11 +168,9 @@ impl Cluster {
         let connection = self.connection();
         let mut sent = Vec::with_capacity(groups.len());
         for (slot, members) in groups {
-            let mut pipe = Pipeline::with_capacity(members.len());
-            for &at in &members {
-                pipe.add_command(commands[at].to_cmd());
-            }
-            sent.push(run_on(connection.clone(), slot, pipe, members));
+            let reads = members.iter().all(|&at| is_read(&commands[at]));
+            let cmds = members.iter().map(|&at| commands[at].to_cmd()).collect();
+            sent.push(run_on(connection.clone(), slot, cmds, reads, members));
         }
         let mut replies = vec![Value::Nil; commands.len()];
         for (at, reply) in try_join_all(sent).await.map_err(failure)?.into_iter().flatten() {
@@ -198,16 +198,38 @@ impl Cluster {
     }
 }
 
-/// Runs `pipe`, the commands at `members` of a request, on the master of `slot`; their replies by place.
+/// Runs `cmds`, the commands at `members` of a request, on the master of `slot`; their replies by place.
+///
+/// Each is its own request to redis-rs, which follows its own MOVED or ASK while a slot moves: as one
+/// pipeline, a redirection of any of them would have redis-rs send the whole pipeline again, running the
+/// others twice. They go one after the other, so that each sees the ones before it; reads only (`reads`) go
+/// all at once, since no read changes what another sees.
 async fn run_on(
-    mut connection: ClusterConnection,
+    connection: ClusterConnection,
     slot: Slot,
-    pipe: Pipeline,
+    cmds: Vec<redis::Cmd>,
+    reads: bool,
     members: Vec<usize>,
 ) -> RedisResult<std::iter::Zip<std::vec::IntoIter<usize>, std::vec::IntoIter<Value>>> {
-    let route = SingleNodeRoutingInfo::SpecificNode(Route::with_slot(slot, SlotAddr::Master));
-    let replies = connection.route_pipeline(pipe, 0, members.len(), route).await?;
+    let send = |cmd: redis::Cmd| {
+        let mut connection = connection.clone();
+        async move { connection.route_command(cmd, to_master(slot)).await }
+    };
+    let replies = if reads {
+        try_join_all(cmds.into_iter().map(send)).await?
+    } else {
+        let mut replies = Vec::with_capacity(cmds.len());
+        for cmd in cmds {
+            replies.push(send(cmd).await?);
+        }
+        replies
+    };
     Ok(members.into_iter().zip(replies))
+}
+
+/// Whether a command only reads (its row's class; an unclassified command is taken to write).
+fn is_read(command: &Command) -> bool {
+    command.row().is_some_and(|row| row.class == Class::Read)
 }
 
 /// The one slot of all the keys of `commands` (`None` when they have none).

@@ -177,7 +177,7 @@ pub async fn get_instance(
     Ok(Json(view))
 }
 
-/// Changes `max_memory`, the limits, and a replicated instance's replica count.
+/// Changes `max_memory`, the limits, a replicated instance's replica count, and a cluster's shard count.
 #[utoipa::path(patch, path = "/organizations/{org_id}/redis-instances/{instance_id}", tag = "instances", security(("bearer" = [])),
     params(("org_id" = Uuid, Path), ("instance_id" = Uuid, Path)), request_body = api::InstancePatch,
     responses((status = 200, body = api::Instance), (status = 404, description = "no such instance"), (status = 422, description = "invalid fields")))]
@@ -191,11 +191,19 @@ pub async fn update_instance(
     if let Some(problem) = body.max_memory.and_then(max_memory_problem) {
         return Err(Error::field("max_memory", problem));
     }
-    let topology = match body.replicas.map(|n| instance.topology.with_replicas(n)) {
+    let changed = match (body.replicas, body.shards) {
+        (Some(_), Some(_)) => {
+            return Err(Error::field("shards", "change replicas or shards, not both at once".to_owned()))
+        }
+        (Some(n), None) => Some(("replicas", instance.topology.with_replicas(n))),
+        (None, Some(n)) => Some(("shards", instance.topology.with_shards(n))),
+        (None, None) => None,
+    };
+    let topology = match changed {
         None => None,
-        Some(Err(problem)) => return Err(Error::field("replicas", problem)),
-        Some(Ok(topology)) => match topology.problem() {
-            Some(problem) => return Err(Error::field("replicas", problem)),
+        Some((field, Err(problem))) => return Err(Error::field(field, problem)),
+        Some((field, Ok(topology))) => match topology.problem() {
+            Some(problem) => return Err(Error::field(field, problem)),
             None => Some(topology).filter(|t| *t != instance.topology),
         },
     };

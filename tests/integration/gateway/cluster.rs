@@ -188,3 +188,72 @@ async fn a_killed_master_is_followed_to_the_replica_the_cluster_promotes() {
     println!("writes succeeded again {:?} after the kill; {failures} failures meanwhile", killed.elapsed());
     assert_eq!(gw.command(json!(["GET", "b"])).await, (200, json!({"result": "kept"})), "the replica had it");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn adding_a_shard_under_load_fails_no_request_and_keeps_every_key() {
+    let mut cluster = TestCluster::start(3).await;
+    let gw = std::sync::Arc::new(TestGateway::single(&cluster.url()).await);
+    for i in 0..2000 {
+        if i % 100 == 0 {
+            let sets: Vec<Value> = (i..i + 100).map(|k| json!(["SET", format!("seed:{k}"), k])).collect();
+            assert_eq!(gw.post("/pipeline", &Value::Array(sets).to_string(), TOKEN).await.0, 200);
+        }
+    }
+    // Writers: single commands, and pipelines of INCRs (a pipeline sent twice would count twice).
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let writers: Vec<_> = (0..4)
+        .map(|w| {
+            let (gw, stop) = (std::sync::Arc::clone(&gw), std::sync::Arc::clone(&stop));
+            tokio::spawn(async move {
+                let (mut sent, mut failed) = (0u64, Vec::new());
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    let (status, body) = gw.command(json!(["SET", format!("w{w}:{sent}"), sent])).await;
+                    if status != 200 {
+                        failed.push(body);
+                    }
+                    let incrs: Vec<Value> = (0..5).map(|c| json!(["INCR", format!("count:{w}:{c}")])).collect();
+                    let (status, body) = gw.post("/pipeline", &Value::Array(incrs).to_string(), TOKEN).await;
+                    if status != 200 || body.as_array().is_none_or(|r| r.iter().any(|r| r.get("error").is_some())) {
+                        failed.push(body);
+                    }
+                    sent += 1;
+                }
+                (sent, failed)
+            })
+        })
+        .collect();
+    cluster.add_shard().await;
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let mut total = 0;
+    for (w, writer) in writers.into_iter().enumerate() {
+        let (sent, failed) = writer.await.unwrap();
+        assert!(failed.is_empty(), "writer {w}: {} failed requests, the first: {}", failed.len(), failed[0]);
+        total += sent;
+        for i in 0..sent {
+            assert_eq!(gw.command(json!(["GET", format!("w{w}:{i}")])).await.1, json!({"result": i.to_string()}));
+        }
+        for c in 0..5 {
+            let (_, count) = gw.command(json!(["GET", format!("count:{w}:{c}")])).await;
+            assert_eq!(count, json!({"result": sent.to_string()}), "each INCR ran exactly once");
+        }
+    }
+    println!("{total} rounds of writes during the move");
+    assert!(total > 0);
+    for k in 0..2000 {
+        assert_eq!(gw.command(json!(["GET", format!("seed:{k}")])).await.1, json!({"result": k.to_string()}));
+    }
+    let new_master = cluster.masters.last().unwrap();
+    let owned: i64 = redis::cmd("DBSIZE").query(&mut new_master.connection()).unwrap();
+    assert!(owned > 0, "the new shard holds keys");
+    let slots: Vec<Vec<redis::Value>> = redis::cmd("CLUSTER").arg("SLOTS").query(&mut new_master.connection()).unwrap();
+    let port = i64::from(new_master.port());
+    let mine: i64 = slots
+        .iter()
+        .filter(|r| matches!(r.get(2), Some(redis::Value::Array(m)) if m.get(1) == Some(&redis::Value::Int(port))))
+        .map(|r| match (&r[0], &r[1]) {
+            (redis::Value::Int(a), redis::Value::Int(b)) => b - a + 1,
+            _ => 0,
+        })
+        .sum();
+    assert_eq!(mine, 4096, "the new shard owns a quarter of the slots");
+}

@@ -84,3 +84,36 @@ async fn a_cluster_needs_three_to_sixteen_shards() {
     assert_eq!(status, 422, "{answer}");
     assert!(answer.to_string().contains("shards must be between 3 and 16"), "{answer}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn patching_shards_grows_the_cluster_while_it_serves() {
+    let platform = TestPlatform::start().await;
+    let jwt = platform.user("grow@example.com").await;
+    let org = platform.organization(&jwt, "grow-org").await;
+    let topology = json!({"mode": "cluster", "shards": 3});
+    let body = json!({"name": "growing", "max_memory": 16 << 20, "redis_version": "7.2", "topology": topology});
+    let created = platform.create_running(&jwt, &org, body).await;
+    let id = created["instance"]["id"].as_str().unwrap().to_owned();
+    let token = created["credentials"]["token"].as_str().unwrap().to_owned();
+    for i in 0..500 {
+        assert_eq!(data(&platform, "growing", &token, &format!("/set/k{i}/{i}")).await.0, 200);
+    }
+    let path = format!("/api/organizations/{org}/redis-instances/{id}");
+    let (status, answer) = platform.api("PATCH", &path, Some(&jwt), Some(json!({"shards": 2}))).await;
+    assert_eq!(status, 422, "{answer}");
+    assert!(answer.to_string().contains("only grow"), "{answer}");
+
+    let (status, grown) = platform.api("PATCH", &path, Some(&jwt), Some(json!({"shards": 4}))).await;
+    assert_eq!(status, 200, "{grown}");
+    assert_eq!(grown["topology"], json!({"mode": "cluster", "shards": 4, "replicas_per_shard": 0}));
+    for i in 0..500 {
+        assert_eq!(
+            data(&platform, "growing", &token, &format!("/get/k{i}")).await,
+            (200, json!({"result": i.to_string()}))
+        );
+    }
+    let (_, instance) = platform.api("GET", &path, Some(&jwt), None).await;
+    let masters: Vec<&Value> = instance["nodes"].as_array().unwrap().iter().filter(|n| n["role"] == "master").collect();
+    assert_eq!(masters.len(), 4, "{instance}");
+    assert!(masters.iter().all(|m| m["slots"].as_array().is_some_and(|s| !s.is_empty())), "{instance}");
+}

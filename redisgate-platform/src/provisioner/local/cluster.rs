@@ -34,6 +34,8 @@ use crate::os::{create_private_dir, write_private};
 pub const CLUSTER_FILE: &str = "cluster.json";
 /// How long a new or adopted cluster may take to be healthy.
 const READY_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long adding a shard may take, its slots' keys moved included.
+const RESHARD_TIMEOUT: Duration = Duration::from_secs(300);
 /// How long a master may be silent before the others call it failed and promote its replica.
 const NODE_TIMEOUT_MS: u64 = 2000;
 
@@ -219,8 +221,9 @@ impl LocalProvisioner {
         Ok(endpoint)
     }
 
-    /// Sets every server's `maxmemory`, in its file and live. A different number of shards or replicas is
-    /// refused: resharding is not offered yet.
+    /// Sets every server's `maxmemory`, in its file and live, then adds the shards `spec` has more than
+    /// `layout` ([`LocalProvisioner::add_cluster_shard`]). Fewer shards, or other replicas per shard, are
+    /// refused.
     pub(super) async fn resize_cluster(
         &self,
         id: Uuid,
@@ -230,10 +233,11 @@ impl LocalProvisioner {
         let Topology::Cluster { shards, replicas_per_shard } = spec.topology else {
             return Err(invalid("an instance cannot become a cluster"));
         };
-        if usize::from(shards) != layout.shards.len()
-            || layout.shards.iter().any(|s| s.len() != 1 + usize::from(replicas_per_shard))
-        {
-            return Err(invalid("a cluster's shards and replicas cannot be changed yet"));
+        if layout.shards.iter().any(|s| s.len() != 1 + usize::from(replicas_per_shard)) {
+            return Err(invalid("a cluster's replicas per shard cannot be changed"));
+        }
+        if usize::from(shards) < layout.shards.len() {
+            return Err(invalid("a cluster's shards can only grow"));
         }
         let dir = self.dir(id);
         let credentials = read_credentials(&dir).ok_or_else(|| invalid("the instance's credentials are unreadable"))?;
@@ -247,6 +251,75 @@ impl LocalProvisioner {
                 ask(&admin, port, redis::cmd("CONFIG").arg("SET").arg("maxmemory").arg(spec.max_memory)).await;
             set.ok_or_else(|| ProvisionError::Transient(format!("cannot set maxmemory on 127.0.0.1:{port}")))?;
         }
+        let mut layout = layout.clone();
+        while layout.shards.len() < usize::from(shards) {
+            self.add_cluster_shard(id, spec, &mut layout, &credentials).await?;
+        }
+        Ok(())
+    }
+
+    /// Starts a new shard's servers, has the cluster meet them and move them their share of the slots
+    /// ([`cluster::add_shard`]) while it serves, and records them in the layout.
+    async fn add_cluster_shard(
+        &self,
+        id: Uuid,
+        spec: &InstanceSpec,
+        layout: &mut ClusterLayout,
+        credentials: &Credentials,
+    ) -> Provisioned<()> {
+        let dir = self.dir(id);
+        let per_shard = layout.shards[0].len();
+        let ports = free_ports(2 * per_shard)?;
+        let (nodes, buses) = ports.split_at(per_shard);
+        for (&port, &bus) in nodes.iter().zip(buses) {
+            let here = node_dir(&dir, port);
+            create_private_dir(&here).map_err(|e| invalid(format!("cannot create {}: {e}", here.display())))?;
+            let file = here.join("redis.conf");
+            write_private(&file, node_conf(port, bus, spec, credentials, &here).as_bytes())
+                .map_err(|e| invalid(format!("cannot write {}: {e}", file.display())))?;
+            let launch = Launch::data(&self.inner.redis_server, file);
+            let child = launch.start(None).await.map_err(invalid)?;
+            let restart: Restart = Arc::new(move || {
+                let launch = launch.clone();
+                Box::pin(async move { launch.start(None).await })
+            });
+            self.add_process(id, Supervised::new(child, port, restart, id));
+        }
+        // Recorded before the move: a platform restart then starts them with the others.
+        layout.shards.push(nodes.to_vec());
+        layout.bus.extend(nodes.iter().copied().zip(buses.iter().copied()));
+        layout.write(&dir)?;
+        let address = |port: u16| format!("127.0.0.1:{port}");
+        let member = |port: u16, bus: u16| Member {
+            url: credentials.admin_url(&address(port)),
+            host: "127.0.0.1".to_owned(),
+            port,
+            bus_port: bus,
+        };
+        let any = credentials.admin_url(&address(layout.shards[0][0]));
+        let bus = layout.bus.clone();
+        let shard = Shard {
+            master: member(nodes[0], buses[0]),
+            replicas: nodes[1..].iter().zip(&buses[1..]).map(|(&p, &b)| member(p, b)).collect(),
+        };
+        let admin_url = move |port: u16| credentials.admin_url(&address(port));
+        let urls: BTreeMap<u16, String> = layout.ports().map(|port| (port, admin_url(port))).collect();
+        let added = tokio::task::spawn_blocking(move || {
+            let masters: Vec<Member> = cluster::masters(&any)?
+                .into_iter()
+                .filter_map(|(_, port)| {
+                    Some(Member {
+                        url: urls.get(&port)?.clone(),
+                        host: "127.0.0.1".to_owned(),
+                        port,
+                        bus_port: *bus.get(&port)?,
+                    })
+                })
+                .collect();
+            cluster::add_shard(&masters, &shard, RESHARD_TIMEOUT)
+        });
+        added.await.map_err(|e| invalid(format!("adding a shard failed: {e}")))?.map_err(|e| invalid(e.to_string()))?;
+        tracing::info!(%id, shards = layout.shards.len(), "cluster instance grew by a shard");
         Ok(())
     }
 

@@ -514,7 +514,7 @@ impl LocalProvisioner {
         Ok(())
     }
 
-    fn add_process(&self, id: Uuid, process: Supervised) {
+    pub(super) fn add_process(&self, id: Uuid, process: Supervised) {
         if let Some(running) = self.inner.running.lock().unwrap_or_else(PoisonError::into_inner).get_mut(&id) {
             running.processes.push(process);
         }

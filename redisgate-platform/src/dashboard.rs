@@ -276,6 +276,9 @@ struct NewInstance {
     replicas: u8,
     #[serde(default)]
     min_replicas_to_write: u8,
+    /// More than 0: a Redis Cluster of this many shards, `replicas` replicas each.
+    #[serde(default)]
+    shards: u8,
 }
 
 async fn create_instance(
@@ -292,7 +295,9 @@ async fn create_instance(
         Err(e) => return failed("Instances", &e, &session),
     };
     let mut body = api::NewInstance::new(&form.name, form.memory_mib.saturating_mul(1 << 20), "7.2");
-    if form.replicas > 0 {
+    if form.shards > 0 {
+        body = body.with_topology(api::Topology::Cluster { shards: form.shards, replicas_per_shard: form.replicas });
+    } else if form.replicas > 0 {
         body = body.with_topology(api::Topology::Replicated {
             replicas: form.replicas,
             min_replicas_to_write: form.min_replicas_to_write,

@@ -217,9 +217,13 @@ pub fn instances(
                     @if let Some(error) = problems.of("max_memory") { p.field-error { (error) } }
                 }
                 div.field {
-                    label for="field-replicas" { "Replicas (0: a single server)" }
+                    label for="field-replicas" { "Replicas (0: a single server; in a cluster, of each shard)" }
                     input id="field-replicas" name="replicas" type="number" min="0" max="5" value="0" required;
                     @if let Some(error) = problems.of("topology") { p.field-error { (error) } }
+                }
+                div.field {
+                    label for="field-shards" { "Shards (0: not a cluster; 3 to 16: a Redis Cluster)" }
+                    input id="field-shards" name="shards" type="number" min="0" max="16" value="0" required;
                 }
                 div.field {
                     label for="field-min-replicas" { "Replicas that must confirm a write (0: none)" }
@@ -278,7 +282,7 @@ pub fn instance(
             @if !i.nodes.is_empty() {
                 h2 { "Nodes" }
                 table {
-                    thead { tr { th scope="col" { "Address" } th scope="col" { "Role" } th scope="col" { "Health" } th scope="col" { "Lag" } } }
+                    thead { tr { th scope="col" { "Address" } th scope="col" { "Role" } th scope="col" { "Health" } th scope="col" { "Lag" } th scope="col" { "Shard and slots" } } }
                     tbody {
                         @for node in &i.nodes {
                             tr {
@@ -286,6 +290,7 @@ pub fn instance(
                                 td { (serde_json::to_value(node.role).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()) }
                                 td { @if node.healthy { "healthy" } @else { strong { "down" } } }
                                 td { @if let Some(lag) = node.lag_bytes { (lag) " B" } }
+                                td { @if let Some(shard) = node.shard { (shard) " " (node.slots.join(", ")) } }
                             }
                         }
                     }

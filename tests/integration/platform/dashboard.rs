@@ -362,3 +362,34 @@ async fn members_are_invited_promoted_and_removed_in_the_console() {
     assert_eq!(form(&platform, &remove, Some(&cookie), &[("csrf", &token)]).await.status(), 303);
     assert_eq!(get(&platform, &format!("/console/orgs/{org}/instances"), &their_cookie).await.status(), 404);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cluster_is_created_in_the_console_and_shown_shard_by_shard() {
+    let platform = TestPlatform::start().await;
+    let owner = platform.user("shards@example.com").await;
+    let org = platform.organization(&owner, "console-shards").await;
+    let (cookie, token) = console_login(&platform, "shards@example.com").await;
+    let made = form(
+        &platform,
+        &format!("/console/orgs/{org}/instances"),
+        Some(&cookie),
+        &[("csrf", &token), ("name", "console-cluster"), ("memory_mib", "16"), ("replicas", "0"), ("shards", "3")],
+    )
+    .await;
+    assert_eq!(made.status(), 201);
+    let page = made.text().await.unwrap();
+    assert!(page.contains("cluster: 3 shards"), "{page}");
+    let secret = text_of(&page, "token");
+    let running = eventually(Duration::from_secs(30), || async {
+        data(&platform, "console-cluster", &secret, "/set/k/v").await.0 == 200
+    })
+    .await;
+    assert!(running, "the cluster serves");
+    let (_, listed) =
+        platform.api("GET", &format!("/api/organizations/{org}/redis-instances"), Some(&owner), None).await;
+    let id = listed["items"][0]["id"].as_str().unwrap().to_owned();
+    let shown = get(&platform, &format!("/console/orgs/{org}/instances/{id}"), &cookie).await.text().await.unwrap();
+    for slots in ["0 0-5460", "1 5461-10921", "2 10922-16383"] {
+        assert!(shown.contains(slots), "the nodes table shows shard and slots {slots}: {shown}");
+    }
+}

@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# /pipeline of 10 GETs through the gateway in front of one Redis, a one-master cluster and a three-master
+# cluster, in the same run: see cluster.py.
+# Usage: bench/cluster.sh [seconds per run, default 5]   — prints a markdown table.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/deps.sh
+deps_redis
+apt_install wrk:wrk taskset:util-linux curl:curl
+deps_cargo
+cargo build --release --quiet -p redisgate-server
+exec python3 bench/cluster.py --gateway "$CARGO_TARGET_DIR/release/redisgate-gateway" --seconds "${1:-5}"

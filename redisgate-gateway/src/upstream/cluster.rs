@@ -24,7 +24,7 @@ use futures_util::future::try_join_all;
 use redis::aio::ConnectionLike as _;
 use redis::cluster::{ClusterClient, ClusterClientBuilder};
 use redis::cluster_async::ClusterConnection;
-use redis::cluster_routing::{Route, RoutingInfo, SingleNodeRoutingInfo, Slot, SlotAddr};
+use redis::cluster_routing::{Route, RoutingInfo, SingleNodeRoutingInfo, SlotAddr};
 use redis::{ErrorKind, Pipeline, RedisError, RedisResult, Value};
 use redisgate_core::protocol::table::Class;
 use redisgate_core::protocol::Command;
@@ -33,6 +33,7 @@ use super::{exec_reply, UpstreamError, UpstreamOptions};
 use crate::fanout::Hub;
 
 mod scan;
+mod slots;
 
 const SCHEME: &str = "redis+cluster://";
 const TLS_SCHEME: &str = "rediss+cluster://";
@@ -81,6 +82,8 @@ pub(super) struct Cluster {
     /// gateway's subscribers: a node counts only its own, though it forwards the message to all), and scripts
     /// without keys.
     first_node: RoutingInfo,
+    /// Which master owns each slot, to send a pipeline's reads for one master as one pipeline.
+    owners: slots::Owners,
 }
 
 impl Cluster {
@@ -110,6 +113,7 @@ impl Cluster {
             connection: OnceLock::new(),
             hub: Arc::new(Hub::new(seed)),
             first_node: RoutingInfo::SingleNode(SingleNodeRoutingInfo::ByAddress { host, port }),
+            owners: slots::Owners::default(),
         })
     }
 
@@ -159,18 +163,37 @@ impl Cluster {
         Ok(replies)
     }
 
-    /// Runs commands that each have a slot: each slot's commands in order, the slots at once.
+    /// Runs commands that each have a slot, all slots at once: a slot's commands in order ([`run_on`]), and
+    /// the slots whose commands only read, one pipeline per master ([`read_on`]).
     async fn by_slot(&self, commands: &[Command]) -> Result<Vec<Value>, UpstreamError> {
-        let mut groups: HashMap<Slot, Vec<usize>> = HashMap::new();
+        let mut groups: HashMap<u16, Vec<usize>> = HashMap::new();
         for (at, command) in commands.iter().enumerate() {
             groups.entry(slot(command).expect("every command here has a slot")).or_default().push(at);
         }
-        let connection = self.connection();
+        let mut connection = self.connection();
+        let owners = self.owners.get(&mut connection).await;
         let mut sent = Vec::with_capacity(groups.len());
+        let mut reads: HashMap<u16, (u16, Vec<usize>)> = HashMap::new();
         for (slot, members) in groups {
-            let reads = members.iter().all(|&at| is_read(&commands[at]));
+            if members.iter().all(|&at| is_read(&commands[at])) {
+                // Without a map, each slot is its own pipeline.
+                let owner = owners.as_ref().map_or(slot, |owners| owners[usize::from(slot)]);
+                reads.entry(owner).or_insert((slot, Vec::new())).1.extend(members);
+            } else {
+                let cmds = members.iter().map(|&at| commands[at].to_cmd()).collect();
+                sent.push(futures_util::future::Either::Left(run_on(connection.clone(), slot, cmds, members)));
+            }
+        }
+        for (slot, mut members) in reads.into_values() {
+            members.sort_unstable();
             let cmds = members.iter().map(|&at| commands[at].to_cmd()).collect();
-            sent.push(run_on(connection.clone(), slot, cmds, reads, members));
+            sent.push(futures_util::future::Either::Right(read_on(
+                connection.clone(),
+                slot,
+                cmds,
+                members,
+                &self.owners,
+            )));
         }
         let mut replies = vec![Value::Nil; commands.len()];
         for (at, reply) in try_join_all(sent).await.map_err(failure)?.into_iter().flatten() {
@@ -186,7 +209,7 @@ impl Cluster {
     pub(super) async fn transaction(&self, commands: &[Command]) -> Result<Vec<Value>, UpstreamError> {
         let slot = one_slot(commands)?;
         let route = slot.map_or(SingleNodeRoutingInfo::Random, |slot| {
-            SingleNodeRoutingInfo::SpecificNode(Route::with_slot(slot, SlotAddr::Master))
+            SingleNodeRoutingInfo::SpecificNode(Route::new(slot, SlotAddr::Master))
         });
         let mut pipe = Pipeline::with_capacity(commands.len());
         pipe.atomic();
@@ -198,33 +221,56 @@ impl Cluster {
     }
 }
 
-/// Runs `cmds`, the commands at `members` of a request, on the master of `slot`; their replies by place.
+/// Runs `cmds`, the commands at `members` of a request, on the master of `slot`, one after the other, so
+/// that each sees the ones before it; their replies by place.
 ///
 /// Each is its own request to redis-rs, which follows its own MOVED or ASK while a slot moves: as one
 /// pipeline, a redirection of any of them would have redis-rs send the whole pipeline again, running the
-/// others twice. They go one after the other, so that each sees the ones before it; reads only (`reads`) go
-/// all at once, since no read changes what another sees.
+/// others twice.
 async fn run_on(
-    connection: ClusterConnection,
-    slot: Slot,
+    mut connection: ClusterConnection,
+    slot: u16,
     cmds: Vec<redis::Cmd>,
-    reads: bool,
     members: Vec<usize>,
-) -> RedisResult<std::iter::Zip<std::vec::IntoIter<usize>, std::vec::IntoIter<Value>>> {
-    let send = |cmd: redis::Cmd| {
+) -> RedisResult<Vec<(usize, Value)>> {
+    let mut replies = Vec::with_capacity(cmds.len());
+    for (cmd, at) in cmds.into_iter().zip(members) {
+        replies.push((at, connection.route_command(cmd, to_master(slot)).await?));
+    }
+    Ok(replies)
+}
+
+/// Runs reads, the commands at `members` of a request, as one pipeline to the master of `slot`, which
+/// `owners` says owns all their slots; their replies by place. A read sent twice changes nothing, so the
+/// hazard of [`run_on`] does not apply. When the map was stale (a reply is a redirection), it is forgotten
+/// and each read is sent again alone, where redis-rs routes it.
+async fn read_on(
+    mut connection: ClusterConnection,
+    slot: u16,
+    cmds: Vec<redis::Cmd>,
+    members: Vec<usize>,
+    owners: &slots::Owners,
+) -> RedisResult<Vec<(usize, Value)>> {
+    let mut pipe = Pipeline::with_capacity(cmds.len());
+    for cmd in &cmds {
+        pipe.add_command(cmd.clone());
+    }
+    let route = SingleNodeRoutingInfo::SpecificNode(Route::new(slot, SlotAddr::Master));
+    let piped = connection.route_pipeline(pipe, 0, cmds.len(), route).await;
+    let redirected =
+        |replies: &[Value]| replies.iter().any(|v| matches!(v, Value::ServerError(e) if MOVING.contains(&e.code())));
+    match piped {
+        Ok(replies) if !redirected(&replies) => return Ok(members.into_iter().zip(replies).collect()),
+        Ok(_) => {}
+        Err(e) if e.code().is_none_or(|code| !MOVING.contains(&code)) => return Err(e),
+        Err(_) => {}
+    }
+    owners.forget();
+    let alone = cmds.into_iter().map(|cmd| {
         let mut connection = connection.clone();
-        async move { connection.route_command(cmd, to_master(slot)).await }
-    };
-    let replies = if reads {
-        try_join_all(cmds.into_iter().map(send)).await?
-    } else {
-        let mut replies = Vec::with_capacity(cmds.len());
-        for cmd in cmds {
-            replies.push(send(cmd).await?);
-        }
-        replies
-    };
-    Ok(members.into_iter().zip(replies))
+        async move { connection.req_packed_command(&cmd).await }
+    });
+    Ok(members.into_iter().zip(try_join_all(alone).await?).collect())
 }
 
 /// Whether a command only reads (its row's class; an unclassified command is taken to write).
@@ -236,8 +282,8 @@ fn is_read(command: &Command) -> bool {
 ///
 /// # Errors
 /// [`UpstreamError::CrossSlot`] when their keys span slots.
-fn one_slot(commands: &[Command]) -> Result<Option<Slot>, UpstreamError> {
-    let mut slots = commands.iter().flat_map(|command| command.keys().into_iter().map(Slot::for_key));
+fn one_slot(commands: &[Command]) -> Result<Option<u16>, UpstreamError> {
+    let mut slots = commands.iter().flat_map(|command| command.keys().into_iter().map(slots::of));
     let slot = slots.next();
     if slots.any(|other| Some(other) != slot) {
         return Err(UpstreamError::CrossSlot);
@@ -256,8 +302,8 @@ fn on_first_node(command: &Command) -> bool {
 }
 
 /// The route to the master of `slot`.
-fn to_master(slot: Slot) -> RoutingInfo {
-    RoutingInfo::SingleNode(SingleNodeRoutingInfo::SpecificNode(Route::with_slot(slot, SlotAddr::Master)))
+fn to_master(slot: u16) -> RoutingInfo {
+    RoutingInfo::SingleNode(SingleNodeRoutingInfo::SpecificNode(Route::new(slot, SlotAddr::Master)))
 }
 
 /// Redis's answers while a slot's master changes, once redis-rs has used its retries following them: the
@@ -265,8 +311,8 @@ fn to_master(slot: Slot) -> RoutingInfo {
 const MOVING: [&str; 4] = ["MOVED", "ASK", "TRYAGAIN", "CLUSTERDOWN"];
 
 /// The slot of a command's first key; `None` for a keyless command.
-fn slot(command: &Command) -> Option<Slot> {
-    command.keys().first().map(Slot::for_key)
+fn slot(command: &Command) -> Option<u16> {
+    command.keys().first().map(|key| slots::of(key))
 }
 
 /// A failure of a request to the cluster: one that lost its node is a failover in progress (redis-rs asks

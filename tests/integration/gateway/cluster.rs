@@ -222,8 +222,30 @@ async fn adding_a_shard_under_load_fails_no_request_and_keeps_every_key() {
             })
         })
         .collect();
+    // A reader: pipelines of GETs over many slots (one pipeline per master, from a slot map that the move
+    // makes stale).
+    let reader = {
+        let (gw, stop) = (std::sync::Arc::clone(&gw), std::sync::Arc::clone(&stop));
+        tokio::spawn(async move {
+            let (mut rounds, mut wrong) = (0u64, Vec::new());
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let first = (rounds * 10) % 1990;
+                let gets: Vec<Value> = (first..first + 10).map(|k| json!(["GET", format!("seed:{k}")])).collect();
+                let (status, body) = gw.post("/pipeline", &Value::Array(gets).to_string(), TOKEN).await;
+                let expected: Vec<Value> = (first..first + 10).map(|k| json!({"result": k.to_string()})).collect();
+                if status != 200 || body != Value::Array(expected) {
+                    wrong.push(body);
+                }
+                rounds += 1;
+            }
+            (rounds, wrong)
+        })
+    };
     cluster.add_shard().await;
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let (reads, wrong) = reader.await.unwrap();
+    assert!(wrong.is_empty(), "{} of {reads} read pipelines went wrong, the first: {}", wrong.len(), wrong[0]);
+    assert!(reads > 0);
     let mut total = 0;
     for (w, writer) in writers.into_iter().enumerate() {
         let (sent, failed) = writer.await.unwrap();

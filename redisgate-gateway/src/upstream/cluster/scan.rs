@@ -44,7 +44,8 @@ pub(super) fn cursor_at(command: &Command) -> Option<usize> {
 /// Runs a command that scans (its cursor at argument `cursor_at`) on the master the cursor names, with that
 /// master's own cursor, and answers with the cluster's cursor.
 pub(super) async fn run(connection: &mut ClusterConnection, command: &Command, cursor_at: usize) -> RedisResult<Value> {
-    let masters = masters(connection).await?;
+    let masters: Vec<u16> =
+        super::slots::masters(connection).await?.iter().filter_map(|r| Some(r.first()?.0)).collect();
     let cursor = command.args().get(cursor_at).and_then(|c| std::str::from_utf8(c).ok()?.parse::<u64>().ok());
     let Some((shard, inner)) = cursor.map(split).filter(|(shard, _)| *shard < masters.len()) else {
         return Ok(error("ERR invalid cursor"));
@@ -70,27 +71,6 @@ pub(super) async fn run(connection: &mut ClusterConnection, command: &Command, c
     };
     parts[0] = Value::BulkString(cursor.to_string().into_bytes());
     Ok(Value::Array(parts))
-}
-
-/// The lowest slot of each master, in order (`CLUSTER SLOTS` of any node).
-async fn masters(connection: &mut ClusterConnection) -> RedisResult<Vec<u16>> {
-    let reply = connection
-        .route_command(
-            redis::cmd("CLUSTER").arg("SLOTS").clone(),
-            RoutingInfo::SingleNode(SingleNodeRoutingInfo::Random),
-        )
-        .await?;
-    let mut lowest = std::collections::BTreeMap::<Vec<u8>, u16>::new();
-    for range in redis::from_redis_value::<Vec<Vec<Value>>>(reply)? {
-        let (Some(Value::Int(start)), Some(Value::Array(master))) = (range.first(), range.get(2)) else { continue };
-        // A master is its host and port (its id is third, and absent before Redis 4).
-        let address = format!("{:?}{:?}", master.first(), master.get(1)).into_bytes();
-        let start = u16::try_from(*start).unwrap_or(u16::MAX);
-        lowest.entry(address).and_modify(|s| *s = (*s).min(start)).or_insert(start);
-    }
-    let mut slots: Vec<u16> = lowest.into_values().collect();
-    slots.sort_unstable();
-    Ok(slots)
 }
 
 /// A Redis error reply of the gateway's own.

@@ -10,8 +10,9 @@
 //!   any node. SCAN walks the masters one after the other ([`scan`]).
 //! - A `/pipeline` runs each slot's commands in order on its master, the slots in parallel: commands on
 //!   different slots touch different keys, so only their order within a slot can be seen. A keyless command
-//!   in it runs alone, after what precedes it and before what follows. Each command is its own request to
-//!   redis-rs, so that one redirected while its slot moves is sent again alone ([`run_on`]).
+//!   in it runs alone, after what precedes it and before what follows. A write is its own request to
+//!   redis-rs, so that one redirected while its slot moves is sent again alone ([`run_on`]); the slots that
+//!   only read go as one pipeline per master ([`read_on`]).
 //! - A `/multi-exec` needs all its keys in one slot (a hash tag: `{user1}:a`, `{user1}:b`).
 //! - SUBSCRIBE and MONITOR use the first node of the URL: a cluster forwards every PUBLISH to every node.
 //!   PUBLISH and PUBSUB go there too, so that PUBLISH counts the gateway's subscribers, and so do scripts

@@ -6,7 +6,7 @@ use std::time::Duration;
 use redisgate_core::provisioning::cluster::{self, Member, Shard};
 
 use crate::redis_server::free_port;
-use crate::TestRedis;
+use crate::{Purpose, TestCa, TestRedis, TlsServer};
 
 /// A server of the cluster, and how the others reach it.
 type Node = (TestRedis, Member);
@@ -40,12 +40,41 @@ impl TestCluster {
             .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))
     }
 
+    /// Starts `shards` masters that speak only TLS, to clients and on the cluster bus, with certificates of
+    /// `ca` (clients need no certificate), and forms them into a healthy cluster; [`TestCluster::url`] is
+    /// then `rediss+cluster://`.
+    ///
+    /// # Panics
+    /// As [`TestCluster::start`].
+    pub async fn start_tls(shards: usize, ca: &TestCa) -> Self {
+        let server = ca.issue("cluster-node", Purpose::Peer);
+        let tls = TlsServer { server, client_ca: ca.cert(), require_client_cert: false };
+        tokio::task::spawn_blocking(move || Self::start_blocking_with(shards, 0, Some(tls)))
+            .await
+            .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))
+    }
+
     fn start_blocking(shards: usize, replicas: usize) -> Self {
+        Self::start_blocking_with(shards, replicas, None)
+    }
+
+    fn start_blocking_with(shards: usize, replicas: usize, tls: Option<TlsServer>) -> Self {
         let node = || {
             let bus_port = free_port();
-            let server = TestRedis::start_cluster_node(bus_port);
-            let member =
-                Member { url: server.admin_url(), host: "127.0.0.1".to_owned(), port: server.port(), bus_port };
+            let (server, url) = match &tls {
+                // Formed without checking the servers' certificates: the harness has no CA store of its own.
+                Some(tls) => {
+                    let server = TestRedis::start_tls_cluster_node(tls.clone(), bus_port);
+                    let url = format!("{}/#insecure", server.url());
+                    (server, url)
+                }
+                None => {
+                    let server = TestRedis::start_cluster_node(bus_port);
+                    let url = server.admin_url();
+                    (server, url)
+                }
+            };
+            let member = Member { url, host: "127.0.0.1".to_owned(), port: server.port(), bus_port };
             (server, member)
         };
         let mut started: Vec<(Node, Vec<Node>)> =
@@ -88,10 +117,11 @@ impl TestCluster {
         self.members.push(member);
     }
 
-    /// `redis+cluster://127.0.0.1:<p1>,…` (the masters at start).
+    /// `redis+cluster://127.0.0.1:<p1>,…` (the masters at start; `rediss+cluster://` for a TLS cluster).
     #[must_use]
     pub fn url(&self) -> String {
         let nodes: Vec<String> = self.masters.iter().map(|m| format!("127.0.0.1:{}", m.port())).collect();
-        format!("redis+cluster://{}", nodes.join(","))
+        let tls = self.members.first().is_some_and(|m| m.url.starts_with("rediss://"));
+        format!("{}+cluster://{}", if tls { "rediss" } else { "redis" }, nodes.join(","))
     }
 }

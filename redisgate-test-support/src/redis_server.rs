@@ -109,6 +109,21 @@ impl TestRedis {
         Self::start_inner(Auth::None, None, extra)
     }
 
+    /// As [`TestRedis::start_cluster_node`], speaking only TLS with `tls`, to clients and on the cluster
+    /// bus (`tls-cluster yes`, `tls-replication yes`).
+    ///
+    /// # Panics
+    /// As [`TestRedis::start`].
+    #[must_use]
+    pub fn start_tls_cluster_node(tls: TlsServer, bus_port: u16) -> Self {
+        let extra =
+            ["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf", "--cluster-node-timeout", "1000"];
+        let mut extra: Vec<String> = extra.iter().map(|a| (*a).to_owned()).collect();
+        extra.extend(["--cluster-port".to_owned(), bus_port.to_string()]);
+        extra.extend(["--tls-cluster", "yes", "--tls-replication", "yes"].map(str::to_owned));
+        Self::start_inner(Auth::None, Some(tls), extra)
+    }
+
     fn start_with(auth: Auth) -> Self {
         Self::start_inner(auth, None, Vec::new())
     }

@@ -33,6 +33,9 @@ pub enum Purpose {
     ExpiredServer,
     /// A client's (mTLS).
     Client,
+    /// A server's that also connects to its peers as a client: a cluster node's (Redis checks the
+    /// certificate a node presents on the cluster bus).
+    Peer,
 }
 
 impl TestCa {
@@ -74,10 +77,11 @@ impl TestCa {
         ];
         params.use_authority_key_identifier_extension = true;
         params.key_usages = vec![KeyUsagePurpose::DigitalSignature, KeyUsagePurpose::KeyEncipherment];
-        params.extended_key_usages = vec![match purpose {
-            Purpose::Client => ExtendedKeyUsagePurpose::ClientAuth,
-            Purpose::Server | Purpose::ExpiredServer => ExtendedKeyUsagePurpose::ServerAuth,
-        }];
+        params.extended_key_usages = match purpose {
+            Purpose::Client => vec![ExtendedKeyUsagePurpose::ClientAuth],
+            Purpose::Server | Purpose::ExpiredServer => vec![ExtendedKeyUsagePurpose::ServerAuth],
+            Purpose::Peer => vec![ExtendedKeyUsagePurpose::ServerAuth, ExtendedKeyUsagePurpose::ClientAuth],
+        };
         if purpose == Purpose::ExpiredServer {
             params.not_before = rcgen::date_time_ymd(2020, 1, 1);
             params.not_after = rcgen::date_time_ymd(2021, 1, 1);

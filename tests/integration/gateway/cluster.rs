@@ -279,3 +279,33 @@ async fn adding_a_shard_under_load_fails_no_request_and_keeps_every_key() {
         .sum();
     assert_eq!(mine, 4096, "the new shard owns a quarter of the slots");
 }
+
+#[tokio::test]
+async fn a_tls_cluster_is_served_over_rediss_cluster_and_an_unknown_ca_is_a_prompt_502() {
+    use redisgate_gateway::directory::StaticDirectory;
+    use redisgate_gateway::tls::RedisTls;
+    use redisgate_gateway::upstream::UpstreamOptions;
+    use redisgate_test_support::{instance, TestCa};
+
+    let ca = TestCa::new("cluster-ca");
+    let cluster = TestCluster::start_tls(3, &ca).await;
+    assert!(cluster.url().starts_with("rediss+cluster://"));
+    let tls = RedisTls::from_files(Some(&ca.cert()), None, None).unwrap();
+    let options = UpstreamOptions { tls, ..UpstreamOptions::default() };
+    let directory =
+        StaticDirectory::new(vec![instance("default", &cluster.url(), TOKEN, None, options)], Some("default"), None);
+    let gw = TestGateway::with_directory(std::sync::Arc::new(directory)).await;
+    for key in ["a", "b", "c"] {
+        assert_eq!(gw.command(json!(["SET", key, key])).await, (200, json!({"result": "OK"})));
+    }
+    let (status, body) = gw.post("/pipeline", r#"[["GET","a"],["GET","b"],["GET","c"]]"#, TOKEN).await;
+    assert_eq!((status, body), (200, json!([{"result": "a"}, {"result": "b"}, {"result": "c"}])));
+
+    // The system's roots do not know the private CA: a prompt JSON 502, never served in plain text.
+    // (redis-rs's cluster client does not keep the handshake's error, so the text cannot say it is TLS.)
+    let untrusting = TestGateway::single(&cluster.url()).await;
+    let started = std::time::Instant::now();
+    let (status, body) = untrusting.command(json!(["GET", "a"])).await;
+    assert_eq!((status, body), (502, json!({"error": "ERR redis unavailable"})));
+    assert!(started.elapsed() < Duration::from_secs(5), "answered in {:?}", started.elapsed());
+}

@@ -294,7 +294,8 @@ async fn the_console_in_chromium_from_sign_up_to_log_out() {
     client.set_window_size(1200, 900).await.unwrap();
 
     press(&client, "Log out").await;
-    arrive(&client, "field-email").await;
+    // The login page's password field: the members page just left has an email field too.
+    arrive(&client, "field-password").await;
     assert_eq!(path(&client).await, "/console/login");
     client.goto(&format!("{}/console/orgs", platform.url())).await.unwrap();
     arrive(&client, "field-email").await;

@@ -222,12 +222,12 @@ pub fn instances(
                     @if let Some(error) = problems.of("topology") { p.field-error { (error) } }
                 }
                 div.field {
-                    label for="field-shards" { "Shards (0: not a cluster; 3 to 16: a Redis Cluster)" }
-                    input id="field-shards" name="shards" type="number" min="0" max="16" value="0" required;
-                }
-                div.field {
                     label for="field-min-replicas" { "Replicas that must confirm a write (0: none)" }
                     input id="field-min-replicas" name="min_replicas_to_write" type="number" min="0" max="5" value="0" required;
+                }
+                div.field {
+                    label for="field-shards" { "Shards (0: not a cluster; 3 to 16: a Redis Cluster)" }
+                    input id="field-shards" name="shards" type="number" min="0" max="16" value="0" required;
                 }
                 button type="submit" { "Create instance" }
             }

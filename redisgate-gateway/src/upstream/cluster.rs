@@ -21,7 +21,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
 
-use futures_util::future::try_join_all;
+use futures_util::future::{try_join_all, Either};
 use redis::aio::ConnectionLike as _;
 use redis::cluster::{ClusterClient, ClusterClientBuilder};
 use redis::cluster_async::ClusterConnection;
@@ -149,52 +149,50 @@ impl Cluster {
 
     /// Runs commands in order within each slot, the slots in parallel; each reply in request order.
     pub(super) async fn pipeline(&self, commands: &[Command]) -> Result<Vec<Value>, UpstreamError> {
+        let slots: Vec<Option<u16>> = commands.iter().map(slot).collect();
         let mut replies = Vec::with_capacity(commands.len());
-        let mut rest = commands;
-        while let Some(first) = rest.first() {
-            if slot(first).is_none() {
-                replies.push(self.run(first).await?);
-                rest = &rest[1..];
+        let mut at = 0;
+        while at < commands.len() {
+            if slots[at].is_none() {
+                replies.push(self.run(&commands[at]).await?);
+                at += 1;
                 continue;
             }
-            let end = rest.iter().position(|command| slot(command).is_none()).unwrap_or(rest.len());
-            replies.extend(self.by_slot(&rest[..end]).await?);
-            rest = &rest[end..];
+            let end = slots[at..].iter().position(Option::is_none).map_or(commands.len(), |n| at + n);
+            let slotted: Vec<(&Command, u16)> =
+                commands[at..end].iter().zip(slots[at..end].iter().flatten().copied()).collect();
+            replies.extend(self.by_slot(&slotted).await?);
+            at = end;
         }
         Ok(replies)
     }
 
-    /// Runs commands that each have a slot, all slots at once: a slot's commands in order ([`run_on`]), and
-    /// the slots whose commands only read, one pipeline per master ([`read_on`]).
-    async fn by_slot(&self, commands: &[Command]) -> Result<Vec<Value>, UpstreamError> {
+    /// Runs commands with their slots, all slots at once: a slot's commands in order ([`run_on`]), and the
+    /// slots whose commands only read, one pipeline per master ([`read_on`]).
+    async fn by_slot(&self, commands: &[(&Command, u16)]) -> Result<Vec<Value>, UpstreamError> {
         let mut groups: HashMap<u16, Vec<usize>> = HashMap::new();
-        for (at, command) in commands.iter().enumerate() {
-            groups.entry(slot(command).expect("every command here has a slot")).or_default().push(at);
+        for (at, (_, slot)) in commands.iter().enumerate() {
+            groups.entry(*slot).or_default().push(at);
         }
+        let (reads, writes): (Vec<_>, Vec<_>) =
+            groups.into_iter().partition(|(_, members)| members.iter().all(|&at| is_read(commands[at].0)));
         let mut connection = self.connection();
-        let owners = self.owners.get(&mut connection).await;
-        let mut sent = Vec::with_capacity(groups.len());
-        let mut reads: HashMap<u16, (u16, Vec<usize>)> = HashMap::new();
-        for (slot, members) in groups {
-            if members.iter().all(|&at| is_read(&commands[at])) {
-                // Without a map, each slot is its own pipeline.
-                let owner = owners.as_ref().map_or(slot, |owners| owners[usize::from(slot)]);
-                reads.entry(owner).or_insert((slot, Vec::new())).1.extend(members);
-            } else {
-                let cmds = members.iter().map(|&at| commands[at].to_cmd()).collect();
-                sent.push(futures_util::future::Either::Left(run_on(connection.clone(), slot, cmds, members)));
-            }
+        let mut sent = Vec::with_capacity(writes.len() + reads.len());
+        for (slot, members) in writes {
+            sent.push(Either::Left(run_on(connection.clone(), commands, slot, members)));
         }
-        for (slot, mut members) in reads.into_values() {
-            members.sort_unstable();
-            let cmds = members.iter().map(|&at| commands[at].to_cmd()).collect();
-            sent.push(futures_util::future::Either::Right(read_on(
-                connection.clone(),
-                slot,
-                cmds,
-                members,
-                &self.owners,
-            )));
+        if !reads.is_empty() {
+            // Without a map, each slot is its own pipeline.
+            let owners = self.owners.get(&mut connection).await;
+            let mut by_owner: HashMap<u16, (u16, Vec<usize>)> = HashMap::new();
+            for (slot, members) in reads {
+                let owner = owners.as_ref().map_or(slot, |owners| owners[usize::from(slot)]);
+                by_owner.entry(owner).or_insert((slot, Vec::new())).1.extend(members);
+            }
+            for (slot, mut members) in by_owner.into_values() {
+                members.sort_unstable();
+                sent.push(Either::Right(read_on(connection.clone(), commands, slot, members, &self.owners)));
+            }
         }
         let mut replies = vec![Value::Nil; commands.len()];
         for (at, reply) in try_join_all(sent).await.map_err(failure)?.into_iter().flatten() {
@@ -222,42 +220,42 @@ impl Cluster {
     }
 }
 
-/// Runs `cmds`, the commands at `members` of a request, on the master of `slot`, one after the other, so
-/// that each sees the ones before it; their replies by place.
+/// Runs the commands at `members`, all of `slot`, on its master one after the other, so that each sees the
+/// ones before it; their replies by place.
 ///
 /// Each is its own request to redis-rs, which follows its own MOVED or ASK while a slot moves: as one
 /// pipeline, a redirection of any of them would have redis-rs send the whole pipeline again, running the
 /// others twice.
 async fn run_on(
     mut connection: ClusterConnection,
+    commands: &[(&Command, u16)],
     slot: u16,
-    cmds: Vec<redis::Cmd>,
     members: Vec<usize>,
 ) -> RedisResult<Vec<(usize, Value)>> {
-    let mut replies = Vec::with_capacity(cmds.len());
-    for (cmd, at) in cmds.into_iter().zip(members) {
-        replies.push((at, connection.route_command(cmd, to_master(slot)).await?));
+    let mut replies = Vec::with_capacity(members.len());
+    for at in members {
+        replies.push((at, connection.route_command(commands[at].0.to_cmd(), to_master(slot)).await?));
     }
     Ok(replies)
 }
 
-/// Runs reads, the commands at `members` of a request, as one pipeline to the master of `slot`, which
-/// `owners` says owns all their slots; their replies by place. A read sent twice changes nothing, so the
-/// hazard of [`run_on`] does not apply. When the map was stale (a reply is a redirection), it is forgotten
-/// and each read is sent again alone, where redis-rs routes it.
+/// Runs the reads at `members` as one pipeline to the master of `slot`, which `owners` says owns all their
+/// slots; their replies by place. A read sent twice changes nothing, so the hazard of [`run_on`] does not
+/// apply. When the map was stale (a reply is a redirection), it is forgotten and each read is sent again
+/// alone, to the master of its own slot.
 async fn read_on(
     mut connection: ClusterConnection,
+    commands: &[(&Command, u16)],
     slot: u16,
-    cmds: Vec<redis::Cmd>,
     members: Vec<usize>,
     owners: &slots::Owners,
 ) -> RedisResult<Vec<(usize, Value)>> {
-    let mut pipe = Pipeline::with_capacity(cmds.len());
-    for cmd in &cmds {
-        pipe.add_command(cmd.clone());
+    let mut pipe = Pipeline::with_capacity(members.len());
+    for &at in &members {
+        pipe.add_command(commands[at].0.to_cmd());
     }
     let route = SingleNodeRoutingInfo::SpecificNode(Route::new(slot, SlotAddr::Master));
-    let piped = connection.route_pipeline(pipe, 0, cmds.len(), route).await;
+    let piped = connection.route_pipeline(pipe, 0, members.len(), route).await;
     let redirected =
         |replies: &[Value]| replies.iter().any(|v| matches!(v, Value::ServerError(e) if MOVING.contains(&e.code())));
     match piped {
@@ -267,11 +265,11 @@ async fn read_on(
         Err(_) => {}
     }
     owners.forget();
-    let alone = cmds.into_iter().map(|cmd| {
-        let mut connection = connection.clone();
-        async move { connection.req_packed_command(&cmd).await }
+    let alone = members.iter().map(|&at| {
+        let (mut connection, (command, slot)) = (connection.clone(), commands[at]);
+        async move { connection.route_command(command.to_cmd(), to_master(slot)).await }
     });
-    Ok(members.into_iter().zip(try_join_all(alone).await?).collect())
+    Ok(members.iter().copied().zip(try_join_all(alone).await?).collect())
 }
 
 /// Whether a command only reads (its row's class; an unclassified command is taken to write).

@@ -9,13 +9,12 @@ use std::sync::{Arc, RwLock};
 
 use redis::cluster_async::ClusterConnection;
 use redis::cluster_routing::{RoutingInfo, SingleNodeRoutingInfo};
-use redis::{RedisResult, Value};
-
-/// How many hash slots a cluster has.
-const SLOTS: u16 = 16_384;
+use redis::RedisResult;
+use redisgate_core::provisioning::cluster::{self, SLOTS};
 
 /// The slot of `key`: CRC16 (XMODEM) of its hash tag (what is between its first `{` and the next `}`, when
-/// not empty), else of the whole key, modulo 16,384, as Redis computes it.
+/// not empty), else of the whole key, modulo 16,384, as Redis computes it. (redis-rs's `Slot::for_key`
+/// computes the same, but keeps the number private, and the owner map is indexed by it.)
 pub(super) fn of(key: &[u8]) -> u16 {
     let tagged = key.iter().position(|&b| b == b'{').and_then(|open| {
         let rest = &key[open + 1..];
@@ -29,17 +28,9 @@ pub(super) fn of(key: &[u8]) -> u16 {
 pub(super) async fn masters(connection: &mut ClusterConnection) -> RedisResult<Vec<Vec<(u16, u16)>>> {
     let any = RoutingInfo::SingleNode(SingleNodeRoutingInfo::Random);
     let reply = connection.route_command(redis::cmd("CLUSTER").arg("SLOTS").clone(), any).await?;
-    let mut by_master = BTreeMap::<String, Vec<(u16, u16)>>::new();
-    for range in redis::from_redis_value::<Vec<Vec<Value>>>(reply)? {
-        let (Some(Value::Int(start)), Some(Value::Int(end)), Some(Value::Array(master))) =
-            (range.first(), range.get(1), range.get(2))
-        else {
-            continue;
-        };
-        // A master is its host and port (its id, third, is absent before Redis 4).
-        let address = format!("{:?}:{:?}", master.first(), master.get(1));
-        let bound = |n: i64| u16::try_from(n).unwrap_or(SLOTS - 1);
-        by_master.entry(address).or_default().push((bound(*start), bound(*end)));
+    let mut by_master = BTreeMap::<(String, u16), Vec<(u16, u16)>>::new();
+    for range in cluster::parse_slot_ranges(reply)? {
+        by_master.entry((range.host, range.port)).or_default().push((range.start, range.end));
     }
     let mut masters: Vec<Vec<(u16, u16)>> = by_master.into_values().collect();
     for ranges in &mut masters {

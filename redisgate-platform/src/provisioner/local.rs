@@ -38,7 +38,7 @@ mod replicated;
 
 use cluster::ClusterLayout;
 use previous::Previous;
-pub use previous::{admin_url, read_credentials, CREDENTIALS_FILE};
+pub use previous::{admin_url, read_credentials, write_credentials, CREDENTIALS_FILE};
 use replicated::Failovers;
 pub use replicated::{node_admin_urls, Layout};
 
@@ -316,18 +316,11 @@ impl LocalProvisioner {
         tls: bool,
     ) -> Provisioned<Endpoint> {
         let dir = self.dir(id);
-        // The instance's data (its AOF and RDB) is the tenant's: nobody else on the machine reads it.
-        create_private_dir(&dir).map_err(|e| invalid(format!("cannot create {}: {e}", dir.display())))?;
+        write_credentials(&dir, credentials)?;
         let port = match port {
             Some(port) => port,
             None => free_port().map_err(|e| ProvisionError::Transient(format!("no free port: {e}")))?,
         };
-        // The credentials first: a conf whose users' passwords are lost would lock everyone out.
-        let secrets = dir.join(CREDENTIALS_FILE);
-        let json =
-            serde_json::to_string(credentials).map_err(|e| invalid(format!("cannot encode credentials: {e}")))?;
-        write_private(&secrets, json.as_bytes())
-            .map_err(|e| invalid(format!("cannot write {}: {e}", secrets.display())))?;
         let conf = dir.join("redis.conf");
         let listen = self.listen(&dir, port, tls)?;
         write_private(&conf, redis_conf(&listen, credentials, spec.max_memory, &dir.to_string_lossy()).as_bytes())
@@ -336,11 +329,7 @@ impl LocalProvisioner {
         let child = launch.start(None).await.map_err(invalid)?;
         let address = format!("127.0.0.1:{port}");
         let endpoint = Endpoint { url: credentials.gateway_url_over(listen.scheme(), &address), address };
-        let restart: super::process::Restart = Arc::new(move || {
-            let launch = launch.clone();
-            Box::pin(async move { launch.start(None).await })
-        });
-        let processes = vec![Supervised::new(child, port, restart, id)];
+        let processes = vec![Supervised::new(child, port, launch.restart(), id)];
         self.inner
             .running
             .lock()

@@ -50,6 +50,16 @@ impl Launch {
         Self { binary: binary.to_owned(), conf, args: vec!["--sentinel".into()], ready: SENTINEL_READY }
     }
 
+    /// Starting it again as it is, the way a supervisor restarts a process that needs nothing new.
+    #[must_use]
+    pub fn restart(&self) -> Restart {
+        let launch = self.clone();
+        Arc::new(move || {
+            let launch = launch.clone();
+            Box::pin(async move { launch.start(None).await })
+        })
+    }
+
     /// Starts it, bounds its memory ([`memory_bound`], when the file sets a `maxmemory`), and waits for its
     /// ready line; every log line after that goes to `log` (a Sentinel's events).
     ///

@@ -13,7 +13,7 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::sync::{Arc, PoisonError};
+use std::sync::PoisonError;
 use std::time::Duration;
 
 use redis::Value;
@@ -25,9 +25,9 @@ use redisgate_core::provisioning::{
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::super::process::{Launch, Restart, Supervised};
-use super::replicated::{ask, free_ports, node_dir};
-use super::{invalid, read_credentials, LocalProvisioner, Running, CREDENTIALS_FILE};
+use super::super::process::{Launch, Supervised};
+use super::replicated::{ask, free_ports, node_dir, shut_down};
+use super::{invalid, read_credentials, write_credentials, LocalProvisioner, Running, CREDENTIALS_FILE};
 use crate::os::{create_private_dir, write_private};
 
 /// The file naming a cluster instance's ports.
@@ -65,9 +65,51 @@ impl ClusterLayout {
     fn ports(&self) -> impl Iterator<Item = u16> + '_ {
         self.shards.iter().flatten().copied()
     }
+
+    /// How the forming code reaches the node at `port`: as the admin user, and its bus port.
+    fn member(&self, port: u16, credentials: &Credentials) -> Member {
+        let bus_port = self.bus.get(&port).copied().unwrap_or_default();
+        Member { url: credentials.admin_url(&address(port)), host: "127.0.0.1".to_owned(), port, bus_port }
+    }
+
+    /// The shard made of the nodes at `ports`, its master first.
+    fn shard(&self, ports: &[u16], credentials: &Credentials) -> Shard {
+        let master = self.member(ports[0], credentials);
+        Shard { master, replicas: ports[1..].iter().map(|&port| self.member(port, credentials)).collect() }
+    }
 }
 
-/// A cluster node's redis.conf: the instance's, the cluster's settings, and how replicas log in to masters.
+/// `127.0.0.1:<port>`.
+fn address(port: u16) -> String {
+    format!("127.0.0.1:{port}")
+}
+
+/// A failure of the forming code, as the provisioner reports it.
+fn failed(error: redisgate_core::Error) -> ProvisionError {
+    match error {
+        redisgate_core::Error::Internal(message) => invalid(message),
+        other => invalid(other.to_string()),
+    }
+}
+
+/// Writes the directory and redis.conf of the node at `port`: the instance's conf, the cluster's settings, and
+/// how replicas log in to masters.
+fn write_node(
+    dir: &Path,
+    layout: &ClusterLayout,
+    port: u16,
+    spec: &InstanceSpec,
+    credentials: &Credentials,
+) -> Provisioned<()> {
+    let here = node_dir(dir, port);
+    create_private_dir(&here).map_err(|e| invalid(format!("cannot create {}: {e}", here.display())))?;
+    let bus = layout.bus.get(&port).copied().unwrap_or_default();
+    let file = here.join("redis.conf");
+    write_private(&file, node_conf(port, bus, spec, credentials, &here).as_bytes())
+        .map_err(|e| invalid(format!("cannot write {}: {e}", file.display())))
+}
+
+/// A cluster node's redis.conf.
 fn node_conf(port: u16, bus: u16, spec: &InstanceSpec, credentials: &Credentials, dir: &Path) -> String {
     let mut conf = redis_conf(&Listen::Plain(port), credentials, spec.max_memory, &dir.to_string_lossy());
     conf.push_str(&format!(
@@ -99,12 +141,8 @@ impl LocalProvisioner {
             ));
         }
         let dir = self.dir(id);
-        create_private_dir(&dir).map_err(|e| invalid(format!("cannot create {}: {e}", dir.display())))?;
         let credentials = Credentials::generate();
-        let json =
-            serde_json::to_string(&credentials).map_err(|e| invalid(format!("cannot encode credentials: {e}")))?;
-        write_private(&dir.join(CREDENTIALS_FILE), json.as_bytes())
-            .map_err(|e| invalid(format!("cannot write the credentials: {e}")))?;
+        write_credentials(&dir, &credentials)?;
         let per_shard = 1 + usize::from(replicas_per_shard);
         let nodes = usize::from(shards) * per_shard;
         let ports = free_ports(2 * nodes)?;
@@ -114,12 +152,7 @@ impl LocalProvisioner {
         };
         layout.write(&dir)?;
         for port in layout.ports() {
-            let here = node_dir(&dir, port);
-            create_private_dir(&here).map_err(|e| invalid(format!("cannot create {}: {e}", here.display())))?;
-            let conf = node_conf(port, layout.bus[&port], spec, &credentials, &here);
-            let file = here.join("redis.conf");
-            write_private(&file, conf.as_bytes())
-                .map_err(|e| invalid(format!("cannot write {}: {e}", file.display())))?;
+            write_node(&dir, &layout, port, spec, &credentials)?;
         }
         self.run_cluster(id, &layout, &credentials, true).await
     }
@@ -141,15 +174,7 @@ impl LocalProvisioner {
         let Some(Ok(admin)) = read_credentials(&self.dir(id)).map(|c| self.admin(&c, false)) else {
             return;
         };
-        for port in layout.ports() {
-            let _: Option<()> = ask(&admin, port, &redis::cmd("SHUTDOWN")).await;
-            for _ in 0..50 {
-                if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_err() {
-                    break;
-                }
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
-        }
+        shut_down(&admin, layout.ports()).await;
     }
 
     /// Starts every server, then forms the cluster (`form`) or waits until the servers, started again, say
@@ -162,32 +187,12 @@ impl LocalProvisioner {
         form: bool,
     ) -> Provisioned<super::Endpoint> {
         let dir = self.dir(id);
-        let address = |port: u16| format!("127.0.0.1:{port}");
         let mut processes = Vec::new();
         let started = async {
             for port in layout.ports() {
-                let launch = Launch::data(&self.inner.redis_server, node_dir(&dir, port).join("redis.conf"));
-                let child = launch.start(None).await.map_err(invalid)?;
-                let restart: Restart = Arc::new(move || {
-                    let launch = launch.clone();
-                    Box::pin(async move { launch.start(None).await })
-                });
-                processes.push(Supervised::new(child, port, restart, id));
+                processes.push(self.start_node(id, &dir, port).await?);
             }
-            let member = |port: u16| Member {
-                url: credentials.admin_url(&address(port)),
-                host: "127.0.0.1".to_owned(),
-                port,
-                bus_port: layout.bus[&port],
-            };
-            let shards: Vec<Shard> = layout
-                .shards
-                .iter()
-                .map(|ports| Shard {
-                    master: member(ports[0]),
-                    replicas: ports[1..].iter().map(|&p| member(p)).collect(),
-                })
-                .collect();
+            let shards: Vec<Shard> = layout.shards.iter().map(|ports| layout.shard(ports, credentials)).collect();
             let urls: Vec<String> = layout.ports().map(|port| credentials.admin_url(&address(port))).collect();
             let formed = tokio::task::spawn_blocking(move || {
                 if form {
@@ -196,10 +201,7 @@ impl LocalProvisioner {
                     cluster::wait_healthy(&urls, READY_TIMEOUT)
                 }
             });
-            formed
-                .await
-                .map_err(|e| invalid(format!("forming the cluster failed: {e}")))?
-                .map_err(|e| invalid(e.to_string()))
+            formed.await.map_err(|e| invalid(format!("forming the cluster failed: {e}")))?.map_err(failed)
         };
         if let Err(e) = started.await {
             for process in processes.into_iter().rev() {
@@ -243,10 +245,7 @@ impl LocalProvisioner {
         let credentials = read_credentials(&dir).ok_or_else(|| invalid("the instance's credentials are unreadable"))?;
         let admin = self.admin(&credentials, false)?;
         for port in layout.ports() {
-            let here = node_dir(&dir, port);
-            let file = here.join("redis.conf");
-            write_private(&file, node_conf(port, layout.bus[&port], spec, &credentials, &here).as_bytes())
-                .map_err(|e| invalid(format!("cannot write {}: {e}", file.display())))?;
+            write_node(&dir, layout, port, spec, &credentials)?;
             let set: Option<()> =
                 ask(&admin, port, redis::cmd("CONFIG").arg("SET").arg("maxmemory").arg(spec.max_memory)).await;
             set.ok_or_else(|| ProvisionError::Transient(format!("cannot set maxmemory on 127.0.0.1:{port}")))?;
@@ -271,56 +270,36 @@ impl LocalProvisioner {
         let per_shard = layout.shards[0].len();
         let ports = free_ports(2 * per_shard)?;
         let (nodes, buses) = ports.split_at(per_shard);
-        for (&port, &bus) in nodes.iter().zip(buses) {
-            let here = node_dir(&dir, port);
-            create_private_dir(&here).map_err(|e| invalid(format!("cannot create {}: {e}", here.display())))?;
-            let file = here.join("redis.conf");
-            write_private(&file, node_conf(port, bus, spec, credentials, &here).as_bytes())
-                .map_err(|e| invalid(format!("cannot write {}: {e}", file.display())))?;
-            let launch = Launch::data(&self.inner.redis_server, file);
-            let child = launch.start(None).await.map_err(invalid)?;
-            let restart: Restart = Arc::new(move || {
-                let launch = launch.clone();
-                Box::pin(async move { launch.start(None).await })
-            });
-            self.add_process(id, Supervised::new(child, port, restart, id));
-        }
-        // Recorded before the move: a platform restart then starts them with the others.
+        // Recorded first: a platform restart then starts them with the others.
         layout.shards.push(nodes.to_vec());
         layout.bus.extend(nodes.iter().copied().zip(buses.iter().copied()));
         layout.write(&dir)?;
-        let address = |port: u16| format!("127.0.0.1:{port}");
-        let member = |port: u16, bus: u16| Member {
-            url: credentials.admin_url(&address(port)),
-            host: "127.0.0.1".to_owned(),
-            port,
-            bus_port: bus,
-        };
-        let any = credentials.admin_url(&address(layout.shards[0][0]));
-        let bus = layout.bus.clone();
-        let shard = Shard {
-            master: member(nodes[0], buses[0]),
-            replicas: nodes[1..].iter().zip(&buses[1..]).map(|(&p, &b)| member(p, b)).collect(),
-        };
-        let admin_url = move |port: u16| credentials.admin_url(&address(port));
-        let urls: BTreeMap<u16, String> = layout.ports().map(|port| (port, admin_url(port))).collect();
+        for &port in nodes {
+            write_node(&dir, layout, port, spec, credentials)?;
+            let node = self.start_node(id, &dir, port).await?;
+            self.add_process(id, node);
+        }
+        let shard = layout.shard(nodes, credentials);
+        let (olds, known) = (layout.clone(), credentials.clone());
         let added = tokio::task::spawn_blocking(move || {
-            let masters: Vec<Member> = cluster::masters(&any)?
-                .into_iter()
-                .filter_map(|(_, port)| {
-                    Some(Member {
-                        url: urls.get(&port)?.clone(),
-                        host: "127.0.0.1".to_owned(),
-                        port,
-                        bus_port: *bus.get(&port)?,
-                    })
-                })
-                .collect();
+            // The masters now (failovers move them), as any server that answers says.
+            let urls =
+                olds.shards[..olds.shards.len() - 1].iter().flatten().map(|&port| known.admin_url(&address(port)));
+            let masters = urls.map(|url| cluster::masters(&url)).find_map(Result::ok).unwrap_or_default();
+            let masters: Vec<Member> = masters.into_iter().map(|(_, port)| olds.member(port, &known)).collect();
             cluster::add_shard(&masters, &shard, RESHARD_TIMEOUT)
         });
-        added.await.map_err(|e| invalid(format!("adding a shard failed: {e}")))?.map_err(|e| invalid(e.to_string()))?;
+        added.await.map_err(|e| invalid(format!("adding a shard failed: {e}")))?.map_err(failed)?;
         tracing::info!(%id, shards = layout.shards.len(), "cluster instance grew by a shard");
         Ok(())
+    }
+
+    /// Starts the cluster node at `port` of the instance in `dir`, supervised: started again as it is when it
+    /// dies (it rejoins from its `nodes.conf`).
+    async fn start_node(&self, id: Uuid, dir: &Path, port: u16) -> Provisioned<Supervised> {
+        let launch = Launch::data(&self.inner.redis_server, node_dir(dir, port).join("redis.conf"));
+        let child = launch.start(None).await.map_err(invalid)?;
+        Ok(Supervised::new(child, port, launch.restart(), id))
     }
 
     /// Each server as the cluster sees it (`CLUSTER SHARDS` of the first that answers): its shard, role and

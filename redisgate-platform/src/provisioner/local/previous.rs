@@ -73,6 +73,20 @@ pub fn admin_url(dir: &Path) -> Option<String> {
     Previous::read(dir).ok().map(|previous| previous.admin_url())
 }
 
+/// Creates the private directory `dir` of a new instance and stores `credentials` in it, before anything else:
+/// a conf whose users' passwords are lost would lock everyone out. The instance's data (its AOF and RDB) is
+/// the tenant's: nobody else on the machine reads the directory.
+///
+/// # Errors
+/// The directory or the file cannot be written.
+pub fn write_credentials(dir: &Path, credentials: &Credentials) -> Provisioned<()> {
+    crate::os::create_private_dir(dir).map_err(|e| invalid(format!("cannot create {}: {e}", dir.display())))?;
+    let file = dir.join(CREDENTIALS_FILE);
+    let json = serde_json::to_string(credentials).map_err(|e| invalid(format!("cannot encode credentials: {e}")))?;
+    crate::os::write_private(&file, json.as_bytes())
+        .map_err(|e| invalid(format!("cannot write {}: {e}", file.display())))
+}
+
 /// The credentials stored in an instance's directory.
 #[must_use]
 pub fn read_credentials(dir: &Path) -> Option<Credentials> {

@@ -32,7 +32,7 @@ use tokio::sync::mpsc;
 use uuid::Uuid;
 
 use super::super::process::{Launch, LogSink, Restart, Supervised};
-use super::{invalid, read_credentials, LocalProvisioner, Running, CREDENTIALS_FILE};
+use super::{invalid, read_credentials, write_credentials, LocalProvisioner, Running, CREDENTIALS_FILE};
 use crate::os::{create_private_dir, free_port, write_private};
 
 /// The file naming a replicated instance's ports.
@@ -127,6 +127,20 @@ pub(super) async fn ask<T: FromRedisValue>(admin: &Admin, port: u16, command: &r
         command.query_async::<T>(&mut conn).await.ok()
     };
     tokio::time::timeout(ASK_TIMEOUT, work).await.ok().flatten()
+}
+
+/// Asks each process at `ports` (as the admin user) to shut down, in order, and waits (up to 2.5 s each)
+/// until its port is free: what a crashed platform left running, found again on a restart or a delete.
+pub(super) async fn shut_down(admin: &Admin, ports: impl Iterator<Item = u16>) {
+    for port in ports {
+        let _: Option<()> = ask(admin, port, &redis::cmd("SHUTDOWN")).await;
+        for _ in 0..50 {
+            if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_err() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
 }
 
 /// Whether the server `client` opens answers a PING in time.
@@ -270,12 +284,8 @@ impl LocalProvisioner {
         tls: bool,
     ) -> Provisioned<super::Endpoint> {
         let dir = self.dir(id);
-        create_private_dir(&dir).map_err(|e| invalid(format!("cannot create {}: {e}", dir.display())))?;
         let credentials = Credentials::generate();
-        let json =
-            serde_json::to_string(&credentials).map_err(|e| invalid(format!("cannot encode credentials: {e}")))?;
-        write_private(&dir.join(CREDENTIALS_FILE), json.as_bytes())
-            .map_err(|e| invalid(format!("cannot write the credentials: {e}")))?;
+        write_credentials(&dir, &credentials)?;
         let nodes = 1 + usize::from(spec.topology.replicas());
         let ports = free_ports(nodes + SENTINELS)?;
         let layout = Layout {
@@ -354,15 +364,7 @@ impl LocalProvisioner {
         let Some(Ok(admin)) = read_credentials(&self.dir(id)).map(|c| self.admin(&c, layout.tls)) else {
             return;
         };
-        for &port in layout.sentinels.iter().chain(&layout.nodes) {
-            let _: Option<()> = ask(&admin, port, &redis::cmd("SHUTDOWN")).await;
-            for _ in 0..50 {
-                if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_err() {
-                    break;
-                }
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
-        }
+        shut_down(&admin, layout.sentinels.iter().chain(&layout.nodes).copied()).await;
     }
 
     /// Starts every data node, then the Sentinels, and waits until the replicas are in sync and every

@@ -107,11 +107,17 @@ def measure(run, pids):
     return rps, p50, p99, cost
 
 
-def main():
+def gateway_arguments():
+    """The arguments every benchmark of one gateway build takes: the binary, seconds per run, redis-server."""
     parser = argparse.ArgumentParser()
-    parser.add_argument("--gateway", required=True)
-    parser.add_argument("--seconds", type=int, default=5)
+    parser.add_argument("--gateway", required=True, help="the redisgate-gateway binary (a release build)")
+    parser.add_argument("--seconds", type=int, default=5, help="seconds per run")
     parser.add_argument("--redis-server", default="redis-server")
+    return parser
+
+
+def main():
+    parser = gateway_arguments()
     parser.add_argument("--floor", action="store_true",
                         help="also measure the gateway's floor (--bench-floor): a fixed body, no Redis")
     args = parser.parse_args()

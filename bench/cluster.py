@@ -6,7 +6,6 @@ Redis (every server of the cluster) and the gateway are pinned to core 0, the lo
 connections) to core 1, as in bench/bench.py. The table gives requests/s and commands/s, p50/p99, the
 gateway's CPU per request and all Redis servers' CPU per request together.
 """
-import argparse
 import os
 import subprocess
 import sys
@@ -14,7 +13,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench import TOKEN, VALUE, free_port, measure, wait_port, wrk  # noqa: E402
+from bench import TOKEN, VALUE, free_port, gateway_arguments, measure, wait_port, wrk  # noqa: E402
 
 SLOTS = 16384
 KEYS = [f"key:{i}" for i in range(10)]
@@ -55,10 +54,7 @@ def form(ports):
 
 
 def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--gateway", required=True)
-    parser.add_argument("--seconds", type=int, default=5)
-    parser.add_argument("--redis-server", default="redis-server")
+    parser = gateway_arguments()
     parser.add_argument("--conns", type=int, default=64)
     args = parser.parse_args()
 

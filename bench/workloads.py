@@ -17,7 +17,6 @@ Workloads:
 - GET /get/k over HTTP/2 without TLS (h2c, h2load);
 - GET /get/k with 1 worker, 2 workers on one core, and 2 workers on both cores (then shared with wrk).
 """
-import argparse
 import os
 import random
 import re
@@ -26,7 +25,7 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench import TOKEN, VALUE, free_port, measure, redis_benchmark, rss_mib, wait_port, wrk  # noqa: E402
+from bench import TOKEN, VALUE, free_port, gateway_arguments, measure, redis_benchmark, rss_mib, wait_port, wrk  # noqa: E402
 
 BIG = "b" * 4096
 SDK_HEADERS = {
@@ -107,10 +106,7 @@ def stop(process):
 
 
 def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--gateway", required=True)
-    parser.add_argument("--seconds", type=int, default=5)
-    parser.add_argument("--redis-server", default="redis-server")
+    parser = gateway_arguments()
     parser.add_argument("--conns", type=int, default=64)
     args = parser.parse_args()
     s, c = args.seconds, args.conns

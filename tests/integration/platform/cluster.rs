@@ -6,19 +6,24 @@ use serde_json::{json, Value};
 
 use super::{data, eventually, post};
 
+/// A user, an organization and a running cluster instance `name` of `topology` in it: (jwt, org, id, token).
+async fn running_cluster(platform: &TestPlatform, name: &str, topology: &Value) -> (String, String, String, String) {
+    let jwt = platform.user(&format!("{name}@example.com")).await;
+    let org = platform.organization(&jwt, &format!("{name}-org")).await;
+    let body = json!({"name": name, "max_memory": 16 << 20, "redis_version": "7.2", "topology": topology});
+    let created = platform.create_running(&jwt, &org, body).await;
+    assert_eq!(&created["instance"]["topology"], topology);
+    let id = created["instance"]["id"].as_str().unwrap().to_owned();
+    (jwt, org, id, created["credentials"]["token"].as_str().unwrap().to_owned())
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_cluster_instance_is_formed_served_and_described_shard_by_shard() {
     let platform = TestPlatform::start().await;
-    let jwt = platform.user("shards@example.com").await;
-    let org = platform.organization(&jwt, "shards-org").await;
     let topology = json!({"mode": "cluster", "shards": 3, "replicas_per_shard": 1});
-    let body = json!({"name": "sharded", "max_memory": 16 << 20, "redis_version": "7.2", "topology": topology});
-    let created = platform.create_running(&jwt, &org, body).await;
-    let id = created["instance"]["id"].as_str().unwrap().to_owned();
-    let token = created["credentials"]["token"].as_str().unwrap().to_owned();
-    assert_eq!(created["instance"]["topology"], topology);
+    let (jwt, org, id, token) = running_cluster(&platform, "sharded", &topology).await;
 
-    // The data plane: keys spread over the shards, a pipeline across them, a transaction on one slot.
+    // The data plane: keys spread over the shards, and a pipeline across them.
     for i in 0..20 {
         assert_eq!(
             data(&platform, "sharded", &token, &format!("/set/k{i}/v{i}")).await,
@@ -88,13 +93,8 @@ async fn a_cluster_needs_three_to_sixteen_shards() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn patching_shards_grows_the_cluster_while_it_serves() {
     let platform = TestPlatform::start().await;
-    let jwt = platform.user("grow@example.com").await;
-    let org = platform.organization(&jwt, "grow-org").await;
-    let topology = json!({"mode": "cluster", "shards": 3});
-    let body = json!({"name": "growing", "max_memory": 16 << 20, "redis_version": "7.2", "topology": topology});
-    let created = platform.create_running(&jwt, &org, body).await;
-    let id = created["instance"]["id"].as_str().unwrap().to_owned();
-    let token = created["credentials"]["token"].as_str().unwrap().to_owned();
+    let topology = json!({"mode": "cluster", "shards": 3, "replicas_per_shard": 0});
+    let (jwt, org, id, token) = running_cluster(&platform, "growing", &topology).await;
     for i in 0..500 {
         assert_eq!(data(&platform, "growing", &token, &format!("/set/k{i}/{i}")).await.0, 200);
     }
@@ -116,4 +116,14 @@ async fn patching_shards_grows_the_cluster_while_it_serves() {
     let masters: Vec<&Value> = instance["nodes"].as_array().unwrap().iter().filter(|n| n["role"] == "master").collect();
     assert_eq!(masters.len(), 4, "{instance}");
     assert!(masters.iter().all(|m| m["slots"].as_array().is_some_and(|s| !s.is_empty())), "{instance}");
+
+    // A platform restart starts every server again, the new shard's too, and they rejoin from nodes.conf.
+    let platform = platform.restart().await;
+    assert_eq!(platform.wait_status(&jwt, &org, &id, "running").await, "running");
+    for i in (0..500).step_by(7) {
+        assert_eq!(data(&platform, "growing", &token, &format!("/get/k{i}")).await.1, json!({"result": i.to_string()}));
+    }
+    let (_, instance) = platform.api("GET", &path, Some(&jwt), None).await;
+    let masters = instance["nodes"].as_array().unwrap().iter().filter(|n| n["role"] == "master").count();
+    assert_eq!(masters, 4, "{instance}");
 }

@@ -400,3 +400,23 @@ async fn a_replicated_instance_lists_its_nodes_and_scales() {
     cli.fails(&["instance", "create", "bad-ha", "--replicas", "9"], 2, "topology").await;
     cli.fails(&["instance", "create", "bad-min", "--min-replicas-to-write", "1"], 2, "--replicas").await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cluster_lists_its_shards_and_grows() {
+    let platform = TestPlatform::start().await;
+    let cli = Cli::new(&platform.url());
+    cli.ok(&["register", "--email", "shards@example.com", "--password", "correct horse 1"]).await;
+    cli.ok(&["org", "create", "shards"]).await;
+    let out = cli.ok(&["instance", "create", "big-cli", "--memory", "16mb", "--shards", "3"]).await;
+    assert!(out.contains("cluster: 3 shards, 0 replicas each"), "{out}");
+    assert_eq!(cli.ok(&["exec", "big-cli", "SET", "k", "v"]).await.trim(), "OK");
+    let out = cli.ok(&["instance", "show", "big-cli"]).await;
+    let nodes: Vec<&str> = out.lines().filter(|l| l.starts_with("node")).collect();
+    assert_eq!(nodes.len(), 3, "{out}");
+    assert!(nodes.iter().any(|l| l.contains("master 127.0.0.1:") && l.ends_with("shard 0, slots 0-5460")), "{out}");
+    let grown = cli.json(&["instance", "scale", "big-cli", "--shards", "4"]).await;
+    assert_eq!(grown["topology"]["shards"], 4);
+    assert_eq!(cli.ok(&["exec", "big-cli", "GET", "k"]).await.trim(), "\"v\"", "the key survived the move");
+    cli.fails(&["instance", "create", "two-cli", "--shards", "2"], 2, "topology").await;
+    cli.fails(&["instance", "create", "both-cli", "--shards", "3", "--replicas", "1"], 2, "--replicas").await;
+}

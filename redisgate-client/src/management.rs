@@ -39,6 +39,11 @@ fn body(value: &impl serde::Serialize) -> Result<serde_json::Value> {
     serde_json::to_value(value).map_err(|e| Error::Decode(e.to_string()))
 }
 
+/// How long [`Management::set_replicas`] and [`Management::set_shards`] wait for their answer: the platform
+/// answers once the new servers run and, for shards, once the slots have moved with their keys, which takes
+/// as long as the data takes to copy.
+pub const SCALE_TIMEOUT: Duration = Duration::from_secs(3600);
+
 /// A client for the management API at a gateway's base URL.
 #[derive(Clone)]
 pub struct Management {
@@ -107,7 +112,21 @@ impl Management {
         path: &str,
         body: Option<serde_json::Value>,
     ) -> Result<T> {
+        self.call_within(method, path, body, None).await
+    }
+
+    /// As [`Management::call`], waiting up to `timeout` for the answer instead of the client's 30 s.
+    async fn call_within<T: DeserializeOwned>(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<serde_json::Value>,
+        timeout: Option<Duration>,
+    ) -> Result<T> {
         let mut request = self.http.request(method, format!("{}/api{path}", self.base));
+        if let Some(timeout) = timeout {
+            request = request.timeout(timeout);
+        }
         if let Some(token) = &self.token {
             request = request.bearer_auth(token);
         }
@@ -248,7 +267,7 @@ impl Management {
     pub async fn set_replicas(&self, org: Uuid, id: Uuid, replicas: u8) -> Result<Instance> {
         let path = format!("/organizations/{org}/redis-instances/{id}");
         let patch = InstancePatch { replicas: Some(replicas), ..InstancePatch::default() };
-        self.call(reqwest::Method::PATCH, &path, Some(body(&patch)?)).await
+        self.call_within(reqwest::Method::PATCH, &path, Some(body(&patch)?), Some(SCALE_TIMEOUT)).await
     }
 
     /// Grows a cluster instance to `shards` shards: the new shards' servers start, and slots move to them,
@@ -260,7 +279,7 @@ impl Management {
     pub async fn set_shards(&self, org: Uuid, id: Uuid, shards: u8) -> Result<Instance> {
         let path = format!("/organizations/{org}/redis-instances/{id}");
         let patch = InstancePatch { shards: Some(shards), ..InstancePatch::default() };
-        self.call(reqwest::Method::PATCH, &path, Some(body(&patch)?)).await
+        self.call_within(reqwest::Method::PATCH, &path, Some(body(&patch)?), Some(SCALE_TIMEOUT)).await
     }
 
     /// Commands run on an instance per UTC day over the last `days` days (1 to 90), today included.

@@ -92,8 +92,14 @@ pub async fn run(ctx: &Context, command: &InstanceCommand) -> Result<()> {
             let instance = ctx.instance(&api, name).await?;
             let (org, id) = (instance.organization_id, instance.id);
             let instance = match (replicas, shards) {
-                (Some(replicas), _) => api.set_replicas(org, id, *replicas).await?,
-                (None, Some(shards)) => api.set_shards(org, id, *shards).await?,
+                (Some(replicas), _) => {
+                    let message = format!("starting {name}'s replicas");
+                    with_spinner(ctx, message, api.set_replicas(org, id, *replicas)).await?
+                }
+                (None, Some(shards)) => {
+                    let message = format!("starting {name}'s new shards and moving slots to them with their keys");
+                    with_spinner(ctx, message, api.set_shards(org, id, *shards)).await?
+                }
                 (None, None) => return Err(anyhow!(crate::UsageError("give --replicas or --shards".to_owned()))),
             };
             show(ctx, &instance)?;
@@ -184,7 +190,12 @@ fn show(ctx: &Context, i: &Instance) -> Result<()> {
         let health = if node.healthy { "healthy" } else { "DOWN" };
         let lag = node.lag_bytes.map(|lag| format!(", {} behind", format_size(lag))).unwrap_or_default();
         let role = serde_json::to_value(node.role)?.as_str().unwrap_or_default().to_owned();
-        fields.push(("node", format!("{role} {} {health}{lag}", node.address)));
+        let shard = match (node.shard, node.slots.is_empty()) {
+            (Some(shard), true) => format!(", shard {shard}"),
+            (Some(shard), false) => format!(", shard {shard}, slots {}", node.slots.join(" ")),
+            (None, _) => String::new(),
+        };
+        fields.push(("node", format!("{role} {} {health}{lag}{shard}", node.address)));
     }
     ctx.output.object(&fields, serde_json::to_value(i)?);
     Ok(())
@@ -213,17 +224,23 @@ fn topology(topology: Topology) -> String {
 
 /// Waits until running, with a spinner on a terminal.
 async fn wait(ctx: &Context, api: &Management, instance: &Instance, timeout: u64) -> Result<Instance> {
+    let running = api.wait_until_running(instance.organization_id, instance.id, Duration::from_secs(timeout));
+    Ok(with_spinner(ctx, format!("provisioning {}", instance.name), running).await?)
+}
+
+/// Awaits `work` with a spinner saying `message` on a terminal (none with `--json` or a redirected stderr).
+async fn with_spinner<T>(ctx: &Context, message: String, work: impl std::future::Future<Output = T>) -> T {
     let spinner = (!ctx.output.json && std::io::IsTerminal::is_terminal(&std::io::stderr())).then(|| {
         let spinner = indicatif::ProgressBar::new_spinner();
-        spinner.set_message(format!("provisioning {}", instance.name));
+        spinner.set_message(message);
         spinner.enable_steady_tick(Duration::from_millis(100));
         spinner
     });
-    let result = api.wait_until_running(instance.organization_id, instance.id, Duration::from_secs(timeout)).await;
+    let result = work.await;
     if let Some(spinner) = spinner {
         spinner.finish_and_clear();
     }
-    Ok(result?)
+    result
 }
 
 /// `--memory`: a size, as the API's `max_memory`.

@@ -35,7 +35,7 @@ impl TestCluster {
     /// # Panics
     /// As [`TestCluster::start`].
     pub async fn start_replicated(shards: usize, replicas: usize) -> Self {
-        tokio::task::spawn_blocking(move || Self::start_blocking(shards, replicas))
+        tokio::task::spawn_blocking(move || Self::start_blocking(shards, replicas, None))
             .await
             .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))
     }
@@ -49,16 +49,12 @@ impl TestCluster {
     pub async fn start_tls(shards: usize, ca: &TestCa) -> Self {
         let server = ca.issue("cluster-node", Purpose::Peer);
         let tls = TlsServer { server, client_ca: ca.cert(), require_client_cert: false };
-        tokio::task::spawn_blocking(move || Self::start_blocking_with(shards, 0, Some(tls)))
+        tokio::task::spawn_blocking(move || Self::start_blocking(shards, 0, Some(tls)))
             .await
             .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))
     }
 
-    fn start_blocking(shards: usize, replicas: usize) -> Self {
-        Self::start_blocking_with(shards, replicas, None)
-    }
-
-    fn start_blocking_with(shards: usize, replicas: usize, tls: Option<TlsServer>) -> Self {
+    fn start_blocking(shards: usize, replicas: usize, tls: Option<TlsServer>) -> Self {
         let node = || {
             let bus_port = free_port();
             let (server, url) = match &tls {

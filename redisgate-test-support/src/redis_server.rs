@@ -95,18 +95,7 @@ impl TestRedis {
     /// As [`TestRedis::start`].
     #[must_use]
     pub fn start_cluster_node(bus_port: u16) -> Self {
-        let extra = [
-            "--cluster-enabled",
-            "yes",
-            "--cluster-config-file",
-            "nodes.conf",
-            "--cluster-node-timeout",
-            "1000",
-            "--cluster-port",
-        ];
-        let mut extra: Vec<String> = extra.iter().map(|a| (*a).to_owned()).collect();
-        extra.push(bus_port.to_string());
-        Self::start_inner(Auth::None, None, extra)
+        Self::start_inner(Auth::None, None, cluster_args(bus_port))
     }
 
     /// As [`TestRedis::start_cluster_node`], speaking only TLS with `tls`, to clients and on the cluster
@@ -116,12 +105,9 @@ impl TestRedis {
     /// As [`TestRedis::start`].
     #[must_use]
     pub fn start_tls_cluster_node(tls: TlsServer, bus_port: u16) -> Self {
-        let extra =
-            ["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf", "--cluster-node-timeout", "1000"];
-        let mut extra: Vec<String> = extra.iter().map(|a| (*a).to_owned()).collect();
-        extra.extend(["--cluster-port".to_owned(), bus_port.to_string()]);
-        extra.extend(["--tls-cluster", "yes", "--tls-replication", "yes"].map(str::to_owned));
-        Self::start_inner(Auth::None, Some(tls), extra)
+        let mut args = cluster_args(bus_port);
+        args.extend(["--tls-cluster", "yes", "--tls-replication", "yes"].map(str::to_owned));
+        Self::start_inner(Auth::None, Some(tls), args)
     }
 
     fn start_with(auth: Auth) -> Self {
@@ -270,6 +256,15 @@ impl Drop for TestRedis {
     fn drop(&mut self) {
         self.kill();
     }
+}
+
+/// The arguments of a server with `cluster-enabled yes`, its bus on `bus_port`, its state in `nodes.conf` of
+/// its directory, failed over after 1 s of silence.
+fn cluster_args(bus_port: u16) -> Vec<String> {
+    let args = ["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf", "--cluster-node-timeout", "1000"];
+    let mut args: Vec<String> = args.map(str::to_owned).to_vec();
+    args.extend(["--cluster-port".to_owned(), bus_port.to_string()]);
+    args
 }
 
 /// The `redis-server` for TLS servers: `REDISGATE_REDIS_TLS_SERVER_BIN`, else `redis-server` from `PATH`.

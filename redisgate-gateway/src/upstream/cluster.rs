@@ -62,13 +62,13 @@ fn seed_urls(url: &str) -> RedisResult<Vec<String>> {
         Some((credentials, hosts)) => (format!("{credentials}@"), hosts),
         None => (String::new(), authority),
     };
-    let nodes: Vec<String> = hosts.split(',').map(str::trim).map(|h| format!("{scheme}://{credentials}{h}")).collect();
-    if hosts
-        .split(',')
-        .any(|h| h.trim().rsplit_once(':').is_none_or(|(h, p)| h.is_empty() || p.parse::<u16>().is_err()))
-    {
-        return Err(invalid("each node is host:port"));
-    }
+    let nodes = hosts.split(',').map(str::trim).map(|node| match node.rsplit_once(':') {
+        Some((host, port)) if !host.is_empty() && port.parse::<u16>().is_ok() => {
+            Ok(format!("{scheme}://{credentials}{node}"))
+        }
+        _ => Err(invalid("each node is host:port")),
+    });
+    let nodes = nodes.collect::<RedisResult<Vec<_>>>()?;
     Ok(nodes)
 }
 

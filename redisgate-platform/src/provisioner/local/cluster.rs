@@ -26,6 +26,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::super::process::{Launch, Supervised};
+use super::previous::{read_json, write_json};
 use super::replicated::{ask, free_ports, node_dir, shut_down};
 use super::{invalid, read_credentials, write_credentials, LocalProvisioner, Running, CREDENTIALS_FILE};
 use crate::os::{create_private_dir, write_private};
@@ -53,12 +54,11 @@ impl ClusterLayout {
     /// The layout stored in instance directory `dir`, if it is a cluster instance's.
     #[must_use]
     pub fn read(dir: &Path) -> Option<Self> {
-        serde_json::from_str(&std::fs::read_to_string(dir.join(CLUSTER_FILE)).ok()?).ok()
+        read_json(&dir.join(CLUSTER_FILE))
     }
 
     fn write(&self, dir: &Path) -> Provisioned<()> {
-        let json = serde_json::to_vec(self).map_err(|e| invalid(format!("cannot encode the layout: {e}")))?;
-        write_private(&dir.join(CLUSTER_FILE), &json).map_err(|e| invalid(format!("cannot write the layout: {e}")))
+        write_json(&dir.join(CLUSTER_FILE), self)
     }
 
     /// Every node's port.

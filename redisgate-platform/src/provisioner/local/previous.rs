@@ -81,14 +81,22 @@ pub fn admin_url(dir: &Path) -> Option<String> {
 /// The directory or the file cannot be written.
 pub fn write_credentials(dir: &Path, credentials: &Credentials) -> Provisioned<()> {
     crate::os::create_private_dir(dir).map_err(|e| invalid(format!("cannot create {}: {e}", dir.display())))?;
-    let file = dir.join(CREDENTIALS_FILE);
-    let json = serde_json::to_string(credentials).map_err(|e| invalid(format!("cannot encode credentials: {e}")))?;
-    crate::os::write_private(&file, json.as_bytes())
-        .map_err(|e| invalid(format!("cannot write {}: {e}", file.display())))
+    write_json(&dir.join(CREDENTIALS_FILE), credentials)
+}
+
+/// Writes `value` as JSON to the private file `file` (credentials, an instance's layout).
+pub(super) fn write_json<T: serde::Serialize>(file: &Path, value: &T) -> Provisioned<()> {
+    let json = serde_json::to_vec(value).map_err(|e| invalid(format!("cannot encode {}: {e}", file.display())))?;
+    crate::os::write_private(file, &json).map_err(|e| invalid(format!("cannot write {}: {e}", file.display())))
+}
+
+/// The JSON in `file`, if it is there and reads as a `T`.
+pub(super) fn read_json<T: serde::de::DeserializeOwned>(file: &Path) -> Option<T> {
+    serde_json::from_str(&std::fs::read_to_string(file).ok()?).ok()
 }
 
 /// The credentials stored in an instance's directory.
 #[must_use]
 pub fn read_credentials(dir: &Path) -> Option<Credentials> {
-    serde_json::from_str(&std::fs::read_to_string(dir.join(CREDENTIALS_FILE)).ok()?).ok()
+    read_json(&dir.join(CREDENTIALS_FILE))
 }

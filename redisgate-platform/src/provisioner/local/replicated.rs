@@ -32,6 +32,7 @@ use tokio::sync::mpsc;
 use uuid::Uuid;
 
 use super::super::process::{Launch, LogSink, Restart, Supervised};
+use super::previous::{read_json, write_json};
 use super::{invalid, read_credentials, write_credentials, LocalProvisioner, Running, CREDENTIALS_FILE};
 use crate::os::{create_private_dir, free_port, write_private};
 
@@ -64,12 +65,11 @@ impl Layout {
     /// The layout stored in instance directory `dir`, if it is a replicated instance's.
     #[must_use]
     pub fn read(dir: &Path) -> Option<Self> {
-        serde_json::from_str(&std::fs::read_to_string(dir.join(LAYOUT_FILE)).ok()?).ok()
+        read_json(&dir.join(LAYOUT_FILE))
     }
 
     fn write(&self, dir: &Path) -> Provisioned<()> {
-        let json = serde_json::to_vec(self).map_err(|e| invalid(format!("cannot encode the layout: {e}")))?;
-        write_private(&dir.join(LAYOUT_FILE), &json).map_err(|e| invalid(format!("cannot write the layout: {e}")))
+        write_json(&dir.join(LAYOUT_FILE), self)
     }
 
     /// `127.0.0.1:<port>,…` of the Sentinels.

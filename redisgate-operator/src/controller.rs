@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 
 use futures_util::StreamExt as _;
 use k8s_openapi::api::apps::v1::StatefulSet;
+use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::{ConfigMap, Secret, Service};
 use k8s_openapi::api::networking::v1::NetworkPolicy;
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
@@ -145,7 +146,8 @@ pub async fn run(
         .owns(scoped::<Secret>(&client, namespace), children.clone())
         .owns(scoped::<Service>(&client, namespace), children.clone())
         .owns(scoped::<NetworkPolicy>(&client, namespace), children.clone())
-        .owns(scoped::<PodDisruptionBudget>(&client, namespace), children)
+        .owns(scoped::<PodDisruptionBudget>(&client, namespace), children.clone())
+        .owns(scoped::<Job>(&client, namespace), children)
         .graceful_shutdown_on(shutdown)
         .run(reconcile, error_policy, ctx)
         .for_each(|result| async move {

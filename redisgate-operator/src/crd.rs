@@ -15,7 +15,8 @@ pub const GROUP: &str = "redisgate.io";
 /// Default Redis version when the spec names none.
 pub const DEFAULT_REDIS_VERSION: &str = "7.2";
 
-/// Desired state of one Redis instance: a standalone server, or a master with replicas under Sentinels.
+/// Desired state of one Redis instance: a standalone server, a master with replicas under Sentinels, or a
+/// Redis Cluster of shards.
 #[derive(CustomResource, KubeSchema, Deserialize, Serialize, Clone, Debug, PartialEq)]
 #[kube(
     group = "redisgate.io",
@@ -29,7 +30,7 @@ pub const DEFAULT_REDIS_VERSION: &str = "7.2";
     printcolumn = r#"{"name":"Memory","type":"string","jsonPath":".spec.memory"}"#,
     printcolumn = r#"{"name":"Endpoint","type":"string","jsonPath":".status.endpoint.host","priority":1}"#,
     printcolumn = r#"{"name":"Age","type":"date","jsonPath":".metadata.creationTimestamp"}"#,
-    doc = "A Redis instance (standalone, or replicated under Sentinels) reconciled by redisgate-operator",
+    doc = "A Redis instance (standalone, replicated under Sentinels, or a Redis Cluster) reconciled by redisgate-operator",
     validation = Rule::new("self.metadata.name.matches('^[a-z]([-a-z0-9]{0,40}[a-z0-9])?$')")
         .message("name must start with a letter, end with a letter or digit and have at most 42 characters"),
     validation = Rule::new("(has(self.spec.topology) ? self.spec.topology.mode : 'standalone') == (has(oldSelf.spec.topology) ? oldSelf.spec.topology.mode : 'standalone')")
@@ -65,7 +66,8 @@ pub struct RedisHttpInstanceSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(min = 1, max = 253))]
     pub secret_name: Option<String>,
-    /// One server (the default), or a master with replicas that three Sentinels fail over.
+    /// One server (the default), a master with replicas that three Sentinels fail over, or a Redis Cluster
+    /// of shards.
     #[serde(default, skip_serializing_if = "TopologySpec::is_standalone")]
     pub topology: TopologySpec,
 }
@@ -74,8 +76,10 @@ pub struct RedisHttpInstanceSpec {
 #[derive(KubeSchema, Deserialize, Serialize, Clone, Debug, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
 #[x_kube(validation = Rule::new("(has(self.minReplicasToWrite) ? self.minReplicasToWrite : 0) <= (has(self.replicas) ? self.replicas : 1)").message("minReplicasToWrite must not exceed replicas"))]
+#[x_kube(validation = Rule::new("(has(self.shards) ? self.shards : 3) >= (has(oldSelf.shards) ? oldSelf.shards : 3)").message("a cluster's shards can only grow"))]
+#[x_kube(validation = Rule::new("(has(self.replicasPerShard) ? self.replicasPerShard : 0) >= (has(oldSelf.replicasPerShard) ? oldSelf.replicasPerShard : 0)").message("a cluster's replicasPerShard can only grow"))]
 pub struct TopologySpec {
-    /// `standalone` or `replicated`.
+    /// `standalone`, `replicated` or `cluster`.
     #[serde(default)]
     pub mode: TopologyMode,
     /// Replicas besides the master, 1 to 5 (replicated only).
@@ -90,10 +94,24 @@ pub struct TopologySpec {
     /// when the scheduler can, `required` refuses to schedule a pod rather than share.
     #[serde(default)]
     pub anti_affinity: AntiAffinity,
+    /// Masters sharing the 16,384 hash slots, 3 to 16 (cluster only). It may grow: the operator adds the
+    /// shards and moves slots to them while the cluster serves; it never shrinks.
+    #[serde(default = "three")]
+    #[schemars(range(min = 3, max = 16))]
+    pub shards: u8,
+    /// Replicas of each master, 0 to 2 (cluster only); the cluster promotes one when its master is lost. It
+    /// may grow, never shrink.
+    #[serde(default)]
+    #[schemars(range(max = 2))]
+    pub replicas_per_shard: u8,
 }
 
 fn one() -> u8 {
     1
+}
+
+fn three() -> u8 {
+    3
 }
 
 impl Default for TopologySpec {
@@ -103,6 +121,8 @@ impl Default for TopologySpec {
             replicas: 1,
             min_replicas_to_write: 0,
             anti_affinity: AntiAffinity::default(),
+            shards: three(),
+            replicas_per_shard: 0,
         }
     }
 }
@@ -114,6 +134,24 @@ impl TopologySpec {
         self.mode == TopologyMode::Standalone
     }
 
+    /// Whether Sentinels watch it.
+    #[must_use]
+    pub fn is_replicated(&self) -> bool {
+        self.mode == TopologyMode::Replicated
+    }
+
+    /// Whether it is a Redis Cluster.
+    #[must_use]
+    pub fn is_cluster(&self) -> bool {
+        self.mode == TopologyMode::Cluster
+    }
+
+    /// The data pods: one, the master and its replicas, or every shard's master and replicas.
+    #[must_use]
+    pub fn data_pods(&self) -> i32 {
+        i32::try_from(self.topology().data_nodes()).unwrap_or(i32::MAX)
+    }
+
     /// The control plane's form of it.
     #[must_use]
     pub fn topology(&self) -> redisgate_core::provisioning::Topology {
@@ -123,6 +161,10 @@ impl TopologySpec {
                 replicas: self.replicas,
                 min_replicas_to_write: self.min_replicas_to_write,
             },
+            TopologyMode::Cluster => redisgate_core::provisioning::Topology::Cluster {
+                shards: self.shards,
+                replicas_per_shard: self.replicas_per_shard,
+            },
         }
     }
 }
@@ -130,9 +172,10 @@ impl TopologySpec {
 impl From<redisgate_core::provisioning::Topology> for TopologySpec {
     fn from(topology: redisgate_core::provisioning::Topology) -> Self {
         match topology {
-            // A cluster has no form here yet: the Kubernetes provisioner refuses to create one.
-            redisgate_core::provisioning::Topology::Standalone
-            | redisgate_core::provisioning::Topology::Cluster { .. } => Self::default(),
+            redisgate_core::provisioning::Topology::Standalone => Self::default(),
+            redisgate_core::provisioning::Topology::Cluster { shards, replicas_per_shard } => {
+                Self { mode: TopologyMode::Cluster, shards, replicas_per_shard, ..Self::default() }
+            }
             redisgate_core::provisioning::Topology::Replicated { replicas, min_replicas_to_write } => {
                 Self { mode: TopologyMode::Replicated, replicas, min_replicas_to_write, ..Self::default() }
             }
@@ -140,7 +183,7 @@ impl From<redisgate_core::provisioning::Topology> for TopologySpec {
     }
 }
 
-/// One server, or replicated.
+/// One server, replicated, or a cluster.
 #[derive(schemars::JsonSchema, Deserialize, Serialize, Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
 pub enum TopologyMode {
@@ -149,6 +192,8 @@ pub enum TopologyMode {
     Standalone,
     /// A master and replicas, and three Sentinels.
     Replicated,
+    /// A Redis Cluster: `shards` masters, each with `replicasPerShard` replicas, formed by a bootstrap Job.
+    Cluster,
 }
 
 /// How strictly an instance's pods are kept on different nodes.

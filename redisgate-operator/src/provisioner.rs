@@ -156,11 +156,6 @@ impl KubernetesProvisioner {
     }
 
     async fn create_inner(&self, target: Target, spec: &InstanceSpec) -> Result<Endpoint> {
-        if spec.topology.is_cluster() {
-            return Err(Error::InvalidSpec(
-                "Redis Cluster instances are not offered on Kubernetes yet; the local provisioner runs them".to_owned(),
-            ));
-        }
         let namespace = &self.config.namespace;
         let api = self.instances();
         let instance = self.resource(target, spec);
@@ -248,7 +243,7 @@ impl KubernetesProvisioner {
         let api = self.instances();
         let name = self.owned(&api, target, spec).await?;
         let mut patch = serde_json::json!({"spec": {"memory": sizing::limit_for_max_memory(spec.max_memory)}});
-        if spec.topology.is_replicated() {
+        if spec.topology.is_replicated() || spec.topology.is_cluster() {
             patch["spec"]["topology"] = serde_json::to_value(TopologySpec::from(spec.topology))?;
         }
         api.patch(&name, &PatchParams::default(), &Patch::Merge(&patch)).await?;

@@ -9,6 +9,8 @@
 //! probes reads, so it is in no file and no command line. `redisgate_core`'s `redis_conf` binds loopback,
 //! which suits a local process but not a pod, hence this variant.
 
+pub mod cluster;
+
 use sha2::{Digest as _, Sha256};
 
 use redisgate_core::provisioning::acl::{Credentials, GATEWAY_USER};

@@ -4,6 +4,7 @@
 //! limit, PVC only when persistent) is checked by plain unit tests in [`tests`](self).
 
 pub mod configmap;
+pub mod job;
 pub mod networkpolicy;
 pub mod pdb;
 pub mod secret;
@@ -64,12 +65,11 @@ impl Desired {
             redis_conf(max_memory, instance.spec.eviction_policy, instance.spec.persistence.enabled, DATA_DIR);
         let topology = &instance.spec.topology;
         if !topology.is_standalone() {
-            if !(1..=redisgate_core::provisioning::topology::MAX_REPLICAS).contains(&topology.replicas)
-                || topology.min_replicas_to_write > topology.replicas
-            {
-                return Err(Error::InvalidSpec(
-                    "topology: replicas must be 1 to 5, and minReplicasToWrite at most replicas".to_owned(),
-                ));
+            if let Some(problem) = topology.topology().problem() {
+                return Err(Error::InvalidSpec(format!("topology: {problem}")));
+            }
+            if topology.is_cluster() {
+                conf.push_str(&crate::redis_conf::cluster::cluster_conf());
             }
             conf.push_str(&topology.topology().node_conf());
         }

@@ -5,6 +5,7 @@
 //! writes an identical status, which the API server treats as a no-op.
 
 use k8s_openapi::api::apps::v1::StatefulSet;
+use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 use k8s_openapi::jiff::Timestamp;
 
@@ -50,15 +51,34 @@ pub fn rollout(statefulset: Option<&StatefulSet>) -> Rollout {
 }
 
 impl Rollout {
-    /// Both rollouts together (a replicated instance's data pods and Sentinels).
+    /// Both rollouts together: the data pods' and `what` (a replicated instance's Sentinels, a cluster's
+    /// bootstrap Job).
     #[must_use]
-    pub fn and(self, other: Self) -> Self {
+    pub fn and(self, what: &str, other: Self) -> Self {
         match (self.ready, other.ready) {
-            (true, true) => self,
-            (false, _) => self,
-            (true, false) => Self { ready: false, message: format!("Sentinels: {}", other.message) },
+            (true, true) | (false, _) => self,
+            (true, false) => Self { ready: false, message: format!("{what}: {}", other.message) },
         }
     }
+}
+
+/// Reads a cluster's bootstrap Job: ready once it succeeded.
+#[must_use]
+pub fn job(job: &Job) -> Rollout {
+    let name = job.metadata.name.clone().unwrap_or_default();
+    let status = job.status.clone().unwrap_or_default();
+    if status.succeeded.unwrap_or(0) > 0 {
+        return Rollout { ready: true, message: format!("formed by Job {name}") };
+    }
+    let failed = status.conditions.iter().flatten().find(|c| c.type_ == "Failed" && c.status == "True");
+    let message = match failed {
+        Some(c) => format!(
+            "Job {name} failed ({}); see its logs, and delete it to run it again",
+            c.message.clone().unwrap_or_else(|| c.reason.clone().unwrap_or_default())
+        ),
+        None => format!("Job {name} is forming the cluster"),
+    };
+    Rollout { ready: false, message }
 }
 
 /// The status after a successful apply.

@@ -1,12 +1,14 @@
 //! The writes of a reconcile, in order: the password Secret (create-if-missing), the ConfigMap, the
-//! StatefulSet (keeping its immutable claim templates), the Services, the NetworkPolicy, a grown PVC, for a
-//! replicated instance the Sentinels' StatefulSet and Services and both PodDisruptionBudgets, and finally the
+//! StatefulSet (keeping its immutable claim templates), the Services, the NetworkPolicy, a grown PVC, the
+//! data pods' PodDisruptionBudget (all but a standalone instance), for a replicated instance the Sentinels'
+//! StatefulSet, Services and budget, for a cluster its bootstrap Job (create-if-missing), and finally the
 //! status (with the master the Sentinels name). Everything but the Secret goes through server-side apply under one field manager,
 //! forced because the operator alone owns these objects.
 
 use std::fmt::Debug;
 
 use k8s_openapi::api::apps::v1::StatefulSet;
+use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::{ConfigMap, PersistentVolumeClaim, Secret, Service};
 use k8s_openapi::api::networking::v1::NetworkPolicy;
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
@@ -22,8 +24,8 @@ use crate::crd::{RedisHttpInstance, RedisHttpInstanceStatus, SecretRef, StatusEn
 use crate::master;
 use crate::naming::MANAGER;
 use crate::resources::secret::{self, PASSWORD_KEY};
-use crate::resources::{configmap, networkpolicy, pdb, sentinel, service, statefulset, Desired};
-use crate::status::{rollout, Rollout};
+use crate::resources::{configmap, job, networkpolicy, pdb, sentinel, service, statefulset, Desired};
+use crate::status::{self, rollout, Rollout};
 use crate::{redis_conf, sizing, Error, Result};
 
 /// What the status needs from a successful apply.
@@ -53,13 +55,13 @@ pub(super) async fn children(instance: &RedisHttpInstance, ctx: &Context) -> Res
     let statefulsets = Api::<StatefulSet>::namespaced(client.clone(), ns);
     let existing = statefulsets.get_opt(&desired.names.instance).await?;
     let claims = existing.as_ref().and_then(|s| s.spec.as_ref()).and_then(|s| s.volume_claim_templates.clone());
-    let replicated = !instance.spec.topology.is_standalone();
+    let topology = &instance.spec.topology;
     // A standalone instance's checksum stays what it was (redis.conf and the password), so upgrading the
     // operator rolls no existing pod.
-    let checksum = if replicated {
-        redis_conf::checksum(&configmap::contents(&map), &credentials.gateway)
-    } else {
+    let checksum = if topology.is_standalone() {
         redis_conf::checksum(&conf, &credentials.gateway)
+    } else {
+        redis_conf::checksum(&configmap::contents(&map), &credentials.gateway)
     };
     let applied = apply(&statefulsets, &statefulset::build(&desired, &checksum, claims)).await?;
 
@@ -71,13 +73,19 @@ pub(super) async fn children(instance: &RedisHttpInstance, ctx: &Context) -> Res
         grow_claim(&Api::namespaced(client.clone(), ns), &desired).await?;
     }
     let secret = SecretRef { name: desired.names.secret.clone(), key: PASSWORD_KEY.to_owned() };
-    if !replicated {
+    let budgets = Api::<PodDisruptionBudget>::namespaced(client.clone(), ns);
+    let data =
+        StatusEndpoint { host: ctx.config.service_host(&desired.names.instance, ns), port: i32::from(REDIS_PORT) };
+    if topology.is_standalone() {
+        return Ok(Applied { rollout: rollout(Some(&applied)), endpoint: data, secret, master: None });
+    }
+    apply(&budgets, &pdb::data(&desired)).await?;
+    if topology.is_cluster() {
+        // Clients start at the Service (any node) and are sent on to the nodes by their DNS names.
+        let formed = ensure_job(&Api::namespaced(client.clone(), ns), &desired).await?;
         return Ok(Applied {
-            rollout: rollout(Some(&applied)),
-            endpoint: StatusEndpoint {
-                host: ctx.config.service_host(&desired.names.instance, ns),
-                port: i32::from(REDIS_PORT),
-            },
+            rollout: rollout(Some(&applied)).and("the cluster", status::job(&formed)),
+            endpoint: data,
             secret,
             master: None,
         });
@@ -85,15 +93,13 @@ pub(super) async fn children(instance: &RedisHttpInstance, ctx: &Context) -> Res
     let sentinels = apply(&statefulsets, &sentinel::statefulset(&desired, &checksum)).await?;
     apply(&services, &sentinel::headless(&desired)).await?;
     apply(&services, &sentinel::client(&desired)).await?;
-    let budgets = Api::<PodDisruptionBudget>::namespaced(client.clone(), ns);
-    apply(&budgets, &pdb::data(&desired)).await?;
     apply(&budgets, &pdb::sentinels(&desired)).await?;
     let host = ctx.config.service_host(&desired.names.sentinel, ns);
     let master = master::named(&host, SENTINEL_PORT, &desired.names.instance, &credentials.admin)
         .await
         .or_else(|| instance.status.as_ref().and_then(|s| s.master.clone()));
     Ok(Applied {
-        rollout: rollout(Some(&applied)).and(rollout(Some(&sentinels))),
+        rollout: rollout(Some(&applied)).and("Sentinels", rollout(Some(&sentinels))),
         endpoint: StatusEndpoint { host, port: i32::from(SENTINEL_PORT) },
         secret,
         master,
@@ -124,6 +130,21 @@ where
 {
     let name = object.meta().name.clone().ok_or(Error::MissingField("metadata.name"))?;
     Ok(api.patch(&name, &PatchParams::apply(MANAGER).force(), &Patch::Apply(object)).await?)
+}
+
+/// The bootstrap Job of the spec's size, created when missing; an existing one is left as it is (its pod
+/// template is immutable, and it ran or runs for this very size).
+async fn ensure_job(api: &Api<Job>, desired: &Desired) -> Result<Job> {
+    let name = job::name(desired);
+    if let Some(existing) = api.get_opt(&name).await? {
+        return Ok(existing);
+    }
+    let params = PostParams { field_manager: Some(MANAGER.to_owned()), ..PostParams::default() };
+    match api.create(&params, &job::bootstrap(desired)).await {
+        Ok(created) => Ok(created),
+        Err(kube::Error::Api(status)) if status.code == 409 => Ok(api.get(&name).await?),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// The password in the Secret `name`, or a new Secret with a new password when there is none.

@@ -64,8 +64,11 @@ impl Cache {
         let dial = connect.map_or_else(|| address.clone(), |map| map(&address));
         // A replicated instance's endpoint is its Sentinels' Service: the gateway asks them for the master,
         // logging in to them, and to the master, as its own user.
+        // A cluster's endpoint is its client Service: any node, which sends the gateway on to the others.
         let url = if instance.spec.topology.is_standalone() {
             format!("redis://{GATEWAY_USER}:{password}@{dial}")
+        } else if instance.spec.topology.is_cluster() {
+            format!("redis+cluster://{GATEWAY_USER}:{password}@{dial}")
         } else {
             format!(
                 "redis+sentinel://{GATEWAY_USER}:{password}@{dial}/{name}?sentinel_username={GATEWAY_USER}&\

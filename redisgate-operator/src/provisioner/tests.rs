@@ -55,6 +55,19 @@ async fn an_instance_becomes_a_labelled_resource_in_the_tenant_namespace() {
 }
 
 #[tokio::test]
+async fn a_cluster_instance_becomes_a_cluster_resource() {
+    let (client, _) = recording_client(404);
+    let provisioner = KubernetesProvisioner::new(client, ProvisionerConfig::default());
+    let topology = Topology::Cluster { shards: 4, replicas_per_shard: 1 };
+    let spec = InstanceSpec::new("shop", None, 64 * 1024 * 1024, "7.2", topology).unwrap();
+    let resource = provisioner.resource(target(), &spec);
+    assert!(resource.spec.topology.is_cluster());
+    assert_eq!((resource.spec.topology.shards, resource.spec.topology.replicas_per_shard), (4, 1));
+    assert_eq!(resource.spec.topology.topology(), topology);
+    provisioner.shutdown().await;
+}
+
+#[tokio::test]
 async fn instances_of_every_organization_go_to_the_configured_namespace() {
     let (client, _) = recording_client(404);
     let config = ProvisionerConfig { namespace: "tenants".into(), ..ProvisionerConfig::default() };

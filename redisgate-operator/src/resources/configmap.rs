@@ -1,5 +1,6 @@
-//! The ConfigMap with redis.conf (password digests, no password; see [`crate::redis_conf`]), and for a
-//! replicated instance the Sentinels' configuration and both start scripts.
+//! The ConfigMap with redis.conf (password digests, no password; see [`crate::redis_conf`]); for a
+//! replicated instance the Sentinels' configuration and both start scripts; for a cluster the node's start
+//! script and the bootstrap Job's.
 
 use std::collections::BTreeMap;
 
@@ -8,6 +9,7 @@ use k8s_openapi::api::core::v1::ConfigMap;
 use redisgate_core::provisioning::Credentials;
 
 use super::Desired;
+use crate::redis_conf::cluster::{self, CLUSTER_BOOTSTRAP, START_CLUSTER};
 use crate::redis_conf::{self, SENTINEL_CONF, START_DATA, START_SENTINEL};
 
 /// The ConfigMap mounted at `/etc/redis`, holding `conf` ([`crate::redis_conf::with_users`]).
@@ -21,15 +23,19 @@ pub fn build(desired: &Desired, conf: &str) -> ConfigMap {
 }
 
 /// As [`build`], plus for a replicated instance the Sentinels' part of their configuration (users of
-/// `credentials`, by digest) and the start scripts.
+/// `credentials`, by digest) and the start scripts, and for a cluster its two scripts.
 #[must_use]
 pub fn build_for(desired: &Desired, conf: &str, credentials: &Credentials) -> ConfigMap {
     let mut map = build(desired, conf);
-    if !desired.instance.spec.topology.is_standalone() {
-        let data = map.data.get_or_insert_with(BTreeMap::new);
+    let topology = &desired.instance.spec.topology;
+    let data = map.data.get_or_insert_with(BTreeMap::new);
+    if topology.is_replicated() {
         data.insert(SENTINEL_CONF.to_owned(), redis_conf::sentinel_conf(credentials));
         data.insert(START_DATA.to_owned(), redis_conf::start_data_script());
         data.insert(START_SENTINEL.to_owned(), redis_conf::start_sentinel_script(&desired.names.instance));
+    } else if topology.is_cluster() {
+        data.insert(START_CLUSTER.to_owned(), cluster::start_cluster_script());
+        data.insert(CLUSTER_BOOTSTRAP.to_owned(), cluster::bootstrap_script());
     }
     map
 }

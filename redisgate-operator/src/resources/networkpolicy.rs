@@ -1,7 +1,9 @@
 //! The NetworkPolicy of an instance: its pods accept connections on the Redis port only from the gateway's
 //! pods (namespace and pod labels from the operator's configuration), and nothing else. A replicated
-//! instance's pods (data and Sentinels) also accept each other, and the gateway, on the Sentinel port too. Enforcement needs a
-//! policy-capable CNI (Calico, Cilium); without one the policy is stored but has no effect.
+//! instance's pods (data and Sentinels) also accept each other, and the gateway, on the Sentinel port too. A
+//! cluster's pods (nodes and the bootstrap Job) accept each other on the Redis and cluster bus ports.
+//! Enforcement needs a policy-capable CNI (Calico, Cilium); without one the policy is stored but has no
+//! effect.
 
 use std::collections::BTreeMap;
 
@@ -14,6 +16,7 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use super::Desired;
 use crate::config::{REDIS_PORT, SENTINEL_PORT};
 use crate::naming::{selector_labels, LABEL_INSTANCE};
+use crate::redis_conf::cluster::BUS_PORT;
 
 /// Label every namespace carries with its own name (Kubernetes ≥ 1.21).
 const NAMESPACE_NAME_LABEL: &str = "kubernetes.io/metadata.name";
@@ -50,11 +53,22 @@ pub fn build(desired: &Desired) -> NetworkPolicy {
             pod_selector: Some(LabelSelector { match_labels: Some(instance.clone()), ..LabelSelector::default() }),
             ..NetworkPolicyPeer::default()
         };
-        let rule = NetworkPolicyIngressRule {
-            from: Some(vec![gateway, siblings]),
-            ports: Some(vec![port(REDIS_PORT), port(SENTINEL_PORT)]),
+        let rules = if desired.instance.spec.topology.is_cluster() {
+            // The gateway talks to every node; the nodes (and the bootstrap Job) also on the cluster bus.
+            vec![
+                NetworkPolicyIngressRule { from: Some(vec![gateway]), ports: Some(vec![port(REDIS_PORT)]) },
+                NetworkPolicyIngressRule {
+                    from: Some(vec![siblings]),
+                    ports: Some(vec![port(REDIS_PORT), port(BUS_PORT)]),
+                },
+            ]
+        } else {
+            vec![NetworkPolicyIngressRule {
+                from: Some(vec![gateway, siblings]),
+                ports: Some(vec![port(REDIS_PORT), port(SENTINEL_PORT)]),
+            }]
         };
-        (instance, vec![rule])
+        (instance, rules)
     };
     NetworkPolicy {
         metadata: desired.meta(&desired.names.instance),

@@ -1,6 +1,8 @@
 //! The StatefulSet running an instance's data pods: one for a standalone instance; a master and its replicas
 //! for a replicated one, each started by `start-data.sh` ([`redis_conf::start_data_script`]) in the role the
-//! Sentinels give it, spread over nodes by pod anti-affinity.
+//! Sentinels give it; every shard's master and replicas for a cluster, each started by `start-cluster.sh`
+//! ([`crate::redis_conf::cluster::start_cluster_script`]) and joined by the bootstrap Job ([`super::job`]). Data pods of a
+//! replicated or cluster instance are spread over nodes by pod anti-affinity.
 //!
 //! The password only through `secretKeyRef`, memory request = limit, authenticated exec
 //! probes, a non-root security context, and a checksum annotation on the pod template so that a new
@@ -24,6 +26,7 @@ use super::{Desired, CHECKSUM_ANNOTATION};
 use crate::config::{REDIS_PORT, SENTINEL_PORT};
 use crate::crd::AntiAffinity;
 use crate::naming::{labels, selector_labels, DATA_VOLUME};
+use crate::redis_conf::cluster::{BUS_PORT, START_CLUSTER};
 use crate::redis_conf::{self, CONF_DIR, DATA_DIR, ENV_CLI_AUTH, START_DATA};
 
 /// The uid and gid of the `redis` user in the official images.
@@ -51,18 +54,14 @@ pub fn build(desired: &Desired, checksum: &str, existing_claims: Option<Vec<Pers
     }
     let pod_labels = labels(&desired.names.instance);
     let topology = &desired.instance.spec.topology;
-    let (replicas, affinity) = if topology.is_standalone() {
-        (1, None)
-    } else {
-        (
-            1 + i32::from(topology.replicas),
-            Some(anti_affinity(&selector_labels(&desired.names.instance), topology.anti_affinity)),
-        )
-    };
+    let affinity = (!topology.is_standalone())
+        .then(|| anti_affinity(&selector_labels(&desired.names.instance), topology.anti_affinity));
     StatefulSet {
         metadata: desired.meta(&desired.names.instance),
         spec: Some(StatefulSetSpec {
-            replicas: Some(replicas),
+            replicas: Some(topology.data_pods()),
+            // A cluster's nodes are peers: they start together, and the bootstrap Job waits for all of them.
+            pod_management_policy: topology.is_cluster().then(|| "Parallel".to_owned()),
             service_name: Some(desired.names.headless.clone()),
             selector: LabelSelector {
                 match_labels: Some(selector_labels(&desired.names.instance)),
@@ -105,15 +104,32 @@ fn container(desired: &Desired) -> Container {
     if let Some(cpu) = &desired.instance.spec.cpu {
         requests.insert("cpu".to_owned(), Quantity(cpu.clone()));
     }
-    let (command, args, env) = if desired.instance.spec.topology.is_standalone() {
-        (redis_conf::command(), redis_conf::args(), vec![password_env(desired, ENV_CLI_AUTH)])
+    let topology = &desired.instance.spec.topology;
+    let mut env = vec![password_env(desired, ENV_CLI_AUTH)];
+    let (command, args) = if topology.is_standalone() {
+        (redis_conf::command(), redis_conf::args())
     } else {
-        let mut env = vec![password_env(desired, ENV_CLI_AUTH)];
-        env.extend(replication_env(desired, &desired.names.headless));
-        let args = vec![format!("{CONF_DIR}/{START_DATA}"), format!("{CONF_DIR}/redis.conf")];
-        (vec!["sh".to_owned()], args, env)
+        let script = if topology.is_cluster() {
+            env.extend(cluster_env(desired));
+            START_CLUSTER
+        } else {
+            env.extend(replication_env(desired, &desired.names.headless));
+            START_DATA
+        };
+        (vec!["sh".to_owned()], vec![format!("{CONF_DIR}/{script}"), format!("{CONF_DIR}/redis.conf")])
     };
+    let base = container_base(desired, ("redis", REDIS_PORT), &redis_conf::probe_command(REDIS_PORT), DATA_VOLUME);
+    let mut ports = base.ports.clone().unwrap_or_default();
+    if topology.is_cluster() {
+        ports.push(ContainerPort {
+            name: Some("cluster-bus".to_owned()),
+            container_port: i32::from(BUS_PORT),
+            protocol: Some("TCP".to_owned()),
+            ..ContainerPort::default()
+        });
+    }
     Container {
+        ports: Some(ports),
         name: "redis".to_owned(),
         command: Some(command),
         args: Some(args),
@@ -123,7 +139,7 @@ fn container(desired: &Desired) -> Container {
             requests: Some(requests),
             ..ResourceRequirements::default()
         }),
-        ..container_base(desired, ("redis", REDIS_PORT), &redis_conf::probe_command(REDIS_PORT), DATA_VOLUME)
+        ..base
     }
 }
 
@@ -194,7 +210,8 @@ fn password_env(desired: &Desired, name: &str) -> EnvVar {
 }
 
 /// `name` from the `password` key of Secret `secret`.
-fn secret_env(name: &str, secret: &str) -> EnvVar {
+#[must_use]
+pub fn secret_env(name: &str, secret: &str) -> EnvVar {
     EnvVar {
         name: name.to_owned(),
         value: None,
@@ -227,14 +244,7 @@ pub fn replication_env(desired: &Desired, headless: &str) -> Vec<EnvVar> {
         .collect();
     vec![
         secret_env("ADMIN_PASSWORD", &names.admin_secret),
-        EnvVar {
-            name: "POD_NAME".to_owned(),
-            value: None,
-            value_from: Some(EnvVarSource {
-                field_ref: Some(ObjectFieldSelector { field_path: "metadata.name".to_owned(), api_version: None }),
-                ..EnvVarSource::default()
-            }),
-        },
+        field_env("POD_NAME", "metadata.name"),
         plain_env("SELF_HOST", format!("$(POD_NAME).{headless}.{ns}.svc.{domain}")),
         plain_env("FIRST_HOST", format!("{}-0.{}.{ns}.svc.{domain}", names.instance, names.headless)),
         plain_env("REDIS_PORT", REDIS_PORT.to_string()),
@@ -242,6 +252,33 @@ pub fn replication_env(desired: &Desired, headless: &str) -> Vec<EnvVar> {
         plain_env("MASTER_NAME", names.instance.clone()),
         plain_env("SENTINELS", sentinels.join(" ")),
     ]
+}
+
+/// What a cluster node's start script reads ([`crate::redis_conf::cluster::start_cluster_script`]): the admin password, the
+/// ports, the pod's IP (for the cluster bus) and its DNS name under the headless Service (for clients).
+#[must_use]
+pub fn cluster_env(desired: &Desired) -> Vec<EnvVar> {
+    let (ns, domain) = (&desired.namespace, &desired.config.cluster_domain);
+    vec![
+        secret_env("ADMIN_PASSWORD", &desired.names.admin_secret),
+        field_env("POD_NAME", "metadata.name"),
+        field_env("POD_IP", "status.podIP"),
+        plain_env("SELF_HOST", format!("$(POD_NAME).{}.{ns}.svc.{domain}", desired.names.headless)),
+        plain_env("REDIS_PORT", REDIS_PORT.to_string()),
+        plain_env("BUS_PORT", BUS_PORT.to_string()),
+    ]
+}
+
+/// `name` from the pod's own field `path` (the downward API).
+fn field_env(name: &str, path: &str) -> EnvVar {
+    EnvVar {
+        name: name.to_owned(),
+        value: None,
+        value_from: Some(EnvVarSource {
+            field_ref: Some(ObjectFieldSelector { field_path: path.to_owned(), api_version: None }),
+            ..EnvVarSource::default()
+        }),
+    }
 }
 
 /// Keeps pods matching `selector` on different nodes: when possible (`preferred`), or always (`required`).

@@ -246,3 +246,60 @@ fn required_anti_affinity_and_bounds() {
     let map = configmap::build_for(&single, &single.conf, &credentials);
     assert_eq!(map.data.unwrap().len(), 1);
 }
+
+#[test]
+fn a_cluster_gets_every_shards_pods_its_scripts_a_budget_and_a_bootstrap_job() {
+    let d = desired(json!({"memory": "64Mi", "topology": {"mode": "cluster", "shards": 4, "replicasPerShard": 1}}));
+    let data = statefulset(&d).spec.unwrap();
+    assert_eq!(data.replicas, Some(8), "four masters and a replica of each");
+    assert_eq!(data.pod_management_policy.as_deref(), Some("Parallel"));
+    let pod = data.template.spec.unwrap();
+    let container = &pod.containers[0];
+    assert_eq!(container.args.as_ref().unwrap()[0], "/etc/redis/start-cluster.sh");
+    let ports: Vec<i32> = container.ports.iter().flatten().map(|p| p.container_port).collect();
+    assert_eq!(ports, [6379, 16379]);
+    assert!(pod.affinity.is_some(), "a cluster's pods are spread over nodes");
+    for line in ["cluster-enabled yes", "cluster-config-file nodes.conf", "masteruser redisgate-admin"] {
+        assert!(d.conf.lines().any(|l| l == line), "{line}");
+    }
+    assert!(!d.conf.contains("masterauth"), "no password in the ConfigMap");
+
+    let credentials = Credentials::generate();
+    let files = configmap::build_for(&d, &with_users(&d.conf, &credentials), &credentials).data.unwrap();
+    assert!(files.contains_key("start-cluster.sh") && files.contains_key("cluster-bootstrap.sh"));
+    assert!(!files.contains_key("start-sentinel.sh"));
+    assert!(files.values().all(|f| !f.contains(&credentials.admin) && !f.contains(&credentials.gateway)));
+
+    let bootstrap = job::bootstrap(&d);
+    assert_eq!(bootstrap.metadata.name.as_deref(), Some("cache-cluster-4x1"));
+    assert!(bootstrap.metadata.name.as_ref().unwrap().len() + 6 <= 63, "its pods' names fit");
+    assert_eq!(bootstrap.metadata.owner_references.as_ref().unwrap()[0].uid, d.owner.uid);
+    let labels = bootstrap.metadata.labels.clone().unwrap();
+    let data_selector = data.selector.match_labels.unwrap();
+    assert!(data_selector.iter().any(|(k, v)| labels.get(k) != Some(v)), "the data Services never select it");
+    let env = serde_json::to_value(&bootstrap.spec.as_ref().unwrap().template.spec.as_ref().unwrap().containers[0].env)
+        .unwrap();
+    let var = |name: &str| env.as_array().unwrap().iter().find(|e| e["name"] == name).unwrap().clone();
+    assert_eq!(var("ADMIN_PASSWORD")["valueFrom"]["secretKeyRef"]["name"], "cache-admin");
+    let nodes: Vec<String> = var("NODES")["value"].as_str().unwrap().split(' ').map(str::to_owned).collect();
+    assert_eq!(nodes.len(), 8);
+    assert_eq!(nodes[7], "cache-7.cache-headless.tenant.svc.cluster.local:6379");
+    assert_eq!((var("SHARDS")["value"].clone(), var("REPLICAS_PER_SHARD")["value"].clone()), (json!("4"), json!("1")));
+    assert_eq!(pdb::data(&d).spec.unwrap().max_unavailable, Some(IntOrString::Int(1)));
+
+    // The gateway on the Redis port only; the instance's own pods (nodes, the Job) on the bus port too.
+    let policy = serde_json::to_value(networkpolicy::build(&d).spec.unwrap()).unwrap();
+    assert_eq!(policy["podSelector"]["matchLabels"], json!({"app.kubernetes.io/instance": "cache"}));
+    assert_eq!(policy["ingress"][0]["ports"], json!([{"port": 6379, "protocol": "TCP"}]));
+    assert_eq!(
+        policy["ingress"][1]["from"][0]["podSelector"]["matchLabels"],
+        json!({"app.kubernetes.io/instance": "cache"})
+    );
+    assert_eq!(policy["ingress"][1]["ports"][1]["port"], 16379);
+
+    for bad in [json!({"mode": "cluster", "shards": 2}), json!({"mode": "cluster", "shards": 3, "replicasPerShard": 3})]
+    {
+        let refused = Desired::new(&instance(json!({"memory": "64Mi", "topology": bad})), &OperatorConfig::default());
+        assert!(matches!(refused, Err(Error::InvalidSpec(_))));
+    }
+}

@@ -63,3 +63,16 @@ fn the_topology_mode_never_changes_and_replicas_may() {
     assert!(validate_cel_update(&single, &two).is_err(), "replicated cannot become standalone");
     assert!(validate_cel(&with(json!({"mode": "replicated", "replicas": 1, "minReplicasToWrite": 2}))).is_err());
 }
+
+#[test]
+fn a_clusters_shards_and_replicas_only_grow() {
+    let with = |topology: serde_json::Value| instance("cache", json!({"memory": "64Mi", "topology": topology}));
+    let three = with(json!({"mode": "cluster", "shards": 3}));
+    assert!(validate_cel(&three).is_ok());
+    assert!(validate_cel_update(&with(json!({"mode": "cluster", "shards": 4})), &three).is_ok());
+    assert!(validate_cel_update(&with(json!({"mode": "cluster", "shards": 4, "replicasPerShard": 1})), &three).is_ok());
+    assert!(validate_cel_update(&three, &with(json!({"mode": "cluster", "shards": 4}))).is_err(), "shards shrank");
+    let replicated = with(json!({"mode": "cluster", "shards": 3, "replicasPerShard": 1}));
+    assert!(validate_cel_update(&three, &replicated).is_err(), "replicas per shard shrank");
+    assert!(validate_cel_update(&three, &with(json!({"mode": "replicated", "replicas": 1}))).is_err());
+}

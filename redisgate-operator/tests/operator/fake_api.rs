@@ -157,6 +157,17 @@ impl FakeApi {
         }
     }
 
+    /// Plays the Job controller: the Job `name` ran to completion.
+    pub fn mark_job_succeeded(&self, namespace: &str, name: &str) {
+        let key = Key { collection: "apis/batch/v1/jobs".into(), namespace: namespace.into(), name: name.into() };
+        self.write(|store| {
+            let mut object = store.objects.get(&key).cloned().ok_or((404, "NotFound", name.to_owned()))?;
+            object["status"] = json!({"succeeded": 1, "conditions": [{"type": "Complete", "status": "True"}]});
+            store.update(&key, object)
+        })
+        .unwrap();
+    }
+
     /// Deletes an object as `kubectl delete` would.
     pub fn delete(&self, collection: &str, namespace: &str, name: &str) {
         let key = Key { collection: collection.into(), namespace: namespace.into(), name: name.into() };

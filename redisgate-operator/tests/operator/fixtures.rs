@@ -21,6 +21,7 @@ pub const CONFIGMAPS: &str = "api/v1/configmaps";
 pub const SERVICES: &str = "api/v1/services";
 pub const NETWORKPOLICIES: &str = "apis/networking.k8s.io/v1/networkpolicies";
 pub const PDBS: &str = "apis/policy/v1/poddisruptionbudgets";
+pub const JOBS: &str = "apis/batch/v1/jobs";
 pub const NAMESPACES: &str = "api/v1/namespaces";
 pub const EVENTS: &str = "apis/events.k8s.io/v1/events";
 

@@ -5,6 +5,7 @@
 //! test of a behaviour.
 
 mod cluster;
+mod cluster_scripts;
 mod crd;
 mod fake_api;
 mod fixtures;

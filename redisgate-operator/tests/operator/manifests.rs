@@ -11,7 +11,9 @@ use std::process::Command;
 
 use redisgate_operator::config::OperatorConfig;
 use redisgate_operator::crd::RedisHttpInstance;
-use redisgate_operator::resources::{configmap, networkpolicy, pdb, secret, sentinel, service, statefulset, Desired};
+use redisgate_operator::resources::{
+    configmap, job, networkpolicy, pdb, secret, sentinel, service, statefulset, Desired,
+};
 use serde_json::json;
 
 const KUBERNETES: &str = "1.33.0";
@@ -75,9 +77,19 @@ fn every_built_child_validates() {
         serde_yaml::to_string(&pdb::data(&d)).unwrap(),
         serde_yaml::to_string(&pdb::sentinels(&d)).unwrap(),
     ];
+    // A cluster's own objects: its StatefulSet, NetworkPolicy and bootstrap Job.
+    let spec = json!({"memory": "256Mi", "persistence": {"enabled": true, "size": "1Gi"},
+                      "topology": {"mode": "cluster", "shards": 3, "replicasPerShard": 1}});
+    let mut cluster = RedisHttpInstance::new("shop", serde_json::from_value(spec).unwrap());
+    cluster.metadata = instance.metadata;
+    let c = Desired::new(&cluster, &OperatorConfig::default()).unwrap();
+    let documents = documents.into_iter().chain([
+        serde_yaml::to_string(&statefulset::build(&c, "sum", None)).unwrap(),
+        serde_yaml::to_string(&networkpolicy::build(&c)).unwrap(),
+        serde_yaml::to_string(&job::bootstrap(&c)).unwrap(),
+    ]);
     let dir = tempfile::tempdir().unwrap();
     let files: Vec<PathBuf> = documents
-        .iter()
         .enumerate()
         .map(|(i, doc)| {
             let path = dir.path().join(format!("{i}.yaml"));
@@ -130,7 +142,14 @@ jsonschema.validate(doc, schema)
 }
 
 #[test]
-fn the_example_instance_matches_the_crd() {
+fn the_example_instances_match_the_crd() {
+    let cluster = std::fs::read_to_string(deploy().join("examples/redishttpcluster.yaml")).unwrap();
+    let cluster: serde_json::Value = serde_yaml::from_str(&cluster).unwrap();
+    matches_crd_schema(&cluster).unwrap();
+    let typed: RedisHttpInstance = serde_json::from_value(cluster).unwrap();
+    kube::core::cel::validate_cel(&typed).unwrap();
+    assert!(typed.spec.topology.is_cluster());
+
     let text = std::fs::read_to_string(deploy().join("examples/redishttpinstance.yaml")).unwrap();
     let document: serde_json::Value = serde_yaml::from_str(&text).unwrap();
     matches_crd_schema(&document).unwrap();

@@ -5,7 +5,7 @@
 //! (later arguments override the file) so that nothing listens beyond loopback.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
@@ -48,8 +48,51 @@ pub fn env(container: &Container, password: &str) -> BTreeMap<String, String> {
         .collect()
 }
 
-fn binary() -> PathBuf {
+/// The `redis-server` the tests run (`REDISGATE_REDIS_SERVER_BIN`, else the one on `PATH`).
+pub fn binary() -> PathBuf {
     std::env::var_os("REDISGATE_REDIS_SERVER_BIN").map_or_else(|| PathBuf::from("redis-server"), PathBuf::from)
+}
+
+/// A free loopback port.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// `PATH` with the directory of [`binary`] first, so that scripts run the same `redis-server`.
+pub fn path_with_binary() -> String {
+    let mut path = std::env::var_os("PATH").unwrap_or_default();
+    if let Some(bin) = binary().parent().filter(|p| !p.as_os_str().is_empty()) {
+        path = std::env::join_paths(std::iter::once(bin.to_owned()).chain(std::env::split_paths(&path))).unwrap();
+    }
+    path.to_string_lossy().into_owned()
+}
+
+/// `sh <script> <conf>` in `here` with `env`, until its log says `ready`.
+pub async fn start(here: &Path, script: &str, conf: &str, env: BTreeMap<String, String>, ready: &str) -> Child {
+    let mut child = Command::new("sh")
+        .arg(here.join(script))
+        .arg(here.join(conf))
+        .env_clear()
+        .envs(env)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let found = tokio::time::timeout(Duration::from_secs(30), async {
+        while let Ok(Some(line)) = lines.next_line().await {
+            if line.contains(ready) {
+                return true;
+            }
+        }
+        false
+    })
+    .await
+    .unwrap_or(false);
+    assert!(found, "{script} did not start a server");
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    child
 }
 
 impl Pod {
@@ -74,7 +117,7 @@ impl Pod {
             .map(|a| a.replace(CONF_DIR, &dir.path().display().to_string()))
             .collect();
         for _ in 0..10 {
-            let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+            let port = free_port();
             let mut child = Command::new(binary())
                 .args(&args)
                 .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])

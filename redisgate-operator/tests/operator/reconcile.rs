@@ -3,16 +3,22 @@
 
 use std::time::Duration;
 
-use kube::api::{Patch, PatchParams};
+use std::sync::Arc;
+
+use kube::api::{Patch, PatchParams, PostParams};
 use kube::runtime::controller::Action;
 use kube::Api;
-use redisgate_operator::controller::{error_policy, reconcile};
+use redisgate_operator::config::OperatorConfig;
+use redisgate_operator::controller::{error_policy, reconcile, Context};
 use redisgate_operator::crd::{Phase, RedisHttpInstance};
+use redisgate_operator::metrics::Metrics;
+use redisgate_operator::naming::DEFAULT_TENANT_NAMESPACE;
 use redisgate_operator::redis_conf::checksum;
 use redisgate_operator::resources::CHECKSUM_ANNOTATION;
 use redisgate_operator::Error;
 use serde_json::{json, Value};
 
+use crate::fake_api::{deploy_documents, Rbac};
 use crate::fixtures::*;
 
 fn version(object: &Value) -> String {
@@ -321,4 +327,53 @@ async fn a_replicated_instance_gets_sentinels_and_budgets_and_is_ready_when_all_
     fake.mark_statefulset_ready(NS, "ha-sentinel");
     reconcile(fetch(&fake, "ha").await, ctx).await.unwrap();
     assert!(fetch(&fake, "ha").await.is_ready());
+}
+
+/// Under the operator's Role from deploy/ (so the Job's rights are checked too).
+#[tokio::test]
+async fn a_cluster_is_formed_by_a_job_per_size_and_ready_once_its_pods_and_that_job_are() {
+    let ns = DEFAULT_TENANT_NAMESPACE;
+    let fake = crate::fake_api::FakeApi::new(&[ns]);
+    let rights = Rbac::of_service_account(&deploy_documents(), "redisgate-system", "redisgate-operator");
+    let ctx = Arc::new(Context::new(fake.client_as(rights), OperatorConfig::default(), Metrics::default()));
+    let api: Api<RedisHttpInstance> = Api::namespaced(fake.client(), ns);
+    let spec = json!({"memory": "64Mi", "topology": {"mode": "cluster", "shards": 3}});
+    let mut instance = RedisHttpInstance::new("shop", serde_json::from_value(spec).unwrap());
+    instance.metadata.namespace = Some(ns.into());
+    api.create(&PostParams::default(), &instance).await.unwrap();
+    let current = || async { Arc::new(api.get("shop").await.unwrap()) };
+    reconcile(current().await, ctx.clone()).await.unwrap();
+
+    assert_eq!(fake.get(STATEFULSETS, ns, "shop").unwrap()["spec"]["replicas"], json!(3));
+    assert!(fake.get(PDBS, ns, "shop").is_some());
+    let job = fake.get(JOBS, ns, "shop-cluster-3x0").expect("no bootstrap Job");
+    assert_eq!(job["metadata"]["ownerReferences"][0]["name"], json!("shop"));
+    let status = current().await.status.clone().unwrap();
+    let endpoint = status.endpoint.unwrap();
+    assert_eq!((endpoint.host.as_str(), endpoint.port), ("shop.redisgate-instances.svc.cluster.local", 6379));
+
+    // Ready once the pods are and the Job has formed the cluster.
+    fake.mark_statefulset_ready(ns, "shop");
+    reconcile(current().await, ctx.clone()).await.unwrap();
+    let stored = current().await;
+    assert!(!stored.is_ready());
+    let message = &stored.status.as_ref().unwrap().conditions.iter().find(|c| c.type_ == "Ready").unwrap().message;
+    assert!(message.contains("shop-cluster-3x0"), "{message}");
+    fake.mark_job_succeeded(ns, "shop-cluster-3x0");
+    reconcile(current().await, ctx.clone()).await.unwrap();
+    assert!(current().await.is_ready());
+
+    // A fourth shard: more pods and a Job of the new size; Ready again only once it has run.
+    let patch = json!({"spec": {"topology": {"mode": "cluster", "shards": 4}}});
+    api.patch("shop", &PatchParams::default(), &Patch::Merge(&patch)).await.unwrap();
+    reconcile(current().await, ctx.clone()).await.unwrap();
+    assert_eq!(fake.get(STATEFULSETS, ns, "shop").unwrap()["spec"]["replicas"], json!(4));
+    assert!(fake.get(JOBS, ns, "shop-cluster-4x0").is_some(), "no Job for the new size");
+    fake.mark_statefulset_ready(ns, "shop");
+    reconcile(current().await, ctx.clone()).await.unwrap();
+    assert!(!current().await.is_ready(), "ready before the new shard got its slots");
+    fake.mark_job_succeeded(ns, "shop-cluster-4x0");
+    reconcile(current().await, ctx).await.unwrap();
+    assert!(current().await.is_ready());
+    assert_eq!(fake.forbidden(), Vec::<String>::new(), "a request the operator's Role does not allow");
 }

@@ -8,8 +8,7 @@
 //! of the new master.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use std::process::Stdio;
+use std::path::Path;
 use std::time::Duration;
 
 use k8s_openapi::api::core::v1::ConfigMap;
@@ -21,10 +20,9 @@ use redisgate_operator::redis_conf::{with_users, SENTINEL_CONF, START_DATA, STAR
 use redisgate_operator::resources::{configmap, secret, sentinel, statefulset, Desired};
 use redisgate_test_support::eventually;
 use serde_json::json;
-use tokio::io::{AsyncBufReadExt as _, BufReader};
-use tokio::process::{Child, Command};
+use tokio::process::Child;
 
-use crate::pod::redis_container;
+use crate::pod::{free_port, path_with_binary, redis_container, start};
 
 const NAME: &str = "ha";
 
@@ -34,10 +32,6 @@ fn desired() -> Desired {
     instance.metadata.namespace = Some("tenant".into());
     instance.metadata.uid = Some("0b4c5c1e-0000-4000-8000-000000000002".into());
     Desired::new(&instance, &OperatorConfig::default()).unwrap()
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 fn file(map: &ConfigMap, key: &str) -> String {
@@ -86,10 +80,6 @@ impl Layout {
     /// The env every script gets: the StatefulSets' values with host names mapped to loopback ports.
     fn env(&self, port: u16) -> BTreeMap<String, String> {
         let sentinels: Vec<String> = self.sentinels.iter().map(|p| format!("127.0.0.1:{p}")).collect();
-        let mut path = std::env::var_os("PATH").unwrap_or_default();
-        if let Some(bin) = binary().parent().filter(|p| !p.as_os_str().is_empty()) {
-            path = std::env::join_paths(std::iter::once(bin.to_owned()).chain(std::env::split_paths(&path))).unwrap();
-        }
         BTreeMap::from([
             ("ADMIN_PASSWORD".to_owned(), self.credentials.admin.clone()),
             ("MASTER_NAME".to_owned(), NAME.to_owned()),
@@ -98,7 +88,7 @@ impl Layout {
             ("FIRST_HOST".to_owned(), "127.0.0.1".to_owned()),
             ("FIRST_PORT".to_owned(), self.nodes[0].to_string()),
             ("SENTINELS".to_owned(), sentinels.join(" ")),
-            ("PATH".to_owned(), path.to_string_lossy().into_owned()),
+            ("PATH".to_owned(), path_with_binary()),
         ])
     }
 
@@ -139,38 +129,6 @@ impl Layout {
     async fn replication(&self, port: u16) -> String {
         redis::cmd("INFO").arg("replication").query_async(&mut self.admin(port).await).await.unwrap()
     }
-}
-
-fn binary() -> PathBuf {
-    std::env::var_os("REDISGATE_REDIS_SERVER_BIN").map_or_else(|| PathBuf::from("redis-server"), PathBuf::from)
-}
-
-/// `sh <script> <conf>` in `here` with `env`, until its log says `ready`.
-async fn start(here: &Path, script: &str, conf: &str, env: BTreeMap<String, String>, ready: &str) -> Child {
-    let mut child = Command::new("sh")
-        .arg(here.join(script))
-        .arg(here.join(conf))
-        .env_clear()
-        .envs(env)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let found = tokio::time::timeout(Duration::from_secs(30), async {
-        while let Ok(Some(line)) = lines.next_line().await {
-            if line.contains(ready) {
-                return true;
-            }
-        }
-        false
-    })
-    .await
-    .unwrap_or(false);
-    assert!(found, "{script} did not start a server");
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    child
 }
 
 /// How long replication and the Sentinels may take to settle.

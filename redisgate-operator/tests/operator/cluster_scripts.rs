@@ -1,0 +1,177 @@
+//! A cluster instance as the operator lays it out, run on this machine (kubernetes.md §3, L5): each node
+//! started by `start-cluster.sh` with redis.conf from the ConfigMap and the env its StatefulSet gives, and
+//! the bootstrap Job's `cluster-bootstrap.sh` run with the env the Job gives (pod names mapped to loopback
+//! ports), with the real `redis-cli`.
+//!
+//! It forms 3 shards; then, with keys written, grows to 4 shards of one replica each: the new master gets
+//! slots, every master gets a replica, and every key is still there. A second run with nothing to do
+//! changes nothing.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use k8s_openapi::api::core::v1::{ConfigMap, Container};
+use redis::AsyncCommands as _;
+use redisgate_core::provisioning::Credentials;
+use redisgate_operator::config::OperatorConfig;
+use redisgate_operator::crd::RedisHttpInstance;
+use redisgate_operator::redis_conf::cluster::{CLUSTER_BOOTSTRAP, START_CLUSTER};
+use redisgate_operator::redis_conf::with_users;
+use redisgate_operator::resources::{configmap, job, secret, statefulset, Desired};
+use serde_json::json;
+use tokio::process::{Child, Command};
+
+use crate::pod::{free_port, path_with_binary, redis_container, start};
+
+fn desired(shards: u8, replicas_per_shard: u8) -> Desired {
+    let spec = json!({"memory": "64Mi", "topology": {"mode": "cluster", "shards": shards, "replicasPerShard": replicas_per_shard}});
+    let mut instance = RedisHttpInstance::new("shop", serde_json::from_value(spec).unwrap());
+    instance.metadata.namespace = Some("tenant".into());
+    instance.metadata.uid = Some("0b4c5c1e-0000-4000-8000-000000000003".into());
+    Desired::new(&instance, &OperatorConfig::default()).unwrap()
+}
+
+fn env_names(container: &Container) -> Vec<String> {
+    container.env.iter().flatten().map(|e| e.name.clone()).collect()
+}
+
+/// Nodes on loopback, each with its client and bus port, and the ConfigMap's files.
+struct Layout {
+    dir: tempfile::TempDir,
+    map: ConfigMap,
+    credentials: Credentials,
+    nodes: Vec<(u16, Child)>,
+}
+
+impl Layout {
+    fn new() -> Self {
+        let d = desired(3, 0);
+        let credentials = Credentials { gateway: secret::generate_password(), admin: secret::generate_password() };
+        let map = configmap::build_for(&d, &with_users(&d.conf, &credentials), &credentials);
+        // The scripts read only what the StatefulSet and the Job give them.
+        let node = env_names(&redis_container(&statefulset::build(&d, "sum", None)));
+        for needed in ["ADMIN_PASSWORD", "REDIS_PORT", "BUS_PORT", "POD_IP", "SELF_HOST"] {
+            assert!(node.iter().any(|n| n == needed), "the data pods lack {needed}");
+        }
+        let bootstrap = job::bootstrap(&d);
+        let pod = bootstrap.spec.unwrap().template.spec.unwrap();
+        let runner = env_names(&pod.containers[0]);
+        for needed in ["ADMIN_PASSWORD", "NODES", "SHARDS", "REPLICAS_PER_SHARD"] {
+            assert!(runner.iter().any(|n| n == needed), "the bootstrap Job lacks {needed}");
+        }
+        Self { dir: tempfile::tempdir().unwrap(), map, credentials, nodes: Vec::new() }
+    }
+
+    fn file(&self, key: &str) -> String {
+        self.map.data.as_ref().unwrap()[key].clone()
+    }
+
+    /// Starts one more node as its pod would: `start-cluster.sh` with its redis.conf.
+    async fn add_node(&mut self) {
+        let (port, bus) = (free_port(), free_port());
+        let here = self.dir.path().join(format!("node-{port}"));
+        std::fs::create_dir_all(&here).unwrap();
+        let conf = self.file("redis.conf").replace("dir /data", &format!("dir {}", here.display()));
+        std::fs::write(here.join("redis.conf"), format!("{conf}bind 127.0.0.1\n")).unwrap();
+        std::fs::write(here.join(START_CLUSTER), self.file(START_CLUSTER)).unwrap();
+        let env = BTreeMap::from([
+            ("ADMIN_PASSWORD".to_owned(), self.credentials.admin.clone()),
+            ("REDIS_PORT".to_owned(), port.to_string()),
+            ("BUS_PORT".to_owned(), bus.to_string()),
+            ("POD_IP".to_owned(), "127.0.0.1".to_owned()),
+            ("SELF_HOST".to_owned(), "localhost".to_owned()),
+            ("PATH".to_owned(), path_with_binary()),
+        ]);
+        let child = start(&here, START_CLUSTER, "redis.conf", env, "Ready to accept connections").await;
+        self.nodes.push((port, child));
+    }
+
+    /// Runs the bootstrap Job's script for `shards` × `replicas_per_shard` over every node; returns its log.
+    async fn bootstrap(&self, shards: u8, replicas_per_shard: u8) -> String {
+        let script = self.dir.path().join(CLUSTER_BOOTSTRAP);
+        std::fs::write(&script, self.file(CLUSTER_BOOTSTRAP)).unwrap();
+        let nodes: Vec<String> = self.nodes.iter().map(|(port, _)| format!("127.0.0.1:{port}")).collect();
+        let run = Command::new("sh")
+            .arg(&script)
+            .env_clear()
+            .env("ADMIN_PASSWORD", &self.credentials.admin)
+            .env("NODES", nodes.join(" "))
+            .env("SHARDS", shards.to_string())
+            .env("REPLICAS_PER_SHARD", replicas_per_shard.to_string())
+            .env("PATH", path_with_binary())
+            .kill_on_drop(true)
+            .output();
+        let output = tokio::time::timeout(Duration::from_secs(120), run).await.expect("the bootstrap hung").unwrap();
+        let log = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+        assert!(output.status.success(), "the bootstrap failed:\n{log}");
+        log
+    }
+
+    fn urls(&self, port_to_url: impl Fn(&str) -> String) -> Vec<String> {
+        self.nodes.iter().map(|(port, _)| port_to_url(&format!("127.0.0.1:{port}"))).collect()
+    }
+
+    async fn cluster(&self) -> redis::cluster_async::ClusterConnection {
+        let urls = self.urls(|a| self.credentials.gateway_url(a));
+        redis::cluster::ClusterClient::new(urls).unwrap().get_async_connection().await.unwrap()
+    }
+
+    /// Each master's port, slot count and replica count (from `CLUSTER SHARDS` of the first node).
+    async fn shards(&self) -> Vec<(i64, i64, usize)> {
+        let url = self.credentials.admin_url(&format!("127.0.0.1:{}", self.nodes[0].0));
+        let mut admin = redis::Client::open(url).unwrap().get_multiplexed_async_connection().await.unwrap();
+        let shards: Vec<redis::Value> = redis::cmd("CLUSTER").arg("SHARDS").query_async(&mut admin).await.unwrap();
+        let mut found = Vec::new();
+        for shard in shards {
+            let shard: BTreeMap<String, redis::Value> = redis::from_redis_value(shard).unwrap();
+            let slots: Vec<i64> = redis::from_redis_value_ref(&shard["slots"]).unwrap();
+            let nodes: Vec<BTreeMap<String, redis::Value>> = redis::from_redis_value_ref(&shard["nodes"]).unwrap();
+            let role = |n: &BTreeMap<String, redis::Value>| redis::from_redis_value_ref::<String>(&n["role"]).unwrap();
+            let Some(master) = nodes.iter().find(|n| role(n) == "master") else { continue };
+            let port: i64 = redis::from_redis_value_ref(&master["port"]).unwrap();
+            let count = slots.chunks(2).map(|r| r[1] - r[0] + 1).sum();
+            found.push((port, count, nodes.iter().filter(|n| role(n) == "replica").count()));
+        }
+        found.sort_unstable();
+        found
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_bootstrap_forms_a_cluster_and_grows_it_by_a_shard_with_replicas_keeping_every_key() {
+    let mut layout = Layout::new();
+    for _ in 0..3 {
+        layout.add_node().await;
+    }
+    layout.bootstrap(3, 0).await;
+    let shards = layout.shards().await;
+    assert_eq!(shards.len(), 3, "{shards:?}");
+    assert!(shards.iter().all(|(_, slots, replicas)| (5461..=5462).contains(slots) && *replicas == 0), "{shards:?}");
+
+    // Keys in every shard, through the gateway's user.
+    let mut cluster = layout.cluster().await;
+    for i in 0..300 {
+        let () = cluster.set_ex(format!("key:{i}"), i, 3600).await.unwrap();
+    }
+
+    // Four shards of one replica each: five new servers.
+    for _ in 0..5 {
+        layout.add_node().await;
+    }
+    layout.bootstrap(4, 1).await;
+    let shards = layout.shards().await;
+    assert_eq!(shards.len(), 4, "{shards:?}");
+    assert_eq!(shards.iter().map(|s| s.1).sum::<i64>(), 16_384, "{shards:?}");
+    assert!(shards.iter().all(|(_, slots, replicas)| *slots >= 4000 && *replicas == 1), "{shards:?}");
+    let mut cluster = layout.cluster().await;
+    for i in 0..300 {
+        let value: Option<i64> = cluster.get(format!("key:{i}")).await.unwrap();
+        assert_eq!(value, Some(i), "key:{i} was lost");
+        let ttl: i64 = cluster.ttl(format!("key:{i}")).await.unwrap();
+        assert!(ttl > 3000, "key:{i} lost its TTL ({ttl})");
+    }
+
+    // Nothing left to do: the same size again changes nothing.
+    let log = layout.bootstrap(4, 1).await;
+    assert_eq!(layout.shards().await, shards, "{log}");
+}

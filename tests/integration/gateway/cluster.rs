@@ -150,6 +150,22 @@ async fn subscribers_get_what_is_published_through_the_gateway() {
     assert_eq!(events.next_data().await.unwrap(), "data: message,news,hello");
 }
 
+/// Sharded pub/sub: SPUBLISH goes to the master of its channel's slot, where shard subscribers listen.
+#[tokio::test]
+async fn spublish_reaches_the_subscribers_of_the_channels_shard() {
+    let (cluster, gw) = setup().await;
+    // SSUBSCRIBE on the master that owns the channel (the others answer MOVED).
+    let mut subscriber = cluster
+        .masters
+        .iter()
+        .map(|m| m.connection())
+        .find_map(|mut c| redis::cmd("SSUBSCRIBE").arg("orders").query::<redis::Value>(&mut c).ok().map(|_| c))
+        .expect("no master took the shard subscription");
+    assert_eq!(gw.post("/spublish/orders/shipped", "", TOKEN).await, (200, json!({"result": 1})));
+    let message: Vec<String> = redis::from_redis_value(subscriber.recv_response().unwrap()).unwrap();
+    assert_eq!(message, ["smessage", "orders", "shipped"]);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_killed_master_is_followed_to_the_replica_the_cluster_promotes() {
     let mut cluster = TestCluster::start_replicated(3, 1).await;

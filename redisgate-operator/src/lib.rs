@@ -31,6 +31,7 @@ pub mod naming;
 pub mod provisioner;
 pub mod redis_conf;
 pub mod resources;
+pub mod shards;
 pub mod sizing;
 pub mod status;
 

@@ -251,9 +251,13 @@ impl KubernetesProvisioner {
     }
 
     /// A replicated instance's master, as the operator last reported it in the resource's status (the
-    /// operator asks the Sentinels at every reconcile).
+    /// operator asks the Sentinels at every reconcile); a cluster's nodes, as the node behind its endpoint
+    /// reports them, asked as the gateway's user.
     async fn nodes_inner(&self, target: Target) -> Result<Vec<Node>> {
         let Some(cached) = self.cache.get(target.id) else { return Ok(Vec::new()) };
+        if let Some(one_node) = cached.endpoint.url.strip_prefix("redis+cluster://") {
+            return Ok(crate::shards::nodes(&format!("redis://{one_node}")).await);
+        }
         let Some(instance) = self.instances().get_opt(&cached.name).await? else { return Ok(Vec::new()) };
         let master = instance.status.as_ref().and_then(|s| s.master.clone());
         Ok(master

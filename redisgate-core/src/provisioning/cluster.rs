@@ -4,11 +4,15 @@
 //! growing it online by a shard ([`add_shard`]), moving slots with their keys as `redis-cli --cluster
 //! reshard` does. Blocking: run it on a blocking thread.
 
+mod shards;
+
 use std::time::{Duration, Instant};
 
 use redis::{Connection, RedisResult};
 
 use crate::{Error, Result};
+
+pub use shards::parse_shards;
 
 /// How many hash slots a Redis Cluster has.
 pub const SLOTS: u16 = 16_384;

@@ -147,6 +147,15 @@ async fn the_bootstrap_forms_a_cluster_and_grows_it_by_a_shard_with_replicas_kee
     let shards = layout.shards().await;
     assert_eq!(shards.len(), 3, "{shards:?}");
     assert!(shards.iter().all(|(_, slots, replicas)| (5461..=5462).contains(slots) && *replicas == 0), "{shards:?}");
+    // What the management API's GET lists, asked as the gateway's user: the nodes by the DNS names they
+    // announce, each master with its slots.
+    let listed = redisgate_operator::shards::nodes(&layout.urls(|a| layout.credentials.gateway_url(a))[0]).await;
+    assert_eq!(listed.len(), 3, "{listed:?}");
+    assert!(
+        listed.iter().all(|n| n.address.starts_with("localhost:") && n.healthy && n.slots.len() == 1),
+        "{listed:?}"
+    );
+    assert_eq!(listed.iter().map(|n| n.shard).collect::<Vec<_>>(), [Some(0), Some(1), Some(2)]);
 
     // Keys in every shard, through the gateway's user.
     let mut cluster = layout.cluster().await;

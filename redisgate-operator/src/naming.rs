@@ -27,6 +27,8 @@ pub const DEFAULT_TENANT_NAMESPACE: &str = "redisgate-instances";
 pub const TENANT_NAMESPACE_ENV: &str = "REDISGATE_KUBERNETES_NAMESPACE";
 /// The field manager of every write, and the `managed-by` label value.
 pub const MANAGER: &str = "redisgate-operator";
+/// `managed-by` of the resources the control plane's Kubernetes provisioner writes.
+pub const PROVISIONER_MANAGER: &str = "redisgate-control-plane";
 /// Longest instance name: the control plane's 40 characters, plus the `i-` that [`resource_name`] puts
 /// before a name starting with a digit.
 pub const MAX_NAME: usize = 42;
@@ -46,6 +48,10 @@ pub struct Names {
     pub secret: String,
     /// Secret with the password of the admin Redis user (always the operator's own).
     pub admin_secret: String,
+    /// Secret with the instance's REST tokens, for its users.
+    pub tokens: String,
+    /// Secret the gateway reads: the tokens' digests and the gateway user's password.
+    pub gateway_secret: String,
     /// A replicated instance's Sentinels: their StatefulSet and client Service.
     pub sentinel: String,
     /// Headless Service giving each Sentinel its stable DNS name.
@@ -67,6 +73,8 @@ impl Names {
             config: format!("{instance}-config"),
             secret: secret_name.map_or_else(|| format!("{instance}-auth"), str::to_owned),
             admin_secret: format!("{instance}-admin"),
+            tokens: format!("{instance}-tokens"),
+            gateway_secret: format!("{instance}-gateway"),
             sentinel: format!("{instance}-sentinel"),
             sentinel_headless: format!("{instance}-sentinel-headless"),
         })
@@ -151,6 +159,8 @@ mod tests {
             &names.data_claim(),
             &names.sentinel,
             &names.sentinel_headless,
+            &names.tokens,
+            &names.gateway_secret,
         ] {
             assert!(name.len() <= 63, "{name}");
         }

@@ -40,8 +40,7 @@ use crate::naming::{
 };
 use crate::{sizing, Error, Result};
 
-/// `managed-by` of the resources the provisioner writes.
-pub const PROVISIONER_MANAGER: &str = "redisgate-control-plane";
+pub use crate::naming::PROVISIONER_MANAGER;
 
 /// How the provisioner shapes instances and waits for them.
 #[derive(Clone)]

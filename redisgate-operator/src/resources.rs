@@ -11,6 +11,7 @@ pub mod secret;
 pub mod sentinel;
 pub mod service;
 pub mod statefulset;
+pub mod tokens;
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
 use kube::{Resource as _, ResourceExt as _};

@@ -1,4 +1,5 @@
-//! The writes of a reconcile, in order: the password Secret (create-if-missing), the ConfigMap, the
+//! The writes of a reconcile, in order: the password Secrets (create-if-missing), the REST tokens' Secrets
+//! (minted once, and again when the instance asks for a rotation), the ConfigMap, the
 //! StatefulSet (keeping its immutable claim templates), the Services, the NetworkPolicy, a grown PVC, the
 //! data pods' PodDisruptionBudget (all but a standalone instance), for a replicated instance the Sentinels'
 //! StatefulSet, Services and budget, for a cluster its bootstrap Job (create-if-missing), and finally the
@@ -24,6 +25,7 @@ use crate::crd::{RedisHttpInstance, RedisHttpInstanceStatus, SecretRef, StatusEn
 use crate::master;
 use crate::naming::MANAGER;
 use crate::resources::secret::{self, PASSWORD_KEY};
+use crate::resources::tokens::{self, Tokens};
 use crate::resources::{configmap, job, networkpolicy, pdb, sentinel, service, statefulset, Desired};
 use crate::status::{self, rollout, Rollout};
 use crate::{redis_conf, sizing, Error, Result};
@@ -48,6 +50,10 @@ pub(super) async fn children(instance: &RedisHttpInstance, ctx: &Context) -> Res
         gateway: ensure_secret(&secrets, &desired, &desired.names.secret).await?,
         admin: ensure_secret(&secrets, &desired, &desired.names.admin_secret).await?,
     };
+    if tokens::wanted(instance) {
+        let minted = ensure_tokens(&secrets, &desired).await?;
+        apply(&secrets, &tokens::gateway_secret(&desired, &minted, &credentials.gateway)).await?;
+    }
     let conf = redis_conf::with_users(&desired.conf, &credentials);
     let map = configmap::build_for(&desired, &conf, &credentials);
     apply(&Api::<ConfigMap>::namespaced(client.clone(), ns), &map).await?;
@@ -145,6 +151,20 @@ async fn ensure_job(api: &Api<Job>, desired: &Desired) -> Result<Job> {
         Err(kube::Error::Api(status)) if status.code == 409 => Ok(api.get(&name).await?),
         Err(e) => Err(e.into()),
     }
+}
+
+/// The instance's REST tokens: those of its tokens Secret when they were minted for the rotation the
+/// instance asks for now, else new ones, written there.
+async fn ensure_tokens(api: &Api<Secret>, desired: &Desired) -> Result<Tokens> {
+    let rotation = tokens::rotation(&desired.instance);
+    let existing = api.get_opt(&desired.names.tokens).await?;
+    if let Some(kept) = existing.filter(|s| tokens::current(s, &rotation)).as_ref().and_then(Tokens::of) {
+        return Ok(kept);
+    }
+    let minted = Tokens::generate();
+    apply(api, &tokens::secret(desired, &minted, &rotation)).await?;
+    tracing::info!(instance = %desired.names.instance, %rotation, "minted the instance's REST tokens");
+    Ok(minted)
 }
 
 /// The password in the Secret `name`, or a new Secret with a new password when there is none.

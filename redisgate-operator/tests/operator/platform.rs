@@ -96,6 +96,11 @@ async fn the_management_api_provisions_through_the_operator() {
     assert_eq!(resource["metadata"]["labels"]["redisgate.io/instance-id"], json!(id));
     assert_eq!(resource["metadata"]["labels"]["redisgate.io/organization-id"], json!(org));
     assert_eq!(fake.names(NAMESPACES, ""), [namespace], "the provisioner made a namespace");
+    // Its tokens are the control plane's (in PostgreSQL): the operator mints none for it.
+    assert!(
+        fake.get(SECRETS, namespace, "kcache-tokens").is_none()
+            && fake.get(SECRETS, namespace, "kcache-gateway").is_none()
+    );
     assert_eq!(resource["status"]["phase"], json!("Ready"));
     let base = format!("/api/organizations/{org}/redis-instances/{id}");
     let (_, status) = platform.api("GET", &format!("{base}/status"), Some(&jwt), None).await;

@@ -377,3 +377,40 @@ async fn a_cluster_is_formed_by_a_job_per_size_and_ready_once_its_pods_and_that_
     assert!(current().await.is_ready());
     assert_eq!(fake.forbidden(), Vec::<String>::new(), "a request the operator's Role does not allow");
 }
+
+/// The REST tokens for a gateway that reads Kubernetes: minted once, kept, and minted again exactly once
+/// per new value of the rotation annotation; the gateway's Secret holds their digests only.
+#[tokio::test]
+async fn tokens_are_minted_once_and_rotated_when_the_annotation_asks() {
+    let (fake, ctx) = setup();
+    reconcile(create(&fake, "cache", small()).await, ctx.clone()).await.unwrap();
+    let token =
+        |key: &str| base64_decode(fake.get(SECRETS, NS, "cache-tokens").unwrap()["data"][key].as_str().unwrap());
+    let digest =
+        |key: &str| base64_decode(fake.get(SECRETS, NS, "cache-gateway").unwrap()["data"][key].as_str().unwrap());
+    let sha = |text: &str| -> String {
+        redisgate_core::auth::TokenHash::of(text.as_bytes()).as_bytes().iter().map(|b| format!("{b:02x}")).collect()
+    };
+    let (full, readonly) = (token("token"), token("readonly-token"));
+    assert!(full.starts_with("rgt_") && readonly.starts_with("rgr_"));
+    assert_eq!((digest("token.sha256"), digest("readonly-token.sha256")), (sha(&full), sha(&readonly)));
+    assert_eq!(digest("password"), password(&fake, "cache-auth"));
+    let gateway = fake.get(SECRETS, NS, "cache-gateway").unwrap();
+    assert_eq!(gateway["metadata"]["labels"]["redisgate.io/gateway-secret"], json!("true"));
+
+    // Kept across reconciles.
+    reconcile(fetch(&fake, "cache").await, ctx.clone()).await.unwrap();
+    assert_eq!(token("token"), full);
+
+    // A new annotation value: new tokens and digests, once.
+    let api: Api<RedisHttpInstance> = Api::namespaced(fake.client(), NS);
+    let rotate = json!({"metadata": {"annotations": {"redisgate.io/rotate-tokens": "2026-12-06T20:00:00Z"}}});
+    api.patch("cache", &PatchParams::default(), &Patch::Merge(&rotate)).await.unwrap();
+    reconcile(fetch(&fake, "cache").await, ctx.clone()).await.unwrap();
+    let rotated = token("token");
+    assert_ne!(rotated, full);
+    assert_ne!(token("readonly-token"), readonly);
+    assert_eq!(digest("token.sha256"), sha(&rotated));
+    reconcile(fetch(&fake, "cache").await, ctx).await.unwrap();
+    assert_eq!(token("token"), rotated, "the same annotation rotated twice");
+}

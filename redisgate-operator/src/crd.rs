@@ -6,9 +6,13 @@
 //! (`volumeClaimTemplates` are immutable, so those changes could never be reconciled). `crdgen` writes
 //! [`crd_yaml`] to `deploy/crds/redishttpinstance.yaml`, and a test fails when the two drift apart.
 
+mod limits;
+
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use kube::{CustomResource, CustomResourceExt as _, KubeSchema};
 use serde::{Deserialize, Serialize};
+
+pub use limits::LimitsSpec;
 
 /// API group of the resource.
 pub const GROUP: &str = "redisgate.io";
@@ -70,6 +74,10 @@ pub struct RedisHttpInstanceSpec {
     /// of shards.
     #[serde(default, skip_serializing_if = "TopologySpec::is_standalone")]
     pub topology: TopologySpec,
+    /// What a gateway that reads its instances from Kubernetes enforces for this one: commands per second
+    /// and per day, requests at once, and sizes. None set: no limit.
+    #[serde(default, skip_serializing_if = "LimitsSpec::is_empty")]
+    pub limits: LimitsSpec,
 }
 
 /// How an instance is laid out.

@@ -33,7 +33,9 @@ use uuid::Uuid;
 use cache::Cache;
 pub use cache::ConnectAddress;
 
-use crate::crd::{EvictionPolicy, Persistence, Phase, RedisHttpInstance, RedisHttpInstanceSpec, TopologySpec};
+use crate::crd::{
+    EvictionPolicy, LimitsSpec, Persistence, Phase, RedisHttpInstance, RedisHttpInstanceSpec, TopologySpec,
+};
 use crate::naming::{
     resource_name, tenant_namespace, DEFAULT_TENANT_NAMESPACE, LABEL_INSTANCE_ID, LABEL_MANAGED_BY,
     LABEL_ORGANIZATION_ID, TENANT_NAMESPACE_ENV,
@@ -145,6 +147,8 @@ impl KubernetesProvisioner {
                 eviction_policy: EvictionPolicy::NoEviction,
                 secret_name: None,
                 topology: TopologySpec::from(spec.topology),
+                // The control plane's gateway enforces its instances' limits from PostgreSQL.
+                limits: LimitsSpec::default(),
             },
         );
         instance.metadata.namespace = Some(self.config.namespace.clone());

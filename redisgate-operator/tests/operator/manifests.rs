@@ -160,6 +160,10 @@ fn the_example_instances_match_the_crd() {
     let mut unknown = document.clone();
     unknown["spec"]["memroy"] = json!("64Mi");
     assert!(matches_crd_schema(&unknown).is_err());
+    let mut zero = document.clone();
+    zero["spec"]["limits"]["maxRequestsPerSecond"] = json!(0);
+    assert!(matches_crd_schema(&zero).is_err(), "a limit of 0 was accepted");
+    assert_eq!(typed.spec.limits.limits().max_request_size.map(std::num::NonZeroU64::get), Some(1 << 20));
     let mut bad = document;
     bad["spec"]["memory"] = json!("64MB");
     assert!(matches_crd_schema(&bad).unwrap_err().contains("does not match"));

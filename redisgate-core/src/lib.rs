@@ -10,6 +10,7 @@
 //! - [`auth`]: token digests and constant-time comparison, the bearer header, new secrets; with `accounts`,
 //!   password hashing (argon2) and JWTs.
 //! - [`limits`]: per-instance and per-key limits and the size checks.
+//! - [`catalog`]: what a gateway serves, as plain data, for directories fed from outside the gateway.
 //! - [`provisioning`]: the validated instance spec, names, redis.conf and its users, the instance lifecycle
 //!   and the provisioner seam.
 //! - `api` (feature `api`; `openapi` adds the schemas): the management API's wire types.
@@ -22,6 +23,7 @@ mod text_enum;
 #[cfg(feature = "api")]
 pub mod api;
 pub mod auth;
+pub mod catalog;
 pub mod error;
 pub mod limits;
 pub mod protocol;

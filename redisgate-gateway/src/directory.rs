@@ -2,8 +2,11 @@
 //!
 //! A request names its instance by Host header (`<name>.<domain>`) or by path prefix (`/db/<name>/...`);
 //! with neither, it goes to the default instance, if the directory has one. [`StaticDirectory`] serves
-//! instances from flags or a config file; the platform (PostgreSQL) directory implements the same trait.
+//! instances from flags or a config file, [`watched::WatchedDirectory`] those of a catalog fed from outside
+//! (Kubernetes); the platform (PostgreSQL) directory implements the same trait.
 //! Lookups are synchronous on purpose: the hot path never waits on a database.
+
+pub mod watched;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -110,6 +113,11 @@ pub trait Directory: Send + Sync + 'static {
     /// Answers whether the lookup is worth repeating; the default (nothing to reload) answers `false`.
     fn refresh(&self) -> std::pin::Pin<Box<dyn std::future::Future<Output = bool> + Send + '_>> {
         Box::pin(std::future::ready(false))
+    }
+    /// Whether it knows its instances yet (`/-/ready` answers 503 until it does); a directory whose source
+    /// is read at start is always ready.
+    fn ready(&self) -> bool {
+        true
     }
 }
 

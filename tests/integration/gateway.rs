@@ -16,6 +16,7 @@ mod sse;
 mod tls;
 mod transaction;
 mod upstash_only;
+mod watched;
 
 use redisgate_test_support::{TestGateway, TestRedis};
 

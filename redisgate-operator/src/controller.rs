@@ -95,7 +95,13 @@ async fn reconcile_inner(instance: &RedisHttpInstance, ctx: &Context) -> Result<
     }
     let previous = instance.status.as_ref().and_then(|s| s.phase);
     let new_status = match apply::children(instance, ctx).await {
-        Ok(applied) => status::applied(instance, &applied.rollout, applied.endpoint, applied.secret, applied.master),
+        Ok(applied) => status::applied(
+            instance,
+            &applied.rollout,
+            applied.endpoint,
+            applied.secret,
+            status::Observed { master: applied.master, token_digests: applied.digests },
+        ),
         Err(error @ (Error::InvalidSpec(_) | Error::SecretInvalid(_))) => {
             let reason = if matches!(error, Error::InvalidSpec(_)) { "InvalidSpec" } else { "SecretInvalid" };
             let status = status::degraded(instance, reason, &error.to_string());

@@ -317,6 +317,20 @@ pub struct RedisHttpInstanceStatus {
     /// A replicated instance's master as its Sentinels name it (`host:port`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub master: Option<String>,
+    /// The SHA-256 digests of the instance's REST tokens (the tokens are in `<name>-tokens`): what a gateway
+    /// that reads its instances from Kubernetes checks a presented token against.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_digests: Option<TokenDigests>,
+}
+
+/// The SHA-256 digests of an instance's two REST tokens, in hex. A digest does not reveal its token (each is
+/// 256 random bits), so it may sit in the status, which more people may read than Secrets.
+#[derive(schemars::JsonSchema, Deserialize, Serialize, Clone, Debug, PartialEq, Eq)]
+pub struct TokenDigests {
+    /// The full token's.
+    pub full: String,
+    /// The read-only token's.
+    pub readonly: String,
 }
 
 /// The summary phase.

@@ -50,8 +50,6 @@ pub struct Names {
     pub admin_secret: String,
     /// Secret with the instance's REST tokens, for its users.
     pub tokens: String,
-    /// Secret the gateway reads: the tokens' digests and the gateway user's password.
-    pub gateway_secret: String,
     /// A replicated instance's Sentinels: their StatefulSet and client Service.
     pub sentinel: String,
     /// Headless Service giving each Sentinel its stable DNS name.
@@ -74,7 +72,6 @@ impl Names {
             secret: secret_name.map_or_else(|| format!("{instance}-auth"), str::to_owned),
             admin_secret: format!("{instance}-admin"),
             tokens: format!("{instance}-tokens"),
-            gateway_secret: format!("{instance}-gateway"),
             sentinel: format!("{instance}-sentinel"),
             sentinel_headless: format!("{instance}-sentinel-headless"),
         })
@@ -160,7 +157,6 @@ mod tests {
             &names.sentinel,
             &names.sentinel_headless,
             &names.tokens,
-            &names.gateway_secret,
         ] {
             assert!(name.len() <= 63, "{name}");
         }

@@ -9,7 +9,7 @@ use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 use k8s_openapi::jiff::Timestamp;
 
-use crate::crd::{Phase, RedisHttpInstance, RedisHttpInstanceStatus, SecretRef, StatusEndpoint};
+use crate::crd::{Phase, RedisHttpInstance, RedisHttpInstanceStatus, SecretRef, StatusEndpoint, TokenDigests};
 
 /// What the cluster reports about the workload.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -81,6 +81,15 @@ pub fn job(job: &Job) -> Rollout {
     Rollout { ready: false, message }
 }
 
+/// What a reconcile observed besides the rollout, for the status.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Observed {
+    /// A replicated instance's master (`host:port`), as its Sentinels name it.
+    pub master: Option<String>,
+    /// The digests of the instance's REST tokens (none for the control plane's instances).
+    pub token_digests: Option<TokenDigests>,
+}
+
 /// The status after a successful apply.
 #[must_use]
 pub fn applied(
@@ -88,7 +97,7 @@ pub fn applied(
     rollout: &Rollout,
     endpoint: StatusEndpoint,
     secret: SecretRef,
-    master: Option<String>,
+    observed: Observed,
 ) -> RedisHttpInstanceStatus {
     let (ready, reason) = if rollout.ready { ("True", "Available") } else { ("False", "RollingOut") };
     let progressing = if rollout.ready { "False" } else { "True" };
@@ -103,7 +112,8 @@ pub fn applied(
         endpoint: Some(endpoint),
         secret_ref: Some(secret),
         observed_generation: instance.metadata.generation,
-        master,
+        master: observed.master,
+        token_digests: observed.token_digests,
     }
 }
 
@@ -122,6 +132,7 @@ pub fn degraded(instance: &RedisHttpInstance, reason: &str, message: &str) -> Re
         secret_ref: previous.secret_ref,
         observed_generation: instance.metadata.generation,
         master: previous.master,
+        token_digests: previous.token_digests,
     }
 }
 
@@ -183,12 +194,13 @@ mod tests {
         let secret = SecretRef { name: "s".into(), key: "password".into() };
         let mut instance = instance();
         let waiting = Rollout { ready: false, message: "m".into() };
-        let first = applied(&instance, &waiting, endpoint.clone(), secret.clone(), None);
+        let first = applied(&instance, &waiting, endpoint.clone(), secret.clone(), Observed::default());
         assert_eq!(first.phase, Some(Phase::Progressing));
         assert!(first.conditions.iter().all(|c| c.observed_generation == Some(3)));
         instance.status = Some(first.clone());
-        assert_eq!(applied(&instance, &waiting, endpoint.clone(), secret.clone(), None), first);
-        let ready = applied(&instance, &Rollout { ready: true, message: "m".into() }, endpoint, secret, None);
+        assert_eq!(applied(&instance, &waiting, endpoint.clone(), secret.clone(), Observed::default()), first);
+        let ready =
+            applied(&instance, &Rollout { ready: true, message: "m".into() }, endpoint, secret, Observed::default());
         assert_eq!(ready.phase, Some(Phase::Ready));
         let time = |s: &RedisHttpInstanceStatus, t: &str| {
             s.conditions.iter().find(|c| c.type_ == t).unwrap().last_transition_time.clone()

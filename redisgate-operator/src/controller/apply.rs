@@ -1,4 +1,4 @@
-//! The writes of a reconcile, in order: the password Secrets (create-if-missing), the REST tokens' Secrets
+//! The writes of a reconcile, in order: the password Secrets (create-if-missing), the REST tokens' Secret
 //! (minted once, and again when the instance asks for a rotation), the ConfigMap, the
 //! StatefulSet (keeping its immutable claim templates), the Services, the NetworkPolicy, a grown PVC, the
 //! data pods' PodDisruptionBudget (all but a standalone instance), for a replicated instance the Sentinels'
@@ -21,7 +21,7 @@ use serde::Serialize;
 
 use super::Context;
 use crate::config::{REDIS_PORT, SENTINEL_PORT};
-use crate::crd::{RedisHttpInstance, RedisHttpInstanceStatus, SecretRef, StatusEndpoint};
+use crate::crd::{RedisHttpInstance, RedisHttpInstanceStatus, SecretRef, StatusEndpoint, TokenDigests};
 use crate::master;
 use crate::naming::MANAGER;
 use crate::resources::secret::{self, PASSWORD_KEY};
@@ -37,6 +37,8 @@ pub(super) struct Applied {
     pub secret: SecretRef,
     /// A replicated instance's master (`host:port`), as its Sentinels name it now.
     pub master: Option<String>,
+    /// The digests of the instance's REST tokens (none for the control plane's instances).
+    pub digests: Option<TokenDigests>,
 }
 
 /// Creates or updates every child of `instance`.
@@ -50,10 +52,8 @@ pub(super) async fn children(instance: &RedisHttpInstance, ctx: &Context) -> Res
         gateway: ensure_secret(&secrets, &desired, &desired.names.secret).await?,
         admin: ensure_secret(&secrets, &desired, &desired.names.admin_secret).await?,
     };
-    if tokens::wanted(instance) {
-        let minted = ensure_tokens(&secrets, &desired).await?;
-        apply(&secrets, &tokens::gateway_secret(&desired, &minted, &credentials.gateway)).await?;
-    }
+    let digests =
+        if tokens::wanted(instance) { Some(tokens::digests(&ensure_tokens(&secrets, &desired).await?)) } else { None };
     let conf = redis_conf::with_users(&desired.conf, &credentials);
     let map = configmap::build_for(&desired, &conf, &credentials);
     apply(&Api::<ConfigMap>::namespaced(client.clone(), ns), &map).await?;
@@ -83,7 +83,7 @@ pub(super) async fn children(instance: &RedisHttpInstance, ctx: &Context) -> Res
     let data =
         StatusEndpoint { host: ctx.config.service_host(&desired.names.instance, ns), port: i32::from(REDIS_PORT) };
     if topology.is_standalone() {
-        return Ok(Applied { rollout: rollout(Some(&applied)), endpoint: data, secret, master: None });
+        return Ok(Applied { rollout: rollout(Some(&applied)), endpoint: data, secret, master: None, digests });
     }
     apply(&budgets, &pdb::data(&desired)).await?;
     if topology.is_cluster() {
@@ -94,6 +94,7 @@ pub(super) async fn children(instance: &RedisHttpInstance, ctx: &Context) -> Res
             endpoint: data,
             secret,
             master: None,
+            digests,
         });
     }
     let sentinels = apply(&statefulsets, &sentinel::statefulset(&desired, &checksum)).await?;
@@ -109,6 +110,7 @@ pub(super) async fn children(instance: &RedisHttpInstance, ctx: &Context) -> Res
         endpoint: StatusEndpoint { host, port: i32::from(SENTINEL_PORT) },
         secret,
         master,
+        digests,
     })
 }
 

@@ -1,8 +1,8 @@
 //! An instance's REST tokens, for a gateway that reads its instances from Kubernetes
 //! (`--directory kubernetes`): the operator mints a full and a read-only token into `<instance>-tokens`,
-//! for the instance's users, and writes only their SHA-256 digests, with the gateway user's Redis password,
-//! into `<instance>-gateway`, the one Secret such a gateway reads (it finds them by the
-//! [`GATEWAY_SECRET_LABEL`] label; its RBAC gives it no other Secret).
+//! for the instance's users, and writes only their SHA-256 digests into the instance's status
+//! (`status.tokenDigests`), where such a gateway reads them. That gateway reads no Secret but the password
+//! Secret the status names (by name, never listing Secrets), so it never sees a token.
 //!
 //! The tokens are minted once. Setting the instance's [`ROTATE_ANNOTATION`] to a new value (say a
 //! timestamp) mints new ones; the tokens Secret remembers the value it was minted for
@@ -17,23 +17,18 @@ use kube::ResourceExt as _;
 use redisgate_core::auth::token::{generate, INSTANCE_TOKEN_PREFIX, READONLY_TOKEN_PREFIX};
 use redisgate_core::auth::TokenHash;
 
-use super::secret::PASSWORD_KEY;
 use super::Desired;
-use crate::crd::RedisHttpInstance;
+use crate::crd::{RedisHttpInstance, TokenDigests};
 use crate::naming::{LABEL_MANAGED_BY, PROVISIONER_MANAGER};
 
 /// The instance's annotation whose new value asks for new tokens.
 pub const ROTATE_ANNOTATION: &str = "redisgate.io/rotate-tokens";
 /// The tokens Secret's annotation: the [`ROTATE_ANNOTATION`] value its tokens were minted for.
 pub const ROTATED_FOR_ANNOTATION: &str = "redisgate.io/rotated-for";
-/// The label of the Secrets a Kubernetes-directory gateway reads.
-pub const GATEWAY_SECRET_LABEL: &str = "redisgate.io/gateway-secret";
-/// Key of the full token (in the tokens Secret) and, with [`DIGEST_SUFFIX`], of its digest.
+/// Key of the full token in the tokens Secret.
 pub const TOKEN_KEY: &str = "token";
 /// Key of the read-only token.
 pub const READONLY_TOKEN_KEY: &str = "readonly-token";
-/// Suffix of a digest's key in the gateway Secret (`token.sha256`, hex).
-pub const DIGEST_SUFFIX: &str = ".sha256";
 
 /// The two tokens of an instance.
 #[derive(Clone, PartialEq, Eq)]
@@ -101,22 +96,11 @@ pub fn secret(desired: &Desired, tokens: &Tokens, rotation: &str) -> Secret {
     }
 }
 
-/// The gateway's Secret: the tokens' SHA-256 digests (hex) and the gateway user's Redis `password`.
+/// The digests a gateway checks presented tokens against (for the instance's status).
 #[must_use]
-pub fn gateway_secret(desired: &Desired, tokens: &Tokens, password: &str) -> Secret {
-    let mut metadata = desired.meta(&desired.names.gateway_secret);
-    metadata.labels.get_or_insert_with(BTreeMap::new).insert(GATEWAY_SECRET_LABEL.to_owned(), "true".to_owned());
-    let digest = |token: &str| ByteString(hex(TokenHash::of(token.as_bytes()).as_bytes()).into_bytes());
-    Secret {
-        metadata,
-        type_: Some("Opaque".to_owned()),
-        data: Some(BTreeMap::from([
-            (format!("{TOKEN_KEY}{DIGEST_SUFFIX}"), digest(&tokens.full)),
-            (format!("{READONLY_TOKEN_KEY}{DIGEST_SUFFIX}"), digest(&tokens.readonly)),
-            (PASSWORD_KEY.to_owned(), ByteString(password.as_bytes().to_vec())),
-        ])),
-        ..Secret::default()
-    }
+pub fn digests(tokens: &Tokens) -> TokenDigests {
+    let digest = |token: &str| hex(TokenHash::of(token.as_bytes()).as_bytes());
+    TokenDigests { full: digest(&tokens.full), readonly: digest(&tokens.readonly) }
 }
 
 fn hex(bytes: &[u8]) -> String {

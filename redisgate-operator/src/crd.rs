@@ -363,6 +363,24 @@ pub struct SecretRef {
 }
 
 impl RedisHttpInstance {
+    /// The URL a gateway reaches this instance at, logging in as the gateway's user with `password`, dialing
+    /// `dial` (the status endpoint's `host:port`, or where it maps to): a standalone instance's server, a
+    /// replicated instance's Sentinels (which name the master), or any node of a cluster (which sends the
+    /// gateway on to the others).
+    #[must_use]
+    pub fn gateway_url(&self, password: &str, dial: &str) -> String {
+        use redisgate_core::provisioning::acl::GATEWAY_USER;
+        match self.spec.topology.mode {
+            TopologyMode::Standalone => format!("redis://{GATEWAY_USER}:{password}@{dial}"),
+            TopologyMode::Cluster => format!("redis+cluster://{GATEWAY_USER}:{password}@{dial}"),
+            TopologyMode::Replicated => format!(
+                "redis+sentinel://{GATEWAY_USER}:{password}@{dial}/{name}?sentinel_username={GATEWAY_USER}&\
+                 sentinel_password={password}",
+                name = self.metadata.name.as_deref().unwrap_or_default()
+            ),
+        }
+    }
+
     /// The Ready condition, if reported for the current generation.
     #[must_use]
     pub fn is_ready(&self) -> bool {

@@ -21,6 +21,7 @@
 //! - [`error`]: the crate's one error type.
 
 pub mod admin;
+pub mod catalog;
 pub mod config;
 pub mod controller;
 pub mod crd;

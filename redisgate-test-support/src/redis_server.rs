@@ -56,7 +56,16 @@ impl TestRedis {
     /// As [`TestRedis::start`].
     #[must_use]
     pub fn start_contained() -> Self {
-        Self::start_with(Auth::Users(Credentials::generate()))
+        Self::start_with_users(Credentials::generate())
+    }
+
+    /// As [`TestRedis::start_contained`], with the users' passwords of `credentials` (an operator's Secrets).
+    ///
+    /// # Panics
+    /// As [`TestRedis::start`].
+    #[must_use]
+    pub fn start_with_users(credentials: Credentials) -> Self {
+        Self::start_with(Auth::Users(credentials))
     }
 
     /// Starts a server that requires `password`.

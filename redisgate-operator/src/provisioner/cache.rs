@@ -12,7 +12,6 @@ use uuid::Uuid;
 use crate::crd::RedisHttpInstance;
 use crate::resources::secret::password_of;
 use crate::{Error, Result};
-use redisgate_core::provisioning::acl::GATEWAY_USER;
 
 /// Maps the in-cluster `host:port` of an instance to the address the gateway dials.
 pub type ConnectAddress = Arc<dyn Fn(&str) -> String + Send + Sync>;
@@ -62,20 +61,7 @@ impl Cache {
         let password = password_of(&secret)?;
         let address = format!("{}:{}", endpoint.host, endpoint.port);
         let dial = connect.map_or_else(|| address.clone(), |map| map(&address));
-        // A replicated instance's endpoint is its Sentinels' Service: the gateway asks them for the master,
-        // logging in to them, and to the master, as its own user.
-        // A cluster's endpoint is its client Service: any node, which sends the gateway on to the others.
-        let url = if instance.spec.topology.is_standalone() {
-            format!("redis://{GATEWAY_USER}:{password}@{dial}")
-        } else if instance.spec.topology.is_cluster() {
-            format!("redis+cluster://{GATEWAY_USER}:{password}@{dial}")
-        } else {
-            format!(
-                "redis+sentinel://{GATEWAY_USER}:{password}@{dial}/{name}?sentinel_username={GATEWAY_USER}&\
-                 sentinel_password={password}",
-                name = instance.name_any()
-            )
-        };
+        let url = instance.gateway_url(&password, &dial);
         Ok(Cached { namespace, name: instance.name_any(), endpoint: Endpoint { url, address } })
     }
 }

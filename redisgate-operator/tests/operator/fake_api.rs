@@ -41,6 +41,8 @@ pub struct FakeApi {
 struct State {
     store: Mutex<Store>,
     changes: broadcast::Sender<Change>,
+    /// While `true`, every request fails with 503 and no watch stays open (see [`FakeApi::set_down`]).
+    down: tokio::sync::watch::Sender<bool>,
     failures: Mutex<VecDeque<(String, String, u16)>>,
     requests: Mutex<Vec<String>>,
     forbidden: Mutex<Vec<String>>,
@@ -63,6 +65,7 @@ impl FakeApi {
             state: Arc::new(State {
                 store: Mutex::default(),
                 changes,
+                down: tokio::sync::watch::channel(false).0,
                 failures: Mutex::default(),
                 requests: Mutex::default(),
                 forbidden: Mutex::default(),
@@ -168,6 +171,11 @@ impl FakeApi {
         .unwrap();
     }
 
+    /// An outage (`true`): open watches end and every request is answered 503 until it is over (`false`).
+    pub fn set_down(&self, down: bool) {
+        self.state.down.send_replace(down);
+    }
+
     /// Deletes an object as `kubectl delete` would.
     pub fn delete(&self, collection: &str, namespace: &str, name: &str) {
         let key = Key { collection: collection.into(), namespace: namespace.into(), name: name.into() };
@@ -190,6 +198,9 @@ impl FakeApi {
         let query = parts.uri.query().unwrap_or_default().to_owned();
         let line = format!("{} {}?{query}", parts.method, parts.uri.path());
         self.state.requests.lock().unwrap().push(line);
+        if *self.state.down.borrow() {
+            return refusal((503, "ServiceUnavailable", "the API server is down".into()));
+        }
         let injected = {
             let mut failures = self.state.failures.lock().unwrap();
             let position = failures
@@ -301,14 +312,19 @@ impl FakeApi {
         };
         let keep_live = keep.clone();
         let backlog = futures_util::stream::iter(backlog.into_iter().filter(move |c| keep(c)));
-        let live = futures_util::stream::unfold(receiver, move |mut receiver| {
+        let outage = self.state.down.subscribe();
+        let live = futures_util::stream::unfold((receiver, outage), move |(mut receiver, mut outage)| {
             let keep = keep_live.clone();
             async move {
                 loop {
-                    match receiver.recv().await {
-                        Ok(change) if keep(&change) => return Some((change, receiver)),
+                    let change = tokio::select! {
+                        change = receiver.recv() => change,
+                        _ = outage.wait_for(|down| *down) => return None,
+                    };
+                    match change {
+                        Ok(change) if keep(&change) => return Some((change, (receiver, outage))),
                         Ok(_) => {}
-                        Err(broadcast::error::RecvError::Lagged(_)) | Err(broadcast::error::RecvError::Closed) => {
+                        Err(broadcast::error::RecvError::Lagged(_) | broadcast::error::RecvError::Closed) => {
                             return None
                         }
                     }

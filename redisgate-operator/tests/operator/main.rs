@@ -7,6 +7,7 @@
 mod cluster;
 mod cluster_scripts;
 mod crd;
+mod directory;
 mod fake_api;
 mod fixtures;
 mod manifests;

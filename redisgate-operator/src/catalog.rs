@@ -1,0 +1,198 @@
+//! The source of a gateway that reads its instances from Kubernetes (`--directory kubernetes`): a
+//! kube-runtime reflector over the `RedisHttpInstance` resources of the watched namespaces, turned into a
+//! [`Catalog`] on every change and handed to the gateway's workers through a `watch` channel.
+//!
+//! - An instance is served once the operator reports it Ready and its status carries the digests of its
+//!   tokens (`status.tokenDigests`; the control plane's instances have none and are not served here).
+//! - Its Redis password comes from the Secret its status names, read by name (`get`): the only Secret this
+//!   reads. Passwords are read again every [`PASSWORD_REFRESH`] (a user may change theirs).
+//! - Names: every instance is `<name>.<namespace>`; it is also `<name>` when no other watched namespace has
+//!   an instance of that name.
+//! - The hot path never waits on the API server. Nothing is published until every watch has listed once,
+//!   so a gateway started while the API server is down stays not ready; a watch that is lost re-lists with
+//!   backoff while the last catalog keeps serving, and a catalog whose passwords cannot all be read is not
+//!   published (the last one stays).
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::{stream, StreamExt as _};
+use k8s_openapi::api::core::v1::Secret;
+use kube::runtime::reflector::{self, Store};
+use kube::runtime::{watcher, WatchStreamExt as _};
+use kube::{Api, Client, ResourceExt as _};
+use redisgate_core::auth::TokenHash;
+use redisgate_core::catalog::{Catalog, Entry};
+use redisgate_core::protocol::Access;
+use tokio::sync::watch;
+
+use crate::crd::RedisHttpInstance;
+use crate::provisioner::ConnectAddress;
+use crate::resources::secret::password_of;
+use crate::Result;
+
+/// How often passwords are read again even without a change of the instance.
+pub const PASSWORD_REFRESH: Duration = Duration::from_secs(30);
+
+/// The latest catalog (`None` until every watch has listed once).
+pub type Feed = watch::Receiver<Option<Arc<Catalog>>>;
+
+/// Starts watching `namespaces` (all, when empty) through `client`. Returns the feed and the future that
+/// keeps it current (spawn it; it runs until dropped). `connect` maps a status endpoint's `host:port` to the
+/// address to dial (tests, port-forwarding); by default it is dialled as it is.
+pub fn watch(
+    client: Client,
+    namespaces: &[String],
+    connect: Option<ConnectAddress>,
+) -> (Feed, impl Future<Output = ()> + Send + 'static) {
+    let scopes: Vec<Option<String>> =
+        if namespaces.is_empty() { vec![None] } else { namespaces.iter().cloned().map(Some).collect() };
+    let (sender, feed) = watch::channel(None);
+    let mut stores = Vec::new();
+    let mut listed = Vec::new();
+    let mut events = Vec::new();
+    for scope in scopes {
+        let api: Api<RedisHttpInstance> = match &scope {
+            Some(namespace) => Api::namespaced(client.clone(), namespace),
+            None => Api::all(client.clone()),
+        };
+        let (store, writer) = reflector::store();
+        let done = Arc::new(AtomicBool::new(false));
+        let mark = Arc::clone(&done);
+        let changes = reflector::reflector(writer, watcher::watcher(api, watcher::Config::default()).default_backoff())
+            .map(move |event| match event {
+                Ok(watcher::Event::InitDone) => mark.store(true, Ordering::Release),
+                Ok(_) => {}
+                Err(error) => tracing::warn!(%error, "watching RedisHttpInstances failed; serving the last catalog"),
+            });
+        events.push(changes.boxed());
+        stores.push(store);
+        listed.push(done);
+    }
+    let source = Source { client, stores, connect, passwords: HashMap::new() };
+    let run = source.run(stream::select_all(events), listed, sender);
+    (feed, run)
+}
+
+/// What the watch keeps between changes.
+struct Source {
+    client: Client,
+    stores: Vec<Store<RedisHttpInstance>>,
+    connect: Option<ConnectAddress>,
+    /// Passwords by (namespace, Secret), read since the last refresh.
+    passwords: HashMap<(String, String), String>,
+}
+
+impl Source {
+    async fn run(
+        mut self,
+        mut events: impl stream::Stream<Item = ()> + Unpin,
+        listed: Vec<Arc<AtomicBool>>,
+        sender: watch::Sender<Option<Arc<Catalog>>>,
+    ) {
+        let mut refresh = tokio::time::interval(PASSWORD_REFRESH);
+        loop {
+            tokio::select! {
+                event = events.next() => if event.is_none() { return },
+                _ = refresh.tick() => self.passwords.clear(),
+            }
+            if !listed.iter().all(|l| l.load(Ordering::Acquire)) {
+                continue;
+            }
+            match self.catalog().await {
+                Ok(catalog) => {
+                    sender.send_if_modified(|current| {
+                        let changed = current.as_deref() != Some(&catalog);
+                        if changed {
+                            *current = Some(Arc::new(catalog));
+                        }
+                        changed
+                    });
+                }
+                Err(error) => tracing::warn!(%error, "cannot read a password; serving the last catalog"),
+            }
+        }
+    }
+
+    /// Every ready instance with digests, by its names.
+    async fn catalog(&mut self) -> Result<Catalog> {
+        let instances: Vec<Arc<RedisHttpInstance>> = self
+            .stores
+            .iter()
+            .flat_map(Store::state)
+            .filter(|i| i.is_ready() && i.status.as_ref().is_some_and(|s| s.token_digests.is_some()))
+            .collect();
+        let mut count: HashMap<String, usize> = HashMap::new();
+        for instance in &instances {
+            *count.entry(instance.name_any()).or_default() += 1;
+        }
+        let mut catalog = Vec::new();
+        for instance in instances {
+            let Some(entry) = self.entry(&instance).await? else { continue };
+            let name = instance.name_any();
+            if count[&name] == 1 {
+                catalog.push(Entry { name, ..entry.clone() });
+            }
+            catalog.push(entry);
+        }
+        catalog.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(catalog)
+    }
+
+    /// `instance` as `<name>.<namespace>`; `None` when its status lacks what is needed.
+    async fn entry(&mut self, instance: &RedisHttpInstance) -> Result<Option<Entry>> {
+        let (Some(namespace), Some(status)) = (instance.namespace(), instance.status.as_ref()) else {
+            return Ok(None);
+        };
+        let (Some(endpoint), Some(secret), Some(digests)) =
+            (&status.endpoint, &status.secret_ref, &status.token_digests)
+        else {
+            return Ok(None);
+        };
+        let key = (namespace.clone(), secret.name.clone());
+        let password = match self.passwords.get(&key) {
+            Some(password) => password.clone(),
+            None => {
+                let read = Api::<Secret>::namespaced(self.client.clone(), &namespace).get(&secret.name).await?;
+                let password = password_of(&read)?;
+                self.passwords.insert(key, password.clone());
+                password
+            }
+        };
+        let address = format!("{}:{}", endpoint.host, endpoint.port);
+        let dial = self.connect.as_ref().map_or_else(|| address.clone(), |map| map(&address));
+        let credentials = [(&digests.full, Access::Full), (&digests.readonly, Access::ReadOnly)]
+            .into_iter()
+            .filter_map(|(hex, access)| Some((TokenHash::from_bytes(&decode_hex(hex)?)?, access)))
+            .collect();
+        Ok(Some(Entry {
+            name: format!("{}.{namespace}", instance.name_any()),
+            url: instance.gateway_url(&password, &dial),
+            credentials,
+            limits: instance.spec.limits.limits(),
+        }))
+    }
+}
+
+/// The bytes of a hex string, or `None`.
+fn decode_hex(text: &str) -> Option<Vec<u8>> {
+    if !text.len().is_multiple_of(2) {
+        return None;
+    }
+    (0..text.len()).step_by(2).map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hex_digests_decode_and_anything_else_is_refused() {
+        assert_eq!(decode_hex("00ff10"), Some(vec![0, 255, 16]));
+        assert_eq!(decode_hex("0"), None);
+        assert_eq!(decode_hex("zz"), None);
+    }
+}

@@ -71,6 +71,13 @@ pub struct Args {
     /// Seconds between keepalive comments on SSE streams.
     #[arg(long, env = "REDISGATE_SSE_KEEPALIVE_SECS", default_value_t = 15.0)]
     pub sse_keepalive_secs: f64,
+    /// Where the instances come from when it is not the flags, a config file or PostgreSQL: `kubernetes`
+    /// serves the `RedisHttpInstance` resources of the watched namespaces (docs/kubernetes.md).
+    #[arg(long, env = "REDISGATE_DIRECTORY", value_enum, conflicts_with_all = ["redis_url", "config", "database_url"])]
+    pub directory: Option<DirectoryKind>,
+    /// With `--directory kubernetes`: a namespace to watch (repeatable; default: every namespace).
+    #[arg(long = "namespace", env = "REDISGATE_NAMESPACES", value_delimiter = ',', requires = "directory")]
+    pub namespaces: Vec<String>,
     /// Benchmarks only: serve a fixed body without Redis (the floor `bench/` compares the gateway with).
     #[arg(long, hide = true)]
     pub bench_floor: bool,
@@ -144,6 +151,13 @@ pub struct Args {
     /// The private key of --redis-client-cert (PEM).
     #[arg(long, env = "REDISGATE_REDIS_CLIENT_KEY", requires = "redis_client_cert")]
     pub redis_client_key: Option<PathBuf>,
+}
+
+/// A directory fed from outside the gateway.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DirectoryKind {
+    /// The `RedisHttpInstance` resources of a Kubernetes cluster.
+    Kubernetes,
 }
 
 /// Where platform instances run.

@@ -11,7 +11,7 @@ use redisgate_gateway::config::{ConfigError, DirectoryConfig};
 use redisgate_gateway::ServerLimits;
 use redisgate_platform::{PlatformConfig, PublicUrls};
 
-use crate::args::{Args, ProvisionerKind};
+use crate::args::{Args, DirectoryKind, ProvisionerKind};
 
 /// The binary's configuration, checked.
 pub struct Config {
@@ -31,8 +31,8 @@ pub struct Config {
     pub mode: Mode,
 }
 
-/// Standalone (instances from the flags or a file), platform (instances from PostgreSQL), or the benchmark
-/// floor.
+/// Standalone (instances from the flags or a file), platform (instances from PostgreSQL), Kubernetes
+/// (instances from the cluster's resources), or the benchmark floor.
 pub enum Mode {
     /// The instances of the flags or the config file.
     Standalone(DirectoryConfig),
@@ -42,6 +42,15 @@ pub enum Mode {
         config: Box<PlatformConfig>,
         /// Where instances run.
         provisioner: ProvisionerKind,
+    },
+    /// `--directory kubernetes`: the `RedisHttpInstance` resources of `namespaces` (all when empty).
+    Kubernetes {
+        /// The namespaces watched.
+        namespaces: Vec<String>,
+        /// `<name>.<domain>` routing.
+        domain: Option<String>,
+        /// Timeouts and TLS of every upstream.
+        upstream: redisgate_gateway::upstream::UpstreamOptions,
     },
     /// `--bench-floor`: the serve loop answering a fixed body (bench/).
     Floor,
@@ -54,6 +63,12 @@ impl TryFrom<&Args> for Config {
         let limits = args.limits()?;
         let mode = if args.bench_floor {
             Mode::Floor
+        } else if args.directory == Some(DirectoryKind::Kubernetes) {
+            Mode::Kubernetes {
+                namespaces: args.namespaces.clone(),
+                domain: args.domain.clone(),
+                upstream: args.upstream_options()?,
+            }
         } else if let Some(database_url) = &args.database_url {
             args.check_platform()?;
             if args.dev && args.jwt_secret.is_none() {

@@ -14,7 +14,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use clap::Parser as _;
-use redisgate_gateway::directory::StaticDirectory;
+use redisgate_gateway::directory::watched::{Feed, WatchedDirectory};
+use redisgate_gateway::directory::{Directory, StaticDirectory};
 use redisgate_gateway::quota::Meters;
 use redisgate_gateway::{serve, serve_router, shutdown_signal, AppState, Shared};
 use redisgate_platform::{ControlPlane, PlatformConfig};
@@ -76,7 +77,11 @@ async fn run(config: Config) -> anyhow::Result<()> {
             let scheme = if config.tls.is_some() { "https" } else { "http" };
             Some(start_platform(platform, *provisioner, scheme, address).await?)
         }
-        Mode::Standalone(_) | Mode::Floor => None,
+        Mode::Standalone(_) | Mode::Kubernetes { .. } | Mode::Floor => None,
+    };
+    let feed = match &config.mode {
+        Mode::Kubernetes { namespaces, .. } => Some(kubernetes_feed(namespaces).await?),
+        _ => None,
     };
     tracing::info!(%address, workers, platform = control.is_some(), "redisgate-gateway listening");
     // One registry of metrics and script aliases for every worker (the platform's, in platform mode).
@@ -97,9 +102,10 @@ async fn run(config: Config) -> anyhow::Result<()> {
     for index in 0..workers {
         let (config, listener, shutdown, done) =
             (Arc::clone(&config), listener.try_clone()?, shutdown.clone(), done.clone());
-        let (control, meters, shared) = (control.clone(), Arc::clone(&meters), shared.clone());
+        let (control, meters, shared, feed) = (control.clone(), Arc::clone(&meters), shared.clone(), feed.clone());
         std::thread::Builder::new().name(format!("redisgate-worker-{index}")).spawn(move || {
-            let _ = done.send(worker(&config, listener, shutdown, control, &meters, &shared));
+            let sources = Sources { control, feed, meters };
+            let _ = done.send(worker(&config, listener, shutdown, sources, &shared));
         })?;
     }
     drop((listener, done));
@@ -171,9 +177,32 @@ async fn kubernetes_provisioner() -> anyhow::Result<Arc<dyn redisgate_platform::
     Ok(Arc::new(provisioner))
 }
 
+/// The catalog of `--directory kubernetes`, kept current by a task on this (control) runtime.
+#[cfg(feature = "kubernetes")]
+async fn kubernetes_feed(namespaces: &[String]) -> anyhow::Result<Feed> {
+    let client = kube::Client::try_default().await.map_err(|e| anyhow::anyhow!("cannot reach Kubernetes: {e}"))?;
+    tracing::info!(?namespaces, "serving the RedisHttpInstance resources of these namespaces (none: all)");
+    let (feed, source) = redisgate_operator::catalog::watch(client, namespaces, None);
+    tokio::spawn(source);
+    Ok(feed)
+}
+
+#[cfg(not(feature = "kubernetes"))]
+async fn kubernetes_feed(_: &[String]) -> anyhow::Result<Feed> {
+    anyhow::bail!("this build has no Kubernetes support")
+}
+
 #[cfg(not(feature = "kubernetes"))]
 async fn kubernetes_provisioner() -> anyhow::Result<Arc<dyn redisgate_platform::provisioner::Provisioner>> {
     anyhow::bail!("this build has no Kubernetes support")
+}
+
+/// What the workers share, besides the configuration: the control plane (platform mode), the catalog
+/// (Kubernetes mode) and the limits' meters.
+struct Sources {
+    control: Option<ControlPlane>,
+    feed: Option<Feed>,
+    meters: Arc<Meters>,
 }
 
 /// One worker: a current-thread runtime serving its share of the connections until `shutdown`; it builds
@@ -182,24 +211,28 @@ fn worker(
     config: &Config,
     listener: std::net::TcpListener,
     shutdown: CancellationToken,
-    control: Option<ControlPlane>,
-    meters: &Meters,
+    sources: Sources,
     shared: &Shared,
 ) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     runtime.block_on(async {
         let listener = tokio::net::TcpListener::from_std(listener)?;
         let tls = config.tls.clone();
-        if let Some(control) = control {
+        if let Some(control) = sources.control {
             let (app, state) = control.app(shutdown.clone()).await.map_err(|e| anyhow::anyhow!(e))?;
             let state = state.with_tls(tls);
             return serve_router(listener, app, &state, shutdown.cancelled_owned()).await.context("server failed");
         }
-        let directory = match &config.mode {
-            Mode::Standalone(directory) => directory.build(meters)?,
-            Mode::Floor | Mode::Platform { .. } => StaticDirectory::new(Vec::new(), None, None),
+        let directory: Arc<dyn Directory> = match (&config.mode, sources.feed) {
+            (Mode::Standalone(directory), _) => Arc::new(directory.build(&sources.meters)?),
+            (Mode::Kubernetes { domain, upstream, .. }, Some(feed)) => {
+                let watched = Arc::new(WatchedDirectory::new(domain.clone(), upstream.clone(), sources.meters));
+                tokio::spawn(Arc::clone(&watched).follow(feed));
+                watched
+            }
+            _ => Arc::new(StaticDirectory::new(Vec::new(), None, None)),
         };
-        let state = AppState::new(Arc::new(directory)).with_limits(config.limits.clone());
+        let state = AppState::new(directory).with_limits(config.limits.clone());
         let state = state.with_shutdown(shutdown.clone()).with_shared(shared).with_tls(tls);
         if matches!(config.mode, Mode::Floor) {
             let floor = floor::router(state.limits.max_body_bytes);

@@ -113,6 +113,22 @@ fn the_kubernetes_provisioner_without_a_cluster_fails_at_start_with_the_reason()
 }
 
 #[test]
+fn the_kubernetes_directory_without_a_cluster_fails_at_start_with_the_reason() {
+    let output = gateway()
+        .args(["--directory", "kubernetes", "--namespace", "redisgate-instances"])
+        .env("KUBECONFIG", "/nonexistent/kubeconfig")
+        .env_remove("KUBERNETES_SERVICE_HOST")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("cannot reach Kubernetes"), "{stderr}");
+    // It serves the cluster's instances or nothing: the flags of another mode are refused.
+    let mixed = gateway().args(["--directory", "kubernetes", "--redis-url", "redis://127.0.0.1:1"]).output().unwrap();
+    assert_eq!(mixed.status.code(), Some(2), "{}", String::from_utf8_lossy(&mixed.stderr));
+}
+
+#[test]
 fn platform_mode_needs_a_jwt_secret_outside_dev_mode() {
     let output = gateway()
         .args(["--database-url", "postgres://nobody@127.0.0.1:1/none"])

@@ -122,6 +122,12 @@ async fn an_applied_instance_is_served_rotated_kept_through_an_outage_and_forgot
     assert!(gone, "a deleted instance is still served");
 
     assert_eq!(fake.forbidden(), Vec::<String>::new(), "a request the overlay's Role does not allow");
+    // The only Secret the gateway asked for is the password Secret, by name.
+    let asked: Vec<String> = fake.requests_as().into_iter().filter(|r| r.contains("/secrets")).collect();
+    assert!(!asked.is_empty(), "the gateway read no password");
+    for request in &asked {
+        assert!(request.starts_with("GET /api/v1/namespaces/redisgate-instances/secrets/shop-auth?"), "{request}");
+    }
     // It may read a Secret only by name: it cannot list or watch them, so it cannot find the tokens.
     let rights = gateway_rights();
     for watch in [false, true] {

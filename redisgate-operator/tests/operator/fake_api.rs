@@ -45,6 +45,8 @@ struct State {
     down: tokio::sync::watch::Sender<bool>,
     failures: Mutex<VecDeque<(String, String, u16)>>,
     requests: Mutex<Vec<String>>,
+    /// The requests of clients made with [`FakeApi::client_as`] (a service account's).
+    requests_as: Mutex<Vec<String>>,
     forbidden: Mutex<Vec<String>>,
 }
 
@@ -68,6 +70,7 @@ impl FakeApi {
                 down: tokio::sync::watch::channel(false).0,
                 failures: Mutex::default(),
                 requests: Mutex::default(),
+                requests_as: Mutex::default(),
                 forbidden: Mutex::default(),
             }),
         };
@@ -116,6 +119,11 @@ impl FakeApi {
     /// Every request so far, as `METHOD path?query`.
     pub fn requests(&self) -> Vec<String> {
         self.state.requests.lock().unwrap().clone()
+    }
+
+    /// The requests of the clients made with [`FakeApi::client_as`] only, as [`FakeApi::requests`].
+    pub fn requests_as(&self) -> Vec<String> {
+        self.state.requests_as.lock().unwrap().clone()
     }
 
     /// The stored object, if any.
@@ -197,6 +205,9 @@ impl FakeApi {
         let (parts, body) = request.into_parts();
         let query = parts.uri.query().unwrap_or_default().to_owned();
         let line = format!("{} {}?{query}", parts.method, parts.uri.path());
+        if rbac.is_some() {
+            self.state.requests_as.lock().unwrap().push(line.clone());
+        }
         self.state.requests.lock().unwrap().push(line);
         if *self.state.down.borrow() {
             return refusal((503, "ServiceUnavailable", "the API server is down".into()));

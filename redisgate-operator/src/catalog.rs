@@ -3,7 +3,8 @@
 //! [`Catalog`] on every change and handed to the gateway's workers through a `watch` channel.
 //!
 //! - An instance is served once the operator reports it Ready and its status carries the digests of its
-//!   tokens (`status.tokenDigests`; the control plane's instances have none and are not served here).
+//!   tokens (`status.tokenDigests`; the control plane's instances have none and are not served here). It
+//!   stays served while it rolls out a change of its spec (not Ready meanwhile), until it is deleted.
 //! - Its Redis password comes from the Secret its status names, read by name (`get`): the only Secret this
 //!   reads. Passwords are read again every [`PASSWORD_REFRESH`] (a user may change theirs).
 //! - Names: every instance is `<name>.<namespace>`; it is also `<name>` when no other watched namespace has
@@ -13,7 +14,7 @@
 //!   backoff while the last catalog keeps serving, and a catalog whose passwords cannot all be read is not
 //!   published (the last one stays).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -72,7 +73,7 @@ pub fn watch(
         stores.push(store);
         listed.push(done);
     }
-    let source = Source { client, stores, connect, passwords: HashMap::new() };
+    let source = Source { client, stores, connect, passwords: HashMap::new(), served: HashSet::new() };
     let run = source.run(stream::select_all(events), listed, sender);
     (feed, run)
 }
@@ -84,6 +85,9 @@ struct Source {
     connect: Option<ConnectAddress>,
     /// Passwords by (namespace, Secret), read since the last refresh.
     passwords: HashMap<(String, String), String>,
+    /// The instances (namespace, name) served so far: one stays served while it is not Ready again, as
+    /// while its pods roll out after a change of its spec.
+    served: HashSet<(String, String)>,
 }
 
 impl Source {
@@ -119,12 +123,15 @@ impl Source {
 
     /// Every ready instance with digests, by its names.
     async fn catalog(&mut self) -> Result<Catalog> {
+        let key = |i: &RedisHttpInstance| (i.namespace().unwrap_or_default(), i.name_any());
         let instances: Vec<Arc<RedisHttpInstance>> = self
             .stores
             .iter()
             .flat_map(Store::state)
-            .filter(|i| i.is_ready() && i.status.as_ref().is_some_and(|s| s.token_digests.is_some()))
+            .filter(|i| i.is_ready() || self.served.contains(&key(i)))
+            .filter(|i| i.status.as_ref().is_some_and(|s| s.token_digests.is_some()))
             .collect();
+        self.served = instances.iter().map(|i| key(i)).collect();
         let mut count: HashMap<String, usize> = HashMap::new();
         for instance in &instances {
             *count.entry(instance.name_any()).or_default() += 1;

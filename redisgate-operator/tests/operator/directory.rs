@@ -94,6 +94,22 @@ async fn an_applied_instance_is_served_rotated_kept_through_an_outage_and_forgot
     // The spec's limits hold: keys of at most 16 bytes.
     assert_eq!(gw.post("/db/shop/get/a-key-longer-than-16", "", &first).await.0, 400);
 
+    // A change of the spec rolls the pod (the instance is not Ready meanwhile): it stays served.
+    let api: Api<RedisHttpInstance> = Api::namespaced(fake.client(), NS);
+    let patch = json!({"spec": {"memory": "128Mi"}});
+    api.patch("shop", &PatchParams::default(), &Patch::Merge(&patch)).await.unwrap();
+    reconcile(Arc::new(api.get("shop").await.unwrap()), ctx.clone()).await.unwrap();
+    assert!(!api.get("shop").await.unwrap().is_ready(), "the rollout is not visible");
+    for _ in 0..5 {
+        assert_eq!(
+            gw.post("/db/shop/get/k", "", &first).await,
+            (200, json!({"result": "v"})),
+            "dropped while rolling out"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    reconciled(&fake, &ctx).await;
+
     // Rotation: the old token is refused within 2 s, the new one opens it.
     rotate(&fake, &ctx, "1").await;
     let started = Instant::now();

@@ -115,6 +115,23 @@ fn timed_out() -> RedisError {
 }
 
 impl Upstream {
+    /// A directory's reload: the connection `previous` made for the same `url` (the pair a snapshot keeps),
+    /// else a new one, as [`Upstream::new`].
+    ///
+    /// # Errors
+    /// When a new `url` is not a valid Redis URL.
+    pub fn kept_or_new(
+        previous: Option<&(String, Self)>,
+        name: &str,
+        url: &str,
+        options: &UpstreamOptions,
+    ) -> RedisResult<Self> {
+        match previous {
+            Some((made_for, upstream)) if made_for == url => Ok(upstream.clone()),
+            _ => Self::new(name, url, options.clone()),
+        }
+    }
+
     /// Prepares a connection to `url` without connecting: the first request connects, so the gateway
     /// starts (and answers 502) even while Redis is down. `redis://` and `rediss://` name one server,
     /// `redis+sentinel://…/<master>` (or `rediss+sentinel://`, over TLS) a master that Sentinel manages.

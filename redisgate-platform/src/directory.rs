@@ -115,15 +115,13 @@ impl PlatformDirectory {
             let Some(endpoint) = self.provisioner.endpoint(row.id) else {
                 continue;
             };
-            let upstream = match previous.upstreams.get(&row.id) {
-                Some((url, upstream)) if *url == endpoint.url => upstream.clone(),
-                _ => match Upstream::new(&row.name, &endpoint.url, self.options.clone()) {
-                    Ok(upstream) => upstream,
-                    Err(e) => {
-                        tracing::warn!(instance = %row.id, error = %e, "invalid endpoint");
-                        continue;
-                    }
-                },
+            let kept = previous.upstreams.get(&row.id);
+            let upstream = match Upstream::kept_or_new(kept, &row.name, &endpoint.url, &self.options) {
+                Ok(upstream) => upstream,
+                Err(e) => {
+                    tracing::warn!(instance = %row.id, error = %e, "invalid endpoint");
+                    continue;
+                }
             };
             let owner = Owner { instance: row.id, organization: row.organization_id };
             let meter = self.meters.instance(&row.name, Some(owner), row.limits);

@@ -100,13 +100,16 @@ async fn reads_the_environment_never_logs_tokens_and_drains_on_sigterm() {
 
 #[test]
 fn the_kubernetes_provisioner_without_a_cluster_fails_at_start_with_the_reason() {
-    let output = gateway()
-        .args(["--database-url", "postgres://nobody@127.0.0.1:1/none", "--provisioner", "kubernetes"])
-        .args(["--jwt-secret", "0123456789abcdef0123456789abcdef"])
-        .env("KUBECONFIG", "/nonexistent/kubeconfig")
-        .env_remove("KUBERNETES_SERVICE_HOST")
-        .output()
-        .unwrap();
+    let mut command = gateway();
+    command.args(["--database-url", "postgres://nobody@127.0.0.1:1/none", "--provisioner", "kubernetes"]);
+    command.args(["--jwt-secret", "0123456789abcdef0123456789abcdef"]);
+    fails_to_reach_kubernetes(command);
+}
+
+/// Runs `command` where no Kubernetes cluster is configured: it must stop with the reason.
+fn fails_to_reach_kubernetes(mut command: Command) {
+    let output =
+        command.env("KUBECONFIG", "/nonexistent/kubeconfig").env_remove("KUBERNETES_SERVICE_HOST").output().unwrap();
     assert_eq!(output.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("cannot reach Kubernetes"), "{stderr}");
@@ -114,15 +117,9 @@ fn the_kubernetes_provisioner_without_a_cluster_fails_at_start_with_the_reason()
 
 #[test]
 fn the_kubernetes_directory_without_a_cluster_fails_at_start_with_the_reason() {
-    let output = gateway()
-        .args(["--directory", "kubernetes", "--namespace", "redisgate-instances"])
-        .env("KUBECONFIG", "/nonexistent/kubeconfig")
-        .env_remove("KUBERNETES_SERVICE_HOST")
-        .output()
-        .unwrap();
-    assert_eq!(output.status.code(), Some(1));
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("cannot reach Kubernetes"), "{stderr}");
+    let mut command = gateway();
+    command.args(["--directory", "kubernetes", "--namespace", "redisgate-instances"]);
+    fails_to_reach_kubernetes(command);
     // It serves the cluster's instances or nothing: the flags of another mode are refused.
     let mixed = gateway().args(["--directory", "kubernetes", "--redis-url", "redis://127.0.0.1:1"]).output().unwrap();
     assert_eq!(mixed.status.code(), Some(2), "{}", String::from_utf8_lossy(&mixed.stderr));

@@ -47,15 +47,13 @@ impl WatchedDirectory {
         let previous = self.current();
         let mut next = Snapshot::default();
         for entry in catalog {
-            let upstream = match previous.upstreams.get(&entry.name) {
-                Some((url, upstream)) if *url == entry.url => upstream.clone(),
-                _ => match Upstream::new(&entry.name, &entry.url, self.options.clone()) {
-                    Ok(upstream) => upstream,
-                    Err(e) => {
-                        tracing::warn!(instance = %entry.name, error = %e, "invalid Redis URL; not served");
-                        continue;
-                    }
-                },
+            let kept = previous.upstreams.get(&entry.name);
+            let upstream = match Upstream::kept_or_new(kept, &entry.name, &entry.url, &self.options) {
+                Ok(upstream) => upstream,
+                Err(e) => {
+                    tracing::warn!(instance = %entry.name, error = %e, "invalid Redis URL; not served");
+                    continue;
+                }
             };
             let meter = self.meters.instance(&entry.name, None, entry.limits);
             let instance = Instance::new(entry.name.clone(), upstream.clone(), entry.credentials.clone());

@@ -74,6 +74,10 @@ pub struct RedisHttpInstanceSpec {
     /// of shards.
     #[serde(default, skip_serializing_if = "TopologySpec::is_standalone")]
     pub topology: TopologySpec,
+    /// TLS only, with client certificates: a server certificate from the namespace's operator-managed CA, the
+    /// plain port closed, and only holders of a certificate from the same CA (the gateway's) let in.
+    #[serde(default, skip_serializing_if = "TlsSpec::is_disabled")]
+    pub tls: TlsSpec,
     /// What a gateway that reads its instances from Kubernetes enforces for this one: commands per second
     /// and per day, requests at once, and sizes. None set: no limit.
     #[serde(default, skip_serializing_if = "LimitsSpec::is_empty")]
@@ -248,6 +252,24 @@ fn default_size() -> String {
     "1Gi".to_owned()
 }
 
+/// TLS of an instance.
+#[derive(KubeSchema, Deserialize, Serialize, Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+#[x_kube(validation = Rule::new("self.enabled == oldSelf.enabled").message("TLS cannot be switched on or off; create a new instance"))]
+pub struct TlsSpec {
+    /// Whether the instance speaks TLS only (standalone instances for now).
+    #[serde(default)]
+    pub enabled: bool,
+}
+
+impl TlsSpec {
+    /// Whether TLS is off (the default).
+    #[must_use]
+    pub fn is_disabled(&self) -> bool {
+        !self.enabled
+    }
+}
+
 /// Redis's `maxmemory-policy`.
 #[derive(schemars::JsonSchema, Deserialize, Serialize, Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum EvictionPolicy {
@@ -371,6 +393,7 @@ impl RedisHttpInstance {
     pub fn gateway_url(&self, password: &str, dial: &str) -> String {
         use redisgate_core::provisioning::acl::GATEWAY_USER;
         match self.spec.topology.mode {
+            TopologyMode::Standalone if self.spec.tls.enabled => format!("rediss://{GATEWAY_USER}:{password}@{dial}"),
             TopologyMode::Standalone => format!("redis://{GATEWAY_USER}:{password}@{dial}"),
             TopologyMode::Cluster => format!("redis+cluster://{GATEWAY_USER}:{password}@{dial}"),
             TopologyMode::Replicated => format!(

@@ -50,6 +50,8 @@ pub struct Names {
     pub admin_secret: String,
     /// Secret with the instance's REST tokens, for its users.
     pub tokens: String,
+    /// Secret with the instance's server certificate (TLS instances).
+    pub tls: String,
     /// A replicated instance's Sentinels: their StatefulSet and client Service.
     pub sentinel: String,
     /// Headless Service giving each Sentinel its stable DNS name.
@@ -72,6 +74,7 @@ impl Names {
             secret: secret_name.map_or_else(|| format!("{instance}-auth"), str::to_owned),
             admin_secret: format!("{instance}-admin"),
             tokens: format!("{instance}-tokens"),
+            tls: format!("{instance}-tls"),
             sentinel: format!("{instance}-sentinel"),
             sentinel_headless: format!("{instance}-sentinel-headless"),
         })
@@ -157,6 +160,7 @@ mod tests {
             &names.sentinel,
             &names.sentinel_headless,
             &names.tokens,
+            &names.tls,
         ] {
             assert!(name.len() <= 63, "{name}");
         }

@@ -34,7 +34,7 @@ use cache::Cache;
 pub use cache::ConnectAddress;
 
 use crate::crd::{
-    EvictionPolicy, LimitsSpec, Persistence, Phase, RedisHttpInstance, RedisHttpInstanceSpec, TopologySpec,
+    EvictionPolicy, LimitsSpec, Persistence, Phase, RedisHttpInstance, RedisHttpInstanceSpec, TlsSpec, TopologySpec,
 };
 use crate::naming::{
     resource_name, tenant_namespace, DEFAULT_TENANT_NAMESPACE, LABEL_INSTANCE_ID, LABEL_MANAGED_BY,
@@ -149,6 +149,7 @@ impl KubernetesProvisioner {
                 topology: TopologySpec::from(spec.topology),
                 // The control plane's gateway enforces its instances' limits from PostgreSQL.
                 limits: LimitsSpec::default(),
+                tls: TlsSpec::default(),
             },
         );
         instance.metadata.namespace = Some(self.config.namespace.clone());

@@ -156,6 +156,36 @@ pub fn args() -> Vec<String> {
     vec![format!("{CONF_DIR}/redis.conf")]
 }
 
+/// Where a TLS instance's certificate Secret is mounted.
+pub const TLS_DIR: &str = "/etc/redis-tls";
+
+/// The redis.conf lines of a TLS instance: the plain port closed, TLS on the Redis port with the mounted
+/// certificate, and clients (and replicas) must present a certificate from the same CA.
+#[must_use]
+pub fn tls_conf() -> String {
+    format!(
+        "# TLS only: clients present a certificate from the instance's CA.\n\
+         port 0\n\
+         tls-port {REDIS_PORT}\n\
+         tls-cert-file {TLS_DIR}/tls.crt\n\
+         tls-key-file {TLS_DIR}/tls.key\n\
+         tls-ca-cert-file {TLS_DIR}/ca.crt\n\
+         tls-auth-clients yes\n\
+         tls-replication yes\n"
+    )
+}
+
+/// The probe of a TLS instance: [`probe_command`] over TLS with the instance's own certificate.
+#[must_use]
+pub fn tls_probe_command(port: u16) -> Vec<String> {
+    let tls = format!("--tls --cacert {TLS_DIR}/ca.crt --cert {TLS_DIR}/tls.crt --key {TLS_DIR}/tls.key");
+    vec![
+        "sh".to_owned(),
+        "-c".to_owned(),
+        format!("redis-cli {tls} --user {GATEWAY_USER} -p {port} ping | grep -q PONG"),
+    ]
+}
+
 /// The readiness and liveness probe: a PING as the gateway's user (`redis-cli` exits 0 even on `NOAUTH`,
 /// hence the `grep`).
 #[must_use]

@@ -11,6 +11,7 @@ pub mod secret;
 pub mod sentinel;
 pub mod service;
 pub mod statefulset;
+pub mod tls;
 pub mod tokens;
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
@@ -65,6 +66,12 @@ impl Desired {
         let mut conf =
             redis_conf(max_memory, instance.spec.eviction_policy, instance.spec.persistence.enabled, DATA_DIR);
         let topology = &instance.spec.topology;
+        if instance.spec.tls.enabled {
+            if !topology.is_standalone() {
+                return Err(Error::InvalidSpec("tls: only standalone instances can be TLS-only for now".to_owned()));
+            }
+            conf.push_str(&crate::redis_conf::tls_conf());
+        }
         if !topology.is_standalone() {
             if let Some(problem) = topology.topology().problem() {
                 return Err(Error::InvalidSpec(format!("topology: {problem}")));

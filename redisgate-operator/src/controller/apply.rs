@@ -13,8 +13,10 @@ use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::{ConfigMap, PersistentVolumeClaim, Secret, Service};
 use k8s_openapi::api::networking::v1::NetworkPolicy;
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
+use k8s_openapi::jiff::Timestamp;
 use kube::api::{Patch, PatchParams, PostParams};
 use kube::{Api, Resource, ResourceExt as _};
+use redisgate_core::provisioning::acl::GATEWAY_USER;
 use redisgate_core::provisioning::Credentials;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -25,6 +27,7 @@ use crate::crd::{RedisHttpInstance, RedisHttpInstanceStatus, SecretRef, StatusEn
 use crate::master;
 use crate::naming::MANAGER;
 use crate::resources::secret::{self, PASSWORD_KEY};
+use crate::resources::tls::{self, Ca};
 use crate::resources::tokens::{self, Tokens};
 use crate::resources::{configmap, job, networkpolicy, pdb, sentinel, service, statefulset, Desired};
 use crate::status::{self, rollout, Rollout};
@@ -54,6 +57,8 @@ pub(super) async fn children(instance: &RedisHttpInstance, ctx: &Context) -> Res
     };
     let digests =
         if tokens::wanted(instance) { Some(tokens::digests(&ensure_tokens(&secrets, &desired).await?)) } else { None };
+    // A TLS instance's certificate is part of what its pod runs: a new one rolls the pod.
+    let certificate = if instance.spec.tls.enabled { ensure_tls(&secrets, &desired).await? } else { String::new() };
     let conf = redis_conf::with_users(&desired.conf, &credentials);
     let map = configmap::build_for(&desired, &conf, &credentials);
     apply(&Api::<ConfigMap>::namespaced(client.clone(), ns), &map).await?;
@@ -65,7 +70,7 @@ pub(super) async fn children(instance: &RedisHttpInstance, ctx: &Context) -> Res
     // A standalone instance's checksum stays what it was (redis.conf and the password), so upgrading the
     // operator rolls no existing pod.
     let checksum = if topology.is_standalone() {
-        redis_conf::checksum(&conf, &credentials.gateway)
+        redis_conf::checksum(&format!("{conf}{certificate}"), &credentials.gateway)
     } else {
         redis_conf::checksum(&configmap::contents(&map), &credentials.gateway)
     };
@@ -153,6 +158,46 @@ async fn ensure_job(api: &Api<Job>, desired: &Desired) -> Result<Job> {
         Err(kube::Error::Api(status)) if status.code == 409 => Ok(api.get(&name).await?),
         Err(e) => Err(e.into()),
     }
+}
+
+/// The certificates of a TLS instance: the namespace's CA (made once), the gateway's client certificate and
+/// the instance's server certificate, each issued again when it nears its expiry. Returns the server
+/// certificate.
+async fn ensure_tls(api: &Api<Secret>, desired: &Desired) -> Result<String> {
+    let ns = desired.namespace.as_str();
+    let ca = match api.get_opt(tls::CA_SECRET).await? {
+        Some(existing) => Ca::from_secret(&existing)?,
+        None => {
+            let made = Ca::generate()?;
+            let params = PostParams { field_manager: Some(MANAGER.to_owned()), ..PostParams::default() };
+            match api.create(&params, &made.secret(ns)).await {
+                Ok(_) => made,
+                // Another reconcile made it meanwhile: theirs wins.
+                Err(kube::Error::Api(status)) if status.code == 409 => {
+                    Ca::from_secret(&api.get(tls::CA_SECRET).await?)?
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+    };
+    let now = Timestamp::now();
+    if tls::needs_issuing(api.get_opt(tls::GATEWAY_SECRET).await?.as_ref(), &ca, now) {
+        let client = ca.client(GATEWAY_USER, now)?;
+        apply(api, &ca.issued_secret(ns, tls::GATEWAY_SECRET, &client)).await?;
+    }
+    let existing = api.get_opt(&desired.names.tls).await?;
+    if let Some(current) = existing.as_ref().filter(|s| !tls::needs_issuing(Some(s), &ca, now)) {
+        let cert = current.data.as_ref().and_then(|d| d.get(tls::CERT_KEY)).map(|b| b.0.clone()).unwrap_or_default();
+        return Ok(String::from_utf8_lossy(&cert).into_owned());
+    }
+    let server = ca.server(&tls::server_names(desired), now)?;
+    let mut secret = ca.issued_secret(ns, &desired.names.tls, &server);
+    let annotations = secret.metadata.annotations.take();
+    secret.metadata = desired.meta(&desired.names.tls);
+    secret.metadata.annotations = annotations;
+    apply(api, &secret).await?;
+    tracing::info!(instance = %desired.names.instance, not_after = %server.not_after, "issued a server certificate");
+    Ok(server.cert)
 }
 
 /// The instance's REST tokens: those of its tokens Secret when they were minted for the rotation the

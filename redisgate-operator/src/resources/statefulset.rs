@@ -16,7 +16,8 @@ use k8s_openapi::api::core::v1::{
     Affinity, Capabilities, ConfigMapVolumeSource, Container, ContainerPort, EmptyDirVolumeSource, EnvVar,
     EnvVarSource, ExecAction, ObjectFieldSelector, PersistentVolumeClaim, PersistentVolumeClaimSpec, PodAffinityTerm,
     PodAntiAffinity, PodSecurityContext, PodSpec, PodTemplateSpec, Probe, ResourceRequirements, SeccompProfile,
-    SecretKeySelector, SecurityContext, Volume, VolumeMount, VolumeResourceRequirements, WeightedPodAffinityTerm,
+    SecretKeySelector, SecretVolumeSource, SecurityContext, Volume, VolumeMount, VolumeResourceRequirements,
+    WeightedPodAffinityTerm,
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
@@ -27,7 +28,7 @@ use crate::config::{REDIS_PORT, SENTINEL_PORT};
 use crate::crd::AntiAffinity;
 use crate::naming::{labels, selector_labels, DATA_VOLUME};
 use crate::redis_conf::cluster::{BUS_PORT, START_CLUSTER};
-use crate::redis_conf::{self, CONF_DIR, DATA_DIR, ENV_CLI_AUTH, START_DATA};
+use crate::redis_conf::{self, CONF_DIR, DATA_DIR, ENV_CLI_AUTH, START_DATA, TLS_DIR};
 
 /// The uid and gid of the `redis` user in the official images.
 pub const REDIS_UID: i64 = 999;
@@ -49,6 +50,17 @@ pub fn build(desired: &Desired, checksum: &str, existing_claims: Option<Vec<Pers
         volumes.push(Volume {
             name: DATA_VOLUME.to_owned(),
             empty_dir: Some(EmptyDirVolumeSource::default()),
+            ..Volume::default()
+        });
+    }
+    if desired.instance.spec.tls.enabled {
+        volumes.push(Volume {
+            name: "tls".to_owned(),
+            secret: Some(SecretVolumeSource {
+                secret_name: Some(desired.names.tls.clone()),
+                default_mode: Some(0o440),
+                ..SecretVolumeSource::default()
+            }),
             ..Volume::default()
         });
     }
@@ -118,7 +130,17 @@ fn container(desired: &Desired) -> Container {
         };
         (vec!["sh".to_owned()], vec![format!("{CONF_DIR}/{script}"), format!("{CONF_DIR}/redis.conf")])
     };
-    let base = container_base(desired, ("redis", REDIS_PORT), &redis_conf::probe_command(REDIS_PORT), DATA_VOLUME);
+    let tls = desired.instance.spec.tls.enabled;
+    let probe = if tls { redis_conf::tls_probe_command(REDIS_PORT) } else { redis_conf::probe_command(REDIS_PORT) };
+    let mut base = container_base(desired, ("redis", REDIS_PORT), &probe, DATA_VOLUME);
+    if tls {
+        base.volume_mounts.get_or_insert_with(Vec::new).push(VolumeMount {
+            name: "tls".to_owned(),
+            mount_path: TLS_DIR.to_owned(),
+            read_only: Some(true),
+            ..VolumeMount::default()
+        });
+    }
     let mut ports = base.ports.clone().unwrap_or_default();
     if topology.is_cluster() {
         ports.push(ContainerPort {

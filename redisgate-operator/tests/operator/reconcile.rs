@@ -413,3 +413,43 @@ async fn tokens_are_minted_once_and_rotated_when_the_annotation_asks() {
     reconcile(fetch(&fake, "cache").await, ctx).await.unwrap();
     assert_eq!(token("token"), rotated, "the same annotation rotated twice");
 }
+
+/// TLS (issue 12, item 4): the namespace's CA made once, the gateway's client certificate, and a server
+/// certificate per instance, mounted; nothing issued again while valid; TLS only for standalone instances.
+#[tokio::test]
+async fn a_tls_instance_gets_its_certificates_from_the_namespaces_ca() {
+    let (fake, ctx) = setup();
+    let tls = json!({"memory": "64Mi", "tls": {"enabled": true}});
+    reconcile(create(&fake, "cache", tls.clone()).await, ctx.clone()).await.unwrap();
+    for name in ["redisgate-ca", "redisgate-gateway-tls", "cache-tls"] {
+        assert!(fake.get(SECRETS, NS, name).is_some(), "{name} missing");
+    }
+    let server = fake.get(SECRETS, NS, "cache-tls").unwrap();
+    assert_eq!(server["metadata"]["ownerReferences"][0]["name"], json!("cache"));
+    assert!(
+        fake.get(SECRETS, NS, "redisgate-ca").unwrap()["metadata"]["ownerReferences"].is_null(),
+        "the CA is shared"
+    );
+    let pod = &fake.get(STATEFULSETS, NS, "cache").unwrap()["spec"]["template"]["spec"];
+    assert_eq!(
+        pod["volumes"].as_array().unwrap().iter().find(|v| v["name"] == "tls").unwrap()["secret"]["secretName"],
+        json!("cache-tls")
+    );
+    let conf = fake.get(CONFIGMAPS, NS, "cache-config").unwrap()["data"]["redis.conf"].as_str().unwrap().to_owned();
+    assert!(conf.contains("tls-auth-clients yes") && conf.lines().any(|l| l == "port 0"));
+
+    // Valid certificates are kept; a second instance shares the CA.
+    let (ca, cert) = (version(&fake.get(SECRETS, NS, "redisgate-ca").unwrap()), version(&server));
+    reconcile(fetch(&fake, "cache").await, ctx.clone()).await.unwrap();
+    reconcile(create(&fake, "other", tls).await, ctx.clone()).await.unwrap();
+    assert_eq!(version(&fake.get(SECRETS, NS, "redisgate-ca").unwrap()), ca);
+    assert_eq!(version(&fake.get(SECRETS, NS, "cache-tls").unwrap()), cert, "a valid certificate was issued again");
+    let (a, b) = (fake.get(SECRETS, NS, "cache-tls").unwrap(), fake.get(SECRETS, NS, "other-tls").unwrap());
+    assert_eq!(a["data"]["ca.crt"], b["data"]["ca.crt"]);
+
+    // Not yet for a replicated instance.
+    let replicated =
+        json!({"memory": "64Mi", "tls": {"enabled": true}, "topology": {"mode": "replicated", "replicas": 1}});
+    let refused = reconcile(create(&fake, "ha", replicated).await, ctx).await;
+    assert!(matches!(refused, Err(Error::InvalidSpec(_))), "{refused:?}");
+}

@@ -106,3 +106,73 @@ async fn maxmemory_and_the_eviction_policy_are_in_force() {
     }
     assert!(refused.unwrap_or_default().contains("OOM"), "noeviction did not refuse writes beyond maxmemory");
 }
+
+/// A TLS instance (issue 12, item 4): the rendered config with the certificates the operator issues. Only a
+/// client with a certificate from the instance's CA gets in; the probe passes over TLS.
+#[tokio::test]
+async fn a_tls_instance_admits_only_clients_with_a_certificate_from_its_ca() {
+    use redisgate_operator::redis_conf::{tls_probe_command, TLS_DIR};
+    use redisgate_operator::resources::tls::Ca;
+
+    let d = desired(json!({"memory": "64Mi", "tls": {"enabled": true}}));
+    let credentials = Credentials { gateway: secret::generate_password(), admin: secret::generate_password() };
+    let ca = Ca::generate().unwrap();
+    let now = k8s_openapi::jiff::Timestamp::now();
+    let server = ca.server(&redisgate_operator::resources::tls::server_names(&d), now).unwrap();
+    let client = ca.client("redisgate", now).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let tls_dir = dir.path().join("tls");
+    std::fs::create_dir_all(&tls_dir).unwrap();
+    std::fs::write(tls_dir.join("ca.crt"), ca.cert()).unwrap();
+    std::fs::write(tls_dir.join("tls.crt"), &server.cert).unwrap();
+    std::fs::write(tls_dir.join("tls.key"), &server.key).unwrap();
+    let conf = with_users(&d.conf, &credentials)
+        .replace(TLS_DIR, &tls_dir.display().to_string())
+        .replace("dir /data", &format!("dir {}", dir.path().display()));
+    assert!(conf.lines().any(|l| l == "port 0") && conf.contains("tls-auth-clients yes"), "{conf}");
+    std::fs::write(dir.path().join("redis.conf"), conf).unwrap();
+    let port = crate::pod::free_port();
+    let mut child = tokio::process::Command::new(crate::pod::binary())
+        .arg(dir.path().join("redis.conf"))
+        .args(["--tls-port", &port.to_string(), "--bind", "127.0.0.1"])
+        .stdout(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let connect = |tls: Option<redis::TlsCertificates>| {
+        let url = format!("rediss://redisgate:{}@localhost:{port}", credentials.gateway);
+        async move {
+            let client = match tls {
+                Some(tls) => redis::Client::build_with_tls(url, tls)?,
+                None => redis::Client::open(url)?,
+            };
+            let mut connection = client.get_multiplexed_async_connection().await?;
+            redis::cmd("PING").query_async::<String>(&mut connection).await
+        }
+    };
+    let with = |client: Option<(&str, &str)>| redis::TlsCertificates {
+        client_tls: client.map(|(cert, key)| redis::ClientTlsConfig {
+            client_cert: cert.as_bytes().to_vec(),
+            client_key: key.as_bytes().to_vec(),
+        }),
+        root_cert: Some(ca.cert().as_bytes().to_vec()),
+    };
+    let up = redisgate_test_support::eventually(std::time::Duration::from_secs(10), || async {
+        connect(Some(with(Some((&client.cert, &client.key))))).await.is_ok()
+    });
+    assert!(up.await, "the gateway's certificate is not let in");
+    assert!(connect(Some(with(None))).await.is_err(), "a client without a certificate got in");
+    let stranger = Ca::generate().unwrap().client("redisgate", now).unwrap();
+    assert!(connect(Some(with(Some((&stranger.cert, &stranger.key))))).await.is_err(), "another CA's client got in");
+    // The probe, with the pod's own certificate where the Secret is mounted.
+    let command: Vec<String> = tls_probe_command(port)
+        .into_iter()
+        .map(|a| {
+            a.replace(TLS_DIR, &tls_dir.display().to_string()).replace("-p 6379", &format!("-h localhost -p {port}"))
+        })
+        .collect();
+    let probe =
+        std::process::Command::new(&command[0]).args(&command[1..]).env(ENV_CLI_AUTH, &credentials.gateway).status();
+    assert!(probe.unwrap().success(), "the TLS probe fails");
+    child.start_kill().unwrap();
+}

@@ -6,6 +6,7 @@
 use crate::auth::TokenHash;
 use crate::limits::Limits;
 use crate::protocol::Access;
+use crate::provisioning::ClientTls;
 
 /// Every instance a gateway serves.
 pub type Catalog = Vec<Entry>;
@@ -21,6 +22,8 @@ pub struct Entry {
     pub credentials: Vec<(TokenHash, Access)>,
     /// What the gateway enforces for it.
     pub limits: Limits,
+    /// The TLS material of its connection, when it has its own.
+    pub tls: Option<ClientTls>,
 }
 
 impl std::fmt::Debug for Entry {
@@ -29,6 +32,7 @@ impl std::fmt::Debug for Entry {
             .field("name", &self.name)
             .field("tokens", &self.credentials.len())
             .field("limits", &self.limits)
+            .field("tls", &self.tls.is_some())
             .finish_non_exhaustive()
     }
 }

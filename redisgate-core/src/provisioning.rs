@@ -188,11 +188,36 @@ pub struct Endpoint {
     pub address: String,
     /// `redis://redisgate:<password>@host:port`, for the gateway only.
     pub url: String,
+    /// What the gateway trusts the instance by and presents to it, when the instance has its own (an
+    /// operator-managed CA's); `None`: the gateway's configured TLS, if any.
+    pub tls: Option<ClientTls>,
 }
 
 impl std::fmt::Debug for Endpoint {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Endpoint").field("address", &self.address).field("url", &"<redacted>").finish()
+        f.debug_struct("Endpoint")
+            .field("address", &self.address)
+            .field("url", &"<redacted>")
+            .field("tls", &self.tls.is_some())
+            .finish()
+    }
+}
+
+/// The TLS material of the gateway's connection to an instance, in PEM: the CA that signed the server's
+/// certificate, and the client certificate (with its key) the server asks for.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ClientTls {
+    /// The CA's certificate.
+    pub ca: Vec<u8>,
+    /// The client certificate.
+    pub cert: Vec<u8>,
+    /// Its private key.
+    pub key: Vec<u8>,
+}
+
+impl std::fmt::Debug for ClientTls {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ClientTls(<redacted>)")
     }
 }
 

@@ -149,6 +149,15 @@ impl RedisTls {
         Ok(Self { ca_cert: ca.map(read).transpose()?, client })
     }
 
+    /// An instance's own material (an operator-managed CA's): its CA and the gateway's client certificate.
+    #[must_use]
+    pub fn of_instance(tls: &redisgate_core::provisioning::ClientTls) -> Self {
+        Self {
+            ca_cert: Some(Arc::from(tls.ca.as_slice())),
+            client: Some((Arc::from(tls.cert.as_slice()), Arc::from(tls.key.as_slice()))),
+        }
+    }
+
     /// Whether anything differs from redis-rs's defaults (the system's roots, no client certificate).
     #[must_use]
     pub fn is_default(&self) -> bool {

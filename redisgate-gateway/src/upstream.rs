@@ -114,21 +114,30 @@ fn timed_out() -> RedisError {
     RedisError::from(std::io::Error::from(std::io::ErrorKind::TimedOut))
 }
 
+/// What a connection is made for: the URL, and the instance's own TLS material if any.
+pub type Made = (String, Option<redisgate_core::provisioning::ClientTls>);
+
 impl Upstream {
-    /// A directory's reload: the connection `previous` made for the same `url` (the pair a snapshot keeps),
-    /// else a new one, as [`Upstream::new`].
+    /// A directory's reload: the connection `previous` made for the same `url` and TLS material (the pair a
+    /// snapshot keeps), else a new one, as [`Upstream::new`] (with `tls`, when the instance has its own).
     ///
     /// # Errors
     /// When a new `url` is not a valid Redis URL.
     pub fn kept_or_new(
-        previous: Option<&(String, Self)>,
+        previous: Option<&(Made, Self)>,
         name: &str,
-        url: &str,
+        made: &Made,
         options: &UpstreamOptions,
     ) -> RedisResult<Self> {
         match previous {
-            Some((made_for, upstream)) if made_for == url => Ok(upstream.clone()),
-            _ => Self::new(name, url, options.clone()),
+            Some((made_for, upstream)) if made_for == made => Ok(upstream.clone()),
+            _ => {
+                let mut options = options.clone();
+                if let Some(tls) = &made.1 {
+                    options.tls = RedisTls::of_instance(tls);
+                }
+                Self::new(name, &made.0, options)
+            }
         }
     }
 

@@ -33,6 +33,7 @@ use tokio::sync::watch;
 use crate::crd::RedisHttpInstance;
 use crate::provisioner::ConnectAddress;
 use crate::resources::secret::password_of;
+use crate::resources::tls::{client_tls, GATEWAY_SECRET};
 use crate::Result;
 
 /// How often passwords are read again even without a change of the instance.
@@ -73,7 +74,7 @@ pub fn watch(
         stores.push(store);
         listed.push(done);
     }
-    let source = Source { client, stores, connect, passwords: HashMap::new(), served: HashSet::new() };
+    let source = Source { client, stores, connect, secrets: HashMap::new(), served: HashSet::new() };
     let run = source.run(stream::select_all(events), listed, sender);
     (feed, run)
 }
@@ -83,8 +84,9 @@ struct Source {
     client: Client,
     stores: Vec<Store<RedisHttpInstance>>,
     connect: Option<ConnectAddress>,
-    /// Passwords by (namespace, Secret), read since the last refresh.
-    passwords: HashMap<(String, String), String>,
+    /// The Secrets read by name since the last refresh, by (namespace, name): the password Secrets, and the
+    /// gateway's client certificate for TLS instances.
+    secrets: HashMap<(String, String), Arc<Secret>>,
     /// The instances (namespace, name) served so far: one stays served while it is not Ready again, as
     /// while its pods roll out after a change of its spec.
     served: HashSet<(String, String)>,
@@ -101,7 +103,7 @@ impl Source {
         loop {
             tokio::select! {
                 event = events.next() => if event.is_none() { return },
-                _ = refresh.tick() => self.passwords.clear(),
+                _ = refresh.tick() => self.secrets.clear(),
             }
             if !listed.iter().all(|l| l.load(Ordering::Acquire)) {
                 continue;
@@ -159,15 +161,11 @@ impl Source {
         else {
             return Ok(None);
         };
-        let key = (namespace.clone(), secret.name.clone());
-        let password = match self.passwords.get(&key) {
-            Some(password) => password.clone(),
-            None => {
-                let read = Api::<Secret>::namespaced(self.client.clone(), &namespace).get(&secret.name).await?;
-                let password = password_of(&read)?;
-                self.passwords.insert(key, password.clone());
-                password
-            }
+        let password = password_of(&*self.secret(&namespace, &secret.name).await?)?;
+        let tls = if instance.spec.tls.enabled {
+            Some(client_tls(&*self.secret(&namespace, GATEWAY_SECRET).await?)?)
+        } else {
+            None
         };
         let address = format!("{}:{}", endpoint.host, endpoint.port);
         let dial = self.connect.as_ref().map_or_else(|| address.clone(), |map| map(&address));
@@ -180,7 +178,19 @@ impl Source {
             url: instance.gateway_url(&password, &dial),
             credentials,
             limits: instance.spec.limits.limits(),
+            tls,
         }))
+    }
+
+    /// The Secret `name` of `namespace`, read by name (`get`) unless read since the last refresh.
+    async fn secret(&mut self, namespace: &str, name: &str) -> Result<Arc<Secret>> {
+        let key = (namespace.to_owned(), name.to_owned());
+        if let Some(secret) = self.secrets.get(&key) {
+            return Ok(Arc::clone(secret));
+        }
+        let read = Arc::new(Api::<Secret>::namespaced(self.client.clone(), namespace).get(name).await?);
+        self.secrets.insert(key, Arc::clone(&read));
+        Ok(read)
     }
 }
 

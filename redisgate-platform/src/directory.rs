@@ -18,7 +18,7 @@ use redisgate_core::protocol::Access;
 use redisgate_core::store::{ApiKey, Instance as InstanceRow, InstanceToken};
 use redisgate_gateway::directory::{Directory, Instance};
 use redisgate_gateway::quota::{Meters, Owner};
-use redisgate_gateway::upstream::{Upstream, UpstreamOptions};
+use redisgate_gateway::upstream::{Made, Upstream, UpstreamOptions};
 use uuid::Uuid;
 
 use super::Pool;
@@ -46,8 +46,8 @@ pub struct PlatformDirectory {
 #[derive(Default)]
 struct Snapshot {
     by_name: HashMap<String, Arc<Instance>>,
-    /// Connections kept across reloads, by instance id and URL.
-    upstreams: HashMap<Uuid, (String, Upstream)>,
+    /// Connections kept across reloads, by instance id, URL and TLS material.
+    upstreams: HashMap<Uuid, (Made, Upstream)>,
     /// When the first credential in it stops working (an API key's expiry, a token revoked ahead of time):
     /// the next reload is due then, not at the next periodic one.
     next_expiry: Option<chrono::DateTime<chrono::Utc>>,
@@ -115,8 +115,9 @@ impl PlatformDirectory {
             let Some(endpoint) = self.provisioner.endpoint(row.id) else {
                 continue;
             };
+            let made = (endpoint.url.clone(), endpoint.tls.clone());
             let kept = previous.upstreams.get(&row.id);
-            let upstream = match Upstream::kept_or_new(kept, &row.name, &endpoint.url, &self.options) {
+            let upstream = match Upstream::kept_or_new(kept, &row.name, &made, &self.options) {
                 Ok(upstream) => upstream,
                 Err(e) => {
                     tracing::warn!(instance = %row.id, error = %e, "invalid endpoint");
@@ -126,7 +127,7 @@ impl PlatformDirectory {
             let owner = Owner { instance: row.id, organization: row.organization_id };
             let meter = self.meters.instance(&row.name, Some(owner), row.limits);
             let creds = credentials.remove(&row.id).unwrap_or_default();
-            next.upstreams.insert(row.id, (endpoint.url.clone(), upstream.clone()));
+            next.upstreams.insert(row.id, (made, upstream.clone()));
             let mut instance = Instance::new(row.name.clone(), upstream, creds).with_meter(meter);
             for key in keys_by_org.get(&row.organization_id).into_iter().flatten() {
                 if key.instance_id.is_some_and(|only| only != row.id) {

@@ -28,6 +28,6 @@ pub use eventually::eventually;
 pub use gateway::{instance, TestGateway, READONLY_TOKEN, TOKEN};
 #[cfg(feature = "platform")]
 pub use platform::{TestPlatform, JWT_SECRET};
-pub use redis_server::{binary as redis_server_binary, TestRedis, TlsServer};
+pub use redis_server::{binary as redis_server_binary, tls_binary as redis_tls_server_binary, TestRedis, TlsServer};
 pub use sentinel::{TestSentinels, MASTER};
 pub use tls::{Issued, Purpose, TestCa};

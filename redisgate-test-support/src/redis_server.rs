@@ -276,8 +276,10 @@ fn cluster_args(bus_port: u16) -> Vec<String> {
     args
 }
 
-/// The `redis-server` for TLS servers: `REDISGATE_REDIS_TLS_SERVER_BIN`, else `redis-server` from `PATH`.
-pub(crate) fn tls_binary() -> PathBuf {
+/// The `redis-server` for TLS servers: `REDISGATE_REDIS_TLS_SERVER_BIN`, else `redis-server` from `PATH`
+/// (Debian's is built with TLS; the Redis 8 build of the second phase is not).
+#[must_use]
+pub fn tls_binary() -> PathBuf {
     std::env::var_os("REDISGATE_REDIS_TLS_SERVER_BIN").map_or_else(|| PathBuf::from("redis-server"), PathBuf::from)
 }
 

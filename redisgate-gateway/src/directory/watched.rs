@@ -13,7 +13,7 @@ use tokio::sync::watch;
 
 use super::{Directory, Instance};
 use crate::quota::Meters;
-use crate::upstream::{Upstream, UpstreamOptions};
+use crate::upstream::{Made, Upstream, UpstreamOptions};
 
 /// The latest catalog, or `None` before the first.
 pub type Feed = watch::Receiver<Option<Arc<Catalog>>>;
@@ -30,8 +30,8 @@ pub struct WatchedDirectory {
 #[derive(Default)]
 struct Snapshot {
     by_name: HashMap<String, Arc<Instance>>,
-    /// Connections kept across catalogs, by name and URL.
-    upstreams: HashMap<String, (String, Upstream)>,
+    /// Connections kept across catalogs, by name, URL and TLS material.
+    upstreams: HashMap<String, (Made, Upstream)>,
 }
 
 impl WatchedDirectory {
@@ -47,8 +47,9 @@ impl WatchedDirectory {
         let previous = self.current();
         let mut next = Snapshot::default();
         for entry in catalog {
+            let made = (entry.url.clone(), entry.tls.clone());
             let kept = previous.upstreams.get(&entry.name);
-            let upstream = match Upstream::kept_or_new(kept, &entry.name, &entry.url, &self.options) {
+            let upstream = match Upstream::kept_or_new(kept, &entry.name, &made, &self.options) {
                 Ok(upstream) => upstream,
                 Err(e) => {
                     tracing::warn!(instance = %entry.name, error = %e, "invalid Redis URL; not served");
@@ -57,7 +58,7 @@ impl WatchedDirectory {
             };
             let meter = self.meters.instance(&entry.name, None, entry.limits);
             let instance = Instance::new(entry.name.clone(), upstream.clone(), entry.credentials.clone());
-            next.upstreams.insert(entry.name.clone(), (entry.url.clone(), upstream));
+            next.upstreams.insert(entry.name.clone(), (made, upstream));
             next.by_name.insert(entry.name.clone(), Arc::new(instance.with_meter(meter)));
         }
         self.meters.retain(&next.by_name.keys().map(String::as_str).collect(), &HashSet::new());

@@ -11,6 +11,7 @@ use uuid::Uuid;
 
 use crate::crd::RedisHttpInstance;
 use crate::resources::secret::password_of;
+use crate::resources::tls::{client_tls, GATEWAY_SECRET};
 use crate::{Error, Result};
 
 /// Maps the in-cluster `host:port` of an instance to the address the gateway dials.
@@ -46,7 +47,8 @@ impl Cache {
         self.entries.read().unwrap_or_else(PoisonError::into_inner).iter().map(|(k, v)| (*k, v.clone())).collect()
     }
 
-    /// The endpoint of a Ready instance: host and port from its status, the password from its Secret.
+    /// The endpoint of a Ready instance: host and port from its status, the password from its Secret, and for
+    /// a TLS instance the gateway's client certificate from the namespace's CA.
     pub async fn resolve(
         &self,
         client: &Client,
@@ -57,11 +59,12 @@ impl Cache {
         let status = instance.status.as_ref().ok_or(Error::MissingField("status"))?;
         let endpoint = status.endpoint.as_ref().ok_or(Error::MissingField("status.endpoint"))?;
         let secret_ref = status.secret_ref.as_ref().ok_or(Error::MissingField("status.secretRef"))?;
-        let secret = Api::<Secret>::namespaced(client.clone(), &namespace).get(&secret_ref.name).await?;
-        let password = password_of(&secret)?;
+        let secrets = Api::<Secret>::namespaced(client.clone(), &namespace);
+        let password = password_of(&secrets.get(&secret_ref.name).await?)?;
+        let tls = if instance.spec.tls.enabled { Some(client_tls(&secrets.get(GATEWAY_SECRET).await?)?) } else { None };
         let address = format!("{}:{}", endpoint.host, endpoint.port);
         let dial = connect.map_or_else(|| address.clone(), |map| map(&address));
         let url = instance.gateway_url(&password, &dial);
-        Ok(Cached { namespace, name: instance.name_any(), endpoint: Endpoint { url, address } })
+        Ok(Cached { namespace, name: instance.name_any(), endpoint: Endpoint { url, address, tls } })
     }
 }

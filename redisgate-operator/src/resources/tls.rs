@@ -19,6 +19,8 @@ use rcgen::{
     SanType,
 };
 
+use redisgate_core::provisioning::ClientTls;
+
 use super::Desired;
 use crate::naming::{LABEL_MANAGED_BY, MANAGER};
 use crate::{Error, Result};
@@ -202,6 +204,18 @@ fn certificate_secret<const N: usize>(namespace: &str, name: &str, data: [(&str,
     secret.type_ = Some("Opaque".to_owned());
     secret.data = Some(data.into_iter().map(|(k, v)| (k.to_owned(), ByteString(v.into_bytes()))).collect());
     secret
+}
+
+/// What a gateway presents to the TLS instances of a namespace, from its [`GATEWAY_SECRET`].
+///
+/// # Errors
+/// [`Error::SecretInvalid`] when a certificate or the key is missing.
+pub fn client_tls(secret: &Secret) -> Result<ClientTls> {
+    let read = |key: &str| text(secret, key).map(String::into_bytes);
+    match (read(CA_CERT_KEY), read(CERT_KEY), read(KEY_KEY)) {
+        (Some(ca), Some(cert), Some(key)) => Ok(ClientTls { ca, cert, key }),
+        _ => Err(Error::SecretInvalid(secret.metadata.name.clone().unwrap_or_default())),
+    }
 }
 
 fn text(secret: &Secret, key: &str) -> Option<String> {

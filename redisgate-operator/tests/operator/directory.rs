@@ -167,3 +167,56 @@ async fn a_gateway_started_while_the_api_server_is_down_is_not_ready_until_it_an
     fake.set_down(false);
     assert!(eventually(Duration::from_secs(20), || async { ready().await == 200 }).await, "never became ready");
 }
+
+/// A TLS instance (issue 12): the gateway reaches it over TLS with the operator's certificates, from the
+/// Secrets only: the CA and its client certificate from `redisgate-gateway-tls`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tls_instance_is_served_over_tls_with_the_operators_certificates() {
+    let fake = FakeApi::new(&[NS]);
+    let ctx = Arc::new(Context::new(fake.client(), OperatorConfig::default(), Metrics::default()));
+    let credentials = Credentials::generate();
+    secret(&fake, "shop-auth", &credentials.gateway).await;
+    secret(&fake, "shop-admin", &credentials.admin).await;
+    let spec = serde_json::from_value(json!({"memory": "64Mi", "tls": {"enabled": true}})).unwrap();
+    let mut instance = RedisHttpInstance::new("shop", spec);
+    instance.metadata.namespace = Some(NS.into());
+    Api::<RedisHttpInstance>::namespaced(fake.client(), NS).create(&PostParams::default(), &instance).await.unwrap();
+    reconciled(&fake, &ctx).await;
+
+    // The pod, as its StatefulSet mounts it: the ConfigMap's redis.conf and the instance's certificate Secret.
+    let dir = tempfile::tempdir().unwrap();
+    let tls_dir = dir.path().join("tls");
+    std::fs::create_dir_all(&tls_dir).unwrap();
+    let server = fake.get(SECRETS, NS, "shop-tls").unwrap();
+    for key in ["ca.crt", "tls.crt", "tls.key"] {
+        std::fs::write(tls_dir.join(key), base64_decode(server["data"][key].as_str().unwrap())).unwrap();
+    }
+    let conf = fake.get(crate::fixtures::CONFIGMAPS, NS, "shop-config").unwrap()["data"]["redis.conf"]
+        .as_str()
+        .unwrap()
+        .replace(redisgate_operator::redis_conf::TLS_DIR, &tls_dir.display().to_string())
+        .replace("dir /data", &format!("dir {}", dir.path().display()));
+    std::fs::write(dir.path().join("redis.conf"), conf).unwrap();
+    let port = crate::pod::free_port();
+    let _redis = tokio::process::Command::new(redisgate_test_support::redis_tls_server_binary())
+        .arg(dir.path().join("redis.conf"))
+        .args(["--tls-port", &port.to_string(), "--bind", "127.0.0.1"])
+        .stdout(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+
+    // The certificate names `localhost` besides the Service's names.
+    let connect: redisgate_operator::provisioner::ConnectAddress = Arc::new(move |_: &str| format!("localhost:{port}"));
+    let (feed, source) = catalog::watch(fake.client_as(gateway_rights()), &[NS.to_owned()], Some(connect));
+    tokio::spawn(source);
+    let directory = Arc::new(WatchedDirectory::new(None, UpstreamOptions::default(), Arc::new(Meters::default())));
+    tokio::spawn(Arc::clone(&directory).follow(feed));
+    let gw = TestGateway::with_directory(directory).await;
+    let token = token(&fake);
+    let served =
+        eventually(Duration::from_secs(10), || async { gw.post("/db/shop/set/k/tls", "", &token).await.0 == 200 });
+    assert!(served.await, "the TLS instance is not served");
+    assert_eq!(gw.post("/db/shop/get/k", "", &token).await, (200, json!({"result": "tls"})));
+    assert_eq!(fake.forbidden(), Vec::<String>::new());
+}

@@ -132,7 +132,7 @@ async fn a_tls_instance_admits_only_clients_with_a_certificate_from_its_ca() {
     assert!(conf.lines().any(|l| l == "port 0") && conf.contains("tls-auth-clients yes"), "{conf}");
     std::fs::write(dir.path().join("redis.conf"), conf).unwrap();
     let port = crate::pod::free_port();
-    let mut child = tokio::process::Command::new(crate::pod::binary())
+    let mut child = tokio::process::Command::new(redisgate_test_support::redis_tls_server_binary())
         .arg(dir.path().join("redis.conf"))
         .args(["--tls-port", &port.to_string(), "--bind", "127.0.0.1"])
         .stdout(std::process::Stdio::null())

@@ -328,7 +328,7 @@ impl LocalProvisioner {
         let launch = Launch::data(&self.inner.redis_server, conf);
         let child = launch.start(None).await.map_err(invalid)?;
         let address = format!("127.0.0.1:{port}");
-        let endpoint = Endpoint { url: credentials.gateway_url_over(listen.scheme(), &address), address };
+        let endpoint = Endpoint { url: credentials.gateway_url_over(listen.scheme(), &address), address, tls: None };
         let processes = vec![Supervised::new(child, port, launch.restart(), id)];
         self.inner
             .running

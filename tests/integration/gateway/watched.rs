@@ -24,6 +24,7 @@ fn entry(name: &str, url: &str, token: &str, limits: Limits) -> Entry {
         url: url.to_owned(),
         credentials: vec![(TokenHash::of(token.as_bytes()), Access::Full)],
         limits,
+        tls: None,
     }
 }
 

@@ -213,6 +213,7 @@ impl LocalProvisioner {
         let endpoint = super::Endpoint {
             url: format!("redis+cluster://{GATEWAY_USER}:{}@{hosts}", credentials.gateway),
             address: hosts,
+            tls: None,
         };
         self.inner
             .running

@@ -416,6 +416,7 @@ impl LocalProvisioner {
                 name = layout.master
             ),
             address: hosts,
+            tls: None,
         };
         self.inner
             .running

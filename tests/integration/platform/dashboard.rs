@@ -306,6 +306,17 @@ async fn keys_audit_settings_and_delete_follow_the_roles_of_the_api() {
         eventually(Duration::from_secs(5), || async { data(&platform, "roles-db", &full, "/get/k").await.0 == 401 })
             .await;
     assert!(ended, "the console's token outlived a rotation");
+    // The next console token deletes the tokens that have stopped working (rotated ones, earlier pages').
+    data_token(cookie.clone(), Some(token.clone())).await.error_for_status().unwrap();
+    let ended_rows = {
+        use diesel::{ExpressionMethods as _, QueryDsl as _};
+        use diesel_async::{AsyncConnection as _, RunQueryDsl as _};
+        use redisgate_core::store::schema::instance_tokens::dsl::{instance_tokens, revoked_at};
+        let mut conn = diesel_async::AsyncPgConnection::establish(platform.database().url()).await.unwrap();
+        let ended = instance_tokens.filter(revoked_at.le(diesel::dsl::now));
+        ended.count().get_result::<i64>(&mut conn).await.unwrap()
+    };
+    assert_eq!(ended_rows, 0, "ended tokens are kept");
 
     // Deleting asks for the name; the wrong one deletes nothing.
     let wrong =

@@ -336,7 +336,9 @@ impl InstanceToken {
     }
 
     /// Adds a token of `instance` with `access` that stops working at `until` (the console's: its
-    /// `revoked_at` lies ahead), besides the instance's others.
+    /// `revoked_at` lies ahead), besides the instance's others. The instance's tokens that have stopped
+    /// working (earlier console tokens, rotated tokens) are deleted first, so a page opened every day does not
+    /// grow the table.
     ///
     /// # Errors
     /// Database errors.
@@ -355,6 +357,8 @@ impl InstanceToken {
             created_at: Utc::now(),
             revoked_at: Some(until),
         };
+        let ended = instance_tokens::instance_id.eq(instance).and(instance_tokens::revoked_at.le(Utc::now()));
+        diesel::delete(instance_tokens::table.filter(ended)).execute(conn).await?;
         diesel::insert_into(instance_tokens::table).values(row).execute(conn).await.map(|_| ())
     }
 }

@@ -5,8 +5,9 @@
 //! - An instance is served once the operator reports it Ready and its status carries the digests of its
 //!   tokens (`status.tokenDigests`; the control plane's instances have none and are not served here). It
 //!   stays served while it rolls out a change of its spec (not Ready meanwhile), until it is deleted.
-//! - Its Redis password comes from the Secret its status names, read by name (`get`): the only Secret this
-//!   reads. Passwords are read again every [`PASSWORD_REFRESH`] (a user may change theirs).
+//! - Its Redis password comes from the Secret its status names, and a TLS instance's CA and the gateway's
+//!   client certificate from the namespace's `redisgate-gateway-tls`, each read by name (`get`): the only
+//!   Secrets this reads. They are read again every [`PASSWORD_REFRESH`] (a user may change a password).
 //! - Names: every instance is `<name>.<namespace>`; it is also `<name>` when no other watched namespace has
 //!   an instance of that name.
 //! - The hot path never waits on the API server. Nothing is published until every watch has listed once,
@@ -36,7 +37,7 @@ use crate::resources::secret::password_of;
 use crate::resources::tls::{client_tls, GATEWAY_SECRET};
 use crate::Result;
 
-/// How often passwords are read again even without a change of the instance.
+/// How often the Secrets are read again.
 pub const PASSWORD_REFRESH: Duration = Duration::from_secs(30);
 
 /// The latest catalog (`None` until every watch has listed once).

@@ -42,6 +42,17 @@ async fn secret(fake: &FakeApi, name: &str, password: &str) {
     Api::<Secret>::namespaced(fake.client(), NS).create(&PostParams::default(), &secret).await.unwrap();
 }
 
+/// A gateway serving the catalog of `fake`, read under the overlay's Role, every Service dialled at `dial`
+/// (the local server standing in for the pod).
+async fn gateway(fake: &FakeApi, dial: String) -> TestGateway {
+    let connect: redisgate_operator::provisioner::ConnectAddress = Arc::new(move |_: &str| dial.clone());
+    let (feed, source) = catalog::watch(fake.client_as(gateway_rights()), &[NS.to_owned()], Some(connect));
+    tokio::spawn(source);
+    let directory = Arc::new(WatchedDirectory::new(None, UpstreamOptions::default(), Arc::new(Meters::default())));
+    tokio::spawn(Arc::clone(&directory).follow(feed));
+    TestGateway::with_directory(directory).await
+}
+
 /// The operator's part: reconcile until the instance is ready.
 async fn reconciled(fake: &FakeApi, ctx: &Arc<Context>) {
     let api: Api<RedisHttpInstance> = Api::namespaced(fake.client(), NS);
@@ -77,14 +88,7 @@ async fn an_applied_instance_is_served_rotated_kept_through_an_outage_and_forgot
     Api::<RedisHttpInstance>::namespaced(fake.client(), NS).create(&PostParams::default(), &instance).await.unwrap();
     reconciled(&fake, &ctx).await;
 
-    // The gateway: the catalog under the overlay's Role, its Service mapped to the local server.
-    let port = redis.port();
-    let connect: redisgate_operator::provisioner::ConnectAddress = Arc::new(move |_: &str| format!("127.0.0.1:{port}"));
-    let (feed, source) = catalog::watch(fake.client_as(gateway_rights()), &[NS.to_owned()], Some(connect));
-    tokio::spawn(source);
-    let directory = Arc::new(WatchedDirectory::new(None, UpstreamOptions::default(), Arc::new(Meters::default())));
-    tokio::spawn(Arc::clone(&directory).follow(feed));
-    let gw = TestGateway::with_directory(directory).await;
+    let gw = gateway(&fake, format!("127.0.0.1:{}", redis.port())).await;
 
     let first = token(&fake);
     let served =
@@ -197,22 +201,10 @@ async fn a_tls_instance_is_served_over_tls_with_the_operators_certificates() {
         .replace(redisgate_operator::redis_conf::TLS_DIR, &tls_dir.display().to_string())
         .replace("dir /data", &format!("dir {}", dir.path().display()));
     std::fs::write(dir.path().join("redis.conf"), conf).unwrap();
-    let port = crate::pod::free_port();
-    let _redis = tokio::process::Command::new(redisgate_test_support::redis_tls_server_binary())
-        .arg(dir.path().join("redis.conf"))
-        .args(["--tls-port", &port.to_string(), "--bind", "127.0.0.1"])
-        .stdout(std::process::Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
+    let (_redis, port) = crate::pod::tls_server(dir.path());
 
     // The certificate names `localhost` besides the Service's names.
-    let connect: redisgate_operator::provisioner::ConnectAddress = Arc::new(move |_: &str| format!("localhost:{port}"));
-    let (feed, source) = catalog::watch(fake.client_as(gateway_rights()), &[NS.to_owned()], Some(connect));
-    tokio::spawn(source);
-    let directory = Arc::new(WatchedDirectory::new(None, UpstreamOptions::default(), Arc::new(Meters::default())));
-    tokio::spawn(Arc::clone(&directory).follow(feed));
-    let gw = TestGateway::with_directory(directory).await;
+    let gw = gateway(&fake, format!("localhost:{port}")).await;
     let token = token(&fake);
     let served =
         eventually(Duration::from_secs(10), || async { gw.post("/db/shop/set/k/tls", "", &token).await.0 == 200 });

@@ -58,6 +58,20 @@ pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
+/// Runs a TLS instance's pod on this machine: `redis.conf` of `dir` (its certificate paths already pointing
+/// into `dir`), on a free TLS port of loopback. Returns the process (killed on drop) and the port.
+pub fn tls_server(dir: &Path) -> (Child, u16) {
+    let port = free_port();
+    let child = Command::new(redisgate_test_support::redis_tls_server_binary())
+        .arg(dir.join("redis.conf"))
+        .args(["--tls-port", &port.to_string(), "--bind", "127.0.0.1"])
+        .stdout(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    (child, port)
+}
+
 /// `PATH` with the directory of [`binary`] first, so that scripts run the same `redis-server`.
 pub fn path_with_binary() -> String {
     let mut path = std::env::var_os("PATH").unwrap_or_default();

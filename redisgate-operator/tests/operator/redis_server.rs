@@ -131,14 +131,7 @@ async fn a_tls_instance_admits_only_clients_with_a_certificate_from_its_ca() {
         .replace("dir /data", &format!("dir {}", dir.path().display()));
     assert!(conf.lines().any(|l| l == "port 0") && conf.contains("tls-auth-clients yes"), "{conf}");
     std::fs::write(dir.path().join("redis.conf"), conf).unwrap();
-    let port = crate::pod::free_port();
-    let mut child = tokio::process::Command::new(redisgate_test_support::redis_tls_server_binary())
-        .arg(dir.path().join("redis.conf"))
-        .args(["--tls-port", &port.to_string(), "--bind", "127.0.0.1"])
-        .stdout(std::process::Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
+    let (mut child, port) = crate::pod::tls_server(dir.path());
     let connect = |tls: Option<redis::TlsCertificates>| {
         let url = format!("rediss://redisgate:{}@localhost:{port}", credentials.gateway);
         async move {

@@ -12,8 +12,9 @@
 //!   an instance of that name.
 //! - The hot path never waits on the API server. Nothing is published until every watch has listed once,
 //!   so a gateway started while the API server is down stays not ready; a watch that is lost re-lists with
-//!   backoff while the last catalog keeps serving, and a catalog whose passwords cannot all be read is not
-//!   published (the last one stays).
+//!   backoff while the last catalog keeps serving, and a catalog whose Secrets cannot be read (the API
+//!   server failing) is not published (the last one stays). An instance whose Secret is missing or unusable
+//!   is left out alone.
 
 use std::collections::{HashMap, HashSet};
 use std::future::Future;
@@ -35,7 +36,7 @@ use crate::crd::RedisHttpInstance;
 use crate::provisioner::ConnectAddress;
 use crate::resources::secret::password_of;
 use crate::resources::tls::{client_tls, GATEWAY_SECRET};
-use crate::Result;
+use crate::{Error, Result};
 
 /// How often the Secrets are read again.
 pub const PASSWORD_REFRESH: Duration = Duration::from_secs(30);
@@ -141,7 +142,16 @@ impl Source {
         }
         let mut catalog = Vec::new();
         for instance in instances {
-            let Some(entry) = self.entry(&instance).await? else { continue };
+            let entry = match self.entry(&instance).await {
+                Ok(Some(entry)) => entry,
+                Ok(None) => continue,
+                // This instance's Secret is gone or unusable: it alone is left out, the others stay current.
+                Err(error) if error.is_status(404) || matches!(error, Error::SecretInvalid(_)) => {
+                    tracing::warn!(instance = %instance.name_any(), %error, "not served: its Secret cannot be used");
+                    continue;
+                }
+                Err(error) => return Err(error),
+            };
             let name = instance.name_any();
             if count[&name] == 1 {
                 catalog.push(Entry { name, ..entry.clone() });

@@ -98,6 +98,21 @@ async fn an_applied_instance_is_served_rotated_kept_through_an_outage_and_forgot
     // The spec's limits hold: keys of at most 16 bytes.
     assert_eq!(gw.post("/db/shop/get/a-key-longer-than-16", "", &first).await.0, 400);
 
+    // Another instance whose password Secret is missing: it alone is left out, the others stay current (the
+    // rotation below is followed).
+    let mut broken = RedisHttpInstance::new("broken", serde_json::from_value(json!({"memory": "64Mi"})).unwrap());
+    broken.metadata.namespace = Some(NS.into());
+    let instances: Api<RedisHttpInstance> = Api::namespaced(fake.client(), NS);
+    instances.create(&PostParams::default(), &broken).await.unwrap();
+    let ready = json!({"type": "Ready", "status": "True", "reason": "Available", "message": "",
+                       "lastTransitionTime": "2026-12-06T00:00:00Z", "observedGeneration": 1});
+    let status = json!({"status": {"observedGeneration": 1, "conditions": [ready],
+        "endpoint": {"host": "broken.redisgate-instances.svc.cluster.local", "port": 6379},
+        "secretRef": {"name": "broken-missing", "key": "password"},
+        "tokenDigests": {"full": "00".repeat(32), "readonly": "11".repeat(32)}}});
+    instances.patch_status("broken", &PatchParams::default(), &Patch::Merge(&status)).await.unwrap();
+    assert!(instances.get("broken").await.unwrap().is_ready());
+
     // A change of the spec rolls the pod (the instance is not Ready meanwhile): it stays served.
     let api: Api<RedisHttpInstance> = Api::namespaced(fake.client(), NS);
     let patch = json!({"spec": {"memory": "128Mi"}});
@@ -142,11 +157,14 @@ async fn an_applied_instance_is_served_rotated_kept_through_an_outage_and_forgot
     assert!(gone, "a deleted instance is still served");
 
     assert_eq!(fake.forbidden(), Vec::<String>::new(), "a request the overlay's Role does not allow");
-    // The only Secret the gateway asked for is the password Secret, by name.
+    // The only Secrets the gateway asked for are the password Secrets the statuses name, by name.
     let asked: Vec<String> = fake.requests_as().into_iter().filter(|r| r.contains("/secrets")).collect();
     assert!(!asked.is_empty(), "the gateway read no password");
     for request in &asked {
-        assert!(request.starts_with("GET /api/v1/namespaces/redisgate-instances/secrets/shop-auth?"), "{request}");
+        let named = ["shop-auth?", "broken-missing?"]
+            .iter()
+            .any(|name| request.starts_with(&format!("GET /api/v1/namespaces/redisgate-instances/secrets/{name}")));
+        assert!(named, "{request}");
     }
     // It may read a Secret only by name: it cannot list or watch them, so it cannot find the tokens.
     let rights = gateway_rights();

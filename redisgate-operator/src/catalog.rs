@@ -7,7 +7,7 @@
 //!   stays served while it rolls out a change of its spec (not Ready meanwhile), until it is deleted.
 //! - Its Redis password comes from the Secret its status names, and a TLS instance's CA and the gateway's
 //!   client certificate from the namespace's `redisgate-gateway-tls`, each read by name (`get`): the only
-//!   Secrets this reads. They are read again every [`PASSWORD_REFRESH`] (a user may change a password).
+//!   Secrets this reads. They are read again every [`SECRET_REFRESH`] (a user may change a password).
 //! - Names: every instance is `<name>.<namespace>`; it is also `<name>` when no other watched namespace has
 //!   an instance of that name.
 //! - The hot path never waits on the API server. Nothing is published until every watch has listed once,
@@ -33,13 +33,12 @@ use redisgate_core::protocol::Access;
 use tokio::sync::watch;
 
 use crate::crd::RedisHttpInstance;
-use crate::provisioner::ConnectAddress;
-use crate::resources::secret::password_of;
-use crate::resources::tls::{client_tls, GATEWAY_SECRET};
+use crate::provisioner::{endpoint, password_secret, ConnectAddress};
+use crate::resources::tls::GATEWAY_SECRET;
 use crate::{Error, Result};
 
 /// How often the Secrets are read again.
-pub const PASSWORD_REFRESH: Duration = Duration::from_secs(30);
+pub const SECRET_REFRESH: Duration = Duration::from_secs(30);
 
 /// The latest catalog (`None` until every watch has listed once).
 pub type Feed = watch::Receiver<Option<Arc<Catalog>>>;
@@ -101,7 +100,7 @@ impl Source {
         listed: Vec<Arc<AtomicBool>>,
         sender: watch::Sender<Option<Arc<Catalog>>>,
     ) {
-        let mut refresh = tokio::time::interval(PASSWORD_REFRESH);
+        let mut refresh = tokio::time::interval(SECRET_REFRESH);
         loop {
             tokio::select! {
                 event = events.next() => if event.is_none() { return },
@@ -167,29 +166,23 @@ impl Source {
         let (Some(namespace), Some(status)) = (instance.namespace(), instance.status.as_ref()) else {
             return Ok(None);
         };
-        let (Some(endpoint), Some(secret), Some(digests)) =
-            (&status.endpoint, &status.secret_ref, &status.token_digests)
-        else {
+        let Some(digests) = &status.token_digests else { return Ok(None) };
+        if status.endpoint.is_none() || status.secret_ref.is_none() {
             return Ok(None);
-        };
-        let password = password_of(&*self.secret(&namespace, &secret.name).await?)?;
-        let tls = if instance.spec.tls.enabled {
-            Some(client_tls(&*self.secret(&namespace, GATEWAY_SECRET).await?)?)
-        } else {
-            None
-        };
-        let address = format!("{}:{}", endpoint.host, endpoint.port);
-        let dial = self.connect.as_ref().map_or_else(|| address.clone(), |map| map(&address));
+        }
+        let password = self.secret(&namespace, &password_secret(instance)?).await?;
+        let tls = if instance.spec.tls.enabled { Some(self.secret(&namespace, GATEWAY_SECRET).await?) } else { None };
+        let endpoint = endpoint(instance, &password, tls.as_deref(), self.connect.as_ref())?;
         let credentials = [(&digests.full, Access::Full), (&digests.readonly, Access::ReadOnly)]
             .into_iter()
             .filter_map(|(hex, access)| Some((TokenHash::from_bytes(&decode_hex(hex)?)?, access)))
             .collect();
         Ok(Some(Entry {
             name: format!("{}.{namespace}", instance.name_any()),
-            url: instance.gateway_url(&password, &dial),
+            url: endpoint.url,
             credentials,
             limits: instance.spec.limits.limits(),
-            tls,
+            tls: endpoint.tls,
         }))
     }
 

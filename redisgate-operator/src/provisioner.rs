@@ -32,6 +32,7 @@ use uuid::Uuid;
 
 use cache::Cache;
 pub use cache::ConnectAddress;
+pub(crate) use cache::{endpoint, password_secret};
 
 use crate::crd::{
     EvictionPolicy, LimitsSpec, Persistence, Phase, RedisHttpInstance, RedisHttpInstanceSpec, TlsSpec, TopologySpec,

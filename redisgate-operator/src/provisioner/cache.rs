@@ -56,15 +56,45 @@ impl Cache {
         connect: Option<&ConnectAddress>,
     ) -> Result<Cached> {
         let namespace = instance.namespace().ok_or(Error::MissingField("metadata.namespace"))?;
-        let status = instance.status.as_ref().ok_or(Error::MissingField("status"))?;
-        let endpoint = status.endpoint.as_ref().ok_or(Error::MissingField("status.endpoint"))?;
-        let secret_ref = status.secret_ref.as_ref().ok_or(Error::MissingField("status.secretRef"))?;
         let secrets = Api::<Secret>::namespaced(client.clone(), &namespace);
-        let password = password_of(&secrets.get(&secret_ref.name).await?)?;
-        let tls = if instance.spec.tls.enabled { Some(client_tls(&secrets.get(GATEWAY_SECRET).await?)?) } else { None };
-        let address = format!("{}:{}", endpoint.host, endpoint.port);
-        let dial = connect.map_or_else(|| address.clone(), |map| map(&address));
-        let url = instance.gateway_url(&password, &dial);
-        Ok(Cached { namespace, name: instance.name_any(), endpoint: Endpoint { url, address, tls } })
+        let password = secrets.get(&password_secret(instance)?).await?;
+        let tls = if instance.spec.tls.enabled { Some(secrets.get(GATEWAY_SECRET).await?) } else { None };
+        let endpoint = endpoint(instance, &password, tls.as_ref(), connect)?;
+        Ok(Cached { namespace, name: instance.name_any(), endpoint })
     }
+}
+
+/// The name of the Secret holding the gateway user's password, as `instance`'s status names it.
+///
+/// # Errors
+/// [`Error::MissingField`] before the operator reported it.
+pub(crate) fn password_secret(instance: &RedisHttpInstance) -> Result<String> {
+    let status = instance.status.as_ref().ok_or(Error::MissingField("status"))?;
+    Ok(status.secret_ref.as_ref().ok_or(Error::MissingField("status.secretRef"))?.name.clone())
+}
+
+/// How the gateway reaches a Ready `instance` (the provisioner's cache and the Kubernetes directory): the
+/// status endpoint dialled through `connect`, the password from `password` (the Secret
+/// [`password_secret`] names) and, for a TLS instance, the CA and client certificate of `gateway_tls` (the
+/// namespace's [`GATEWAY_SECRET`]).
+///
+/// # Errors
+/// A status without its endpoint, a Secret without its keys, a TLS instance without `gateway_tls`.
+pub(crate) fn endpoint(
+    instance: &RedisHttpInstance,
+    password: &Secret,
+    gateway_tls: Option<&Secret>,
+    connect: Option<&ConnectAddress>,
+) -> Result<Endpoint> {
+    let status = instance.status.as_ref().ok_or(Error::MissingField("status"))?;
+    let at = status.endpoint.as_ref().ok_or(Error::MissingField("status.endpoint"))?;
+    let tls = match (instance.spec.tls.enabled, gateway_tls) {
+        (false, _) => None,
+        (true, Some(secret)) => Some(client_tls(secret)?),
+        (true, None) => return Err(Error::SecretInvalid(GATEWAY_SECRET.to_owned())),
+    };
+    let address = format!("{}:{}", at.host, at.port);
+    let dial = connect.map_or_else(|| address.clone(), |map| map(&address));
+    let url = instance.gateway_url(&password_of(password)?, &dial);
+    Ok(Endpoint { url, address, tls })
 }

@@ -64,6 +64,12 @@ deps_compat() {
     fi
 }
 
+deps_s3() {
+    # The backup tests' S3-compatible storage: moto's server, started by the test harness on loopback.
+    python3 -c 'import moto.server, flask_cors' >/dev/null 2>&1 \
+        || python3 -m pip install -q --disable-pip-version-check 'moto[server]==5.2.1'
+}
+
 deps_browser() {
     # The console's browser tests: Debian's Chromium, headless, driven by its chromedriver (nothing downloads
     # a browser).

@@ -16,6 +16,7 @@ deps_postgres
 deps_redis8
 deps_compat
 deps_k8s
+deps_s3
 deps_browser
 deps_cargo
 command -v cargo-nextest >/dev/null 2>&1 || cargo install --locked cargo-nextest

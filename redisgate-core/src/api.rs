@@ -7,6 +7,7 @@
 //! server.
 
 mod accounts;
+mod backups;
 mod instances;
 mod keys;
 mod plans;
@@ -20,6 +21,7 @@ pub use accounts::{
     CreatedInvitation, Invitation, InvitationCode, Login, Me, Member, NewInvitation, NewOrganization, Organization,
     OrganizationPatch, PasswordChange, RoleChange, Session, User,
 };
+pub use backups::{Backup, BackupPolicy, RestoreRequest, Restored};
 pub use instances::{
     CreatedInstance, DayUsage, Instance, InstanceCredentials, InstancePatch, NewInstance, Secrets, Status, TokenInfo,
     Usage,

@@ -5,6 +5,7 @@
 
 use std::collections::BTreeMap;
 use std::future::Future;
+use std::path::PathBuf;
 use std::pin::Pin;
 
 use uuid::Uuid;
@@ -221,6 +222,22 @@ impl std::fmt::Debug for ClientTls {
     }
 }
 
+/// Where a backup reads an instance's data from: the admin connection to one of its servers (a replica when
+/// it has one), and the TLS material that server asks for.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SnapshotSource {
+    /// `redis[s]://redisgate-admin:<password>@host:port`.
+    pub url: String,
+    /// The CA and client certificate of a TLS server.
+    pub tls: Option<ClientTls>,
+}
+
+impl std::fmt::Debug for SnapshotSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SnapshotSource").field("url", &"<redacted>").field("tls", &self.tls.is_some()).finish()
+    }
+}
+
 /// Which instance a provisioner acts on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Target {
@@ -257,6 +274,19 @@ pub trait Provisioner: Send + Sync + 'static {
     /// whose instances never fail over never answers.
     fn next_failover(&self) -> BoxFuture<'_, Failover> {
         Box::pin(std::future::pending())
+    }
+    /// Which server of a running instance a backup reads from (a replica when there is one: the snapshot's
+    /// fork then costs the master nothing). [`ProvisionError::Refused`] where backups are not possible.
+    fn snapshot_source(&self, target: Target) -> BoxFuture<'_, Provisioned<SnapshotSource>> {
+        let _ = target;
+        Box::pin(async { Err(ProvisionError::Refused("this provisioner cannot back up instances".to_owned())) })
+    }
+    /// Replaces all the data of a running instance with the RDB file at `rdb`, whole or not at all: a file
+    /// that does not load is [`ProvisionError::Refused`] and the instance keeps its data. Answers the number
+    /// of keys the file holds.
+    fn restore(&self, target: Target, spec: InstanceSpec, rdb: PathBuf) -> BoxFuture<'_, Provisioned<u64>> {
+        let _ = (target, spec, rdb);
+        Box::pin(async { Err(ProvisionError::Refused("this provisioner cannot restore instances".to_owned())) })
     }
 }
 

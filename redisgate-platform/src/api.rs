@@ -9,6 +9,7 @@
 
 pub(crate) mod api_keys;
 pub(crate) mod auth;
+pub(crate) mod backups;
 pub(crate) mod extract;
 pub(crate) mod instances;
 pub(crate) mod members;
@@ -64,6 +65,8 @@ pub struct Platform {
     pub accounts: Arc<throttle::AccountThrottle>,
     /// Most organizations one user may own (each has its own plan's allowance).
     pub max_organizations_per_user: i64,
+    /// Backups, restores and imports.
+    pub backups: crate::backup::Backups,
 }
 
 /// Every management route with its handlers, relative to `/api`. The router and the OpenAPI document are
@@ -97,6 +100,12 @@ fn routes() -> OpenApiRouter<Platform> {
         .routes(routes!(instances::get_credentials))
         .routes(routes!(instances::rotate_credentials))
         .routes(routes!(usage::get_usage))
+        .routes(routes!(backups::list_backups, backups::create_backup))
+        .routes(routes!(backups::get_backup, backups::delete_backup))
+        .routes(routes!(backups::export_backup))
+        .routes(routes!(backups::get_backup_policy, backups::put_backup_policy))
+        .routes(routes!(backups::restore))
+        .routes(routes!(backups::import_rdb))
 }
 
 /// The OpenAPI document of the management API, its paths under `/api`.

@@ -15,6 +15,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::api::throttle::{AccountThrottle, LoginThrottle};
 use crate::api::Platform;
+use crate::backup::{BackupStore, Backups};
 use crate::directory::PlatformDirectory;
 use crate::provisioner::local::LocalProvisioner;
 use crate::provisioner::local_ca::LocalCa;
@@ -47,6 +48,9 @@ pub struct PlatformConfig {
     pub local_tls: bool,
     /// Most organizations one user may own.
     pub max_organizations_per_user: i64,
+    /// Where backups are kept: `s3://bucket[/prefix]` or an absolute directory (`None`:
+    /// `<state_dir>/backups`).
+    pub backup_store: Option<String>,
 }
 
 /// The default of [`PlatformConfig::max_organizations_per_user`].
@@ -83,6 +87,8 @@ pub struct ControlPlane {
     resumed: CancellationToken,
     /// The metrics and script aliases every worker shares.
     shared: Shared,
+    /// Backups, restores and their schedule.
+    backups: Backups,
 }
 
 impl ControlPlane {
@@ -122,9 +128,21 @@ impl ControlPlane {
     /// An unreachable database, a failed migration or an unusable JWT secret.
     pub async fn start_with(config: PlatformConfig, provisioner: Arc<dyn Provisioner>) -> Result<Self> {
         let jwt = Arc::new(JwtKeys::new(&config.jwt_secret).map_err(|e| Error::Config(e.to_string()))?);
+        let store = match &config.backup_store {
+            Some(location) => BackupStore::open(location)?,
+            None => BackupStore::local(&config.state_dir.join("backups"))?,
+        };
         db::migrate(&config.database_url).await?;
         let pool = db::pool(&config.database_url, 4)?;
         let shared = Shared::default();
+        let backups = Backups::new(
+            pool.clone(),
+            store,
+            Arc::clone(&provisioner),
+            config.redis_server_bin.clone(),
+            config.state_dir.clone(),
+        );
+        backups.fail_interrupted().await?;
         let lifecycle = Lifecycle::new(pool.clone(), provisioner, Arc::clone(&shared.metrics));
         lifecycle.record_failovers();
         // A Kubernetes instance may take minutes to come back: the gateway does not wait for it to serve.
@@ -137,7 +155,9 @@ impl ControlPlane {
         let (meters, stop) = (Arc::new(Meters::default()), CancellationToken::new());
         let usage = Arc::new(usage::Flusher::new(pool, Arc::clone(&meters)));
         tokio::spawn(usage::run(Arc::clone(&usage), config.usage_flush, stop.clone()));
+        tokio::spawn(backups.clone().run_schedule(stop.clone()));
         Ok(Self {
+            backups,
             config,
             jwt,
             lifecycle,
@@ -193,6 +213,7 @@ impl ControlPlane {
             login_throttle: Arc::clone(&self.login_throttle),
             accounts: Arc::clone(&self.accounts),
             max_organizations_per_user: self.config.max_organizations_per_user,
+            backups: self.backups.clone(),
         };
         Ok((crate::platform_router(state.clone(), platform), state))
     }
@@ -204,6 +225,12 @@ impl ControlPlane {
     /// Database errors: the counts are kept for the next flush.
     pub async fn flush_usage(&self) -> crate::Result<()> {
         self.usage.flush().await
+    }
+
+    /// Backups, restores and their schedule.
+    #[must_use]
+    pub fn backups(&self) -> &Backups {
+        &self.backups
     }
 
     /// Records the last usage counts, then stops every instance's server (their data stays for the next

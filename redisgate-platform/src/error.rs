@@ -45,6 +45,9 @@ pub enum Error {
     /// The provisioner could not do what was asked.
     #[error("provisioning failed: {0}")]
     Provisioning(#[from] ProvisionError),
+    /// The backup store (a directory or S3-compatible storage) failed, or a snapshot could not be read.
+    #[error("backup storage failed: {0}")]
+    Storage(String),
     /// The private PostgreSQL of `redisgate dev` and the tests could not be set up or started.
     #[error("{0}")]
     LocalPostgres(String),
@@ -78,7 +81,8 @@ impl Error {
             Self::Forbidden(_) | Self::PlanExceeded(_) => StatusCode::FORBIDDEN,
             Self::Conflict(_) | Self::Provisioning(ProvisionError::Gone(_)) => StatusCode::CONFLICT,
             Self::Database(_) | Self::Provisioning(ProvisionError::Transient(_)) => StatusCode::SERVICE_UNAVAILABLE,
-            Self::Provisioning(ProvisionError::Invalid(_)) => StatusCode::BAD_GATEWAY,
+            Self::Provisioning(ProvisionError::Invalid(_)) | Self::Storage(_) => StatusCode::BAD_GATEWAY,
+            Self::Provisioning(ProvisionError::Refused(_)) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::LocalPostgres(_) | Self::Config(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -90,7 +94,9 @@ impl IntoResponse for Error {
         let body = match self {
             Self::Gateway(refusal) => return refusal.into_response(),
             Self::Database(_) => json::error("ERR database unavailable"),
+            Self::Provisioning(ref e @ ProvisionError::Refused(_)) => json::error(&e.public_message()),
             Self::Provisioning(ref e) => json::error(&format!("provisioning failed: {}", e.public_message())),
+            Self::Storage(_) => json::error("backup storage failed"),
             Self::LocalPostgres(_) | Self::Config(_) => json::error("ERR internal error"),
             _ => json::error(&self.to_string()),
         };

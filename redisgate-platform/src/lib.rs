@@ -9,6 +9,7 @@
 //! PostgreSQL for `redisgate dev` and the tests; [`error`] is the crate's one error type.
 
 pub mod api;
+pub mod backup;
 pub mod control;
 pub mod dashboard;
 pub mod db;

@@ -109,6 +109,11 @@ pub struct Args {
     /// certificate. Existing instances keep how they were made.
     #[arg(long, env = "REDISGATE_LOCAL_TLS")]
     pub local_tls: bool,
+    /// Platform mode: where backups are kept, `s3://bucket[/prefix]` (endpoint, region and credentials from
+    /// `AWS_ENDPOINT_URL`, `AWS_REGION`, `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_ALLOW_HTTP`) or an
+    /// absolute directory (default: `<state-dir>/backups`).
+    #[arg(long, env = "REDISGATE_BACKUP_STORE")]
+    pub backup_store: Option<String>,
     /// Platform mode, local provisioner: the redis-server binary.
     #[arg(long, env = "REDISGATE_REDIS_SERVER_BIN", default_value = "redis-server")]
     pub redis_server_bin: PathBuf,

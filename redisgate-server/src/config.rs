@@ -86,6 +86,7 @@ impl TryFrom<&Args> for Config {
                 usage_flush: args.usage_flush()?,
                 local_tls: args.local_tls,
                 max_organizations_per_user: args.max_organizations_per_user,
+                backup_store: args.backup_store.clone(),
             };
             Mode::Platform { config: Box::new(config), provisioner: args.provisioner }
         } else {

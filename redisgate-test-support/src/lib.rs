@@ -8,6 +8,7 @@
 //!   harness compiles neither diesel nor the platform (the gateway's own tests).
 //! - [`TestCluster`] forms a Redis Cluster of such servers; [`TestSentinels`] a master and replica under three
 //!   Sentinels.
+//! - [`TestS3`] runs moto's S3-compatible server for the backup tests.
 //! - [`TestCa`] issues certificates for TLS tests; [`TestRedis::start_tls`] runs a TLS-only `redis-server`.
 
 mod cluster;
@@ -18,6 +19,7 @@ mod gateway;
 #[cfg(feature = "platform")]
 mod platform;
 mod redis_server;
+mod s3;
 mod sentinel;
 mod tls;
 
@@ -29,5 +31,6 @@ pub use gateway::{instance, TestGateway, READONLY_TOKEN, TOKEN};
 #[cfg(feature = "platform")]
 pub use platform::{TestPlatform, JWT_SECRET};
 pub use redis_server::{binary as redis_server_binary, tls_binary as redis_tls_server_binary, TestRedis, TlsServer};
+pub use s3::TestS3;
 pub use sentinel::{TestSentinels, MASTER};
 pub use tls::{Issued, Purpose, TestCa};

@@ -31,6 +31,7 @@ pub struct TestPlatform {
     http: reqwest::Client,
     tls: Option<Arc<rustls::ServerConfig>>,
     local_tls: bool,
+    backup_store: Option<String>,
 }
 
 impl TestPlatform {
@@ -56,6 +57,7 @@ impl TestPlatform {
             Some(provisioner),
             None,
             false,
+            None,
         )
         .await
     }
@@ -67,8 +69,8 @@ impl TestPlatform {
     pub async fn start_https(files: &redisgate_gateway::tls::TlsFiles) -> Self {
         let tls = redisgate_gateway::tls::server_config(files).unwrap();
         let redis_server = crate::redis_server::binary();
-        Self::start_inner(TestDatabase::start(), tempfile::tempdir().unwrap(), redis_server, None, Some(tls), false)
-            .await
+        let (database, state_dir) = (TestDatabase::start(), tempfile::tempdir().unwrap());
+        Self::start_inner(database, state_dir, redis_server, None, Some(tls), false, None).await
     }
 
     /// A platform whose local provisioner makes new instances TLS-only (`port 0`, `tls-auth-clients yes`)
@@ -76,11 +78,19 @@ impl TestPlatform {
     /// `PATH` (Debian's is built with TLS).
     pub async fn start_local_tls() -> Self {
         let redis_server = crate::redis_server::tls_binary();
-        Self::start_inner(TestDatabase::start(), tempfile::tempdir().unwrap(), redis_server, None, None, true).await
+        Self::start_inner(TestDatabase::start(), tempfile::tempdir().unwrap(), redis_server, None, None, true, None)
+            .await
+    }
+
+    /// A platform keeping its backups in `location` (`s3://bucket/prefix`, with the `AWS_*` environment).
+    pub async fn start_with_backup_store(location: &str) -> Self {
+        let (database, state_dir) = (TestDatabase::start(), tempfile::tempdir().unwrap());
+        let redis_server = crate::redis_server::binary();
+        Self::start_inner(database, state_dir, redis_server, None, None, false, Some(location.to_owned())).await
     }
 
     async fn start_with(database: TestDatabase, state_dir: tempfile::TempDir, redis_server: PathBuf) -> Self {
-        Self::start_inner(database, state_dir, redis_server, None, None, false).await
+        Self::start_inner(database, state_dir, redis_server, None, None, false, None).await
     }
 
     async fn start_inner(
@@ -90,6 +100,7 @@ impl TestPlatform {
         provisioner: Option<Arc<dyn Provisioner>>,
         tls: Option<Arc<rustls::ServerConfig>>,
         local_tls: bool,
+        backup_store: Option<String>,
     ) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let address = listener.local_addr().unwrap();
@@ -106,6 +117,7 @@ impl TestPlatform {
             usage_flush: std::time::Duration::from_millis(100),
             local_tls,
             max_organizations_per_user: redisgate_platform::MAX_ORGANIZATIONS_PER_USER,
+            backup_store: backup_store.clone(),
         };
         let control = match provisioner {
             Some(provisioner) => ControlPlane::start_with(config, provisioner).await.unwrap(),
@@ -131,6 +143,7 @@ impl TestPlatform {
             http: reqwest::Client::new(),
             tls,
             local_tls,
+            backup_store,
         }
     }
 
@@ -155,9 +168,9 @@ impl TestPlatform {
         let database = std::mem::replace(&mut self.database, TestDatabase::detached());
         let state_dir = std::mem::replace(&mut self.state_dir, tempfile::tempdir().unwrap());
         let redis_server = self.redis_server.clone();
-        let (tls, local_tls) = (self.tls.take(), self.local_tls);
+        let (tls, local_tls, backup_store) = (self.tls.take(), self.local_tls, self.backup_store.take());
         drop(self);
-        Self::start_inner(database, state_dir, redis_server, None, tls, local_tls).await
+        Self::start_inner(database, state_dir, redis_server, None, tls, local_tls, backup_store).await
     }
 
     /// As [`TestPlatform::restart`], with the provisioner `make` builds from the state directory and the
@@ -174,7 +187,7 @@ impl TestPlatform {
         drop(self);
         let provisioner = make(state_dir.path(), &redis_server);
         let tls = self_tls;
-        Self::start_inner(database, state_dir, redis_server, Some(provisioner), tls, false).await
+        Self::start_inner(database, state_dir, redis_server, Some(provisioner), tls, false, None).await
     }
 
     async fn stop(&mut self) {
@@ -190,6 +203,12 @@ impl TestPlatform {
     pub fn url(&self) -> String {
         let scheme = if self.tls.is_some() { "https" } else { "http" };
         format!("{scheme}://{}", self.address)
+    }
+
+    /// The control plane (to run its background work now: the backup schedule).
+    #[must_use]
+    pub fn control(&self) -> &ControlPlane {
+        &self.control
     }
 
     /// The database (to stop it in outage tests).

@@ -4,6 +4,7 @@
 mod abuse;
 mod accounts;
 mod authz;
+mod backups;
 mod browser;
 mod cluster;
 mod containment;

@@ -73,6 +73,7 @@ pub async fn run(ctx: &Context, args: &DevArgs) -> Result<()> {
         usage_flush: std::time::Duration::from_secs(2),
         local_tls: false,
         max_organizations_per_user: redisgate_platform::MAX_ORGANIZATIONS_PER_USER,
+        backup_store: None,
     };
     progress("starting the platform and the instances it already has");
     let control = ControlPlane::start(config).await.map_err(|e| anyhow!("cannot start the platform: {e}"))?;

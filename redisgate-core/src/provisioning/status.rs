@@ -123,7 +123,7 @@ impl InstanceStatus {
             // Never ran, or already failed: nothing of value is lost by starting afresh. A running instance
             // whose data vanished is reported, not silently replaced by an empty one.
             ProvisionError::Gone(_) if self != Self::Running => Next::Recreate,
-            ProvisionError::Gone(_) | ProvisionError::Invalid(_) => Next::Fail,
+            ProvisionError::Gone(_) | ProvisionError::Invalid(_) | ProvisionError::Refused(_) => Next::Fail,
         }
     }
 }
@@ -155,6 +155,10 @@ pub enum ProvisionError {
     /// server that did not become ready in the time allowed.
     #[error("{0}")]
     Invalid(String),
+    /// Not possible for this instance, whatever the retries: a topology or a provisioner that cannot do it,
+    /// an RDB file that does not load. Nothing was changed.
+    #[error("{0}")]
+    Refused(String),
 }
 
 impl ProvisionError {
@@ -162,7 +166,7 @@ impl ProvisionError {
     /// `<path>`. The whole message goes to the log.
     #[must_use]
     pub fn public_message(&self) -> String {
-        let (Self::Gone(message) | Self::Transient(message) | Self::Invalid(message)) = self;
+        let (Self::Gone(message) | Self::Transient(message) | Self::Invalid(message) | Self::Refused(message)) = self;
         message
             .split(' ')
             .map(|word| {
@@ -185,6 +189,7 @@ impl ProvisionError {
             Self::Gone(m) => Self::Gone(format!("{context}: {m}")),
             Self::Transient(m) => Self::Transient(format!("{context}: {m}")),
             Self::Invalid(m) => Self::Invalid(format!("{context}: {m}")),
+            Self::Refused(m) => Self::Refused(format!("{context}: {m}")),
         }
     }
 }

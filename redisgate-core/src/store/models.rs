@@ -2,6 +2,7 @@
 
 mod api_key;
 mod audit;
+pub mod backup;
 mod instance;
 mod invitation;
 mod organization;
@@ -11,6 +12,7 @@ mod user;
 
 pub use api_key::{ApiKey, NewApiKey};
 pub use audit::{AuditEntry, AuditRecord};
+pub use backup::{Backup, BackupPolicyRow};
 pub use instance::{Instance, InstanceChanges, InstanceToken, NewInstance};
 pub use invitation::Invitation;
 pub use organization::{Membership, Organization};

@@ -126,6 +126,35 @@ diesel::table! {
 diesel::joinable!(memberships -> organizations (organization_id));
 diesel::joinable!(memberships -> users (user_id));
 diesel::joinable!(redis_instances -> organizations (organization_id));
+diesel::table! {
+    backups (id) {
+        id -> Uuid,
+        organization_id -> Uuid,
+        instance_id -> Uuid,
+        trigger -> Text,
+        state -> Text,
+        object_key -> Text,
+        size_bytes -> Nullable<Int8>,
+        keys -> Nullable<Int8>,
+        sha256 -> Nullable<Text>,
+        error -> Nullable<Text>,
+        created_at -> Timestamptz,
+        finished_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    backup_policies (instance_id) {
+        instance_id -> Uuid,
+        every_hours -> Nullable<Int4>,
+        keep_last -> Nullable<Int4>,
+        keep_days -> Nullable<Int4>,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::joinable!(backups -> redis_instances (instance_id));
+diesel::joinable!(backup_policies -> redis_instances (instance_id));
 diesel::joinable!(instance_tokens -> redis_instances (instance_id));
 diesel::joinable!(api_keys -> organizations (organization_id));
 diesel::joinable!(organizations -> plans (plan));
@@ -142,4 +171,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     audit_log,
     plans,
     invitations,
+    backups,
+    backup_policies,
 );

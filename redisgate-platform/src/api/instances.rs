@@ -261,6 +261,10 @@ pub async fn delete_instance(
         .await?
         .ok_or(Error::NotFound("instance"))?;
     principal.audit(&mut conn, Some(org_id), "instance.delete", "instance", Some(id), json!({})).await?;
+    // Its backups go with it (their rows would go with its row; their files would stay for ever).
+    if let Err(e) = platform.backups.delete_all_of(id).await {
+        tracing::warn!(instance = %id, error = %e, "cannot delete the instance's backups");
+    }
     platform.lifecycle.delete(id);
     let plan = Plan::of(&mut conn, org_id).await?.limits;
     Ok((StatusCode::ACCEPTED, Json(view(instance, &platform, &plan))))

@@ -9,7 +9,7 @@ use utoipa::{Modify, OpenApi};
 #[openapi(
     info(title = "RedisGate management API", description = "Users, organizations, API keys and Redis instances. Authenticate with `Authorization: Bearer <JWT from /api/auth/login | rgk_ API key>`."),
     modifiers(&BearerAuth),
-    tags((name = "auth"), (name = "organizations"), (name = "members"), (name = "api-keys"), (name = "instances")),
+    tags((name = "auth"), (name = "organizations"), (name = "members"), (name = "api-keys"), (name = "instances"), (name = "backups")),
 )]
 pub struct ApiDoc;
 

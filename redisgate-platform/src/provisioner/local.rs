@@ -20,7 +20,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use redisgate_core::provisioning::{
-    redis_conf, Credentials, Failover, InstanceSpec, Listen, Node, ProvisionError, Provisioned, Role,
+    redis_conf, Credentials, Failover, InstanceSpec, Listen, Node, ProvisionError, Provisioned, Role, SnapshotSource,
 };
 use redisgate_gateway::tls::RedisTls;
 use tokio::runtime::Handle;
@@ -35,6 +35,7 @@ use crate::os::{create_private_dir, free_port, write_private};
 mod cluster;
 mod previous;
 mod replicated;
+mod restore;
 
 use cluster::ClusterLayout;
 use previous::Previous;
@@ -302,6 +303,16 @@ impl Provisioner for LocalProvisioner {
 
     fn next_failover(&self) -> BoxFuture<'_, Failover> {
         Box::pin(self.inner.failovers.next())
+    }
+
+    fn snapshot_source(&self, target: Target) -> BoxFuture<'_, Provisioned<SnapshotSource>> {
+        let (this, id) = (self.clone(), target.id);
+        self.on_runtime(async move { this.snapshot_source_of(id).await })
+    }
+
+    fn restore(&self, target: Target, _spec: InstanceSpec, rdb: PathBuf) -> BoxFuture<'_, Provisioned<u64>> {
+        let (this, id) = (self.clone(), target.id);
+        self.on_runtime(async move { this.restore_from(id, &rdb).await })
     }
 }
 

@@ -165,7 +165,7 @@ async fn current_master(admin: &Admin, sentinels: &[u16], master: &str) -> Optio
 }
 
 /// `INFO replication` of a data node, as `field -> value`.
-async fn replication(admin: &Admin, port: u16) -> Option<HashMap<String, String>> {
+pub(super) async fn replication(admin: &Admin, port: u16) -> Option<HashMap<String, String>> {
     let mut command = redis::cmd("INFO");
     command.arg("replication");
     let text: String = ask(admin, port, &command).await?;

@@ -1,0 +1,2 @@
+DROP TABLE backup_policies;
+DROP TABLE backups;

@@ -1,0 +1,155 @@
+//! Backups of local instances: which server a snapshot is read from, and a restore.
+//!
+//! A restore replaces a standalone instance's data whole or not at all:
+//! 1. the file is checked first ([`crate::backup::rdb::check`]); a bad one is refused and nothing stops;
+//! 2. the server stops (it saves its AOF), the file becomes its `dump.rdb`, and it starts again with
+//!    `--appendonly no`, so that it loads that file rather than its AOF;
+//! 3. `CONFIG SET appendonly yes` then writes a new AOF from the restored data. The old AOF stays the
+//!    instance's data until that rewrite is committed: a server that dies or fails to load before then
+//!    comes back (supervised, with its usual configuration) with its old data.
+//!
+//! The instance does not answer while its server restarts and loads (the gateway answers 503 meanwhile).
+//! Replicated and Cluster instances are refused for now.
+
+use std::path::Path;
+use std::sync::PoisonError;
+use std::time::Duration;
+
+use redisgate_core::provisioning::{ClientTls, ProvisionError, Provisioned, SnapshotSource};
+use redisgate_gateway::tls::RedisTls;
+use uuid::Uuid;
+
+use super::cluster::ClusterLayout;
+use super::previous::Previous;
+use super::replicated::{self, Layout};
+use super::{invalid, LocalProvisioner};
+use crate::backup::rdb;
+use crate::provisioner::process::{Launch, Supervised};
+
+/// How long the new AOF may take to be written after a restore.
+const AOF_REWRITE_TIMEOUT: Duration = Duration::from_secs(600);
+
+impl LocalProvisioner {
+    /// A replica in sync when the instance has one, else its only server.
+    pub(super) async fn snapshot_source_of(&self, id: Uuid) -> Provisioned<SnapshotSource> {
+        let dir = self.dir(id);
+        if ClusterLayout::read(&dir).is_some() {
+            return Err(refused("backups of Redis Cluster instances are not supported yet"));
+        }
+        let url = match Layout::read(&dir) {
+            Some(layout) => self.replica_or_master(&dir, &layout).await?,
+            None => Previous::read(&dir)?.admin_url(),
+        };
+        let tls = match &self.inner.tls {
+            Some(tls) if url.starts_with("rediss://") => Some(client_tls(&tls.client)),
+            _ => None,
+        };
+        Ok(SnapshotSource { url, tls })
+    }
+
+    async fn replica_or_master(&self, dir: &Path, layout: &Layout) -> Provisioned<String> {
+        let credentials =
+            super::read_credentials(dir).ok_or_else(|| invalid("the instance's credentials are unreadable"))?;
+        let admin = self.admin(&credentials, layout.tls)?;
+        let urls = replicated::node_admin_urls(dir);
+        let mut master = None;
+        for (port, url) in urls {
+            match replicated::replication(&admin, port).await {
+                Some(info) if info.get("role").is_some_and(|r| r == "master") => master = Some(url),
+                Some(info) if info.get("master_link_status").is_some_and(|s| s == "up") => return Ok(url),
+                _ => {}
+            }
+        }
+        master.ok_or_else(|| ProvisionError::Transient("no server of the instance answers".to_owned()))
+    }
+
+    /// Checks `rdb`, then makes it the data of standalone instance `id` (see the module's documentation).
+    pub(super) async fn restore_from(&self, id: Uuid, rdb: &Path) -> Provisioned<u64> {
+        let dir = self.dir(id);
+        if Layout::read(&dir).is_some() || ClusterLayout::read(&dir).is_some() {
+            return Err(refused("restoring into a replicated or Cluster instance is not supported yet"));
+        }
+        let summary = rdb::check(&self.inner.redis_server, rdb)
+            .await
+            .map_err(|reason| refused(&format!("the RDB file cannot be loaded: {reason}")))?;
+        let previous = Previous::read(&dir)?;
+        // Staged beside the data first: the switch below is then a rename, on the same file system.
+        let staged = dir.join("restore.rdb");
+        tokio::fs::copy(rdb, &staged).await.map_err(|e| invalid(format!("cannot stage the RDB file: {e}")))?;
+        let processes = {
+            let mut running = self.inner.running.lock().unwrap_or_else(PoisonError::into_inner);
+            let running = running.get_mut(&id).ok_or_else(|| ProvisionError::Transient("not running".to_owned()))?;
+            std::mem::take(&mut running.processes)
+        };
+        for process in processes.into_iter().rev() {
+            process.stop().await;
+        }
+        let switched = tokio::fs::rename(&staged, dir.join("dump.rdb")).await;
+        let launch = Launch::data(&self.inner.redis_server, dir.join("redis.conf"));
+        let mut from_rdb = launch.clone();
+        from_rdb.args.extend(["--appendonly".into(), "no".into()]);
+        let started = match switched {
+            Ok(()) => from_rdb.start(None).await,
+            Err(e) => Err(format!("cannot put the RDB file in place: {e}")),
+        };
+        let (child, outcome) = match started {
+            Ok(child) => (child, Ok(())),
+            // Its old AOF is still there: started as usual, it has its old data.
+            Err(reason) => (launch.start(None).await.map_err(invalid)?, Err(reason)),
+        };
+        self.keep_running(id, Supervised::new(child, previous.port, launch.restart(), id));
+        if let Err(reason) = outcome {
+            return Err(refused(&format!("the RDB file did not load, the instance keeps its data: {reason}")));
+        }
+        self.append_only_again(&previous.admin_url()).await?;
+        Ok(summary.keys)
+    }
+
+    fn keep_running(&self, id: Uuid, process: Supervised) {
+        if let Some(running) = self.inner.running.lock().unwrap_or_else(PoisonError::into_inner).get_mut(&id) {
+            running.processes.push(process);
+        }
+    }
+
+    /// `CONFIG SET appendonly yes`, then waits until the AOF written from the loaded data is committed.
+    async fn append_only_again(&self, admin_url: &str) -> Provisioned<()> {
+        let failed = |e: redis::RedisError| invalid(format!("cannot write the restored data's AOF: {e}"));
+        let client = self.client(admin_url).map_err(failed)?;
+        let mut redis = client.get_multiplexed_async_connection().await.map_err(failed)?;
+        redis::cmd("CONFIG")
+            .arg("SET")
+            .arg("appendonly")
+            .arg("yes")
+            .query_async::<()>(&mut redis)
+            .await
+            .map_err(failed)?;
+        let deadline = tokio::time::Instant::now() + AOF_REWRITE_TIMEOUT;
+        loop {
+            let info: String = redis::cmd("INFO").arg("persistence").query_async(&mut redis).await.map_err(failed)?;
+            let field = |name: &str| info.lines().find_map(|l| l.strip_prefix(name)?.strip_prefix(':')).map(str::trim);
+            let settled = field("aof_enabled") == Some("1")
+                && field("aof_rewrite_in_progress") == Some("0")
+                && field("aof_rewrite_scheduled") == Some("0");
+            if settled {
+                return match field("aof_last_bgrewrite_status") {
+                    Some("ok") => Ok(()),
+                    status => Err(invalid(format!("the restored data's AOF was not written ({status:?})"))),
+                };
+            }
+            if tokio::time::Instant::now() > deadline {
+                return Err(invalid("the restored data's AOF took too long to write"));
+            }
+            // The server offers no event for a finished rewrite: it is asked again shortly.
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+fn client_tls(tls: &RedisTls) -> ClientTls {
+    let (cert, key) = tls.client.clone().unwrap_or_default();
+    ClientTls { ca: tls.ca_cert.as_deref().unwrap_or_default().to_vec(), cert: cert.to_vec(), key: key.to_vec() }
+}
+
+fn refused(message: &str) -> ProvisionError {
+    ProvisionError::Refused(message.to_owned())
+}

@@ -240,6 +240,67 @@ pub enum InstanceCommand {
         #[command(flatten)]
         limits: LimitArgs,
     },
+    /// Take a backup (an RDB snapshot kept in the platform's backup store) and wait until it is stored.
+    Backup {
+        /// Name.
+        name: String,
+        /// Return at once (the backup is `running`; see: instance backups).
+        #[arg(long)]
+        no_wait: bool,
+        /// Give up waiting after this many seconds.
+        #[arg(long, default_value_t = 3600)]
+        timeout: u64,
+    },
+    /// Its backups, newest first.
+    Backups {
+        /// Name.
+        name: String,
+    },
+    /// Replace all of its data with a backup (of it, or of another instance of the organization). It does
+    /// not answer while it loads; a file that does not load is refused and the data stays.
+    Restore {
+        /// Name.
+        name: String,
+        /// The backup's id (see: instance backups).
+        #[arg(long)]
+        backup: String,
+    },
+    /// Download a backup as an RDB file (without --backup: take one now).
+    Export {
+        /// Name.
+        name: String,
+        /// The backup's id (default: a new backup).
+        #[arg(long)]
+        backup: Option<String>,
+        /// The file to write.
+        #[arg(long, short)]
+        output: std::path::PathBuf,
+    },
+    /// Replace all of its data with an RDB file (checked first: a truncated, corrupt or foreign file is
+    /// refused and the data stays).
+    Import {
+        /// Name.
+        name: String,
+        /// The RDB file.
+        file: std::path::PathBuf,
+    },
+    /// Show its backup schedule and retention; with flags, change those and keep the others.
+    BackupPolicy {
+        /// Name.
+        name: String,
+        /// A backup every this many hours (1 to 720).
+        #[arg(long)]
+        every_hours: Option<i32>,
+        /// Keep the newest this many backups (1 to 1000).
+        #[arg(long)]
+        keep_last: Option<i32>,
+        /// Keep backups for this many days (1 to 3650).
+        #[arg(long)]
+        keep_days: Option<i32>,
+        /// Remove the schedule and the retention first (then set those given, if any).
+        #[arg(long)]
+        clear: bool,
+    },
     /// Redis commands run per UTC day, today last (counts lag a few seconds).
     Usage {
         /// Name.

@@ -3,6 +3,7 @@
 
 pub mod account;
 pub mod admin;
+pub mod backup;
 pub mod data;
 pub mod dev;
 pub mod instance;

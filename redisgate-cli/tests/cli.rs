@@ -420,3 +420,49 @@ async fn a_cluster_lists_its_shards_and_grows() {
     cli.fails(&["instance", "create", "two-cli", "--shards", "2"], 2, "topology").await;
     cli.fails(&["instance", "create", "both-cli", "--shards", "3", "--replicas", "1"], 2, "--replicas").await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn backups_exports_imports_and_restores_from_the_command_line() {
+    let platform = TestPlatform::start().await;
+    let cli = Cli::new(&platform.url());
+    cli.ok(&["register", "--email", "bk@example.com", "--password", "correct horse 1"]).await;
+    cli.ok(&["org", "create", "bk-org"]).await;
+    cli.ok(&["instance", "create", "bk-db", "--memory", "16mb"]).await;
+    cli.ok(&["exec", "bk-db", "SET", "k", "before"]).await;
+
+    let backup = cli.json(&["instance", "backup", "bk-db"]).await;
+    assert_eq!((backup["state"].as_str(), backup["keys"].as_i64()), (Some("done"), Some(1)), "{backup}");
+    let id = backup["id"].as_str().unwrap();
+    let list = cli.json(&["instance", "backups", "bk-db"]).await;
+    assert_eq!(list[0]["id"], backup["id"]);
+    assert!(cli.ok(&["instance", "backups", "bk-db"]).await.contains(id));
+
+    let file = cli.config.path().join("bk.rdb");
+    let path = file.to_str().unwrap();
+    let exported = cli.json(&["instance", "export", "bk-db", "--backup", id, "-o", path]).await;
+    assert_eq!(exported["size_bytes"], backup["size_bytes"]);
+    assert_eq!(std::fs::metadata(&file).unwrap().len(), backup["size_bytes"].as_u64().unwrap());
+
+    cli.ok(&["exec", "bk-db", "SET", "k", "after"]).await;
+    let restored = cli.json(&["instance", "restore", "bk-db", "--backup", id]).await;
+    assert_eq!(restored["keys"], 1);
+    assert_eq!(cli.ok(&["exec", "bk-db", "GET", "k"]).await.trim(), "\"before\"");
+
+    cli.ok(&["exec", "bk-db", "SET", "k", "again"]).await;
+    let out = cli.ok(&["instance", "import", "bk-db", path]).await;
+    assert!(out.contains("imported") && out.contains("1 keys"), "{out}");
+    assert_eq!(cli.ok(&["exec", "bk-db", "GET", "k"]).await.trim(), "\"before\"");
+
+    let bytes = std::fs::read(&file).unwrap();
+    let truncated = cli.config.path().join("truncated.rdb");
+    std::fs::write(&truncated, &bytes[..bytes.len() / 2]).unwrap();
+    cli.fails(&["instance", "import", "bk-db", truncated.to_str().unwrap()], 1, "cannot be loaded").await;
+    assert_eq!(cli.ok(&["exec", "bk-db", "GET", "k"]).await.trim(), "\"before\"");
+
+    let policy = cli.json(&["instance", "backup-policy", "bk-db", "--every-hours", "12", "--keep-last", "3"]).await;
+    assert_eq!(policy, serde_json::json!({"every_hours": 12, "keep_last": 3, "keep_days": null}));
+    let policy = cli.json(&["instance", "backup-policy", "bk-db", "--keep-days", "7"]).await;
+    assert_eq!(policy, serde_json::json!({"every_hours": 12, "keep_last": 3, "keep_days": 7}));
+    cli.fails(&["instance", "backup-policy", "bk-db", "--keep-last", "0"], 2, "keep_last").await;
+    cli.fails(&["instance", "restore", "bk-db", "--backup", "nope"], 2, "not a backup id").await;
+}

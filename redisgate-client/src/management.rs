@@ -34,6 +34,10 @@ use uuid::Uuid;
 
 use crate::{Error, Result};
 
+mod backups;
+
+pub use backups::{Backup, BackupPolicy, RestoreRequest, Restored, TRANSFER_TIMEOUT};
+
 /// A request body: the management API's own wire type, as JSON.
 fn body(value: &impl serde::Serialize) -> Result<serde_json::Value> {
     serde_json::to_value(value).map_err(|e| Error::Decode(e.to_string()))

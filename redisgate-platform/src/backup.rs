@@ -178,8 +178,10 @@ impl Backups {
     }
 
     async fn load(&self, instance: &Instance, file: &Path, size: u64) -> Result<api::Restored> {
-        let keys = self.inner.provisioner.restore(instance.target(), instance.spec(), file.to_owned()).await?;
-        Ok(api::Restored { keys, size_bytes: size })
+        let restored = self.inner.provisioner.restore(instance.target(), instance.spec(), file.to_owned()).await;
+        // Restored or not, the server may have restarted: the gateways' connections to it are closed.
+        Instance::touch(&mut *self.inner.pool.get().await?, instance.id).await?;
+        Ok(api::Restored { keys: restored?, size_bytes: size })
     }
 
     /// Deletes a backup's file and record.

@@ -48,6 +48,9 @@ struct Snapshot {
     by_name: HashMap<String, Arc<Instance>>,
     /// Connections kept across reloads, by instance id, URL and TLS material.
     upstreams: HashMap<Uuid, (Made, Upstream)>,
+    /// Each instance's `updated_at` when its connections were made: a change (a restore restarted its
+    /// server, say) makes new ones, so no request meets a connection the old server closed.
+    made_at: HashMap<Uuid, chrono::DateTime<chrono::Utc>>,
     /// When the first credential in it stops working (an API key's expiry, a token revoked ahead of time):
     /// the next reload is due then, not at the next periodic one.
     next_expiry: Option<chrono::DateTime<chrono::Utc>>,
@@ -116,7 +119,8 @@ impl PlatformDirectory {
                 continue;
             };
             let made = (endpoint.url.clone(), endpoint.tls.clone());
-            let kept = previous.upstreams.get(&row.id);
+            let unchanged = previous.made_at.get(&row.id) == Some(&row.updated_at);
+            let kept = previous.upstreams.get(&row.id).filter(|_| unchanged);
             let upstream = match Upstream::kept_or_new(kept, &row.name, &made, &self.options) {
                 Ok(upstream) => upstream,
                 Err(e) => {
@@ -128,6 +132,7 @@ impl PlatformDirectory {
             let meter = self.meters.instance(&row.name, Some(owner), row.limits);
             let creds = credentials.remove(&row.id).unwrap_or_default();
             next.upstreams.insert(row.id, (made, upstream.clone()));
+            next.made_at.insert(row.id, row.updated_at);
             let mut instance = Instance::new(row.name.clone(), upstream, creds).with_meter(meter);
             for key in keys_by_org.get(&row.organization_id).into_iter().flatten() {
                 if key.instance_id.is_some_and(|only| only != row.id) {

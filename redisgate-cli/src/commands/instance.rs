@@ -1,4 +1,4 @@
-//! `instance create|list|get|scale|delete|wait|credentials|rotate|limits|usage`.
+//! `instance create|list|get|scale|delete|wait|credentials|rotate|limits|usage` (backups: [`super::backup`]).
 
 use std::time::Duration;
 
@@ -15,6 +15,12 @@ use crate::size::{format_size, parse_size};
 pub async fn run(ctx: &Context, command: &InstanceCommand) -> Result<()> {
     let api = ctx.management()?;
     match command {
+        InstanceCommand::Backup { .. }
+        | InstanceCommand::Backups { .. }
+        | InstanceCommand::Restore { .. }
+        | InstanceCommand::Export { .. }
+        | InstanceCommand::Import { .. }
+        | InstanceCommand::BackupPolicy { .. } => return super::backup::run(ctx, &api, command).await,
         InstanceCommand::Create {
             name,
             org,
@@ -229,7 +235,7 @@ async fn wait(ctx: &Context, api: &Management, instance: &Instance, timeout: u64
 }
 
 /// Awaits `work` with a spinner saying `message` on a terminal (none with `--json` or a redirected stderr).
-async fn with_spinner<T>(ctx: &Context, message: String, work: impl std::future::Future<Output = T>) -> T {
+pub(super) async fn with_spinner<T>(ctx: &Context, message: String, work: impl std::future::Future<Output = T>) -> T {
     let spinner = (!ctx.output.json && std::io::IsTerminal::is_terminal(&std::io::stderr())).then(|| {
         let spinner = indicatif::ProgressBar::new_spinner();
         spinner.set_message(message);

@@ -6,6 +6,7 @@
 use std::time::Duration;
 
 use redis::AsyncCommands as _;
+use redisgate_platform::provisioner::local::node_admin_urls;
 use redisgate_test_support::{eventually, TestPlatform, TestS3};
 use serde_json::{json, Value};
 use sha2::{Digest as _, Sha256};
@@ -310,4 +311,53 @@ async fn backups_go_to_s3_compatible_storage_and_come_back() {
     let path = format!("/api/organizations/{}/redis-instances/{}", tenant.org, tenant.id);
     assert_eq!(platform.api("DELETE", &path, Some(&tenant.token), None).await.0, 202);
     assert!(s3.keys().await.is_empty());
+}
+
+/// `(role, full syncs it served)` of a data node.
+async fn sync_stats(url: &str) -> (String, u64) {
+    let mut conn = redis::Client::open(url).unwrap().get_multiplexed_async_connection().await.unwrap();
+    let info: String = redis::cmd("INFO").arg("everything").query_async(&mut conn).await.unwrap();
+    let field =
+        |name: &str| info.lines().find_map(|l| l.strip_prefix(name)?.strip_prefix(':')).unwrap().trim().to_owned();
+    (field("role"), field("sync_full").parse().unwrap())
+}
+
+#[tokio::test]
+async fn a_replicated_instance_is_backed_up_from_its_replica_and_refuses_a_restore_for_now() {
+    let platform = TestPlatform::start().await;
+    let token = platform.user("ha-backup@example.com").await;
+    let org = platform.organization(&token, "ha-backup").await;
+    let topology = json!({"mode": "replicated", "replicas": 1, "min_replicas_to_write": 0});
+    let body = json!({"name": "ha-backup", "max_memory": 16 << 20, "redis_version": "7", "topology": topology});
+    let created = platform.create_running(&token, &org, body).await;
+    let tenant = Tenant { token, org, id: created["instance"]["id"].as_str().unwrap().to_owned() };
+    let urls: Vec<String> =
+        node_admin_urls(&platform.state_dir().join("instances").join(&tenant.id)).into_iter().map(|(_, u)| u).collect();
+    let mut before = Vec::new();
+    for url in &urls {
+        before.push(sync_stats(url).await);
+    }
+    let master = &urls[before.iter().position(|(role, _)| role == "master").unwrap()];
+    let replica = &urls[before.iter().position(|(role, _)| role == "slave").unwrap()];
+    let mut conn = redis::Client::open(master.as_str()).unwrap().get_multiplexed_async_connection().await.unwrap();
+    fill(&mut conn, 300).await;
+    let on_replica = redis::Client::open(replica.as_str()).unwrap().get_multiplexed_async_connection().await.unwrap();
+    let synced = eventually(Duration::from_secs(10), || {
+        let mut c = on_replica.clone();
+        async move { dbsize(&mut c).await == 300 }
+    })
+    .await;
+    assert!(synced, "the replica did not get the keys");
+
+    let backup = tenant.backup(&platform).await;
+    assert_eq!(backup["keys"], 300, "{backup}");
+    // The replica served the snapshot (one more full sync); the master served none.
+    assert_eq!(sync_stats(replica).await.1, before[urls.iter().position(|u| u == replica).unwrap()].1 + 1);
+    assert_eq!(sync_stats(master).await.1, before[urls.iter().position(|u| u == master).unwrap()].1);
+
+    let restore = json!({"backup_id": backup["id"]});
+    let (status, answer) = platform.api("POST", &tenant.path("/restore"), Some(&tenant.token), Some(restore)).await;
+    assert_eq!(status, 422, "{answer}");
+    assert!(answer["error"].as_str().unwrap().contains("not supported yet"), "{answer}");
+    assert_eq!(dbsize(&mut conn).await, 300);
 }

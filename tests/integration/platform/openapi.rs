@@ -32,8 +32,8 @@ async fn every_route_is_documented_and_every_documented_route_is_served() {
             assert!(status != 404 && status != 405, "{method} {path} is documented but not served: {status} {body}");
         }
     }
-    assert_eq!(paths.len(), 22, "{:?}", paths.keys().collect::<Vec<_>>());
-    assert_eq!(operations, 32);
+    assert_eq!(paths.len(), 28, "{:?}", paths.keys().collect::<Vec<_>>());
+    assert_eq!(operations, 41);
     assert!(paths.contains_key("/api/organizations/{org_id}/redis-instances/{instance_id}/usage"));
     let (status, body) = platform.api("GET", "/api/no-such-route", None, None).await;
     assert_eq!((status, body["error"].as_str()), (404, Some("route not found")));
@@ -46,4 +46,8 @@ async fn every_route_is_documented_and_every_documented_route_is_served() {
     }
     assert!(doc["components"]["schemas"]["Topology"].is_object() && doc["components"]["schemas"]["Node"].is_object());
     assert!(doc["components"]["securitySchemes"]["bearer"].is_object());
+    // Backups: the record, the policy, a restore's answer.
+    for (schema, property) in [("Backup", "sha256"), ("BackupPolicy", "keep_last"), ("Restored", "keys")] {
+        assert!(doc["components"]["schemas"][schema]["properties"][property].is_object(), "{schema}.{property}");
+    }
 }

@@ -215,6 +215,19 @@ impl Instance {
             .collect())
     }
 
+    /// Marks the instance changed (its `updated_at`), which tells every gateway to reload it and to make new
+    /// connections to it (after its server restarted with other data).
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn touch(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<()> {
+        diesel::update(redis_instances::table.find(id))
+            .set(redis_instances::updated_at.eq(Utc::now()))
+            .execute(conn)
+            .await
+            .map(drop)
+    }
+
     /// Moves the instance to `status`, if its current status may become that
     /// ([`InstanceStatus::can_become`]); `None` when it is gone or may not (a deleting instance does not become
     /// running because a provisioning that started before the deletion finished).

@@ -19,6 +19,13 @@ pub struct OperatorConfig {
     pub cluster_domain: String,
     /// Image repository used as `<repository>:<redisVersion>` when a spec names no image.
     pub image_repository: String,
+    /// The image whose `redisgate-backup` the backup Jobs run (the gateway's).
+    pub backup_image: String,
+    /// Where backups go when a `RedisHttpBackup` names no store.
+    pub backup_store: Option<String>,
+    /// The Secret (in the instances' namespace) whose keys become the backup Jobs' environment, when a
+    /// `RedisHttpBackup` names none: the store's `AWS_*` credentials.
+    pub backup_store_secret: Option<String>,
 }
 
 impl Default for OperatorConfig {
@@ -28,6 +35,9 @@ impl Default for OperatorConfig {
             gateway_pod_labels: BTreeMap::from([("app.kubernetes.io/name".to_owned(), "redisgate-gateway".to_owned())]),
             cluster_domain: "cluster.local".to_owned(),
             image_repository: "redis".to_owned(),
+            backup_image: "redisgate-gateway:0.1.0".to_owned(),
+            backup_store: None,
+            backup_store_secret: None,
         }
     }
 }

@@ -14,6 +14,7 @@
 //!   PodDisruptionBudgets (a replicated instance's Sentinels and budgets included).
 //! - [`master`]: asks a replicated instance's Sentinels which node is the master.
 //! - [`controller`]: `reconcile`, `error_policy`, the shared context and `run`.
+//! - [`backups`]: the `RedisHttpBackup` controller: one Job per backup, its result in the status.
 //! - [`status`]: conditions and phase from what the cluster reports.
 //! - [`metrics`]: Prometheus metrics of the reconciler; [`admin`] serves them with health endpoints.
 //! - [`provisioner`]: the control plane's `Provisioner` implemented on `RedisHttpInstance` resources.
@@ -21,6 +22,7 @@
 //! - [`error`]: the crate's one error type.
 
 pub mod admin;
+pub mod backups;
 pub mod catalog;
 pub mod config;
 pub mod controller;

@@ -39,6 +39,16 @@ struct Args {
     /// Image repository for `<repository>:<redisVersion>`.
     #[arg(long, env = "REDISGATE_OPERATOR_IMAGE_REPOSITORY", default_value = "redis")]
     image_repository: String,
+    /// The image whose `redisgate-backup` the backup Jobs run.
+    #[arg(long, env = "REDISGATE_OPERATOR_BACKUP_IMAGE", default_value = "redisgate-gateway:0.1.0")]
+    backup_image: String,
+    /// Where `RedisHttpBackup`s that name no store go: `s3://bucket[/prefix]`.
+    #[arg(long, env = "REDISGATE_OPERATOR_BACKUP_STORE")]
+    backup_store: Option<String>,
+    /// A Secret in the instances' namespace with the store's `AWS_*` keys, given to every backup Job that
+    /// names none.
+    #[arg(long, env = "REDISGATE_OPERATOR_BACKUP_STORE_SECRET")]
+    backup_store_secret: Option<String>,
     /// Log as JSON lines.
     #[arg(long, env = "REDISGATE_OPERATOR_LOG_JSON")]
     log_json: bool,
@@ -58,6 +68,9 @@ async fn main() -> anyhow::Result<()> {
         gateway_pod_labels: parse_labels(&args.gateway_pod_labels).map_err(|e| anyhow::anyhow!(e))?,
         cluster_domain: args.cluster_domain.clone(),
         image_repository: args.image_repository.clone(),
+        backup_image: args.backup_image.clone(),
+        backup_store: args.backup_store.clone(),
+        backup_store_secret: args.backup_store_secret.clone(),
     };
     let client = kube::Client::try_default().await.context("cannot find a Kubernetes cluster")?;
     let metrics = Metrics::default();
@@ -75,7 +88,12 @@ async fn main() -> anyhow::Result<()> {
         None => tracing::warn!("redisgate-operator starting on all namespaces: this needs a ClusterRole"),
     }
     let ctx = Arc::new(Context::new(client, config, metrics));
+    let backups = tokio::spawn({
+        let (ctx, namespace, stop) = (ctx.clone(), args.namespace.clone(), shutdown.clone());
+        async move { redisgate_operator::backups::run(ctx, namespace.as_deref(), stop.cancelled_owned()).await }
+    });
     controller::run(ctx, args.namespace.as_deref(), shutdown.clone().cancelled_owned()).await;
+    let _ = backups.await;
     shutdown.cancel();
     let _ = admin.await;
     Ok(())

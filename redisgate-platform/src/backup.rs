@@ -15,6 +15,7 @@
 //! [`Provisioner::snapshot_source`]: redisgate_core::provisioning::Provisioner::snapshot_source
 //! [`Provisioner::restore`]: redisgate_core::provisioning::Provisioner::restore
 
+pub mod one_shot;
 pub mod rdb;
 pub mod snapshot;
 pub mod store;

@@ -1,5 +1,6 @@
-//! `crdgen`: writes the `RedisHttpInstance` CRD to `deploy/crds/redishttpinstance.yaml` (or stdout with
-//! `-`). Run it after changing `crd.rs`; a test fails while the checked-in file differs.
+//! `crdgen`: writes the `RedisHttpInstance` and `RedisHttpBackup` CRDs to `deploy/crds/` (or the first to
+//! stdout with `-`). Run it after changing `crd.rs` or `crd/backup.rs`; a test fails while a checked-in file
+//! differs.
 
 use std::path::PathBuf;
 
@@ -9,10 +10,14 @@ fn main() -> anyhow::Result<()> {
         Some("-") => print!("{yaml}"),
         Some(path) => std::fs::write(path, yaml)?,
         None => {
-            let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../deploy/crds/redishttpinstance.yaml");
-            std::fs::create_dir_all(path.parent().unwrap_or(&path))?;
-            std::fs::write(&path, yaml)?;
-            eprintln!("wrote {}", path.display());
+            let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../deploy/crds");
+            std::fs::create_dir_all(&dir)?;
+            for (file, yaml) in
+                [("redishttpinstance.yaml", yaml), ("redishttpbackup.yaml", redisgate_operator::crd::backup_crd_yaml())]
+            {
+                std::fs::write(dir.join(file), yaml)?;
+                eprintln!("wrote {}", dir.join(file).display());
+            }
         }
     }
     Ok(())

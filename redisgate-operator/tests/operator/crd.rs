@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use kube::core::cel::{validate_cel, validate_cel_update};
-use redisgate_operator::crd::{crd_yaml, RedisHttpInstance};
+use redisgate_operator::crd::{backup_crd_yaml, crd_yaml, RedisHttpBackup, RedisHttpInstance};
 use serde_json::json;
 
 fn deploy() -> PathBuf {
@@ -24,6 +24,24 @@ fn the_checked_in_crd_matches_the_rust_types() {
         "{} is stale: run `cargo run -p redisgate-operator --bin crdgen`",
         path.display()
     );
+}
+
+#[test]
+fn the_checked_in_backup_crd_matches_the_rust_types_and_a_backup_never_changes() {
+    let path = deploy().join("crds/redishttpbackup.yaml");
+    let checked_in = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        checked_in == backup_crd_yaml(),
+        "{} is stale: run `cargo run -p redisgate-operator --bin crdgen`",
+        path.display()
+    );
+    let backup = |name: &str, instance: &str| {
+        RedisHttpBackup::new(name, serde_json::from_value(json!({"instance": instance})).unwrap())
+    };
+    assert!(validate_cel(&backup("nightly", "cache")).is_ok());
+    assert!(validate_cel(&backup(&"b".repeat(51), "cache")).is_err());
+    assert!(validate_cel_update(&backup("nightly", "other"), &backup("nightly", "cache")).is_err());
+    assert!(validate_cel_update(&backup("nightly", "cache"), &backup("nightly", "cache")).is_ok());
 }
 
 #[test]

@@ -179,6 +179,30 @@ impl FakeApi {
         .unwrap();
     }
 
+    /// Plays the Job controller and the kubelet for a Job whose container ended: the Job `job` succeeded (or
+    /// failed) and its pod's container terminated with `message` (what it wrote to `/dev/termination-log`).
+    pub fn finish_job(&self, namespace: &str, job: &str, succeeded: bool, message: &str) {
+        let key = Key { collection: "apis/batch/v1/jobs".into(), namespace: namespace.into(), name: job.into() };
+        let pod = Key { collection: "api/v1/pods".into(), namespace: namespace.into(), name: format!("{job}-x1") };
+        self.write(|store| {
+            let mut object = store.objects.get(&key).cloned().ok_or((404, "NotFound", job.to_owned()))?;
+            object["status"] = if succeeded {
+                json!({"succeeded": 1, "conditions": [{"type": "Complete", "status": "True"}]})
+            } else {
+                json!({"failed": 3, "conditions": [{"type": "Failed", "status": "True"}]})
+            };
+            store.update(&key, object)?;
+            let terminated = json!({"exitCode": if succeeded { 0 } else { 1 }, "message": message});
+            let created = json!({
+                "apiVersion": "v1", "kind": "Pod",
+                "metadata": {"labels": {"job-name": job}},
+                "status": {"containerStatuses": [{"name": "backup", "state": {"terminated": terminated}}]},
+            });
+            store.create(&pod, created)
+        })
+        .unwrap();
+    }
+
     /// An outage (`true`): open watches end and every request is answered 503 until it is over (`false`).
     pub fn set_down(&self, down: bool) {
         self.state.down.send_replace(down);

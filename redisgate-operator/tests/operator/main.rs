@@ -4,6 +4,7 @@
 //! that need a real cluster are ignored (with the reason "needs a Kubernetes cluster") and never the only
 //! test of a behaviour.
 
+mod backup;
 mod cluster;
 mod cluster_scripts;
 mod crd;

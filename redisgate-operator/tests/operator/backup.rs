@@ -6,7 +6,6 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use k8s_openapi::api::core::v1::Secret;
 use kube::api::PostParams;
 use kube::Api;
 use redis::AsyncCommands as _;
@@ -23,16 +22,7 @@ use serde_json::{json, Value};
 use sha2::{Digest as _, Sha256};
 
 use crate::fake_api::{deploy_documents, FakeApi, Rbac};
-use crate::fixtures::{base64_decode, JOBS, SECRETS};
-
-async fn secret(fake: &FakeApi, name: &str, password: &str) {
-    let mut secret = Secret::default();
-    secret.metadata.name = Some(name.to_owned());
-    secret.metadata.namespace = Some(NS.to_owned());
-    let password = k8s_openapi::ByteString(password.as_bytes().to_vec());
-    secret.data = Some(std::collections::BTreeMap::from([("password".to_owned(), password)]));
-    Api::<Secret>::namespaced(fake.client(), NS).create(&PostParams::default(), &secret).await.unwrap();
-}
+use crate::fixtures::{base64_decode, password_secret, JOBS, SECRETS};
 
 async fn backup(fake: &FakeApi, name: &str, instance: &str) -> Arc<RedisHttpBackup> {
     let spec = serde_json::from_value(json!({"instance": instance})).unwrap();
@@ -88,8 +78,8 @@ async fn a_backup_waits_for_its_instance_runs_as_a_job_and_records_what_it_store
     // The instance, its Secrets holding the passwords of a real server standing in for its pod.
     let credentials = Credentials::generate();
     let redis = TestRedis::start_with_users(credentials.clone());
-    secret(&fake, "shop-auth", &credentials.gateway).await;
-    secret(&fake, "shop-admin", &credentials.admin).await;
+    password_secret(&fake, NS, "shop-auth", &credentials.gateway).await;
+    password_secret(&fake, NS, "shop-admin", &credentials.admin).await;
     let spec = serde_json::from_value(json!({"memory": "64Mi"})).unwrap();
     let mut instance = RedisHttpInstance::new("shop", spec);
     instance.metadata.namespace = Some(NS.into());

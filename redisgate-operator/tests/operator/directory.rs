@@ -7,7 +7,6 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use k8s_openapi::api::core::v1::Secret;
 use kube::api::{Patch, PatchParams, PostParams};
 use kube::Api;
 use redisgate_core::provisioning::Credentials;
@@ -24,22 +23,13 @@ use redisgate_test_support::{eventually, TestGateway, TestRedis};
 use serde_json::json;
 
 use crate::fake_api::{deploy_documents, Access, FakeApi, Rbac};
-use crate::fixtures::{base64_decode, CRS, SECRETS};
+use crate::fixtures::{base64_decode, password_secret, CRS, SECRETS};
 
 /// The bound for a rotation or a deletion to take effect.
 const WITHIN: Duration = Duration::from_secs(2);
 
 fn gateway_rights() -> Rbac {
     Rbac::of_service_account(&deploy_documents(), "redisgate-system", "redisgate-directory-gateway")
-}
-
-async fn secret(fake: &FakeApi, name: &str, password: &str) {
-    let mut secret = Secret::default();
-    secret.metadata.name = Some(name.to_owned());
-    secret.metadata.namespace = Some(NS.to_owned());
-    let password = k8s_openapi::ByteString(password.as_bytes().to_vec());
-    secret.data = Some(std::collections::BTreeMap::from([("password".to_owned(), password)]));
-    Api::<Secret>::namespaced(fake.client(), NS).create(&PostParams::default(), &secret).await.unwrap();
 }
 
 /// A gateway serving the catalog of `fake`, read under the overlay's Role, every Service dialled at `dial`
@@ -80,8 +70,8 @@ async fn an_applied_instance_is_served_rotated_kept_through_an_outage_and_forgot
     // The instance's Redis, with the passwords its Secrets will hold.
     let credentials = Credentials::generate();
     let redis = TestRedis::start_with_users(credentials.clone());
-    secret(&fake, "shop-auth", &credentials.gateway).await;
-    secret(&fake, "shop-admin", &credentials.admin).await;
+    password_secret(&fake, NS, "shop-auth", &credentials.gateway).await;
+    password_secret(&fake, NS, "shop-admin", &credentials.admin).await;
     let spec = serde_json::from_value(json!({"memory": "64Mi", "limits": {"maxKeySize": 16}})).unwrap();
     let mut instance = RedisHttpInstance::new("shop", spec);
     instance.metadata.namespace = Some(NS.into());
@@ -197,8 +187,8 @@ async fn a_tls_instance_is_served_over_tls_with_the_operators_certificates() {
     let fake = FakeApi::new(&[NS]);
     let ctx = Arc::new(Context::new(fake.client(), OperatorConfig::default(), Metrics::default()));
     let credentials = Credentials::generate();
-    secret(&fake, "shop-auth", &credentials.gateway).await;
-    secret(&fake, "shop-admin", &credentials.admin).await;
+    password_secret(&fake, NS, "shop-auth", &credentials.gateway).await;
+    password_secret(&fake, NS, "shop-admin", &credentials.admin).await;
     let spec = serde_json::from_value(json!({"memory": "64Mi", "tls": {"enabled": true}})).unwrap();
     let mut instance = RedisHttpInstance::new("shop", spec);
     instance.metadata.namespace = Some(NS.into());

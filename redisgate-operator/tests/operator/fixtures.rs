@@ -64,6 +64,17 @@ pub fn condition(instance: &RedisHttpInstance, type_: &str) -> (String, String, 
     (c.status.clone(), c.reason.clone(), c.observed_generation)
 }
 
+/// Creates Secret `name` in `namespace` holding `password` under `password`, as a user or the operator would.
+pub async fn password_secret(fake: &FakeApi, namespace: &str, name: &str, password: &str) {
+    let mut secret = k8s_openapi::api::core::v1::Secret::default();
+    secret.metadata.name = Some(name.to_owned());
+    secret.metadata.namespace = Some(namespace.to_owned());
+    let password = k8s_openapi::ByteString(password.as_bytes().to_vec());
+    secret.data = Some(std::collections::BTreeMap::from([("password".to_owned(), password)]));
+    let api = Api::<k8s_openapi::api::core::v1::Secret>::namespaced(fake.client(), namespace);
+    api.create(&PostParams::default(), &secret).await.unwrap();
+}
+
 /// Standard base64 (what Secret `data` holds), decoded without another dependency.
 pub fn base64_decode(text: &str) -> String {
     const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";

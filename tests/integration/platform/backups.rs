@@ -323,7 +323,7 @@ async fn sync_stats(url: &str) -> (String, u64) {
 }
 
 #[tokio::test]
-async fn a_replicated_instance_is_backed_up_from_its_replica_and_refuses_a_restore_for_now() {
+async fn a_replicated_instance_is_backed_up_from_its_replica_and_restored_on_its_master_and_replicas() {
     let platform = TestPlatform::start().await;
     let token = platform.user("ha-backup@example.com").await;
     let org = platform.organization(&token, "ha-backup").await;
@@ -355,9 +355,22 @@ async fn a_replicated_instance_is_backed_up_from_its_replica_and_refuses_a_resto
     assert_eq!(sync_stats(replica).await.1, before[urls.iter().position(|u| u == replica).unwrap()].1 + 1);
     assert_eq!(sync_stats(master).await.1, before[urls.iter().position(|u| u == master).unwrap()].1);
 
+    // FLUSHALL reaches the replica too; the restore brings the data back on both, the same master serving.
+    redis::cmd("FLUSHALL").query_async::<()>(&mut conn).await.unwrap();
     let restore = json!({"backup_id": backup["id"]});
     let (status, answer) = platform.api("POST", &tenant.path("/restore"), Some(&tenant.token), Some(restore)).await;
-    assert_eq!(status, 422, "{answer}");
-    assert!(answer["error"].as_str().unwrap().contains("not supported yet"), "{answer}");
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["keys"], 300);
+    let mut conn = redis::Client::open(master.as_str()).unwrap().get_multiplexed_async_connection().await.unwrap();
+    assert_eq!(sync_stats(master).await.0, "master");
     assert_eq!(dbsize(&mut conn).await, 300);
+    let on_replica = redis::Client::open(replica.as_str()).unwrap().get_multiplexed_async_connection().await.unwrap();
+    let synced = eventually(Duration::from_secs(10), || {
+        let mut c = on_replica.clone();
+        async move { dbsize(&mut c).await == 300 }
+    })
+    .await;
+    assert!(synced, "the replica did not copy the restored data");
+    // Writes go on after the restore.
+    conn.set::<_, _, ()>("after", "restore").await.unwrap();
 }

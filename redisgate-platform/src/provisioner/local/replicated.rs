@@ -311,7 +311,7 @@ impl LocalProvisioner {
             write_private(&file, conf.as_bytes())
                 .map_err(|e| invalid(format!("cannot write {}: {e}", file.display())))?;
         }
-        self.run_replicated(id, &layout, &credentials).await
+        self.run_replicated(id, &layout, &credentials, None).await
     }
 
     /// A data node's directory and redis.conf (`replica_of`: the master's port, for a replica; `tls`: on TLS
@@ -355,7 +355,7 @@ impl LocalProvisioner {
         let credentials = read_credentials(&dir)
             .ok_or_else(|| invalid(format!("{} is missing or unreadable", dir.join(CREDENTIALS_FILE).display())))?;
         self.shutdown_replicated_orphans(id, &layout).await;
-        self.run_replicated(id, &layout, &credentials).await
+        self.run_replicated(id, &layout, &credentials, None).await
     }
 
     /// Asks whatever still answers on the instance's ports (a crashed platform's processes) to exit: the
@@ -368,12 +368,14 @@ impl LocalProvisioner {
     }
 
     /// Starts every data node, then the Sentinels, and waits until the replicas are in sync and every
-    /// Sentinel knows them and the other Sentinels; on failure stops what it started.
-    async fn run_replicated(
+    /// Sentinel knows them and the other Sentinels; on failure stops what it started. The node on port
+    /// `from_rdb` (a restore's master) starts this once with `--appendonly no`, so that it loads its RDB.
+    pub(super) async fn run_replicated(
         &self,
         id: Uuid,
         layout: &Layout,
         credentials: &Credentials,
+        from_rdb: Option<u16>,
     ) -> Provisioned<super::Endpoint> {
         let dir = self.dir(id);
         let admin = self.admin(credentials, layout.tls)?;
@@ -381,7 +383,11 @@ impl LocalProvisioner {
         let started = async {
             for &port in &layout.nodes {
                 let launch = Launch::data(&self.inner.redis_server, node_dir(&dir, port).join("redis.conf"));
-                let child = launch.start(None).await.map_err(invalid)?;
+                let mut first = launch.clone();
+                if from_rdb == Some(port) {
+                    first.args.extend(["--appendonly".into(), "no".into()]);
+                }
+                let child = first.start(None).await.map_err(invalid)?;
                 processes.push(Supervised::new(child, port, self.node_restart(launch, port, layout, &admin), id));
             }
             for &port in &layout.sentinels {

@@ -9,7 +9,10 @@
 //!    comes back (supervised, with its usual configuration) with its old data.
 //!
 //! The instance does not answer while its server restarts and loads (the gateway answers 503 meanwhile).
-//! Replicated and Cluster instances are refused for now.
+//!
+//! A replicated instance is restored the same way on its current master, with its Sentinels and replicas
+//! stopped; the replicas come back empty and copy the restored data from the master (a full sync), and the
+//! Sentinels find the same master again. Cluster instances are refused for now.
 
 use std::path::Path;
 use std::sync::PoisonError;
@@ -66,12 +69,15 @@ impl LocalProvisioner {
     /// Checks `rdb`, then makes it the data of standalone instance `id` (see the module's documentation).
     pub(super) async fn restore_from(&self, id: Uuid, rdb: &Path) -> Provisioned<u64> {
         let dir = self.dir(id);
-        if Layout::read(&dir).is_some() || ClusterLayout::read(&dir).is_some() {
-            return Err(refused("restoring into a replicated or Cluster instance is not supported yet"));
+        if ClusterLayout::read(&dir).is_some() {
+            return Err(refused("restoring into a Cluster instance is not supported yet"));
         }
         let summary = rdb::check(&self.inner.redis_server, rdb)
             .await
             .map_err(|reason| refused(&format!("the RDB file cannot be loaded: {reason}")))?;
+        if let Some(layout) = Layout::read(&dir) {
+            return self.restore_replicated(id, &dir, &layout, rdb).await.map(|()| summary.keys);
+        }
         let previous = Previous::read(&dir)?;
         // Staged beside the data first: the switch below is then a rename, on the same file system.
         let staged = dir.join("restore.rdb");
@@ -103,6 +109,50 @@ impl LocalProvisioner {
         }
         self.append_only_again(&previous.admin_url()).await?;
         Ok(summary.keys)
+    }
+
+    /// Restores a replicated instance on its current master (see the module's documentation).
+    async fn restore_replicated(&self, id: Uuid, dir: &Path, layout: &Layout, rdb: &Path) -> Provisioned<()> {
+        let credentials =
+            super::read_credentials(dir).ok_or_else(|| invalid("the instance's credentials are unreadable"))?;
+        let admin = self.admin(&credentials, layout.tls)?;
+        let mut master = None;
+        for &port in &layout.nodes {
+            let info = replicated::replication(&admin, port).await;
+            if info.is_some_and(|info| info.get("role").is_some_and(|role| role == "master")) {
+                master = Some(port);
+            }
+        }
+        let master =
+            master.ok_or_else(|| ProvisionError::Transient("no server of the instance is master".to_owned()))?;
+        let master_dir = replicated::node_dir(dir, master);
+        let staged = master_dir.join("restore.rdb");
+        tokio::fs::copy(rdb, &staged).await.map_err(|e| invalid(format!("cannot stage the RDB file: {e}")))?;
+        let processes = {
+            let mut running = self.inner.running.lock().unwrap_or_else(PoisonError::into_inner);
+            let running = running.get_mut(&id).ok_or_else(|| ProvisionError::Transient("not running".to_owned()))?;
+            std::mem::take(&mut running.processes)
+        };
+        // The Sentinels were started last: they stop first, so that stopping the master starts no failover.
+        for process in processes.into_iter().rev() {
+            process.stop().await;
+        }
+        tokio::fs::rename(&staged, master_dir.join("dump.rdb"))
+            .await
+            .map_err(|e| invalid(format!("cannot put the RDB file in place: {e}")))?;
+        // The replicas come back empty and copy the master's data, whichever data that is.
+        for &port in layout.nodes.iter().filter(|&&port| port != master) {
+            let node = replicated::node_dir(dir, port);
+            let _ = tokio::fs::remove_dir_all(node.join("appendonlydir")).await;
+            let _ = tokio::fs::remove_file(node.join("dump.rdb")).await;
+        }
+        if let Err(e) = self.run_replicated(id, layout, &credentials, Some(master)).await {
+            // The master's old AOF is still its data: started as usual, the instance has its old data.
+            self.run_replicated(id, layout, &credentials, None).await?;
+            return Err(refused(&format!("the RDB file did not load, the instance keeps its data: {e}")));
+        }
+        let scheme = if layout.tls { "rediss" } else { "redis" };
+        self.append_only_again(&credentials.admin_url_over(scheme, &format!("127.0.0.1:{master}"))).await
     }
 
     fn keep_running(&self, id: Uuid, process: Supervised) {

@@ -2,7 +2,7 @@
 """Backup, export, restore and import times for an instance holding about N GiB, through `redisgate dev` (the
 platform with its local provisioner) and the CLI, the way a user runs them.
 
-The instance is filled with 1 KiB values (N * 2^20 keys, a third with TTLs) over the admin user's connection
+The instance is filled with 1 KiB random values (N * 2^20 keys, a third with TTLs) over the admin user's connection
 (`redis-cli --pipe`); then each step is timed end to end, as the CLI reports it done:
 - backup: SYNC from the server into a scratch file, redis-check-rdb, upload to the backup store;
 - export: download of that backup to a file;
@@ -25,13 +25,14 @@ from bench import start_dev  # noqa: E402
 
 
 def fill(port, password, keys):
-    """`keys` keys of 1 KiB, every third with a TTL, through redis-cli --pipe."""
-    value = b"v" * 1024
+    """`keys` keys of 1 KiB of random bytes (which RDB's compression cannot shrink), every third with a TTL,
+    through redis-cli --pipe."""
     env = dict(os.environ, REDISCLI_AUTH=password)
     pipe = subprocess.Popen(["redis-cli", "-p", str(port), "--user", "redisgate-admin", "--no-auth-warning", "--pipe"],
                             stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, env=env)
     for i in range(keys):
         key = b"key:%d" % i
+        value = os.urandom(1024)
         if i % 3 == 0:
             pipe.stdin.write(b"*5\r\n$3\r\nSET\r\n$%d\r\n%s\r\n$1024\r\n%s\r\n$2\r\nEX\r\n$5\r\n86400\r\n" % (len(key), key, value))
         else:

@@ -284,7 +284,7 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
 }
 
 #[tokio::test]
-async fn backups_go_to_s3_compatible_storage_and_come_back() {
+async fn backups_go_to_s3_compatible_storage_and_come_back_into_any_instance_of_the_organization() {
     let s3 = TestS3::start().await;
     for (name, value) in s3.env() {
         // SAFETY-free on edition 2021; each test runs in its own process under nextest.
@@ -306,6 +306,24 @@ async fn backups_go_to_s3_compatible_storage_and_come_back() {
     assert_eq!(status, 200, "{restored}");
     let mut redis = platform.admin_connection(&tenant.id).await;
     assert_eq!(dbsize(&mut redis).await, 5_000);
+
+    // Restored into another instance of the organization: it gets the same data.
+    let body = json!({"name": "in-s3-copy", "max_memory": 128 * 1024 * 1024, "redis_version": "7"});
+    let created = platform.create_running(&tenant.token, &tenant.org, body).await;
+    let copy = Tenant {
+        token: tenant.token.clone(),
+        org: tenant.org.clone(),
+        id: created["instance"]["id"].as_str().unwrap().to_owned(),
+    };
+    let restore = json!({"backup_id": id});
+    let (status, restored) = platform.api("POST", &copy.path("/restore"), Some(&copy.token), Some(restore)).await;
+    assert_eq!(status, 200, "{restored}");
+    assert_eq!(dbsize(&mut platform.admin_connection(&copy.id).await).await, 5_000);
+    // A backup of another organization is not found.
+    let stranger = Tenant::new(&platform, "stranger").await;
+    let restore = json!({"backup_id": id});
+    let (status, _) = platform.api("POST", &stranger.path("/restore"), Some(&stranger.token), Some(restore)).await;
+    assert_eq!(status, 404);
 
     // Deleting the instance deletes its backups' files.
     let path = format!("/api/organizations/{}/redis-instances/{}", tenant.org, tenant.id);

@@ -5,9 +5,11 @@
 //! It covers signing up, logging in and out, organizations, and instances: list, create (memory, replicas),
 //! their page (REST URL, an `@upstash/redis` snippet with a copy button, nodes, usage), the tokens shown once
 //! at creation and rotation, and their settings ([`settings`]). Members, API keys and the audit log are in
-//! [`organization`], the data browser and command console in [`data`]. `GET /` sends a browser (an `Accept: text/html` request
+//! [`organization`], the data browser and command console in [`data`], backups (take, download, restore) in
+//! [`backups`]. `GET /` sends a browser (an `Accept: text/html` request
 //! without credentials) here; every other request to `/` is the data plane's.
 
+mod backups;
 mod data;
 mod organization;
 mod pages;
@@ -54,6 +56,9 @@ pub fn router(platform: Platform) -> Router {
         .route("/orgs/{org}/instances/{id}/rotate", post(rotate))
         .route("/orgs/{org}/instances/{id}/settings", post(settings::update))
         .route("/orgs/{org}/instances/{id}/delete", post(delete))
+        .route("/orgs/{org}/instances/{id}/backups", get(backups::list).post(backups::take))
+        .route("/orgs/{org}/instances/{id}/backups/restore", post(backups::restore))
+        .route("/orgs/{org}/instances/{id}/backups/{backup}/rdb", get(backups::download))
         .route("/orgs/{org}/keys", get(organization::keys).post(organization::create_key))
         .route("/orgs/{org}/keys/{key}/revoke", post(organization::revoke_key))
         .route("/orgs/{org}/audit", get(organization::audit))

@@ -275,7 +275,11 @@ pub fn instance(
                     }
                 }
             }
-            p { a href={ "/console/orgs/" (org.id) "/instances/" (i.id) "/data" } { "Data browser and console" } }
+            p {
+                a href={ "/console/orgs/" (org.id) "/instances/" (i.id) "/data" } { "Data browser and console" }
+                " · "
+                a href={ "/console/orgs/" (org.id) "/instances/" (i.id) "/backups" } { "Backups" }
+            }
             h2 { "Use it from JavaScript" }
             pre { code id="snippet" { (snippet) } }
             button type="button" data-copy="snippet" { "Copy snippet" }

@@ -192,6 +192,22 @@ async fn the_console_in_chromium_from_sign_up_to_log_out() {
     assert!(client.find(Locator::Id("token")).await.is_err(), "a token is shown only once");
     screenshot(&client, "instance").await;
 
+    // Backups: one taken from the page, shown done once the page is loaded again.
+    client.find(Locator::LinkText("Backups")).await.unwrap().click().await.unwrap();
+    arrive(&client, "no-backups").await;
+    press(&client, "Back up now").await;
+    arrive(&client, "backups").await;
+    let backups_page = client.current_url().await.unwrap();
+    let done = eventually(Duration::from_secs(10), || async {
+        client.goto(backups_page.as_str()).await.unwrap();
+        client.find(Locator::Css("#backups .status.done")).await.is_ok()
+    })
+    .await;
+    assert!(done, "the backup is not shown done");
+    screenshot(&client, "backups").await;
+    client.find(Locator::LinkText("← browser-db")).await.unwrap().click().await.unwrap();
+    arrive(&client, "rest-url").await;
+
     press(&client, "Rotate tokens").await;
     arrive(&client, "token").await;
     let rotated = text(&client, "token").await;

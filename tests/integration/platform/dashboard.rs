@@ -404,3 +404,54 @@ async fn a_cluster_is_created_in_the_console_and_shown_shard_by_shard() {
         assert!(shown.contains(slots), "the nodes table shows shard and slots {slots}: {shown}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn backups_are_taken_listed_downloaded_and_restored_in_the_console() {
+    use redis::AsyncCommands as _;
+    let platform = TestPlatform::start().await;
+    let owner = platform.user("keeper@example.com").await;
+    let org = platform.organization(&owner, "keeper").await;
+    let created = platform.running_instance(&owner, &org, "kept-db").await;
+    let id = created["instance"]["id"].as_str().unwrap().to_owned();
+    platform.admin_connection(&id).await.set::<_, _, ()>("k", "before").await.unwrap();
+    let (cookie, token) = console_login(&platform, "keeper@example.com").await;
+    let base = format!("/console/orgs/{org}/instances/{id}");
+    let backups = format!("{base}/backups");
+    assert!(get(&platform, &base, &cookie).await.text().await.unwrap().contains(&format!("href=\"{backups}\"")));
+    assert!(get(&platform, &backups, &cookie).await.text().await.unwrap().contains("No backups yet."));
+
+    let taken = form(&platform, &backups, Some(&cookie), &[("csrf", &token)]).await;
+    assert_eq!((taken.status().as_u16(), taken.headers()[LOCATION].to_str().unwrap()), (303, backups.as_str()));
+    let api = format!("/api/organizations/{org}/redis-instances/{id}/backups");
+    let done = eventually(Duration::from_secs(10), || async {
+        platform.api("GET", &api, Some(&owner), None).await.1["items"][0]["state"] == "done"
+    });
+    assert!(done.await, "the backup did not finish");
+    let (_, list) = platform.api("GET", &api, Some(&owner), None).await;
+    let backup = list["items"][0]["id"].as_str().unwrap().to_owned();
+    let shown = get(&platform, &backups, &cookie).await.text().await.unwrap();
+    assert!(shown.contains(&backup) && shown.contains("Download"), "{shown}");
+    let file = get(&platform, &format!("{backups}/{backup}/rdb"), &cookie).await;
+    assert_eq!(file.status(), 200);
+    assert!(file.bytes().await.unwrap().starts_with(b"REDIS"));
+
+    platform.admin_connection(&id).await.set::<_, _, ()>("k", "after").await.unwrap();
+    let restore = format!("{backups}/restore");
+    let wrong = [("csrf", token.as_str()), ("backup_id", backup.as_str()), ("confirm", "other")];
+    let refused = form(&platform, &restore, Some(&cookie), &wrong).await;
+    assert_eq!(refused.status(), 422);
+    assert!(refused.text().await.unwrap().contains("nothing was restored"));
+    assert_eq!(platform.admin_connection(&id).await.get::<_, String>("k").await.unwrap(), "after");
+    let right = [("csrf", token.as_str()), ("backup_id", backup.as_str()), ("confirm", "kept-db")];
+    let restored = form(&platform, &restore, Some(&cookie), &right).await;
+    assert_eq!(restored.status(), 200);
+    assert_eq!(text_of(&restored.text().await.unwrap(), "backup-notice"), "Restored: 1 key.");
+    assert_eq!(platform.admin_connection(&id).await.get::<_, String>("k").await.unwrap(), "before");
+
+    // A member sees the list but may not take one.
+    let member = platform.user("looker@example.com").await;
+    platform.join(&owner, &org, &member, "looker@example.com", "member").await;
+    let (member_cookie, member_token) = console_login(&platform, "looker@example.com").await;
+    assert_eq!(get(&platform, &backups, &member_cookie).await.status(), 200);
+    assert_eq!(form(&platform, &backups, Some(&member_cookie), &[("csrf", &member_token)]).await.status(), 403);
+}

@@ -11,8 +11,10 @@
 //! - A finished backup is never run again. Deleting the resource deletes its Job (owner reference); the file
 //!   stays in the store.
 //! - Cluster instances are refused (`Failed`): each shard would need its own snapshot.
+//! - An instance's `spec.backup` schedule makes them on its own ([`schedule`]).
 
 mod job;
+pub mod schedule;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -29,7 +31,7 @@ use kube::runtime::{watcher, Controller};
 use kube::{Api, Resource as _, ResourceExt as _};
 use serde::Deserialize;
 
-use crate::controller::Context;
+use crate::context::Context;
 use crate::crd::{BackupPhase, RedisHttpBackup, RedisHttpBackupStatus, RedisHttpInstance, TopologyMode};
 use crate::naming::{LABEL_MANAGED_BY, MANAGER};
 use crate::{Error, Result};

@@ -9,9 +9,8 @@
 
 mod apply;
 
-use std::collections::HashMap;
 use std::future::Future;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, PoisonError};
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt as _;
@@ -21,14 +20,13 @@ use k8s_openapi::api::core::v1::{ConfigMap, Secret, Service};
 use k8s_openapi::api::networking::v1::NetworkPolicy;
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use kube::runtime::controller::Action;
-use kube::runtime::events::{Event, EventType, Recorder, Reporter};
+use kube::runtime::events::EventType;
 use kube::runtime::watcher;
 use kube::runtime::Controller;
-use kube::{Api, Client, Resource as _, ResourceExt as _};
+use kube::{Api, Client, ResourceExt as _};
 
-use crate::config::OperatorConfig;
+pub use crate::context::Context;
 use crate::crd::{Phase, RedisHttpInstance};
-use crate::metrics::Metrics;
 use crate::naming::{LABEL_MANAGED_BY, MANAGER};
 use crate::{status, Error, Result};
 
@@ -38,41 +36,6 @@ pub const RESYNC: Duration = Duration::from_secs(300);
 pub const MIN_BACKOFF: Duration = Duration::from_secs(5);
 /// Longest retry delay.
 pub const MAX_BACKOFF: Duration = Duration::from_secs(300);
-
-/// What every reconcile shares.
-pub struct Context {
-    /// The API client.
-    pub client: Client,
-    /// Cluster facts.
-    pub config: OperatorConfig,
-    /// Metrics.
-    pub metrics: Metrics,
-    recorder: Recorder,
-    failures: Mutex<HashMap<(String, String), u32>>,
-}
-
-impl Context {
-    /// A context; events are reported as `redisgate-operator`.
-    #[must_use]
-    pub fn new(client: Client, config: OperatorConfig, metrics: Metrics) -> Self {
-        let reporter = Reporter { controller: MANAGER.to_owned(), instance: std::env::var("POD_NAME").ok() };
-        let recorder = Recorder::new(client.clone(), reporter);
-        Self { client, config, metrics, recorder, failures: Mutex::default() }
-    }
-
-    fn key(instance: &RedisHttpInstance) -> (String, String) {
-        (instance.namespace().unwrap_or_default(), instance.name_any())
-    }
-
-    /// Publishes an event on `instance`; failures are logged, never fatal.
-    async fn event(&self, instance: &RedisHttpInstance, type_: EventType, reason: &str, note: String) {
-        let event =
-            Event { type_, reason: reason.to_owned(), note: Some(note), action: "Reconcile".into(), secondary: None };
-        if let Err(e) = self.recorder.publish(&event, &instance.object_ref(&())).await {
-            tracing::warn!(error = %e, "cannot publish an event");
-        }
-    }
-}
 
 /// Reconciles one instance: children in order, then status and events.
 ///
@@ -122,7 +85,11 @@ async fn reconcile_inner(instance: &RedisHttpInstance, ctx: &Context) -> Result<
         }
         _ => {}
     }
-    Ok(Action::requeue(if phase == Some(Phase::Ready) { RESYNC } else { MIN_BACKOFF * 6 }))
+    if phase != Some(Phase::Ready) {
+        return Ok(Action::requeue(MIN_BACKOFF * 6));
+    }
+    let next_backup = crate::backups::schedule::run(instance, ctx, k8s_openapi::jiff::Timestamp::now()).await?;
+    Ok(Action::requeue(next_backup.map_or(RESYNC, |due| due.clamp(Duration::from_secs(1), RESYNC))))
 }
 
 /// Requeues a failed instance after 5 s, doubling per consecutive failure up to 5 min, and counts it.

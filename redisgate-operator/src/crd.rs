@@ -13,7 +13,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use kube::{CustomResource, CustomResourceExt as _, KubeSchema};
 use serde::{Deserialize, Serialize};
 
-pub use backup::{BackupPhase, RedisHttpBackup, RedisHttpBackupSpec, RedisHttpBackupStatus};
+pub use backup::{BackupPhase, BackupSchedule, RedisHttpBackup, RedisHttpBackupSpec, RedisHttpBackupStatus};
 pub use limits::LimitsSpec;
 
 /// API group of the resource.
@@ -84,6 +84,9 @@ pub struct RedisHttpInstanceSpec {
     /// and per day, requests at once, and sizes. None set: no limit.
     #[serde(default, skip_serializing_if = "LimitsSpec::is_empty")]
     pub limits: LimitsSpec,
+    /// Backups on a schedule: a `RedisHttpBackup` every `everyHours`, the newest `keepLast` kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backup: Option<BackupSchedule>,
 }
 
 /// How an instance is laid out.

@@ -13,7 +13,7 @@
 //! - [`resources`]: pure builders for the Secret, ConfigMap, StatefulSets, Services, NetworkPolicy and
 //!   PodDisruptionBudgets (a replicated instance's Sentinels and budgets included).
 //! - [`master`]: asks a replicated instance's Sentinels which node is the master.
-//! - [`controller`]: `reconcile`, `error_policy`, the shared context and `run`.
+//! - [`controller`]: `reconcile`, `error_policy` and `run`; [`context`]: what every reconcile shares.
 //! - [`backups`]: the `RedisHttpBackup` controller: one Job per backup, its result in the status.
 //! - [`status`]: conditions and phase from what the cluster reports.
 //! - [`metrics`]: Prometheus metrics of the reconciler; [`admin`] serves them with health endpoints.
@@ -25,6 +25,7 @@ pub mod admin;
 pub mod backups;
 pub mod catalog;
 pub mod config;
+pub mod context;
 pub mod controller;
 pub mod crd;
 pub mod error;

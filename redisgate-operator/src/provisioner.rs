@@ -151,6 +151,8 @@ impl KubernetesProvisioner {
                 // The control plane's gateway enforces its instances' limits from PostgreSQL.
                 limits: LimitsSpec::default(),
                 tls: TlsSpec::default(),
+                // The control plane schedules its instances' backups itself.
+                backup: None,
             },
         );
         instance.metadata.namespace = Some(self.config.namespace.clone());

@@ -84,3 +84,23 @@ pub enum BackupPhase {
     /// It will not be retried: the reason is in `message`.
     Failed,
 }
+
+/// Backups of an instance on a schedule: the operator creates a `RedisHttpBackup` every `everyHours` and
+/// deletes the finished ones beyond the newest `keepLast`.
+#[derive(KubeSchema, Deserialize, Serialize, Clone, Debug, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct BackupSchedule {
+    /// A backup every this many hours (1 to 720).
+    #[schemars(range(min = 1, max = 720))]
+    pub every_hours: u32,
+    /// Keep the newest this many scheduled backups (1 to 1000); none: keep them all.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 1000))]
+    pub keep_last: Option<u32>,
+    /// The store of each backup (default: the operator's `--backup-store`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub store: Option<String>,
+    /// The Secret with the store's `AWS_*` keys (default: the operator's `--backup-store-secret`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub store_secret: Option<String>,
+}

@@ -151,3 +151,62 @@ async fn a_backup_waits_for_its_instance_runs_as_a_job_and_records_what_it_store
     assert!(refused.message.unwrap().contains("Cluster"));
     assert!(fake.forbidden().is_empty(), "{:?}", fake.forbidden());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_schedule_creates_a_backup_when_due_and_keeps_the_newest() {
+    use k8s_openapi::jiff::{SignedDuration, Timestamp};
+    use kube::api::{Patch, PatchParams};
+    use redisgate_operator::backups::schedule::{self, LABEL_SCHEDULED_FOR};
+
+    let fake = FakeApi::new(&[NS]);
+    let rights = Rbac::of_service_account(&deploy_documents(), "redisgate-system", "redisgate-operator");
+    let config = OperatorConfig { backup_store: Some("s3://backups/redisgate".into()), ..OperatorConfig::default() };
+    let ctx = Arc::new(Context::new(fake.client_as(rights), config, Metrics::default()));
+    let spec = json!({"memory": "64Mi", "backup": {"everyHours": 6, "keepLast": 2}});
+    let mut instance = RedisHttpInstance::new("nightly", serde_json::from_value(spec).unwrap());
+    instance.metadata.namespace = Some(NS.into());
+    let instances: Api<RedisHttpInstance> = Api::namespaced(fake.client(), NS);
+    instances.create(&PostParams::default(), &instance).await.unwrap();
+    let current = || async { Arc::new(instances.get("nightly").await.unwrap()) };
+    let backups: Api<RedisHttpBackup> = Api::namespaced(fake.client(), NS);
+    let scheduled = || async {
+        let params = kube::api::ListParams::default().labels(&format!("{LABEL_SCHEDULED_FOR}=nightly"));
+        let listed = backups.list(&params).await.unwrap();
+        let mut names: Vec<String> = listed.items.iter().map(|b| b.metadata.name.clone().unwrap()).collect();
+        names.sort();
+        names
+    };
+
+    // Not Ready: no backup yet. Ready: the first one, and not a second one at the next reconcile.
+    reconcile(current().await, ctx.clone()).await.unwrap();
+    assert!(scheduled().await.is_empty());
+    fake.mark_statefulset_ready(NS, "nightly");
+    reconcile(current().await, ctx.clone()).await.unwrap();
+    reconcile(current().await, ctx.clone()).await.unwrap();
+    let first = scheduled().await;
+    assert_eq!(first.len(), 1, "{first:?}");
+    let made = backups.get(&first[0]).await.unwrap();
+    assert_eq!(made.spec.instance, "nightly");
+    assert_eq!(made.metadata.owner_references.as_ref().unwrap()[0].name, "nightly");
+
+    // Six hours on, the next; and so on. The oldest finished ones beyond the newest two go.
+    let now = Timestamp::now();
+    let later = |hours: i64| now.checked_add(SignedDuration::from_hours(hours)).unwrap();
+    let due_in = schedule::run(&*current().await, &ctx, later(1)).await.unwrap();
+    let due_in = due_in.expect("a schedule").as_secs();
+    assert!((5 * 3600 - 60..=5 * 3600).contains(&due_in), "the next one is due in {due_in} s, not 5 h");
+    assert_eq!(scheduled().await.len(), 1, "not due after an hour");
+    schedule::run(&*current().await, &ctx, later(7)).await.unwrap();
+    schedule::run(&*current().await, &ctx, later(14)).await.unwrap();
+    let three = scheduled().await;
+    assert_eq!(three.len(), 3, "{three:?}");
+    let completed = json!({"status": {"phase": "Completed"}});
+    for name in &three {
+        backups.patch_status(name, &PatchParams::default(), &Patch::Merge(&completed)).await.unwrap();
+    }
+    schedule::run(&*current().await, &ctx, later(21)).await.unwrap();
+    let kept = scheduled().await;
+    assert_eq!(kept.len(), 2, "{kept:?}");
+    assert!(!kept.contains(&three[0]) && !kept.contains(&three[1]) && kept.contains(&three[2]), "{kept:?}");
+    assert!(fake.forbidden().is_empty(), "{:?}", fake.forbidden());
+}

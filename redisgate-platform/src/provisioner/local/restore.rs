@@ -79,17 +79,7 @@ impl LocalProvisioner {
             return self.restore_replicated(id, &dir, &layout, rdb).await.map(|()| summary.keys);
         }
         let previous = Previous::read(&dir)?;
-        // Staged beside the data first: the switch below is then a rename, on the same file system.
-        let staged = dir.join("restore.rdb");
-        tokio::fs::copy(rdb, &staged).await.map_err(|e| invalid(format!("cannot stage the RDB file: {e}")))?;
-        let processes = {
-            let mut running = self.inner.running.lock().unwrap_or_else(PoisonError::into_inner);
-            let running = running.get_mut(&id).ok_or_else(|| ProvisionError::Transient("not running".to_owned()))?;
-            std::mem::take(&mut running.processes)
-        };
-        for process in processes.into_iter().rev() {
-            process.stop().await;
-        }
+        let staged = self.stage_and_stop(id, rdb, &dir).await?;
         let switched = tokio::fs::rename(&staged, dir.join("dump.rdb")).await;
         let launch = Launch::data(&self.inner.redis_server, dir.join("redis.conf"));
         let mut from_rdb = launch.clone();
@@ -126,17 +116,7 @@ impl LocalProvisioner {
         let master =
             master.ok_or_else(|| ProvisionError::Transient("no server of the instance is master".to_owned()))?;
         let master_dir = replicated::node_dir(dir, master);
-        let staged = master_dir.join("restore.rdb");
-        tokio::fs::copy(rdb, &staged).await.map_err(|e| invalid(format!("cannot stage the RDB file: {e}")))?;
-        let processes = {
-            let mut running = self.inner.running.lock().unwrap_or_else(PoisonError::into_inner);
-            let running = running.get_mut(&id).ok_or_else(|| ProvisionError::Transient("not running".to_owned()))?;
-            std::mem::take(&mut running.processes)
-        };
-        // The Sentinels were started last: they stop first, so that stopping the master starts no failover.
-        for process in processes.into_iter().rev() {
-            process.stop().await;
-        }
+        let staged = self.stage_and_stop(id, rdb, &master_dir).await?;
         tokio::fs::rename(&staged, master_dir.join("dump.rdb"))
             .await
             .map_err(|e| invalid(format!("cannot put the RDB file in place: {e}")))?;
@@ -153,6 +133,23 @@ impl LocalProvisioner {
         }
         let scheme = if layout.tls { "rediss" } else { "redis" };
         self.append_only_again(&credentials.admin_url_over(scheme, &format!("127.0.0.1:{master}"))).await
+    }
+
+    /// Copies `rdb` into `dir` as `restore.rdb` (the switch is then a rename on one file system), then stops
+    /// the instance's processes, the last started first (a replicated instance's Sentinels before its data
+    /// nodes, so that stopping the master starts no failover); answers the staged file.
+    async fn stage_and_stop(&self, id: Uuid, rdb: &Path, dir: &Path) -> Provisioned<std::path::PathBuf> {
+        let staged = dir.join("restore.rdb");
+        tokio::fs::copy(rdb, &staged).await.map_err(|e| invalid(format!("cannot stage the RDB file: {e}")))?;
+        let processes = {
+            let mut running = self.inner.running.lock().unwrap_or_else(PoisonError::into_inner);
+            let running = running.get_mut(&id).ok_or_else(|| ProvisionError::Transient("not running".to_owned()))?;
+            std::mem::take(&mut running.processes)
+        };
+        for process in processes.into_iter().rev() {
+            process.stop().await;
+        }
+        Ok(staged)
     }
 
     fn keep_running(&self, id: Uuid, process: Supervised) {

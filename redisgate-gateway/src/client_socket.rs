@@ -3,7 +3,8 @@
 //! - **Counted**: it holds its place among the admitted connections ([`crate::connections`]) and in the
 //!   open-connections gauge until it is gone.
 //! - **Timed**: a connection that makes no progress either way for [`Timeouts::idle`] is closed (an idle
-//!   keep-alive HTTP/1 connection, an HTTP/2 connection with nothing to do, a peer that vanished), and so is
+//!   keep-alive HTTP/1 connection, an HTTP/2 connection with nothing to do, a peer that vanished), unless a
+//!   request of it is being handled ([`InFlight`]: a restore, a reshard, which answer when done); and so is
 //!   one whose write makes no progress for [`Timeouts::write`]: a client that stops reading cannot make the
 //!   gateway hold its reply for as long as it likes.
 //! - **Lingering**: dropped before the client closed its side, it shuts its write side and reads (and
@@ -12,6 +13,8 @@
 use std::future::Future as _;
 use std::io;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -24,6 +27,51 @@ use crate::metrics::GaugeGuard;
 
 /// How long a connection the server closes keeps reading (and discarding) what the client still sends.
 pub const LINGER: Duration = Duration::from_secs(2);
+
+/// The requests of one connection being handled now: while any is, the connection is not idle.
+#[derive(Debug, Clone, Default)]
+pub struct InFlight(Arc<AtomicUsize>);
+
+impl InFlight {
+    /// Counts a request until the guard is dropped (its handler answered, or was dropped).
+    #[must_use]
+    pub fn enter(&self) -> InFlightGuard {
+        self.0.fetch_add(1, Ordering::Relaxed);
+        InFlightGuard(self.clone())
+    }
+
+    fn any(&self) -> bool {
+        self.0.load(Ordering::Relaxed) > 0
+    }
+}
+
+/// One request being handled ([`InFlight::enter`]).
+#[derive(Debug)]
+pub struct InFlightGuard(InFlight);
+
+impl Drop for InFlightGuard {
+    fn drop(&mut self) {
+        self.0 .0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// A connection whose requests can be counted while they are handled.
+pub trait HasInFlight {
+    /// Its counter.
+    fn in_flight(&self) -> InFlight;
+}
+
+impl HasInFlight for ClientSocket {
+    fn in_flight(&self) -> InFlight {
+        self.in_flight.clone()
+    }
+}
+
+impl HasInFlight for tokio_rustls::server::TlsStream<ClientSocket> {
+    fn in_flight(&self) -> InFlight {
+        self.get_ref().0.in_flight.clone()
+    }
+}
 
 /// When a connection is closed for making no progress.
 #[derive(Debug, Clone, Copy)]
@@ -53,6 +101,8 @@ pub struct ClientSocket {
     write_waiting: bool,
     /// Made on the first wait.
     watch: Option<Watch>,
+    /// Its requests being handled.
+    in_flight: InFlight,
 }
 
 /// What the watch saw at its last tick.
@@ -82,6 +132,7 @@ impl ClientSocket {
             written: 0,
             write_waiting: false,
             watch: None,
+            in_flight: InFlight::default(),
         }
     }
 
@@ -97,6 +148,7 @@ impl ClientSocket {
     fn waiting<T>(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<T>> {
         let tick = self.timeouts.idle.min(self.timeouts.write) / 4;
         let (moved, written, write_waiting) = (self.moved, self.written, self.write_waiting);
+        let handling = self.in_flight.any();
         let mut armed = false;
         let watch = self.watch.get_or_insert_with(|| {
             armed = true;
@@ -109,7 +161,7 @@ impl ClientSocket {
             }
         });
         if watch.timer.is_elapsed() {
-            watch.quiet = if watch.moved == moved { watch.quiet + tick } else { Duration::ZERO };
+            watch.quiet = if watch.moved == moved && !handling { watch.quiet + tick } else { Duration::ZERO };
             watch.write_quiet =
                 if write_waiting && watch.written == written { watch.write_quiet + tick } else { Duration::ZERO };
             (watch.moved, watch.written) = (moved, written);

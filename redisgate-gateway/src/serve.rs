@@ -31,6 +31,7 @@ use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 use tower::ServiceExt as _;
 
+use crate::client_socket::HasInFlight;
 use crate::coarse_timer::CoarseTimer;
 use crate::{router, AppState};
 
@@ -90,6 +91,7 @@ async fn run<L>(
 ) -> std::io::Result<()>
 where
     L: Listener<Addr = SocketAddr>,
+    L::Io: HasInFlight,
 {
     let mut builder = auto::Builder::new(TokioExecutor::new());
     // hyper arms the header deadline for every request: a coarse timer of this loop's own keeps it cheap.
@@ -110,11 +112,21 @@ where
         };
         // The management API's handlers limit by client address (the platform's account routes) and read it
         // from here; the data plane does not, and is spared the extension map this would allocate.
-        let service = TowerToHyperService::new(app.clone().map_request(move |mut request: axum::http::Request<_>| {
+        // A request being handled keeps its connection from counting as idle.
+        let in_flight = io.in_flight();
+        let app = app.clone().map_request(move |mut request: axum::http::Request<_>| {
             if request.uri().path().starts_with(PEER_ADDRESS_PREFIX) {
                 request.extensions_mut().insert(ConnectInfo(address));
             }
             request
+        });
+        let service = TowerToHyperService::new(app.map_future(move |answer| {
+            let handling = in_flight.enter();
+            async move {
+                let response = answer.await;
+                drop(handling);
+                response
+            }
         }));
         let io = FirstByte::within(io, state.limits.header_timeout);
         let connection = builder.serve_connection_with_upgrades(TokioIo::new(io), service).into_owned();

@@ -221,3 +221,37 @@ async fn bodies_that_parse_into_millions_of_commands_are_refused_early() {
     assert!(peak.above() < 150 * MIB as u64, "RSS peaked {} MiB above idle", peak.above() >> 20);
     assert_eq!(gw.command(json!(["ping"])).await.0, 200);
 }
+
+/// A request whose handler takes longer than the idle timeout (a restore, a reshard) keeps its connection:
+/// the answer arrives. The connection is idle again once answered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_being_handled_keeps_its_connection_past_the_idle_timeout() {
+    use redisgate_gateway::directory::StaticDirectory;
+    use redisgate_gateway::AppState;
+
+    let limits = ServerLimits { idle_timeout: Duration::from_millis(400), ..ServerLimits::default() };
+    let state = AppState::new(Arc::new(StaticDirectory::new(vec![], None, None))).with_limits(limits);
+    let slow = axum::Router::new().route(
+        "/slow",
+        axum::routing::get(|| async {
+            tokio::time::sleep(Duration::from_millis(1500)).await;
+            "done"
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let serving = tokio::spawn(async move {
+        redisgate_gateway::serve_router(listener, slow, &state, async move { drop(stopped.await) }).await
+    });
+    let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
+    stream.write_all(b"GET /slow HTTP/1.1\r\nhost: x\r\n\r\n").await.unwrap();
+    let mut answer = vec![0_u8; 1024];
+    let n = tokio::time::timeout(Duration::from_secs(5), stream.read(&mut answer)).await.unwrap().unwrap();
+    let text = String::from_utf8_lossy(&answer[..n]);
+    assert!(text.starts_with("HTTP/1.1 200") && text.ends_with("done"), "{text}");
+    // Answered, it is idle: closed within a few idle timeouts.
+    assert!(closed_within(&mut stream, Duration::from_secs(3)).await);
+    let _ = stop.send(());
+    let _ = serving.await;
+}

@@ -4,7 +4,7 @@
 //!   open-connections gauge until it is gone.
 //! - **Timed**: a connection that makes no progress either way for [`Timeouts::idle`] is closed (an idle
 //!   keep-alive HTTP/1 connection, an HTTP/2 connection with nothing to do, a peer that vanished), unless a
-//!   request of it is being handled ([`InFlight`]: a restore, a reshard, which answer when done); and so is
+//!   management request of it is being handled ([`InFlight`]: a restore, a reshard, which answer when done); and so is
 //!   one whose write makes no progress for [`Timeouts::write`]: a client that stops reading cannot make the
 //!   gateway hold its reply for as long as it likes.
 //! - **Lingering**: dropped before the client closed its side, it shuts its write side and reads (and

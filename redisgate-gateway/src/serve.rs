@@ -13,6 +13,7 @@
 
 mod first_byte;
 mod listeners;
+mod per_connection;
 mod signals;
 
 use std::future::Future;
@@ -21,7 +22,6 @@ use std::pin::pin;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::ConnectInfo;
 use axum::serve::Listener;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
@@ -29,7 +29,6 @@ use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
-use tower::ServiceExt as _;
 
 use crate::client_socket::HasInFlight;
 use crate::coarse_timer::CoarseTimer;
@@ -37,10 +36,8 @@ use crate::{router, AppState};
 
 use first_byte::FirstByte;
 use listeners::{CountingListener, TlsListener};
+use per_connection::PerConnection;
 pub use signals::shutdown_signal;
-
-/// Requests under this path carry their client's address (`ConnectInfo<SocketAddr>`): the management API.
-pub const PEER_ADDRESS_PREFIX: &str = "/api/";
 
 /// Serves the gateway on `listener` until `shutdown` resolves, then stops accepting, ends SSE streams and
 /// waits for in-flight requests. Bound the wait from outside (the binary gives up after `--drain-secs`).
@@ -110,24 +107,7 @@ where
             accepted = listener.accept() => accepted,
             () = &mut shutdown => break,
         };
-        // The management API's handlers limit by client address (the platform's account routes) and read it
-        // from here; the data plane does not, and is spared the extension map this would allocate.
-        // A request being handled keeps its connection from counting as idle.
-        let in_flight = io.in_flight();
-        let app = app.clone().map_request(move |mut request: axum::http::Request<_>| {
-            if request.uri().path().starts_with(PEER_ADDRESS_PREFIX) {
-                request.extensions_mut().insert(ConnectInfo(address));
-            }
-            request
-        });
-        let service = TowerToHyperService::new(app.map_future(move |answer| {
-            let handling = in_flight.enter();
-            async move {
-                let response = answer.await;
-                drop(handling);
-                response
-            }
-        }));
+        let service = TowerToHyperService::new(PerConnection { app: app.clone(), address, in_flight: io.in_flight() });
         let io = FirstByte::within(io, state.limits.header_timeout);
         let connection = builder.serve_connection_with_upgrades(TokioIo::new(io), service).into_owned();
         let connection = graceful.watch(connection);

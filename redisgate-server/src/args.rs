@@ -55,7 +55,7 @@ pub struct Args {
     /// Most bytes of replies held at once by the process, built or being written; beyond, 503.
     #[arg(long, env = "REDISGATE_MAX_REPLY_BYTES_IN_FLIGHT", default_value_t = 128 * 1024 * 1024)]
     pub max_reply_bytes_in_flight: usize,
-    /// Seconds without a byte read or written, and no request being handled, after which a connection is
+    /// Seconds without a byte read or written, and no management request being handled, after which a connection is
     /// closed.
     #[arg(long, env = "REDISGATE_IDLE_TIMEOUT_SECS", default_value_t = 60.0)]
     pub idle_timeout_secs: f64,

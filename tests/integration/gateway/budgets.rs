@@ -222,8 +222,8 @@ async fn bodies_that_parse_into_millions_of_commands_are_refused_early() {
     assert_eq!(gw.command(json!(["ping"])).await.0, 200);
 }
 
-/// A request whose handler takes longer than the idle timeout (a restore, a reshard) keeps its connection:
-/// the answer arrives. The connection is idle again once answered.
+/// A management request whose handler takes longer than the idle timeout (a restore, a reshard) keeps its
+/// connection: the answer arrives. The connection is idle again once answered.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_request_being_handled_keeps_its_connection_past_the_idle_timeout() {
     use redisgate_gateway::directory::StaticDirectory;
@@ -232,7 +232,7 @@ async fn a_request_being_handled_keeps_its_connection_past_the_idle_timeout() {
     let limits = ServerLimits { idle_timeout: Duration::from_millis(400), ..ServerLimits::default() };
     let state = AppState::new(Arc::new(StaticDirectory::new(vec![], None, None))).with_limits(limits);
     let slow = axum::Router::new().route(
-        "/slow",
+        "/api/slow",
         axum::routing::get(|| async {
             tokio::time::sleep(Duration::from_millis(1500)).await;
             "done"
@@ -245,7 +245,7 @@ async fn a_request_being_handled_keeps_its_connection_past_the_idle_timeout() {
         redisgate_gateway::serve_router(listener, slow, &state, async move { drop(stopped.await) }).await
     });
     let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
-    stream.write_all(b"GET /slow HTTP/1.1\r\nhost: x\r\n\r\n").await.unwrap();
+    stream.write_all(b"GET /api/slow HTTP/1.1\r\nhost: x\r\n\r\n").await.unwrap();
     let mut answer = vec![0_u8; 1024];
     let n = tokio::time::timeout(Duration::from_secs(5), stream.read(&mut answer)).await.unwrap().unwrap();
     let text = String::from_utf8_lossy(&answer[..n]);

@@ -38,6 +38,19 @@ mod backups;
 
 pub use backups::{Backup, BackupPolicy, RestoreRequest, Restored, TRANSFER_TIMEOUT};
 
+/// The response, or its error when it is not a 2xx (a JSON `{"error"}` as [`Error::Http`] with its status).
+async fn checked(response: reqwest::Response) -> Result<reqwest::Response> {
+    let status = response.status().as_u16();
+    if (200..300).contains(&status) {
+        return Ok(response);
+    }
+    let bytes = response.bytes().await?;
+    Err(match crate::response::error(status, &bytes) {
+        Error::Redis(message) => Error::Http { status, message },
+        other => other,
+    })
+}
+
 /// A request body: the management API's own wire type, as JSON.
 fn body(value: &impl serde::Serialize) -> Result<serde_json::Value> {
     serde_json::to_value(value).map_err(|e| Error::Decode(e.to_string()))
@@ -127,27 +140,24 @@ impl Management {
         body: Option<serde_json::Value>,
         timeout: Option<Duration>,
     ) -> Result<T> {
-        let mut request = self.http.request(method, format!("{}/api{path}", self.base));
+        let mut request = self.authorized(self.http.request(method, format!("{}/api{path}", self.base)));
         if let Some(timeout) = timeout {
             request = request.timeout(timeout);
-        }
-        if let Some(token) = &self.token {
-            request = request.bearer_auth(token);
         }
         if let Some(body) = body {
             request = request.header("content-type", "application/json").body(body.to_string());
         }
-        let response = request.send().await?;
-        let status = response.status().as_u16();
-        let bytes = response.bytes().await?;
-        if !(200..300).contains(&status) {
-            return Err(match crate::response::error(status, &bytes) {
-                Error::Redis(message) => Error::Http { status, message },
-                other => other,
-            });
-        }
+        let bytes = checked(request.send().await?).await?.bytes().await?;
         let bytes = if bytes.is_empty() { &b"null"[..] } else { &bytes[..] };
         serde_json::from_slice(bytes).map_err(|e| Error::Decode(e.to_string()))
+    }
+
+    /// `request` with the client's token, if it has one.
+    fn authorized(&self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        match &self.token {
+            Some(token) => request.bearer_auth(token),
+            None => request,
+        }
     }
 
     /// Registers a user.

@@ -9,7 +9,7 @@ pub use redisgate_core::api::{Backup, BackupPolicy, RestoreRequest, Restored};
 use tokio::io::{AsyncWrite, AsyncWriteExt as _};
 use uuid::Uuid;
 
-use super::{body, Items, Management};
+use super::{body, checked, Items, Management};
 use crate::{Error, Result};
 
 /// How long a restore, an export or an import may take (the server answers a restore once the data is
@@ -163,24 +163,4 @@ impl Management {
         let bytes = response.bytes().await?;
         serde_json::from_slice(&bytes).map_err(|e| Error::Decode(e.to_string()))
     }
-
-    fn authorized(&self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
-        match &self.token {
-            Some(token) => request.bearer_auth(token),
-            None => request,
-        }
-    }
-}
-
-/// The response, or its error when it is not a 2xx.
-async fn checked(response: reqwest::Response) -> Result<reqwest::Response> {
-    let status = response.status().as_u16();
-    if (200..300).contains(&status) {
-        return Ok(response);
-    }
-    let bytes = response.bytes().await?;
-    Err(match crate::response::error(status, &bytes) {
-        Error::Redis(message) => Error::Http { status, message },
-        other => other,
-    })
 }

@@ -17,6 +17,7 @@
 
 use std::path::PathBuf;
 
+use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
 use redisgate_core::provisioning::acl::ADMIN_USER;
 use redisgate_core::provisioning::{ClientTls, SnapshotSource};
 use redisgate_gateway::tls::RedisTls;
@@ -99,6 +100,7 @@ impl OneBackup {
             None => None,
         };
         let scheme = if tls.is_some() { "rediss" } else { "redis" };
+        let encode = |value: &str| utf8_percent_encode(value, NON_ALPHANUMERIC).to_string();
         let url = format!("{scheme}://{}:{}@{}", encode(&self.user), encode(&self.password), self.address);
         let keys = count_keys(&url, tls.as_ref()).await?;
         let store = BackupStore::open(&self.store)?;
@@ -132,12 +134,4 @@ async fn count_keys(url: &str, tls: Option<&ClientTls>) -> Result<u64> {
             line.split_once(':')?.1.split(',').find_map(|f| f.strip_prefix("keys=")?.parse::<u64>().ok())
         })
         .sum())
-}
-
-/// `value` with every byte but letters and digits percent-encoded, for a URL's user or password.
-fn encode(value: &str) -> String {
-    value
-        .bytes()
-        .map(|b| if b.is_ascii_alphanumeric() { char::from(b).to_string() } else { format!("%{b:02X}") })
-        .collect()
 }

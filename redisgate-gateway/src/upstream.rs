@@ -1,9 +1,9 @@
 //! The connection to one Redis: a fixed server, the master Sentinel names ([`crate::sentinel`]), or a Redis
 //! Cluster ([`cluster`]).
 //!
-//! Ordinary commands, pipelines and transactions share one multiplexed connection (redis-rs's
-//! `ConnectionManager`): many concurrent HTTP requests are written to Redis in batches on one socket, and a
-//! broken connection is replaced in the background. A `/multi-exec` transaction is safe on the shared
+//! Ordinary commands, pipelines and transactions share one pipelined connection ([`link`]): many concurrent
+//! HTTP requests are written to Redis in batches on one socket, and a broken connection is replaced by the
+//! next request. A `/multi-exec` transaction is safe on the shared
 //! connection because MULTI, its commands and EXEC are written as one contiguous block and Redis runs a
 //! connection's commands in order; WATCH (which would need a connection of its own) is not offered.
 //! Subscriptions share one pub/sub connection per instance, and `/monitor` streams one MONITOR connection
@@ -13,9 +13,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use arc_swap::{ArcSwap, ArcSwapOption};
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use redis::{Client, Pipeline, RedisError, RedisResult, Value};
+use arc_swap::ArcSwapOption;
+use redis::{Client, RedisError, RedisResult, Value};
 use redisgate_core::protocol::Command;
 use tracing::Instrument as _;
 
@@ -25,11 +24,15 @@ use crate::tls::RedisTls;
 
 mod cluster;
 mod deadline;
+mod dial;
 mod error;
+mod link;
+mod resp;
 
 use cluster::Cluster;
-
 use deadline::Deadline;
+use dial::Target;
+use link::Link;
 
 pub use error::UpstreamError;
 
@@ -77,34 +80,44 @@ pub struct Upstream {
 /// One server: its client (for dedicated connections), the shared connection and the pub/sub hub.
 struct Node {
     client: Client,
-    /// The shared connection. A reply that times out replaces it ([`Node::replace`]).
-    shared: ArcSwap<ConnectionManager>,
-    config: ConnectionManagerConfig,
+    target: Arc<Target>,
+    /// The shared connection, made on first use; one that failed, or whose reply timed out, is replaced
+    /// ([`Node::link`], [`Node::replace`]).
+    link: ArcSwapOption<Link>,
     hub: Arc<Hub>,
 }
 
 impl Node {
     fn new(client: Client, options: &UpstreamOptions) -> RedisResult<Self> {
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(options.connect_timeout))
-            // The response timeout is the upstream's own ([`Upstream::timed`]), on the serve loop's coarse
-            // timer: redis-rs's would enter a timer into the runtime's wheel for every command.
-            .set_response_timeout(None)
-            // Fail fast while Redis is down; the next request triggers the next attempt.
-            .set_number_of_retries(1)
-            .set_min_delay(Duration::from_millis(20))
-            .set_max_delay(Duration::from_millis(100));
-        let shared = ArcSwap::from_pointee(ConnectionManager::new_lazy_with_config(client.clone(), config.clone())?);
-        Ok(Self { hub: Arc::new(Hub::new(client.clone())), client, shared, config })
+        let target = Target::new(client.get_connection_info(), &options.tls, options.connect_timeout)?;
+        Ok(Self {
+            hub: Arc::new(Hub::new(client.clone())),
+            client,
+            target: Arc::new(target),
+            link: ArcSwapOption::empty(),
+        })
     }
 
-    /// Replaces the shared connection `used` by a new one, unless another request did already: a server
-    /// that stopped answering without closing the socket (a host gone, a network cut) is reached again on a
-    /// new connection, as redis-rs does after a timeout of its own.
-    fn replace(&self, used: &Arc<ConnectionManager>) {
-        match ConnectionManager::new_lazy_with_config(self.client.clone(), self.config.clone()) {
-            Ok(fresh) => drop(self.shared.compare_and_swap(used, Arc::new(fresh))),
-            Err(e) => tracing::warn!(error = %e, "cannot replace the connection to Redis"),
+    /// The shared connection; a new one when there is none yet or it has failed (so while Redis is down,
+    /// each request makes one attempt).
+    fn link(&self) -> Arc<Link> {
+        let current = self.link.load_full();
+        match current {
+            Some(link) if !link.is_failed() => link,
+            _ => self.replace(current.as_ref()),
+        }
+    }
+
+    /// Replaces the shared connection `used` by a new one, unless another request did already (then that
+    /// one is returned): a server that stopped answering without closing the socket (a host gone, a network
+    /// cut) is reached again on a new connection.
+    fn replace(&self, used: Option<&Arc<Link>>) -> Arc<Link> {
+        let fresh = Arc::new(Link::new(Arc::clone(&self.target)));
+        let previous = self.link.compare_and_swap(&used.cloned(), Some(Arc::clone(&fresh)));
+        match (&*previous, used) {
+            (Some(other), Some(used)) if !Arc::ptr_eq(other, used) => Arc::clone(other),
+            (Some(other), None) => Arc::clone(other),
+            _ => fresh,
         }
     }
 }
@@ -178,7 +191,7 @@ impl Upstream {
         } else if cluster::is_cluster_url(url) {
             Cluster::check(url, options)
         } else {
-            client(url, options).map(drop)
+            Target::new(client(url, options)?.get_connection_info(), &options.tls, options.connect_timeout).map(drop)
         }
     }
 
@@ -297,12 +310,12 @@ impl Upstream {
         }
         let node = self.node().await?;
         let span = tracing::debug_span!("redis", instance = %self.name, command = %command.name_str());
-        let (cmd, used) = (command.to_cmd(), node.shared.load_full());
-        let mut shared = ConnectionManager::clone(&used);
-        let reply = shared.send_packed_command(&cmd).instrument(span);
+        let used = node.link();
+        let reply = used.send(1, |out| resp::write_command(out, command)).instrument(span);
         let reply = Deadline::new(reply, self.options.response_timeout)
             .stopping_scripts(SCRIPT_TIME_LIMIT, self.script_stop(&node, command.is_script()))
             .await;
+        let reply = reply.map(|replies| replies.map(|mut one| one.pop().unwrap_or(Value::Nil)));
         let value = self.finish(&node, reply.unwrap_or_else(|| Self::too_late(&node, &used)))?;
         if is_busy(&value) {
             self.stop_long_script(&node);
@@ -315,8 +328,8 @@ impl Upstream {
     }
 
     /// The outcome of a request whose reply did not come in time; the shared connection `used` is replaced.
-    fn too_late<T>(node: &Node, used: &Arc<ConnectionManager>) -> RedisResult<T> {
-        node.replace(used);
+    fn too_late<T>(node: &Node, used: &Arc<Link>) -> RedisResult<T> {
+        node.replace(Some(used));
         Err(timed_out())
     }
 
@@ -366,15 +379,12 @@ impl Upstream {
         if let Some(cluster) = &self.cluster {
             return cluster.pipeline(commands).await;
         }
-        let mut pipe = Pipeline::with_capacity(commands.len());
-        for command in commands {
-            pipe.add_command(command.to_cmd());
-        }
         let node = self.node().await?;
         let span = tracing::debug_span!("redis", instance = %self.name, pipeline = commands.len());
-        let used = node.shared.load_full();
-        let mut shared = ConnectionManager::clone(&used);
-        let replies = shared.send_packed_commands(&pipe, 0, commands.len()).instrument(span);
+        let used = node.link();
+        let replies = used
+            .send(commands.len(), |out| commands.iter().for_each(|command| resp::write_command(out, command)))
+            .instrument(span);
         let scripted = commands.iter().any(Command::is_script);
         let replies = Deadline::new(replies, self.options.response_timeout)
             .stopping_scripts(SCRIPT_TIME_LIMIT, self.script_stop(&node, scripted))
@@ -400,28 +410,32 @@ impl Upstream {
         if let Some(cluster) = &self.cluster {
             return cluster.transaction(commands).await;
         }
-        let mut pipe = Pipeline::with_capacity(commands.len());
-        pipe.atomic();
-        for command in commands {
-            pipe.add_command(command.to_cmd());
-        }
         let node = self.node().await?;
         let span = tracing::debug_span!("redis", instance = %self.name, transaction = commands.len());
-        let used = node.shared.load_full();
-        let mut shared = ConnectionManager::clone(&used);
-        let sent = shared.send_packed_commands(&pipe, commands.len() + 1, 1).instrument(span);
+        let used = node.link();
+        let sent = used
+            .send(commands.len() + 2, |out| {
+                resp::write_args(out, &[b"MULTI"]);
+                commands.iter().for_each(|command| resp::write_command(out, command));
+                resp::write_args(out, &[b"EXEC"]);
+            })
+            .instrument(span);
         let scripted = commands.iter().any(Command::is_script);
         let sent = Deadline::new(sent, self.options.response_timeout)
             .stopping_scripts(SCRIPT_TIME_LIMIT, self.script_stop(&node, scripted))
             .await
             .unwrap_or_else(|| Self::too_late(&node, &used));
-        // Refused as a whole: queued on a replica, its commands were READONLY (the master is looked for).
-        let replies = self.finish(&node, sent).inspect_err(|e| {
-            if matches!(e, UpstreamError::Refused(e) if e.code() == "BUSY") {
-                self.stop_long_script(&node);
+        // Refused as a whole: busy with a script (which is stopped), or queued on a replica, whose commands
+        // were READONLY (the master is looked for).
+        exec_reply(self.finish(&node, sent)?).inspect_err(|e| {
+            if let UpstreamError::Refused(refusal) = e {
+                match refusal.code() {
+                    "BUSY" => self.stop_long_script(&node),
+                    "READONLY" if self.sentinel.is_some() => self.look_for_master(&node),
+                    _ => {}
+                }
             }
-        })?;
-        exec_reply(replies)
+        })
     }
 
     /// Joins a channel or pattern on the instance's shared pub/sub connection; the stream yields rendered
@@ -455,12 +469,19 @@ impl Upstream {
     }
 }
 
-/// The replies of a transaction sent as MULTI, its commands and EXEC, of which only EXEC's was kept: its
-/// commands' replies, or the error that aborted it.
+/// The replies of a transaction sent as MULTI, its commands and EXEC: EXEC's, the commands' replies; or
+/// when Redis refused the transaction as a whole, the first refusal (a queued command's error says what was
+/// wrong better than EXECABORT).
 fn exec_reply(mut replies: Vec<Value>) -> Result<Vec<Value>, UpstreamError> {
     match replies.pop() {
         Some(Value::Array(results)) => Ok(results),
-        Some(Value::ServerError(e)) => Err(e.into()),
+        Some(Value::ServerError(aborted)) => {
+            let first = replies.into_iter().find_map(|reply| match reply {
+                Value::ServerError(refusal) => Some(refusal),
+                _ => None,
+            });
+            Err(UpstreamError::Refused(first.unwrap_or(aborted)))
+        }
         other => Err(UpstreamError::Unavailable(RedisError::from((
             redis::ErrorKind::Client,
             "unexpected EXEC reply",

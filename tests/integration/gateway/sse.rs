@@ -204,9 +204,9 @@ async fn monitor_streams_share_one_redis_connection() {
 }
 
 /// A subscriber that never reads while 40 messages of 1 MiB of newlines (7 MiB each as SSE) are published:
-/// every publish is answered at once, the stalled subscriber is dropped with an error event once 1 MiB is
-/// queued for it, a subscriber that reads gets the small messages that follow, and the process's RSS stays
-/// far below the 280 MiB that the old ring of 1024 events pinned.
+/// every publish is answered without waiting for the stalled subscriber, which is dropped with an error
+/// event once 1 MiB is queued for it, a subscriber that reads gets the small messages that follow, and the
+/// process's RSS stays far below the 280 MiB that the old ring of 1024 events pinned.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stalled_subscriber_is_dropped_and_pins_little() {
     use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -248,7 +248,9 @@ async fn a_stalled_subscriber_is_dropped_and_pins_little() {
     sampler.join().unwrap();
     let above = peak.load(Ordering::Relaxed).saturating_sub(idle);
     assert!(above < 150 * 1024 * 1024, "RSS peaked {} MiB above idle", above >> 20);
-    assert!(slowest < Duration::from_secs(1), "a publish waited {slowest:?}");
+    // The bound leaves room for a loaded 2-core machine (1.03 s was seen with two builds running); a gateway
+    // whose serve loop waited on the stalled subscriber would not answer within it.
+    assert!(slowest < Duration::from_secs(5), "a publish waited {slowest:?}");
 
     gw.command(json!(["publish", "flood", "small"])).await;
     // Messages of the flood still on their way from Redis may come first (and a reader as slow as this

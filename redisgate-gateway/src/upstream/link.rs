@@ -1,0 +1,196 @@
+//! One connection to a Redis server shared by every request of a worker, pipelined: each request appends its
+//! commands to one outgoing buffer and waits for its replies, which come back in the order the commands were
+//! written. A writer task sends whatever has gathered in one write, so the commands of many concurrent
+//! requests reach Redis in one batch; a reader task reads the replies ([`super::resp`]) and hands each
+//! request its own.
+//!
+//! This is what redis-rs's multiplexed connection does, without its channel, its per-command packing into a
+//! vector of its own, and its parser-combinator reader: a command goes from the request's arguments straight
+//! into the outgoing buffer.
+//!
+//! A link is one connection's life. It is made at once and connects in the background (requests queue behind
+//! the connection attempt); when the connection fails or closes, every waiting request gets the error and
+//! the link stays failed: the upstream then makes a new one ([`Link::is_failed`]). A link nobody holds any
+//! more (replaced after a timeout, and its last request answered) closes its connection.
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use bytes::BytesMut;
+use redis::{ErrorKind, RedisError, RedisResult, Value};
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+use tokio::sync::{oneshot, Notify};
+
+use super::dial::Target;
+use super::resp::Reader;
+
+/// A shared, pipelined connection (see the module's documentation).
+pub struct Link {
+    shared: Arc<Shared>,
+    task: tokio::task::AbortHandle,
+}
+
+struct Shared {
+    queue: Mutex<Queue>,
+    /// Whether `queue.failed` is set (read without the lock by every request).
+    failed: AtomicBool,
+    /// Wakes the writer: commands were queued.
+    wake_writer: Notify,
+}
+
+#[derive(Default)]
+struct Queue {
+    /// Commands not written yet.
+    out: Vec<u8>,
+    /// The requests waiting for replies, in the order their commands were queued.
+    waiting: VecDeque<Waiter>,
+    /// Why the connection ended, once it has.
+    failed: Option<RedisError>,
+}
+
+struct Waiter {
+    /// How many replies the request's commands get.
+    expected: usize,
+    replies: Vec<Value>,
+    answer: oneshot::Sender<RedisResult<Vec<Value>>>,
+}
+
+impl Link {
+    /// Starts connecting to `target` in the background.
+    pub fn new(target: Arc<Target>) -> Self {
+        let shared =
+            Arc::new(Shared { queue: Mutex::default(), failed: AtomicBool::new(false), wake_writer: Notify::new() });
+        let task = tokio::spawn(run(target, Arc::clone(&shared))).abort_handle();
+        Self { shared, task }
+    }
+
+    /// Whether the connection has ended: a request should make a new link.
+    pub fn is_failed(&self) -> bool {
+        self.shared.failed.load(Ordering::Relaxed)
+    }
+
+    /// Queues the commands `write` encodes (RESP, as redis-rs's `write_packed_command` writes), which get
+    /// `expected` replies, and waits for those replies.
+    ///
+    /// # Errors
+    /// The connection failed before the replies came.
+    pub async fn send(&self, expected: usize, write: impl FnOnce(&mut Vec<u8>)) -> RedisResult<Vec<Value>> {
+        let (answer, replies) = oneshot::channel();
+        {
+            let mut queue = self.shared.lock();
+            if let Some(failed) = &queue.failed {
+                return Err(failed.clone());
+            }
+            write(&mut queue.out);
+            queue.waiting.push_back(Waiter { expected, replies: Vec::with_capacity(expected), answer });
+        }
+        self.shared.wake_writer.notify_one();
+        replies.await.unwrap_or_else(|_| Err(closed()))
+    }
+}
+
+impl Drop for Link {
+    fn drop(&mut self) {
+        self.shared.fail(closed());
+        self.task.abort();
+    }
+}
+
+impl Shared {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Queue> {
+        self.queue.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Ends the link: every waiting request gets `error`, and so does every later one.
+    fn fail(&self, error: RedisError) {
+        let waiting = {
+            let mut queue = self.lock();
+            if queue.failed.is_none() {
+                queue.failed = Some(error.clone());
+                self.failed.store(true, Ordering::Relaxed);
+            }
+            queue.out = Vec::new();
+            std::mem::take(&mut queue.waiting)
+        };
+        for waiter in waiting {
+            let _ = waiter.answer.send(Err(error.clone()));
+        }
+        self.wake_writer.notify_one();
+    }
+
+    /// Hands `values` (replies in order) to the requests waiting for them.
+    fn deliver(&self, values: &mut Vec<Value>) -> RedisResult<()> {
+        let mut done = Vec::new();
+        {
+            let mut queue = self.lock();
+            for value in values.drain(..) {
+                let Some(first) = queue.waiting.front_mut() else {
+                    return Err(RedisError::from((ErrorKind::Client, "redis sent a reply nobody asked for")));
+                };
+                first.replies.push(value);
+                if first.replies.len() == first.expected {
+                    done.extend(queue.waiting.pop_front());
+                }
+            }
+        }
+        for waiter in done {
+            let _ = waiter.answer.send(Ok(waiter.replies));
+        }
+        Ok(())
+    }
+}
+
+/// Connects, then writes and reads until the connection fails or the link is dropped.
+async fn run(target: Arc<Target>, shared: Arc<Shared>) {
+    let (mut read, mut write) = match target.dial().await {
+        Ok(halves) => halves,
+        Err(e) => return shared.fail(e),
+    };
+    let writer = async {
+        let mut batch = Vec::new();
+        loop {
+            shared.wake_writer.notified().await;
+            {
+                let mut queue = shared.lock();
+                if queue.failed.is_some() {
+                    return Ok::<(), std::io::Error>(());
+                }
+                std::mem::swap(&mut batch, &mut queue.out);
+            }
+            if !batch.is_empty() {
+                write.write_all(&batch).await?;
+                write.flush().await?;
+                batch.clear();
+            }
+        }
+    };
+    let reader = async {
+        let (mut reader, mut buf, mut values) = (Reader::default(), BytesMut::with_capacity(16 * 1024), Vec::new());
+        loop {
+            if buf.capacity() - buf.len() < 4096 {
+                buf.reserve(16 * 1024);
+            }
+            if read.read_buf(&mut buf).await? == 0 {
+                return Err::<(), RedisError>(closed());
+            }
+            while let Some(value) = reader
+                .next(&mut buf)
+                .map_err(|e| RedisError::from((ErrorKind::Parse, "malformed reply from redis", e.to_string())))?
+            {
+                values.push(value);
+            }
+            shared.deliver(&mut values)?;
+        }
+    };
+    let ended: RedisResult<()> = tokio::select! {
+        written = writer => written.map_err(RedisError::from),
+        read = reader => read,
+    };
+    shared.fail(ended.err().unwrap_or_else(closed));
+}
+
+/// The error of a request whose connection closed before its reply (a broken pipe, as redis-rs reports it).
+fn closed() -> RedisError {
+    RedisError::from(std::io::Error::from(std::io::ErrorKind::BrokenPipe))
+}

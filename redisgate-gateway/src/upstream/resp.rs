@@ -1,0 +1,257 @@
+//! RESP2 on the shared connection: commands written as arrays of bulk strings, as redis-rs writes them, and
+//! Redis's replies read from the bytes a connection has received so far into redis-rs's `Value`s,
+//! exactly as redis-rs reads them (`+OK` is `Value::Okay`, `$-1` and `*-1` are `Value::Nil`, an error line
+//! is a `Value::ServerError`).
+//!
+//! The reader resumes where it stopped: an array whose elements arrive over many reads is read once, element
+//! by element, not again from its start on every read (a reply of millions of keys stays linear). redis-rs's
+//! own reader is built from parser combinators and costs several times as much per reply.
+
+use bytes::{Buf as _, BytesMut};
+use redis::Value;
+use redisgate_core::protocol::Command;
+
+/// Appends `command`, name first.
+pub fn write_command(out: &mut Vec<u8>, command: &Command) {
+    header(out, b'*', 1 + command.args().len());
+    bulk(out, command.name());
+    command.args().iter().for_each(|arg| bulk(out, arg));
+}
+
+/// Appends the command `args`, name first.
+pub fn write_args(out: &mut Vec<u8>, args: &[&[u8]]) {
+    header(out, b'*', args.len());
+    args.iter().for_each(|arg| bulk(out, arg));
+}
+
+fn bulk(out: &mut Vec<u8>, arg: &[u8]) {
+    header(out, b'$', arg.len());
+    out.extend_from_slice(arg);
+    out.extend_from_slice(b"\r\n");
+}
+
+fn header(out: &mut Vec<u8>, kind: u8, len: usize) {
+    out.push(kind);
+    out.extend_from_slice(itoa::Buffer::new().format(len).as_bytes());
+    out.extend_from_slice(b"\r\n");
+}
+
+/// How deeply arrays may nest (redis-rs allows 100 too).
+const MAX_DEPTH: usize = 100;
+
+/// Bytes that are not a RESP2 reply: the connection cannot be read further.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("malformed reply from redis: {0}")]
+pub struct Malformed(&'static str);
+
+/// Reads replies one after the other; keeps the arrays it is in the middle of.
+#[derive(Default)]
+pub struct Reader {
+    /// The arrays being read, innermost last: how many elements each still needs, and those it has.
+    open: Vec<(usize, Vec<Value>)>,
+}
+
+/// One element read whole: a value, or the header of a non-empty array.
+enum Item {
+    Value(Value),
+    Array(usize),
+}
+
+impl Reader {
+    /// The next complete reply in `buf`, consuming the bytes it used (and those of an array's elements read
+    /// so far); `None` when more bytes are needed.
+    ///
+    /// # Errors
+    /// When `buf` holds something that is not RESP2.
+    pub fn next(&mut self, buf: &mut BytesMut) -> Result<Option<Value>, Malformed> {
+        loop {
+            let Some((item, used)) = item(buf)? else { return Ok(None) };
+            buf.advance(used);
+            let mut value = match item {
+                Item::Array(len) => {
+                    if self.open.len() >= MAX_DEPTH {
+                        return Err(Malformed("arrays nested too deeply"));
+                    }
+                    self.open.push((len, Vec::with_capacity(len.min(1024))));
+                    continue;
+                }
+                Item::Value(value) => value,
+            };
+            // Close every array this value completes.
+            loop {
+                let Some((missing, elements)) = self.open.last_mut() else { return Ok(Some(value)) };
+                elements.push(value);
+                *missing -= 1;
+                if *missing > 0 {
+                    break;
+                }
+                let (_, elements) = self.open.pop().unwrap_or_default();
+                value = Value::Array(elements);
+            }
+        }
+    }
+}
+
+/// The element at the start of `buf` and the bytes it takes, if they are all there.
+fn item(buf: &[u8]) -> Result<Option<(Item, usize)>, Malformed> {
+    let Some(&kind) = buf.first() else { return Ok(None) };
+    let Some(end) = memchr::memchr(b'\n', buf) else { return Ok(None) };
+    if end < 2 || buf[end - 1] != b'\r' {
+        return Err(Malformed("a line without CRLF"));
+    }
+    let line = &buf[1..end - 1];
+    let after = end + 1;
+    let item = match kind {
+        b'+' if line == b"OK" => Item::Value(Value::Okay),
+        b'+' => Item::Value(Value::SimpleString(text(line)?.to_owned())),
+        b'-' => Item::Value(server_error(line)?),
+        b':' => Item::Value(Value::Int(int(line)?)),
+        b'$' => {
+            let Ok(len) = usize::try_from(int(line)?) else { return Ok(Some((Item::Value(Value::Nil), after))) };
+            let Some(total) = after.checked_add(len).and_then(|n| n.checked_add(2)) else {
+                return Err(Malformed("a bulk string longer than memory"));
+            };
+            if buf.len() < total {
+                return Ok(None);
+            }
+            if &buf[total - 2..total] != b"\r\n" {
+                return Err(Malformed("a bulk string without its CRLF"));
+            }
+            return Ok(Some((Item::Value(Value::BulkString(buf[after..total - 2].to_vec())), total)));
+        }
+        b'*' => match usize::try_from(int(line)?) {
+            Ok(0) => Item::Value(Value::Array(Vec::new())),
+            Ok(len) => Item::Array(len),
+            Err(_) => Item::Value(Value::Nil),
+        },
+        _ => return Err(Malformed("an unknown type (only RESP2 is spoken)")),
+    };
+    Ok(Some((item, after)))
+}
+
+fn text(line: &[u8]) -> Result<&str, Malformed> {
+    std::str::from_utf8(line).map_err(|_| Malformed("a line that is not UTF-8"))
+}
+
+fn int(line: &[u8]) -> Result<i64, Malformed> {
+    text(line)?.trim().parse().map_err(|_| Malformed("a number that is not one"))
+}
+
+/// An error reply, as redis-rs classifies it (its `ServerError` has no public constructor, and error replies
+/// are rare enough to let redis-rs read the line itself).
+fn server_error(line: &[u8]) -> Result<Value, Malformed> {
+    let mut whole = Vec::with_capacity(line.len() + 3);
+    whole.push(b'-');
+    whole.extend_from_slice(line);
+    whole.extend_from_slice(b"\r\n");
+    redis::parse_redis_value(&whole).map_err(|_| Malformed("an error line redis-rs cannot read"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn all(bytes: &[u8], chunk: usize) -> Result<Vec<Value>, Malformed> {
+        let (mut reader, mut buf, mut out) = (Reader::default(), BytesMut::new(), Vec::new());
+        for piece in bytes.chunks(chunk.max(1)) {
+            buf.extend_from_slice(piece);
+            while let Some(value) = reader.next(&mut buf)? {
+                out.push(value);
+            }
+        }
+        assert!(buf.is_empty(), "bytes left over: {buf:?}");
+        Ok(out)
+    }
+
+    #[test]
+    fn reads_every_resp2_type_as_redis_rs_does() {
+        let wire = b"+OK\r\n+PONG\r\n-ERR wrong\r\n-WRONGTYPE Operation\r\n:-42\r\n$3\r\nabc\r\n$0\r\n\r\n$-1\r\n*-1\r\n*0\r\n\
+                     *2\r\n*1\r\n$1\r\nx\r\n:1\r\n";
+        let mine = all(wire, 1000).unwrap();
+        assert_eq!(mine, theirs(wire, mine.len()));
+        assert_eq!(mine[0], Value::Okay);
+        assert!(matches!(&mine[2], Value::ServerError(e) if e.code() == "ERR"));
+    }
+
+    #[test]
+    fn writes_commands_as_redis_rs_does() {
+        let command = Command::new(b"SET".to_vec(), vec![b"k".to_vec(), vec![0, 255, b'\r'], Vec::new()]).unwrap();
+        let mut mine = Vec::new();
+        write_command(&mut mine, &command);
+        write_args(&mut mine, &[b"EXEC"]);
+        let mut theirs = command.to_cmd().get_packed_command();
+        theirs.extend(redis::cmd("EXEC").get_packed_command());
+        assert_eq!(mine, theirs);
+    }
+
+    #[test]
+    fn refuses_what_is_not_resp2() {
+        assert!(all(b"%1\r\n", 100).is_err());
+        assert!(all(b"$3\r\nabcd\r\n", 100).is_err());
+        assert!(all(b":x\r\n", 100).is_err());
+        assert!(all(b"+OK\n", 100).is_err());
+        let deep = "*1\r\n".repeat(MAX_DEPTH + 1);
+        assert!(all(deep.as_bytes(), 100).is_err());
+    }
+
+    fn value() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Nil),
+            Just(Value::Okay),
+            any::<i64>().prop_map(Value::Int),
+            proptest::collection::vec(any::<u8>(), 0..40).prop_map(Value::BulkString),
+            "[a-zA-Z ]{0,10}".prop_map(Value::SimpleString),
+            "(ERR|MOVED|BUSY|X) [a-z ]{0,10}"
+                .prop_map(|e| redis::parse_redis_value(format!("-{e}\r\n").as_bytes()).unwrap()),
+        ];
+        leaf.prop_recursive(4, 64, 8, |inner| proptest::collection::vec(inner, 0..8).prop_map(Value::Array))
+    }
+
+    fn encode(value: &Value, out: &mut Vec<u8>) {
+        match value {
+            Value::Nil => out.extend_from_slice(b"$-1\r\n"),
+            Value::Okay => out.extend_from_slice(b"+OK\r\n"),
+            Value::Int(n) => out.extend_from_slice(format!(":{n}\r\n").as_bytes()),
+            Value::SimpleString(s) if s != "OK" => out.extend_from_slice(format!("+{s}\r\n").as_bytes()),
+            Value::SimpleString(_) => out.extend_from_slice(b"+OK\r\n"),
+            Value::BulkString(b) => {
+                out.extend_from_slice(format!("${}\r\n", b.len()).as_bytes());
+                out.extend_from_slice(b);
+                out.extend_from_slice(b"\r\n");
+            }
+            Value::ServerError(e) => {
+                out.extend_from_slice(format!("-{}", e.code()).as_bytes());
+                if let Some(detail) = e.details() {
+                    out.extend_from_slice(format!(" {detail}").as_bytes());
+                }
+                out.extend_from_slice(b"\r\n");
+            }
+            Value::Array(items) => {
+                out.extend_from_slice(format!("*{}\r\n", items.len()).as_bytes());
+                items.iter().for_each(|item| encode(item, out));
+            }
+            other => unreachable!("not generated: {other:?}"),
+        }
+    }
+
+    /// redis-rs's own reading of `wire`, which holds `count` replies (read as the elements of one array: its
+    /// reader buffers past the first reply).
+    fn theirs(wire: &[u8], count: usize) -> Vec<Value> {
+        let whole = [format!("*{count}\r\n").as_bytes(), wire].concat();
+        match redis::parse_redis_value(&whole).unwrap() {
+            Value::Array(values) => values,
+            other => panic!("not an array: {other:?}"),
+        }
+    }
+
+    proptest! {
+        /// Whatever the reads' sizes, the replies are redis-rs's own reading of the same bytes.
+        #[test]
+        fn agrees_with_redis_rs_in_any_chunks(values in proptest::collection::vec(value(), 1..6), chunk in 1usize..64) {
+            let mut wire = Vec::new();
+            values.iter().for_each(|v| encode(v, &mut wire));
+            prop_assert_eq!(all(&wire, chunk).unwrap(), theirs(&wire, values.len()));
+        }
+    }
+}

@@ -200,7 +200,8 @@ impl Upstream {
         if let Some(node) = self.node.load_full() {
             return Ok(node);
         }
-        self.find_master(None).await
+        // Boxed: asking the sentinels is a large future, awaited once; every request's future stays small.
+        Box::pin(self.find_master(None)).await
     }
 
     /// Asks the sentinels for the master, unless another request did since `failed` stopped answering;
@@ -306,7 +307,7 @@ impl Upstream {
     /// now) is [`UpstreamError::FailingOver`].
     pub async fn run(&self, command: &Command) -> Result<Value, UpstreamError> {
         if let Some(cluster) = &self.cluster {
-            return cluster.run(command).await;
+            return Box::pin(cluster.run(command)).await;
         }
         let node = self.node().await?;
         let span = tracing::debug_span!("redis", instance = %self.name, command = %command.name_str());
@@ -377,7 +378,7 @@ impl Upstream {
     /// Connection failures and timeouts.
     pub async fn pipeline(&self, commands: &[Command]) -> Result<Vec<Value>, UpstreamError> {
         if let Some(cluster) = &self.cluster {
-            return cluster.pipeline(commands).await;
+            return Box::pin(cluster.pipeline(commands)).await;
         }
         let node = self.node().await?;
         let span = tracing::debug_span!("redis", instance = %self.name, pipeline = commands.len());
@@ -408,7 +409,7 @@ impl Upstream {
     /// failures and timeouts.
     pub async fn transaction(&self, commands: &[Command]) -> Result<Vec<Value>, UpstreamError> {
         if let Some(cluster) = &self.cluster {
-            return cluster.transaction(commands).await;
+            return Box::pin(cluster.transaction(commands)).await;
         }
         let node = self.node().await?;
         let span = tracing::debug_span!("redis", instance = %self.name, transaction = commands.len());

@@ -222,18 +222,18 @@ fn text(secret: &Secret, key: &str) -> Option<String> {
     secret.data.as_ref()?.get(key).and_then(|b| String::from_utf8(b.0.clone()).ok()).filter(|t| !t.is_empty())
 }
 
+/// When the certificate in `secret` expires, as its [`NOT_AFTER_ANNOTATION`] says.
+#[must_use]
+pub fn not_after(secret: &Secret) -> Option<Timestamp> {
+    secret.metadata.annotations.as_ref()?.get(NOT_AFTER_ANNOTATION)?.parse().ok()
+}
+
 /// Whether the certificate in `secret` must be issued again at `now`: missing, unreadable, issued by another
 /// CA than `ca`, or expiring within [`RENEW_DAYS`].
 #[must_use]
 pub fn needs_issuing(secret: Option<&Secret>, ca: &Ca, now: Timestamp) -> bool {
     let Some(secret) = secret else { return true };
-    let expiry = secret
-        .metadata
-        .annotations
-        .as_ref()
-        .and_then(|a| a.get(NOT_AFTER_ANNOTATION))
-        .and_then(|t| t.parse::<Timestamp>().ok());
-    let renew_at = expiry.and_then(|at| at.checked_sub((RENEW_DAYS * 24).hours()).ok());
+    let renew_at = not_after(secret).and_then(|at| at.checked_sub((RENEW_DAYS * 24).hours()).ok());
     text(secret, CA_CERT_KEY).as_deref() != Some(ca.cert())
         || text(secret, CERT_KEY).is_none()
         || text(secret, KEY_KEY).is_none()
@@ -241,20 +241,23 @@ pub fn needs_issuing(secret: Option<&Secret>, ca: &Ca, now: Timestamp) -> bool {
 }
 
 /// The DNS names an instance's server certificate covers: its Service and its pods under the headless
-/// Service, short and fully qualified.
+/// Service, short and fully qualified; for a replicated instance its Sentinels' too (they present the same
+/// certificate).
 #[must_use]
 pub fn server_names(desired: &Desired) -> Vec<String> {
-    let (name, ns, domain) = (&desired.names.instance, &desired.namespace, &desired.config.cluster_domain);
-    let headless = &desired.names.headless;
-    vec![
-        name.clone(),
-        format!("{name}.{ns}"),
-        format!("{name}.{ns}.svc"),
-        format!("{name}.{ns}.svc.{domain}"),
-        format!("*.{headless}.{ns}.svc.{domain}"),
-        format!("*.{headless}.{ns}.svc"),
-        "localhost".to_owned(),
-    ]
+    let (ns, domain, names) = (&desired.namespace, &desired.config.cluster_domain, &desired.names);
+    let service = |name: &str| {
+        vec![name.to_owned(), format!("{name}.{ns}"), format!("{name}.{ns}.svc"), format!("{name}.{ns}.svc.{domain}")]
+    };
+    let pods = |headless: &str| vec![format!("*.{headless}.{ns}.svc.{domain}"), format!("*.{headless}.{ns}.svc")];
+    let mut all = service(&names.instance);
+    all.extend(pods(&names.headless));
+    if desired.instance.spec.topology.is_replicated() {
+        all.extend(service(&names.sentinel));
+        all.extend(pods(&names.sentinel_headless));
+    }
+    all.push("localhost".to_owned());
+    all
 }
 
 #[cfg(test)]

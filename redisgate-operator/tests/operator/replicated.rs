@@ -18,6 +18,7 @@ use redisgate_operator::crd::RedisHttpInstance;
 use redisgate_operator::master;
 use redisgate_operator::redis_conf::{with_users, SENTINEL_CONF, START_DATA, START_SENTINEL};
 use redisgate_operator::resources::{configmap, secret, sentinel, statefulset, Desired};
+use redisgate_operator::tls_reload::Server;
 use redisgate_test_support::eventually;
 use serde_json::json;
 use tokio::process::Child;
@@ -131,6 +132,11 @@ impl Layout {
     }
 }
 
+/// The Sentinel listening on `port` of loopback, as `master::named` asks it.
+fn sentinel(port: u16) -> Server {
+    Server { pod: "sentinel".into(), host: "localhost".into(), port, dial: format!("127.0.0.1:{port}") }
+}
+
 /// How long replication and the Sentinels may take to settle.
 const SETTLE: Duration = Duration::from_secs(30);
 
@@ -164,9 +170,9 @@ async fn the_scripts_replicate_elect_and_bring_an_old_master_back_as_a_replica()
     })
     .await;
     assert!(held, "the Sentinels did not find the replica and each other");
-    let named = master::named("127.0.0.1", layout.sentinels[0], NAME, &layout.credentials.admin).await;
+    let named = master::named(&sentinel(layout.sentinels[0]), NAME, &layout.credentials.admin, None).await;
     assert_eq!(named, Some(format!("127.0.0.1:{first}")));
-    assert_eq!(master::named("127.0.0.1", layout.sentinels[0], NAME, "wrong").await, None);
+    assert_eq!(master::named(&sentinel(layout.sentinels[0]), NAME, "wrong", None).await, None);
     let () = redis::cmd("SET").arg("kept").arg("yes").query_async(&mut layout.admin(first).await).await.unwrap();
 
     // The gateway's user may ask where the master is, and nothing else.
@@ -183,7 +189,7 @@ async fn the_scripts_replicate_elect_and_bring_an_old_master_back_as_a_replica()
     master.start_kill().unwrap();
     master.wait().await.unwrap();
     let held = eventually(SETTLE, || async {
-        master::named("127.0.0.1", layout.sentinels[0], NAME, &layout.credentials.admin).await
+        master::named(&sentinel(layout.sentinels[0]), NAME, &layout.credentials.admin, None).await
             == Some(format!("127.0.0.1:{second}"))
     })
     .await;

@@ -262,7 +262,7 @@ fn default_size() -> String {
 #[serde(rename_all = "camelCase")]
 #[x_kube(validation = Rule::new("self.enabled == oldSelf.enabled").message("TLS cannot be switched on or off; create a new instance"))]
 pub struct TlsSpec {
-    /// Whether the instance speaks TLS only (standalone instances for now).
+    /// Whether the instance speaks TLS only (standalone and replicated instances for now).
     #[serde(default)]
     pub enabled: bool,
 }

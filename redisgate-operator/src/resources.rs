@@ -67,8 +67,8 @@ impl Desired {
             redis_conf(max_memory, instance.spec.eviction_policy, instance.spec.persistence.enabled, DATA_DIR);
         let topology = &instance.spec.topology;
         if instance.spec.tls.enabled {
-            if !topology.is_standalone() {
-                return Err(Error::InvalidSpec("tls: only standalone instances can be TLS-only for now".to_owned()));
+            if topology.is_cluster() {
+                return Err(Error::InvalidSpec("tls: a cluster instance cannot be TLS-only yet".to_owned()));
             }
             conf.push_str(&crate::redis_conf::tls_conf());
         }

@@ -298,6 +298,25 @@ mod tests {
     }
 
     #[test]
+    fn a_replicated_instances_certificate_covers_its_sentinels() {
+        let spec = serde_json::json!({"memory": "64Mi", "topology": {"mode": "replicated"}, "tls": {"enabled": true}});
+        let mut instance = crate::crd::RedisHttpInstance::new("ha", serde_json::from_value(spec).unwrap());
+        instance.metadata.namespace = Some("tenant".into());
+        instance.metadata.uid = Some("0b4c5c1e-0000-4000-8000-000000000002".into());
+        let desired = Desired::new(&instance, &crate::config::OperatorConfig::default()).unwrap();
+        let ca = Ca::generate().unwrap();
+        let issued = ca.server(&server_names(&desired), Timestamp::now()).unwrap();
+        for name in [
+            "ha.tenant.svc.cluster.local",
+            "ha-1.ha-headless.tenant.svc.cluster.local",
+            "ha-sentinel.tenant.svc.cluster.local",
+            "ha-sentinel-2.ha-sentinel-headless.tenant.svc.cluster.local",
+        ] {
+            assert!(verifies(ca.cert(), &issued.cert, name), "{name}");
+        }
+    }
+
+    #[test]
     fn certificates_are_issued_again_when_missing_foreign_or_expiring() {
         let ca = Ca::generate().unwrap();
         let now = Timestamp::now();

@@ -447,9 +447,8 @@ async fn a_tls_instance_gets_its_certificates_from_the_namespaces_ca() {
     let (a, b) = (fake.get(SECRETS, NS, "cache-tls").unwrap(), fake.get(SECRETS, NS, "other-tls").unwrap());
     assert_eq!(a["data"]["ca.crt"], b["data"]["ca.crt"]);
 
-    // Not yet for a replicated instance.
-    let replicated =
-        json!({"memory": "64Mi", "tls": {"enabled": true}, "topology": {"mode": "replicated", "replicas": 1}});
-    let refused = reconcile(create(&fake, "ha", replicated).await, ctx).await;
+    // Not yet for a cluster.
+    let cluster = json!({"memory": "64Mi", "tls": {"enabled": true}, "topology": {"mode": "cluster"}});
+    let refused = reconcile(create(&fake, "shop", cluster).await, ctx).await;
     assert!(matches!(refused, Err(Error::InvalidSpec(_))), "{refused:?}");
 }

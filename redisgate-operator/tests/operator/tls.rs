@@ -121,3 +121,33 @@ async fn a_renewed_certificate_rolls_no_pod_and_the_running_server_loads_it() {
     reconcile(fetch(&fake, "cache").await, ctx).await.unwrap();
     assert_eq!(certificate_status(&*fetch(&fake, "cache").await)["loaded"], json!(true));
 }
+
+/// A replicated TLS instance: the Sentinels mount the same certificate, which covers their names too. A
+/// renewal restarts the Sentinels (they cannot load a certificate while running: no `CONFIG SET` in
+/// Sentinel mode) and leaves the data pods alone (they load it as a standalone server does).
+#[tokio::test]
+async fn a_renewal_restarts_a_replicated_instances_sentinels_and_not_its_data_pods() {
+    let (fake, ctx) = setup();
+    let spec = json!({"memory": "64Mi", "tls": {"enabled": true}, "topology": {"mode": "replicated", "replicas": 1}});
+    reconcile(create(&fake, "ha", spec).await, ctx.clone()).await.unwrap();
+    let sentinels = fake.get(STATEFULSETS, NS, "ha-sentinel").unwrap();
+    let pod = &sentinels["spec"]["template"]["spec"];
+    let volume = pod["volumes"].as_array().unwrap().iter().find(|v| v["name"] == "tls").unwrap().clone();
+    assert_eq!(volume["secret"]["secretName"], json!("ha-tls"));
+    assert!(pod["containers"][0]["readinessProbe"]["exec"]["command"][2].as_str().unwrap().contains("--tls"));
+    let conf = fake.get(CONFIGMAPS, NS, "ha-config").unwrap()["data"]["sentinel.conf"].as_str().unwrap().to_owned();
+    assert!(conf.lines().any(|l| l == "port 0") && conf.lines().any(|l| l == "tls-port 26379"), "{conf}");
+    let status = fetch(&fake, "ha").await.status.clone().unwrap();
+    assert_eq!(status.endpoint.unwrap().port, 26379);
+
+    let data = fake.get(STATEFULSETS, NS, "ha").unwrap();
+    let soon = k8s_openapi::jiff::Timestamp::now().checked_add(24.hours()).unwrap().to_string();
+    let patch = json!({"metadata": {"annotations": {"redisgate.io/not-after": soon}}});
+    let secrets: Api<Secret> = Api::namespaced(fake.client(), NS);
+    secrets.patch("ha-tls", &PatchParams::default(), &Patch::Merge(&patch)).await.unwrap();
+    reconcile(fetch(&fake, "ha").await, ctx).await.unwrap();
+    assert_eq!(fake.get(STATEFULSETS, NS, "ha").unwrap(), data, "a renewal changed the data pods' StatefulSet");
+    let checksum =
+        |sts: &Value| sts["spec"]["template"]["metadata"]["annotations"]["redisgate.io/config-checksum"].clone();
+    assert_ne!(checksum(&fake.get(STATEFULSETS, NS, "ha-sentinel").unwrap()), checksum(&sentinels));
+}

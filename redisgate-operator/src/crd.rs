@@ -262,7 +262,7 @@ fn default_size() -> String {
 #[serde(rename_all = "camelCase")]
 #[x_kube(validation = Rule::new("self.enabled == oldSelf.enabled").message("TLS cannot be switched on or off; create a new instance"))]
 pub struct TlsSpec {
-    /// Whether the instance speaks TLS only (standalone and replicated instances for now).
+    /// Whether the instance speaks TLS only (to clients, between replicas, Sentinels and cluster nodes).
     #[serde(default)]
     pub enabled: bool,
 }
@@ -419,6 +419,9 @@ impl RedisHttpInstance {
         match self.spec.topology.mode {
             TopologyMode::Standalone if self.spec.tls.enabled => format!("rediss://{GATEWAY_USER}:{password}@{dial}"),
             TopologyMode::Standalone => format!("redis://{GATEWAY_USER}:{password}@{dial}"),
+            TopologyMode::Cluster if self.spec.tls.enabled => {
+                format!("rediss+cluster://{GATEWAY_USER}:{password}@{dial}")
+            }
             TopologyMode::Cluster => format!("redis+cluster://{GATEWAY_USER}:{password}@{dial}"),
             TopologyMode::Replicated => format!(
                 "{scheme}://{GATEWAY_USER}:{password}@{dial}/{name}?sentinel_username={GATEWAY_USER}&\

@@ -67,9 +67,6 @@ impl Desired {
             redis_conf(max_memory, instance.spec.eviction_policy, instance.spec.persistence.enabled, DATA_DIR);
         let topology = &instance.spec.topology;
         if instance.spec.tls.enabled {
-            if topology.is_cluster() {
-                return Err(Error::InvalidSpec("tls: a cluster instance cannot be TLS-only yet".to_owned()));
-            }
             conf.push_str(&crate::redis_conf::tls_conf());
         }
         if !topology.is_standalone() {
@@ -77,7 +74,7 @@ impl Desired {
                 return Err(Error::InvalidSpec(format!("topology: {problem}")));
             }
             if topology.is_cluster() {
-                conf.push_str(&crate::redis_conf::cluster::cluster_conf());
+                conf.push_str(&crate::redis_conf::cluster::cluster_conf(instance.spec.tls.enabled));
             }
             conf.push_str(&topology.topology().node_conf());
         }

@@ -35,8 +35,9 @@ pub fn build_for(desired: &Desired, conf: &str, credentials: &Credentials) -> Co
         data.insert(START_DATA.to_owned(), redis_conf::start_data_script(tls));
         data.insert(START_SENTINEL.to_owned(), redis_conf::start_sentinel_script(&desired.names.instance, tls));
     } else if topology.is_cluster() {
-        data.insert(START_CLUSTER.to_owned(), cluster::start_cluster_script());
-        data.insert(CLUSTER_BOOTSTRAP.to_owned(), cluster::bootstrap_script());
+        let tls = desired.instance.spec.tls.enabled;
+        data.insert(START_CLUSTER.to_owned(), cluster::start_cluster_script(tls));
+        data.insert(CLUSTER_BOOTSTRAP.to_owned(), cluster::bootstrap_script(tls));
     }
     map
 }

@@ -8,6 +8,7 @@
 //! because nothing outside Kubernetes holds state for an instance.
 
 mod apply;
+mod cert_manager;
 mod rotation;
 
 use std::future::Future;

@@ -3,6 +3,7 @@
 //! issue asks for (owner references, selectors, password only through `secretKeyRef`, maxmemory from the
 //! limit, PVC only when persistent) is checked by plain unit tests in [`tests`](self).
 
+pub mod cert_manager;
 pub mod configmap;
 pub mod job;
 pub mod networkpolicy;

@@ -64,7 +64,7 @@ pub(super) async fn children(instance: &RedisHttpInstance, ctx: &Context) -> Res
     let digests =
         if tokens::wanted(instance) { Some(tokens::digests(&ensure_tokens(&secrets, &desired).await?)) } else { None };
     // A TLS instance's certificate is in no pod template: a renewed one is loaded by the running servers.
-    let certificate = if instance.spec.tls.enabled { Some(ensure_tls(&secrets, &desired).await?) } else { None };
+    let certificate = if instance.spec.tls.enabled { Some(ensure_tls(ctx, &secrets, &desired).await?) } else { None };
     let conf = redis_conf::with_users(&desired.conf, &credentials);
     let map = configmap::build_for(&desired, &conf, &credentials);
     apply(&Api::<ConfigMap>::namespaced(client.clone(), ns), &map).await?;
@@ -183,25 +183,26 @@ async fn ensure_job(api: &Api<Job>, desired: &Desired) -> Result<Job> {
 }
 
 /// The certificates of a TLS instance: the namespace's CA (made once), the gateway's client certificate and
-/// the instance's server certificate, each issued again when it nears its expiry. Returns the server
-/// certificate.
-async fn ensure_tls(api: &Api<Secret>, desired: &Desired) -> Result<ServerCertificate> {
+/// the instance's server certificate, each issued again when it nears its expiry, by cert-manager where it
+/// is installed, else by the operator. Returns the server certificate.
+async fn ensure_tls(ctx: &Context, api: &Api<Secret>, desired: &Desired) -> Result<ServerCertificate> {
     let ns = desired.namespace.as_str();
-    let ca = match api.get_opt(tls::CA_SECRET).await? {
-        Some(existing) => Ca::from_secret(&existing)?,
+    let ca_secret = match api.get_opt(tls::CA_SECRET).await? {
+        Some(existing) => existing,
         None => {
-            let made = Ca::generate()?;
             let params = PostParams { field_manager: Some(MANAGER.to_owned()), ..PostParams::default() };
-            match api.create(&params, &made.secret(ns)).await {
-                Ok(_) => made,
+            match api.create(&params, &Ca::generate()?.secret(ns)).await {
+                Ok(made) => made,
                 // Another reconcile made it meanwhile: theirs wins.
-                Err(kube::Error::Api(status)) if status.code == 409 => {
-                    Ca::from_secret(&api.get(tls::CA_SECRET).await?)?
-                }
+                Err(kube::Error::Api(status)) if status.code == 409 => api.get(tls::CA_SECRET).await?,
                 Err(e) => return Err(e.into()),
             }
         }
     };
+    let ca = Ca::from_secret(&ca_secret)?;
+    if ctx.cert_manager().await? {
+        return super::cert_manager::ensure(&ctx.client, desired, ca, &ca_secret).await;
+    }
     let now = Timestamp::now();
     if tls::needs_issuing(api.get_opt(tls::GATEWAY_SECRET).await?.as_ref(), &ca, now) {
         let client = ca.client(GATEWAY_USER, now)?;

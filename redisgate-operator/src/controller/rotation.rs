@@ -86,6 +86,9 @@ pub(super) async fn observe(
         loaded,
         message,
     };
+    if der.is_empty() {
+        return Ok(status(false, Some("the certificate is not issued yet (cert-manager issues it)".to_owned())));
+    }
     if previous.is_some_and(|p| p.sha256 == sha256 && p.loaded) {
         return Ok(status(true, None));
     }

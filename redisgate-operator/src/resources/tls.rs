@@ -117,13 +117,20 @@ impl Ca {
         &self.cert
     }
 
-    /// The Secret [`CA_SECRET`] holding this CA in `namespace`.
+    /// The Secret [`CA_SECRET`] holding this CA in `namespace`: as `ca.crt`/`ca.key`, and as `tls.crt`/
+    /// `tls.key` too, where a cert-manager CA Issuer reads it.
     #[must_use]
     pub fn secret(&self, namespace: &str) -> Secret {
+        let key = self.issuer.key().serialize_pem();
         let mut secret = certificate_secret(
             namespace,
             CA_SECRET,
-            [(CA_CERT_KEY, self.cert.clone()), (CA_KEY_KEY, self.issuer.key().serialize_pem())],
+            [
+                (CA_CERT_KEY, self.cert.clone()),
+                (CA_KEY_KEY, key.clone()),
+                (CERT_KEY, self.cert.clone()),
+                (KEY_KEY, key),
+            ],
         );
         secret.metadata.annotations = None;
         secret
@@ -218,7 +225,9 @@ pub fn client_tls(secret: &Secret) -> Result<ClientTls> {
     }
 }
 
-fn text(secret: &Secret, key: &str) -> Option<String> {
+/// The text under `key` of `secret`, if any and not empty.
+#[must_use]
+pub fn text(secret: &Secret, key: &str) -> Option<String> {
     secret.data.as_ref()?.get(key).and_then(|b| String::from_utf8(b.0.clone()).ok()).filter(|t| !t.is_empty())
 }
 

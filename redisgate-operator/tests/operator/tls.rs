@@ -151,3 +151,91 @@ async fn a_renewal_restarts_a_replicated_instances_sentinels_and_not_its_data_po
         |sts: &Value| sts["spec"]["template"]["metadata"]["annotations"]["redisgate.io/config-checksum"].clone();
     assert_ne!(checksum(&fake.get(STATEFULSETS, NS, "ha-sentinel").unwrap()), checksum(&sentinels));
 }
+
+const ISSUERS: &str = "apis/cert-manager.io/v1/issuers";
+const CERTIFICATES: &str = "apis/cert-manager.io/v1/certificates";
+
+/// cert-manager (issue 12, item 4), under the operator's Role from deploy/: where the API serves
+/// `cert-manager.io/v1`, the operator makes a CA Issuer on its CA's Secret and a `Certificate` for the
+/// instance and for the gateway, and issues nothing itself; the server certificate cert-manager writes is
+/// the one the status reports. Where it is not served, the operator issues with rcgen and makes no
+/// `Certificate`.
+#[tokio::test]
+async fn where_cert_manager_is_installed_it_issues_the_certificates_from_the_operators_ca() {
+    use redisgate_operator::naming::DEFAULT_TENANT_NAMESPACE as TENANT;
+    use redisgate_operator::resources::tls::Ca;
+
+    let rights = || {
+        crate::fake_api::Rbac::of_service_account(
+            &crate::fake_api::deploy_documents(),
+            "redisgate-system",
+            "redisgate-operator",
+        )
+    };
+    let instance = |fake: &FakeApi| {
+        let spec = serde_json::from_value(json!({"memory": "64Mi", "tls": {"enabled": true}})).unwrap();
+        let mut instance = redisgate_operator::crd::RedisHttpInstance::new("cache", spec);
+        instance.metadata.namespace = Some(TENANT.into());
+        let api: Api<redisgate_operator::crd::RedisHttpInstance> = Api::namespaced(fake.client(), TENANT);
+        async move { Arc::new(api.create(&Default::default(), &instance).await.unwrap()) }
+    };
+    let fetched = |fake: &FakeApi| {
+        let api: Api<redisgate_operator::crd::RedisHttpInstance> = Api::namespaced(fake.client(), TENANT);
+        async move { Arc::new(api.get("cache").await.unwrap()) }
+    };
+
+    let fake = FakeApi::new(&[TENANT]);
+    fake.serve_group("cert-manager.io/v1", &[("certificates", "Certificate"), ("issuers", "Issuer")]);
+    let ctx = Arc::new(Context::new(fake.client_as(rights()), OperatorConfig::default(), Metrics::default()));
+    reconcile(instance(&fake).await, ctx.clone()).await.unwrap();
+    let ca_secret = fake.get(SECRETS, TENANT, "redisgate-ca").unwrap();
+    assert_eq!(ca_secret["data"]["tls.crt"], ca_secret["data"]["ca.crt"], "cert-manager reads the CA as tls.crt");
+    assert!(ca_secret["data"]["tls.key"].is_string());
+    let issuer = fake.get(ISSUERS, TENANT, "redisgate-ca").expect("no Issuer");
+    assert_eq!(issuer["spec"]["ca"]["secretName"], json!("redisgate-ca"));
+    let server = fake.get(CERTIFICATES, TENANT, "cache-tls").expect("no Certificate for the instance");
+    assert_eq!(server["spec"]["secretName"], json!("cache-tls"));
+    assert_eq!(server["spec"]["issuerRef"]["name"], json!("redisgate-ca"));
+    assert_eq!(server["metadata"]["ownerReferences"][0]["name"], json!("cache"));
+    let names = server["spec"]["dnsNames"].as_array().unwrap();
+    assert!(names.contains(&json!("cache.redisgate-instances.svc.cluster.local")), "{names:?}");
+    assert!(names.contains(&json!("*.cache-headless.redisgate-instances.svc.cluster.local")), "{names:?}");
+    assert!(server["spec"]["usages"].as_array().unwrap().contains(&json!("client auth")));
+    let gateway = fake.get(CERTIFICATES, TENANT, "redisgate-gateway-tls").expect("no Certificate for the gateway");
+    assert_eq!(gateway["spec"]["commonName"], json!("redisgate"));
+    assert!(gateway["metadata"]["ownerReferences"].is_null(), "the gateway's certificate is shared");
+    assert!(fake.get(SECRETS, TENANT, "cache-tls").is_none(), "the operator issued what cert-manager issues");
+    let waiting = certificate_status(&*fetched(&fake).await);
+    assert!(waiting["message"].as_str().unwrap().contains("not issued yet"), "{waiting}");
+
+    // Play cert-manager: it issues from the CA's Secret and reports the expiry.
+    let ca_pem = base64_decode(ca_secret["data"]["ca.crt"].as_str().unwrap());
+    let ca = Ca::from_secret(&serde_json::from_value(ca_secret).unwrap()).unwrap();
+    let names: Vec<String> = names.iter().map(|n| n.as_str().unwrap().to_owned()).collect();
+    let issued = ca.server(&names, k8s_openapi::jiff::Timestamp::now()).unwrap();
+    let mut written = ca.issued_secret(TENANT, "cache-tls", &issued);
+    written.metadata.annotations = None;
+    let secrets: Api<Secret> = Api::namespaced(fake.client(), TENANT);
+    secrets.create(&Default::default(), &written).await.unwrap();
+    let certificates: Api<kube::api::DynamicObject> = Api::namespaced_with(
+        fake.client(),
+        TENANT,
+        &redisgate_operator::resources::cert_manager::certificate_resource(),
+    );
+    let status = json!({"status": {"notAfter": "2027-12-07T00:00:00Z"}});
+    certificates.patch_status("cache-tls", &PatchParams::default(), &Patch::Merge(&status)).await.unwrap();
+    reconcile(fetched(&fake).await, ctx).await.unwrap();
+    let reported = certificate_status(&*fetched(&fake).await);
+    assert_eq!(reported["sha256"], json!(fingerprint(&der(&issued.cert).unwrap())));
+    assert_eq!(reported["notAfter"], json!("2027-12-07T00:00:00Z"));
+    assert!(ca_pem.contains("BEGIN CERTIFICATE"));
+    assert_eq!(fake.forbidden(), Vec::<String>::new(), "a request the operator's Role does not allow");
+
+    // Without cert-manager: the operator issues, and makes no Certificate.
+    let fake = FakeApi::new(&[TENANT]);
+    let ctx = Arc::new(Context::new(fake.client_as(rights()), OperatorConfig::default(), Metrics::default()));
+    reconcile(instance(&fake).await, ctx).await.unwrap();
+    assert!(fake.get(SECRETS, TENANT, "cache-tls").is_some());
+    assert!(fake.names(CERTIFICATES, TENANT).is_empty() && fake.names(ISSUERS, TENANT).is_empty());
+    assert_eq!(fake.forbidden(), Vec::<String>::new());
+}

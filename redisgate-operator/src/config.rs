@@ -1,5 +1,6 @@
 //! What the operator needs to know about the cluster it runs in: where the gateway's pods are (the only
-//! clients a NetworkPolicy admits), the cluster's DNS domain and the default Redis image repository.
+//! clients a NetworkPolicy admits) and its own (admitted where it talks to an instance's servers itself), the
+//! cluster's DNS domain and the default Redis image repository.
 
 use std::collections::BTreeMap;
 
@@ -15,6 +16,10 @@ pub struct OperatorConfig {
     pub gateway_namespace: String,
     /// Labels of the gateway's pods.
     pub gateway_pod_labels: BTreeMap<String, String>,
+    /// Namespace of the operator's own pod.
+    pub operator_namespace: String,
+    /// Labels of the operator's own pod.
+    pub operator_pod_labels: BTreeMap<String, String>,
     /// The cluster's DNS domain (`cluster.local` on most clusters).
     pub cluster_domain: String,
     /// Image repository used as `<repository>:<redisVersion>` when a spec names no image.
@@ -33,6 +38,11 @@ impl Default for OperatorConfig {
         Self {
             gateway_namespace: "redisgate-system".to_owned(),
             gateway_pod_labels: BTreeMap::from([("app.kubernetes.io/name".to_owned(), "redisgate-gateway".to_owned())]),
+            operator_namespace: "redisgate-system".to_owned(),
+            operator_pod_labels: BTreeMap::from([(
+                "app.kubernetes.io/name".to_owned(),
+                "redisgate-operator".to_owned(),
+            )]),
             cluster_domain: "cluster.local".to_owned(),
             image_repository: "redis".to_owned(),
             backup_image: "redisgate-gateway:0.1.0".to_owned(),

@@ -8,6 +8,8 @@
 //! because nothing outside Kubernetes holds state for an instance.
 
 mod apply;
+mod cert_manager;
+mod rotation;
 
 use std::future::Future;
 use std::sync::{Arc, PoisonError};
@@ -63,7 +65,11 @@ async fn reconcile_inner(instance: &RedisHttpInstance, ctx: &Context) -> Result<
             &applied.rollout,
             applied.endpoint,
             applied.secret,
-            status::Observed { master: applied.master, token_digests: applied.digests },
+            status::Observed {
+                master: applied.master,
+                token_digests: applied.digests,
+                certificate: applied.certificate,
+            },
         ),
         Err(error @ (Error::InvalidSpec(_) | Error::SecretInvalid(_))) => {
             let reason = if matches!(error, Error::InvalidSpec(_)) { "InvalidSpec" } else { "SecretInvalid" };
@@ -78,6 +84,13 @@ async fn reconcile_inner(instance: &RedisHttpInstance, ctx: &Context) -> Result<
     };
     let phase = new_status.phase;
     apply::status(instance, ctx, &new_status).await?;
+    let before = instance.status.as_ref().and_then(|s| s.certificate.as_ref());
+    if let Some(now) = new_status.certificate.as_ref().filter(|c| c.loaded) {
+        if before.is_some_and(|b| b.sha256 != now.sha256 || !b.loaded) {
+            let note = "every server presents the current certificate (see .status.certificate)".to_owned();
+            ctx.event(instance, EventType::Normal, "CertificateLoaded", note).await;
+        }
+    }
     match (previous, phase) {
         (None, _) => ctx.event(instance, EventType::Normal, "Provisioning", "created the Redis objects".into()).await,
         (Some(before), Some(Phase::Ready)) if before != Phase::Ready => {
@@ -87,6 +100,10 @@ async fn reconcile_inner(instance: &RedisHttpInstance, ctx: &Context) -> Result<
     }
     if phase != Some(Phase::Ready) {
         return Ok(Action::requeue(MIN_BACKOFF * 6));
+    }
+    if new_status.certificate.as_ref().is_some_and(|c| !c.loaded) {
+        // A server still presents an older certificate: its files are updated within about a minute.
+        return Ok(Action::requeue(rotation::RETRY));
     }
     let next_backup = crate::backups::schedule::run(instance, ctx, k8s_openapi::jiff::Timestamp::now()).await?;
     Ok(Action::requeue(next_backup.map_or(RESYNC, |due| due.clamp(Duration::from_secs(1), RESYNC))))

@@ -262,7 +262,7 @@ fn default_size() -> String {
 #[serde(rename_all = "camelCase")]
 #[x_kube(validation = Rule::new("self.enabled == oldSelf.enabled").message("TLS cannot be switched on or off; create a new instance"))]
 pub struct TlsSpec {
-    /// Whether the instance speaks TLS only (standalone instances for now).
+    /// Whether the instance speaks TLS only (to clients, between replicas, Sentinels and cluster nodes).
     #[serde(default)]
     pub enabled: bool,
 }
@@ -348,6 +348,25 @@ pub struct RedisHttpInstanceStatus {
     /// that reads its instances from Kubernetes checks a presented token against.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub token_digests: Option<TokenDigests>,
+    /// A TLS instance's server certificate, and whether every server presents it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub certificate: Option<CertificateStatus>,
+}
+
+/// A TLS instance's server certificate (in `<name>-tls`) and whether its servers present it: they read it at
+/// start, and the operator makes the running ones read a renewed one (no restart).
+#[derive(schemars::JsonSchema, Deserialize, Serialize, Clone, Debug, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct CertificateStatus {
+    /// The SHA-256 digest of the certificate (of its DER, in hex).
+    pub sha256: String,
+    /// When it expires (RFC 3339).
+    pub not_after: String,
+    /// Whether every server presented it in a fresh TLS handshake.
+    pub loaded: bool,
+    /// While not loaded: what is still to happen.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
 }
 
 /// The SHA-256 digests of an instance's two REST tokens, in hex. A digest does not reveal its token (each is
@@ -400,10 +419,14 @@ impl RedisHttpInstance {
         match self.spec.topology.mode {
             TopologyMode::Standalone if self.spec.tls.enabled => format!("rediss://{GATEWAY_USER}:{password}@{dial}"),
             TopologyMode::Standalone => format!("redis://{GATEWAY_USER}:{password}@{dial}"),
+            TopologyMode::Cluster if self.spec.tls.enabled => {
+                format!("rediss+cluster://{GATEWAY_USER}:{password}@{dial}")
+            }
             TopologyMode::Cluster => format!("redis+cluster://{GATEWAY_USER}:{password}@{dial}"),
             TopologyMode::Replicated => format!(
-                "redis+sentinel://{GATEWAY_USER}:{password}@{dial}/{name}?sentinel_username={GATEWAY_USER}&\
+                "{scheme}://{GATEWAY_USER}:{password}@{dial}/{name}?sentinel_username={GATEWAY_USER}&\
                  sentinel_password={password}",
+                scheme = if self.spec.tls.enabled { "rediss+sentinel" } else { "redis+sentinel" },
                 name = self.metadata.name.as_deref().unwrap_or_default()
             ),
         }

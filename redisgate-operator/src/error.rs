@@ -32,6 +32,9 @@ pub enum Error {
     /// The instance has nothing left on the cluster to adopt.
     #[error("{0}")]
     Gone(String),
+    /// A Redis server of an instance could not be reached or refused what the operator asked.
+    #[error("{0}")]
+    Server(String),
 }
 
 /// `Result` with this crate's [`Error`] as the default error.
@@ -50,6 +53,7 @@ impl Error {
             Self::Timeout(_) => "timeout",
             Self::Config(_) => "config",
             Self::Gone(_) => "gone",
+            Self::Server(_) => "server",
         }
     }
 

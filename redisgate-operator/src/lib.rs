@@ -13,6 +13,7 @@
 //! - [`resources`]: pure builders for the Secret, ConfigMap, StatefulSets, Services, NetworkPolicy and
 //!   PodDisruptionBudgets (a replicated instance's Sentinels and budgets included).
 //! - [`master`]: asks a replicated instance's Sentinels which node is the master.
+//! - [`tls_reload`]: makes a TLS instance's running servers load a renewed certificate.
 //! - [`controller`]: `reconcile`, `error_policy` and `run`; [`context`]: what every reconcile shares.
 //! - [`backups`]: the `RedisHttpBackup` controller: one Job per backup, its result in the status.
 //! - [`status`]: conditions and phase from what the cluster reports.
@@ -38,5 +39,6 @@ pub mod resources;
 pub mod shards;
 pub mod sizing;
 pub mod status;
+pub mod tls_reload;
 
 pub use error::{Error, Result};

@@ -33,6 +33,13 @@ struct Args {
         default_value = "app.kubernetes.io/name=redisgate-gateway"
     )]
     gateway_pod_labels: String,
+    /// Namespace of the operator's own pod (the NetworkPolicies admit it where it talks to an instance's
+    /// servers: a TLS instance's, to load a renewed certificate, and a replicated instance's Sentinels).
+    #[arg(long, env = "REDISGATE_OPERATOR_POD_NAMESPACE", default_value = "redisgate-system")]
+    operator_pod_namespace: String,
+    /// Labels of the operator's own pod, `k=v,k2=v2`.
+    #[arg(long, env = "REDISGATE_OPERATOR_POD_LABELS", default_value = "app.kubernetes.io/name=redisgate-operator")]
+    operator_pod_labels: String,
     /// The cluster's DNS domain.
     #[arg(long, env = "REDISGATE_OPERATOR_CLUSTER_DOMAIN", default_value = "cluster.local")]
     cluster_domain: String,
@@ -66,6 +73,8 @@ async fn main() -> anyhow::Result<()> {
     let config = OperatorConfig {
         gateway_namespace: args.gateway_namespace.clone(),
         gateway_pod_labels: parse_labels(&args.gateway_pod_labels).map_err(|e| anyhow::anyhow!(e))?,
+        operator_namespace: args.operator_pod_namespace.clone(),
+        operator_pod_labels: parse_labels(&args.operator_pod_labels).map_err(|e| anyhow::anyhow!(e))?,
         cluster_domain: args.cluster_domain.clone(),
         image_repository: args.image_repository.clone(),
         backup_image: args.backup_image.clone(),

@@ -55,7 +55,13 @@ pub const START_DATA: &str = "start-data.sh";
 pub const START_SENTINEL: &str = "start-sentinel.sh";
 
 /// The shell function both scripts use: `ask` prints `host port` of the master the first Sentinel of
-/// `$SENTINELS` (`host:port …`) that answers names, as the admin user, or nothing.
+/// `$SENTINELS` (`host:port …`) that answers names, as the admin user, or nothing; over TLS (`cli` holds
+/// `redis-cli`'s options, [`cli_tls`]) for a TLS instance.
+fn ask(cli: &str) -> String {
+    let options = if cli.is_empty() { String::new() } else { format!(" {cli}") };
+    ASK.replace("redis-cli ", &format!("redis-cli{options} "))
+}
+
 const ASK: &str = r#"ask() {
   for sentinel in $SENTINELS; do
     set -- $(REDISCLI_AUTH="$ADMIN_PASSWORD" timeout 2 redis-cli --no-auth-warning --user redisgate-admin \
@@ -76,11 +82,13 @@ const ASK: &str = r#"ask() {
 /// older data and its replicas would copy it. It then starts as a replica of the master they name, or, when
 /// none answers (a new instance), of the first pod, which starts as the master.
 #[must_use]
-pub fn start_data_script() -> String {
+pub fn start_data_script(tls: bool) -> String {
+    let (cli, listen) = script_tls(tls, "REDIS_PORT");
+    let ask = ask(&cli);
     format!(
         r#"# Written by redisgate-operator: starts a data node of a replicated instance.
 set -u
-{ASK}master=$(ask)
+{ask}master=$(ask)
 waited=0
 while [ "$master" = "$SELF_HOST $REDIS_PORT" ] && [ $waited -lt 75 ]; do
   sleep 0.2
@@ -91,7 +99,7 @@ if [ -z "$master" ] && [ "$SELF_HOST $REDIS_PORT" != "$FIRST_HOST $FIRST_PORT" ]
   master="$FIRST_HOST $FIRST_PORT"
 fi
 conf=$1
-set -- "$conf" --port "$REDIS_PORT" --masterauth "$ADMIN_PASSWORD" --replica-announce-ip "$SELF_HOST"
+set -- "$conf" {listen} --masterauth "$ADMIN_PASSWORD" --replica-announce-ip "$SELF_HOST"
 if [ -n "$master" ] && [ "$master" != "$SELF_HOST $REDIS_PORT" ]; then
   set -- "$@" --replicaof $master
 fi
@@ -105,12 +113,14 @@ exec redis-server "$@"
 /// anew at every start: the ConfigMap's part (users, by digest), then the master the other Sentinels name
 /// (or the first pod, for a new instance) with the admin password from the Secret.
 #[must_use]
-pub fn start_sentinel_script(master: &str) -> String {
+pub fn start_sentinel_script(master: &str, tls: bool) -> String {
     let watch = redisgate_core::provisioning::topology::sentinel_master_conf(master, "$master", "$ADMIN_PASSWORD");
+    let (cli, listen) = script_tls(tls, "SENTINEL_PORT");
+    let ask = ask(&cli);
     format!(
         r#"# Written by redisgate-operator: starts a Sentinel of a replicated instance.
 set -u
-{ASK}master=$(ask)
+{ask}master=$(ask)
 if [ -z "$master" ]; then
   master="$FIRST_HOST $FIRST_PORT"
 fi
@@ -122,20 +132,35 @@ sentinel announce-hostnames yes
 sentinel announce-ip $SELF_HOST
 sentinel announce-port $SENTINEL_PORT
 {watch}EOF
-exec redis-server "$conf" --sentinel --port "$SENTINEL_PORT"
+exec redis-server "$conf" --sentinel {listen}
 "#
     )
 }
 
-/// The part of a Sentinel's configuration the ConfigMap holds: its port and directory, and the users by the
-/// digests of their passwords.
+/// A script's `redis-cli` TLS options and `redis-server` listening options (on the port in `$port_var`):
+/// TLS only for a TLS instance.
+fn script_tls(tls: bool, port_var: &str) -> (String, String) {
+    if tls {
+        (cli_tls(), format!("--port 0 --tls-port \"${port_var}\""))
+    } else {
+        (String::new(), format!("--port \"${port_var}\""))
+    }
+}
+
+/// `redis-cli`'s options to reach a TLS instance's servers: the CA and, as the client certificate, the pod's
+/// own (from the mounted Secret).
 #[must_use]
-pub fn sentinel_conf(credentials: &Credentials) -> String {
-    redisgate_core::provisioning::topology::sentinel_base_conf(
-        &format!("port {SENTINEL_PORT}\n"),
-        DATA_DIR,
-        credentials,
-    )
+pub fn cli_tls() -> String {
+    format!("--tls --cacert {TLS_DIR}/ca.crt --cert {TLS_DIR}/tls.crt --key {TLS_DIR}/tls.key")
+}
+
+/// The part of a Sentinel's configuration the ConfigMap holds: its port (TLS only for a TLS instance, its
+/// connections to the data nodes and the other Sentinels too) and directory, and the users by the digests of
+/// their passwords.
+#[must_use]
+pub fn sentinel_conf(credentials: &Credentials, tls: bool) -> String {
+    let listen = if tls { tls_conf_on(SENTINEL_PORT) } else { format!("port {SENTINEL_PORT}\n") };
+    redisgate_core::provisioning::topology::sentinel_base_conf(&listen, DATA_DIR, credentials)
 }
 
 /// `conf` with the users of `credentials` (digests only): what the ConfigMap holds.
@@ -163,10 +188,16 @@ pub const TLS_DIR: &str = "/etc/redis-tls";
 /// certificate, and clients (and replicas) must present a certificate from the same CA.
 #[must_use]
 pub fn tls_conf() -> String {
+    tls_conf_on(REDIS_PORT)
+}
+
+/// [`tls_conf`] listening on `port`.
+#[must_use]
+pub fn tls_conf_on(port: u16) -> String {
     format!(
         "# TLS only: clients present a certificate from the instance's CA.\n\
          port 0\n\
-         tls-port {REDIS_PORT}\n\
+         tls-port {port}\n\
          tls-cert-file {TLS_DIR}/tls.crt\n\
          tls-key-file {TLS_DIR}/tls.key\n\
          tls-ca-cert-file {TLS_DIR}/ca.crt\n\
@@ -178,7 +209,7 @@ pub fn tls_conf() -> String {
 /// The probe of a TLS instance: [`probe_command`] over TLS with the instance's own certificate.
 #[must_use]
 pub fn tls_probe_command(port: u16) -> Vec<String> {
-    let tls = format!("--tls --cacert {TLS_DIR}/ca.crt --cert {TLS_DIR}/tls.crt --key {TLS_DIR}/tls.key");
+    let tls = cli_tls();
     vec![
         "sh".to_owned(),
         "-c".to_owned(),

@@ -3,6 +3,7 @@
 //! issue asks for (owner references, selectors, password only through `secretKeyRef`, maxmemory from the
 //! limit, PVC only when persistent) is checked by plain unit tests in [`tests`](self).
 
+pub mod cert_manager;
 pub mod configmap;
 pub mod job;
 pub mod networkpolicy;
@@ -67,9 +68,6 @@ impl Desired {
             redis_conf(max_memory, instance.spec.eviction_policy, instance.spec.persistence.enabled, DATA_DIR);
         let topology = &instance.spec.topology;
         if instance.spec.tls.enabled {
-            if !topology.is_standalone() {
-                return Err(Error::InvalidSpec("tls: only standalone instances can be TLS-only for now".to_owned()));
-            }
             conf.push_str(&crate::redis_conf::tls_conf());
         }
         if !topology.is_standalone() {
@@ -77,7 +75,7 @@ impl Desired {
                 return Err(Error::InvalidSpec(format!("topology: {problem}")));
             }
             if topology.is_cluster() {
-                conf.push_str(&crate::redis_conf::cluster::cluster_conf());
+                conf.push_str(&crate::redis_conf::cluster::cluster_conf(instance.spec.tls.enabled));
             }
             conf.push_str(&topology.topology().node_conf());
         }

@@ -9,7 +9,9 @@ use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 use k8s_openapi::jiff::Timestamp;
 
-use crate::crd::{Phase, RedisHttpInstance, RedisHttpInstanceStatus, SecretRef, StatusEndpoint, TokenDigests};
+use crate::crd::{
+    CertificateStatus, Phase, RedisHttpInstance, RedisHttpInstanceStatus, SecretRef, StatusEndpoint, TokenDigests,
+};
 
 /// What the cluster reports about the workload.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -88,6 +90,8 @@ pub struct Observed {
     pub master: Option<String>,
     /// The digests of the instance's REST tokens (none for the control plane's instances).
     pub token_digests: Option<TokenDigests>,
+    /// A TLS instance's server certificate and whether its servers present it.
+    pub certificate: Option<CertificateStatus>,
 }
 
 /// The status after a successful apply.
@@ -114,6 +118,7 @@ pub fn applied(
         observed_generation: instance.metadata.generation,
         master: observed.master,
         token_digests: observed.token_digests,
+        certificate: observed.certificate,
     }
 }
 
@@ -133,6 +138,7 @@ pub fn degraded(instance: &RedisHttpInstance, reason: &str, message: &str) -> Re
         observed_generation: instance.metadata.generation,
         master: previous.master,
         token_digests: previous.token_digests,
+        certificate: previous.certificate,
     }
 }
 

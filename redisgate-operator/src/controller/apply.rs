@@ -21,9 +21,12 @@ use redisgate_core::provisioning::Credentials;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
+use super::rotation::{self, ServerCertificate};
 use super::Context;
 use crate::config::{REDIS_PORT, SENTINEL_PORT};
-use crate::crd::{RedisHttpInstance, RedisHttpInstanceStatus, SecretRef, StatusEndpoint, TokenDigests};
+use crate::crd::{
+    CertificateStatus, RedisHttpInstance, RedisHttpInstanceStatus, SecretRef, StatusEndpoint, TokenDigests,
+};
 use crate::master;
 use crate::naming::MANAGER;
 use crate::resources::secret::{self, PASSWORD_KEY};
@@ -31,6 +34,7 @@ use crate::resources::tls::{self, Ca};
 use crate::resources::tokens::{self, Tokens};
 use crate::resources::{configmap, job, networkpolicy, pdb, sentinel, service, statefulset, Desired};
 use crate::status::{self, rollout, Rollout};
+use crate::tls_reload::Server;
 use crate::{redis_conf, sizing, Error, Result};
 
 /// What the status needs from a successful apply.
@@ -42,6 +46,8 @@ pub(super) struct Applied {
     pub master: Option<String>,
     /// The digests of the instance's REST tokens (none for the control plane's instances).
     pub digests: Option<TokenDigests>,
+    /// A TLS instance's server certificate and whether its servers present it.
+    pub certificate: Option<CertificateStatus>,
 }
 
 /// Creates or updates every child of `instance`.
@@ -57,8 +63,8 @@ pub(super) async fn children(instance: &RedisHttpInstance, ctx: &Context) -> Res
     };
     let digests =
         if tokens::wanted(instance) { Some(tokens::digests(&ensure_tokens(&secrets, &desired).await?)) } else { None };
-    // A TLS instance's certificate is part of what its pod runs: a new one rolls the pod.
-    let certificate = if instance.spec.tls.enabled { ensure_tls(&secrets, &desired).await? } else { String::new() };
+    // A TLS instance's certificate is in no pod template: a renewed one is loaded by the running servers.
+    let certificate = if instance.spec.tls.enabled { Some(ensure_tls(ctx, &secrets, &desired).await?) } else { None };
     let conf = redis_conf::with_users(&desired.conf, &credentials);
     let map = configmap::build_for(&desired, &conf, &credentials);
     apply(&Api::<ConfigMap>::namespaced(client.clone(), ns), &map).await?;
@@ -68,9 +74,9 @@ pub(super) async fn children(instance: &RedisHttpInstance, ctx: &Context) -> Res
     let claims = existing.as_ref().and_then(|s| s.spec.as_ref()).and_then(|s| s.volume_claim_templates.clone());
     let topology = &instance.spec.topology;
     // A standalone instance's checksum stays what it was (redis.conf and the password), so upgrading the
-    // operator rolls no existing pod.
+    // operator rolls no existing pod. (A TLS instance's used to cover its certificate too: it rolls once.)
     let checksum = if topology.is_standalone() {
-        redis_conf::checksum(&format!("{conf}{certificate}"), &credentials.gateway)
+        redis_conf::checksum(&conf, &credentials.gateway)
     } else {
         redis_conf::checksum(&configmap::contents(&map), &credentials.gateway)
     };
@@ -87,36 +93,52 @@ pub(super) async fn children(instance: &RedisHttpInstance, ctx: &Context) -> Res
     let budgets = Api::<PodDisruptionBudget>::namespaced(client.clone(), ns);
     let data =
         StatusEndpoint { host: ctx.config.service_host(&desired.names.instance, ns), port: i32::from(REDIS_PORT) };
+    let data_rollout = rollout(Some(&applied));
+    // The data servers load a renewed certificate while they run (a replicated instance's Sentinels restart
+    // instead: see `sentinel::statefulset`).
+    let observed = match &certificate {
+        Some(current) => {
+            let previous = instance.status.as_ref().and_then(|s| s.certificate.as_ref());
+            let servers = rotation::data_servers(&desired, ctx);
+            Some(rotation::observe(current, previous, &servers, &credentials.admin, data_rollout.ready).await?)
+        }
+        None => None,
+    };
+    let mut applied =
+        Applied { rollout: data_rollout, endpoint: data, secret, master: None, digests, certificate: observed };
     if topology.is_standalone() {
-        return Ok(Applied { rollout: rollout(Some(&applied)), endpoint: data, secret, master: None, digests });
+        return Ok(applied);
     }
     apply(&budgets, &pdb::data(&desired)).await?;
     if topology.is_cluster() {
         // Clients start at the Service (any node) and are sent on to the nodes by their DNS names.
         let formed = ensure_job(&Api::namespaced(client.clone(), ns), &desired).await?;
-        return Ok(Applied {
-            rollout: rollout(Some(&applied)).and("the cluster", status::job(&formed)),
-            endpoint: data,
-            secret,
-            master: None,
-            digests,
-        });
+        applied.rollout = applied.rollout.and("the cluster", status::job(&formed));
+        return Ok(applied);
     }
-    let sentinels = apply(&statefulsets, &sentinel::statefulset(&desired, &checksum)).await?;
+    // Sentinel cannot load a renewed certificate while it runs: it is part of the Sentinels' checksum.
+    let sentinel_checksum = match &certificate {
+        Some(current) => redis_conf::checksum(&format!("{checksum}{}", current.cert), &credentials.gateway),
+        None => checksum,
+    };
+    let sentinels = apply(&statefulsets, &sentinel::statefulset(&desired, &sentinel_checksum)).await?;
     apply(&services, &sentinel::headless(&desired)).await?;
     apply(&services, &sentinel::client(&desired)).await?;
     apply(&budgets, &pdb::sentinels(&desired)).await?;
     let host = ctx.config.service_host(&desired.names.sentinel, ns);
-    let master = master::named(&host, SENTINEL_PORT, &desired.names.instance, &credentials.admin)
+    let operator_tls = certificate.as_ref().map(ServerCertificate::operator_tls).transpose()?;
+    let asked = Server {
+        pod: desired.names.sentinel.clone(),
+        host: host.clone(),
+        port: SENTINEL_PORT,
+        dial: ctx.dial(&format!("{host}:{SENTINEL_PORT}")),
+    };
+    applied.master = master::named(&asked, &desired.names.instance, &credentials.admin, operator_tls.as_ref())
         .await
         .or_else(|| instance.status.as_ref().and_then(|s| s.master.clone()));
-    Ok(Applied {
-        rollout: rollout(Some(&applied)).and("Sentinels", rollout(Some(&sentinels))),
-        endpoint: StatusEndpoint { host, port: i32::from(SENTINEL_PORT) },
-        secret,
-        master,
-        digests,
-    })
+    applied.rollout = applied.rollout.and("Sentinels", rollout(Some(&sentinels)));
+    applied.endpoint = StatusEndpoint { host, port: i32::from(SENTINEL_PORT) };
+    Ok(applied)
 }
 
 /// Writes `status` with server-side apply on the status subresource.
@@ -161,25 +183,26 @@ async fn ensure_job(api: &Api<Job>, desired: &Desired) -> Result<Job> {
 }
 
 /// The certificates of a TLS instance: the namespace's CA (made once), the gateway's client certificate and
-/// the instance's server certificate, each issued again when it nears its expiry. Returns the server
-/// certificate.
-async fn ensure_tls(api: &Api<Secret>, desired: &Desired) -> Result<String> {
+/// the instance's server certificate, each issued again when it nears its expiry, by cert-manager where it
+/// is installed, else by the operator. Returns the server certificate.
+async fn ensure_tls(ctx: &Context, api: &Api<Secret>, desired: &Desired) -> Result<ServerCertificate> {
     let ns = desired.namespace.as_str();
-    let ca = match api.get_opt(tls::CA_SECRET).await? {
-        Some(existing) => Ca::from_secret(&existing)?,
+    let ca_secret = match api.get_opt(tls::CA_SECRET).await? {
+        Some(existing) => existing,
         None => {
-            let made = Ca::generate()?;
             let params = PostParams { field_manager: Some(MANAGER.to_owned()), ..PostParams::default() };
-            match api.create(&params, &made.secret(ns)).await {
-                Ok(_) => made,
+            match api.create(&params, &Ca::generate()?.secret(ns)).await {
+                Ok(made) => made,
                 // Another reconcile made it meanwhile: theirs wins.
-                Err(kube::Error::Api(status)) if status.code == 409 => {
-                    Ca::from_secret(&api.get(tls::CA_SECRET).await?)?
-                }
+                Err(kube::Error::Api(status)) if status.code == 409 => api.get(tls::CA_SECRET).await?,
                 Err(e) => return Err(e.into()),
             }
         }
     };
+    let ca = Ca::from_secret(&ca_secret)?;
+    if ctx.cert_manager().await? {
+        return super::cert_manager::ensure(&ctx.client, desired, ca, &ca_secret).await;
+    }
     let now = Timestamp::now();
     if tls::needs_issuing(api.get_opt(tls::GATEWAY_SECRET).await?.as_ref(), &ca, now) {
         let client = ca.client(GATEWAY_USER, now)?;
@@ -188,7 +211,8 @@ async fn ensure_tls(api: &Api<Secret>, desired: &Desired) -> Result<String> {
     let existing = api.get_opt(&desired.names.tls).await?;
     if let Some(current) = existing.as_ref().filter(|s| !tls::needs_issuing(Some(s), &ca, now)) {
         let cert = current.data.as_ref().and_then(|d| d.get(tls::CERT_KEY)).map(|b| b.0.clone()).unwrap_or_default();
-        return Ok(String::from_utf8_lossy(&cert).into_owned());
+        let not_after = tls::not_after(current).map(|t| t.to_string()).unwrap_or_default();
+        return Ok(ServerCertificate { ca, cert: String::from_utf8_lossy(&cert).into_owned(), not_after });
     }
     let server = ca.server(&tls::server_names(desired), now)?;
     let mut secret = ca.issued_secret(ns, &desired.names.tls, &server);
@@ -197,7 +221,7 @@ async fn ensure_tls(api: &Api<Secret>, desired: &Desired) -> Result<String> {
     secret.metadata.annotations = annotations;
     apply(api, &secret).await?;
     tracing::info!(instance = %desired.names.instance, not_after = %server.not_after, "issued a server certificate");
-    Ok(server.cert)
+    Ok(ServerCertificate { ca, cert: server.cert, not_after: server.not_after.to_string() })
 }
 
 /// The instance's REST tokens: those of its tokens Secret when they were minted for the rotation the

@@ -20,15 +20,18 @@ pub const NODE_TIMEOUT_MS: u32 = 5000;
 
 /// The redis.conf lines of a cluster node. `nodes.conf` (the node's identity and its view of the cluster)
 /// lives in the data directory, so a restarted pod rejoins as the same node; clients are sent to nodes by
-/// their DNS names, which outlive pod IPs.
+/// their DNS names, which outlive pod IPs. A TLS instance's nodes also speak TLS on the cluster bus
+/// (`tls-cluster yes`; [`crate::redis_conf::tls_conf`] has the rest).
 #[must_use]
-pub fn cluster_conf() -> String {
+pub fn cluster_conf(tls: bool) -> String {
+    let bus = if tls { "tls-cluster yes\n" } else { "" };
     format!(
         "# Redis Cluster: the node's state is in nodes.conf in the data directory.\n\
          cluster-enabled yes\n\
          cluster-config-file nodes.conf\n\
          cluster-node-timeout {NODE_TIMEOUT_MS}\n\
-         cluster-preferred-endpoint-type hostname\n"
+         cluster-preferred-endpoint-type hostname\n\
+         {bus}"
     )
 }
 
@@ -36,13 +39,15 @@ pub fn cluster_conf() -> String {
 /// gives: `ADMIN_PASSWORD` (replicas log in to their master as the admin user), `REDIS_PORT`, `BUS_PORT`,
 /// `POD_IP` (announced on the cluster bus) and `SELF_HOST` (this pod's DNS name, announced to clients).
 #[must_use]
-pub fn start_cluster_script() -> String {
-    r#"# Written by redisgate-operator: starts a node of a Redis Cluster instance.
+pub fn start_cluster_script(tls: bool) -> String {
+    let listen = if tls { r#"--port 0 --tls-port "$REDIS_PORT""# } else { r#"--port "$REDIS_PORT""# };
+    format!(
+        r#"# Written by redisgate-operator: starts a node of a Redis Cluster instance.
 set -u
-exec redis-server "$1" --port "$REDIS_PORT" --cluster-port "$BUS_PORT" --masterauth "$ADMIN_PASSWORD" \
+exec redis-server "$1" {listen} --cluster-port "$BUS_PORT" --masterauth "$ADMIN_PASSWORD" \
   --cluster-announce-ip "$POD_IP" --cluster-announce-hostname "$SELF_HOST"
 "#
-    .to_owned()
+    )
 }
 
 /// The script the bootstrap Job runs (`sh cluster-bootstrap.sh`), with the env the Job gives:
@@ -51,13 +56,15 @@ exec redis-server "$1" --port "$REDIS_PORT" --cluster-port "$BUS_PORT" --mastera
 /// It waits until every node answers. When no node holds a slot it creates the cluster out of all of them.
 /// Otherwise it adds each node that is in no cluster yet, as a master while there are fewer than `SHARDS`
 /// and then as a replica of the master with the fewest, and rebalances the slots onto the new masters.
-/// It ends when every node reports `cluster_state:ok`.
+/// It ends when every node reports `cluster_state:ok`. For a TLS instance every `redis-cli` goes over TLS,
+/// presenting the instance's certificate (the Job mounts it).
 #[must_use]
-pub fn bootstrap_script() -> String {
+pub fn bootstrap_script(tls: bool) -> String {
+    let options = if tls { format!(" {}", crate::redis_conf::cli_tls()) } else { String::new() };
     format!(
         r#"# Written by redisgate-operator: forms the instance's Redis Cluster, or grows it.
 set -eu
-cli() {{ REDISCLI_AUTH="$ADMIN_PASSWORD" redis-cli --no-auth-warning --user {ADMIN_USER} "$@"; }}
+cli() {{ REDISCLI_AUTH="$ADMIN_PASSWORD" redis-cli{options} --no-auth-warning --user {ADMIN_USER} "$@"; }}
 at() {{ node=$1; shift; cli -h "${{node%:*}}" -p "${{node##*:}}" "$@"; }}
 info() {{ at "$1" cluster info | tr -d '\r' | sed -n "s/^$2://p"; }}
 # The address the cluster bus knows a node by (its announced IP) and its id.

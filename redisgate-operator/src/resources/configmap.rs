@@ -30,12 +30,14 @@ pub fn build_for(desired: &Desired, conf: &str, credentials: &Credentials) -> Co
     let topology = &desired.instance.spec.topology;
     let data = map.data.get_or_insert_with(BTreeMap::new);
     if topology.is_replicated() {
-        data.insert(SENTINEL_CONF.to_owned(), redis_conf::sentinel_conf(credentials));
-        data.insert(START_DATA.to_owned(), redis_conf::start_data_script());
-        data.insert(START_SENTINEL.to_owned(), redis_conf::start_sentinel_script(&desired.names.instance));
+        let tls = desired.instance.spec.tls.enabled;
+        data.insert(SENTINEL_CONF.to_owned(), redis_conf::sentinel_conf(credentials, tls));
+        data.insert(START_DATA.to_owned(), redis_conf::start_data_script(tls));
+        data.insert(START_SENTINEL.to_owned(), redis_conf::start_sentinel_script(&desired.names.instance, tls));
     } else if topology.is_cluster() {
-        data.insert(START_CLUSTER.to_owned(), cluster::start_cluster_script());
-        data.insert(CLUSTER_BOOTSTRAP.to_owned(), cluster::bootstrap_script());
+        let tls = desired.instance.spec.tls.enabled;
+        data.insert(START_CLUSTER.to_owned(), cluster::start_cluster_script(tls));
+        data.insert(CLUSTER_BOOTSTRAP.to_owned(), cluster::bootstrap_script(tls));
     }
     map
 }

@@ -14,7 +14,7 @@ use k8s_openapi::api::core::v1::{
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
-use super::statefulset::{container_security, plain_env, pod_security, secret_env};
+use super::statefulset::{container_security, plain_env, pod_security, secret_env, tls_mount, tls_volume};
 use super::Desired;
 use crate::config::REDIS_PORT;
 use crate::naming::{LABEL_INSTANCE, LABEL_MANAGED_BY, LABEL_NAME, MANAGER};
@@ -54,6 +54,26 @@ pub fn bootstrap(desired: &Desired) -> Job {
     let mut metadata = desired.meta(&name(desired));
     metadata.labels = Some(labels.clone());
     let memory = Quantity("64Mi".to_owned());
+    let tls = desired.instance.spec.tls.enabled;
+    let mut volume_mounts = vec![VolumeMount {
+        name: "config".to_owned(),
+        mount_path: CONF_DIR.to_owned(),
+        read_only: Some(true),
+        ..VolumeMount::default()
+    }];
+    let mut volumes = vec![Volume {
+        name: "config".to_owned(),
+        config_map: Some(ConfigMapVolumeSource {
+            name: desired.names.config.clone(),
+            ..ConfigMapVolumeSource::default()
+        }),
+        ..Volume::default()
+    }];
+    // A TLS instance's nodes let in only holders of a certificate from its CA: the Job presents the instance's.
+    if tls {
+        volume_mounts.push(tls_mount());
+        volumes.push(tls_volume(desired));
+    }
     let container = Container {
         name: "bootstrap".to_owned(),
         image: Some(desired.image.clone()),
@@ -73,12 +93,7 @@ pub fn bootstrap(desired: &Desired) -> Job {
             ..ResourceRequirements::default()
         }),
         security_context: Some(container_security()),
-        volume_mounts: Some(vec![VolumeMount {
-            name: "config".to_owned(),
-            mount_path: CONF_DIR.to_owned(),
-            read_only: Some(true),
-            ..VolumeMount::default()
-        }]),
+        volume_mounts: Some(volume_mounts),
         ..Container::default()
     };
     Job {
@@ -91,14 +106,7 @@ pub fn bootstrap(desired: &Desired) -> Job {
                 spec: Some(PodSpec {
                     containers: vec![container],
                     restart_policy: Some("OnFailure".to_owned()),
-                    volumes: Some(vec![Volume {
-                        name: "config".to_owned(),
-                        config_map: Some(ConfigMapVolumeSource {
-                            name: desired.names.config.clone(),
-                            ..ConfigMapVolumeSource::default()
-                        }),
-                        ..Volume::default()
-                    }]),
+                    volumes: Some(volumes),
                     automount_service_account_token: Some(false),
                     enable_service_links: Some(false),
                     security_context: Some(pod_security()),

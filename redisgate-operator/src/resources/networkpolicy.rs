@@ -1,7 +1,9 @@
 //! The NetworkPolicy of an instance: its pods accept connections on the Redis port only from the gateway's
 //! pods (namespace and pod labels from the operator's configuration), and nothing else. A replicated
 //! instance's pods (data and Sentinels) also accept each other, and the gateway, on the Sentinel port too. A
-//! cluster's pods (nodes and the bootstrap Job) accept each other on the Redis and cluster bus ports.
+//! cluster's pods (nodes and the bootstrap Job) accept each other on the Redis and cluster bus ports. The
+//! operator's own pod is admitted where it talks to the servers: a TLS instance's Redis port (to make them load
+//! a renewed certificate) and a replicated instance's Sentinel port (to ask which node is the master).
 //! Enforcement needs a policy-capable CNI (Calico, Cilium); without one the policy is stored but has no
 //! effect.
 
@@ -21,23 +23,23 @@ use crate::redis_conf::cluster::BUS_PORT;
 /// Label every namespace carries with its own name (Kubernetes ≥ 1.21).
 const NAMESPACE_NAME_LABEL: &str = "kubernetes.io/metadata.name";
 
+/// The pods labelled `labels` in `namespace`.
+fn pods_in(namespace: &str, labels: &BTreeMap<String, String>) -> NetworkPolicyPeer {
+    NetworkPolicyPeer {
+        namespace_selector: Some(LabelSelector {
+            match_labels: Some(BTreeMap::from([(NAMESPACE_NAME_LABEL.to_owned(), namespace.to_owned())])),
+            ..LabelSelector::default()
+        }),
+        pod_selector: Some(LabelSelector { match_labels: Some(labels.clone()), ..LabelSelector::default() }),
+        ..NetworkPolicyPeer::default()
+    }
+}
+
 /// Admit the gateway's pods on the Redis port; deny all other ingress to the instance's pods.
 #[must_use]
 pub fn build(desired: &Desired) -> NetworkPolicy {
-    let gateway = NetworkPolicyPeer {
-        namespace_selector: Some(LabelSelector {
-            match_labels: Some(BTreeMap::from([(
-                NAMESPACE_NAME_LABEL.to_owned(),
-                desired.config.gateway_namespace.clone(),
-            )])),
-            ..LabelSelector::default()
-        }),
-        pod_selector: Some(LabelSelector {
-            match_labels: Some(desired.config.gateway_pod_labels.clone()),
-            ..LabelSelector::default()
-        }),
-        ..NetworkPolicyPeer::default()
-    };
+    let config = &desired.config;
+    let gateway = pods_in(&config.gateway_namespace, &config.gateway_pod_labels);
     let port = |port: u16| NetworkPolicyPort {
         port: Some(IntOrString::Int(i32::from(port))),
         protocol: Some("TCP".to_owned()),
@@ -70,6 +72,20 @@ pub fn build(desired: &Desired) -> NetworkPolicy {
         };
         (instance, rules)
     };
+    // The operator itself: it makes a TLS instance's servers load a renewed certificate, and asks a replicated
+    // instance's Sentinels which node is the master.
+    let mut ingress = ingress;
+    let mut operator_ports = Vec::new();
+    if desired.instance.spec.tls.enabled {
+        operator_ports.push(port(REDIS_PORT));
+    }
+    if desired.instance.spec.topology.is_replicated() {
+        operator_ports.push(port(SENTINEL_PORT));
+    }
+    if !operator_ports.is_empty() {
+        let operator = pods_in(&config.operator_namespace, &config.operator_pod_labels);
+        ingress.push(NetworkPolicyIngressRule { from: Some(vec![operator]), ports: Some(operator_ports) });
+    }
     NetworkPolicy {
         metadata: desired.meta(&desired.names.instance),
         spec: Some(NetworkPolicySpec {

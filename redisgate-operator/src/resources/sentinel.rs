@@ -13,11 +13,13 @@ use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 
 use super::service::{client_for, headless_for, Exposed};
-use super::statefulset::{anti_affinity, container_base, plain_env, pod_security, replication_env};
+use super::statefulset::{
+    anti_affinity, container_base, plain_env, pod_security, replication_env, tls_mount, tls_volume,
+};
 use super::{Desired, CHECKSUM_ANNOTATION};
 use crate::config::SENTINEL_PORT;
 use crate::naming::{labels, sentinel_selector_labels};
-use crate::redis_conf::{CONF_DIR, DATA_DIR, SENTINEL_CONF, START_SENTINEL};
+use crate::redis_conf::{self, CONF_DIR, DATA_DIR, SENTINEL_CONF, START_SENTINEL};
 
 /// Memory of a Sentinel container (requested and its limit): Sentinel keeps a few kilobytes of state.
 const SENTINEL_MEMORY: &str = "64Mi";
@@ -28,15 +30,19 @@ fn pod_labels(desired: &Desired) -> BTreeMap<String, String> {
     labels
 }
 
-/// The Sentinels' StatefulSet; `checksum` covers the ConfigMap, so a change restarts them.
+/// The Sentinels' StatefulSet; `checksum` covers the ConfigMap, so a change restarts them. A TLS instance's
+/// Sentinels mount its certificate; Sentinel has no `CONFIG SET`, so `checksum` covers the certificate too
+/// and a renewal restarts them, one at a time (the data pods keep running).
 #[must_use]
 pub fn statefulset(desired: &Desired, checksum: &str) -> StatefulSet {
     let selector = sentinel_selector_labels(&desired.names.instance);
+    let tls = desired.instance.spec.tls.enabled;
+    let cli = if tls { format!(" {}", redis_conf::cli_tls()) } else { String::new() };
     let probe = [
         "sh".to_owned(),
         "-c".to_owned(),
         format!(
-            "REDISCLI_AUTH=\"$ADMIN_PASSWORD\" redis-cli --user redisgate-admin -p {SENTINEL_PORT} ping | grep -q PONG"
+            "REDISCLI_AUTH=\"$ADMIN_PASSWORD\" redis-cli{cli} --user redisgate-admin -p {SENTINEL_PORT} ping | grep -q PONG"
         ),
     ];
     let mut env = replication_env(desired, &desired.names.sentinel_headless);
@@ -55,6 +61,22 @@ pub fn statefulset(desired: &Desired, checksum: &str) -> StatefulSet {
         }),
         ..container_base(desired, ("sentinel", SENTINEL_PORT), &probe, "state")
     };
+    let mut container = container;
+    let mut volumes = vec![
+        Volume {
+            name: "config".to_owned(),
+            config_map: Some(ConfigMapVolumeSource {
+                name: desired.names.config.clone(),
+                ..ConfigMapVolumeSource::default()
+            }),
+            ..Volume::default()
+        },
+        Volume { name: "state".to_owned(), empty_dir: Some(EmptyDirVolumeSource::default()), ..Volume::default() },
+    ];
+    if tls {
+        container.volume_mounts.get_or_insert_with(Vec::new).push(tls_mount());
+        volumes.push(tls_volume(desired));
+    }
     StatefulSet {
         metadata: desired.meta(&desired.names.sentinel),
         spec: Some(StatefulSetSpec {
@@ -72,21 +94,7 @@ pub fn statefulset(desired: &Desired, checksum: &str) -> StatefulSet {
                 spec: Some(PodSpec {
                     containers: vec![container],
                     affinity: Some(anti_affinity(&selector, desired.instance.spec.topology.anti_affinity)),
-                    volumes: Some(vec![
-                        Volume {
-                            name: "config".to_owned(),
-                            config_map: Some(ConfigMapVolumeSource {
-                                name: desired.names.config.clone(),
-                                ..ConfigMapVolumeSource::default()
-                            }),
-                            ..Volume::default()
-                        },
-                        Volume {
-                            name: "state".to_owned(),
-                            empty_dir: Some(EmptyDirVolumeSource::default()),
-                            ..Volume::default()
-                        },
-                    ]),
+                    volumes: Some(volumes),
                     automount_service_account_token: Some(false),
                     enable_service_links: Some(false),
                     security_context: Some(pod_security()),

@@ -54,15 +54,7 @@ pub fn build(desired: &Desired, checksum: &str, existing_claims: Option<Vec<Pers
         });
     }
     if desired.instance.spec.tls.enabled {
-        volumes.push(Volume {
-            name: "tls".to_owned(),
-            secret: Some(SecretVolumeSource {
-                secret_name: Some(desired.names.tls.clone()),
-                default_mode: Some(0o440),
-                ..SecretVolumeSource::default()
-            }),
-            ..Volume::default()
-        });
+        volumes.push(tls_volume(desired));
     }
     let pod_labels = labels(&desired.names.instance);
     let topology = &desired.instance.spec.topology;
@@ -134,12 +126,7 @@ fn container(desired: &Desired) -> Container {
     let probe = if tls { redis_conf::tls_probe_command(REDIS_PORT) } else { redis_conf::probe_command(REDIS_PORT) };
     let mut base = container_base(desired, ("redis", REDIS_PORT), &probe, DATA_VOLUME);
     if tls {
-        base.volume_mounts.get_or_insert_with(Vec::new).push(VolumeMount {
-            name: "tls".to_owned(),
-            mount_path: TLS_DIR.to_owned(),
-            read_only: Some(true),
-            ..VolumeMount::default()
-        });
+        base.volume_mounts.get_or_insert_with(Vec::new).push(tls_mount());
     }
     let mut ports = base.ports.clone().unwrap_or_default();
     if topology.is_cluster() {
@@ -200,6 +187,31 @@ pub fn container_base(desired: &Desired, port: (&str, u16), probe_command: &[Str
             VolumeMount { name: data_volume.to_owned(), mount_path: DATA_DIR.to_owned(), ..VolumeMount::default() },
         ]),
         ..Container::default()
+    }
+}
+
+/// A TLS instance's certificate Secret (`<name>-tls`) as a volume: readable by the `redis` group only.
+#[must_use]
+pub fn tls_volume(desired: &Desired) -> Volume {
+    Volume {
+        name: "tls".to_owned(),
+        secret: Some(SecretVolumeSource {
+            secret_name: Some(desired.names.tls.clone()),
+            default_mode: Some(0o440),
+            ..SecretVolumeSource::default()
+        }),
+        ..Volume::default()
+    }
+}
+
+/// Where a container mounts [`tls_volume`]: [`TLS_DIR`], read-only.
+#[must_use]
+pub fn tls_mount() -> VolumeMount {
+    VolumeMount {
+        name: "tls".to_owned(),
+        mount_path: TLS_DIR.to_owned(),
+        read_only: Some(true),
+        ..VolumeMount::default()
     }
 }
 

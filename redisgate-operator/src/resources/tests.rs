@@ -71,7 +71,7 @@ fn selectors_match_the_pod_labels() {
     let policy = networkpolicy::build(&d).spec.unwrap();
     let policed = policy.pod_selector.unwrap().match_labels.unwrap();
     assert!(policed.iter().all(|(k, v)| pod_labels.get(k) == Some(v)));
-    let from = &policy.ingress.unwrap()[0];
+    let from = &policy.ingress.as_ref().unwrap()[0];
     let peer = &from.from.as_ref().unwrap()[0];
     assert_eq!(peer.pod_selector.as_ref().unwrap().match_labels, Some(OperatorConfig::default().gateway_pod_labels));
     assert_eq!(
@@ -79,6 +79,27 @@ fn selectors_match_the_pod_labels() {
         "redisgate-system"
     );
     assert_eq!(policy.policy_types, Some(vec!["Ingress".to_owned()]));
+    assert_eq!(policy.ingress.as_ref().map(Vec::len), Some(1), "only the gateway reaches a plain standalone instance");
+}
+
+/// The operator reaches a TLS instance's servers (to load a renewed certificate) and a replicated instance's
+/// Sentinels (to read the master), and nothing else.
+#[test]
+fn the_operator_is_admitted_where_it_talks_to_the_servers() {
+    let operator_rule = |spec: Value| {
+        let policy = serde_json::to_value(networkpolicy::build(&desired(spec)).spec.unwrap()).unwrap();
+        let rules = policy["ingress"].as_array().unwrap().clone();
+        rules
+            .into_iter()
+            .find(|r| r["from"][0]["podSelector"]["matchLabels"]["app.kubernetes.io/name"] == "redisgate-operator")
+    };
+    let tls = operator_rule(json!({"memory": "64Mi", "tls": {"enabled": true}})).unwrap();
+    assert_eq!(tls["ports"], json!([{"port": 6379, "protocol": "TCP"}]));
+    assert_eq!(tls["from"][0]["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"], "redisgate-system");
+    let replicated = operator_rule(json!({"memory": "64Mi", "topology": {"mode": "replicated"}})).unwrap();
+    assert_eq!(replicated["ports"], json!([{"port": 26379, "protocol": "TCP"}]));
+    assert!(operator_rule(json!({"memory": "64Mi"})).is_none());
+    assert!(operator_rule(json!({"memory": "64Mi", "topology": {"mode": "cluster"}})).is_none());
 }
 
 #[test]

@@ -117,13 +117,20 @@ impl Ca {
         &self.cert
     }
 
-    /// The Secret [`CA_SECRET`] holding this CA in `namespace`.
+    /// The Secret [`CA_SECRET`] holding this CA in `namespace`: as `ca.crt`/`ca.key`, and as `tls.crt`/
+    /// `tls.key` too, where a cert-manager CA Issuer reads it.
     #[must_use]
     pub fn secret(&self, namespace: &str) -> Secret {
+        let key = self.issuer.key().serialize_pem();
         let mut secret = certificate_secret(
             namespace,
             CA_SECRET,
-            [(CA_CERT_KEY, self.cert.clone()), (CA_KEY_KEY, self.issuer.key().serialize_pem())],
+            [
+                (CA_CERT_KEY, self.cert.clone()),
+                (CA_KEY_KEY, key.clone()),
+                (CERT_KEY, self.cert.clone()),
+                (KEY_KEY, key),
+            ],
         );
         secret.metadata.annotations = None;
         secret
@@ -218,8 +225,16 @@ pub fn client_tls(secret: &Secret) -> Result<ClientTls> {
     }
 }
 
-fn text(secret: &Secret, key: &str) -> Option<String> {
+/// The text under `key` of `secret`, if any and not empty.
+#[must_use]
+pub fn text(secret: &Secret, key: &str) -> Option<String> {
     secret.data.as_ref()?.get(key).and_then(|b| String::from_utf8(b.0.clone()).ok()).filter(|t| !t.is_empty())
+}
+
+/// When the certificate in `secret` expires, as its [`NOT_AFTER_ANNOTATION`] says.
+#[must_use]
+pub fn not_after(secret: &Secret) -> Option<Timestamp> {
+    secret.metadata.annotations.as_ref()?.get(NOT_AFTER_ANNOTATION)?.parse().ok()
 }
 
 /// Whether the certificate in `secret` must be issued again at `now`: missing, unreadable, issued by another
@@ -227,13 +242,7 @@ fn text(secret: &Secret, key: &str) -> Option<String> {
 #[must_use]
 pub fn needs_issuing(secret: Option<&Secret>, ca: &Ca, now: Timestamp) -> bool {
     let Some(secret) = secret else { return true };
-    let expiry = secret
-        .metadata
-        .annotations
-        .as_ref()
-        .and_then(|a| a.get(NOT_AFTER_ANNOTATION))
-        .and_then(|t| t.parse::<Timestamp>().ok());
-    let renew_at = expiry.and_then(|at| at.checked_sub((RENEW_DAYS * 24).hours()).ok());
+    let renew_at = not_after(secret).and_then(|at| at.checked_sub((RENEW_DAYS * 24).hours()).ok());
     text(secret, CA_CERT_KEY).as_deref() != Some(ca.cert())
         || text(secret, CERT_KEY).is_none()
         || text(secret, KEY_KEY).is_none()
@@ -241,20 +250,23 @@ pub fn needs_issuing(secret: Option<&Secret>, ca: &Ca, now: Timestamp) -> bool {
 }
 
 /// The DNS names an instance's server certificate covers: its Service and its pods under the headless
-/// Service, short and fully qualified.
+/// Service, short and fully qualified; for a replicated instance its Sentinels' too (they present the same
+/// certificate).
 #[must_use]
 pub fn server_names(desired: &Desired) -> Vec<String> {
-    let (name, ns, domain) = (&desired.names.instance, &desired.namespace, &desired.config.cluster_domain);
-    let headless = &desired.names.headless;
-    vec![
-        name.clone(),
-        format!("{name}.{ns}"),
-        format!("{name}.{ns}.svc"),
-        format!("{name}.{ns}.svc.{domain}"),
-        format!("*.{headless}.{ns}.svc.{domain}"),
-        format!("*.{headless}.{ns}.svc"),
-        "localhost".to_owned(),
-    ]
+    let (ns, domain, names) = (&desired.namespace, &desired.config.cluster_domain, &desired.names);
+    let service = |name: &str| {
+        vec![name.to_owned(), format!("{name}.{ns}"), format!("{name}.{ns}.svc"), format!("{name}.{ns}.svc.{domain}")]
+    };
+    let pods = |headless: &str| vec![format!("*.{headless}.{ns}.svc.{domain}"), format!("*.{headless}.{ns}.svc")];
+    let mut all = service(&names.instance);
+    all.extend(pods(&names.headless));
+    if desired.instance.spec.topology.is_replicated() {
+        all.extend(service(&names.sentinel));
+        all.extend(pods(&names.sentinel_headless));
+    }
+    all.push("localhost".to_owned());
+    all
 }
 
 #[cfg(test)]
@@ -292,6 +304,25 @@ mod tests {
         assert!(!verifies(ca.cert(), &issued.cert, "other.tenant.svc.cluster.local"));
         assert!(!verifies(Ca::generate().unwrap().cert(), &issued.cert, "cache.tenant.svc.cluster.local"));
         assert!(!format!("{issued:?}").contains("PRIVATE"), "a key in Debug");
+    }
+
+    #[test]
+    fn a_replicated_instances_certificate_covers_its_sentinels() {
+        let spec = serde_json::json!({"memory": "64Mi", "topology": {"mode": "replicated"}, "tls": {"enabled": true}});
+        let mut instance = crate::crd::RedisHttpInstance::new("ha", serde_json::from_value(spec).unwrap());
+        instance.metadata.namespace = Some("tenant".into());
+        instance.metadata.uid = Some("0b4c5c1e-0000-4000-8000-000000000002".into());
+        let desired = Desired::new(&instance, &crate::config::OperatorConfig::default()).unwrap();
+        let ca = Ca::generate().unwrap();
+        let issued = ca.server(&server_names(&desired), Timestamp::now()).unwrap();
+        for name in [
+            "ha.tenant.svc.cluster.local",
+            "ha-1.ha-headless.tenant.svc.cluster.local",
+            "ha-sentinel.tenant.svc.cluster.local",
+            "ha-sentinel-2.ha-sentinel-headless.tenant.svc.cluster.local",
+        ] {
+            assert!(verifies(ca.cert(), &issued.cert, name), "{name}");
+        }
     }
 
     #[test]

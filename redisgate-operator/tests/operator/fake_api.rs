@@ -48,6 +48,8 @@ struct State {
     /// The requests of clients made with [`FakeApi::client_as`] (a service account's).
     requests_as: Mutex<Vec<String>>,
     forbidden: Mutex<Vec<String>>,
+    /// API groups served besides the built-in ones, for discovery: `group/version` → its `APIResourceList`.
+    served: Mutex<Vec<(String, Value)>>,
 }
 
 /// A parsed request path.
@@ -72,6 +74,7 @@ impl FakeApi {
                 requests: Mutex::default(),
                 requests_as: Mutex::default(),
                 forbidden: Mutex::default(),
+                served: Mutex::default(),
             }),
         };
         for namespace in namespaces {
@@ -104,6 +107,20 @@ impl FakeApi {
             async move { Ok::<_, Infallible>(this.handle(request, rbac.as_deref()).await) }
         });
         kube::Client::new(service, "default")
+    }
+
+    /// Serves `group_version` (`cert-manager.io/v1`) with `resources` (plural, kind) in discovery, as when its
+    /// CRDs are installed (objects of any path are stored anyway).
+    pub fn serve_group(&self, group_version: &str, resources: &[(&str, &str)]) {
+        let resources: Vec<Value> = resources
+            .iter()
+            .map(|(plural, kind)| {
+                json!({"name": plural, "singularName": "", "namespaced": true, "kind": kind,
+                       "verbs": ["get", "list", "watch", "create", "update", "patch", "delete"]})
+            })
+            .collect();
+        let list = json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": group_version, "resources": resources});
+        self.state.served.lock().unwrap().push((format!("/apis/{group_version}"), list));
     }
 
     /// Every request refused for want of a right so far, as `verb group/resource in namespace`.
@@ -245,6 +262,13 @@ impl FakeApi {
         };
         if let Some((_, _, code)) = injected {
             return refusal((code, "InternalError", "injected failure".into()));
+        }
+        // Discovery (every authenticated user may read it: `system:discovery`).
+        if parts.method == http::Method::GET {
+            let served = self.state.served.lock().unwrap().iter().find(|(p, _)| p == parts.uri.path()).cloned();
+            if let Some((_, list)) = served {
+                return respond(200, &list);
+            }
         }
         let Some(target) = parse_path(parts.uri.path()) else {
             return refusal((404, "NotFound", format!("no route {}", parts.uri.path())));

@@ -18,3 +18,4 @@ mod rbac;
 mod reconcile;
 mod redis_server;
 mod replicated;
+mod tls;

@@ -62,14 +62,18 @@ pub fn free_port() -> u16 {
 /// into `dir`), on a free TLS port of loopback. Returns the process (killed on drop) and the port.
 pub fn tls_server(dir: &Path) -> (Child, u16) {
     let port = free_port();
-    let child = Command::new(redisgate_test_support::redis_tls_server_binary())
+    (tls_server_on(dir, port), port)
+}
+
+/// As [`tls_server`], on `port`.
+pub fn tls_server_on(dir: &Path, port: u16) -> Child {
+    Command::new(redisgate_test_support::redis_tls_server_binary())
         .arg(dir.join("redis.conf"))
         .args(["--tls-port", &port.to_string(), "--bind", "127.0.0.1"])
         .stdout(Stdio::null())
         .kill_on_drop(true)
         .spawn()
-        .unwrap();
-    (child, port)
+        .unwrap()
 }
 
 /// `PATH` with the directory of [`binary`] first, so that scripts run the same `redis-server`.

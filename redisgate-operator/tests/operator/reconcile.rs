@@ -415,7 +415,7 @@ async fn tokens_are_minted_once_and_rotated_when_the_annotation_asks() {
 }
 
 /// TLS (issue 12, item 4): the namespace's CA made once, the gateway's client certificate, and a server
-/// certificate per instance, mounted; nothing issued again while valid; TLS only for standalone instances.
+/// certificate per instance, mounted; nothing issued again while valid.
 #[tokio::test]
 async fn a_tls_instance_gets_its_certificates_from_the_namespaces_ca() {
     let (fake, ctx) = setup();
@@ -447,9 +447,10 @@ async fn a_tls_instance_gets_its_certificates_from_the_namespaces_ca() {
     let (a, b) = (fake.get(SECRETS, NS, "cache-tls").unwrap(), fake.get(SECRETS, NS, "other-tls").unwrap());
     assert_eq!(a["data"]["ca.crt"], b["data"]["ca.crt"]);
 
-    // Not yet for a replicated instance.
-    let replicated =
-        json!({"memory": "64Mi", "tls": {"enabled": true}, "topology": {"mode": "replicated", "replicas": 1}});
-    let refused = reconcile(create(&fake, "ha", replicated).await, ctx).await;
-    assert!(matches!(refused, Err(Error::InvalidSpec(_))), "{refused:?}");
+    // A cluster too: its nodes and the bootstrap Job mount its certificate.
+    let cluster = json!({"memory": "64Mi", "tls": {"enabled": true}, "topology": {"mode": "cluster"}});
+    reconcile(create(&fake, "shop", cluster).await, ctx).await.unwrap();
+    let job = &fake.get(JOBS, NS, "shop-cluster-3x0").unwrap()["spec"]["template"]["spec"];
+    let volume = job["volumes"].as_array().unwrap().iter().find(|v| v["name"] == "tls").unwrap().clone();
+    assert_eq!(volume["secret"]["secretName"], json!("shop-tls"));
 }

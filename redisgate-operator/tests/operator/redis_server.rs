@@ -169,3 +169,82 @@ async fn a_tls_instance_admits_only_clients_with_a_certificate_from_its_ca() {
     assert!(probe.unwrap().success(), "the TLS probe fails");
     child.start_kill().unwrap();
 }
+
+/// Rotation without a restart (issue 12, item 4): the rendered TLS config in a real `redis-server`, a client
+/// connected; a renewed certificate overwrites the files; the operator's `converge` makes the server load it.
+/// Before the files change a reload changes nothing (the kubelet has not projected them yet); after, a new
+/// handshake presents the new certificate, and the connection opened before still answers.
+#[tokio::test]
+async fn a_renewed_certificate_is_loaded_without_a_restart_and_open_connections_stay() {
+    use redisgate_core::provisioning::ClientTls;
+    use redisgate_operator::redis_conf::TLS_DIR;
+    use redisgate_operator::resources::tls::{server_names, Ca};
+    use redisgate_operator::tls_reload::{converge, der, presented, reload, Loaded, OperatorTls, Server};
+
+    let d = desired(json!({"memory": "64Mi", "tls": {"enabled": true}}));
+    let credentials = Credentials { gateway: secret::generate_password(), admin: secret::generate_password() };
+    let ca = Ca::generate().unwrap();
+    let now = k8s_openapi::jiff::Timestamp::now();
+    let first = ca.server(&server_names(&d), now).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let tls_dir = dir.path().join("tls");
+    std::fs::create_dir_all(&tls_dir).unwrap();
+    // As the kubelet updates a mounted Secret: each file replaced at once.
+    let project = |issued: &redisgate_operator::resources::tls::Issued| {
+        for (name, text) in [("ca.crt", ca.cert()), ("tls.crt", &issued.cert), ("tls.key", &issued.key)] {
+            std::fs::write(tls_dir.join(format!("{name}.new")), text).unwrap();
+            std::fs::rename(tls_dir.join(format!("{name}.new")), tls_dir.join(name)).unwrap();
+        }
+    };
+    project(&first);
+    let conf = with_users(&d.conf, &credentials)
+        .replace(TLS_DIR, &tls_dir.display().to_string())
+        .replace("dir /data", &format!("dir {}", dir.path().display()));
+    std::fs::write(dir.path().join("redis.conf"), conf).unwrap();
+    let (mut child, port) = crate::pod::tls_server(dir.path());
+
+    let client = |cn: &str| {
+        let issued = ca.client(cn, now).unwrap();
+        ClientTls { ca: ca.cert().as_bytes().to_vec(), cert: issued.cert.into_bytes(), key: issued.key.into_bytes() }
+    };
+    let operator = OperatorTls::new(&client("redisgate-operator")).unwrap();
+    let server = Server { pod: "cache-0".into(), host: "localhost".into(), port, dial: format!("127.0.0.1:{port}") };
+    let up = redisgate_test_support::eventually(std::time::Duration::from_secs(10), || async {
+        presented(&server, &operator).await.is_ok()
+    });
+    assert!(up.await, "the TLS server does not answer");
+    assert_eq!(presented(&server, &operator).await.unwrap(), der(&first.cert).unwrap());
+    assert_eq!(converge(&server, &operator, &credentials.admin, &der(&first.cert).unwrap()).await, Loaded::Presents);
+
+    // A client connected with the first certificate.
+    let gateway = client("redisgate");
+    let tls = redis::TlsCertificates {
+        client_tls: Some(redis::ClientTlsConfig { client_cert: gateway.cert.clone(), client_key: gateway.key.clone() }),
+        root_cert: Some(gateway.ca.clone()),
+    };
+    let url = format!("rediss://redisgate:{}@localhost:{port}", credentials.gateway);
+    let mut open = redis::Client::build_with_tls(url, tls).unwrap().get_multiplexed_async_connection().await.unwrap();
+    let () = redis::cmd("SET").arg("kept").arg("yes").query_async(&mut open).await.unwrap();
+
+    // Renewed, but the files are not updated yet: a reload keeps the first certificate.
+    let renewed = ca.server(&server_names(&d), now).unwrap();
+    let current = der(&renewed.cert).unwrap();
+    let pending = converge(&server, &operator, &credentials.admin, &current).await;
+    assert!(matches!(&pending, Loaded::Pending(why) if why.contains("older certificate")), "{pending:?}");
+    // The files change; by itself the server keeps presenting what it loaded.
+    project(&renewed);
+    assert_eq!(presented(&server, &operator).await.unwrap(), der(&first.cert).unwrap());
+    // Only the admin may make it read them again.
+    assert!(reload(&server, &operator, "wrong-password").await.is_err());
+    assert_eq!(presented(&server, &operator).await.unwrap(), der(&first.cert).unwrap());
+    assert_eq!(converge(&server, &operator, &credentials.admin, &current).await, Loaded::Presents);
+    assert_eq!(presented(&server, &operator).await.unwrap(), current, "a new handshake presents the old certificate");
+
+    // The connection opened before the renewal still answers, on the same server process.
+    let pong: String = redis::cmd("PING").query_async(&mut open).await.unwrap();
+    assert_eq!(pong, "PONG");
+    let kept: String = redis::cmd("GET").arg("kept").query_async(&mut open).await.unwrap();
+    assert_eq!(kept, "yes");
+    assert!(child.try_wait().unwrap().is_none(), "the server restarted");
+    child.start_kill().unwrap();
+}

@@ -5,19 +5,24 @@
 //! The first pod starts as the master and the second as its replica; the Sentinels find both and each
 //! other; `master::named` reports the master. After a SIGKILL of the master the Sentinels promote the
 //! replica, and the old master's script, run again as its restarted pod would run it, starts it as a replica
-//! of the new master.
+//! of the new master. The same runs for a TLS instance (issue 12, item 4), with the certificates the
+//! operator issues where the pods mount them: replication, the Sentinels' links and the scripts' questions
+//! all go over TLS, and nothing answers in plain text.
 
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
 
 use k8s_openapi::api::core::v1::ConfigMap;
+use redisgate_core::provisioning::ClientTls;
 use redisgate_core::provisioning::Credentials;
 use redisgate_operator::config::OperatorConfig;
 use redisgate_operator::crd::RedisHttpInstance;
 use redisgate_operator::master;
-use redisgate_operator::redis_conf::{with_users, SENTINEL_CONF, START_DATA, START_SENTINEL};
+use redisgate_operator::redis_conf::{with_users, SENTINEL_CONF, START_DATA, START_SENTINEL, TLS_DIR};
+use redisgate_operator::resources::tls::{server_names, Ca};
 use redisgate_operator::resources::{configmap, secret, sentinel, statefulset, Desired};
+use redisgate_operator::tls_reload::{OperatorTls, Server};
 use redisgate_test_support::eventually;
 use serde_json::json;
 use tokio::process::Child;
@@ -26,8 +31,8 @@ use crate::pod::{free_port, path_with_binary, redis_container, start};
 
 const NAME: &str = "ha";
 
-fn desired() -> Desired {
-    let spec = json!({"memory": "64Mi", "topology": {"mode": "replicated", "replicas": 1}});
+fn desired(tls: bool) -> Desired {
+    let spec = json!({"memory": "64Mi", "topology": {"mode": "replicated", "replicas": 1}, "tls": {"enabled": tls}});
     let mut instance = RedisHttpInstance::new(NAME, serde_json::from_value(spec).unwrap());
     instance.metadata.namespace = Some("tenant".into());
     instance.metadata.uid = Some("0b4c5c1e-0000-4000-8000-000000000002".into());
@@ -50,11 +55,13 @@ struct Layout {
     credentials: Credentials,
     nodes: [u16; 2],
     sentinels: [u16; 3],
+    /// A TLS instance's: the CA and a client certificate from it (the gateway's), as a client presents them.
+    tls: Option<ClientTls>,
 }
 
 impl Layout {
-    fn new() -> Self {
-        let d = desired();
+    fn new(tls: bool) -> Self {
+        let d = desired(tls);
         let credentials = Credentials { gateway: secret::generate_password(), admin: secret::generate_password() };
         let map = configmap::build_for(&d, &with_users(&d.conf, &credentials), &credentials);
         // The scripts read only what the StatefulSets give them.
@@ -68,13 +75,25 @@ impl Layout {
         }
         assert!(watcher.iter().any(|n| n == "SENTINEL_DIR") && watcher.iter().any(|n| n == "SENTINEL_PORT"));
         let (a, b) = (free_port(), free_port());
-        Self {
-            dir: tempfile::tempdir().unwrap(),
-            map,
-            credentials,
-            nodes: [a, b],
-            sentinels: [free_port(), free_port(), free_port()],
-        }
+        let dir = tempfile::tempdir().unwrap();
+        // The certificates the operator issues, where the pods mount `<name>-tls` (one Secret for all).
+        let tls = tls.then(|| {
+            let ca = Ca::generate().unwrap();
+            let now = k8s_openapi::jiff::Timestamp::now();
+            let server = ca.server(&server_names(&d), now).unwrap();
+            let tls_dir = dir.path().join("tls");
+            std::fs::create_dir_all(&tls_dir).unwrap();
+            std::fs::write(tls_dir.join("ca.crt"), ca.cert()).unwrap();
+            std::fs::write(tls_dir.join("tls.crt"), &server.cert).unwrap();
+            std::fs::write(tls_dir.join("tls.key"), &server.key).unwrap();
+            let client = ca.client("redisgate", now).unwrap();
+            ClientTls {
+                ca: ca.cert().as_bytes().to_vec(),
+                cert: client.cert.into_bytes(),
+                key: client.key.into_bytes(),
+            }
+        });
+        Self { dir, map, credentials, nodes: [a, b], sentinels: [free_port(), free_port(), free_port()], tls }
     }
 
     /// The env every script gets: the StatefulSets' values with host names mapped to loopback ports.
@@ -92,15 +111,18 @@ impl Layout {
         ])
     }
 
-    /// Writes the files a pod mounts into `here`, with its data directory there and loopback only.
+    /// Writes the files a pod mounts into `here`, with its data directory there, the certificates where the
+    /// test wrote them, and loopback only.
     fn mount(&self, here: &Path) {
         std::fs::create_dir_all(here).unwrap();
+        let tls_dir = self.dir.path().join("tls").display().to_string();
+        let mounted = |key: &str| file(&self.map, key).replace(TLS_DIR, &tls_dir);
         let local =
             |text: String| format!("{}bind 127.0.0.1\n", text.replace("dir /data", &format!("dir {}", here.display())));
-        std::fs::write(here.join("redis.conf"), local(file(&self.map, "redis.conf"))).unwrap();
-        std::fs::write(here.join(SENTINEL_CONF), local(file(&self.map, SENTINEL_CONF))).unwrap();
-        std::fs::write(here.join(START_DATA), file(&self.map, START_DATA)).unwrap();
-        std::fs::write(here.join(START_SENTINEL), file(&self.map, START_SENTINEL)).unwrap();
+        std::fs::write(here.join("redis.conf"), local(mounted("redis.conf"))).unwrap();
+        std::fs::write(here.join(SENTINEL_CONF), local(mounted(SENTINEL_CONF))).unwrap();
+        std::fs::write(here.join(START_DATA), mounted(START_DATA)).unwrap();
+        std::fs::write(here.join(START_SENTINEL), mounted(START_SENTINEL)).unwrap();
     }
 
     /// Runs data node `index`'s start script; returns once it serves.
@@ -121,9 +143,37 @@ impl Layout {
         start(&here, START_SENTINEL, SENTINEL_CONF, env, "+monitor master").await
     }
 
+    /// A connection to the server on `port` with `url_of` (`host:port` → URL), over TLS for a TLS instance.
+    async fn connect(
+        &self,
+        port: u16,
+        url_of: impl Fn(&str) -> String,
+    ) -> redis::RedisResult<redis::aio::MultiplexedConnection> {
+        let client = match &self.tls {
+            None => redis::Client::open(url_of(&format!("127.0.0.1:{port}")))?,
+            Some(tls) => {
+                let url = url_of(&format!("localhost:{port}")).replacen("redis://", "rediss://", 1);
+                let certificates = redis::TlsCertificates {
+                    client_tls: Some(redis::ClientTlsConfig {
+                        client_cert: tls.cert.clone(),
+                        client_key: tls.key.clone(),
+                    }),
+                    root_cert: Some(tls.ca.clone()),
+                };
+                redis::Client::build_with_tls(url, certificates)?
+            }
+        };
+        client.get_multiplexed_async_connection().await
+    }
+
     async fn admin(&self, port: u16) -> redis::aio::MultiplexedConnection {
-        let url = self.credentials.admin_url(&format!("127.0.0.1:{port}"));
-        redis::Client::open(url).unwrap().get_multiplexed_async_connection().await.unwrap()
+        self.connect(port, |address| self.credentials.admin_url(address)).await.unwrap()
+    }
+
+    /// The master Sentinel `index` names, asked as `master::named` asks (over TLS for a TLS instance).
+    async fn named(&self, index: usize, admin_password: &str) -> Option<String> {
+        let tls = self.tls.as_ref().map(|tls| OperatorTls::new(tls).unwrap());
+        master::named(&sentinel(self.sentinels[index]), NAME, admin_password, tls.as_ref()).await
     }
 
     async fn replication(&self, port: u16) -> String {
@@ -131,12 +181,48 @@ impl Layout {
     }
 }
 
+/// The Sentinel listening on `port` of loopback, as `master::named` asks it.
+fn sentinel(port: u16) -> Server {
+    Server { pod: "sentinel".into(), host: "localhost".into(), port, dial: format!("127.0.0.1:{port}") }
+}
+
 /// How long replication and the Sentinels may take to settle.
 const SETTLE: Duration = Duration::from_secs(30);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_scripts_replicate_elect_and_bring_an_old_master_back_as_a_replica() {
-    let layout = Layout::new();
+    replicate_elect_and_come_back(&Layout::new(false)).await;
+}
+
+/// A TLS instance: the same, over TLS only. The gateway's URL is `rediss+sentinel://`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn over_tls_the_scripts_replicate_elect_and_bring_an_old_master_back_as_a_replica() {
+    let layout = Layout::new(true);
+    let d = desired(true);
+    let mut instance = d.instance.clone();
+    instance.status = None;
+    assert!(instance
+        .gateway_url("pw", "ha-sentinel:26379")
+        .starts_with("rediss+sentinel://redisgate:pw@ha-sentinel:26379/ha?"));
+    let sentinel_pod = redis_container(&sentinel::statefulset(&d, "sum"));
+    assert!(
+        sentinel_pod.volume_mounts.iter().flatten().any(|m| m.mount_path == TLS_DIR),
+        "the Sentinels lack the certificate"
+    );
+    for key in ["redis.conf", SENTINEL_CONF] {
+        let conf = file(&layout.map, key);
+        assert!(conf.lines().any(|l| l == "port 0") && conf.contains("tls-replication yes"), "{key}: {conf}");
+    }
+    replicate_elect_and_come_back(&layout).await;
+    // Nothing answers in plain text: not the data nodes, not the Sentinels.
+    for port in layout.nodes.iter().chain(&layout.sentinels) {
+        let plain = redis::Client::open(layout.credentials.admin_url(&format!("127.0.0.1:{port}"))).unwrap();
+        let answer = tokio::time::timeout(Duration::from_secs(5), plain.get_multiplexed_async_connection()).await;
+        assert!(!matches!(answer, Ok(Ok(_))), "port {port} answers without TLS");
+    }
+}
+
+async fn replicate_elect_and_come_back(layout: &Layout) {
     let [first, second] = layout.nodes;
     let mut master = layout.data(0).await;
     let _replica = layout.data(1).await;
@@ -164,14 +250,12 @@ async fn the_scripts_replicate_elect_and_bring_an_old_master_back_as_a_replica()
     })
     .await;
     assert!(held, "the Sentinels did not find the replica and each other");
-    let named = master::named("127.0.0.1", layout.sentinels[0], NAME, &layout.credentials.admin).await;
-    assert_eq!(named, Some(format!("127.0.0.1:{first}")));
-    assert_eq!(master::named("127.0.0.1", layout.sentinels[0], NAME, "wrong").await, None);
+    assert_eq!(layout.named(0, &layout.credentials.admin).await, Some(format!("127.0.0.1:{first}")));
+    assert_eq!(layout.named(0, "wrong").await, None);
     let () = redis::cmd("SET").arg("kept").arg("yes").query_async(&mut layout.admin(first).await).await.unwrap();
 
     // The gateway's user may ask where the master is, and nothing else.
-    let gateway = layout.credentials.gateway_url(&format!("127.0.0.1:{}", layout.sentinels[1]));
-    let mut asking = redis::Client::open(gateway).unwrap().get_multiplexed_async_connection().await.unwrap();
+    let mut asking = layout.connect(layout.sentinels[1], |a| layout.credentials.gateway_url(a)).await.unwrap();
     let asked: Vec<String> =
         redis::cmd("SENTINEL").arg("GET-MASTER-ADDR-BY-NAME").arg(NAME).query_async(&mut asking).await.unwrap();
     assert_eq!(asked, ["127.0.0.1".to_owned(), first.to_string()]);
@@ -183,8 +267,7 @@ async fn the_scripts_replicate_elect_and_bring_an_old_master_back_as_a_replica()
     master.start_kill().unwrap();
     master.wait().await.unwrap();
     let held = eventually(SETTLE, || async {
-        master::named("127.0.0.1", layout.sentinels[0], NAME, &layout.credentials.admin).await
-            == Some(format!("127.0.0.1:{second}"))
+        layout.named(0, &layout.credentials.admin).await == Some(format!("127.0.0.1:{second}"))
     })
     .await;
     assert!(held, "the Sentinels did not promote the replica");

@@ -129,7 +129,7 @@ impl Layout {
             ("BUS_PORT".to_owned(), bus.to_string()),
             ("POD_IP".to_owned(), "127.0.0.1".to_owned()),
             ("SELF_HOST".to_owned(), "localhost".to_owned()),
-            ("PATH".to_owned(), path_with_binary()),
+            ("PATH".to_owned(), path_with_binary(self.tls.is_some())),
         ]);
         let child = start(&here, START_CLUSTER, "redis.conf", env, "Ready to accept connections").await;
         self.nodes.push((port, child));
@@ -147,7 +147,7 @@ impl Layout {
             .env("NODES", nodes.join(" "))
             .env("SHARDS", shards.to_string())
             .env("REPLICAS_PER_SHARD", replicas_per_shard.to_string())
-            .env("PATH", path_with_binary())
+            .env("PATH", path_with_binary(self.tls.is_some()))
             .kill_on_drop(true)
             .output();
         let output = tokio::time::timeout(Duration::from_secs(120), run).await.expect("the bootstrap hung").unwrap();

@@ -76,10 +76,12 @@ pub fn tls_server_on(dir: &Path, port: u16) -> Child {
         .unwrap()
 }
 
-/// `PATH` with the directory of [`binary`] first, so that scripts run the same `redis-server`.
-pub fn path_with_binary() -> String {
+/// `PATH` with the directory of [`binary`] first (for `tls`, of the TLS-capable `redis-server`: the Redis 8
+/// build of the second test phase has no TLS), so that scripts run the same `redis-server` and `redis-cli`.
+pub fn path_with_binary(tls: bool) -> String {
     let mut path = std::env::var_os("PATH").unwrap_or_default();
-    if let Some(bin) = binary().parent().filter(|p| !p.as_os_str().is_empty()) {
+    let binary = if tls { redisgate_test_support::redis_tls_server_binary() } else { binary() };
+    if let Some(bin) = binary.parent().filter(|p| !p.as_os_str().is_empty()) {
         path = std::env::join_paths(std::iter::once(bin.to_owned()).chain(std::env::split_paths(&path))).unwrap();
     }
     path.to_string_lossy().into_owned()

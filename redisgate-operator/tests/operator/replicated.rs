@@ -107,7 +107,7 @@ impl Layout {
             ("FIRST_HOST".to_owned(), "127.0.0.1".to_owned()),
             ("FIRST_PORT".to_owned(), self.nodes[0].to_string()),
             ("SENTINELS".to_owned(), sentinels.join(" ")),
-            ("PATH".to_owned(), path_with_binary()),
+            ("PATH".to_owned(), path_with_binary(self.tls.is_some())),
         ])
     }
 

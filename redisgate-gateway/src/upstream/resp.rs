@@ -133,8 +133,24 @@ fn text(line: &[u8]) -> Result<&str, Malformed> {
     std::str::from_utf8(line).map_err(|_| Malformed("a line that is not UTF-8"))
 }
 
+/// A reply's number: digits with an optional minus sign (what Redis writes), read byte by byte.
 fn int(line: &[u8]) -> Result<i64, Malformed> {
-    text(line)?.trim().parse().map_err(|_| Malformed("a number that is not one"))
+    const NOT_ONE: Malformed = Malformed("a number that is not one");
+    let (negative, digits) = match line {
+        [b'-', rest @ ..] => (true, rest),
+        _ => (false, line),
+    };
+    if digits.is_empty() || digits.len() > 19 {
+        return Err(NOT_ONE);
+    }
+    let mut magnitude: i128 = 0;
+    for &digit in digits {
+        if !digit.is_ascii_digit() {
+            return Err(NOT_ONE);
+        }
+        magnitude = magnitude * 10 + i128::from(digit - b'0');
+    }
+    i64::try_from(if negative { -magnitude } else { magnitude }).map_err(|_| NOT_ONE)
 }
 
 /// An error reply, as redis-rs classifies it (its `ServerError` has no public constructor, and error replies
@@ -190,6 +206,9 @@ mod tests {
         assert!(all(b"%1\r\n", 100).is_err());
         assert!(all(b"$3\r\nabcd\r\n", 100).is_err());
         assert!(all(b":x\r\n", 100).is_err());
+        assert!(all(b":\r\n", 100).is_err());
+        assert!(all(b":9223372036854775808\r\n", 100).is_err());
+        assert_eq!(all(b":-9223372036854775808\r\n", 100).unwrap(), [Value::Int(i64::MIN)]);
         assert!(all(b"+OK\n", 100).is_err());
         let deep = "*1\r\n".repeat(MAX_DEPTH + 1);
         assert!(all(deep.as_bytes(), 100).is_err());

@@ -144,9 +144,9 @@ fn write_status(out: &mut Out, status: &str, base64: Option<Depth>) {
 fn write_bytes(out: &mut Out, bytes: &[u8], base64: Option<Depth>) {
     match base64 {
         Some(_) => b64::write_quoted(out, bytes),
-        // Checked first on its own: the validator's ASCII fast path is several times cheaper per byte
-        // than the lossy decoder's, and almost every value is valid UTF-8.
-        None => match std::str::from_utf8(bytes) {
+        // Checked first on its own, with a vectorised validator (simdutf8: about 10 times fewer instructions
+        // per byte than the standard library's), as almost every value is valid UTF-8.
+        None => match simdutf8::basic::from_utf8(bytes) {
             Ok(text) => write_text(out, text),
             Err(_) => write_text(out, &String::from_utf8_lossy(bytes)),
         },

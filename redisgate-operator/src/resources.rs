@@ -15,6 +15,7 @@ pub mod statefulset;
 pub mod tls;
 pub mod tokens;
 
+use k8s_openapi::api::core::v1::{ConfigMapVolumeSource, Volume};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
 use kube::{Resource as _, ResourceExt as _};
 
@@ -107,6 +108,18 @@ impl Desired {
             owner_references: Some(vec![self.owner.clone()]),
             ..ObjectMeta::default()
         }
+    }
+}
+
+/// The volume of the instance's ConfigMap (its `redis.conf` and scripts), as its pods and Jobs mount it.
+fn config_volume(desired: &Desired) -> Volume {
+    Volume {
+        name: "config".to_owned(),
+        config_map: Some(ConfigMapVolumeSource {
+            name: desired.names.config.clone(),
+            ..ConfigMapVolumeSource::default()
+        }),
+        ..Volume::default()
     }
 }
 

@@ -67,13 +67,9 @@ impl Telemetry {
     pub fn filter() -> EnvFilter {
         EnvFilter::try_from_env(FILTER_VAR).unwrap_or_else(|_| EnvFilter::new(DEFAULT_FILTER))
     }
-
-    /// Exports the spans still batched (waiting at most 5 s) and stops the exporter; the same as dropping.
-    pub fn shutdown(self) {
-        drop(self);
-    }
 }
 
+/// Dropping exports the spans still batched (waiting at most 5 s) and stops the exporter.
 impl Drop for Telemetry {
     fn drop(&mut self) {
         if let Err(e) = self.provider.shutdown() {

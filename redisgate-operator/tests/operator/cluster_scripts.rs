@@ -19,12 +19,11 @@ use redisgate_operator::config::OperatorConfig;
 use redisgate_operator::crd::RedisHttpInstance;
 use redisgate_operator::redis_conf::cluster::{CLUSTER_BOOTSTRAP, START_CLUSTER};
 use redisgate_operator::redis_conf::{with_users, TLS_DIR};
-use redisgate_operator::resources::tls::{server_names, Ca};
 use redisgate_operator::resources::{configmap, job, secret, statefulset, Desired};
 use serde_json::json;
 use tokio::process::{Child, Command};
 
-use crate::pod::{free_port, path_with_binary, redis_container, start};
+use crate::pod::{free_port, issue_certificates, path_with_binary, redis_container, start};
 
 fn desired(shards: u8, replicas_per_shard: u8, tls: bool) -> Desired {
     let spec = json!({"memory": "64Mi", "topology": {"mode": "cluster", "shards": shards, "replicasPerShard": replicas_per_shard}, "tls": {"enabled": tls}});
@@ -66,22 +65,7 @@ impl Layout {
         }
         let dir = tempfile::tempdir().unwrap();
         // The certificates the operator issues, where the pods (and the Job) mount `<name>-tls`.
-        let tls = tls.then(|| {
-            let ca = Ca::generate().unwrap();
-            let now = k8s_openapi::jiff::Timestamp::now();
-            let server = ca.server(&server_names(&d), now).unwrap();
-            let tls_dir = dir.path().join("tls");
-            std::fs::create_dir_all(&tls_dir).unwrap();
-            std::fs::write(tls_dir.join("ca.crt"), ca.cert()).unwrap();
-            std::fs::write(tls_dir.join("tls.crt"), &server.cert).unwrap();
-            std::fs::write(tls_dir.join("tls.key"), &server.key).unwrap();
-            let client = ca.client("redisgate", now).unwrap();
-            ClientTls {
-                ca: ca.cert().as_bytes().to_vec(),
-                cert: client.cert.into_bytes(),
-                key: client.key.into_bytes(),
-            }
-        });
+        let tls = tls.then(|| issue_certificates(&d, &dir.path().join("tls")));
         Self { dir, map, credentials, nodes: Vec::new(), tls }
     }
 

@@ -11,7 +11,10 @@ use std::time::Duration;
 
 use k8s_openapi::api::apps::v1::StatefulSet;
 use k8s_openapi::api::core::v1::Container;
+use redisgate_core::provisioning::ClientTls;
 use redisgate_operator::redis_conf::{CONF_DIR, DATA_DIR};
+use redisgate_operator::resources::tls::{server_names, Ca};
+use redisgate_operator::resources::Desired;
 use tokio::io::{AsyncBufReadExt as _, BufReader};
 use tokio::process::{Child, Command};
 
@@ -74,6 +77,21 @@ pub fn tls_server_on(dir: &Path, port: u16) -> Child {
         .kill_on_drop(true)
         .spawn()
         .unwrap()
+}
+
+/// What the operator issues for a TLS instance `desired`, as its pods mount it: the CA and the server
+/// certificate written into `tls_dir` (`ca.crt`, `tls.crt`, `tls.key`); returns the gateway's client
+/// certificate from the same CA.
+pub fn issue_certificates(desired: &Desired, tls_dir: &Path) -> ClientTls {
+    let ca = Ca::generate().unwrap();
+    let now = k8s_openapi::jiff::Timestamp::now();
+    let server = ca.server(&server_names(desired), now).unwrap();
+    std::fs::create_dir_all(tls_dir).unwrap();
+    std::fs::write(tls_dir.join("ca.crt"), ca.cert()).unwrap();
+    std::fs::write(tls_dir.join("tls.crt"), &server.cert).unwrap();
+    std::fs::write(tls_dir.join("tls.key"), &server.key).unwrap();
+    let client = ca.client("redisgate", now).unwrap();
+    ClientTls { ca: ca.cert().as_bytes().to_vec(), cert: client.cert.into_bytes(), key: client.key.into_bytes() }
 }
 
 /// `PATH` with the directory of [`binary`] first (for `tls`, of the TLS-capable `redis-server`: the Redis 8

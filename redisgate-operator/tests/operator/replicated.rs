@@ -20,14 +20,13 @@ use redisgate_operator::config::OperatorConfig;
 use redisgate_operator::crd::RedisHttpInstance;
 use redisgate_operator::master;
 use redisgate_operator::redis_conf::{with_users, SENTINEL_CONF, START_DATA, START_SENTINEL, TLS_DIR};
-use redisgate_operator::resources::tls::{server_names, Ca};
 use redisgate_operator::resources::{configmap, secret, sentinel, statefulset, Desired};
 use redisgate_operator::tls_reload::{OperatorTls, Server};
 use redisgate_test_support::eventually;
 use serde_json::json;
 use tokio::process::Child;
 
-use crate::pod::{free_port, path_with_binary, redis_container, start};
+use crate::pod::{free_port, issue_certificates, path_with_binary, redis_container, start};
 
 const NAME: &str = "ha";
 
@@ -77,22 +76,7 @@ impl Layout {
         let (a, b) = (free_port(), free_port());
         let dir = tempfile::tempdir().unwrap();
         // The certificates the operator issues, where the pods mount `<name>-tls` (one Secret for all).
-        let tls = tls.then(|| {
-            let ca = Ca::generate().unwrap();
-            let now = k8s_openapi::jiff::Timestamp::now();
-            let server = ca.server(&server_names(&d), now).unwrap();
-            let tls_dir = dir.path().join("tls");
-            std::fs::create_dir_all(&tls_dir).unwrap();
-            std::fs::write(tls_dir.join("ca.crt"), ca.cert()).unwrap();
-            std::fs::write(tls_dir.join("tls.crt"), &server.cert).unwrap();
-            std::fs::write(tls_dir.join("tls.key"), &server.key).unwrap();
-            let client = ca.client("redisgate", now).unwrap();
-            ClientTls {
-                ca: ca.cert().as_bytes().to_vec(),
-                cert: client.cert.into_bytes(),
-                key: client.key.into_bytes(),
-            }
-        });
+        let tls = tls.then(|| issue_certificates(&d, &dir.path().join("tls")));
         Self { dir, map, credentials, nodes: [a, b], sentinels: [free_port(), free_port(), free_port()], tls }
     }
 

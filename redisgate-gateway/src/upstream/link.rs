@@ -162,14 +162,15 @@ async fn run(target: Arc<Target>, shared: Arc<Shared>) {
                 write.write_all(&batch).await?;
                 write.flush().await?;
                 batch.clear();
+                release(&mut batch);
             }
         }
     };
     let reader = async {
-        let (mut reader, mut buf, mut values) = (Reader::default(), BytesMut::with_capacity(16 * 1024), Vec::new());
+        let (mut reader, mut buf, mut values) = (Reader::default(), BytesMut::with_capacity(READ_CHUNK), Vec::new());
         loop {
             if buf.capacity() - buf.len() < 4096 {
-                buf.reserve(16 * 1024);
+                buf.reserve(READ_CHUNK);
             }
             if read.read_buf(&mut buf).await? == 0 {
                 return Err::<(), RedisError>(closed());
@@ -181,6 +182,7 @@ async fn run(target: Arc<Target>, shared: Arc<Shared>) {
                 values.push(value);
             }
             shared.deliver(&mut values)?;
+            release_read(&mut buf);
         }
     };
     let ended: RedisResult<()> = tokio::select! {
@@ -190,7 +192,55 @@ async fn run(target: Arc<Target>, shared: Arc<Shared>) {
     shared.fail(ended.err().unwrap_or_else(closed));
 }
 
+/// How much the read buffer grows by.
+const READ_CHUNK: usize = 16 * 1024;
+
+/// The most buffer capacity a connection keeps between a large request or reply and the next: a tenant who
+/// reads a 64 MiB value once does not leave 64 MiB allocated for the connection's life.
+const RETAINED_BUFFER: usize = 1024 * 1024;
+
+/// Gives back the capacity of an empty `batch` over [`RETAINED_BUFFER`].
+fn release(batch: &mut Vec<u8>) {
+    if batch.is_empty() && batch.capacity() > RETAINED_BUFFER {
+        *batch = Vec::new();
+    }
+}
+
+/// Gives back the capacity of an empty read buffer over [`RETAINED_BUFFER`].
+fn release_read(buf: &mut BytesMut) {
+    if buf.is_empty() && buf.capacity() > RETAINED_BUFFER {
+        *buf = BytesMut::with_capacity(READ_CHUNK);
+    }
+}
+
 /// The error of a request whose connection closed before its reply (a broken pipe, as redis-rs reports it).
 fn closed() -> RedisError {
     RedisError::from(std::io::Error::from(std::io::ErrorKind::BrokenPipe))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_large_buffer_is_given_back_once_empty() {
+        let mut large = Vec::with_capacity(8 * RETAINED_BUFFER);
+        large.push(1);
+        release(&mut large);
+        assert!(large.capacity() >= 8 * RETAINED_BUFFER, "a buffer in use is kept");
+        large.clear();
+        release(&mut large);
+        assert_eq!(large.capacity(), 0);
+        let mut small = Vec::with_capacity(RETAINED_BUFFER);
+        release(&mut small);
+        assert_eq!(small.capacity(), RETAINED_BUFFER);
+
+        let mut read = BytesMut::with_capacity(8 * RETAINED_BUFFER);
+        read.extend_from_slice(b"+OK");
+        release_read(&mut read);
+        assert!(read.capacity() >= 8 * RETAINED_BUFFER, "a buffer holding a partial reply is kept");
+        read.clear();
+        release_read(&mut read);
+        assert!(read.capacity() < RETAINED_BUFFER);
+    }
 }

@@ -1,7 +1,7 @@
 //! One connection to a Redis server shared by every request of a worker, pipelined: each request appends its
 //! commands to one outgoing buffer and waits for its replies, which come back in the order the commands were
-//! written. A writer task sends whatever has gathered in one write, so the commands of many concurrent
-//! requests reach Redis in one batch; a reader task reads the replies ([`super::resp`]) and hands each
+//! written. The connection's task sends whatever has gathered in one write, so the commands of many
+//! concurrent requests reach Redis in one batch, and reads the replies ([`super::resp`]), handing each
 //! request its own.
 //!
 //! This is what redis-rs's multiplexed connection does, without its channel, its per-command packing into a

@@ -58,6 +58,13 @@ impl OperatorConfig {
     pub fn service_host(&self, service: &str, namespace: &str) -> String {
         format!("{service}.{namespace}.svc.{}", self.cluster_domain)
     }
+
+    /// The in-cluster DNS name of data pod `index` of the instance named by `names`, in `namespace` (under
+    /// its headless Service).
+    #[must_use]
+    pub fn data_pod_host(&self, names: &crate::naming::Names, index: i32, namespace: &str) -> String {
+        self.service_host(&format!("{}-{index}.{}", names.instance, names.headless), namespace)
+    }
 }
 
 /// Parses `k=v,k2=v2` (the `--gateway-pod-labels` flag).

@@ -155,30 +155,26 @@ pub async fn login(
 pub async fn reload(server: &Server, tls: &OperatorTls, admin_password: &str) -> Result<()> {
     let admin = redis::RedisConnectionInfo::default().set_username(ADMIN_USER).set_password(admin_password);
     let mut connection = login(server, tls, admin).await?;
-    let result = async {
-        let mut get = redis::cmd("CONFIG");
-        get.arg("GET");
-        for file in FILES {
-            get.arg(file);
-        }
-        let paths: std::collections::HashMap<String, String> =
-            within(server, "CONFIG GET", get.query_async(&mut connection))
-                .await?
-                .map_err(|e| unreachable(server, "CONFIG GET", e))?;
-        let mut set = redis::cmd("CONFIG");
-        set.arg("SET");
-        for file in FILES {
-            match paths.get(file).filter(|p| !p.is_empty()) {
-                Some(path) => set.arg(file).arg(path),
-                None => return Err(unreachable(server, "CONFIG GET", format!("no {file}"))),
-            };
-        }
-        within(server, "CONFIG SET", set.query_async::<()>(&mut connection))
-            .await?
-            .map_err(|e| unreachable(server, "CONFIG SET", e))
+    let mut get = redis::cmd("CONFIG");
+    get.arg("GET");
+    for file in FILES {
+        get.arg(file);
     }
-    .await;
-    result
+    let paths: std::collections::HashMap<String, String> =
+        within(server, "CONFIG GET", get.query_async(&mut connection))
+            .await?
+            .map_err(|e| unreachable(server, "CONFIG GET", e))?;
+    let mut set = redis::cmd("CONFIG");
+    set.arg("SET");
+    for file in FILES {
+        match paths.get(file).filter(|p| !p.is_empty()) {
+            Some(path) => set.arg(file).arg(path),
+            None => return Err(unreachable(server, "CONFIG GET", format!("no {file}"))),
+        };
+    }
+    within(server, "CONFIG SET", set.query_async::<()>(&mut connection))
+        .await?
+        .map_err(|e| unreachable(server, "CONFIG SET", e))
 }
 
 /// Where one server stands with the current certificate.

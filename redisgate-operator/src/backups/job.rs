@@ -44,8 +44,7 @@ pub fn source(instance: &RedisHttpInstance, names: &Names, config: &OperatorConf
     let namespace = instance.namespace().unwrap_or_default();
     if instance.spec.topology.mode == TopologyMode::Replicated {
         let master = instance.status.as_ref().and_then(|s| s.master.as_deref()).unwrap_or_default();
-        let pod =
-            |i: i32| format!("{}-{i}.{}.{namespace}.svc.{}", names.instance, names.headless, config.cluster_domain);
+        let pod = |i: i32| config.data_pod_host(names, i, &namespace);
         if let Some(replica) =
             (0..instance.spec.topology.data_pods()).map(pod).find(|host| !master.starts_with(host.as_str()))
         {

@@ -55,11 +55,10 @@ impl ServerCertificate {
 /// The data servers of `desired`: each data pod under the headless Service, on the Redis port.
 #[must_use]
 pub fn data_servers(desired: &Desired, ctx: &Context) -> Vec<Server> {
-    let (ns, domain, names) = (&desired.namespace, &desired.config.cluster_domain, &desired.names);
     (0..desired.instance.spec.topology.data_pods())
         .map(|i| {
-            let pod = format!("{}-{i}", names.instance);
-            let host = format!("{pod}.{}.{ns}.svc.{domain}", names.headless);
+            let pod = format!("{}-{i}", desired.names.instance);
+            let host = desired.config.data_pod_host(&desired.names, i, &desired.namespace);
             let dial = ctx.dial(&format!("{host}:{REDIS_PORT}"));
             Server { pod, host, port: REDIS_PORT, dial }
         })

@@ -34,9 +34,8 @@ pub fn name(desired: &Desired) -> String {
 /// Every data pod's `host:port`, in order.
 #[must_use]
 pub fn nodes(desired: &Desired) -> Vec<String> {
-    let (ns, domain, names) = (&desired.namespace, &desired.config.cluster_domain, &desired.names);
     (0..desired.instance.spec.topology.data_pods())
-        .map(|i| format!("{}-{i}.{}.{ns}.svc.{domain}:{REDIS_PORT}", names.instance, names.headless))
+        .map(|i| format!("{}:{REDIS_PORT}", desired.config.data_pod_host(&desired.names, i, &desired.namespace)))
         .collect()
 }
 

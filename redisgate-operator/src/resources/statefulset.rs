@@ -272,7 +272,7 @@ pub fn replication_env(desired: &Desired, headless: &str) -> Vec<EnvVar> {
         secret_env("ADMIN_PASSWORD", &names.admin_secret),
         field_env("POD_NAME", "metadata.name"),
         plain_env("SELF_HOST", format!("$(POD_NAME).{headless}.{ns}.svc.{domain}")),
-        plain_env("FIRST_HOST", format!("{}-0.{}.{ns}.svc.{domain}", names.instance, names.headless)),
+        plain_env("FIRST_HOST", desired.config.data_pod_host(names, 0, ns)),
         plain_env("REDIS_PORT", REDIS_PORT.to_string()),
         plain_env("FIRST_PORT", REDIS_PORT.to_string()),
         plain_env("MASTER_NAME", names.instance.clone()),

@@ -55,7 +55,8 @@ exec redis-server "$1" {listen} --cluster-port "$BUS_PORT" --masterauth "$ADMIN_
 ///
 /// It waits until every node answers. When no node holds a slot it creates the cluster out of all of them.
 /// Otherwise it adds each node that is in no cluster yet, as a master while there are fewer than `SHARDS`
-/// and then as a replica of the master with the fewest, and rebalances the slots onto the new masters.
+/// and then as a replica of the master with the fewest, and rebalances the slots onto the new masters;
+/// before each of these steps it waits until every node agrees on the configuration (`--cluster check`).
 /// It ends when every node reports `cluster_state:ok`. For a TLS instance every `redis-cli` goes over TLS,
 /// presenting the instance's certificate (the Job mounts it).
 #[must_use]
@@ -70,6 +71,9 @@ info() {{ at "$1" cluster info | tr -d '\r' | sed -n "s/^$2://p"; }}
 # The address the cluster bus knows a node by (its announced IP) and its id.
 address() {{ at "$1" cluster nodes | awk '$3 ~ /myself/ {{ split($2, a, "@"); print a[1] }}'; }}
 id() {{ at "$1" cluster myid | tr -d '\r'; }}
+# Waits until every node of the cluster agrees on its configuration: add-node and rebalance check that first,
+# and a node just added is not yet known to every other one.
+agreed() {{ until cli --cluster check "$1" >/dev/null 2>&1; do echo "waiting for the nodes to agree"; sleep 1; done; }}
 # Whether node $1 sees node id $2 with flag $3.
 sees() {{ at "$1" cluster nodes | awk -v id="$2" -v flag="$3" '$1 == id && $3 ~ flag {{ found = 1 }} END {{ exit !found }}'; }}
 
@@ -88,6 +92,7 @@ else
   entry=$(address "$member")
   for node in $NODES; do
     [ "$(info "$node" cluster_known_nodes)" = 1 ] || continue
+    agreed "$entry"
     masters=$(at "$member" cluster nodes | awk '$3 ~ /master/' | wc -l)
     new=$(id "$node")
     if [ "$masters" -lt "$SHARDS" ]; then
@@ -98,6 +103,7 @@ else
       until sees "$member" "$new" slave; do sleep 1; done
     fi
   done
+  agreed "$entry"
   cli --cluster rebalance "$entry" --cluster-use-empty-masters
 fi
 for node in $NODES; do

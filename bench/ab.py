@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """A/B of two gateway binaries on one workload, interleaved so the machine's drift hits both alike.
 
-Each round runs `GET /get/k` at 64 connections for a few seconds against binary A, then B (same Redis, same
+Each round runs one workload at 64 connections for a few seconds against binary A, then B (same Redis, same
 core layout as bench.py: Redis and the gateway on core 0, wrk on core 1). Prints each round and the medians.
-Usage: bench/ab.py A B [--rounds 5] [--seconds 5]
+The workload is `GET /get/k`, or with `--pipeline N` a `POST /pipeline` of N `GET k`.
+Usage: bench/ab.py A B [--rounds 5] [--seconds 5] [--pipeline N]
 """
 import argparse
 import os
@@ -14,6 +15,7 @@ import tempfile
 
 sys.path.insert(0, os.path.dirname(__file__))
 from bench import TOKEN, VALUE, free_port, measure, wait_port, wrk  # noqa: E402
+from workloads import post_script  # noqa: E402
 
 
 def start_gateway(binary, redis_port):
@@ -32,8 +34,13 @@ def main():
     parser.add_argument("b")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--seconds", type=int, default=5)
+    parser.add_argument("--pipeline", type=int, help="POST /pipeline of this many GETs instead of GET /get/k")
     args = parser.parse_args()
     work = tempfile.mkdtemp()
+    path, script = "/get/k", None
+    if args.pipeline:
+        path, script = "/pipeline", os.path.join(work, "pipeline.lua")
+        post_script(script, "[" + ",".join('["get","k"]' for _ in range(args.pipeline)) + "]")
     redis_port = free_port()
     redis = subprocess.Popen(["taskset", "-c", "0", "redis-server", "--port", str(redis_port), "--save", "",
                               "--appendonly", "no", "--dir", work], stdout=subprocess.DEVNULL)
@@ -47,9 +54,9 @@ def main():
             for binary in (args.a, args.b):
                 proc, port = start_gateway(binary, redis_port)
                 try:
-                    url = f"http://127.0.0.1:{port}/get/k"
-                    wrk(url, 64, 1)  # warm-up: connections and allocator
-                    rps, p50, p99, cost = measure(lambda: wrk(url, 64, args.seconds), [proc.pid])
+                    url = f"http://127.0.0.1:{port}{path}"
+                    wrk(url, 64, 1, script)  # warm-up: connections and allocator
+                    rps, p50, p99, cost = measure(lambda: wrk(url, 64, args.seconds, script), [proc.pid])
                 finally:
                     proc.terminate()
                     proc.wait()

@@ -1,7 +1,9 @@
 //! A parsed Redis command and its conversion into a `redis::Cmd`.
 
-use crate::protocol::parse::Args;
 use crate::{Error, Result};
+
+/// One command's arguments, the command name first.
+pub type Args = Vec<Vec<u8>>;
 
 /// One Redis command as received over REST: a lower-cased name and its binary-safe arguments.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,7 +27,7 @@ impl Command {
         Ok(Self { name, args })
     }
 
-    /// Builds a command from `[name, args...]` as produced by [`crate::protocol::parse`].
+    /// Builds a command from `[name, args...]`.
     ///
     /// # Errors
     /// [`Error::InvalidRequest`] when the list or the name is empty.

@@ -91,15 +91,15 @@ pub fn parse(req: &RestRequest<'_>) -> Result<Endpoint> {
         if req.body.is_empty() {
             return Err(Error::invalid("empty request: POST a JSON array such as [\"PING\"] or use /<command>/<args>"));
         }
-        return Command::from_args(parse::command(req.body)?).map(Endpoint::Command);
+        return parse::command(req.body).map(Endpoint::Command);
     }
     let (first, rest) = match path.split_once('/') {
         Some((first, rest)) => (first, Some(rest)),
         None => (path, None),
     };
     match (first, rest) {
-        ("pipeline", None) => commands(req.body).map(Endpoint::Pipeline),
-        ("multi-exec", None) => commands(req.body).map(Endpoint::MultiExec),
+        ("pipeline", None) => parse::commands(req.body).map(Endpoint::Pipeline),
+        ("multi-exec", None) => parse::commands(req.body).map(Endpoint::MultiExec),
         ("monitor", None) => Ok(Endpoint::Monitor),
         ("subscribe", Some(channel)) if !channel.is_empty() => Ok(Endpoint::Subscribe(decode(channel))),
         ("psubscribe", Some(pattern)) if !pattern.is_empty() => Ok(Endpoint::PSubscribe(decode(pattern))),
@@ -114,10 +114,6 @@ pub fn query_token(query: Option<&str>) -> Option<Vec<u8>> {
 }
 
 pub use super::parse::{MAX_ARGS, MAX_BATCH};
-
-fn commands(body: &[u8]) -> Result<Vec<Command>> {
-    parse::commands(body)?.into_iter().map(Command::from_args).collect()
-}
 
 fn path_command(req: &RestRequest<'_>, path: &str) -> Result<Command> {
     let mut segments = path.split('/').map(decode);

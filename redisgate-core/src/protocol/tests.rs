@@ -442,3 +442,91 @@ fn unescaped_strings_are_still_checked() {
         "café".as_bytes()
     );
 }
+
+/// What serde_json reads from a body of commands, argument by argument: a string unescaped, a number or a
+/// boolean as its literal text (through `RawValue`), `None` for any body the parser must refuse.
+fn serde_reading(body: &[u8]) -> Option<Vec<Command>> {
+    use serde_json::value::RawValue;
+    let arg = |raw: &RawValue| match raw.get().as_bytes()[0] {
+        b'"' => serde_json::from_str::<String>(raw.get()).ok().map(String::into_bytes),
+        b'-' | b'0'..=b'9' | b't' | b'f' => Some(raw.get().as_bytes().to_vec()),
+        _ => None,
+    };
+    // A command is a non-empty array whose first element is a non-empty string.
+    let command = |raw: Vec<&RawValue>| match raw.first() {
+        Some(name) if name.get().starts_with('"') => {
+            Command::from_args(raw.into_iter().map(arg).collect::<Option<Vec<_>>>()?).ok()
+        }
+        _ => None,
+    };
+    let commands: Vec<Vec<&RawValue>> = serde_json::from_slice(body).ok()?;
+    let commands = commands.into_iter().map(command).collect::<Option<Vec<_>>>()?;
+    (!commands.is_empty()).then_some(commands)
+}
+
+/// Bodies of commands: a list of lists of JSON values (valid arguments or not), often damaged by one byte
+/// put in, taken out or replaced.
+fn json_body() -> impl Strategy<Value = Vec<u8>> {
+    let value = prop::sample::select(vec![
+        "\"get\"",
+        "\"GeT\"",
+        "\"k\"",
+        "\"\"",
+        "\"a\\\"b\"",
+        "\"\\u00e9\"",
+        "\"\\ud83d\\ude00\"",
+        "\"\\ud800\"",
+        "\"\\x\"",
+        "\"caf\u{e9}\"",
+        "\"a\u{1}b\"",
+        "\"\\/\\n\"",
+        "1",
+        "-0",
+        "01",
+        "1.5",
+        "1e-7",
+        "1E+2",
+        "1e999",
+        "-",
+        "1.",
+        "true",
+        "false",
+        "null",
+        "{}",
+        "{\"a\":1}",
+        "[]",
+        "[1]",
+        "NaN",
+        "Infinity",
+        " \"ws\" ",
+    ]);
+    let commands = proptest::collection::vec(proptest::collection::vec(value, 0..4), 0..4);
+    let damage = proptest::option::of((any::<prop::sample::Index>(), 0..3_u8, any::<u8>()));
+    (commands, damage).prop_map(|(commands, damage)| {
+        let commands: Vec<String> = commands.iter().map(|args| format!("[{}]", args.join(","))).collect();
+        let mut body = format!("[{}]", commands.join(",")).into_bytes();
+        if let Some((at, how, byte)) = damage {
+            let at = at.index(body.len());
+            match how {
+                0 => body.insert(at, byte),
+                1 => drop(body.remove(at)),
+                _ => body[at] = byte,
+            }
+        }
+        body
+    })
+}
+
+proptest! {
+    /// The body parser accepts exactly what serde_json reads as a list of commands, with the same arguments;
+    /// the single-command parser likewise for each element.
+    #[test]
+    fn bodies_are_read_as_serde_json_reads_them(body in json_body()) {
+        prop_assert_eq!(parse::commands(&body).ok(), serde_reading(&body), "{}", String::from_utf8_lossy(&body));
+        let inner = body.get(1..body.len().saturating_sub(1)).unwrap_or_default();
+        let single = [b"[".as_slice(), inner, b"]"].concat();
+        let one = parse::command(inner).ok().map(|args| vec![args]);
+        let serde_one = serde_reading(&single).filter(|c| c.len() == 1);
+        prop_assert_eq!(one, serde_one, "{}", String::from_utf8_lossy(inner));
+    }
+}

@@ -61,7 +61,7 @@ pub enum ApiError {
     TooManyConnections,
     /// Redis gave no reply ([`UpstreamError`] says why), or refused a transaction as a whole.
     #[error(transparent)]
-    Upstream(#[from] UpstreamError),
+    Upstream(UpstreamError),
     /// Redis answered that it cannot serve writes or reads for a moment: too few replicas for
     /// `min-replicas-to-write` (`NOREPLICAS`), a replica cut off from its master (`MASTERDOWN`), or a server
     /// loading its data (`LOADING`). Its text is passed through; retrying in a second may succeed.
@@ -76,6 +76,16 @@ pub enum ApiError {
     /// A bug or an unexpected failure of the gateway itself.
     #[error("ERR internal error")]
     Internal(String),
+}
+
+impl From<UpstreamError> for ApiError {
+    /// Replies too large to answer are refused as the encoder refuses them (the same status and text).
+    fn from(error: UpstreamError) -> Self {
+        match error {
+            UpstreamError::TooLarge(limit) => Self::Protocol(redisgate_core::Error::ResponseTooLarge(limit as u64)),
+            other => Self::Upstream(other),
+        }
+    }
 }
 
 impl ApiError {
@@ -98,7 +108,9 @@ impl ApiError {
             }
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::Upstream(failure) => match failure {
-                UpstreamError::Refused(_) | UpstreamError::CrossSlot => StatusCode::BAD_REQUEST,
+                UpstreamError::Refused(_) | UpstreamError::CrossSlot | UpstreamError::TooLarge(_) => {
+                    StatusCode::BAD_REQUEST
+                }
                 UpstreamError::Unavailable(_) | UpstreamError::Closed(_) | UpstreamError::Tls(_) => {
                     StatusCode::BAD_GATEWAY
                 }

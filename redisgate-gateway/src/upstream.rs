@@ -45,6 +45,9 @@ pub struct UpstreamOptions {
     pub response_timeout: Duration,
     /// For `rediss://` URLs: a private CA and a client certificate (default: the system's roots, none).
     pub tls: RedisTls,
+    /// The heaviest reply the shared connection keeps ([`link`]): the largest response limit any request
+    /// may have. A heavier one is dropped as it is read.
+    pub max_reply_bytes: usize,
 }
 
 impl Default for UpstreamOptions {
@@ -53,6 +56,7 @@ impl Default for UpstreamOptions {
             connect_timeout: Duration::from_secs(1),
             response_timeout: Duration::from_secs(10),
             tls: RedisTls::default(),
+            max_reply_bytes: crate::ServerLimits::default().max_response_bytes,
         }
     }
 }
@@ -81,6 +85,8 @@ pub struct Upstream {
 struct Node {
     client: Client,
     target: Arc<Target>,
+    /// The heaviest reply its shared connections keep ([`UpstreamOptions::max_reply_bytes`]).
+    max_reply: usize,
     /// The shared connection, made on first use; one that failed, or whose reply timed out, is replaced
     /// ([`Node::link`], [`Node::replace`]).
     link: ArcSwapOption<Link>,
@@ -94,6 +100,7 @@ impl Node {
             hub: Arc::new(Hub::new(client.clone())),
             client,
             target: Arc::new(target),
+            max_reply: options.max_reply_bytes,
             link: ArcSwapOption::empty(),
         })
     }
@@ -112,7 +119,7 @@ impl Node {
     /// one is returned): a server that stopped answering without closing the socket (a host gone, a network
     /// cut) is reached again on a new connection.
     fn replace(&self, used: Option<&Arc<Link>>) -> Arc<Link> {
-        let fresh = Arc::new(Link::new(Arc::clone(&self.target)));
+        let fresh = Arc::new(Link::new(Arc::clone(&self.target), self.max_reply));
         let previous = self.link.compare_and_swap(&used.cloned(), Some(Arc::clone(&fresh)));
         match (&*previous, used) {
             (Some(other), Some(used)) if !Arc::ptr_eq(other, used) => Arc::clone(other),
@@ -239,7 +246,7 @@ impl Upstream {
     /// The outcome of a request to `node`, its failure classified once ([`UpstreamError`]): a TLS failure is
     /// logged once, and for a Sentinel-managed master that seems gone, the new one is looked for and the
     /// request answered as failing over (a transaction refused with READONLY keeps its refusal).
-    fn finish<T>(&self, node: &Arc<Node>, result: RedisResult<T>) -> Result<T, UpstreamError> {
+    fn finish<T, E: Into<UpstreamError>>(&self, node: &Arc<Node>, result: Result<T, E>) -> Result<T, UpstreamError> {
         let error = match result {
             Ok(value) => {
                 if self.tls_failing.load(std::sync::atomic::Ordering::Relaxed) {
@@ -247,7 +254,7 @@ impl Upstream {
                 }
                 return Ok(value);
             }
-            Err(error) => UpstreamError::from(error),
+            Err(error) => error.into(),
         };
         self.note_tls(Some(&error));
         if self.sentinel.is_none() || !error.lost_server() {
@@ -300,19 +307,20 @@ impl Upstream {
         }
     }
 
-    /// Runs one command. A Redis error reply comes back as `Ok(Value::ServerError)`.
+    /// Runs one command, whose reply may weigh `limit` bytes (a response limit). A Redis error reply comes
+    /// back as `Ok(Value::ServerError)`.
     ///
     /// # Errors
     /// Connection failures and timeouts; a READONLY reply from a Sentinel-managed master (it is a replica
-    /// now) is [`UpstreamError::FailingOver`].
-    pub async fn run(&self, command: &Command) -> Result<Value, UpstreamError> {
+    /// now) is [`UpstreamError::FailingOver`]; a reply heavier than `limit` is [`UpstreamError::TooLarge`].
+    pub async fn run(&self, command: &Command, limit: usize) -> Result<Value, UpstreamError> {
         if let Some(cluster) = &self.cluster {
             return Box::pin(cluster.run(command)).await;
         }
         let node = self.node().await?;
         let span = tracing::debug_span!("redis", instance = %self.name, command = %command.name_str());
         let used = node.link();
-        let reply = used.send(1, |out| resp::write_command(out, command)).instrument(span);
+        let reply = used.send(1, limit, |out| resp::write_command(out, command)).instrument(span);
         let reply = Deadline::new(reply, self.options.response_timeout)
             .stopping_scripts(SCRIPT_TIME_LIMIT, self.script_stop(&node, command.is_script()))
             .await;
@@ -329,9 +337,9 @@ impl Upstream {
     }
 
     /// The outcome of a request whose reply did not come in time; the shared connection `used` is replaced.
-    fn too_late<T>(node: &Node, used: &Arc<Link>) -> RedisResult<T> {
+    fn too_late<T>(node: &Node, used: &Arc<Link>) -> Result<T, link::Failed> {
         node.replace(Some(used));
-        Err(timed_out())
+        Err(timed_out().into())
     }
 
     /// For a request that runs scripts (`scripted`): what stops them once they have run longer than
@@ -372,11 +380,12 @@ impl Upstream {
         });
     }
 
-    /// Runs commands in order, not atomically; each reply (or error reply) in place.
+    /// Runs commands in order, not atomically; each reply (or error reply) in place. The replies may weigh
+    /// `limit` bytes in all.
     ///
     /// # Errors
-    /// Connection failures and timeouts.
-    pub async fn pipeline(&self, commands: &[Command]) -> Result<Vec<Value>, UpstreamError> {
+    /// Connection failures and timeouts; replies heavier than `limit` are [`UpstreamError::TooLarge`].
+    pub async fn pipeline(&self, commands: &[Command], limit: usize) -> Result<Vec<Value>, UpstreamError> {
         if let Some(cluster) = &self.cluster {
             return Box::pin(cluster.pipeline(commands)).await;
         }
@@ -384,7 +393,7 @@ impl Upstream {
         let span = tracing::debug_span!("redis", instance = %self.name, pipeline = commands.len());
         let used = node.link();
         let replies = used
-            .send(commands.len(), |out| commands.iter().for_each(|command| resp::write_command(out, command)))
+            .send(commands.len(), limit, |out| commands.iter().for_each(|command| resp::write_command(out, command)))
             .instrument(span);
         let scripted = commands.iter().any(Command::is_script);
         let replies = Deadline::new(replies, self.options.response_timeout)
@@ -401,21 +410,24 @@ impl Upstream {
         Ok(replies)
     }
 
-    /// Runs commands as one MULTI/EXEC transaction; per-command runtime errors are in place.
+    /// Runs commands as one MULTI/EXEC transaction; per-command runtime errors are in place. The replies
+    /// may weigh `limit` bytes in all.
     ///
     /// # Errors
     /// A transaction Redis refused as a whole (EXECABORT) is [`UpstreamError::Refused`] with the first
     /// queued error; on a cluster, one whose keys span slots is [`UpstreamError::CrossSlot`]; connection
-    /// failures and timeouts.
-    pub async fn transaction(&self, commands: &[Command]) -> Result<Vec<Value>, UpstreamError> {
+    /// failures and timeouts; replies heavier than `limit` are [`UpstreamError::TooLarge`].
+    pub async fn transaction(&self, commands: &[Command], limit: usize) -> Result<Vec<Value>, UpstreamError> {
         if let Some(cluster) = &self.cluster {
             return Box::pin(cluster.transaction(commands)).await;
         }
         let node = self.node().await?;
         let span = tracing::debug_span!("redis", instance = %self.name, transaction = commands.len());
         let used = node.link();
+        // MULTI's OK and each command's QUEUED weigh a few bytes that the answer does not carry.
+        let limit = limit.saturating_add(8 * (commands.len() + 1));
         let sent = used
-            .send(commands.len() + 2, |out| {
+            .send(commands.len() + 2, limit, |out| {
                 resp::write_args(out, &[b"MULTI"]);
                 commands.iter().for_each(|command| resp::write_command(out, command));
                 resp::write_args(out, &[b"EXEC"]);

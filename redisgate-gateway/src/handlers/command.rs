@@ -18,7 +18,7 @@ pub async fn run(
 ) -> Result<Response, ApiError> {
     let ran = async {
         let command = gate.ready(command)?;
-        let value = redact::reply(&command, instance.upstream().run(&command).await?);
+        let value = redact::reply(&command, instance.upstream().run(&command, gate.max_response).await?);
         super::reply(format, &value, gate)
     };
     match ran.await {

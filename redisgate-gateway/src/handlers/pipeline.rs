@@ -23,7 +23,8 @@ pub async fn run(
     let mut allowed = Vec::with_capacity(commands.len());
     let refusals: Vec<_> =
         commands.into_iter().map(|command| gate.ready(command).map(|command| allowed.push(command)).err()).collect();
-    let replies = if allowed.is_empty() { Vec::new() } else { instance.upstream().pipeline(&allowed).await? };
+    let replies =
+        if allowed.is_empty() { Vec::new() } else { instance.upstream().pipeline(&allowed, gate.max_response).await? };
     let mut replies = allowed.iter().zip(replies).map(|(command, reply)| Reply::Value(redact::reply(command, reply)));
     // Redis answers every command of a pipeline it ran, so `replies` has one for each `None`.
     let answers: Vec<Reply> = refusals

@@ -21,7 +21,7 @@ pub async fn run(
 ) -> Result<Response, ApiError> {
     let format = if format == ResponseFormat::Resp2 { ResponseFormat::Json } else { format };
     let commands = commands.into_iter().map(|c| gate.ready(c)).collect::<Result<Vec<Command>, _>>()?;
-    let values = instance.upstream().transaction(&commands).await?;
+    let values = instance.upstream().transaction(&commands, gate.max_response).await?;
     let replies: Vec<_> =
         commands.iter().zip(values).map(|(command, value)| Reply::Value(redact::reply(command, value))).collect();
     super::replies(format, &replies, gate)

@@ -16,7 +16,7 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
 use tokio::io::{AsyncRead, AsyncReadExt as _, AsyncWrite, AsyncWriteExt as _};
 use tokio::net::TcpStream;
 
-use super::resp::Reader;
+use super::resp::{Malformed, Read, Reader};
 use crate::tls::RedisTls;
 
 /// The two halves of a connection, as the shared connection's reader and writer use them.
@@ -93,7 +93,8 @@ impl Target {
         if *replies > 0 {
             write.write_all(hello).await?;
             write.flush().await?;
-            let (mut reader, mut buf) = (Reader::default(), BytesMut::with_capacity(256));
+            // AUTH and SELECT answer a line each; anything larger is not theirs.
+            let (mut reader, mut buf) = (Reader::new(4096), BytesMut::with_capacity(256));
             for _ in 0..*replies {
                 let value = loop {
                     if let Some(value) = reader.next(&mut buf).map_err(|e| invalid_reply(&e))? {
@@ -103,12 +104,16 @@ impl Target {
                         return Err(std::io::Error::from(std::io::ErrorKind::BrokenPipe).into());
                     }
                 };
-                if let Value::ServerError(e) = value {
-                    return Err(RedisError::from((
-                        ErrorKind::AuthenticationFailed,
-                        "signing in failed",
-                        e.to_string(),
-                    )));
+                match value {
+                    Read::Value(Value::ServerError(e), _) => {
+                        return Err(RedisError::from((
+                            ErrorKind::AuthenticationFailed,
+                            "signing in failed",
+                            e.to_string(),
+                        )))
+                    }
+                    Read::TooLarge => return Err(invalid_reply(&Malformed("a reply too large for AUTH or SELECT"))),
+                    Read::Value(..) => {}
                 }
             }
         }
@@ -169,6 +174,6 @@ fn invalid_tls(what: &str, error: &dyn std::fmt::Display) -> RedisError {
     RedisError::from((ErrorKind::InvalidClientConfig, "unreadable TLS material", format!("{what}: {error}")))
 }
 
-fn invalid_reply(error: &super::resp::Malformed) -> RedisError {
+fn invalid_reply(error: &Malformed) -> RedisError {
     RedisError::from((ErrorKind::Parse, "malformed reply from redis", error.to_string()))
 }

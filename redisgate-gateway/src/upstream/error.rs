@@ -33,6 +33,10 @@ pub enum UpstreamError {
     /// Redis refused a transaction as a whole (EXECABORT): the first queued command's error reply.
     #[error("{}", redisgate_core::protocol::encode::error_text(.0))]
     Refused(redis::ServerError),
+    /// The replies weighed more than the request's response limit, which this is: they were dropped as they
+    /// came (the gateway's error type answers it as the encoder's own refusal).
+    #[error("ERR max response size exceeded. Limit: {0} bytes")]
+    TooLarge(usize),
     /// A transaction on a Redis Cluster whose keys span slots: no one node can run it atomically.
     #[error("CROSSSLOT a /multi-exec on a Redis Cluster needs all its keys in one hash slot: give them a common hash tag, such as {{user1}}:a and {{user1}}:b")]
     CrossSlot,
@@ -44,7 +48,7 @@ impl UpstreamError {
     pub fn broke_connection(&self) -> bool {
         match self {
             Self::Timeout(e) | Self::Closed(e) | Self::Unavailable(e) => e.is_unrecoverable_error(),
-            Self::FailingOver(_) | Self::Tls(_) | Self::Refused(_) | Self::CrossSlot => false,
+            Self::FailingOver(_) | Self::Tls(_) | Self::Refused(_) | Self::CrossSlot | Self::TooLarge(_) => false,
         }
     }
 
@@ -56,7 +60,7 @@ impl UpstreamError {
             Self::Timeout(_) | Self::Closed(_) => true,
             Self::Unavailable(e) => e.is_io_error() || e.is_connection_refusal(),
             Self::Refused(e) => e.code() == "READONLY",
-            Self::FailingOver(_) | Self::Tls(_) | Self::CrossSlot => false,
+            Self::FailingOver(_) | Self::Tls(_) | Self::CrossSlot | Self::TooLarge(_) => false,
         }
     }
 }
@@ -82,6 +86,15 @@ impl From<RedisError> for UpstreamError {
             }
         }
         Self::Unavailable(error)
+    }
+}
+
+impl From<super::link::Failed> for UpstreamError {
+    fn from(failed: super::link::Failed) -> Self {
+        match failed {
+            super::link::Failed::Redis(error) => error.into(),
+            super::link::Failed::TooLarge(limit) => Self::TooLarge(limit),
+        }
     }
 }
 

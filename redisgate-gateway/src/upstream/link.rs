@@ -8,6 +8,10 @@
 //! vector of its own, and its parser-combinator reader: a command goes from the request's arguments straight
 //! into the outgoing buffer.
 //!
+//! A request says how much its replies may weigh in all ([`Read`]); the reader drops any one reply
+//! heavier than the link's own limit as it comes, and a request whose replies pass its limit gets
+//! [`Failed::TooLarge`] instead of them, so a reply too large to answer is never held whole.
+//!
 //! A link is one connection's life. It is made at once and connects in the background (requests queue behind
 //! the connection attempt); when the connection fails or closes, every waiting request gets the error and
 //! the link stays failed: the upstream then makes a new one ([`Link::is_failed`]). A link nobody holds any
@@ -23,7 +27,7 @@ use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::sync::{oneshot, Notify};
 
 use super::dial::Target;
-use super::resp::Reader;
+use super::resp::{Read, Reader};
 
 /// A shared, pipelined connection (see the module's documentation).
 pub struct Link {
@@ -52,16 +56,41 @@ struct Queue {
 struct Waiter {
     /// How many replies the request's commands get.
     expected: usize,
+    /// How many it got.
+    received: usize,
+    /// Those it got, until they weigh more than `limit`.
     replies: Vec<Value>,
-    answer: oneshot::Sender<RedisResult<Vec<Value>>>,
+    /// What the replies weigh so far ([`Read::Value`]).
+    weight: usize,
+    /// The most they may weigh in all.
+    limit: usize,
+    /// Whether they weigh more: the request gets [`Failed::TooLarge`].
+    too_large: bool,
+    answer: oneshot::Sender<Result<Vec<Value>, Failed>>,
+}
+
+/// Why a request got no replies.
+#[derive(Debug)]
+pub enum Failed {
+    /// The connection failed, or closed, before they came.
+    Redis(RedisError),
+    /// They weighed more than the request's limit, which this is; they were dropped as they came.
+    TooLarge(usize),
+}
+
+impl From<RedisError> for Failed {
+    fn from(error: RedisError) -> Self {
+        Self::Redis(error)
+    }
 }
 
 impl Link {
-    /// Starts connecting to `target` in the background.
-    pub fn new(target: Arc<Target>) -> Self {
+    /// Starts connecting to `target` in the background. The connection drops any reply heavier than
+    /// `max_reply` as it reads it.
+    pub fn new(target: Arc<Target>, max_reply: usize) -> Self {
         let shared =
             Arc::new(Shared { queue: Mutex::default(), failed: AtomicBool::new(false), wake_writer: Notify::new() });
-        let task = tokio::spawn(run(target, Arc::clone(&shared))).abort_handle();
+        let task = tokio::spawn(run(target, max_reply, Arc::clone(&shared))).abort_handle();
         Self { shared, task }
     }
 
@@ -71,22 +100,29 @@ impl Link {
     }
 
     /// Queues the commands `write` encodes (RESP, as redis-rs's `write_packed_command` writes), which get
-    /// `expected` replies, and waits for those replies.
+    /// `expected` replies weighing at most `limit` in all, and waits for those replies.
     ///
     /// # Errors
-    /// The connection failed before the replies came.
-    pub async fn send(&self, expected: usize, write: impl FnOnce(&mut Vec<u8>)) -> RedisResult<Vec<Value>> {
+    /// The connection failed before the replies came; they weighed more than `limit`.
+    pub async fn send(
+        &self,
+        expected: usize,
+        limit: usize,
+        write: impl FnOnce(&mut Vec<u8>),
+    ) -> Result<Vec<Value>, Failed> {
         let (answer, replies) = oneshot::channel();
         {
             let mut queue = self.shared.lock();
             if let Some(failed) = &queue.failed {
-                return Err(failed.clone());
+                return Err(failed.clone().into());
             }
             write(&mut queue.out);
-            queue.waiting.push_back(Waiter { expected, replies: Vec::with_capacity(expected), answer });
+            let replies = Vec::with_capacity(expected);
+            let waiter = Waiter { expected, received: 0, replies, weight: 0, limit, too_large: false, answer };
+            queue.waiting.push_back(waiter);
         }
         self.shared.wake_writer.notify_one();
-        replies.await.unwrap_or_else(|_| Err(closed()))
+        replies.await.unwrap_or_else(|_| Err(closed().into()))
     }
 }
 
@@ -114,35 +150,47 @@ impl Shared {
             std::mem::take(&mut queue.waiting)
         };
         for waiter in waiting {
-            let _ = waiter.answer.send(Err(error.clone()));
+            let _ = waiter.answer.send(Err(error.clone().into()));
         }
         self.wake_writer.notify_one();
     }
 
-    /// Hands `values` (replies in order) to the requests waiting for them.
-    fn deliver(&self, values: &mut Vec<Value>) -> RedisResult<()> {
+    /// Hands `reads` (replies in order) to the requests waiting for them.
+    fn deliver(&self, reads: &mut Vec<Read>) -> RedisResult<()> {
         let mut done = Vec::new();
         {
             let mut queue = self.lock();
-            for value in values.drain(..) {
+            for read in reads.drain(..) {
                 let Some(first) = queue.waiting.front_mut() else {
                     return Err(RedisError::from((ErrorKind::Client, "redis sent a reply nobody asked for")));
                 };
-                first.replies.push(value);
-                if first.replies.len() == first.expected {
+                first.received += 1;
+                match read {
+                    Read::Value(value, weight) if !first.too_large => {
+                        first.weight = first.weight.saturating_add(weight);
+                        first.too_large = first.weight > first.limit;
+                        first.replies.push(value);
+                    }
+                    _ => first.too_large = true,
+                }
+                if first.too_large {
+                    first.replies = Vec::new();
+                }
+                if first.received == first.expected {
                     done.extend(queue.waiting.pop_front());
                 }
             }
         }
         for waiter in done {
-            let _ = waiter.answer.send(Ok(waiter.replies));
+            let answer = if waiter.too_large { Err(Failed::TooLarge(waiter.limit)) } else { Ok(waiter.replies) };
+            let _ = waiter.answer.send(answer);
         }
         Ok(())
     }
 }
 
 /// Connects, then writes and reads until the connection fails or the link is dropped.
-async fn run(target: Arc<Target>, shared: Arc<Shared>) {
+async fn run(target: Arc<Target>, max_reply: usize, shared: Arc<Shared>) {
     let (mut read, mut write) = match target.dial().await {
         Ok(halves) => halves,
         Err(e) => return shared.fail(e),
@@ -167,7 +215,8 @@ async fn run(target: Arc<Target>, shared: Arc<Shared>) {
         }
     };
     let reader = async {
-        let (mut reader, mut buf, mut values) = (Reader::default(), BytesMut::with_capacity(READ_CHUNK), Vec::new());
+        let (mut reader, mut buf, mut reads) =
+            (Reader::new(max_reply), BytesMut::with_capacity(READ_CHUNK), Vec::new());
         loop {
             if buf.capacity() - buf.len() < 4096 {
                 buf.reserve(READ_CHUNK);
@@ -179,9 +228,9 @@ async fn run(target: Arc<Target>, shared: Arc<Shared>) {
                 .next(&mut buf)
                 .map_err(|e| RedisError::from((ErrorKind::Parse, "malformed reply from redis", e.to_string())))?
             {
-                values.push(value);
+                reads.push(value);
             }
-            shared.deliver(&mut values)?;
+            shared.deliver(&mut reads)?;
             release_read(&mut buf);
         }
     };

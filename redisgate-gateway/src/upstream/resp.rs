@@ -42,58 +42,138 @@ const MAX_DEPTH: usize = 100;
 /// Bytes that are not a RESP2 reply: the connection cannot be read further.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("malformed reply from redis: {0}")]
-pub struct Malformed(&'static str);
+pub struct Malformed(pub(super) &'static str);
 
-/// Reads replies one after the other; keeps the arrays it is in the middle of.
-#[derive(Default)]
+/// Reads replies one after the other; keeps the arrays it is in the middle of. A reply that would weigh more
+/// than the reader's limit is read to its end and dropped as it comes ([`Read::TooLarge`]): the gateway
+/// never holds more than the limit of one reply, whatever Redis sends.
 pub struct Reader {
     /// The arrays being read, innermost last: how many elements each still needs, and those it has.
     open: Vec<(usize, Vec<Value>)>,
+    /// The most a reply may weigh ([`Read::Value`]).
+    limit: usize,
+    /// The weight of the reply being read, so far.
+    weight: usize,
+    /// Whether the reply being read is over the limit: the rest of it is read and dropped.
+    over: bool,
+    /// Bytes still to drop of an oversized bulk string (its CRLF included).
+    skipping: usize,
 }
 
-/// One element read whole: a value, or the header of a non-empty array.
+/// What the reader read.
+#[derive(Debug, PartialEq)]
+pub enum Read {
+    /// A whole reply, and its weight: a lower bound of the bytes any encoding of it takes (JSON or RESP2,
+    /// base64 or not), so a reply over a response limit by weight is over it once encoded.
+    Value(Value, usize),
+    /// A reply heavier than the reader's limit, read to its end and dropped.
+    TooLarge,
+}
+
+/// One element read whole: a value, the header of a non-empty array, or the header of a bulk string too
+/// large to keep (its bytes and CRLF follow).
 enum Item {
     Value(Value),
     Array(usize),
+    Skip(usize),
 }
 
 impl Reader {
+    /// A reader that drops any reply weighing more than `limit`.
+    pub fn new(limit: usize) -> Self {
+        Self { open: Vec::new(), limit, weight: 0, over: false, skipping: 0 }
+    }
+
     /// The next complete reply in `buf`, consuming the bytes it used (and those of an array's elements read
     /// so far); `None` when more bytes are needed.
     ///
     /// # Errors
     /// When `buf` holds something that is not RESP2.
-    pub fn next(&mut self, buf: &mut BytesMut) -> Result<Option<Value>, Malformed> {
+    pub fn next(&mut self, buf: &mut BytesMut) -> Result<Option<Read>, Malformed> {
         loop {
-            let Some((item, used)) = item(buf)? else { return Ok(None) };
-            buf.advance(used);
-            let mut value = match item {
-                Item::Array(len) => {
-                    if self.open.len() >= MAX_DEPTH {
-                        return Err(Malformed("arrays nested too deeply"));
+            let value = if self.skipping > 0 {
+                let dropped = self.skipping.min(buf.len());
+                buf.advance(dropped);
+                self.skipping -= dropped;
+                if self.skipping > 0 {
+                    return Ok(None);
+                }
+                None
+            } else {
+                let room = if self.over { 0 } else { self.limit - self.weight };
+                let Some((item, used)) = item(buf, room)? else { return Ok(None) };
+                buf.advance(used);
+                match item {
+                    Item::Array(len) => {
+                        if self.open.len() >= MAX_DEPTH {
+                            return Err(Malformed("arrays nested too deeply"));
+                        }
+                        self.add(1);
+                        let elements = if self.over { Vec::new() } else { Vec::with_capacity(len.min(1024)) };
+                        self.open.push((len, elements));
+                        continue;
                     }
-                    self.open.push((len, Vec::with_capacity(len.min(1024))));
-                    continue;
+                    Item::Skip(bytes) => {
+                        self.add(usize::MAX);
+                        self.skipping = bytes;
+                        continue;
+                    }
+                    Item::Value(value) => {
+                        self.add(weight(&value));
+                        Some(value).filter(|_| !self.over)
+                    }
                 }
-                Item::Value(value) => value,
             };
-            // Close every array this value completes.
-            loop {
-                let Some((missing, elements)) = self.open.last_mut() else { return Ok(Some(value)) };
-                elements.push(value);
-                *missing -= 1;
-                if *missing > 0 {
-                    break;
-                }
-                let (_, elements) = self.open.pop().unwrap_or_default();
-                value = Value::Array(elements);
+            if let Some(read) = self.close(value) {
+                return Ok(Some(read));
             }
         }
     }
+
+    /// Adds `weight` to the reply's; past the limit, drops what the reply holds so far.
+    fn add(&mut self, weight: usize) {
+        self.weight = self.weight.saturating_add(weight);
+        if self.weight > self.limit && !self.over {
+            self.over = true;
+            self.open.iter_mut().for_each(|(_, elements)| *elements = Vec::new());
+        }
+    }
+
+    /// Puts an element just read (`None` when dropped) into its array, closing every array it completes; the
+    /// reply, once it is whole.
+    fn close(&mut self, mut value: Option<Value>) -> Option<Read> {
+        while let Some((missing, elements)) = self.open.last_mut() {
+            elements.extend(value.take());
+            *missing -= 1;
+            if *missing > 0 {
+                return None;
+            }
+            let (_, elements) = self.open.pop().unwrap_or_default();
+            value = (!self.over).then_some(Value::Array(elements));
+        }
+        let read = match value {
+            Some(value) if !self.over => Read::Value(value, self.weight),
+            _ => Read::TooLarge,
+        };
+        (self.weight, self.over) = (0, false);
+        Some(read)
+    }
 }
 
-/// The element at the start of `buf` and the bytes it takes, if they are all there.
-fn item(buf: &[u8]) -> Result<Option<(Item, usize)>, Malformed> {
+/// A value's own weight (an array's elements count on their own): its text's length for a string or an
+/// error, plus one byte (a quote, or a separator, is always written).
+fn weight(value: &Value) -> usize {
+    1 + match value {
+        Value::BulkString(bytes) => bytes.len(),
+        Value::SimpleString(text) => text.len(),
+        Value::ServerError(e) => e.code().len() + e.details().map_or(0, str::len),
+        _ => 0,
+    }
+}
+
+/// The element at the start of `buf` and the bytes it takes, if they are all there. A bulk string that
+/// would weigh more than `room` is not waited for: its header is read, and its bytes are left to skip.
+fn item(buf: &[u8], room: usize) -> Result<Option<(Item, usize)>, Malformed> {
     let Some(&kind) = buf.first() else { return Ok(None) };
     let Some(end) = memchr::memchr(b'\n', buf) else { return Ok(None) };
     if end < 2 || buf[end - 1] != b'\r' {
@@ -111,6 +191,9 @@ fn item(buf: &[u8]) -> Result<Option<(Item, usize)>, Malformed> {
             let Some(total) = after.checked_add(len).and_then(|n| n.checked_add(2)) else {
                 return Err(Malformed("a bulk string longer than memory"));
             };
+            if len >= room {
+                return Ok(Some((Item::Skip(len + 2), after)));
+            }
             if buf.len() < total {
                 return Ok(None);
             }
@@ -168,16 +251,25 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    fn all(bytes: &[u8], chunk: usize) -> Result<Vec<Value>, Malformed> {
-        let (mut reader, mut buf, mut out) = (Reader::default(), BytesMut::new(), Vec::new());
+    /// Every reply in `bytes`, read `chunk` bytes at a time by a reader of `limit`.
+    fn reads(bytes: &[u8], chunk: usize, limit: usize) -> Result<Vec<Read>, Malformed> {
+        let (mut reader, mut buf, mut out) = (Reader::new(limit), BytesMut::new(), Vec::new());
         for piece in bytes.chunks(chunk.max(1)) {
             buf.extend_from_slice(piece);
-            while let Some(value) = reader.next(&mut buf)? {
-                out.push(value);
+            while let Some(read) = reader.next(&mut buf)? {
+                out.push(read);
             }
         }
         assert!(buf.is_empty(), "bytes left over: {buf:?}");
         Ok(out)
+    }
+
+    fn all(bytes: &[u8], chunk: usize) -> Result<Vec<Value>, Malformed> {
+        let values = reads(bytes, chunk, usize::MAX)?.into_iter().map(|read| match read {
+            Read::Value(value, _) => value,
+            Read::TooLarge => panic!("nothing is too large for usize::MAX"),
+        });
+        Ok(values.collect())
     }
 
     #[test]
@@ -264,7 +356,69 @@ mod tests {
         }
     }
 
+    /// What `value` weighs, element by element.
+    fn weight_of(value: &Value) -> usize {
+        match value {
+            Value::Array(items) => 1 + items.iter().map(weight_of).sum::<usize>(),
+            other => weight(other),
+        }
+    }
+
+    #[test]
+    fn a_bulk_string_too_large_is_dropped_as_it_comes() {
+        let (mut reader, mut buf) = (Reader::new(1000), BytesMut::new());
+        buf.extend_from_slice(b"*2\r\n$5\r\nsmall\r\n$100000000\r\n");
+        let mut left = 100_000_000 + 2;
+        while left > 0 {
+            assert_eq!(reader.next(&mut buf), Ok(None));
+            assert!(buf.is_empty(), "the bytes read so far are dropped, not kept");
+            let piece = left.min(1 << 20);
+            buf.extend_from_slice(&vec![b'x'; piece]);
+            left -= piece;
+        }
+        buf.extend_from_slice(b"+OK\r\n");
+        assert_eq!(reader.next(&mut buf), Ok(Some(Read::TooLarge)));
+        assert_eq!(reader.next(&mut buf), Ok(Some(Read::Value(Value::Okay, 1))), "the next reply is read as ever");
+    }
+
     proptest! {
+        /// A reply's weight is never more than what it takes as JSON (base64 or not) or RESP2, so a reply
+        /// over a response limit by weight is over it once encoded.
+        #[test]
+        fn a_weight_is_less_than_any_encoding(value in value()) {
+            use redisgate_core::protocol::encode::{json, resp2};
+            let mut wire = Vec::new();
+            encode(&value, &mut wire);
+            let [Read::Value(read, weight)] = &reads(&wire, wire.len(), usize::MAX).unwrap()[..] else {
+                panic!("one reply")
+            };
+            prop_assert_eq!(*weight, weight_of(read));
+            for base64 in [false, true] {
+                prop_assert!(*weight <= json::result(read, base64, usize::MAX).unwrap().len());
+            }
+            prop_assert!(*weight <= resp2::reply(read, usize::MAX).unwrap().len());
+        }
+
+        /// With a limit, a reply weighing more is dropped and every other one read as redis-rs reads it,
+        /// whatever the reads' sizes.
+        #[test]
+        fn replies_over_the_limit_are_dropped_and_the_rest_kept(
+            values in proptest::collection::vec(value(), 1..6),
+            chunk in 1usize..64,
+            limit in 0usize..120,
+        ) {
+            let mut wire = Vec::new();
+            values.iter().for_each(|v| encode(v, &mut wire));
+            let expected: Vec<Read> = theirs(&wire, values.len())
+                .into_iter()
+                .map(|value| match weight_of(&value) {
+                    weight if weight <= limit => Read::Value(value, weight),
+                    _ => Read::TooLarge,
+                })
+                .collect();
+            prop_assert_eq!(reads(&wire, chunk, limit).unwrap(), expected);
+        }
+
         /// Whatever the reads' sizes, the replies are redis-rs's own reading of the same bytes.
         #[test]
         fn agrees_with_redis_rs_in_any_chunks(values in proptest::collection::vec(value(), 1..6), chunk in 1usize..64) {

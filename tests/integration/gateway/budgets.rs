@@ -97,6 +97,33 @@ async fn a_reply_over_the_response_limit_fails_only_its_request() {
     assert_eq!(gw.command(json!(["strlen", "z"])).await, (200, json!({"result": 5 * MIB})));
 }
 
+/// A reply far over the limit is dropped as the gateway reads it, never held whole: a 96 MiB value from a
+/// Redis with no output limit of its own (as one attached in standalone mode is) raises the RSS by less than
+/// 32 MiB, fails its request alone with the usual 400, and the shared connection carries on (Redis counts
+/// no new connection).
+#[tokio::test]
+async fn a_reply_far_over_the_limit_is_never_held_whole() {
+    let redis = TestRedis::start();
+    let limits = ServerLimits { max_response_bytes: 4 * MIB, ..ServerLimits::default() };
+    let upstream = UpstreamOptions { max_reply_bytes: 4 * MIB, ..UpstreamOptions::default() };
+    let gw = TestGateway::single_with(&redis.url(), limits, upstream).await;
+    assert_eq!(gw.command(json!(["setrange", "huge", 96 * MIB - 1, "x"])).await.0, 200);
+    let mut admin = redis.connection();
+    let mut connections = || -> u64 {
+        let info: String = redis::cmd("INFO").arg("stats").query(&mut admin).unwrap();
+        let line = info.lines().find_map(|l| l.strip_prefix("total_connections_received:")).unwrap();
+        line.trim().parse().unwrap()
+    };
+    let before = connections();
+    let peak = Peak::start();
+    let too_large = json!({"error": "ERR max response size exceeded. Limit: 4194304 bytes"});
+    assert_eq!(gw.command(json!(["get", "huge"])).await, (400, too_large.clone()));
+    assert_eq!(gw.post("/pipeline", r#"[["strlen","huge"],["get","huge"]]"#, TOKEN).await, (400, too_large));
+    assert!(peak.above() < 32 * MIB as u64, "the RSS rose by {} MiB", peak.above() >> 20);
+    assert_eq!(gw.command(json!(["strlen", "huge"])).await, (200, json!({"result": 96 * MIB})));
+    assert_eq!(connections(), before, "the shared connection was not replaced");
+}
+
 /// Clients that ask for large replies and never read them: the replies held at once stay within the
 /// process's budget (503 with `Retry-After` beyond), another client's pings stay fast, the RSS stays under
 /// 300 MiB above idle, and each stalled client is closed after the write timeout, which frees the budget.

@@ -12,6 +12,10 @@ use serde::{Deserialize, Serialize};
 use crate::protocol::Command;
 use crate::{Error, Result};
 
+/// The largest answer to one request unless the gateway is told otherwise (`--max-response-bytes`); an
+/// instance's `max_response_size` may only lower it.
+pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 32 * 1024 * 1024;
+
 /// Limits of an instance, or of one API key on top of its instance's.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "store", derive(diesel::AsExpression, diesel::FromSqlRow))]

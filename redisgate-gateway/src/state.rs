@@ -57,7 +57,7 @@ impl Default for ServerLimits {
             header_timeout: Duration::from_secs(10),
             max_connections: default_max_connections(),
             max_connections_per_address: 512,
-            max_response_bytes: 32 * 1024 * 1024,
+            max_response_bytes: redisgate_core::limits::DEFAULT_MAX_RESPONSE_BYTES,
             max_reply_bytes_in_flight: 128 * 1024 * 1024,
             idle_timeout: Duration::from_secs(60),
             write_timeout: Duration::from_secs(30),

@@ -56,7 +56,7 @@ impl Default for UpstreamOptions {
             connect_timeout: Duration::from_secs(1),
             response_timeout: Duration::from_secs(10),
             tls: RedisTls::default(),
-            max_reply_bytes: crate::ServerLimits::default().max_response_bytes,
+            max_reply_bytes: redisgate_core::limits::DEFAULT_MAX_RESPONSE_BYTES,
         }
     }
 }

@@ -50,7 +50,7 @@ pub struct Args {
     #[arg(long, env = "REDISGATE_MAX_CONNECTIONS_PER_ADDRESS", default_value_t = 512)]
     pub max_connections_per_address: usize,
     /// Largest answer to one request in bytes, as sent (instances may set a smaller `max_response_size`).
-    #[arg(long, env = "REDISGATE_MAX_RESPONSE_BYTES", default_value_t = 32 * 1024 * 1024)]
+    #[arg(long, env = "REDISGATE_MAX_RESPONSE_BYTES", default_value_t = redisgate_core::limits::DEFAULT_MAX_RESPONSE_BYTES)]
     pub max_response_bytes: usize,
     /// Most bytes of replies held at once by the process, built or being written; beyond, 503.
     #[arg(long, env = "REDISGATE_MAX_REPLY_BYTES_IN_FLIGHT", default_value_t = 128 * 1024 * 1024)]

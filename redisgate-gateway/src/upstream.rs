@@ -10,6 +10,7 @@
 //! ([`crate::fanout`]). A request that gets no reply fails with an [`UpstreamError`], classified once here;
 //! one that found the connection broken is counted by the metrics (`redisgate_upstream_reconnects`).
 
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -90,6 +91,9 @@ struct Node {
     /// The shared connection, made on first use; one that failed, or whose reply timed out, is replaced
     /// ([`Node::link`], [`Node::replace`]).
     link: ArcSwapOption<Link>,
+    /// Attempts to connect that failed in a row: how long the next failed one is waited out
+    /// ([`Node::backoff`]).
+    failed_attempts: AtomicU32,
     hub: Arc<Hub>,
 }
 
@@ -102,17 +106,27 @@ impl Node {
             target: Arc::new(target),
             max_reply: options.max_reply_bytes,
             link: ArcSwapOption::empty(),
+            failed_attempts: AtomicU32::new(0),
         })
     }
 
-    /// The shared connection; a new one when there is none yet or it has failed (so while Redis is down,
-    /// each request makes one attempt).
+    /// The shared connection; a new one when there is none yet or it has failed. While Redis cannot be
+    /// reached, a failed attempt to connect answers every request with its error until its back-off has
+    /// passed ([`Node::backoff`]): a burst of requests makes one attempt, not one each.
     fn link(&self) -> Arc<Link> {
         let current = self.link.load_full();
         match current {
             Some(link) if !link.is_failed() => link,
+            Some(link) if link.failed_to_connect().is_some_and(|at| at.elapsed() < self.backoff()) => link,
             _ => self.replace(current.as_ref()),
         }
+    }
+
+    /// How long a failed attempt to connect is waited out: 50 ms, doubling with each failed attempt in a row,
+    /// at most 1 s (what redis-rs's connection manager waited).
+    fn backoff(&self) -> Duration {
+        let doublings = self.failed_attempts.load(Ordering::Relaxed).min(5);
+        (Duration::from_millis(50) * (1 << doublings)).min(Duration::from_secs(1))
     }
 
     /// Replaces the shared connection `used` by a new one, unless another request did already (then that
@@ -124,7 +138,14 @@ impl Node {
         match (&*previous, used) {
             (Some(other), Some(used)) if !Arc::ptr_eq(other, used) => Arc::clone(other),
             (Some(other), None) => Arc::clone(other),
-            _ => fresh,
+            _ => {
+                if used.is_some_and(|used| used.failed_to_connect().is_some()) {
+                    self.failed_attempts.fetch_add(1, Ordering::Relaxed);
+                } else {
+                    self.failed_attempts.store(0, Ordering::Relaxed);
+                }
+                fresh
+            }
         }
     }
 }

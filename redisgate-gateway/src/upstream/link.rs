@@ -20,6 +20,7 @@
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Instant;
 
 use bytes::BytesMut;
 use redis::{ErrorKind, RedisError, RedisResult, Value};
@@ -39,6 +40,8 @@ struct Shared {
     queue: Mutex<Queue>,
     /// Whether `queue.failed` is set (read without the lock by every request).
     failed: AtomicBool,
+    /// Whether the connection was made: a link that failed before was a failed attempt to connect.
+    connected: AtomicBool,
     /// Wakes the writer: commands were queued.
     wake_writer: Notify,
 }
@@ -49,8 +52,8 @@ struct Queue {
     out: Vec<u8>,
     /// The requests waiting for replies, in the order their commands were queued.
     waiting: VecDeque<Waiter>,
-    /// Why the connection ended, once it has.
-    failed: Option<RedisError>,
+    /// Why the connection ended, once it has, and when.
+    failed: Option<(RedisError, Instant)>,
 }
 
 struct Waiter {
@@ -88,8 +91,12 @@ impl Link {
     /// Starts connecting to `target` in the background. The connection drops any reply heavier than
     /// `max_reply` as it reads it.
     pub fn new(target: Arc<Target>, max_reply: usize) -> Self {
-        let shared =
-            Arc::new(Shared { queue: Mutex::default(), failed: AtomicBool::new(false), wake_writer: Notify::new() });
+        let shared = Arc::new(Shared {
+            queue: Mutex::default(),
+            failed: AtomicBool::new(false),
+            connected: AtomicBool::new(false),
+            wake_writer: Notify::new(),
+        });
         let task = tokio::spawn(run(target, max_reply, Arc::clone(&shared))).abort_handle();
         Self { shared, task }
     }
@@ -97,6 +104,14 @@ impl Link {
     /// Whether the connection has ended: a request should make a new link.
     pub fn is_failed(&self) -> bool {
         self.shared.failed.load(Ordering::Relaxed)
+    }
+
+    /// When this link's attempt to connect failed; `None` while it may still connect, or if it did.
+    pub fn failed_to_connect(&self) -> Option<Instant> {
+        if !self.is_failed() || self.shared.connected.load(Ordering::Relaxed) {
+            return None;
+        }
+        self.shared.lock().failed.as_ref().map(|(_, at)| *at)
     }
 
     /// Queues the commands `write` encodes (RESP, as redis-rs's `write_packed_command` writes), which get
@@ -113,7 +128,7 @@ impl Link {
         let (answer, replies) = oneshot::channel();
         {
             let mut queue = self.shared.lock();
-            if let Some(failed) = &queue.failed {
+            if let Some((failed, _)) = &queue.failed {
                 return Err(failed.clone().into());
             }
             write(&mut queue.out);
@@ -143,7 +158,7 @@ impl Shared {
         let waiting = {
             let mut queue = self.lock();
             if queue.failed.is_none() {
-                queue.failed = Some(error.clone());
+                queue.failed = Some((error.clone(), Instant::now()));
                 self.failed.store(true, Ordering::Relaxed);
             }
             queue.out = Vec::new();
@@ -195,6 +210,7 @@ async fn run(target: Arc<Target>, max_reply: usize, shared: Arc<Shared>) {
         Ok(halves) => halves,
         Err(e) => return shared.fail(e),
     };
+    shared.connected.store(true, Ordering::Relaxed);
     let writer = async {
         let mut batch = Vec::new();
         loop {

@@ -35,6 +35,41 @@ async fn redis_down_is_a_prompt_502_and_service_resumes_when_it_returns() {
     );
 }
 
+/// While Redis cannot be reached, requests fail at once and do not each make an attempt to connect: a
+/// failed attempt is waited out (50 ms, doubling to 1 s) and answers the requests meanwhile.
+#[tokio::test]
+async fn attempts_to_reach_a_redis_that_cannot_be_reached_back_off() {
+    // Closes every connection it accepts, counting them: the gateway's AUTH gets no answer.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let accepted = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = std::sync::Arc::clone(&accepted);
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            drop(stream);
+        }
+    });
+    let gw = TestGateway::single(&format!("redis://:secret@127.0.0.1:{port}")).await;
+    let started = Instant::now();
+    for _ in 0..100 {
+        let (status, body) = gw.command(json!(["get", "k"])).await;
+        assert_eq!(status, 502, "{body}");
+    }
+    let (attempts, elapsed) = (accepted.load(std::sync::atomic::Ordering::SeqCst), started.elapsed());
+    // At most one attempt, then one after each back-off (50, 100, 200, 400 ms, ... 1 s) that has passed.
+    let mut allowed = 1;
+    let mut waited = Duration::ZERO;
+    for backoff in [50, 100, 200, 400, 800].into_iter().chain(std::iter::repeat(1000)).map(Duration::from_millis) {
+        waited += backoff;
+        if waited > elapsed {
+            break;
+        }
+        allowed += 1;
+    }
+    assert!(attempts <= allowed, "{attempts} attempts in {elapsed:?} for 100 requests (at most {allowed})");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redis_killed_under_load_fails_requests_cleanly() {
     let mut redis = TestRedis::start();

@@ -173,10 +173,10 @@ async fn the_console_in_chromium_from_sign_up_to_log_out() {
     let token = text(&client, "token").await;
     assert!(token.starts_with("rgt_"), "{token}");
     screenshot(&client, "instance-created").await;
-    // The one script runs under the CSP: the copy button answers.
+    // The one script runs under the CSP: the copy button answers, once the clipboard has (a promise, so
+    // waited for; a button that keeps its label means console.js did not run).
     press(&client, "Copy snippet").await;
-    let copy = client.find(Locator::Css("button[data-copy]")).await.unwrap().text().await.unwrap();
-    assert_ne!(copy, "Copy snippet", "console.js did not run");
+    appears(&client, Locator::XPath("//button[@data-copy and normalize-space()!='Copy snippet']")).await;
     assert!(text(&client, "snippet").await.contains(&token));
 
     let works = eventually(Duration::from_secs(20), || async {

@@ -240,11 +240,11 @@ async fn run(target: Arc<Target>, max_reply: usize, shared: Arc<Shared>) {
             if read.read_buf(&mut buf).await? == 0 {
                 return Err::<(), RedisError>(closed());
             }
-            while let Some(value) = reader
+            while let Some(reply) = reader
                 .next(&mut buf)
                 .map_err(|e| RedisError::from((ErrorKind::Parse, "malformed reply from redis", e.to_string())))?
             {
-                reads.push(value);
+                reads.push(reply);
             }
             shared.deliver(&mut reads)?;
             release_read(&mut buf);

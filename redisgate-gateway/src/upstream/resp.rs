@@ -45,8 +45,9 @@ const MAX_DEPTH: usize = 100;
 pub struct Malformed(pub(super) &'static str);
 
 /// Reads replies one after the other; keeps the arrays it is in the middle of. A reply that would weigh more
-/// than the reader's limit is read to its end and dropped as it comes ([`Read::TooLarge`]): the gateway
-/// never holds more than the limit of one reply, whatever Redis sends.
+/// than the reader's limit is read to its end and dropped as it comes ([`Read::TooLarge`]): the gateway never
+/// holds a reply heavier than the limit, whatever Redis sends. (In memory, a reply of many tiny elements
+/// takes more than its weight: each element is a `Value` of 56 bytes.)
 pub struct Reader {
     /// The arrays being read, innermost last: how many elements each still needs, and those it has.
     open: Vec<(usize, Vec<Value>)>,

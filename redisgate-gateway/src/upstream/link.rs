@@ -40,8 +40,6 @@ struct Shared {
     queue: Mutex<Queue>,
     /// Whether `queue.failed` is set (read without the lock by every request).
     failed: AtomicBool,
-    /// Whether the connection was made: a link that failed before was a failed attempt to connect.
-    connected: AtomicBool,
     /// Wakes the writer: commands were queued.
     wake_writer: Notify,
 }
@@ -54,6 +52,8 @@ struct Queue {
     waiting: VecDeque<Waiter>,
     /// Why the connection ended, once it has, and when.
     failed: Option<(RedisError, Instant)>,
+    /// When the connection was made (and signed in), if it was.
+    connected: Option<Instant>,
 }
 
 struct Waiter {
@@ -91,12 +91,8 @@ impl Link {
     /// Starts connecting to `target` in the background. The connection drops any reply heavier than
     /// `max_reply` as it reads it.
     pub fn new(target: Arc<Target>, max_reply: usize) -> Self {
-        let shared = Arc::new(Shared {
-            queue: Mutex::default(),
-            failed: AtomicBool::new(false),
-            connected: AtomicBool::new(false),
-            wake_writer: Notify::new(),
-        });
+        let shared =
+            Arc::new(Shared { queue: Mutex::default(), failed: AtomicBool::new(false), wake_writer: Notify::new() });
         let task = tokio::spawn(run(target, max_reply, Arc::clone(&shared))).abort_handle();
         Self { shared, task }
     }
@@ -106,12 +102,15 @@ impl Link {
         self.shared.failed.load(Ordering::Relaxed)
     }
 
-    /// When this link's attempt to connect failed; `None` while it may still connect, or if it did.
-    pub fn failed_to_connect(&self) -> Option<Instant> {
-        if !self.is_failed() || self.shared.connected.load(Ordering::Relaxed) {
+    /// When this link failed, if it failed young: it could not connect, or Redis closed it within [`YOUNG`]
+    /// (as a Redis at `maxclients` does). `None` while it works, or if it failed after a working life.
+    pub fn failed_young(&self) -> Option<Instant> {
+        if !self.is_failed() {
             return None;
         }
-        self.shared.lock().failed.as_ref().map(|(_, at)| *at)
+        let queue = self.shared.lock();
+        let (_, failed) = queue.failed.as_ref()?;
+        queue.connected.is_none_or(|connected| failed.duration_since(connected) < YOUNG).then_some(*failed)
     }
 
     /// Queues the commands `write` encodes (RESP, as redis-rs's `write_packed_command` writes), which get
@@ -210,7 +209,7 @@ async fn run(target: Arc<Target>, max_reply: usize, shared: Arc<Shared>) {
         Ok(halves) => halves,
         Err(e) => return shared.fail(e),
     };
-    shared.connected.store(true, Ordering::Relaxed);
+    shared.lock().connected = Some(Instant::now());
     let writer = async {
         let mut batch = Vec::new();
         loop {
@@ -256,6 +255,10 @@ async fn run(target: Arc<Target>, max_reply: usize, shared: Arc<Shared>) {
     };
     shared.fail(ended.err().unwrap_or_else(closed));
 }
+
+/// A link that fails sooner than this after connecting counts as a failed attempt to connect
+/// ([`Link::failed_young`]).
+const YOUNG: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// How much the read buffer grows by.
 const READ_CHUNK: usize = 16 * 1024;

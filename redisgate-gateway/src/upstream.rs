@@ -111,14 +111,14 @@ impl Node {
     }
 
     /// The shared connection; a new one when there is none yet or it has failed. While Redis cannot be
-    /// reached (or closes each connection at once), a failed attempt to connect answers every request with
+    /// reached (or closes each connection before serving), a failed attempt to connect answers every request with
     /// its error until its back-off has passed ([`Node::backoff`]): a burst of requests makes one attempt,
     /// not one each.
     fn link(&self) -> Arc<Link> {
         let current = self.link.load_full();
         match current {
             Some(link) if !link.is_failed() => link,
-            Some(link) if link.failed_young().is_some_and(|at| at.elapsed() < self.backoff()) => link,
+            Some(link) if link.failed_unproven().is_some_and(|at| at.elapsed() < self.backoff()) => link,
             _ => self.replace(current.as_ref()),
         }
     }
@@ -140,7 +140,7 @@ impl Node {
             (Some(other), Some(used)) if !Arc::ptr_eq(other, used) => Arc::clone(other),
             (Some(other), None) => Arc::clone(other),
             _ => {
-                if used.is_some_and(|used| used.failed_young().is_some()) {
+                if used.is_some_and(|used| used.failed_unproven().is_some()) {
                     self.failed_attempts.fetch_add(1, Ordering::Relaxed);
                 } else {
                     self.failed_attempts.store(0, Ordering::Relaxed);

@@ -52,8 +52,9 @@ struct Queue {
     waiting: VecDeque<Waiter>,
     /// Why the connection ended, once it has, and when.
     failed: Option<(RedisError, Instant)>,
-    /// When the connection was made (and signed in), if it was.
-    connected: Option<Instant>,
+    /// Whether Redis has answered a command other than with an error: until then, a link that fails was a
+    /// failed attempt to connect ([`Link::failed_unproven`]).
+    proven: bool,
 }
 
 struct Waiter {
@@ -102,15 +103,15 @@ impl Link {
         self.shared.failed.load(Ordering::Relaxed)
     }
 
-    /// When this link failed, if it failed young: it could not connect, or Redis closed it within [`YOUNG`]
-    /// (as a Redis at `maxclients` does). `None` while it works, or if it failed after a working life.
-    pub fn failed_young(&self) -> Option<Instant> {
+    /// When this link failed, if it failed before Redis answered any command other than with an error: it
+    /// could not connect, or Redis closed it at once (as a Redis at `maxclients` does, after an error).
+    /// `None` while it works, or if it failed after serving.
+    pub fn failed_unproven(&self) -> Option<Instant> {
         if !self.is_failed() {
             return None;
         }
         let queue = self.shared.lock();
-        let (_, failed) = queue.failed.as_ref()?;
-        queue.connected.is_none_or(|connected| failed.duration_since(connected) < YOUNG).then_some(*failed)
+        queue.failed.as_ref().filter(|_| !queue.proven).map(|(_, at)| *at)
     }
 
     /// Queues the commands `write` encodes (RESP, as redis-rs's `write_packed_command` writes), which get
@@ -174,11 +175,13 @@ impl Shared {
         let mut done = Vec::new();
         {
             let mut queue = self.lock();
+            let mut proven = false;
             for read in reads.drain(..) {
                 let Some(first) = queue.waiting.front_mut() else {
                     return Err(RedisError::from((ErrorKind::Client, "redis sent a reply nobody asked for")));
                 };
                 first.received += 1;
+                proven |= matches!(&read, Read::Value(value, _) if !matches!(value, Value::ServerError(_)));
                 match read {
                     Read::Value(value, weight) if !first.too_large => {
                         first.weight = first.weight.saturating_add(weight);
@@ -194,6 +197,7 @@ impl Shared {
                     done.extend(queue.waiting.pop_front());
                 }
             }
+            queue.proven |= proven;
         }
         for waiter in done {
             let answer = if waiter.too_large { Err(Failed::TooLarge(waiter.limit)) } else { Ok(waiter.replies) };
@@ -209,7 +213,6 @@ async fn run(target: Arc<Target>, max_reply: usize, shared: Arc<Shared>) {
         Ok(halves) => halves,
         Err(e) => return shared.fail(e),
     };
-    shared.lock().connected = Some(Instant::now());
     let writer = async {
         let mut batch = Vec::new();
         loop {
@@ -255,10 +258,6 @@ async fn run(target: Arc<Target>, max_reply: usize, shared: Arc<Shared>) {
     };
     shared.fail(ended.err().unwrap_or_else(closed));
 }
-
-/// A link that fails sooner than this after connecting counts as a failed attempt to connect
-/// ([`Link::failed_young`]).
-const YOUNG: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// How much the read buffer grows by.
 const READ_CHUNK: usize = 16 * 1024;

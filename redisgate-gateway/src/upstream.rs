@@ -46,9 +46,6 @@ pub struct UpstreamOptions {
     pub response_timeout: Duration,
     /// For `rediss://` URLs: a private CA and a client certificate (default: the system's roots, none).
     pub tls: RedisTls,
-    /// The heaviest reply the shared connection keeps ([`link`]): the largest response limit any request
-    /// may have. A heavier one is dropped as it is read.
-    pub max_reply_bytes: usize,
 }
 
 impl Default for UpstreamOptions {
@@ -57,7 +54,6 @@ impl Default for UpstreamOptions {
             connect_timeout: Duration::from_secs(1),
             response_timeout: Duration::from_secs(10),
             tls: RedisTls::default(),
-            max_reply_bytes: redisgate_core::limits::DEFAULT_MAX_RESPONSE_BYTES,
         }
     }
 }
@@ -86,8 +82,6 @@ pub struct Upstream {
 struct Node {
     client: Client,
     target: Arc<Target>,
-    /// The heaviest reply its shared connections keep ([`UpstreamOptions::max_reply_bytes`]).
-    max_reply: usize,
     /// The shared connection, made on first use; one that failed, or whose reply timed out, is replaced
     /// ([`Node::link`], [`Node::replace`]).
     link: ArcSwapOption<Link>,
@@ -104,7 +98,6 @@ impl Node {
             hub: Arc::new(Hub::new(client.clone())),
             client,
             target: Arc::new(target),
-            max_reply: options.max_reply_bytes,
             link: ArcSwapOption::empty(),
             failed_attempts: AtomicU32::new(0),
         })
@@ -134,7 +127,7 @@ impl Node {
     /// one is returned): a server that stopped answering without closing the socket (a host gone, a network
     /// cut) is reached again on a new connection.
     fn replace(&self, used: Option<&Arc<Link>>) -> Arc<Link> {
-        let fresh = Arc::new(Link::new(Arc::clone(&self.target), self.max_reply));
+        let fresh = Arc::new(Link::new(Arc::clone(&self.target)));
         let previous = self.link.compare_and_swap(&used.cloned(), Some(Arc::clone(&fresh)));
         match (&*previous, used) {
             (Some(other), Some(used)) if !Arc::ptr_eq(other, used) => Arc::clone(other),

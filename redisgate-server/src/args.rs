@@ -238,7 +238,6 @@ impl Args {
         Ok(UpstreamOptions {
             response_timeout: secs("redis-timeout-secs", self.redis_timeout_secs)?,
             tls,
-            max_reply_bytes: self.max_response_bytes,
             ..UpstreamOptions::default()
         })
     }

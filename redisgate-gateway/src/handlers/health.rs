@@ -25,7 +25,7 @@ pub async fn ready(State(state): State<AppState>) -> Response {
         let Ok(ping) = Command::new(b"ping".to_vec(), Vec::new()) else {
             return ApiError::Internal("ping".into()).into_response();
         };
-        if instance.upstream().run(&ping, usize::MAX).await.is_err() {
+        if instance.upstream().run(&ping, state.limits.max_response_bytes).await.is_err() {
             return ApiError::NotReady("redis does not answer").into_response();
         }
     }

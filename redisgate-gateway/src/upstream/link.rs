@@ -8,9 +8,10 @@
 //! vector of its own, and its parser-combinator reader: a command goes from the request's arguments straight
 //! into the outgoing buffer.
 //!
-//! A request says how much its replies may weigh in all ([`Read`]); the reader drops any one reply
-//! heavier than the link's own limit as it comes, and a request whose replies pass its limit gets
-//! [`Failed::TooLarge`] instead of them, so a reply too large to answer is never held whole.
+//! A request says how much its replies may weigh in all ([`Read`]): its response limit. The reader drops any
+//! one reply heavier than the largest limit a request on the link has given, as it comes, and a request
+//! whose replies pass its own limit gets [`Failed::TooLarge`] instead of them, so a reply too large to answer
+//! is never held whole.
 //!
 //! A link is one connection's life. It is made at once and connects in the background (requests queue behind
 //! the connection attempt); when the connection fails or closes, every waiting request gets the error and
@@ -18,7 +19,7 @@
 //! more (replaced after a timeout, and its last request answered) closes its connection.
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
 
@@ -40,6 +41,8 @@ struct Shared {
     queue: Mutex<Queue>,
     /// Whether `queue.failed` is set (read without the lock by every request).
     failed: AtomicBool,
+    /// The largest response limit a request has given: the heaviest reply the reader keeps.
+    max_reply: AtomicUsize,
     /// Wakes the writer: commands were queued.
     wake_writer: Notify,
 }
@@ -58,18 +61,15 @@ struct Queue {
 }
 
 struct Waiter {
-    /// How many replies the request's commands get.
-    expected: usize,
-    /// How many it got.
-    received: usize,
-    /// Those it got, until they weigh more than `limit`.
+    /// How many replies the request's commands still get.
+    missing: usize,
+    /// Those it got, while they weigh no more than `limit`.
     replies: Vec<Value>,
-    /// What the replies weigh so far ([`Read::Value`]).
+    /// What the replies weigh so far ([`Read::Value`]; a dropped one weighs `usize::MAX`). Past `limit`, the
+    /// request gets [`Failed::TooLarge`].
     weight: usize,
     /// The most they may weigh in all.
     limit: usize,
-    /// Whether they weigh more: the request gets [`Failed::TooLarge`].
-    too_large: bool,
     answer: oneshot::Sender<Result<Vec<Value>, Failed>>,
 }
 
@@ -89,12 +89,15 @@ impl From<RedisError> for Failed {
 }
 
 impl Link {
-    /// Starts connecting to `target` in the background. The connection drops any reply heavier than
-    /// `max_reply` as it reads it.
-    pub fn new(target: Arc<Target>, max_reply: usize) -> Self {
-        let shared =
-            Arc::new(Shared { queue: Mutex::default(), failed: AtomicBool::new(false), wake_writer: Notify::new() });
-        let task = tokio::spawn(run(target, max_reply, Arc::clone(&shared))).abort_handle();
+    /// Starts connecting to `target` in the background.
+    pub fn new(target: Arc<Target>) -> Self {
+        let shared = Arc::new(Shared {
+            queue: Mutex::default(),
+            failed: AtomicBool::new(false),
+            max_reply: AtomicUsize::new(0),
+            wake_writer: Notify::new(),
+        });
+        let task = tokio::spawn(run(target, Arc::clone(&shared))).abort_handle();
         Self { shared, task }
     }
 
@@ -132,8 +135,8 @@ impl Link {
                 return Err(failed.clone().into());
             }
             write(&mut queue.out);
-            let replies = Vec::with_capacity(expected);
-            let waiter = Waiter { expected, received: 0, replies, weight: 0, limit, too_large: false, answer };
+            self.shared.max_reply.fetch_max(limit, Ordering::Relaxed);
+            let waiter = Waiter { missing: expected, replies: Vec::with_capacity(expected), weight: 0, limit, answer };
             queue.waiting.push_back(waiter);
         }
         self.shared.wake_writer.notify_one();
@@ -180,27 +183,27 @@ impl Shared {
                 let Some(first) = queue.waiting.front_mut() else {
                     return Err(RedisError::from((ErrorKind::Client, "redis sent a reply nobody asked for")));
                 };
-                first.received += 1;
+                first.missing -= 1;
                 proven |= matches!(&read, Read::Value(value, _) if !matches!(value, Value::ServerError(_)));
-                match read {
-                    Read::Value(value, weight) if !first.too_large => {
-                        first.weight = first.weight.saturating_add(weight);
-                        first.too_large = first.weight > first.limit;
-                        first.replies.push(value);
-                    }
-                    _ => first.too_large = true,
-                }
-                if first.too_large {
+                let (value, weight) = match read {
+                    Read::Value(value, weight) => (Some(value), weight),
+                    Read::TooLarge => (None, usize::MAX),
+                };
+                first.weight = first.weight.saturating_add(weight);
+                if first.weight > first.limit {
                     first.replies = Vec::new();
+                } else {
+                    first.replies.extend(value);
                 }
-                if first.received == first.expected {
+                if first.missing == 0 {
                     done.extend(queue.waiting.pop_front());
                 }
             }
             queue.proven |= proven;
         }
         for waiter in done {
-            let answer = if waiter.too_large { Err(Failed::TooLarge(waiter.limit)) } else { Ok(waiter.replies) };
+            let too_large = waiter.weight > waiter.limit;
+            let answer = if too_large { Err(Failed::TooLarge(waiter.limit)) } else { Ok(waiter.replies) };
             let _ = waiter.answer.send(answer);
         }
         Ok(())
@@ -208,7 +211,7 @@ impl Shared {
 }
 
 /// Connects, then writes and reads until the connection fails or the link is dropped.
-async fn run(target: Arc<Target>, max_reply: usize, shared: Arc<Shared>) {
+async fn run(target: Arc<Target>, shared: Arc<Shared>) {
     let (mut read, mut write) = match target.dial().await {
         Ok(halves) => halves,
         Err(e) => return shared.fail(e),
@@ -233,8 +236,7 @@ async fn run(target: Arc<Target>, max_reply: usize, shared: Arc<Shared>) {
         }
     };
     let reader = async {
-        let (mut reader, mut buf, mut reads) =
-            (Reader::new(max_reply), BytesMut::with_capacity(READ_CHUNK), Vec::new());
+        let (mut reader, mut buf, mut reads) = (Reader::new(0), BytesMut::with_capacity(READ_CHUNK), Vec::new());
         loop {
             if buf.capacity() - buf.len() < 4096 {
                 buf.reserve(READ_CHUNK);
@@ -242,6 +244,8 @@ async fn run(target: Arc<Target>, max_reply: usize, shared: Arc<Shared>) {
             if read.read_buf(&mut buf).await? == 0 {
                 return Err::<(), RedisError>(closed());
             }
+            // What was read answers requests that have given their limits already.
+            reader.raise_limit(shared.max_reply.load(Ordering::Relaxed));
             while let Some(reply) = reader
                 .next(&mut buf)
                 .map_err(|e| RedisError::from((ErrorKind::Parse, "malformed reply from redis", e.to_string())))?

@@ -85,6 +85,11 @@ impl Reader {
         Self { open: Vec::new(), limit, weight: 0, over: false, skipping: 0 }
     }
 
+    /// Lets replies weigh up to `limit` from now on, if that is more than they may already.
+    pub fn raise_limit(&mut self, limit: usize) {
+        self.limit = self.limit.max(limit);
+    }
+
     /// The next complete reply in `buf`, consuming the bytes it used (and those of an array's elements read
     /// so far); `None` when more bytes are needed.
     ///
@@ -115,6 +120,7 @@ impl Reader {
                         continue;
                     }
                     Item::Skip(bytes) => {
+                        // Too large to keep: the reply is over.
                         self.add(usize::MAX);
                         self.skipping = bytes;
                         continue;

@@ -105,8 +105,7 @@ async fn a_reply_over_the_response_limit_fails_only_its_request() {
 async fn a_reply_far_over_the_limit_is_never_held_whole() {
     let redis = TestRedis::start();
     let limits = ServerLimits { max_response_bytes: 4 * MIB, ..ServerLimits::default() };
-    let upstream = UpstreamOptions { max_reply_bytes: 4 * MIB, ..UpstreamOptions::default() };
-    let gw = TestGateway::single_with(&redis.url(), limits, upstream).await;
+    let gw = TestGateway::single_with(&redis.url(), limits, UpstreamOptions::default()).await;
     assert_eq!(gw.command(json!(["setrange", "huge", 96 * MIB - 1, "x"])).await.0, 200);
     let mut admin = redis.connection();
     let mut connections = || -> u64 {

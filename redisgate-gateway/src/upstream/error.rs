@@ -34,8 +34,8 @@ pub enum UpstreamError {
     #[error("{}", redisgate_core::protocol::encode::error_text(.0))]
     Refused(redis::ServerError),
     /// The replies weighed more than the request's response limit, which this is: they were dropped as they
-    /// came (the gateway's error type answers it as the encoder's own refusal).
-    #[error("ERR max response size exceeded. Limit: {0} bytes")]
+    /// came. The gateway's error type answers it as the encoder's own refusal, whose text this is.
+    #[error("{}", redisgate_core::Error::ResponseTooLarge(*.0 as u64))]
     TooLarge(usize),
     /// A transaction on a Redis Cluster whose keys span slots: no one node can run it atomically.
     #[error("CROSSSLOT a /multi-exec on a Redis Cluster needs all its keys in one hash slot: give them a common hash tag, such as {{user1}}:a and {{user1}}:b")]

@@ -10,7 +10,10 @@ use serde_json::json;
 fuzz_target!(|input: (bool, Vec<String>, Vec<Vec<String>>)| {
     let (pretty, command, pipeline) = input;
     // The command the strings make, or `None` when there are none or the name is empty.
-    let expected = |args: &[String]| Command::from_args(args.iter().map(|a| a.as_bytes().to_vec()).collect()).ok();
+    let expected = |args: &[String]| {
+        let (name, args) = args.split_first()?;
+        Command::new(name.as_bytes().to_vec(), args.iter().map(|a| a.as_bytes().to_vec()).collect()).ok()
+    };
     let json = render(json!(command), pretty);
     match body::command(&json) {
         Ok(parsed) => assert_eq!(Some(parsed), expected(&command)),

@@ -2,9 +2,6 @@
 
 use crate::{Error, Result};
 
-/// One command's arguments, the command name first.
-pub type Args = Vec<Vec<u8>>;
-
 /// One Redis command as received over REST: a lower-cased name and its binary-safe arguments.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Command {
@@ -25,18 +22,6 @@ impl Command {
         let mut name = name;
         name.make_ascii_lowercase();
         Ok(Self { name, args })
-    }
-
-    /// Builds a command from `[name, args...]`.
-    ///
-    /// # Errors
-    /// [`Error::InvalidRequest`] when the list or the name is empty.
-    pub fn from_args(mut all: Args) -> Result<Self> {
-        if all.is_empty() {
-            return Err(Error::invalid("empty command"));
-        }
-        let name = all.remove(0);
-        Self::new(name, all)
     }
 
     /// Whether it runs a script or a function (EVAL, EVALSHA, FCALL and their read-only forms).
@@ -78,12 +63,5 @@ impl Command {
             cmd.arg(&arg[..]);
         }
         cmd
-    }
-
-    /// The whole command, name first, as the REST JSON array would carry it (used by the round-trip tests
-    /// and by the client).
-    #[must_use]
-    pub fn to_args(&self) -> Args {
-        std::iter::once(self.name.clone()).chain(self.args.iter().cloned()).collect()
     }
 }

@@ -16,9 +16,20 @@ fn req<'a>(method: Method, path: &'a str, query: Option<&'a str>, body: &'a [u8]
 
 fn command(endpoint: Endpoint) -> Vec<Vec<u8>> {
     match endpoint {
-        Endpoint::Command(c) => c.to_args(),
+        Endpoint::Command(c) => words(&c),
         other => panic!("expected a command, got {other:?}"),
     }
+}
+
+/// The command's name, then its arguments.
+fn words(command: &Command) -> Vec<Vec<u8>> {
+    std::iter::once(command.name().to_vec()).chain(command.args().iter().cloned()).collect()
+}
+
+/// The command `args` spell, name first.
+fn cmd(args: &[&str]) -> Command {
+    let (name, args) = args.split_first().expect("a name");
+    Command::new(name.as_bytes().to_vec(), strs(args)).unwrap()
 }
 
 fn strs(args: &[&str]) -> Vec<Vec<u8>> {
@@ -104,7 +115,7 @@ fn token_comes_from_the_query() {
 }
 
 fn check(args: &[&str], access: Access) -> crate::Result<()> {
-    Command::from_args(strs(args)).unwrap().check(access)
+    cmd(args).check(access)
 }
 
 #[test]
@@ -319,9 +330,9 @@ proptest! {
 
 #[test]
 fn scan_withtype_becomes_a_script() {
-    let cmd = Command::from_args(strs(&["SCAN", "0", "MATCH", "k*", "WITHTYPE", "COUNT", "5"])).unwrap();
+    let cmd = cmd(&["SCAN", "0", "MATCH", "k*", "WITHTYPE", "COUNT", "5"]);
     let emulated = cmd.emulate_upstash();
-    let args = emulated.command.to_args();
+    let args = words(&emulated.command);
     assert_eq!(args[0], b"eval");
     assert!(String::from_utf8_lossy(&args[1]).contains("redis.call('TYPE', k)"));
     assert_eq!(args[2..], strs(&["0", "0", "MATCH", "k*", "COUNT", "5"])[..]);
@@ -331,27 +342,27 @@ fn scan_withtype_becomes_a_script() {
 #[test]
 fn key_locking_flag_is_stripped_and_the_sha_aliased() {
     let original = "#!lua flags=allow-key-locking\nreturn 1";
-    let emulated = Command::from_args(strs(&["eval", original, "0"])).unwrap().emulate_upstash();
-    assert_eq!(emulated.command.to_args(), strs(&["eval", "\nreturn 1", "0"]));
+    let emulated = cmd(&["eval", original, "0"]).emulate_upstash();
+    assert_eq!(words(&emulated.command), strs(&["eval", "\nreturn 1", "0"]));
     let (from, to) = emulated.script_alias.unwrap();
     assert_eq!(from, compat::sha1_hex(original.as_bytes()));
     assert_eq!(to, compat::sha1_hex(b"\nreturn 1"));
-    let mut evalsha = Command::from_args(strs(&["EVALSHA", &from.to_uppercase(), "0"])).unwrap();
+    let mut evalsha = cmd(&["EVALSHA", &from.to_uppercase(), "0"]);
     evalsha.resolve_script_shas(|sha| (sha == from).then(|| to.clone()));
-    assert_eq!(evalsha.to_args(), strs(&["evalsha", &to, "0"]));
+    assert_eq!(words(&evalsha), strs(&["evalsha", &to, "0"]));
 
     let other = "#!lua flags=no-writes,allow-key-locking\nreturn 2";
-    let emulated = Command::from_args(strs(&["eval_ro", other, "0"])).unwrap().emulate_upstash();
+    let emulated = cmd(&["eval_ro", other, "0"]).emulate_upstash();
     assert_eq!(emulated.command.args()[0], b"#!lua flags=no-writes\nreturn 2");
-    let plain = Command::from_args(strs(&["eval", "#!lua flags=no-writes\nreturn 2", "0"])).unwrap();
+    let plain = cmd(&["eval", "#!lua flags=no-writes\nreturn 2", "0"]);
     assert_eq!(plain.clone().emulate_upstash().command, plain);
 }
 
 #[test]
 fn unlink_without_keys_is_zero() {
-    let emulated = Command::from_args(strs(&["unlink"])).unwrap().emulate_upstash();
-    assert_eq!(emulated.command.to_args(), strs(&["eval", "return 0", "0"]));
-    let with_keys = Command::from_args(strs(&["unlink", "a"])).unwrap();
+    let emulated = cmd(&["unlink"]).emulate_upstash();
+    assert_eq!(words(&emulated.command), strs(&["eval", "return 0", "0"]));
+    let with_keys = cmd(&["unlink", "a"]);
     assert_eq!(with_keys.clone().emulate_upstash().command, with_keys);
 }
 
@@ -360,11 +371,11 @@ fn script_aliases_resolve_the_original_sha_after_the_script_was_seen() {
     let aliases = compat::ScriptAliases::default();
     let original = "#!lua flags=allow-key-locking\nreturn 1";
     let sha = compat::sha1_hex(original.as_bytes());
-    let evalsha = || Command::from_args(strs(&["evalsha", &sha, "0"])).unwrap();
-    assert_eq!(aliases.prepare(evalsha()).to_args(), strs(&["evalsha", &sha, "0"]), "unknown before");
-    aliases.prepare(Command::from_args(strs(&["script", "load", original])).unwrap());
+    let evalsha = || cmd(&["evalsha", &sha, "0"]);
+    assert_eq!(words(&aliases.prepare(evalsha())), strs(&["evalsha", &sha, "0"]), "unknown before");
+    aliases.prepare(cmd(&["script", "load", original]));
     let resolved = compat::sha1_hex(b"\nreturn 1");
-    assert_eq!(aliases.prepare(evalsha()).to_args(), strs(&["evalsha", &resolved, "0"]));
+    assert_eq!(words(&aliases.prepare(evalsha())), strs(&["evalsha", &resolved, "0"]));
 }
 
 #[test]
@@ -455,7 +466,9 @@ fn serde_reading(body: &[u8]) -> Option<Vec<Command>> {
     // A command is a non-empty array whose first element is a non-empty string.
     let command = |raw: Vec<&RawValue>| match raw.first() {
         Some(name) if name.get().starts_with('"') => {
-            Command::from_args(raw.into_iter().map(arg).collect::<Option<Vec<_>>>()?).ok()
+            let mut all = raw.into_iter().map(arg).collect::<Option<Vec<_>>>()?;
+            let name = all.remove(0);
+            Command::new(name, all).ok()
         }
         _ => None,
     };

@@ -263,16 +263,18 @@ pub fn plain_env(name: &str, value: String) -> EnvVar {
 /// Sentinels'.
 #[must_use]
 pub fn replication_env(desired: &Desired, headless: &str) -> Vec<EnvVar> {
-    let (ns, domain) = (&desired.namespace, &desired.config.cluster_domain);
-    let names = &desired.names;
+    let (ns, config, names) = (&desired.namespace, &desired.config, &desired.names);
     let sentinels: Vec<String> = (0..redisgate_core::provisioning::topology::SENTINELS)
-        .map(|i| format!("{}-{i}.{}.{ns}.svc.{domain}:{SENTINEL_PORT}", names.sentinel, names.sentinel_headless))
+        .map(|i| {
+            let host = config.service_host(&format!("{}-{i}.{}", names.sentinel, names.sentinel_headless), ns);
+            format!("{host}:{SENTINEL_PORT}")
+        })
         .collect();
     vec![
         secret_env("ADMIN_PASSWORD", &names.admin_secret),
         field_env("POD_NAME", "metadata.name"),
-        plain_env("SELF_HOST", format!("$(POD_NAME).{headless}.{ns}.svc.{domain}")),
-        plain_env("FIRST_HOST", desired.config.data_pod_host(names, 0, ns)),
+        plain_env("SELF_HOST", config.service_host(&format!("$(POD_NAME).{headless}"), ns)),
+        plain_env("FIRST_HOST", config.data_pod_host(names, 0, ns)),
         plain_env("REDIS_PORT", REDIS_PORT.to_string()),
         plain_env("FIRST_PORT", REDIS_PORT.to_string()),
         plain_env("MASTER_NAME", names.instance.clone()),
@@ -284,12 +286,12 @@ pub fn replication_env(desired: &Desired, headless: &str) -> Vec<EnvVar> {
 /// ports, the pod's IP (for the cluster bus) and its DNS name under the headless Service (for clients).
 #[must_use]
 pub fn cluster_env(desired: &Desired) -> Vec<EnvVar> {
-    let (ns, domain) = (&desired.namespace, &desired.config.cluster_domain);
+    let self_host = desired.config.service_host(&format!("$(POD_NAME).{}", desired.names.headless), &desired.namespace);
     vec![
         secret_env("ADMIN_PASSWORD", &desired.names.admin_secret),
         field_env("POD_NAME", "metadata.name"),
         field_env("POD_IP", "status.podIP"),
-        plain_env("SELF_HOST", format!("$(POD_NAME).{}.{ns}.svc.{domain}", desired.names.headless)),
+        plain_env("SELF_HOST", self_host),
         plain_env("REDIS_PORT", REDIS_PORT.to_string()),
         plain_env("BUS_PORT", BUS_PORT.to_string()),
     ]

@@ -7,6 +7,5 @@ cd "$(dirname "$0")/.."
 source scripts/deps.sh
 deps_redis
 apt_install wrk:wrk taskset:util-linux curl:curl
-deps_cargo
-cargo build --release --quiet -p redisgate-server
-exec python3 bench/cluster.py --gateway "$CARGO_TARGET_DIR/release/redisgate-gateway" --seconds "${1:-5}"
+gateway=$(scripts/build-release.sh)  # the release build, profile-guided as shipped
+exec python3 bench/cluster.py --gateway "$gateway" --seconds "${1:-5}"

@@ -1,16 +1,15 @@
 #!/usr/bin/env bash
 # User-space instructions per request of the gateway (valgrind's callgrind), a figure that, unlike req/s,
 # does not move with the noise of a shared 2-core machine. GET /get/k at 16 connections for 15 s.
-# Usage: bench/instructions.sh [gateway binary ...]   (default: a release build of this checkout)
+# Usage: bench/instructions.sh [gateway binary ...]
+#   (default: this checkout's release build, profile-guided as shipped: scripts/build-release.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/deps.sh
 deps_redis
 apt_install wrk:wrk valgrind:valgrind curl:curl
 if [ $# -eq 0 ]; then
-    deps_cargo
-    cargo build --release --quiet -p redisgate-server
-    set -- "$CARGO_TARGET_DIR/release/redisgate-gateway"
+    set -- "$(scripts/build-release.sh)"
 fi
 work=$(mktemp -d)
 trap 'redis-cli -p "$redis_port" shutdown nosave >/dev/null 2>&1 || true; rm -rf "$work"' EXIT

@@ -7,6 +7,5 @@ cd "$(dirname "$0")/.."
 source scripts/deps.sh
 deps_redis
 apt_install wrk:wrk taskset:util-linux h2load:nghttp2-client
-deps_cargo
-cargo build --release --quiet -p redisgate-server
-exec python3 bench/workloads.py --gateway "$CARGO_TARGET_DIR/release/redisgate-gateway" --seconds "${1:-5}"
+gateway=$(scripts/build-release.sh)  # the release build, profile-guided as shipped
+exec python3 bench/workloads.py --gateway "$gateway" --seconds "${1:-5}"

@@ -82,6 +82,14 @@ deps_k8s() {
         || python3 -m pip install -q --disable-pip-version-check kubernetes-validate==1.37.0
 }
 
+deps_profdata() {
+    # llvm-profdata, for the profile-guided release build (scripts/build-release.sh). It must read the raw
+    # profiles rustc's LLVM writes (LLVM 22 for Rust 1.95, raw format 10): Debian 12's default llvm-profdata
+    # (LLVM 14) cannot, the one of its llvm-19 package can.
+    apt_install llvm-profdata-19:llvm-19
+    PROFDATA=llvm-profdata-19
+}
+
 deps_cargo() {
     if [ -z "${CARGO_TARGET_DIR:-}" ]; then
         # A stable target directory outside the clone: CI's fresh clones reuse earlier builds.

@@ -4,8 +4,9 @@
 Drives a gateway built with `-Cprofile-generate` through the traffic clients send, so that the release build
 knows which code is hot: GET by path, path commands with options, POST / of one command, the @upstash/redis
 auto-pipeline mix (base64, sync token), /pipeline of 10, a pipeline of varied commands and reply types,
-/multi-exec, a 4 KiB SET body, h2c, 2 workers, and pipelines to a Redis Cluster of three masters. Code no
-workload reaches (errors, the platform, TLS, Sentinel) is optimised for size instead of speed. The counts are written when the gateway exits, so it is stopped with
+/multi-exec, a 4 KiB SET body, h2c, 2 workers, HTTPS to a Redis over mutual TLS, and pipelines to a Redis
+Cluster of three masters. Code no workload reaches (errors, the platform, Sentinel, subscriptions) is
+optimised for size instead of speed. The counts are written when the gateway exits, so it is stopped with
 SIGTERM and awaited.
 """
 import os
@@ -18,6 +19,7 @@ import tempfile
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bench import TOKEN, VALUE, free_port, gateway_arguments, wait_port, wrk  # noqa: E402
 from cluster import KEYS as CLUSTER_KEYS, form, start_redis  # noqa: E402
+from tls import certificates  # noqa: E402
 from workloads import BIG, KEYS, auto_pipeline_script, h2load, post_script, stop  # noqa: E402
 
 VARIED = [
@@ -59,22 +61,42 @@ def main():
             lambda url: h2load(url + "/get/k", c, s),
         ]
         run(args, f"redis://127.0.0.1:{redis_port}", [(1, loads), (2, loads[:1])])
+        train_tls(args, tmp, s, c, scripts["pipeline"])
         train_cluster(args, tmp, s, c)
     finally:
         stop(redis)
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def run(args, redis_url, phases):
+def train_tls(args, tmp, s, c, pipeline):
+    """GET and /pipeline over HTTPS, to a TLS-only Redis that asks for a client certificate (as bench/tls.py)."""
+    p = certificates(tmp)
+    port = free_port()
+    redis = subprocess.Popen([args.redis_server, "--port", "0", "--tls-port", str(port), "--tls-cert-file",
+                              p("server.pem"), "--tls-key-file", p("server-key.pem"), "--tls-ca-cert-file",
+                              p("ca.pem"), "--tls-auth-clients", "yes", "--save", "", "--appendonly", "no",
+                              "--dir", tmp, "--logfile", ""], stdout=subprocess.DEVNULL)
+    try:
+        wait_port(port)
+        tls = ["--tls-cert", p("server.pem"), "--tls-key", p("server-key.pem"), "--redis-ca-cert", p("ca.pem"),
+               "--redis-client-cert", p("client.pem"), "--redis-client-key", p("client-key.pem")]
+        run(args, f"rediss://127.0.0.1:{port}", [(1, [lambda base: wrk(base + "/set/k/" + VALUE, c, s),
+                                                      lambda base: wrk(base + "/pipeline", c, s, pipeline)])],
+            scheme="https", extra=tls)
+    finally:
+        stop(redis)
+
+
+def run(args, redis_url, phases, scheme="http", extra=()):
     """Each (workers, loads) phase against a gateway of its own, stopped cleanly so that it writes its counts."""
     for workers, loads in phases:
         port = free_port()
         gateway = subprocess.Popen([args.gateway, "--listen", f"127.0.0.1:{port}", "--workers", str(workers),
-                                    "--redis-url", redis_url, "--token", TOKEN], stderr=subprocess.DEVNULL)
+                                    "--redis-url", redis_url, "--token", TOKEN, *extra], stderr=subprocess.DEVNULL)
         wait_port(port)
         try:
             for load in loads:
-                load(f"http://127.0.0.1:{port}")
+                load(f"{scheme}://127.0.0.1:{port}")
         finally:
             stop(gateway)
         if gateway.returncode != 0:

@@ -15,7 +15,7 @@ source scripts/deps.sh
 # stdout is the binary's path alone: what the steps say goes to stderr.
 exec 3>&1 1>&2
 deps_redis
-apt_install wrk:wrk taskset:util-linux h2load:nghttp2-client
+apt_install wrk:wrk taskset:util-linux h2load:nghttp2-client openssl:openssl
 deps_profdata
 deps_cargo
 host=$(rustc -vV | sed -n 's/^host: //p')
@@ -26,9 +26,10 @@ echo "==> building an instrumented gateway"
 CARGO_TARGET_DIR="$pgo/train" RUSTFLAGS="-Cprofile-generate=$pgo/raw" \
     cargo build --release --quiet -p redisgate-server --bin redisgate-gateway --target "$host"
 trainee="$pgo/train/$host/release/redisgate-gateway"
-# The profile is named after the instrumented binary: the same code reuses its profile (and its release
-# build), and a new profile is a new path in RUSTFLAGS, which is how cargo knows to build again.
-profile="$pgo/gateway-$(sha256sum "$trainee" | cut -c1-16).profdata"
+# The profile is named after the instrumented binary and the training scripts: the same code reuses its
+# profile (and its release build), and a new profile is a new path in RUSTFLAGS, which is how cargo knows to
+# build again.
+profile="$pgo/gateway-$(cat "$trainee" bench/*.py | sha256sum | cut -c1-16).profdata"
 if [ ! -f "$profile" ]; then
     echo "==> training it (bench/train.py)"
     rm -rf "$pgo/raw" "$pgo"/gateway-*.profdata

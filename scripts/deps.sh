@@ -85,9 +85,12 @@ deps_k8s() {
 deps_profdata() {
     # llvm-profdata, for the profile-guided release build (scripts/build-release.sh). It must read the raw
     # profiles rustc's LLVM writes (LLVM 22 for Rust 1.95, raw format 10): Debian 12's default llvm-profdata
-    # (LLVM 14) cannot, the one of its llvm-19 package can.
-    apt_install llvm-profdata-19:llvm-19
-    PROFDATA=llvm-profdata-19
+    # (LLVM 14) cannot, the one of its llvm-19 package can. A PROFDATA already set (a newer rustc's LLVM)
+    # is used as it is.
+    if [ -z "${PROFDATA:-}" ]; then
+        apt_install llvm-profdata-19:llvm-19
+        PROFDATA=llvm-profdata-19
+    fi
 }
 
 deps_cargo() {

@@ -14,18 +14,8 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(__file__))
-from bench import TOKEN, VALUE, free_port, measure, wait_port, wrk  # noqa: E402
+from bench import VALUE, measure, start_gateway, start_redis, stop, wrk  # noqa: E402
 from workloads import post_script  # noqa: E402
-
-
-def start_gateway(binary, redis_port):
-    port = free_port()
-    proc = subprocess.Popen(
-        ["taskset", "-c", "0", binary, "--listen", f"127.0.0.1:{port}", "--redis-url",
-         f"redis://127.0.0.1:{redis_port}", "--token", TOKEN, "--workers", "1"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    wait_port(port)
-    return proc, port
 
 
 def main():
@@ -41,10 +31,7 @@ def main():
     if args.pipeline:
         path, script = "/pipeline", os.path.join(work, "pipeline.lua")
         post_script(script, "[" + ",".join('["get","k"]' for _ in range(args.pipeline)) + "]")
-    redis_port = free_port()
-    redis = subprocess.Popen(["taskset", "-c", "0", "redis-server", "--port", str(redis_port), "--save", "",
-                              "--appendonly", "no", "--dir", work], stdout=subprocess.DEVNULL)
-    wait_port(redis_port)
+    redis, redis_port = start_redis("redis-server", work)
     subprocess.run(["redis-cli", "-p", str(redis_port), "set", "k", VALUE], check=True, capture_output=True)
     results = {args.a: [], args.b: []}
     try:
@@ -52,14 +39,13 @@ def main():
         print("|---:|---|---:|---:|---:|---:|")
         for round_ in range(1, args.rounds + 1):
             for binary in (args.a, args.b):
-                proc, port = start_gateway(binary, redis_port)
+                proc, port = start_gateway(binary, f"redis://127.0.0.1:{redis_port}")
                 try:
                     url = f"http://127.0.0.1:{port}{path}"
                     wrk(url, 64, 1, script)  # warm-up: connections and allocator
                     rps, p50, p99, cost = measure(lambda: wrk(url, 64, args.seconds, script), [proc.pid])
                 finally:
-                    proc.terminate()
-                    proc.wait()
+                    stop(proc)
                 results[binary].append((rps, cost[proc.pid], p99))
                 print(f"| {round_} | {binary} | {rps:,.0f} | {p50:.2f} | {p99:.2f} | {cost[proc.pid]:.1f} |")
         print()
@@ -67,8 +53,7 @@ def main():
             print(f"{binary}: median {statistics.median(r[0] for r in rows):,.0f} req/s, "
                   f"{statistics.median(r[1] for r in rows):.1f} CPU-µs, p99 {statistics.median(r[2] for r in rows):.2f} ms")
     finally:
-        redis.terminate()
-        redis.wait()
+        stop(redis)
 
 
 if __name__ == "__main__":

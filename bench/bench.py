@@ -46,10 +46,7 @@ def cpu_seconds(pid):
 
 
 def rss_mib(pid):
-    for line in open(f"/proc/{pid}/status"):
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
+    return status_mib(pid, "VmRSS").get("VmRSS", float("nan"))
 
 
 def wait_port(port, deadline=10.0):
@@ -61,6 +58,52 @@ def wait_port(port, deadline=10.0):
         except OSError:
             time.sleep(0.05)
     sys.exit(f"nothing listens on {port}")
+
+
+def pinned(cores, cmd):
+    """`cmd` run on `cores` only (taskset), or anywhere when `cores` is None."""
+    return ["taskset", "-c", cores, *cmd] if cores else cmd
+
+
+def start_redis(redis_server, directory, *extra, cores="0", tls=None):
+    """A redis-server without persistence, in `directory`, on a free port, once it listens: (process, port).
+    With `tls` (the files of tls.certificates), it listens with TLS only and asks for client certificates."""
+    port = free_port()
+    listen = ["--port", str(port)]
+    if tls:
+        listen = ["--port", "0", "--tls-port", str(port), "--tls-cert-file", tls("server.pem"), "--tls-key-file",
+                  tls("server-key.pem"), "--tls-ca-cert-file", tls("ca.pem"), "--tls-auth-clients", "yes"]
+    cmd = [redis_server, *listen, "--save", "", "--appendonly", "no", "--dir", directory, "--logfile", "", *extra]
+    process = subprocess.Popen(pinned(cores, cmd), stdout=subprocess.DEVNULL)
+    wait_port(port)
+    return process, port
+
+
+def start_gateway(binary, redis_url, *extra, workers=1, cores="0"):
+    """The gateway `binary` in front of `redis_url` (with `extra` arguments) on a free port, once it listens:
+    (process, port)."""
+    port = free_port()
+    cmd = [binary, "--listen", f"127.0.0.1:{port}", "--workers", str(workers), "--redis-url", redis_url,
+           "--token", TOKEN, *extra]
+    process = subprocess.Popen(pinned(cores, cmd), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_port(port)
+    return process, port
+
+
+def stop(process):
+    """Stops a server with SIGTERM (the gateway shuts down cleanly, and writes its profile when it has one)."""
+    process.terminate()
+    process.wait()
+
+
+def status_mib(pid, *fields):
+    """Fields of /proc/<pid>/status given in kB (VmRSS, RssAnon...), in MiB."""
+    values = {}
+    for line in open(f"/proc/{pid}/status"):
+        name, _, rest = line.partition(":")
+        if name in fields:
+            values[name] = int(rest.split()[0]) / 1024
+    return values
 
 
 def to_ms(text):
@@ -123,15 +166,9 @@ def main():
     args = parser.parse_args()
 
     tmp = tempfile.mkdtemp(prefix="redisgate-bench-")
-    redis_port, gw_port = free_port(), free_port()
-    redis = subprocess.Popen(["taskset", "-c", "0", args.redis_server, "--port", str(redis_port), "--save", "",
-                              "--appendonly", "no", "--dir", tmp, "--logfile", ""], stdout=subprocess.DEVNULL)
-    wait_port(redis_port)
-    gateway = subprocess.Popen(["taskset", "-c", "0", args.gateway, "--listen", f"127.0.0.1:{gw_port}",
-                                "--redis-url", f"redis://127.0.0.1:{redis_port}", "--token", TOKEN,
-                                "--workers", "1"], stderr=subprocess.DEVNULL)
+    redis, redis_port = start_redis(args.redis_server, tmp)
+    gateway, gw_port = start_gateway(args.gateway, f"redis://127.0.0.1:{redis_port}")
     try:
-        wait_port(gw_port)
         subprocess.run(["redis-cli", "-p", str(redis_port), "set", "k", VALUE], check=True, capture_output=True)
         idle_rss = rss_mib(gateway.pid)
         base = f"http://127.0.0.1:{gw_port}"
@@ -162,19 +199,14 @@ def main():
                          cost[gateway.pid] / 10 if cost[gateway.pid] else 0, cost[redis.pid] / 10))
         loaded_rss = rss_mib(gateway.pid)
         if args.floor:
-            floor_port = free_port()
-            floor = subprocess.Popen(["taskset", "-c", "0", args.gateway, "--listen", f"127.0.0.1:{floor_port}",
-                                      "--redis-url", f"redis://127.0.0.1:{redis_port}", "--token", TOKEN,
-                                      "--workers", "1", "--bench-floor"], stderr=subprocess.DEVNULL)
+            floor, floor_port = start_gateway(args.gateway, f"redis://127.0.0.1:{redis_port}", "--bench-floor")
             try:
-                wait_port(floor_port)
                 for conns in (1, 16, 64):
                     rps, p50, p99, cost = measure(lambda: wrk(f"http://127.0.0.1:{floor_port}/get/k", conns, s),
                                                   [floor.pid])
                     rows.append(("HTTP floor: fixed body, no Redis", conns, 1, rps, p50, p99, cost[floor.pid], 0.0))
             finally:
-                floor.terminate()
-                floor.wait()
+                stop(floor)
         # The same requests against an instance with every limit set (none of them reached): the cost of
         # enforcing limits and counting usage.
         config = os.path.join(tmp, "limited.toml")

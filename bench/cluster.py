@@ -13,7 +13,8 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench import TOKEN, VALUE, free_port, gateway_arguments, measure, wait_port, wrk  # noqa: E402
+from bench import (TOKEN, VALUE, free_port, gateway_arguments, measure, start_gateway, start_redis,  # noqa: E402
+                   stop, wrk)
 
 SLOTS = 16384
 KEYS = [f"key:{i}" for i in range(10)]
@@ -24,18 +25,10 @@ def cli(port, *args):
                           check=True).stdout.strip()
 
 
-def start_redis(binary, tmp, cluster):
-    port = free_port()
-    here = os.path.join(tmp, str(port))
-    os.mkdir(here)
-    cmd = ["taskset", "-c", "0", binary, "--port", str(port), "--save", "", "--appendonly", "no", "--dir", here,
-           "--logfile", ""]
-    if cluster:
-        cmd += ["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf", "--cluster-port",
-                str(free_port())]
-    process = subprocess.Popen(cmd, stdout=subprocess.DEVNULL)
-    wait_port(port)
-    return process, port
+def start_master(binary, tmp):
+    """A Redis with cluster mode on, in a directory of its own (each keeps its nodes.conf): (process, port)."""
+    return start_redis(binary, tempfile.mkdtemp(dir=tmp), "--cluster-enabled", "yes", "--cluster-config-file",
+                       "nodes.conf", "--cluster-port", str(free_port()))
 
 
 def form(ports):
@@ -66,18 +59,14 @@ def main():
 
     rows = []
     for name, shards in (("one Redis (redis://)", 0), ("cluster of 1 master", 1), ("cluster of 3 masters", 3)):
-        servers = [start_redis(args.redis_server, tmp, shards > 0) for _ in range(max(shards, 1))]
+        servers = [start_master(args.redis_server, tmp) for _ in range(shards)] or [start_redis(args.redis_server, tmp)]
         ports = [port for _, port in servers]
         if shards:
             form(ports)
             url = "redis+cluster://" + ",".join(f"127.0.0.1:{p}" for p in ports)
         else:
             url = f"redis://127.0.0.1:{ports[0]}"
-        port = free_port()
-        gateway = subprocess.Popen(["taskset", "-c", "0", args.gateway, "--listen", f"127.0.0.1:{port}",
-                                    "--workers", "1", "--redis-url", url, "--token", TOKEN],
-                                   stderr=subprocess.DEVNULL)
-        wait_port(port)
+        gateway, port = start_gateway(args.gateway, url)
         seed = subprocess.run(["curl", "-sf", "-X", "POST", "-H", f"Authorization: Bearer {TOKEN}",
                                "-d", "[" + ",".join(f'["set","{k}","{VALUE}"]' for k in KEYS) + "]",
                                f"http://127.0.0.1:{port}/pipeline"], capture_output=True, text=True)
@@ -88,11 +77,9 @@ def main():
                                                   script), pids)
         redis_cpu = sum(cost[p.pid] for p, _ in servers)
         rows.append((name, rps, p50, p99, cost[gateway.pid], redis_cpu))
-        gateway.terminate()
-        gateway.wait()
+        stop(gateway)
         for process, _ in servers:
-            process.terminate()
-            process.wait()
+            stop(process)
 
     print(f"`/pipeline` of 10 GETs of 10 keys, {args.conns} connections, {args.seconds} s each; gateway and "
           "Redis on core 0, wrk on core 1\n")

@@ -14,7 +14,7 @@ import struct
 import subprocess
 import tempfile
 
-from bench import TOKEN, free_port, wait_port
+from bench import start_gateway, start_redis, status_mib, stop
 
 PAGE = 4096
 
@@ -52,31 +52,17 @@ def resident_offsets(pid, binary):
     return offsets
 
 
-def status(pid, *keys):
-    values = {}
-    for line in open(f"/proc/{pid}/status"):
-        name, _, rest = line.partition(":")
-        if name in keys:
-            values[name] = int(rest.split()[0]) / 1024
-    return values
-
-
 def measure(binary, layout, redis_port, evict):
     if evict:
         fd = os.open(binary, os.O_RDONLY)
         os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
         os.close(fd)
-    port = free_port()
-    gateway = subprocess.Popen([binary, "--listen", f"127.0.0.1:{port}", "--workers", "1",
-                                "--redis-url", f"redis://127.0.0.1:{redis_port}", "--token", TOKEN],
-                               stderr=subprocess.DEVNULL)
+    gateway, _ = start_gateway(binary, f"redis://127.0.0.1:{redis_port}", cores=None)
     try:
-        wait_port(port)
-        memory = status(gateway.pid, "VmRSS", "RssAnon")
+        memory = status_mib(gateway.pid, "VmRSS", "RssAnon")
         offsets = resident_offsets(gateway.pid, binary)
     finally:
-        gateway.terminate()
-        gateway.wait()
+        stop(gateway)
     per_section = collections.Counter()
     for offset in offsets:
         name = next((n for lo, hi, n in layout if lo // PAGE <= offset // PAGE <= (hi - 1) // PAGE),
@@ -94,11 +80,8 @@ def main():
     args = parser.parse_args()
     layouts = {binary: sections(binary) for binary in args.gateways}
     tmp = tempfile.mkdtemp(prefix="redisgate-resident-")
-    redis_port = free_port()
-    redis = subprocess.Popen([args.redis_server, "--port", str(redis_port), "--save", "", "--appendonly", "no",
-                              "--dir", tmp, "--logfile", ""], stdout=subprocess.DEVNULL)
+    redis, redis_port = start_redis(args.redis_server, tmp, cores=None)
     try:
-        wait_port(redis_port)
         print("| gateway | VmRSS MiB | RssAnon MiB | the binary's resident MiB, by section |")
         print("|---|---:|---:|---|")
         for _ in range(args.runs):
@@ -108,8 +91,7 @@ def main():
                 print(f"| {binary} | {memory['VmRSS']:.1f} | {memory['RssAnon']:.2f} | "
                       f"{sum(per_section.values()):.1f}: {top} |")
     finally:
-        redis.terminate()
-        redis.wait()
+        stop(redis)
         shutil.rmtree(tmp, ignore_errors=True)
 
 

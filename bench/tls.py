@@ -15,7 +15,7 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(__file__))
-from bench import TOKEN, VALUE, free_port, measure, wait_port, wrk  # noqa: E402
+from bench import VALUE, measure, start_gateway, start_redis, stop, wrk  # noqa: E402
 
 
 def openssl(*args):
@@ -47,50 +47,36 @@ def main():
     args = parser.parse_args()
     tmp = tempfile.mkdtemp(prefix="redisgate-bench-tls-")
     p = certificates(tmp)
-    plain_port, tls_port = free_port(), free_port()
-    servers = [
-        subprocess.Popen(["taskset", "-c", "0", args.redis_server, "--port", str(plain_port), "--save", "",
-                          "--appendonly", "no", "--dir", tmp, "--logfile", ""], stdout=subprocess.DEVNULL),
-        subprocess.Popen(["taskset", "-c", "0", args.redis_server, "--port", "0", "--tls-port", str(tls_port),
-                          "--tls-cert-file", p("server.pem"), "--tls-key-file", p("server-key.pem"),
-                          "--tls-ca-cert-file", p("ca.pem"), "--tls-auth-clients", "yes", "--save", "",
-                          "--appendonly", "no", "--dir", tmp, "--logfile", ""], stdout=subprocess.DEVNULL),
-    ]
-    wait_port(plain_port)
-    wait_port(tls_port)
+    servers = [start_redis(args.redis_server, tmp), start_redis(args.redis_server, tmp, tls=p)]
+    (_, plain_port), (_, tls_port) = servers
     subprocess.run(["redis-cli", "-p", str(plain_port), "set", "k", VALUE], check=True, capture_output=True)
     subprocess.run(["redis-cli", "--tls", "--cacert", p("ca.pem"), "--cert", p("client.pem"), "--key",
                     p("client-key.pem"), "-p", str(tls_port), "set", "k", VALUE], check=True, capture_output=True)
     https = ["--tls-cert", p("server.pem"), "--tls-key", p("server-key.pem")]
-    rediss = ["--redis-url", f"rediss://127.0.0.1:{tls_port}", "--redis-ca-cert", p("ca.pem"),
-              "--redis-client-cert", p("client.pem"), "--redis-client-key", p("client-key.pem")]
-    plain = ["--redis-url", f"redis://127.0.0.1:{plain_port}"]
+    mtls = ["--redis-ca-cert", p("ca.pem"), "--redis-client-cert", p("client.pem"), "--redis-client-key",
+            p("client-key.pem")]
+    plain, rediss = f"redis://127.0.0.1:{plain_port}", f"rediss://127.0.0.1:{tls_port}"
     rows = {
-        "HTTP → Redis": ("http", plain),
-        "HTTPS → Redis": ("https", plain + https),
-        "HTTP → Redis over mTLS": ("http", rediss),
-        "HTTPS → Redis over mTLS": ("https", rediss + https),
+        "HTTP → Redis": ("http", plain, []),
+        "HTTPS → Redis": ("https", plain, https),
+        "HTTP → Redis over mTLS": ("http", rediss, mtls),
+        "HTTPS → Redis over mTLS": ("https", rediss, mtls + https),
     }
     results = {name: [] for name in rows}
     try:
         for _ in range(args.rounds):
-            for name, (scheme, flags) in rows.items():
-                port = free_port()
-                gateway = subprocess.Popen(["taskset", "-c", "0", args.gateway, "--listen", f"127.0.0.1:{port}",
-                                            "--token", TOKEN, "--workers", "1", *flags], stderr=subprocess.DEVNULL)
+            for name, (scheme, redis_url, flags) in rows.items():
+                gateway, port = start_gateway(args.gateway, redis_url, *flags)
                 try:
-                    wait_port(port)
                     url = f"{scheme}://127.0.0.1:{port}/get/k"
                     wrk(url, 64, 1)
                     rps, p50, p99, cost = measure(lambda: wrk(url, 64, args.seconds), [gateway.pid])
                     results[name].append((rps, p50, p99, cost[gateway.pid]))
                 finally:
-                    gateway.terminate()
-                    gateway.wait()
+                    stop(gateway)
     finally:
-        for server in servers:
-            server.terminate()
-            server.wait()
+        for server, _ in servers:
+            stop(server)
     print(f"GET /get/k, 64 keep-alive connections, gateway --workers 1; medians of {args.rounds} interleaved "
           f"rounds of {args.seconds} s\n")
     print("| path | req/s | p50 ms | p99 ms | gateway CPU-µs/request | vs. plain |")

@@ -17,10 +17,10 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench import TOKEN, VALUE, free_port, gateway_arguments, wait_port, wrk  # noqa: E402
-from cluster import KEYS as CLUSTER_KEYS, form, start_redis  # noqa: E402
+from bench import VALUE, gateway_arguments, start_gateway, start_redis, stop, wrk  # noqa: E402
+from cluster import KEYS as CLUSTER_KEYS, form, start_master  # noqa: E402
 from tls import certificates  # noqa: E402
-from workloads import BIG, KEYS, auto_pipeline_script, h2load, post_script, stop  # noqa: E402
+from workloads import BIG, KEYS, auto_pipeline_script, h2load, post_script  # noqa: E402
 
 VARIED = [
     ["hset", "h", "a", "1", "b", "2"], ["hgetall", "h"], ["lpush", "l", "x", "y"], ["lrange", "l", "0", "9"],
@@ -42,11 +42,8 @@ def main():
     post_script(scripts["multi"], f'[["set","mx","{VALUE}"],["get","mx"],["incr","mc"]]')
     post_script(scripts["big"], BIG, "application/octet-stream")
 
-    redis_port = free_port()
-    redis = subprocess.Popen([args.redis_server, "--port", str(redis_port), "--save", "", "--appendonly", "no",
-                              "--dir", tmp, "--logfile", ""], stdout=subprocess.DEVNULL)
+    redis, redis_port = start_redis(args.redis_server, tmp, cores=None)
     try:
-        wait_port(redis_port)
         seed = "".join(f"SET s:{i} {VALUE}\nSET l:{i} {BIG}\n" for i in range(KEYS)) + f"SET k {VALUE}\n"
         subprocess.run(["redis-cli", "-p", str(redis_port)], input=seed, text=True, check=True, capture_output=True)
         loads = [
@@ -71,13 +68,8 @@ def main():
 def train_tls(args, tmp, s, c, pipeline):
     """GET and /pipeline over HTTPS, to a TLS-only Redis that asks for a client certificate (as bench/tls.py)."""
     p = certificates(tmp)
-    port = free_port()
-    redis = subprocess.Popen([args.redis_server, "--port", "0", "--tls-port", str(port), "--tls-cert-file",
-                              p("server.pem"), "--tls-key-file", p("server-key.pem"), "--tls-ca-cert-file",
-                              p("ca.pem"), "--tls-auth-clients", "yes", "--save", "", "--appendonly", "no",
-                              "--dir", tmp, "--logfile", ""], stdout=subprocess.DEVNULL)
+    redis, port = start_redis(args.redis_server, tmp, cores=None, tls=p)
     try:
-        wait_port(port)
         tls = ["--tls-cert", p("server.pem"), "--tls-key", p("server-key.pem"), "--redis-ca-cert", p("ca.pem"),
                "--redis-client-cert", p("client.pem"), "--redis-client-key", p("client-key.pem")]
         run(args, f"rediss://127.0.0.1:{port}", [(1, [lambda base: wrk(base + "/set/k/" + VALUE, c, s),
@@ -90,10 +82,7 @@ def train_tls(args, tmp, s, c, pipeline):
 def run(args, redis_url, phases, scheme="http", extra=()):
     """Each (workers, loads) phase against a gateway of its own, stopped cleanly so that it writes its counts."""
     for workers, loads in phases:
-        port = free_port()
-        gateway = subprocess.Popen([args.gateway, "--listen", f"127.0.0.1:{port}", "--workers", str(workers),
-                                    "--redis-url", redis_url, "--token", TOKEN, *extra], stderr=subprocess.DEVNULL)
-        wait_port(port)
+        gateway, port = start_gateway(args.gateway, redis_url, *extra, workers=workers, cores=None)
         try:
             for load in loads:
                 load(f"{scheme}://127.0.0.1:{port}")
@@ -105,7 +94,7 @@ def run(args, redis_url, phases, scheme="http", extra=()):
 
 def train_cluster(args, tmp, s, c):
     """/pipeline of 10 GETs over a three-master cluster (keys in all three), as bench/cluster.py loads it."""
-    servers = [start_redis(args.redis_server, tmp, True) for _ in range(3)]
+    servers = [start_master(args.redis_server, tmp) for _ in range(3)]
     try:
         ports = [port for _, port in servers]
         form(ports)

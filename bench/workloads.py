@@ -25,7 +25,8 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench import TOKEN, VALUE, free_port, gateway_arguments, measure, redis_benchmark, rss_mib, wait_port, wrk  # noqa: E402
+from bench import (TOKEN, VALUE, gateway_arguments, measure, redis_benchmark, rss_mib, start_gateway,  # noqa: E402
+                   start_redis, stop, wrk)
 
 BIG = "b" * 4096
 SDK_HEADERS = {
@@ -90,21 +91,6 @@ def h2load(url, conns, seconds):
     return rps, mean_ms, float("nan"), int(done.group(1))
 
 
-def start(args, port, redis_port, *, workers=1, cores="0", floor=False):
-    cmd = ["taskset", "-c", cores, args.gateway, "--listen", f"127.0.0.1:{port}", "--workers", str(workers),
-           "--redis-url", f"redis://127.0.0.1:{redis_port}", "--token", TOKEN]
-    if floor:
-        cmd.append("--bench-floor")
-    process = subprocess.Popen(cmd, stderr=subprocess.DEVNULL)
-    wait_port(port)
-    return process
-
-
-def stop(process):
-    process.terminate()
-    process.wait()
-
-
 def main():
     parser = gateway_arguments()
     parser.add_argument("--conns", type=int, default=64)
@@ -119,10 +105,8 @@ def main():
     post_script(scripts["multi"], f'[["set","mx","{VALUE}"],["get","mx"],["incr","mc"]]')
     post_script(scripts["big"], BIG, "application/octet-stream")
 
-    redis_port = free_port()
-    redis = subprocess.Popen(["taskset", "-c", "0", args.redis_server, "--port", str(redis_port), "--save", "",
-                              "--appendonly", "no", "--dir", tmp, "--logfile", ""], stdout=subprocess.DEVNULL)
-    wait_port(redis_port)
+    redis, redis_port = start_redis(args.redis_server, tmp)
+    redis_url = f"redis://127.0.0.1:{redis_port}"
     seed = "".join(f"SET s:{i} {VALUE}\nSET l:{i} {BIG}\n" for i in range(KEYS)) + f"SET k {VALUE}\n"
     subprocess.run(["redis-cli", "-p", str(redis_port)], input=seed, text=True, check=True, capture_output=True)
 
@@ -141,15 +125,13 @@ def main():
     rows = []
     try:
         rb = measure(lambda: redis_benchmark(redis_port, "get", c, 1, int(90000 * s)), [redis.pid])
-        port = free_port()
-        gateway = start(args, port, redis_port)
+        gateway, _ = start_gateway(args.gateway, redis_url)
         idle_rss = rss_mib(gateway.pid)
         stop(gateway)
         for name, per, load, options in workloads:
             results = []
             for floor in (False, True):
-                port = free_port()
-                server = start(args, port, redis_port, floor=floor, **options)
+                server, port = start_gateway(args.gateway, redis_url, *(["--bench-floor"] if floor else []), **options)
                 try:
                     results.append(measure(lambda: load(f"http://127.0.0.1:{port}"), [server.pid, redis.pid]))
                     pid = server.pid

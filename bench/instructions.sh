@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # User-space instructions per request of the gateway (valgrind's callgrind), a figure that, unlike req/s,
-# does not move with the noise of a shared 2-core machine. GET /get/k at 16 connections for 15 s.
+# does not move with the noise of a shared 2-core machine: GET /get/k, then POST /pipeline of 10 GETs, each at 16
+# connections for 15 s, each in a fresh gateway (so one's warm-up is not charged to the other).
 # Usage: bench/instructions.sh [gateway binary ...]
 #   (default: this checkout's release build, profile-guided as shipped: scripts/build-release.sh)
 set -euo pipefail
@@ -18,18 +19,26 @@ redis_port=$(free_port)
 redis-server --port "$redis_port" --save "" --appendonly no --daemonize yes --dir "$work" --logfile "$work/redis.log"
 until redis-cli -p "$redis_port" ping >/dev/null 2>&1; do sleep 0.1; done
 redis-cli -p "$redis_port" set k "$(printf 'v%.0s' $(seq 100))" >/dev/null
-echo 'wrk.headers["Authorization"] = "Bearer bench-token"' > "$work/auth.lua"
-echo "| gateway | requests | instructions | instructions/request |"
-echo "|---|---:|---:|---:|"
+echo 'wrk.headers["Authorization"] = "Bearer bench-token"' > "$work/get.lua"
+{
+    echo 'wrk.headers["Authorization"] = "Bearer bench-token"'
+    echo 'wrk.method = "POST"'
+    echo "wrk.body = '[$(printf '["get","k"],%.0s' $(seq 9))[\"get\",\"k\"]]'"
+} > "$work/pipeline.lua"
+echo "| gateway | request | requests | instructions | instructions/request |"
+echo "|---|---|---:|---:|---:|"
 for bin in "$@"; do
-    port=$(free_port)
-    valgrind --tool=callgrind --callgrind-out-file="$work/callgrind.out" "$bin" --listen "127.0.0.1:$port" \
-        --redis-url "redis://127.0.0.1:$redis_port" --token bench-token --workers 1 2>/dev/null &
-    pid=$!
-    until curl -sf -o /dev/null -H 'Authorization: Bearer bench-token' "http://127.0.0.1:$port/get/k"; do sleep 0.3; done
-    requests=$(wrk -t1 -c16 -d15s -s "$work/auth.lua" "http://127.0.0.1:$port/get/k" | awk '/requests in/ {print $1}')
-    kill -INT "$pid"
-    wait "$pid" || true
-    total=$(awk '/^(summary|totals):/ {print $2; exit}' "$work/callgrind.out")
-    echo "| $bin | $requests | $total | $((total / requests)) |"
+    for request in get pipeline; do
+        if [ "$request" = get ]; then path=/get/k; else path=/pipeline; fi
+        port=$(free_port)
+        valgrind --tool=callgrind --callgrind-out-file="$work/callgrind.out" "$bin" --listen "127.0.0.1:$port" \
+            --redis-url "redis://127.0.0.1:$redis_port" --token bench-token --workers 1 2>/dev/null &
+        pid=$!
+        until curl -sf -o /dev/null -H 'Authorization: Bearer bench-token' "http://127.0.0.1:$port/get/k"; do sleep 0.3; done
+        requests=$(wrk -t1 -c16 -d15s -s "$work/$request.lua" "http://127.0.0.1:$port$path" | awk '/requests in/ {print $1}')
+        kill -INT "$pid"
+        wait "$pid" || true
+        total=$(awk '/^(summary|totals):/ {print $2; exit}' "$work/callgrind.out")
+        echo "| $bin | $path | $requests | $total | $((total / requests)) |"
+    done
 done

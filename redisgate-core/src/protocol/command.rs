@@ -1,12 +1,27 @@
 //! A parsed Redis command and its conversion into a `redis::Cmd`.
 
+use smallvec::SmallVec;
+
+use crate::protocol::table::{self, Row};
 use crate::{Error, Result};
+
+/// A command's name: held inline up to 16 bytes, which every Redis command name but a few of the
+/// longest (`GEORADIUSBYMEMBER_RO`) fits.
+pub(crate) type Name = SmallVec<[u8; 16]>;
+
+/// A command's arguments: the first three held inline (`GET k`, `SET k v`, `HSET h f v`), so a typical
+/// command costs one allocation per argument and none for the list.
+pub(crate) type Args = SmallVec<[Vec<u8>; 3]>;
 
 /// One Redis command as received over REST: a lower-cased name and its binary-safe arguments.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Command {
-    pub(crate) name: Vec<u8>,
-    pub(crate) args: Vec<Vec<u8>>,
+    pub(crate) name: Name,
+    pub(crate) args: Args,
+    /// Its row in the command table, looked up once: the policy, the size limits and a cluster's routing
+    /// each asked for it. A row depends on the name and the first argument, which nothing changes once the
+    /// command is built (but [`Command::push_arg`] on a command without arguments, which looks again).
+    row: Option<&'static Row>,
 }
 
 impl Command {
@@ -16,12 +31,29 @@ impl Command {
     /// # Errors
     /// [`Error::InvalidRequest`] when the name is empty.
     pub fn new(name: Vec<u8>, args: Vec<Vec<u8>>) -> Result<Self> {
+        Self::parsed(Name::from_vec(name), Args::from_vec(args))
+    }
+
+    /// As [`Command::new`], from the parser's inline buffers.
+    pub(crate) fn parsed(mut name: Name, args: Args) -> Result<Self> {
         if name.is_empty() {
             return Err(Error::invalid("empty command name"));
         }
-        let mut name = name;
         name.make_ascii_lowercase();
-        Ok(Self { name, args })
+        Ok(Self::known(name, args))
+    }
+
+    /// A command whose name is lower case already.
+    pub(crate) fn known(name: Name, args: Args) -> Self {
+        let row = table::lookup(&name, args.first().map(Vec::as_slice));
+        Self { name, args, row }
+    }
+
+    /// This command's row in [`table::ROWS`], or `None` when nobody classified it.
+    #[must_use]
+    pub fn row(&self) -> Option<&'static Row> {
+        debug_assert_eq!(self.row, table::lookup(&self.name, self.args.first().map(Vec::as_slice)));
+        self.row
     }
 
     /// Whether it runs a script or a function (EVAL, EVALSHA, FCALL and their read-only forms).
@@ -51,6 +83,9 @@ impl Command {
     /// Appends an argument.
     pub fn push_arg(&mut self, arg: Vec<u8>) {
         self.args.push(arg);
+        if self.args.len() == 1 {
+            self.row = table::lookup(&self.name, Some(&self.args[0]));
+        }
     }
 
     /// The `redis::Cmd` that runs this command.

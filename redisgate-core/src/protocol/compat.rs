@@ -34,6 +34,14 @@ impl ScriptAliases {
 
     /// Applies the Upstash emulations to a policy-checked command, recording and resolving script aliases.
     pub fn prepare(&self, command: Command) -> Command {
+        // Most commands have nothing to emulate: returned before they are moved through the emulation
+        // (about 100 instructions each, a tenth of a pipelined GET's gate).
+        if !matches!(
+            command.name(),
+            b"scan" | b"unlink" | b"eval" | b"eval_ro" | b"script" | b"evalsha" | b"evalsha_ro"
+        ) {
+            return command;
+        }
         let emulated = command.emulate_upstash();
         if let Some((original, normalized)) = emulated.script_alias {
             let mut map = self.map.write().unwrap_or_else(PoisonError::into_inner);
@@ -64,7 +72,8 @@ for _, k in ipairs(r[2]) do out[#out + 1] = k; out[#out + 1] = redis.call('TYPE'
 return {r[1], out}";
 
 impl Command {
-    /// Rewrites Upstash-only forms into plain Redis commands; other commands pass unchanged.
+    /// Rewrites Upstash-only forms into plain Redis commands; other commands pass unchanged. (A name this
+    /// or [`Command::resolve_script_shas`] handles is listed in [`ScriptAliases::prepare`] too.)
     #[must_use]
     pub fn emulate_upstash(self) -> Emulated {
         let mut script_alias = None;
@@ -112,7 +121,7 @@ impl Command {
     }
 
     fn from_parts(name: &[u8], args: Vec<Vec<u8>>) -> Self {
-        Self { name: name.to_vec(), args }
+        Self::known(name.into(), args.into())
     }
 }
 

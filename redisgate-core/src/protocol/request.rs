@@ -13,6 +13,7 @@
 
 use percent_encoding::percent_decode_str;
 
+use crate::protocol::command::{Args, Name};
 use crate::protocol::{parse, Command};
 use crate::{Error, Result};
 
@@ -116,9 +117,9 @@ pub fn query_token(query: Option<&str>) -> Option<Vec<u8>> {
 pub use super::parse::{MAX_ARGS, MAX_BATCH};
 
 fn path_command(req: &RestRequest<'_>, path: &str) -> Result<Command> {
-    let mut segments = path.split('/').map(decode);
-    let name = segments.next().unwrap_or_default();
-    let mut cmd = Command::new(name, segments.collect())?;
+    let mut segments = path.split('/');
+    let name: Name = percent_decode_str(segments.next().unwrap_or_default()).collect();
+    let mut cmd = Command::parsed(name, segments.map(decode).collect::<Args>())?;
     if matches!(req.method, Method::Post | Method::Put) && !req.body.is_empty() {
         cmd.push_arg(req.body.to_vec());
     }

@@ -70,15 +70,6 @@ pub fn find(name: &str, subcommand: Option<&str>) -> Option<&'static Row> {
     lookup(name.to_ascii_lowercase().as_bytes(), subcommand.map(str::as_bytes))
 }
 
-impl Command {
-    /// This command's row in [`ROWS`], or `None` when nobody classified it.
-    #[must_use]
-    pub fn row(&self) -> Option<&'static Row> {
-        // A command's name is lower case already (`Command::new`).
-        lookup(self.name(), self.args().first().map(Vec::as_slice))
-    }
-}
-
 /// The longest `name|subcommand` a row has room for (longer ones have no row).
 const LONGEST: usize = 48;
 
@@ -103,7 +94,7 @@ static INDEX: LazyLock<FxHashMap<&'static [u8], Entry>> = LazyLock::new(|| {
 });
 
 /// [`find`] with `name` in lower case: the `name|first` row (`first` in any case), else the `name` row.
-fn lookup(name: &[u8], first: Option<&[u8]>) -> Option<&'static Row> {
+pub(crate) fn lookup(name: &[u8], first: Option<&[u8]>) -> Option<&'static Row> {
     let entry = INDEX.get(name)?;
     let sub = first.filter(|sub| entry.has_subcommands && name.len() + 1 + sub.len() <= LONGEST);
     let subcommand = sub.and_then(|sub| {

@@ -19,18 +19,25 @@ pub async fn run(
     gate: &Gate<'_>,
     format: ResponseFormat,
 ) -> Result<Response, ApiError> {
-    // The refusal of each command, in request order (`None`: it runs, and is in `allowed`).
+    // The refusal of each command, in request order (`None`: it runs, and is in `allowed`). The vectors are
+    // sized up front: collected from these iterators they grew, or shrank, by reallocation.
     let mut allowed = Vec::with_capacity(commands.len());
-    let refusals: Vec<_> =
-        commands.into_iter().map(|command| gate.ready(command).map(|command| allowed.push(command)).err()).collect();
+    let mut refusals = Vec::with_capacity(commands.len());
+    for command in commands {
+        refusals.push(gate.ready(command).map(|command| allowed.push(command)).err());
+    }
     let replies =
         if allowed.is_empty() { Vec::new() } else { instance.upstream().pipeline(&allowed, gate.max_response).await? };
-    let mut replies = allowed.iter().zip(replies).map(|(command, reply)| Reply::Value(redact::reply(command, reply)));
+    let mut replies = allowed.iter().zip(replies).map(|(command, reply)| redact::reply(command, reply));
     // Redis answers every command of a pipeline it ran, so `replies` has one for each `None`.
-    let answers: Vec<Reply> = refusals
-        .into_iter()
-        .map(|refusal| refusal.map(Reply::Refused).or_else(|| replies.next()))
-        .collect::<Option<_>>()
-        .ok_or_else(|| ApiError::Internal("redis answered fewer commands than the pipeline held".to_owned()))?;
+    let mut answers = Vec::with_capacity(refusals.len());
+    for refusal in refusals {
+        answers.push(match refusal {
+            Some(refusal) => Reply::Refused(refusal),
+            None => Reply::Value(replies.next().ok_or_else(|| {
+                ApiError::Internal("redis answered fewer commands than the pipeline held".to_owned())
+            })?),
+        });
+    }
     super::replies(format, &answers, gate)
 }

@@ -13,7 +13,11 @@ use redisgate_core::protocol::Command;
 
 /// Appends `command`, name first.
 pub fn write_command(out: &mut Vec<u8>, command: &Command) {
-    header(out, b'*', 1 + command.args().len());
+    // Room for it all at once: its bytes, and 16 of header and CRLF for each part (enough for any length under
+    // 10^12; a longer one grows the buffer as usual).
+    let parts = 1 + command.args().len();
+    out.reserve(16 * (1 + parts) + command.name().len() + command.args().iter().map(Vec::len).sum::<usize>());
+    header(out, b'*', parts);
     bulk(out, command.name());
     command.args().iter().for_each(|arg| bulk(out, arg));
 }
@@ -31,6 +35,12 @@ fn bulk(out: &mut Vec<u8>, arg: &[u8]) {
 }
 
 fn header(out: &mut Vec<u8>, kind: u8, len: usize) {
+    // One digit (a command's parts, its name, most keys) is written as one small constant-sized copy; longer
+    // lengths are formatted.
+    if let Some(&digit) = b"0123456789".get(len) {
+        out.extend_from_slice(&[kind, digit, b'\r', b'\n']);
+        return;
+    }
     out.push(kind);
     out.extend_from_slice(itoa::Buffer::new().format(len).as_bytes());
     out.extend_from_slice(b"\r\n");

@@ -174,7 +174,7 @@ def main():
     args = parser.parse_args()
     if bool(args.gateway) == bool(args.platform):
         parser.error("name the gateway binary, or --platform CLI")
-    print(f"| run | writes failed for | failed requests by status | slower than 1 s | acknowledged | acknowledged, missing |")
+    print("| run | writes failed for | failed requests by status | slower than 1 s | acknowledged | acknowledged, missing |")
     print("|---|---|---|---|---|---|")
     for i in range(args.runs):
         window, failures, slow, acked, missing = run_platform(args) if args.platform else run(args)

@@ -91,8 +91,8 @@ async def main():
         delivered = time.time() - sent
         for _, w in streams:
             w.close()
-        print(f"| subscribers | gateway RSS before | after | per subscriber | Redis connections added | Redis subscriptions | PUBLISH receivers | open time | delivery to all |")
-        print(f"|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+        print("| subscribers | gateway RSS before | after | per subscriber | Redis connections added | Redis subscriptions | PUBLISH receivers | open time | delivery to all |")
+        print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
         print(f"| {n:,} | {before / 1024:.1f} MiB | {after / 1024:.1f} MiB | {(after - before) / n:.1f} KiB | "
               f"{clients_after - clients_before} | {numsub} | {receivers} | {opened:.1f} s | {delivered * 1000:.0f} ms |")
     finally:

@@ -10,7 +10,6 @@ import argparse
 import asyncio
 import os
 import re
-import subprocess
 import sys
 import time
 
@@ -92,7 +91,7 @@ async def main():
     socket_errors = re.search(r"Socket errors: (.*)", out)
     errors = int(non2xx.group(1)) if non2xx else 0
     broken = sum(1 for c in counts if c < 0)
-    print(f"| duration | connections | requests | req/s | p50 | p99 | HTTP errors | socket errors | SSE streams broken | messages per subscriber | RSS idle | RSS after 30 s | RSS end |")
+    print("| duration | connections | requests | req/s | p50 | p99 | HTTP errors | socket errors | SSE streams broken | messages per subscriber | RSS idle | RSS after 30 s | RSS end |")
     print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     print(f"| {elapsed:.0f} s | {args.connections} | {requests:,} | {rps:,.0f} | {p50} | {p99} | {errors} | "
           f"{socket_errors.group(1) if socket_errors else 'none'} | {broken} | {min(counts):,}–{max(counts):,} | "

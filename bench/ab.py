@@ -45,25 +45,9 @@ def main():
         print("|---:|---|---:|---:|---:|---:|")
         for round_ in range(1, args.rounds + 1):
             for binary in (args.a, args.b):
-                if binary == REDIS_BENCHMARK:
-                    # About as many requests as wrk makes in the same time.
-                    batch = args.pipeline or 1
-                    n = 90000 * args.seconds * batch
-                    rps, p50, p99, cost = measure(lambda: redis_benchmark(redis_port, "get", 64, batch, n),
-                                                  [redis.pid])
-                    rps, cost = rps / batch, {pid: c * batch for pid, c in cost.items()}
-                    results[binary].append((rps, cost[redis.pid], p99))
-                    print(f"| {round_} | {binary} | {rps:,.0f} | {p50:.2f} | {p99:.2f} | {cost[redis.pid]:.1f} |")
-                    continue
-                proc, port = start_gateway(binary, f"redis://127.0.0.1:{redis_port}")
-                try:
-                    url = f"http://127.0.0.1:{port}{path}"
-                    wrk(url, 64, 1, script)  # warm-up: connections and allocator
-                    rps, p50, p99, cost = measure(lambda: wrk(url, 64, args.seconds, script), [proc.pid])
-                finally:
-                    stop(proc)
-                results[binary].append((rps, cost[proc.pid], p99))
-                print(f"| {round_} | {binary} | {rps:,.0f} | {p50:.2f} | {p99:.2f} | {cost[proc.pid]:.1f} |")
+                rps, p50, p99, cpu = one_run(binary, redis, redis_port, path, script, args)
+                results[binary].append((rps, cpu, p99))
+                print(f"| {round_} | {binary} | {rps:,.0f} | {p50:.2f} | {p99:.2f} | {cpu:.1f} |")
         print()
         for binary, rows in results.items():
             print(f"{binary}: median {statistics.median(r[0] for r in rows):,.0f} req/s, "
@@ -72,6 +56,24 @@ def main():
         print(f"B / A, round by round: {', '.join(f'{r:.2f}' for r in ratios)}; median {statistics.median(ratios):.2f}")
     finally:
         stop(redis)
+
+
+def one_run(binary, redis, redis_port, path, script, args):
+    """One run of the workload against `binary` (or redis-benchmark): req/s, p50, p99, CPU-µs per request."""
+    if binary == REDIS_BENCHMARK:
+        # About as many requests as wrk makes in the same time.
+        batch = args.pipeline or 1
+        n = 90000 * args.seconds * batch
+        rps, p50, p99, cost = measure(lambda: redis_benchmark(redis_port, "get", 64, batch, n), [redis.pid])
+        return rps / batch, p50, p99, cost[redis.pid] * batch
+    proc, port = start_gateway(binary, f"redis://127.0.0.1:{redis_port}")
+    try:
+        url = f"http://127.0.0.1:{port}{path}"
+        wrk(url, 64, 1, script)  # warm-up: connections and allocator
+        rps, p50, p99, cost = measure(lambda: wrk(url, 64, args.seconds, script), [proc.pid])
+    finally:
+        stop(proc)
+    return rps, p50, p99, cost[proc.pid]
 
 
 if __name__ == "__main__":

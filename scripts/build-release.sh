@@ -25,10 +25,15 @@ echo "==> building an instrumented gateway"
 CARGO_TARGET_DIR="$pgo/train" RUSTFLAGS="-Cprofile-generate=$pgo/raw" \
     cargo build --release -p redisgate-server --bin redisgate-gateway --target "$host"
 trainee="$pgo/train/$host/release/redisgate-gateway"
-# The profile is named after the instrumented binary and the training scripts: the same code reuses its
-# profile (and its release build), and a new profile is a new path in RUSTFLAGS, which is how cargo knows to
-# build again.
-profile="$pgo/gateway-$(cat "$trainee" bench/*.py | sha256sum | cut -c1-16).profdata"
+# The profile is named after the instrumented binary and the training's scripts (train.py and the bench/
+# modules it imports, as Python's modulefinder reads them; other benchmarks do not retrain): the same code
+# reuses its profile (and its release build), and a new profile is a new path in RUSTFLAGS, which is how
+# cargo knows to build again.
+mapfile -t training < <(python3 -c 'import modulefinder
+finder = modulefinder.ModuleFinder(path=["bench"])
+finder.run_script("bench/train.py")
+print("\n".join(sorted(m.__file__ for m in finder.modules.values() if m.__file__)))')
+profile="$pgo/gateway-$(cat "$trainee" "${training[@]}" | sha256sum | cut -c1-16).profdata"
 if [ ! -f "$profile" ]; then
     echo "==> training it (bench/train.py)"
     rm -rf "$pgo/raw" "$pgo"/gateway-*.profdata

@@ -16,11 +16,12 @@ pub(crate) type Args = SmallVec<[Vec<u8>; 3]>;
 /// One Redis command as received over REST: a lower-cased name and its binary-safe arguments.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Command {
-    pub(crate) name: Name,
-    pub(crate) args: Args,
+    name: Name,
+    args: Args,
     /// Its row in the command table, looked up once: the policy, the size limits and a cluster's routing
-    /// each asked for it. A row depends on the name and the first argument, which nothing changes once the
-    /// command is built (but [`Command::push_arg`] on a command without arguments, which looks again).
+    /// each ask for it. A row depends on the name and the first argument, so the fields are private: every
+    /// change goes through [`Command::push_arg`] or [`Command::set_arg`], which look again when the first
+    /// argument changes.
     row: Option<&'static Row>,
 }
 
@@ -84,6 +85,14 @@ impl Command {
     pub fn push_arg(&mut self, arg: Vec<u8>) {
         self.args.push(arg);
         if self.args.len() == 1 {
+            self.row = table::lookup(&self.name, Some(&self.args[0]));
+        }
+    }
+
+    /// Replaces the argument at `index` (there must be one).
+    pub(crate) fn set_arg(&mut self, index: usize, arg: Vec<u8>) {
+        self.args[index] = arg;
+        if index == 0 {
             self.row = table::lookup(&self.name, Some(&self.args[0]));
         }
     }

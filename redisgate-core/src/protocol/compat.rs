@@ -33,36 +33,17 @@ impl ScriptAliases {
     const CAPACITY: usize = 10_000;
 
     /// Applies the Upstash emulations to a policy-checked command, recording and resolving script aliases.
-    pub fn prepare(&self, command: Command) -> Command {
-        // Most commands have nothing to emulate: returned before they are moved through the emulation
-        // (about 100 instructions each, a tenth of a pipelined GET's gate).
-        if !matches!(
-            command.name(),
-            b"scan" | b"unlink" | b"eval" | b"eval_ro" | b"script" | b"evalsha" | b"evalsha_ro"
-        ) {
-            return command;
-        }
-        let emulated = command.emulate_upstash();
-        if let Some((original, normalized)) = emulated.script_alias {
+    pub fn prepare(&self, mut command: Command) -> Command {
+        if let Some((original, normalized)) = command.emulate_upstash() {
             let mut map = self.map.write().unwrap_or_else(PoisonError::into_inner);
             if map.len() >= Self::CAPACITY {
                 map.clear();
             }
             map.insert(original, normalized);
         }
-        let mut command = emulated.command;
         command.resolve_script_shas(|sha| self.map.read().unwrap_or_else(PoisonError::into_inner).get(sha).cloned());
         command
     }
-}
-
-/// A command after emulation, and the script alias it established, if any.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Emulated {
-    /// What to send to Redis.
-    pub command: Command,
-    /// `(sha1 of the script as the client sent it, sha1 of the script Redis will cache)`, lower-case hex.
-    pub script_alias: Option<(String, String)>,
 }
 
 /// The script `SCAN … WITHTYPE` becomes: `EVAL SCAN_WITHTYPE 0 <cursor> <SCAN's other arguments>`.
@@ -72,52 +53,50 @@ for _, k in ipairs(r[2]) do out[#out + 1] = k; out[#out + 1] = redis.call('TYPE'
 return {r[1], out}";
 
 impl Command {
-    /// Rewrites Upstash-only forms into plain Redis commands; other commands pass unchanged. (A name this
-    /// or [`Command::resolve_script_shas`] handles is listed in [`ScriptAliases::prepare`] too.)
-    #[must_use]
-    pub fn emulate_upstash(self) -> Emulated {
-        let mut script_alias = None;
-        let command = match self.name() {
+    /// Rewrites Upstash-only forms into plain Redis commands, in place (most commands are none of them, and
+    /// are neither moved nor copied); returns the script alias it established, if any: `(sha1 of the script
+    /// as the client sent it, sha1 of the script Redis will cache)`, lower-case hex.
+    pub fn emulate_upstash(&mut self) -> Option<(String, String)> {
+        match self.name() {
             b"scan" if self.args().iter().any(|a| a.eq_ignore_ascii_case(b"withtype")) => {
                 let mut args = vec![SCAN_WITHTYPE.as_bytes().to_vec(), b"0".to_vec()];
                 args.extend(self.args().iter().filter(|a| !a.eq_ignore_ascii_case(b"withtype")).cloned());
-                Self::from_parts(b"eval", args)
+                *self = Self::from_parts(b"eval", args);
+                None
             }
-            b"unlink" if self.args().is_empty() => Self::from_parts(b"eval", vec![b"return 0".to_vec(), b"0".to_vec()]),
-            b"eval" | b"eval_ro" => self.map_script(0, &mut script_alias),
-            b"script" if self.args().first().is_some_and(|a| a.eq_ignore_ascii_case(b"load")) => {
-                self.map_script(1, &mut script_alias)
+            b"unlink" if self.args().is_empty() => {
+                *self = Self::from_parts(b"eval", vec![b"return 0".to_vec(), b"0".to_vec()]);
+                None
             }
-            _ => self,
-        };
-        Emulated { command, script_alias }
+            b"eval" | b"eval_ro" => self.map_script(0),
+            b"script" if self.args().first().is_some_and(|a| a.eq_ignore_ascii_case(b"load")) => self.map_script(1),
+            _ => None,
+        }
     }
 
     /// Replaces script SHAs (EVALSHA, EVALSHA_RO, SCRIPT EXISTS) for which `lookup` knows an alias.
     pub fn resolve_script_shas(&mut self, lookup: impl Fn(&str) -> Option<String>) {
         let range = match self.name() {
-            b"evalsha" | b"evalsha_ro" => 0..1.min(self.args.len()),
-            b"script" if self.args.first().is_some_and(|a| a.eq_ignore_ascii_case(b"exists")) => 1..self.args.len(),
+            b"evalsha" | b"evalsha_ro" => 0..1.min(self.args().len()),
+            b"script" if self.args().first().is_some_and(|a| a.eq_ignore_ascii_case(b"exists")) => 1..self.args().len(),
             _ => return,
         };
-        for arg in &mut self.args[range] {
-            let Ok(sha) = std::str::from_utf8(arg) else {
+        for index in range {
+            let Ok(sha) = std::str::from_utf8(&self.args()[index]) else {
                 continue;
             };
             if let Some(alias) = lookup(&sha.to_ascii_lowercase()) {
-                *arg = alias.into_bytes();
+                self.set_arg(index, alias.into_bytes());
             }
         }
     }
 
-    fn map_script(mut self, index: usize, alias: &mut Option<(String, String)>) -> Self {
-        if let Some(script) = self.args.get(index) {
-            if let Some(normalized) = strip_key_locking(script) {
-                *alias = Some((sha1_hex(script), sha1_hex(&normalized)));
-                self.args[index] = normalized;
-            }
-        }
-        self
+    /// Strips the key-locking flag from the script at `index`, if it has one: the alias that makes.
+    fn map_script(&mut self, index: usize) -> Option<(String, String)> {
+        let normalized = strip_key_locking(self.args().get(index)?)?;
+        let alias = (sha1_hex(&self.args()[index]), sha1_hex(&normalized));
+        self.set_arg(index, normalized);
+        Some(alias)
     }
 
     fn from_parts(name: &[u8], args: Vec<Vec<u8>>) -> Self {

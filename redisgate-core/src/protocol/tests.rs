@@ -330,21 +330,22 @@ proptest! {
 
 #[test]
 fn scan_withtype_becomes_a_script() {
-    let cmd = cmd(&["SCAN", "0", "MATCH", "k*", "WITHTYPE", "COUNT", "5"]);
-    let emulated = cmd.emulate_upstash();
-    let args = words(&emulated.command);
+    let mut cmd = cmd(&["SCAN", "0", "MATCH", "k*", "WITHTYPE", "COUNT", "5"]);
+    let alias = cmd.emulate_upstash();
+    let args = words(&cmd);
     assert_eq!(args[0], b"eval");
     assert!(String::from_utf8_lossy(&args[1]).contains("redis.call('TYPE', k)"));
     assert_eq!(args[2..], strs(&["0", "0", "MATCH", "k*", "COUNT", "5"])[..]);
-    assert_eq!(emulated.script_alias, None);
+    assert_eq!(alias, None);
 }
 
 #[test]
 fn key_locking_flag_is_stripped_and_the_sha_aliased() {
     let original = "#!lua flags=allow-key-locking\nreturn 1";
-    let emulated = cmd(&["eval", original, "0"]).emulate_upstash();
-    assert_eq!(words(&emulated.command), strs(&["eval", "\nreturn 1", "0"]));
-    let (from, to) = emulated.script_alias.unwrap();
+    let mut eval = cmd(&["eval", original, "0"]);
+    let alias = eval.emulate_upstash();
+    assert_eq!(words(&eval), strs(&["eval", "\nreturn 1", "0"]));
+    let (from, to) = alias.unwrap();
     assert_eq!(from, compat::sha1_hex(original.as_bytes()));
     assert_eq!(to, compat::sha1_hex(b"\nreturn 1"));
     let mut evalsha = cmd(&["EVALSHA", &from.to_uppercase(), "0"]);
@@ -352,18 +353,24 @@ fn key_locking_flag_is_stripped_and_the_sha_aliased() {
     assert_eq!(words(&evalsha), strs(&["evalsha", &to, "0"]));
 
     let other = "#!lua flags=no-writes,allow-key-locking\nreturn 2";
-    let emulated = cmd(&["eval_ro", other, "0"]).emulate_upstash();
-    assert_eq!(emulated.command.args()[0], b"#!lua flags=no-writes\nreturn 2");
+    let mut eval_ro = cmd(&["eval_ro", other, "0"]);
+    eval_ro.emulate_upstash();
+    assert_eq!(eval_ro.args()[0], b"#!lua flags=no-writes\nreturn 2");
     let plain = cmd(&["eval", "#!lua flags=no-writes\nreturn 2", "0"]);
-    assert_eq!(plain.clone().emulate_upstash().command, plain);
+    let mut emulated = plain.clone();
+    emulated.emulate_upstash();
+    assert_eq!(emulated, plain);
 }
 
 #[test]
 fn unlink_without_keys_is_zero() {
-    let emulated = cmd(&["unlink"]).emulate_upstash();
-    assert_eq!(words(&emulated.command), strs(&["eval", "return 0", "0"]));
+    let mut unlink = cmd(&["unlink"]);
+    unlink.emulate_upstash();
+    assert_eq!(words(&unlink), strs(&["eval", "return 0", "0"]));
     let with_keys = cmd(&["unlink", "a"]);
-    assert_eq!(with_keys.clone().emulate_upstash().command, with_keys);
+    let mut emulated = with_keys.clone();
+    emulated.emulate_upstash();
+    assert_eq!(emulated, with_keys);
 }
 
 #[test]

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use axum::body::Body;
 use axum::extract::{Request, State};
-use axum::http::{header, HeaderMap};
+use axum::http::{header, HeaderMap, HeaderName};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use http_body_util::{BodyExt as _, LengthLimitError, Limited};
@@ -23,6 +23,11 @@ use crate::directory::{Directory, Instance};
 use crate::metrics::{Kind, Observed};
 use crate::quota::{Allowance, Meter, Slot};
 use crate::{ApiError, AppState};
+
+/// The request headers choosing the response's format (protocol.md §F, §G). Named once: a lookup by `&str`
+/// parses the name on every request.
+const ENCODING: HeaderName = HeaderName::from_static("upstash-encoding");
+const RESPONSE_FORMAT: HeaderName = HeaderName::from_static("upstash-response-format");
 
 /// Handles one data-plane request.
 pub async fn handle(State(state): State<AppState>, request: Request) -> Response {
@@ -62,8 +67,8 @@ async fn dispatch(state: AppState, request: Request, observed: &mut Observed) ->
     observed.instance = Some(instance.label());
     let allowance = Allowance::admit(instance.meter(), key.as_ref())?;
     let format = ResponseFormat::from_headers(
-        parts.headers.get("upstash-encoding").map(|v| v.as_bytes()),
-        parts.headers.get("upstash-response-format").map(|v| v.as_bytes()),
+        parts.headers.get(ENCODING).map(|v| v.as_bytes()),
+        parts.headers.get(RESPONSE_FORMAT).map(|v| v.as_bytes()),
     )?;
     let max_body = allowance.limits.max_body(state.limits.max_body_bytes);
     // A request without a body (every GET) has nothing to wait for: no timer is armed for it.

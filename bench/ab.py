@@ -5,19 +5,24 @@ Each round runs one workload at 64 connections for a few seconds against binary 
 core layout as bench.py: Redis and the gateway on core 0, wrk on core 1). Prints each round and the medians.
 The workload is `GET /get/k`, or with `--pipeline N` a `POST /pipeline` of N `GET k`.
 Either side may be `redis-benchmark` instead of a binary: `redis-benchmark GET -P 1` (or `-P N`, a "request"
-then being one batch of N), 64 connections, against the same Redis, its CPU column Redis's. Interleaved, it
-gives the gateway's ratio to `redis-benchmark` as a median of rounds rather than from one pair of runs.
+then being one batch of N), 64 connections, against the same Redis. Interleaved, it gives the gateway's ratio
+to `redis-benchmark` as a median of rounds rather than from one pair of runs.
+
+Each run's CPU per request is split by core: core 0's (the gateway's and Redis's, each user + kernel) and
+core 1's (the load generator's), with how busy each core was. The side whose core is ~100% busy is the one
+that bounds the rate: with redis-benchmark it is the client on core 1; with the gateway, core 0.
 Usage: bench/ab.py A B [--rounds 5] [--seconds 5] [--pipeline N]
 """
 import argparse
 import os
+import resource
 import statistics
 import subprocess
 import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(__file__))
-from bench import VALUE, measure, redis_benchmark, start_gateway, start_redis, stop, wrk  # noqa: E402
+from bench import CLK_TCK, VALUE, redis_benchmark, start_gateway, start_redis, stop, wrk  # noqa: E402
 from workloads import post_script  # noqa: E402
 
 
@@ -41,39 +46,81 @@ def main():
     subprocess.run(["redis-cli", "-p", str(redis_port), "set", "k", VALUE], check=True, capture_output=True)
     results = {args.a: [], args.b: []}
     try:
-        print("| round | binary | req/s | p50 ms | p99 ms | CPU-µs/request (the gateway's; Redis's for redis-benchmark) |")
-        print("|---:|---|---:|---:|---:|---:|")
+        print("| round | binary | req/s | p50 ms | p99 ms | gateway CPU-µs (user+kernel) | Redis CPU-µs | "
+              "core 0 µs, busy | load generator µs (core 1), busy |")
+        print("|---:|---|---:|---:|---:|---:|---:|---:|---:|")
         for round_ in range(1, args.rounds + 1):
             for binary in (args.a, args.b):
-                rps, p50, p99, cpu = one_run(binary, redis, redis_port, path, script, args)
-                results[binary].append((rps, cpu, p99))
-                print(f"| {round_} | {binary} | {rps:,.0f} | {p50:.2f} | {p99:.2f} | {cpu:.1f} |")
+                run = one_run(binary, redis, redis_port, path, script, args)
+                results[binary].append(run)
+                print(f"| {round_} | {binary} | {run.rps:,.0f} | {run.p50:.2f} | {run.p99:.2f} | "
+                      f"{split(run.gateway)} | {split(run.redis)} | {run.core0:.1f}, {run.busy(run.core0)} | "
+                      f"{run.load:.1f}, {run.busy(run.load)} |")
         print()
-        for binary, rows in results.items():
-            print(f"{binary}: median {statistics.median(r[0] for r in rows):,.0f} req/s, "
-                  f"{statistics.median(r[1] for r in rows):.1f} CPU-µs, p99 {statistics.median(r[2] for r in rows):.2f} ms")
-        ratios = [b[0] / a[0] for a, b in zip(results[args.a], results[args.b])]
+        for binary, runs in results.items():
+            median = lambda field: statistics.median(getattr(r, field) for r in runs)  # noqa: E731
+            print(f"{binary}: median {median('rps'):,.0f} req/s, core 0 {median('core0'):.1f} CPU-µs per request, "
+                  f"load generator {median('load'):.1f}, p99 {median('p99'):.2f} ms")
+        ratios = [b.rps / a.rps for a, b in zip(results[args.a], results[args.b])]
         print(f"B / A, round by round: {', '.join(f'{r:.2f}' for r in ratios)}; median {statistics.median(ratios):.2f}")
     finally:
         stop(redis)
 
 
+class Run:
+    """One run: its rate and latencies, and CPU-µs per request of the gateway and Redis, each (user, kernel),
+    and of the load generator."""
+
+    def __init__(self, rps, p50, p99, gateway, redis, load):
+        self.rps, self.p50, self.p99, self.gateway, self.redis, self.load = rps, p50, p99, gateway, redis, load
+        self.core0 = sum(gateway) + sum(redis)
+
+    def busy(self, us_per_request):
+        """How busy a core spending `us_per_request` on each request was, at this rate."""
+        return f"{us_per_request * self.rps / 1e6:.0%}"
+
+
+def split(cost):
+    return f"{cost[0]:.1f}+{cost[1]:.1f}" if cost != (0, 0) else "–"
+
+
+def cpu_split(pid):
+    """A process's (user, kernel) CPU seconds so far."""
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return int(fields[11]) / CLK_TCK, int(fields[12]) / CLK_TCK
+
+
+def measure(run, gateway, redis):
+    """Runs the load generator `run`; CPU-µs per request of the gateway (pid, or None), Redis and the
+    load generator (a child process that has ended: its usage is in RUSAGE_CHILDREN)."""
+    pids = [pid for pid in (gateway, redis) if pid]
+    before = {pid: cpu_split(pid) for pid in pids}
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    rps, p50, p99, requests = run()
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    per = {pid: tuple((b - a) * 1e6 / requests for a, b in zip(before[pid], cpu_split(pid))) for pid in pids}
+    load = (after.ru_utime + after.ru_stime - children.ru_utime - children.ru_stime) * 1e6 / requests
+    return rps, p50, p99, per.get(gateway, (0, 0)), per[redis], load
+
+
 def one_run(binary, redis, redis_port, path, script, args):
-    """One run of the workload against `binary` (or redis-benchmark): req/s, p50, p99, CPU-µs per request."""
+    """One run of the workload against `binary` (or redis-benchmark), a `Run` per request (per batch for
+    redis-benchmark -P N)."""
     if binary == REDIS_BENCHMARK:
         # About as many requests as wrk makes in the same time.
         batch = args.pipeline or 1
         n = 90000 * args.seconds * batch
-        rps, p50, p99, cost = measure(lambda: redis_benchmark(redis_port, "get", 64, batch, n), [redis.pid])
-        return rps / batch, p50, p99, cost[redis.pid] * batch
+        rps, p50, p99, _, cost, load = measure(lambda: redis_benchmark(redis_port, "get", 64, batch, n), None,
+                                               redis.pid)
+        return Run(rps / batch, p50, p99, (0, 0), (cost[0] * batch, cost[1] * batch), load * batch)
     proc, port = start_gateway(binary, f"redis://127.0.0.1:{redis_port}")
     try:
         url = f"http://127.0.0.1:{port}{path}"
         wrk(url, 64, 1, script)  # warm-up: connections and allocator
-        rps, p50, p99, cost = measure(lambda: wrk(url, 64, args.seconds, script), [proc.pid])
+        rps, p50, p99, gateway, cost, load = measure(lambda: wrk(url, 64, args.seconds, script), proc.pid, redis.pid)
     finally:
         stop(proc)
-    return rps, p50, p99, cost[proc.pid]
+    return Run(rps, p50, p99, gateway, cost, load)
 
 
 if __name__ == "__main__":

@@ -1,8 +1,9 @@
 //! RedisGate's data plane: Redis over HTTP, compatible with the Upstash REST API.
 //!
 //! This crate embeds light (no database, accounts or Kubernetes): [`router`] builds the axum `Router` (mount
-//! it in your own application, see `examples/embed_gateway.rs`), and [`serve`] runs it on a listener until a
-//! shutdown future resolves. The control plane (`redisgate-platform`) mounts its management API with
+//! it in your own application, see `examples/embed_gateway.rs`), and [`serve`] serves the same routes and
+//! layers on a listener until a shutdown future resolves (the data plane reached by a prefix test rather than
+//! axum's route matching: see `routes`). The control plane (`redisgate-platform`) mounts its management API with
 //! [`router_with`]; the `redisgate-gateway` binary (`redisgate-server`) parses flags and calls either.
 //!
 //! # Layout
@@ -11,7 +12,7 @@
 //! - [`upstream`]: the shared, multiplexed connection to one Redis; [`sentinel`]: finding and following a
 //!   Sentinel-managed master; [`fanout`]: the one pub/sub connection per instance that every subscription
 //!   shares.
-//! - `routes`: the route table and the middleware around it; `early_answer`: keeping the connection of a
+//! - `routes`: the route table, the middleware around it, and the service [`serve`] serves; `early_answer`: keeping the connection of a
 //!   request answered before its body was read; `handlers/*`: one file per endpoint kind, and
 //!   the `Gate` every command passes (policy, sizes, Upstash emulations); `sse`: Server-Sent Events framing.
 //! - [`quota`]: per-instance and per-key limits, and usage counts.
@@ -52,5 +53,5 @@ pub mod upstream;
 pub use connections::Connections;
 pub use error::{ApiError, ErrorDetail};
 pub use routes::{admin_router, router, router_with};
-pub use serve::{serve, serve_router, shutdown_signal};
+pub use serve::{serve, serve_router, shutdown_signal, App};
 pub use state::{AppState, ServerLimits, Shared};

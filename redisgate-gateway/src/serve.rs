@@ -22,6 +22,10 @@ use std::pin::pin;
 use std::sync::Arc;
 use std::time::Duration;
 
+use std::convert::Infallible;
+
+use axum::extract::Request;
+use axum::response::Response;
 use axum::serve::Listener;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
@@ -32,12 +36,27 @@ use tokio_rustls::TlsAcceptor;
 
 use crate::client_socket::HasInFlight;
 use crate::coarse_timer::CoarseTimer;
-use crate::{router, AppState};
+use crate::{routes, AppState};
 
 use first_byte::FirstByte;
 use listeners::{CountingListener, TlsListener};
 use per_connection::PerConnection;
 pub use signals::shutdown_signal;
+
+/// What [`serve_router`] serves: an axum `Router`, or any service like one (always ready, never failing).
+pub trait App:
+    tower::Service<Request, Response = Response, Error = Infallible, Future: Send + 'static> + Clone + Send + Sync + 'static
+{
+}
+
+impl<S> App for S where
+    S: tower::Service<Request, Response = Response, Error = Infallible, Future: Send + 'static>
+        + Clone
+        + Send
+        + Sync
+        + 'static
+{
+}
 
 /// Serves the gateway on `listener` until `shutdown` resolves, then stops accepting, ends SSE streams and
 /// waits for in-flight requests. Bound the wait from outside (the binary gives up after `--drain-secs`).
@@ -49,22 +68,24 @@ pub async fn serve(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let app = router(state.clone());
-    serve_router(listener, app, &state, shutdown).await
+    serve_router(listener, routes::service(state.clone()), &state, shutdown).await
 }
 
-/// As [`serve`], for a router already built over `state` (platform mode: `redisgate_platform`'s router):
+/// As [`serve`], for an app already built over `state` (platform mode: `redisgate_platform`'s router):
 /// the state's shutdown token is cancelled when `shutdown` resolves, its metrics count the connections, and
 /// with [`AppState::tls`] the listener speaks HTTPS.
 ///
 /// # Errors
 /// I/O errors of the listener.
-pub async fn serve_router(
+pub async fn serve_router<S>(
     listener: TcpListener,
-    app: axum::Router,
+    app: S,
     state: &AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
+) -> std::io::Result<()>
+where
+    S: App,
+{
     let listener = CountingListener {
         listener,
         metrics: Arc::clone(&state.metrics),
@@ -80,13 +101,14 @@ pub async fn serve_router(
 }
 
 /// Accepts from `listener` and serves each connection with `app` until `shutdown`, then drains.
-async fn run<L>(
+async fn run<L, S>(
     mut listener: L,
-    app: axum::Router,
+    app: S,
     state: &AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()>
 where
+    S: App,
     L: Listener<Addr = SocketAddr>,
     L::Io: HasInFlight,
 {

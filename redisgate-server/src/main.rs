@@ -235,7 +235,7 @@ fn worker(
         let state = AppState::new(directory).with_limits(config.limits.clone());
         let state = state.with_shutdown(shutdown.clone()).with_shared(shared).with_tls(tls);
         if matches!(config.mode, Mode::Floor) {
-            let floor = floor::router(state.limits.max_body_bytes);
+            let floor = floor::service(state.limits.max_body_bytes);
             return serve_router(listener, floor, &state, shutdown.cancelled_owned()).await.context("server failed");
         }
         serve(listener, state, shutdown.cancelled_owned()).await.context("server failed")

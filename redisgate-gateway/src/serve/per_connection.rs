@@ -10,12 +10,13 @@ use std::net::SocketAddr;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
+use axum::body::Body;
 use axum::extract::ConnectInfo;
 use axum::http::Request;
 use axum::response::Response;
-use axum::routing::future::RouteFuture;
 use futures_util::future::Either;
 
+use super::App;
 use crate::client_socket::InFlight;
 
 /// Requests under this path carry their client's address (`ConnectInfo<SocketAddr>`): the management API.
@@ -26,27 +27,30 @@ const CONSOLE_PREFIX: &str = "/console/";
 /// A counted request's answer.
 type Counted = Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>;
 
-/// The router, for one connection.
+/// The app, for one connection.
 #[derive(Clone)]
-pub(super) struct PerConnection {
-    pub(super) app: axum::Router,
+pub(super) struct PerConnection<S> {
+    pub(super) app: S,
     pub(super) address: SocketAddr,
     pub(super) in_flight: InFlight,
 }
 
-impl<B> tower::Service<Request<B>> for PerConnection
+impl<S, B> tower::Service<Request<B>> for PerConnection<S>
 where
-    axum::Router: tower::Service<Request<B>, Response = Response, Error = Infallible, Future = RouteFuture<Infallible>>,
+    S: App,
+    B: http_body::Body<Data = bytes::Bytes> + Send + 'static,
+    B::Error: Into<axum::BoxError>,
 {
     type Response = Response;
     type Error = Infallible;
-    type Future = Either<RouteFuture<Infallible>, Counted>;
+    type Future = Either<S::Future, Counted>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
-        tower::Service::<Request<B>>::poll_ready(&mut self.app, cx)
+        self.app.poll_ready(cx)
     }
 
-    fn call(&mut self, mut request: Request<B>) -> Self::Future {
+    fn call(&mut self, request: Request<B>) -> Self::Future {
+        let mut request = request.map(Body::new);
         let path = request.uri().path();
         let (api, console) = (path.starts_with(PEER_ADDRESS_PREFIX), path.starts_with(CONSOLE_PREFIX));
         if !api && !console {

@@ -12,9 +12,10 @@
 //! - [`upstream`]: the shared, multiplexed connection to one Redis; [`sentinel`]: finding and following a
 //!   Sentinel-managed master; [`fanout`]: the one pub/sub connection per instance that every subscription
 //!   shares.
-//! - `routes`: the route table, the middleware around it, and the service [`serve`] serves; `early_answer`: keeping the connection of a
-//!   request answered before its body was read; `handlers/*`: one file per endpoint kind, and
-//!   the `Gate` every command passes (policy, sizes, Upstash emulations); `sse`: Server-Sent Events framing.
+//! - `routes`: the route table, the middleware around it, and the service [`serve`] serves;
+//!   `early_answer`: keeping the connection of a request answered before its body was read; `handlers/*`:
+//!   one file per endpoint kind, and the `Gate` every command passes (policy, sizes, Upstash emulations);
+//!   `sse`: Server-Sent Events framing.
 //! - [`quota`]: per-instance and per-key limits, and usage counts.
 //! - [`connections`]: client connections counted against the connection limits; [`replies`]: the bytes of
 //!   replies held, against the process's budget.

@@ -38,7 +38,7 @@ report() { perf report -i "$work/perf.data" --stdio --no-call-graph "$@" 2>/dev/
 report --no-children --sort dso |
     awk '{name = ($2 == "[kernel.kallsyms]") ? "kernel" : "user space: " $2; printf "| %s | %s |\n", name, $1}'
 while IFS='|' read -r entry what; do
-    share=$(report --children --sort sym | awk -v s="$entry" '$NF == s {print $1; exit}')
+    share=$(report --children --sort sym | awk -v s="$entry" '$NF == s && !found {print $1; found = 1}')
     echo "| kernel: $what (\`$entry\` and what it calls) | ${share:-0%} |"
 done <<'ENTRIES'
 do_writev|writing responses to clients

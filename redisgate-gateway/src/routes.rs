@@ -23,6 +23,9 @@ use crate::metrics::Metrics;
 use crate::observe::ObserveLayer;
 use crate::{ApiError, AppState};
 
+/// The prefix of the health routes: no Redis command starts with `-`.
+pub(crate) const HEALTH_PREFIX: &str = "/-/";
+
 /// The admin router (serve it on a separate, private listener): `/metrics` (of `metrics`, the state's) and
 /// `/-/health`.
 pub fn admin_router(metrics: Arc<Metrics>) -> Router {
@@ -106,7 +109,7 @@ impl Service<Request> for DataPlaneFirst {
     }
 
     fn call(&mut self, request: Request) -> Self::Future {
-        if request.uri().path().starts_with("/-/") {
+        if request.uri().path().starts_with(HEALTH_PREFIX) {
             return Either::Left(self.health.call(request));
         }
         Either::Right(Box::pin(data_plane::handle(State(self.state.clone()), request).map(Ok)))

@@ -16,13 +16,12 @@ mod listeners;
 mod per_connection;
 mod signals;
 
+use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::pin;
 use std::sync::Arc;
 use std::time::Duration;
-
-use std::convert::Infallible;
 
 use axum::extract::Request;
 use axum::response::Response;

@@ -14,12 +14,14 @@ use std::sync::Arc;
 use redisgate_core::auth::TokenHash;
 use redisgate_core::protocol::Access;
 
+use crate::metrics::InstanceMetrics;
 use crate::quota::Meter;
 use crate::upstream::Upstream;
 
 /// One Redis reachable through the gateway, with the tokens that open it.
 pub struct Instance {
     name: Arc<str>,
+    metrics: Arc<InstanceMetrics>,
     upstream: Upstream,
     meter: Arc<Meter>,
     credentials: Vec<Credential>,
@@ -37,7 +39,8 @@ impl Instance {
     pub fn new(name: impl Into<String>, upstream: Upstream, credentials: Vec<(TokenHash, Access)>) -> Self {
         let name: Arc<str> = Arc::from(name.into());
         let credentials = credentials.into_iter().map(|(hash, access)| Credential { hash, access, meter: None });
-        Self { meter: Arc::new(Meter::unlimited()), name, upstream, credentials: credentials.collect() }
+        let metrics = Arc::new(InstanceMetrics::new(Arc::clone(&name)));
+        Self { meter: Arc::new(Meter::unlimited()), name, metrics, upstream, credentials: credentials.collect() }
     }
 
     /// Enforces `meter`'s limits (from a [`crate::quota::Meters`] registry, shared by every worker).
@@ -66,10 +69,10 @@ impl Instance {
         &self.name
     }
 
-    /// The name as a cheaply cloned label (metrics).
+    /// Its label and request counters, for the metrics.
     #[must_use]
-    pub fn label(&self) -> Arc<str> {
-        Arc::clone(&self.name)
+    pub fn metrics(&self) -> Arc<InstanceMetrics> {
+        Arc::clone(&self.metrics)
     }
 
     /// The connection to its Redis.

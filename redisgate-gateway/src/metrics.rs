@@ -6,7 +6,8 @@
 //! what the handlers leave in the response's extensions ([`Observed`], [`Incident`]), so handlers, limits and
 //! upstreams stay free of bookkeeping.
 
-use std::sync::{Arc, LazyLock};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, LazyLock, OnceLock};
 use std::time::Duration;
 
 use prometheus_client::encoding::EncodeLabelSet;
@@ -60,6 +61,18 @@ impl Kind {
         }
     }
 
+    /// The place of a data-plane kind among an instance's counters ([`InstanceMetrics`]).
+    fn slot(self) -> Option<usize> {
+        match self {
+            Self::Command => Some(0),
+            Self::Pipeline => Some(1),
+            Self::MultiExec => Some(2),
+            Self::Subscribe => Some(3),
+            Self::Monitor => Some(4),
+            Self::Mounted(_) | Self::Health | Self::Data => None,
+        }
+    }
+
     /// The kind of a parsed data-plane request.
     #[must_use]
     pub fn of(endpoint: &Endpoint) -> Self {
@@ -88,7 +101,28 @@ pub struct Observed {
     /// What the request was.
     pub kind: Kind,
     /// The instance, when one was resolved.
-    pub instance: Option<Arc<str>>,
+    pub instance: Option<Arc<InstanceMetrics>>,
+}
+
+/// An instance's label, and its request counters once found: finding one in the family hashes the labels
+/// (SipHash) under the family's lock, about 500 instructions, so each is found once per kind and status
+/// class and kept. The counters belong to the first registry that records a request of the instance; any
+/// other registry finds its own every time.
+#[derive(Debug)]
+pub struct InstanceMetrics {
+    label: Arc<str>,
+    /// The [`Metrics::id`] of the registry the counters are from.
+    registry: OnceLock<u64>,
+    /// By [`Kind::slot`], then status class (2xx, 4xx, 5xx, other).
+    requests: [[OnceLock<Counter>; 4]; 5],
+}
+
+impl InstanceMetrics {
+    /// No counters yet.
+    #[must_use]
+    pub fn new(label: Arc<str>) -> Self {
+        Self { label, registry: OnceLock::new(), requests: Default::default() }
+    }
 }
 
 /// Something worth counting about a failed request beyond its status, left in the response's extensions by
@@ -142,6 +176,8 @@ struct OutcomeLabels {
 
 /// Every metric.
 pub struct Metrics {
+    /// Tells registries apart (see [`InstanceMetrics`]).
+    id: u64,
     registry: Registry,
     requests: Family<RequestLabels, Counter>,
     /// The duration histogram of each of the data plane's kinds, looked up once at start (no hashing or
@@ -218,7 +254,9 @@ impl Metrics {
         registry.register("sse_streams", "Server-Sent Events streams currently open", sse_streams.clone());
         let provisioning = Family::<OutcomeLabels, Counter>::default();
         registry.register("provisioning", "Instance provisioning outcomes", provisioning.clone());
+        static IDS: AtomicU64 = AtomicU64::new(0);
         Self {
+            id: IDS.fetch_add(1, Ordering::Relaxed),
             registry,
             requests,
             durations,
@@ -238,21 +276,21 @@ impl Metrics {
     pub fn request(&self, observed: &Observed, incident: Option<Incident>, status: u16, elapsed: Duration) {
         let kind = observed.kind;
         static NONE: LazyLock<Arc<str>> = LazyLock::new(|| Arc::from(""));
-        let instance = observed.instance.clone().unwrap_or_else(|| Arc::clone(&NONE));
+        let instance = observed.instance.as_ref().map_or(&*NONE, |instance| &instance.label);
         match incident {
             Some(Incident::Limited(limit)) => {
-                self.limited.get_or_create(&LimitLabels { instance: Arc::clone(&instance), limit }).inc();
+                self.limited.get_or_create(&LimitLabels { instance: Arc::clone(instance), limit }).inc();
             }
             Some(Incident::BrokenConnection) => {
-                self.reconnects.get_or_create(&InstanceLabels { instance: Arc::clone(&instance) }).inc();
+                self.reconnects.get_or_create(&InstanceLabels { instance: Arc::clone(instance) }).inc();
             }
             None => {}
         }
-        let class = match status {
-            200..=299 => "2xx",
-            400..=499 => "4xx",
-            500..=599 => "5xx",
-            _ => "other",
+        let (class, status_class) = match status {
+            200..=299 => (0, "2xx"),
+            400..=499 => (1, "4xx"),
+            500..=599 => (2, "5xx"),
+            _ => (3, "other"),
         };
         match status {
             401 => {
@@ -260,11 +298,22 @@ impl Metrics {
             }
             502 | 504 => {
                 let error = if status == 502 { "unavailable" } else { "timeout" };
-                self.upstream_errors.get_or_create(&UpstreamLabels { instance: instance.clone(), error }).inc();
+                self.upstream_errors.get_or_create(&UpstreamLabels { instance: Arc::clone(instance), error }).inc();
             }
             _ => {}
         }
-        self.requests.get_or_create(&RequestLabels { kind: kind.as_str(), status: class, instance }).inc();
+        let labels = || RequestLabels { kind: kind.as_str(), status: status_class, instance: Arc::clone(instance) };
+        let kept = observed
+            .instance
+            .as_ref()
+            .zip(kind.slot())
+            .filter(|(kept, _)| *kept.registry.get_or_init(|| self.id) == self.id);
+        match kept {
+            Some((kept, slot)) => {
+                kept.requests[slot][class].get_or_init(|| self.requests.get_or_create(&labels()).clone()).inc()
+            }
+            None => self.requests.get_or_create(&labels()).inc(),
+        };
         match self.durations.iter().find(|(k, _)| *k == kind) {
             Some((_, histogram)) => histogram.observe(elapsed.as_secs_f64()),
             None => self.duration.get_or_create(&KindLabels { kind: kind.as_str() }).observe(elapsed.as_secs_f64()),
@@ -325,5 +374,24 @@ mod tests {
         assert!(text.contains(r#"redisgate_requests_total{kind="api",status="2xx",instance=""} 1"#), "{text}");
         assert!(text.contains(r#"redisgate_request_duration_seconds_count{kind="api"} 1"#), "{text}");
         assert!(text.contains(r#"redisgate_request_duration_seconds_count{kind="command"} 1"#), "{text}");
+    }
+
+    #[test]
+    fn an_instance_counts_into_each_registry_it_is_recorded_in() {
+        let (first, second) = (Metrics::new(), Metrics::new());
+        let instance = Arc::new(InstanceMetrics::new(Arc::from("db1")));
+        let observed = Observed { kind: Kind::Pipeline, instance: Some(Arc::clone(&instance)) };
+        for _ in 0..2 {
+            first.request(&observed, None, 200, Duration::from_millis(1));
+            first.request(&observed, None, 404, Duration::from_millis(1));
+            second.request(&observed, None, 200, Duration::from_millis(1));
+        }
+        let count = |metrics: &Metrics, status: &str| {
+            let line = format!(r#"redisgate_requests_total{{kind="pipeline",status="{status}",instance="db1"}} "#);
+            let text = metrics.encode();
+            text.lines().find_map(|l| l.strip_prefix(line.as_str()).map(str::to_owned)).unwrap_or_default()
+        };
+        assert_eq!((count(&first, "2xx"), count(&first, "4xx")), ("2".to_owned(), "2".to_owned()));
+        assert_eq!((count(&second, "2xx"), count(&second, "4xx")), ("2".to_owned(), String::new()));
     }
 }

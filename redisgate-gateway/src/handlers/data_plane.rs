@@ -64,7 +64,7 @@ async fn dispatch(state: AppState, request: Request, observed: &mut Observed) ->
         }
         other => other?,
     };
-    observed.instance = Some(instance.label());
+    observed.instance = Some(instance.metrics());
     let allowance = Allowance::admit(instance.meter(), key.as_ref())?;
     let format = ResponseFormat::from_headers(
         parts.headers.get(ENCODING).map(|v| v.as_bytes()),

@@ -42,7 +42,8 @@ pub enum Kind {
 }
 
 impl Kind {
-    /// The data plane's kinds, for the histograms made at start.
+    /// Every kind but mounted routes': each has its place ([`Kind::slot`]) among the duration histograms made
+    /// at start and an instance's request counters.
     const ALL: [Self; 7] =
         [Self::Command, Self::Pipeline, Self::MultiExec, Self::Subscribe, Self::Monitor, Self::Health, Self::Data];
 
@@ -61,16 +62,9 @@ impl Kind {
         }
     }
 
-    /// The place of a data-plane kind among an instance's counters ([`InstanceMetrics`]).
+    /// Its place in [`Kind::ALL`]; `None` for a mounted route's.
     fn slot(self) -> Option<usize> {
-        match self {
-            Self::Command => Some(0),
-            Self::Pipeline => Some(1),
-            Self::MultiExec => Some(2),
-            Self::Subscribe => Some(3),
-            Self::Monitor => Some(4),
-            Self::Mounted(_) | Self::Health | Self::Data => None,
-        }
+        Self::ALL.iter().position(|&kind| kind == self)
     }
 
     /// The kind of a parsed data-plane request.
@@ -104,6 +98,19 @@ pub struct Observed {
     pub instance: Option<Arc<InstanceMetrics>>,
 }
 
+/// The status classes requests are counted by.
+const STATUS_CLASSES: [&str; 4] = ["2xx", "4xx", "5xx", "other"];
+
+/// The place of `status`'s class in [`STATUS_CLASSES`].
+fn status_class(status: u16) -> usize {
+    match status {
+        200..=299 => 0,
+        400..=499 => 1,
+        500..=599 => 2,
+        _ => 3,
+    }
+}
+
 /// An instance's label, and its request counters once found: finding one in the family hashes the labels
 /// (SipHash) under the family's lock, about 500 instructions, so each is found once per kind and status
 /// class and kept. The counters belong to the first registry that records a request of the instance; any
@@ -113,8 +120,8 @@ pub struct InstanceMetrics {
     label: Arc<str>,
     /// The [`Metrics::id`] of the registry the counters are from.
     registry: OnceLock<u64>,
-    /// By [`Kind::slot`], then status class (2xx, 4xx, 5xx, other).
-    requests: [[OnceLock<Counter>; 4]; 5],
+    /// By [`Kind::slot`], then by [`STATUS_CLASSES`].
+    requests: [[OnceLock<Counter>; STATUS_CLASSES.len()]; Kind::ALL.len()],
 }
 
 impl InstanceMetrics {
@@ -180,9 +187,9 @@ pub struct Metrics {
     id: u64,
     registry: Registry,
     requests: Family<RequestLabels, Counter>,
-    /// The duration histogram of each of the data plane's kinds, looked up once at start (no hashing or
-    /// locking per request).
-    durations: Vec<(Kind, Histogram)>,
+    /// The duration histogram of each of [`Kind::ALL`], by [`Kind::slot`], looked up once at start (no
+    /// hashing or locking per request).
+    durations: [Histogram; Kind::ALL.len()],
     /// Every kind's duration histogram (mounted routes' are looked up here).
     duration: Family<KindLabels, Histogram>,
     upstream_errors: Family<UpstreamLabels, Counter>,
@@ -218,10 +225,7 @@ impl Metrics {
             Histogram::new(exponential_buckets(0.000_05, 2.0, 18))
         });
         registry.register("request_duration_seconds", "Time to answer, by endpoint kind", duration.clone());
-        let durations = Kind::ALL
-            .iter()
-            .map(|&kind| (kind, duration.get_or_create(&KindLabels { kind: kind.as_str() }).clone()))
-            .collect();
+        let durations = Kind::ALL.map(|kind| duration.get_or_create(&KindLabels { kind: kind.as_str() }).clone());
         let upstream_errors = Family::<UpstreamLabels, Counter>::default();
         registry.register(
             "upstream_errors",
@@ -286,12 +290,7 @@ impl Metrics {
             }
             None => {}
         }
-        let (class, status_class) = match status {
-            200..=299 => (0, "2xx"),
-            400..=499 => (1, "4xx"),
-            500..=599 => (2, "5xx"),
-            _ => (3, "other"),
-        };
+        let class = status_class(status);
         match status {
             401 => {
                 self.auth_failures.inc();
@@ -302,20 +301,19 @@ impl Metrics {
             }
             _ => {}
         }
-        let labels = || RequestLabels { kind: kind.as_str(), status: status_class, instance: Arc::clone(instance) };
-        let kept = observed
-            .instance
-            .as_ref()
-            .zip(kind.slot())
-            .filter(|(kept, _)| *kept.registry.get_or_init(|| self.id) == self.id);
+        let labels =
+            || RequestLabels { kind: kind.as_str(), status: STATUS_CLASSES[class], instance: Arc::clone(instance) };
+        let slot = kind.slot();
+        let kept =
+            observed.instance.as_ref().zip(slot).filter(|(kept, _)| *kept.registry.get_or_init(|| self.id) == self.id);
         match kept {
             Some((kept, slot)) => {
                 kept.requests[slot][class].get_or_init(|| self.requests.get_or_create(&labels()).clone()).inc()
             }
             None => self.requests.get_or_create(&labels()).inc(),
         };
-        match self.durations.iter().find(|(k, _)| *k == kind) {
-            Some((_, histogram)) => histogram.observe(elapsed.as_secs_f64()),
+        match slot {
+            Some(slot) => self.durations[slot].observe(elapsed.as_secs_f64()),
             None => self.duration.get_or_create(&KindLabels { kind: kind.as_str() }).observe(elapsed.as_secs_f64()),
         }
     }

@@ -22,7 +22,7 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(__file__))
-from bench import CLK_TCK, VALUE, redis_benchmark, start_gateway, start_redis, stop, wrk  # noqa: E402
+from bench import VALUE, cpu_split, redis_benchmark, start_gateway, start_redis, stop, wrk  # noqa: E402
 from workloads import post_script  # noqa: E402
 
 
@@ -84,13 +84,7 @@ def split(cost):
     return f"{cost[0]:.1f}+{cost[1]:.1f}" if cost != (0, 0) else "–"
 
 
-def cpu_split(pid):
-    """A process's (user, kernel) CPU seconds so far."""
-    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
-    return int(fields[11]) / CLK_TCK, int(fields[12]) / CLK_TCK
-
-
-def measure(run, gateway, redis):
+def measure_by_core(run, gateway, redis):
     """Runs the load generator `run`; CPU-µs per request of the gateway (pid, or None), Redis and the
     load generator (a child process that has ended: its usage is in RUSAGE_CHILDREN)."""
     pids = [pid for pid in (gateway, redis) if pid]
@@ -110,14 +104,15 @@ def one_run(binary, redis, redis_port, path, script, args):
         # About as many requests as wrk makes in the same time.
         batch = args.pipeline or 1
         n = 90000 * args.seconds * batch
-        rps, p50, p99, _, cost, load = measure(lambda: redis_benchmark(redis_port, "get", 64, batch, n), None,
-                                               redis.pid)
+        run = lambda: redis_benchmark(redis_port, "get", 64, batch, n)  # noqa: E731
+        rps, p50, p99, _, cost, load = measure_by_core(run, None, redis.pid)
         return Run(rps / batch, p50, p99, (0, 0), (cost[0] * batch, cost[1] * batch), load * batch)
     proc, port = start_gateway(binary, f"redis://127.0.0.1:{redis_port}")
     try:
         url = f"http://127.0.0.1:{port}{path}"
         wrk(url, 64, 1, script)  # warm-up: connections and allocator
-        rps, p50, p99, gateway, cost, load = measure(lambda: wrk(url, 64, args.seconds, script), proc.pid, redis.pid)
+        run = lambda: wrk(url, 64, args.seconds, script)  # noqa: E731
+        rps, p50, p99, gateway, cost, load = measure_by_core(run, proc.pid, redis.pid)
     finally:
         stop(proc)
     return Run(rps, p50, p99, gateway, cost, load)

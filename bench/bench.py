@@ -40,9 +40,14 @@ def start_dev(cli, prefix):
     return dev, json.loads(dev.stdout.readline()), env, state
 
 
-def cpu_seconds(pid):
+def cpu_split(pid):
+    """A process's (user, kernel) CPU seconds so far."""
     fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+    return int(fields[11]) / CLK_TCK, int(fields[12]) / CLK_TCK
+
+
+def cpu_seconds(pid):
+    return sum(cpu_split(pid))
 
 
 def rss_mib(pid):

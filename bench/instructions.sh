@@ -12,14 +12,10 @@ apt_install wrk:wrk valgrind:valgrind curl:curl
 if [ $# -eq 0 ]; then
     set -- "$(scripts/build-release.sh)"
 fi
-work=$(mktemp -d)
+work=$(mktemp -d) gateway="" redis_port=""
 trap 'redis-cli -p "$redis_port" shutdown nosave >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-redis_port=$(free_port)
-redis-server --port "$redis_port" --save "" --appendonly no --daemonize yes --dir "$work" --logfile "$work/redis.log"
-until redis-cli -p "$redis_port" ping >/dev/null 2>&1; do sleep 0.1; done
-redis-cli -p "$redis_port" set k "$(printf 'v%.0s' $(seq 100))" >/dev/null
-echo 'wrk.headers["Authorization"] = "Bearer bench-token"' > "$work/get.lua"
+source bench/gateway.sh
+start_redis
 {
     echo 'wrk.headers["Authorization"] = "Bearer bench-token"'
     echo 'wrk.method = "POST"'
@@ -30,14 +26,10 @@ echo "|---|---|---:|---:|---:|"
 for bin in "$@"; do
     for request in get pipeline; do
         if [ "$request" = get ]; then path=/get/k; else path=/pipeline; fi
-        port=$(free_port)
-        valgrind --tool=callgrind --callgrind-out-file="$work/callgrind.out" "$bin" --listen "127.0.0.1:$port" \
-            --redis-url "redis://127.0.0.1:$redis_port" --token bench-token --workers 1 2>/dev/null &
-        pid=$!
-        until curl -sf -o /dev/null -H 'Authorization: Bearer bench-token' "http://127.0.0.1:$port/get/k"; do sleep 0.3; done
+        start_gateway "$bin" valgrind --tool=callgrind --callgrind-out-file="$work/callgrind.out"
         requests=$(wrk -t1 -c16 -d15s -s "$work/$request.lua" "http://127.0.0.1:$port$path" | awk '/requests in/ {print $1}')
-        kill -INT "$pid"
-        wait "$pid" || true
+        kill -INT "$gateway"
+        wait "$gateway" || true
         total=$(awk '/^(summary|totals):/ {print $2; exit}' "$work/callgrind.out")
         echo "| $bin | $path | $requests | $total | $((total / requests)) |"
     done

@@ -20,7 +20,7 @@ use crate::upstream::Upstream;
 
 /// One Redis reachable through the gateway, with the tokens that open it.
 pub struct Instance {
-    name: Arc<str>,
+    /// Its name (the metrics' label) and request counters.
     metrics: Arc<InstanceMetrics>,
     upstream: Upstream,
     meter: Arc<Meter>,
@@ -37,10 +37,9 @@ struct Credential {
 impl Instance {
     /// An instance with its tokens, given as digests, and no limits.
     pub fn new(name: impl Into<String>, upstream: Upstream, credentials: Vec<(TokenHash, Access)>) -> Self {
-        let name: Arc<str> = Arc::from(name.into());
         let credentials = credentials.into_iter().map(|(hash, access)| Credential { hash, access, meter: None });
-        let metrics = Arc::new(InstanceMetrics::new(Arc::clone(&name)));
-        Self { meter: Arc::new(Meter::unlimited()), name, metrics, upstream, credentials: credentials.collect() }
+        let metrics = Arc::new(InstanceMetrics::new(Arc::from(name.into())));
+        Self { meter: Arc::new(Meter::unlimited()), metrics, upstream, credentials: credentials.collect() }
     }
 
     /// Enforces `meter`'s limits (from a [`crate::quota::Meters`] registry, shared by every worker).
@@ -66,7 +65,7 @@ impl Instance {
     /// The instance's name.
     #[must_use]
     pub fn name(&self) -> &str {
-        &self.name
+        self.metrics.label()
     }
 
     /// Its label and request counters, for the metrics.
@@ -99,7 +98,7 @@ impl Instance {
 
 impl std::fmt::Debug for Instance {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Instance").field("name", &self.name).field("tokens", &self.credentials.len()).finish()
+        f.debug_struct("Instance").field("name", &self.name()).field("tokens", &self.credentials.len()).finish()
     }
 }
 
@@ -135,7 +134,7 @@ impl StaticDirectory {
     /// A directory of `instances`; `default` names the one used when a request names none.
     #[must_use]
     pub fn new(instances: Vec<Instance>, default: Option<&str>, domain: Option<String>) -> Self {
-        let instances: HashMap<_, _> = instances.into_iter().map(|i| (i.name.to_string(), Arc::new(i))).collect();
+        let instances: HashMap<_, _> = instances.into_iter().map(|i| (i.name().to_owned(), Arc::new(i))).collect();
         let default = default.and_then(|name| instances.get(name).cloned());
         Self { instances, default, domain }
     }

@@ -130,6 +130,12 @@ impl InstanceMetrics {
     pub fn new(label: Arc<str>) -> Self {
         Self { label, registry: OnceLock::new(), requests: Default::default() }
     }
+
+    /// The instance's name.
+    #[must_use]
+    pub fn label(&self) -> &str {
+        &self.label
+    }
 }
 
 /// Something worth counting about a failed request beyond its status, left in the response's extensions by

@@ -448,6 +448,23 @@ fn replies_stop_at_their_limit_whatever_their_escapes() {
 }
 
 #[test]
+fn one_byte_to_escape_is_found_wherever_it_is() {
+    // The scan for bytes to escape is a vector loop with a tail: each byte JSON escapes (or that must be
+    // checked as UTF-8), at every place of values of every length up to three vectors.
+    for len in 1..=48 {
+        for at in 0..len {
+            for special in [b'"', b'\\', 0x00, 0x1f, 0x80, 0xff] {
+                let mut bytes = vec![b'v'; len];
+                bytes[at] = special;
+                let body = json::result(&Value::BulkString(bytes.clone()), false, usize::MAX).unwrap();
+                let text = serde_json::to_string(&String::from_utf8_lossy(&bytes)).unwrap();
+                assert_eq!(String::from_utf8(body).unwrap(), format!("{{\"result\":{text}}}"), "{len} {at} {special}");
+            }
+        }
+    }
+}
+
+#[test]
 fn unescaped_strings_are_still_checked() {
     // The fast path for strings without escapes relies on the JSON reader's own checks.
     for body in [&b"[\"SET\",\"k\",\"a\x01b\"]"[..], b"[\"SET\",\"k\",\"\xff\"]", b"[\"SET\",\"k\",\"open]"] {

@@ -6,7 +6,9 @@ core layout as bench.py: Redis and the gateway on core 0, wrk on core 1). Prints
 The workload is `GET /get/k`, or with `--pipeline N` a `POST /pipeline` of N `GET k`.
 Either side may be `redis-benchmark` instead of a binary: `redis-benchmark GET -P 1` (or `-P N`, a "request"
 then being one batch of N), 64 connections, against the same Redis. Interleaved, it gives the gateway's ratio
-to `redis-benchmark` as a median of rounds rather than from one pair of runs.
+to `redis-benchmark` as a median of rounds rather than from one pair of runs. A side written
+`floor:BINARY` is that binary's floor (`--bench-floor`: its serving answering a fixed body, no Redis):
+`bench/ab.py floor:G G` gives the gateway's CPU per request as a multiple of its floor's, round by round.
 
 Each run's CPU per request is split by core: core 0's (the gateway's and Redis's, each user + kernel) and
 core 1's (the load generator's), with how busy each core was. The side whose core is ~100% busy is the one
@@ -27,6 +29,7 @@ from workloads import post_script  # noqa: E402
 
 
 REDIS_BENCHMARK = "redis-benchmark"
+FLOOR = "floor:"
 
 
 def main():
@@ -63,6 +66,10 @@ def main():
                   f"load generator {median('load'):.1f}, p99 {median('p99'):.2f} ms")
         ratios = [b.rps / a.rps for a, b in zip(results[args.a], results[args.b])]
         print(f"B / A, round by round: {', '.join(f'{r:.2f}' for r in ratios)}; median {statistics.median(ratios):.2f}")
+        if REDIS_BENCHMARK not in (args.a, args.b):
+            cpu = [sum(b.gateway) / sum(a.gateway) for a, b in zip(results[args.a], results[args.b])]
+            print(f"gateway CPU per request, B / A, round by round: {', '.join(f'{r:.2f}' for r in cpu)}; "
+                  f"median {statistics.median(cpu):.2f}")
     finally:
         stop(redis)
 
@@ -107,7 +114,9 @@ def one_run(binary, redis, redis_port, path, script, args):
         run = lambda: redis_benchmark(redis_port, "get", 64, batch, n)  # noqa: E731
         rps, p50, p99, _, cost, load = measure_by_core(run, None, redis.pid)
         return Run(rps / batch, p50, p99, (0, 0), (cost[0] * batch, cost[1] * batch), load * batch)
-    proc, port = start_gateway(binary, f"redis://127.0.0.1:{redis_port}")
+    floor = binary.startswith(FLOOR)
+    proc, port = start_gateway(binary.removeprefix(FLOOR), f"redis://127.0.0.1:{redis_port}",
+                               *(["--bench-floor"] if floor else []))
     try:
         url = f"http://127.0.0.1:{port}{path}"
         wrk(url, 64, 1, script)  # warm-up: connections and allocator

@@ -16,7 +16,12 @@ Workloads:
 - SET with a 4 KiB POST body (POST /set/big, the value as the body);
 - GET /get/k over HTTP/2 without TLS (h2c, h2load);
 - GET /get/k with 1 worker, 2 workers on one core, and 2 workers on both cores (then shared with wrk).
+
+webdis (Debian's package, built from its source), the HTTP interface to Redis the issue compares with, serves
+`GET /GET/k` in the same layout (one thread, as the gateway's one worker; core 0, with Redis): the
+auto-pipeline mix's commands/s are given as a multiple of its GET's.
 """
+import json
 import os
 import random
 import re
@@ -25,8 +30,8 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench import (TOKEN, VALUE, gateway_arguments, measure, redis_benchmark, rss_mib, start_gateway,  # noqa: E402
-                   start_redis, stop, wrk)
+from bench import (TOKEN, VALUE, free_port, gateway_arguments, measure, pinned, redis_benchmark,  # noqa: E402
+                   rss_mib, start_gateway, start_redis, stop, wait_port, wrk)
 
 BIG = "b" * 4096
 SDK_HEADERS = {
@@ -91,6 +96,23 @@ def h2load(url, conns, seconds):
     return rps, mean_ms, float("nan"), int(done.group(1))
 
 
+def webdis_get(directory, redis_port, conns, seconds):
+    """webdis (one thread, on core 0) in front of the Redis on `redis_port`, measured on `GET /GET/k`."""
+    port = free_port()
+    config = os.path.join(directory, "webdis.json")
+    with open(config, "w") as f:
+        json.dump({"redis_host": "127.0.0.1", "redis_port": redis_port, "http_host": "127.0.0.1",
+                   "http_port": port, "threads": 1, "daemonize": False, "database": 0, "verbosity": 0,
+                   "logfile": os.path.join(directory, "webdis.log")}, f)
+    webdis = subprocess.Popen(pinned("0", ["webdis", config]), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_port(port)
+        rps, p50, p99, cost = measure(lambda: wrk(f"http://127.0.0.1:{port}/GET/k", conns, seconds), [webdis.pid])
+        return rps, p50, p99, cost[webdis.pid]
+    finally:
+        stop(webdis)
+
+
 def main():
     parser = gateway_arguments()
     parser.add_argument("--conns", type=int, default=64)
@@ -125,6 +147,7 @@ def main():
     rows = []
     try:
         rb = measure(lambda: redis_benchmark(redis_port, "get", c, 1, int(90000 * s)), [redis.pid])
+        webdis = webdis_get(tmp, redis_port, c, s)
         gateway, _ = start_gateway(args.gateway, redis_url)
         idle_rss = rss_mib(gateway.pid)
         stop(gateway)
@@ -145,7 +168,9 @@ def main():
     print(f"redis: {subprocess.run([args.redis_server, '--version'], capture_output=True, text=True).stdout.split()[2]}"
           f"; server and redis on core 0, load on core 1 (unless the row says); {c} connections; {s}s per run\n")
     print(f"redis-benchmark GET -P 1: {rb[0]:,.0f} req/s, p50 {rb[1]:.3f} ms, p99 {rb[2]:.3f} ms, "
-          f"redis {rb[3][redis.pid]:.1f} CPU-µs/req\n")
+          f"redis {rb[3][redis.pid]:.1f} CPU-µs/req")
+    print(f"webdis GET /GET/k (one thread): {webdis[0]:,.0f} req/s, p50 {webdis[1]:.3f} ms, p99 {webdis[2]:.3f} ms, "
+          f"webdis {webdis[3]:.1f} CPU-µs/req\n")
     print("| workload | cmds/req | req/s | commands/s | p50 ms | p99 ms | gateway CPU-µs/req | floor req/s "
           "| floor CPU-µs/req | gateway ÷ floor CPU | redis CPU-µs/req |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
@@ -153,8 +178,10 @@ def main():
         p99_text = "—" if p99 != p99 else f"{p99:.3f}"
         print(f"| {name} | {per} | {rps:,.0f} | {rps * per:,.0f} | {p50:.3f} | {p99_text} | {cpu:.1f} | "
               f"{f_rps:,.0f} | {f_cpu:.1f} | {cpu / f_cpu:.2f} | {redis_cpu:.1f} |")
-    get = rows[0][2][0]
-    print(f"\nGET /get/k ÷ redis-benchmark GET -P 1 = {get / rb[0]:.2f}; idle RSS {idle_rss:.1f} MiB")
+    get, mix = rows[0][2][0], rows[1][2][0] * rows[1][1]
+    print(f"\nGET /get/k ÷ redis-benchmark GET -P 1 = {get / rb[0]:.2f}; GET /get/k ÷ webdis GET = "
+          f"{get / webdis[0]:.2f}; auto-pipeline mix commands/s ÷ webdis GET = {mix / webdis[0]:.2f}; "
+          f"idle RSS {idle_rss:.1f} MiB")
 
 
 if __name__ == "__main__":

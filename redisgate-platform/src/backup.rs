@@ -27,7 +27,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use futures_util::{Stream, StreamExt as _};
 use redisgate_core::api;
-use redisgate_core::provisioning::{Provisioner, Target};
+use redisgate_core::provisioning::{ProvisionError, Provisioner, Target, Topology};
 use redisgate_core::store::{AuditEntry, Backup, BackupPolicyRow, Instance};
 use sha2::{Digest as _, Sha256};
 use tokio::io::AsyncWriteExt as _;
@@ -96,8 +96,9 @@ impl Backups {
     /// Records a `running` backup of `instance` and takes it in the background.
     ///
     /// # Errors
-    /// Database errors.
+    /// An instance no backup can hold yet ([`supported`]); database errors.
     pub async fn start(&self, instance: &Instance, trigger: &str) -> Result<Backup> {
+        supported(instance)?;
         let backup = Backup::start(instance.organization_id, instance.id, trigger);
         backup.insert(&mut *self.inner.pool.get().await?).await?;
         let (this, running, target) = (self.clone(), backup.clone(), instance.target());
@@ -242,6 +243,9 @@ impl Backups {
         let due = BackupPolicyRow::due(&mut conn).await?;
         for &(org, id) in &due {
             let Some(instance) = Instance::find_in(&mut conn, org, id).await? else { continue };
+            if supported(&instance).is_err() {
+                continue;
+            }
             let backup = self.start(&instance, "scheduled").await?;
             AuditEntry {
                 organization_id: Some(org),
@@ -271,6 +275,21 @@ impl Backups {
         let dir = self.inner.state_dir.join("transfers");
         crate::os::create_private_dir(&dir).map_err(|e| scratch_failed(&e))?;
         tempfile::Builder::new().prefix("rdb-").suffix(".rdb").tempfile_in(dir).map_err(|e| scratch_failed(&e))
+    }
+}
+
+/// Refuses an instance whose data no backup can hold yet: a Redis Cluster, whose shards would each need their
+/// own snapshot, restored together. Refused before anything is recorded (a `422`), rather than accepted and
+/// then failed; a schedule for one is refused alike.
+///
+/// # Errors
+/// [`ProvisionError::Refused`] for a cluster instance.
+pub fn supported(instance: &Instance) -> Result<()> {
+    match instance.topology {
+        Topology::Cluster { .. } => {
+            Err(ProvisionError::Refused("backups of Redis Cluster instances are not supported yet".to_owned()).into())
+        }
+        Topology::Standalone | Topology::Replicated { .. } => Ok(()),
     }
 }
 

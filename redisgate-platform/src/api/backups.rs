@@ -57,7 +57,7 @@ pub async fn list_backups(
 /// Takes a backup now: 202 with the backup `running`; poll it until `done` or `failed`.
 #[utoipa::path(post, path = "/organizations/{org_id}/redis-instances/{instance_id}/backups", tag = "backups", security(("bearer" = [])),
     params(("org_id" = Uuid, Path), ("instance_id" = Uuid, Path)),
-    responses((status = 202, body = api::Backup), (status = 403, description = "not allowed"), (status = 404, description = "no such instance"), (status = 409, description = "the instance is not running")))]
+    responses((status = 202, body = api::Backup), (status = 403, description = "not allowed"), (status = 404, description = "no such instance"), (status = 409, description = "the instance is not running"), (status = 422, description = "a cluster instance: not supported yet")))]
 pub async fn create_backup(
     State(platform): State<Platform>,
     principal: Principal,
@@ -151,7 +151,7 @@ pub async fn get_backup_policy(
 /// Sets the schedule and retention (absent fields: none); backups beyond the retention go at once.
 #[utoipa::path(put, path = "/organizations/{org_id}/redis-instances/{instance_id}/backup-policy", tag = "backups", security(("bearer" = [])),
     params(("org_id" = Uuid, Path), ("instance_id" = Uuid, Path)), request_body = api::BackupPolicy,
-    responses((status = 200, body = api::BackupPolicy), (status = 404, description = "no such instance"), (status = 422, description = "invalid fields")))]
+    responses((status = 200, body = api::BackupPolicy), (status = 404, description = "no such instance"), (status = 422, description = "invalid fields, or a schedule for a cluster instance")))]
 pub async fn put_backup_policy(
     State(platform): State<Platform>,
     principal: Principal,
@@ -161,6 +161,9 @@ pub async fn put_backup_policy(
     let (mut conn, instance) = locate(&platform, &principal, org_id, id, Need::ManageInstances).await?;
     if let Some((field, problem)) = policy.problems().into_iter().next() {
         return Err(Error::field(field, problem));
+    }
+    if policy.every_hours.is_some() {
+        crate::backup::supported(&instance)?;
     }
     BackupPolicyRow::set(&mut conn, instance.id, &policy).await?;
     let details = serde_json::to_value(policy).unwrap_or_default();

@@ -65,6 +65,20 @@ async fn a_cluster_instance_is_formed_served_and_described_shard_by_shard() {
         nodes.iter().flat_map(|n| n["slots"].as_array().into_iter().flatten()).map(|s| s.as_str().unwrap()).collect();
     assert_eq!(slots, ["0-5460", "5461-10921", "10922-16383"]);
 
+    // Backups cannot hold a cluster yet: refused up front, nothing recorded, and no schedule accepted (a
+    // backup accepted and then failed, or failing on every tick of a schedule, would say less, later).
+    let (status, refused) = platform.api("POST", &format!("{path}/backups"), Some(&jwt), None).await;
+    assert_eq!(status, 422, "{refused}");
+    assert_eq!(refused["error"], "backups of Redis Cluster instances are not supported yet");
+    let (status, backups) = platform.api("GET", &format!("{path}/backups"), Some(&jwt), None).await;
+    assert_eq!((status, backups["items"].as_array().map(Vec::len)), (200, Some(0)), "{backups}");
+    let schedule = json!({"every_hours": 6});
+    let (status, refused) = platform.api("PUT", &format!("{path}/backup-policy"), Some(&jwt), Some(schedule)).await;
+    assert_eq!(status, 422, "{refused}");
+    let retention = json!({"keep_last": 3});
+    let (status, kept) = platform.api("PUT", &format!("{path}/backup-policy"), Some(&jwt), Some(retention)).await;
+    assert_eq!(status, 200, "a retention alone is harmless: {kept}");
+
     // Deleting stops every server and removes the files.
     let ports: Vec<u16> =
         nodes.iter().map(|n| n["address"].as_str().unwrap().rsplit_once(':').unwrap().1.parse().unwrap()).collect();

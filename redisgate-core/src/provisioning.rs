@@ -14,6 +14,7 @@ use crate::{Error, Result};
 
 pub mod acl;
 pub mod cluster;
+pub mod info;
 pub mod status;
 pub mod topology;
 

@@ -220,7 +220,7 @@ fn settle(connections: &mut [Connection], shards: &[Shard], deadline: Instant) -
         .map_err(|e| Error::Internal(format!("connecting to a replica: {e}")))?;
     let replication = redis::cmd("INFO").arg("replication").clone();
     wait_until(&mut replicas, deadline, &replication, "every replica synced", |info| {
-        info.contains("master_link_status:up")
+        super::info::field(info, "master_link_status") == Some("up")
     })?;
     let cluster_nodes = redis::cmd("CLUSTER").arg("NODES").clone();
     wait_until(connections, deadline, &cluster_nodes, "every server counting the same masters", |text| {
@@ -314,7 +314,7 @@ fn cluster_info() -> redis::Cmd {
 
 /// Whether a `CLUSTER INFO` says the cluster is healthy.
 fn healthy(info: &str) -> bool {
-    info.contains("cluster_state:ok")
+    super::info::field(info, "cluster_state") == Some("ok")
 }
 
 /// The lines of a `CLUSTER NODES`, as each node's `host:port` and its flags (`myself`, `master`, `slave`,
@@ -330,7 +330,7 @@ fn nodes(text: &str) -> impl Iterator<Item = (&str, Vec<&str>)> {
 
 /// `cluster_known_nodes` of a `CLUSTER INFO`.
 fn known_nodes(info: &str) -> Option<usize> {
-    info.lines().find_map(|line| line.strip_prefix("cluster_known_nodes:")?.trim().parse().ok())
+    super::info::field(info, "cluster_known_nodes")?.parse().ok()
 }
 
 fn connect(url: &str) -> RedisResult<Connection> {

@@ -128,10 +128,5 @@ async fn count_keys(url: &str, tls: Option<&ClientTls>) -> Result<u64> {
     };
     let mut connection = client.get_multiplexed_async_connection().await.map_err(failed)?;
     let info: String = redis::cmd("INFO").arg("keyspace").query_async(&mut connection).await.map_err(failed)?;
-    Ok(info
-        .lines()
-        .filter_map(|line| {
-            line.split_once(':')?.1.split(',').find_map(|f| f.strip_prefix("keys=")?.parse::<u64>().ok())
-        })
-        .sum())
+    Ok(redisgate_core::provisioning::info::keys(&info))
 }

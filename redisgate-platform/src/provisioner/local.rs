@@ -228,7 +228,7 @@ impl Provisioner for LocalProvisioner {
                     .await?;
                 // The address-space bound follows the new size.
                 let info: String = redis::cmd("INFO").arg("server").query_async(&mut redis).await?;
-                let pid = info.lines().find_map(|line| line.strip_prefix("process_id:")?.trim().parse::<u32>().ok());
+                let pid = redisgate_core::provisioning::info::process_id(&info);
                 if let Some(Err(e)) = pid.map(|pid| memory_bound::limit(pid, spec.max_memory)) {
                     tracing::warn!(%id, error = %e, "the server's memory is bounded by its maxmemory only");
                 }

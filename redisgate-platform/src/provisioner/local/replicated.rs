@@ -22,6 +22,7 @@ use std::time::Duration;
 
 use redis::FromRedisValue;
 use redisgate_core::provisioning::acl::GATEWAY_USER;
+use redisgate_core::provisioning::info;
 use redisgate_core::provisioning::topology::{sentinel_base_conf, sentinel_master_conf, SENTINELS};
 use redisgate_core::provisioning::{
     redis_conf, Credentials, Failover, InstanceSpec, Listen, Node, ProvisionError, Provisioned, Role,
@@ -169,12 +170,7 @@ pub(super) async fn replication(admin: &Admin, port: u16) -> Option<HashMap<Stri
     let mut command = redis::cmd("INFO");
     command.arg("replication");
     let text: String = ask(admin, port, &command).await?;
-    Some(
-        text.lines()
-            .filter_map(|line| line.split_once(':'))
-            .map(|(k, v)| (k.to_owned(), v.trim().to_owned()))
-            .collect(),
-    )
+    Some(info::fields(&text).map(|(name, value)| (name.to_owned(), value.to_owned())).collect())
 }
 
 /// Masters moved, as the Sentinels' logs tell; each move is reported once (all three Sentinels log it).
@@ -513,9 +509,7 @@ impl LocalProvisioner {
             let mut info = redis::cmd("INFO");
             info.arg("server");
             let text: Option<String> = ask(&admin, port, &info).await;
-            let pid = text.as_deref().and_then(|text| {
-                text.lines().find_map(|line| line.strip_prefix("process_id:")?.trim().parse::<u32>().ok())
-            });
+            let pid = text.as_deref().and_then(info::process_id);
             if let Some(Err(e)) = pid.map(|pid| super::memory_bound::limit(pid, spec.max_memory)) {
                 tracing::warn!(%id, error = %e, "the server's memory is bounded by its maxmemory only");
             }

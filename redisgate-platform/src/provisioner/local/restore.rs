@@ -173,7 +173,7 @@ impl LocalProvisioner {
         let deadline = tokio::time::Instant::now() + AOF_REWRITE_TIMEOUT;
         loop {
             let info: String = redis::cmd("INFO").arg("persistence").query_async(&mut redis).await.map_err(failed)?;
-            let field = |name: &str| info.lines().find_map(|l| l.strip_prefix(name)?.strip_prefix(':')).map(str::trim);
+            let field = |name: &str| redisgate_core::provisioning::info::field(&info, name);
             let settled = field("aof_enabled") == Some("1")
                 && field("aof_rewrite_in_progress") == Some("0")
                 && field("aof_rewrite_scheduled") == Some("0");

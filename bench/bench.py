@@ -87,9 +87,14 @@ def start_redis(redis_server, directory, *extra, cores="0", tls=None):
 def start_gateway(binary, redis_url, *extra, workers=1, cores="0"):
     """The gateway `binary` in front of `redis_url` (with `extra` arguments) on a free port, once it listens:
     (process, port)."""
+    return start_server(binary, "--redis-url", redis_url, "--token", TOKEN, *extra, workers=workers, cores=cores)
+
+
+def start_server(binary, *arguments, workers=1, cores="0"):
+    """The gateway `binary` with `arguments` (its instances: a Redis URL and token, or a config file) on a
+    free port, once it listens: (process, port)."""
     port = free_port()
-    cmd = [binary, "--listen", f"127.0.0.1:{port}", "--workers", str(workers), "--redis-url", redis_url,
-           "--token", TOKEN, *extra]
+    cmd = [binary, "--listen", f"127.0.0.1:{port}", "--workers", str(workers), *arguments]
     process = subprocess.Popen(pinned(cores, cmd), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     wait_port(port)
     return process, port
@@ -220,11 +225,8 @@ def main():
                     f'token = "{TOKEN}"\n[instance.limits]\nmax_requests_per_second = 100000000\n'
                     'max_daily_requests = 1000000000000\nmax_concurrent_connections = 100000\n'
                     'max_request_size = 1048576\nmax_record_size = 65536\nmax_key_size = 1024\n')
-        limited_port = free_port()
-        limited = subprocess.Popen(["taskset", "-c", "0", args.gateway, "--listen", f"127.0.0.1:{limited_port}",
-                                    "--config", config, "--workers", "1"], stderr=subprocess.DEVNULL)
+        limited, limited_port = start_server(args.gateway, "--config", config)
         try:
-            wait_port(limited_port)
             limited_base = f"http://127.0.0.1:{limited_port}"
             rps, p50, p99, cost = measure(lambda: wrk(limited_base + "/get/k", 64, s), [limited.pid, redis.pid])
             rows.append(("gateway GET /get/k, all limits set", 64, 1, rps, p50, p99, cost[limited.pid], cost[redis.pid]))
@@ -233,8 +235,7 @@ def main():
             rows.append(("gateway POST /pipeline ×10, all limits set", 64, 10, rps, p50, p99,
                          cost[limited.pid] / 10 if cost[limited.pid] else 0, cost[redis.pid] / 10))
         finally:
-            limited.terminate()
-            limited.wait()
+            stop(limited)
     finally:
         gateway.terminate()
         redis.terminate()

@@ -51,6 +51,10 @@ pub mod state;
 pub mod tls;
 pub mod upstream;
 
+/// The prefix of the health routes (`/-/health`, `/-/ready`): no Redis command starts with `-`, so they never
+/// shadow a command path. The route table and the metrics' kinds both go by it.
+pub(crate) const HEALTH_PREFIX: &str = "/-/";
+
 pub use connections::Connections;
 pub use error::{ApiError, ErrorDetail};
 pub use routes::{admin_router, router, router_with};

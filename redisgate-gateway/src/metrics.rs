@@ -83,7 +83,7 @@ impl Kind {
     #[must_use]
     pub fn of_path(path: &str) -> Self {
         match path {
-            p if p.starts_with("/-/") => Self::Health,
+            p if p.starts_with(crate::HEALTH_PREFIX) => Self::Health,
             _ => Self::Data,
         }
     }

@@ -21,10 +21,7 @@ use crate::cors::BrowsersLayer;
 use crate::handlers::{data_plane, health};
 use crate::metrics::Metrics;
 use crate::observe::ObserveLayer;
-use crate::{ApiError, AppState};
-
-/// The prefix of the health routes: no Redis command starts with `-`.
-pub(crate) const HEALTH_PREFIX: &str = "/-/";
+use crate::{ApiError, AppState, HEALTH_PREFIX};
 
 /// The admin router (serve it on a separate, private listener): `/metrics` (of `metrics`, the state's) and
 /// `/-/health`.

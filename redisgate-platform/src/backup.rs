@@ -98,7 +98,7 @@ impl Backups {
     /// # Errors
     /// An instance no backup can hold yet ([`supported`]); database errors.
     pub async fn start(&self, instance: &Instance, trigger: &str) -> Result<Backup> {
-        supported(instance)?;
+        supported(instance, Action::Backup)?;
         let backup = Backup::start(instance.organization_id, instance.id, trigger);
         backup.insert(&mut *self.inner.pool.get().await?).await?;
         let (this, running, target) = (self.clone(), backup.clone(), instance.target());
@@ -153,6 +153,7 @@ impl Backups {
     /// ([`Error::Storage`]); the provisioner's refusal (a file that does not load: the instance keeps its
     /// data).
     pub async fn restore(&self, backup: &Backup, instance: &Instance) -> Result<api::Restored> {
+        supported(instance, Action::Restore)?;
         if backup.state != redisgate_core::store::models::backup::DONE {
             return Err(Error::Conflict(format!("backup {} is {}, not done", backup.id, backup.state)));
         }
@@ -174,6 +175,7 @@ impl Backups {
         body: impl Stream<Item = Result<Bytes>> + Unpin,
         max_bytes: u64,
     ) -> Result<api::Restored> {
+        supported(instance, Action::Restore)?;
         let file = self.scratch()?;
         let (size, _) = write_file(body, file.path(), max_bytes).await?;
         self.load(instance, file.path(), size).await
@@ -241,9 +243,10 @@ impl Backups {
     pub async fn start_due(&self) -> Result<usize> {
         let mut conn = self.inner.pool.get().await?;
         let due = BackupPolicyRow::due(&mut conn).await?;
+        let mut started = 0;
         for &(org, id) in &due {
             let Some(instance) = Instance::find_in(&mut conn, org, id).await? else { continue };
-            if supported(&instance).is_err() {
+            if supported(&instance, Action::Backup).is_err() {
                 continue;
             }
             let backup = self.start(&instance, "scheduled").await?;
@@ -258,8 +261,9 @@ impl Backups {
             }
             .insert(&mut conn)
             .await?;
+            started += 1;
         }
-        Ok(due.len())
+        Ok(started)
     }
 
     /// Marks the backups a stopped platform left `running` as failed.
@@ -278,19 +282,29 @@ impl Backups {
     }
 }
 
-/// Refuses an instance whose data no backup can hold yet: a Redis Cluster, whose shards would each need their
-/// own snapshot, restored together. Refused before anything is recorded (a `422`), rather than accepted and
-/// then failed; a schedule for one is refused alike.
+/// What is done to an instance's data through the backups.
+#[derive(Debug, Clone, Copy)]
+pub enum Action {
+    /// Taking a backup, now or on a schedule.
+    Backup,
+    /// Replacing the data with a backup's or an uploaded file's.
+    Restore,
+}
+
+/// Refuses `action` on an instance no backup can serve yet: a Redis Cluster, whose shards would each need
+/// their own snapshot, restored together. Checked here, before anything is recorded, downloaded or uploaded
+/// (a `422` at once, rather than a backup accepted and then failed, or a whole file read first); the
+/// provisioners are not asked.
 ///
 /// # Errors
 /// [`ProvisionError::Refused`] for a cluster instance.
-pub fn supported(instance: &Instance) -> Result<()> {
-    match instance.topology {
-        Topology::Cluster { .. } => {
-            Err(ProvisionError::Refused("backups of Redis Cluster instances are not supported yet".to_owned()).into())
-        }
-        Topology::Standalone | Topology::Replicated { .. } => Ok(()),
-    }
+pub fn supported(instance: &Instance, action: Action) -> Result<()> {
+    let message = match (instance.topology, action) {
+        (Topology::Standalone | Topology::Replicated { .. }, _) => return Ok(()),
+        (Topology::Cluster { .. }, Action::Backup) => "backups of Redis Cluster instances are not supported yet",
+        (Topology::Cluster { .. }, Action::Restore) => "restoring into a Cluster instance is not supported yet",
+    };
+    Err(ProvisionError::Refused(message.to_owned()).into())
 }
 
 /// Writes `chunks` into the file at `file`, at most `max_bytes`; answers its size and SHA-256.

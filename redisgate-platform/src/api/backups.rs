@@ -163,7 +163,7 @@ pub async fn put_backup_policy(
         return Err(Error::field(field, problem));
     }
     if policy.every_hours.is_some() {
-        crate::backup::supported(&instance)?;
+        crate::backup::supported(&instance, crate::backup::Action::Backup)?;
     }
     BackupPolicyRow::set(&mut conn, instance.id, &policy).await?;
     let details = serde_json::to_value(policy).unwrap_or_default();

@@ -78,6 +78,20 @@ async fn a_cluster_instance_is_formed_served_and_described_shard_by_shard() {
     let retention = json!({"keep_last": 3});
     let (status, kept) = platform.api("PUT", &format!("{path}/backup-policy"), Some(&jwt), Some(retention)).await;
     assert_eq!(status, 200, "a retention alone is harmless: {kept}");
+    // Nor a restore: an upload is refused before it is read (this one, past the 64 MiB an import of the
+    // instance may take, would otherwise be read to its limit and refused as too large).
+    let upload = platform
+        .http()
+        .put(format!("{}{path}/rdb", platform.url()))
+        .bearer_auth(&jwt)
+        .header("content-type", "application/octet-stream")
+        .body(vec![0_u8; (64 << 20) + 1])
+        .send()
+        .await
+        .unwrap();
+    let status = upload.status().as_u16();
+    let refused: Value = upload.json().await.unwrap();
+    assert_eq!((status, &refused["error"]), (422, &json!("restoring into a Cluster instance is not supported yet")));
 
     // Deleting stops every server and removes the files.
     let ports: Vec<u16> =

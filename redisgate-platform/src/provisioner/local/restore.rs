@@ -12,7 +12,8 @@
 //!
 //! A replicated instance is restored the same way on its current master, with its Sentinels and replicas
 //! stopped; the replicas come back empty and copy the restored data from the master (a full sync), and the
-//! Sentinels find the same master again. Cluster instances are refused for now.
+//! Sentinels find the same master again. Cluster instances are refused before a provisioner is asked
+//! (`crate::backup::supported`).
 
 use std::path::Path;
 use std::sync::PoisonError;
@@ -22,7 +23,6 @@ use redisgate_core::provisioning::{ClientTls, ProvisionError, Provisioned, Snaps
 use redisgate_gateway::tls::RedisTls;
 use uuid::Uuid;
 
-use super::cluster::ClusterLayout;
 use super::previous::Previous;
 use super::replicated::{self, Layout};
 use super::{invalid, LocalProvisioner};
@@ -33,12 +33,10 @@ use crate::provisioner::process::{Launch, Supervised};
 const AOF_REWRITE_TIMEOUT: Duration = Duration::from_secs(600);
 
 impl LocalProvisioner {
-    /// A replica in sync when the instance has one, else its only server.
+    /// A replica in sync when the instance has one, else its only server. (Cluster instances never get here:
+    /// `crate::backup::supported` refuses them first.)
     pub(super) async fn snapshot_source_of(&self, id: Uuid) -> Provisioned<SnapshotSource> {
         let dir = self.dir(id);
-        if ClusterLayout::read(&dir).is_some() {
-            return Err(refused("backups of Redis Cluster instances are not supported yet"));
-        }
         let url = match Layout::read(&dir) {
             Some(layout) => self.replica_or_master(&dir, &layout).await?,
             None => Previous::read(&dir)?.admin_url(),
@@ -66,12 +64,10 @@ impl LocalProvisioner {
         master.ok_or_else(|| ProvisionError::Transient("no server of the instance answers".to_owned()))
     }
 
-    /// Checks `rdb`, then makes it the data of standalone instance `id` (see the module's documentation).
+    /// Checks `rdb`, then makes it the data of standalone or replicated instance `id` (see the module's
+    /// documentation; cluster instances never get here: `crate::backup::supported` refuses them first).
     pub(super) async fn restore_from(&self, id: Uuid, rdb: &Path) -> Provisioned<u64> {
         let dir = self.dir(id);
-        if ClusterLayout::read(&dir).is_some() {
-            return Err(refused("restoring into a Cluster instance is not supported yet"));
-        }
         let summary = rdb::check(&self.inner.redis_server, rdb)
             .await
             .map_err(|reason| refused(&format!("the RDB file cannot be loaded: {reason}")))?;
